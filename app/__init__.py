@@ -1,0 +1,102 @@
+"""The Cairn Flask application: ``create_app`` reads like a table of contents."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app import wiring
+from app.config import DEFAULTS, apply_defaults, check_config
+from app.extensions import csrf, db, limiter, migrate
+
+MIGRATIONS = str(Path(__file__).parent / "migrations")
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, then ``instance/config.py``, then ``CAIRN_*``
+    environment variables, then ``overrides`` (tests); then check the result.
+
+    :raises ConfigError: for a missing or unsafe setting outside development.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("CAIRN")
+    if overrides:
+        app.config.update(overrides)
+    apply_defaults(app.config, Path(app.instance_path))
+    check_config(app.config)
+    _derived_settings(app)
+
+    from app import models  # noqa: F401  (registers every model with the metadata)
+
+    db.init_app(app)
+    with app.app_context():
+        _tune_database(db.engine)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    wiring.init_app(app)
+
+    _register_blueprints(app)
+    from app import errors, security
+
+    errors.init_app(app)
+    security.init_app(app)
+    return app
+
+
+def _derived_settings(app: Flask) -> None:
+    config = app.config
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    secure = urlsplit(config["BASE_URL"]).scheme == "https"
+    config["SESSION_COOKIE_SECURE"] = secure
+    config["SESSION_COOKIE_NAME"] = "__Host-cairn" if secure else "cairn_session"
+    config["PREFERRED_URL_SCHEME"] = "https" if secure else "http"
+    config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
+    config["RATELIMIT_ENABLED"] = config.get("RATELIMIT_ENABLED", True)
+    if config["ENV"] == "testing":
+        config["TESTING"] = True
+
+
+def _tune_database(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(connection: Any, record: Any) -> None:
+        cursor = connection.cursor()
+        # WAL lets readers proceed while a bulk job writes; the busy timeout makes concurrent
+        # writers wait instead of failing; foreign keys are off in SQLite unless asked for.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.auth import bp as auth_bp
+    from app.issuer_ui import bp as issuer_ui_bp
+    from app.learner import bp as learner_bp
+    from app.learner.partner import bp as partner_bp
+    from app.markdown import render as render_markdown
+    from app.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(issuer_ui_bp)
+    app.register_blueprint(learner_bp)
+    app.register_blueprint(partner_bp)
+    if app.config["ENV"] != "production":
+        from app.dev import bp as dev_bp
+
+        app.register_blueprint(dev_bp)
+    app.jinja_env.filters["markdown"] = render_markdown

@@ -1,0 +1,418 @@
+"""``cairn`` commands that work on an instance: serve, migrate, seed the demo, run workers, and
+create issuers, achievements and awards (the same service functions as the web UI)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from flask import Flask
+
+from app.cli.errors import UsageProblem
+from app.services.audit import CLI
+from app.services.errors import ServiceError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def instance() -> Iterator[Flask]:
+    """An application context for the instance the environment describes."""
+    from app import create_app
+    from app.config import ConfigError
+
+    try:
+        app = create_app()
+    except ConfigError as exc:
+        raise UsageProblem(str(exc).replace("\n", " ")) from None
+    with app.app_context():
+        try:
+            yield app
+        except ServiceError as exc:
+            raise UsageProblem(exc.message) from None
+        finally:
+            # A command is a short-lived process: close its connections rather than leave them
+            # to the garbage collector (PostgreSQL logs abandoned ones).
+            from app.extensions import db
+
+            db.session.remove()
+            db.engine.dispose()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+def serve_command(host: str, port: int, workers: int) -> int:
+    """Serve the web application with gunicorn."""
+    from gunicorn.app.base import BaseApplication
+
+    from app import create_app
+    from app.config import ConfigError
+    from app.worker import start_maintenance
+
+    try:
+        app = create_app()
+    except ConfigError as exc:
+        raise UsageProblem(str(exc).replace("\n", " ")) from None
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            if not app.config.get("REDIS_URL"):
+                # Without RQ workers, each web process resumes interrupted bulk jobs and
+                # retries waiting mail itself (leases and claims keep that safe).
+                self.cfg.set("post_fork", lambda server, worker_process: start_maintenance(app))
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", 4)
+            self.cfg.set("timeout", 120)
+            self.cfg.set("accesslog", "-")
+            # gunicorn's control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl), so
+            # two instances on a machine would take each other's; Cairn does not use it.
+            self.cfg.set("control_socket_disable", True)
+
+        def load(self) -> Flask:
+            return app
+
+    click.echo(f"Cairn is serving {app.config['BASE_URL']} on http://{host}:{port}", err=True)
+    Server().run()
+    return 0
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database schema commands."""
+
+
+@db_group.command("upgrade")
+def db_upgrade_command() -> int:
+    """Apply every migration (creates the database on first use)."""
+    from flask_migrate import upgrade
+
+    from app import MIGRATIONS
+
+    with instance() as app:
+        if app.config["DATABASE_URL"].startswith("sqlite:///"):
+            Path(app.config["DATABASE_URL"][len("sqlite:///") :]).parent.mkdir(
+                parents=True, exist_ok=True
+            )
+        upgrade(directory=MIGRATIONS)
+    return 0
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when any issuer exists.")
+def demo_command(if_empty: bool) -> int:
+    """Seed a demo issuer (a district PD office) with achievements and awards."""
+    from app.services import demo
+    from app.wiring import service_env
+
+    with instance():
+        created = demo.seed(service_env(), if_empty=if_empty)
+        if created is None:
+            click.echo("The instance already has issuers; no demo data added.", err=True)
+        else:
+            click.echo(created, err=True)
+    return 0
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Exit when the queue is empty (for scripts).")
+def worker_command(burst: bool) -> int:
+    """Run background jobs from Redis (needs CAIRN_REDIS_URL)."""
+    from redis import Redis
+    from rq import Queue, Worker
+
+    from app import worker
+    from app.services.jobs import QUEUE_NAME
+
+    with instance() as app:
+        url = app.config.get("REDIS_URL")
+        if not url:
+            raise UsageProblem(
+                "set CAIRN_REDIS_URL to run workers (without it jobs run in the web process)"
+            )
+        connection = Redis.from_url(url)
+        stop = worker.start_maintenance(app)
+        try:
+            Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
+                burst=burst
+            )
+        finally:
+            stop.set()
+    return 0
+
+
+@click.group("issuers")
+def issuers_group() -> None:
+    """Issuer (organisation) commands."""
+
+
+@issuers_group.command("create")
+@click.option("--name", required=True)
+@click.option("--slug", help="Short name used in URLs and the DID (default: from the name).")
+@click.option("--url", help="The organisation's website.")
+@click.option("--email", help="A contact address.")
+@click.option("--description")
+@click.option("--owner", help="Email of an existing staff account to make owner.")
+@click.option(
+    "--format", "proof_format", type=click.Choice(["di", "jwt"]), default="di", show_default=True
+)
+def issuers_create_command(
+    name: str,
+    slug: str | None,
+    url: str | None,
+    email: str | None,
+    description: str | None,
+    owner: str | None,
+    proof_format: str,
+) -> int:
+    """Create an issuer with its keys, DID and status lists."""
+    from app.services import issuers, staff
+    from app.services.issuers import IssuerProfileInput
+    from app.wiring import service_env
+
+    with instance():
+        owner_account = staff.get_by_email(owner) if owner else None
+        issuer = issuers.create_issuer(
+            IssuerProfileInput(
+                name=name, url=url, email=email, description=description, proof_format=proof_format
+            ),
+            slug=slug,
+            owner=owner_account,
+            actor=CLI,
+            env=service_env(),
+        )
+        env = service_env()
+        click.echo(
+            json.dumps({"slug": issuer.slug, "did": issuers.issuer_did(issuer, env)}, indent=2)
+        )
+    return 0
+
+
+@click.group("achievements")
+def achievements_group() -> None:
+    """Achievement commands."""
+
+
+@achievements_group.command("create")
+@click.option("--issuer", "slug", required=True)
+@click.option("--name", required=True)
+@click.option("--description", required=True)
+@click.option("--criteria", required=True, help="What earns it (markdown).")
+@click.option("--type", "achievement_type", default="Badge", show_default=True)
+@click.option("--outcome", "outcomes", multiple=True, help="A learning outcome (repeatable).")
+@click.option("--tag", "tags", multiple=True)
+@click.option("--credits", type=float, help="Credit hours (creditsAvailable).")
+@click.option("--valid-days", type=int, help="Default validity in days (none: no expiry).")
+def achievements_create_command(
+    slug: str,
+    name: str,
+    description: str,
+    criteria: str,
+    achievement_type: str,
+    outcomes: tuple[str, ...],
+    tags: tuple[str, ...],
+    credits: float | None,
+    valid_days: int | None,
+) -> int:
+    """Create an achievement and print its id."""
+    from app.services import achievements, issuers
+    from app.services.achievements import AchievementInput
+    from app.wiring import service_env
+
+    with instance():
+        issuer = issuers.get_by_slug(slug)
+        achievement = achievements.create_achievement(
+            issuer,
+            AchievementInput(
+                name=name,
+                description=description,
+                criteria_markdown=criteria,
+                achievement_type=achievement_type,
+                learning_outcomes=outcomes,
+                tags=tags,
+                credits_available=credits,
+                default_validity_days=valid_days,
+            ),
+            actor=CLI,
+            env=service_env(),
+        )
+        click.echo(achievement.public_id)
+    return 0
+
+
+@click.command("award")
+@click.option("--issuer", "slug", required=True)
+@click.option("--achievement", "achievement_id", required=True)
+@click.option("--recipient", required=True, help="The recipient's email address.")
+@click.option("--name", help="The recipient's name.")
+@click.option("--narrative", help="How the recipient earned it (markdown).")
+@click.option("--evidence", "evidence_urls", multiple=True, help="An evidence URL (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the signed credential.")
+@click.option("--no-email", is_flag=True, help="Do not email the recipient.")
+def award_command(
+    slug: str,
+    achievement_id: str,
+    recipient: str,
+    name: str | None,
+    narrative: str | None,
+    evidence_urls: tuple[str, ...],
+    as_json: bool,
+    no_email: bool,
+) -> int:
+    """Award a credential to one recipient."""
+    from app.services import achievements, issuers, issuing
+    from app.services.issuing import AwardInput, EvidenceInput
+    from app.wiring import service_env
+
+    with instance():
+        issuer = issuers.get_by_slug(slug)
+        achievement = achievements.get(issuer, achievement_id)
+        credential = issuing.award(
+            issuer,
+            achievement,
+            AwardInput(
+                email=recipient,
+                name=name,
+                narrative=narrative,
+                evidence=tuple(EvidenceInput(url=u) for u in evidence_urls),
+            ),
+            actor=CLI,
+            env=service_env(),
+            notify=not no_email,
+        )
+        if as_json:
+            document = credential.document
+            click.echo(
+                json.dumps(json.loads(document), ensure_ascii=False, indent=2)
+                if document.startswith("{")
+                else document
+            )
+        else:
+            click.echo(issuing.credential_url(credential.id, service_env()))
+    return 0
+
+
+@click.command("award-csv")
+@click.option("--issuer", "slug", required=True)
+@click.option("--achievement", "achievement_id", required=True)
+@click.option("--yes", is_flag=True, help="Issue without asking after the preview.")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+def award_csv_command(slug: str, achievement_id: str, yes: bool, csv_file: str) -> int:
+    """Award from a CSV file (columns: email, name, narrative, evidence_url, expiry): preview,
+    confirm, issue, and print the per-row results as CSV."""
+    from app.services import achievements, bulk, issuers
+    from app.wiring import service_env
+
+    with instance() as app:
+        issuer = issuers.get_by_slug(slug)
+        achievement = achievements.get(issuer, achievement_id)
+        data = Path(csv_file).read_bytes()
+        job = bulk.create_job(
+            issuer,
+            achievement,
+            filename=Path(csv_file).name,
+            data=data,
+            actor=CLI,
+            env=service_env(),
+            max_rows=int(app.config["MAX_CSV_ROWS"]),
+        )
+        counts: dict[str, int] = {}
+        for row in bulk.rows(job):
+            counts[row.verdict] = counts.get(row.verdict, 0) + 1
+            if row.verdict != "ok":
+                click.echo(f"row {row.row_number}: {row.verdict}: {row.message}", err=True)
+        click.echo(
+            f"{job.total_rows} rows: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())),
+            err=True,
+        )
+        if job.valid_rows == 0:
+            bulk.cancel(job, actor=CLI, env=service_env())
+            raise UsageProblem("no row can be issued")
+        if not yes and not click.confirm(f"Issue {job.valid_rows} credentials?", err=True):
+            bulk.cancel(job, actor=CLI, env=service_env())
+            return 1
+        app.config["JOBS_INLINE"] = True  # the CLI waits for its own job
+        bulk.confirm(job, actor=CLI, env=service_env())
+        for chunk in bulk.results_csv(job, service_env()):
+            sys.stdout.write(chunk)
+    return 0
+
+
+@click.command("revoke")
+@click.argument("credential_id")
+@click.option("--reason", required=True)
+def revoke_command(credential_id: str, reason: str) -> int:
+    """Revoke a credential (its id, or its public URL)."""
+    from app.extensions import db
+    from app.models import IssuedCredential
+    from app.services import revocation
+    from app.wiring import service_env
+
+    with instance():
+        credential = db.session.get(IssuedCredential, credential_id.rstrip("/").rsplit("/", 1)[-1])
+        if credential is None:
+            raise UsageProblem(f"there is no credential {credential_id}")
+        revocation.revoke(credential, reason, actor=CLI, env=service_env())
+        click.echo(f"revoked {credential.id}", err=True)
+    return 0
+
+
+@click.group("staff")
+def staff_group() -> None:
+    """Staff account commands."""
+
+
+@staff_group.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--admin", is_flag=True, help="May create organisations.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin (else: prompt).")
+def staff_create_command(email: str, name: str, admin: bool, password_stdin: bool) -> int:
+    """Create a staff account."""
+    from app.services import staff
+    from app.wiring import service_env
+
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    )
+    with instance():
+        account = staff.create_account(
+            email=email, name=name, password=password, is_admin=admin, actor=CLI, env=service_env()
+        )
+        click.echo(account.email, err=True)
+    return 0
+
+
+@click.command("send-expiry-notices")
+def expiry_command() -> int:
+    """Queue and send "expiring soon" emails (run daily, e.g. from cron)."""
+    from app.services import expiry
+
+    with instance() as app:
+        app.config["JOBS_INLINE"] = True
+        click.echo(f"{expiry.send_notices()} notices", err=True)
+    return 0
+
+
+COMMANDS = [
+    serve_command,
+    db_group,
+    demo_command,
+    worker_command,
+    issuers_group,
+    achievements_group,
+    award_command,
+    award_csv_command,
+    revoke_command,
+    staff_group,
+    expiry_command,
+]

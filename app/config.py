@@ -1,0 +1,162 @@
+"""Configuration: safe development defaults, ``CAIRN_*`` environment variables, and the checks
+that stop a production instance from starting with a missing or unsafe setting.
+
+Settings (environment spelling; inside Flask the ``CAIRN_`` prefix is dropped):
+
+* ``CAIRN_ENV``: ``development``, ``production`` (the default) or ``testing``.
+* ``CAIRN_BASE_URL``: the public origin, e.g. ``https://badges.example.org``; every credential
+  id, DID and status-list URL is derived from it.
+* ``CAIRN_DATABASE_URL``: SQLAlchemy URL (default: SQLite under ``instance/``).
+* ``CAIRN_SECRET_KEY``: signs sessions and CSRF tokens.
+* ``CAIRN_KEY_PASSPHRASE``: encrypts issuers' private keys at rest. It must differ from the
+  secret key, so leaking one does not unlock the other.
+* ``CAIRN_KEYS_DIR``: where encrypted keys live (default ``instance/keys``).
+* ``CAIRN_SMTP_HOST``, ``CAIRN_SMTP_PORT``, ``CAIRN_SMTP_USERNAME``, ``CAIRN_SMTP_PASSWORD``,
+  ``CAIRN_SMTP_SECURITY`` (``starttls``, ``ssl`` or ``none``), ``CAIRN_SMTP_CA_FILE`` (an extra
+  CA to trust), ``CAIRN_MAIL_FROM``; without an SMTP host, development mail goes to
+  ``CAIRN_OUTBOX_DIR`` (default ``instance/outbox``).
+* ``CAIRN_SIGNING_PROCESSES``: processes that sign bulk awards (default: one per core).
+* ``CAIRN_REDIS_URL``: run background jobs on RQ workers (``cairn worker``) and keep rate limits
+  in Redis; without it jobs run in-process.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ENVIRONMENTS = ("development", "production", "testing")
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or unsafe; the message says which and how to fix it."""
+
+
+DEFAULTS: dict[str, Any] = {
+    "ENV": "production",
+    "BASE_URL": None,
+    "DATABASE_URL": None,
+    "SECRET_KEY": None,
+    "KEY_PASSPHRASE": None,
+    "KEYS_DIR": None,
+    "SMTP_HOST": None,
+    "SMTP_PORT": 587,
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_SECURITY": "starttls",
+    "SMTP_TIMEOUT": 10,
+    "SMTP_CA_FILE": None,
+    "OUTBOX_DIR": None,
+    "MAIL_FROM": None,
+    "REDIS_URL": None,
+    # Uploads: images and CSV files; larger requests are refused before they are read.
+    "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+    "MAX_IMAGE_BYTES": 2 * 1024 * 1024,
+    "MAX_IMAGE_PIXELS": 4096 * 4096,
+    "MAX_CSV_ROWS": 20_000,
+    "BULK_CHUNK_SIZE": 250,
+    "BULK_LEASE_SECONDS": 20,
+    # Processes that sign bulk chunks (None: one per core; 0 or 1: sign in the job's process).
+    "SIGNING_PROCESSES": None,
+    "EXPIRY_WARNING_DAYS": 30,
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    "LOGIN_EMAIL_RATE_LIMIT": "20 per hour",
+    "RESET_EMAIL_RATE_LIMIT": "5 per hour",
+    "PASSWORD_RESET_HOURS": 2,
+    # Educators sign in by emailed link: how long a link works, and how many links one
+    # address may be sent (each request sends mail, so every request counts).
+    "EDUCATOR_LINK_MINUTES": 15,
+    "EDUCATOR_SIGN_IN_EMAIL_RATE_LIMIT": "5 per hour",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+    "WTF_CSRF_TIME_LIMIT": None,
+    # Jobs run in a thread of the web process unless Redis is configured; tests run them inline.
+    "JOBS_INLINE": False,
+}
+
+
+def _persisted_secret(instance: Path, name: str) -> str:
+    """A random secret kept in ``instance/<name>`` (mode 0600): development only."""
+    path = instance / name
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def apply_defaults(config: dict[str, Any], instance: Path) -> None:
+    """Fill the settings development and tests may leave out; production must set them."""
+    env = config.get("ENV")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"CAIRN_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'cairn.sqlite3'}"
+    if not config.get("KEYS_DIR"):
+        config["KEYS_DIR"] = str(instance / "keys")
+    if env == "production":
+        return
+    if not config.get("BASE_URL"):
+        config["BASE_URL"] = "http://127.0.0.1:5000"
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = (
+            secrets.token_urlsafe(32)
+            if env == "testing"
+            else _persisted_secret(instance, "secret_key")
+        )
+    if not config.get("KEY_PASSPHRASE"):
+        config["KEY_PASSPHRASE"] = (
+            secrets.token_urlsafe(32)
+            if env == "testing"
+            else _persisted_secret(instance, "key_passphrase")
+        )
+    if not config.get("MAIL_FROM"):
+        config["MAIL_FROM"] = "Cairn <badges@localhost>"
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Refuse to start with a missing or unsafe setting outside development and tests.
+
+    :raises ConfigError: naming the setting and what it needs.
+    """
+    base = config.get("BASE_URL")
+    if base:
+        parts = urlsplit(base)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path not in ("", "/")
+        ):
+            raise ConfigError(
+                f"CAIRN_BASE_URL must be an origin like https://badges.example.org, not {base!r}"
+            )
+    if config["ENV"] != "production":
+        return
+    problems = []
+    if not base:
+        problems.append("CAIRN_BASE_URL is not set (e.g. https://badges.example.org)")
+    elif not base.startswith("https://"):
+        problems.append("CAIRN_BASE_URL must use https in production (did:web needs it)")
+    secret = config.get("SECRET_KEY") or ""
+    passphrase = config.get("KEY_PASSPHRASE") or ""
+    if len(secret) < 32:
+        problems.append("CAIRN_SECRET_KEY must be set to at least 32 random characters")
+    if len(passphrase) < 16:
+        problems.append("CAIRN_KEY_PASSPHRASE must be set to at least 16 random characters")
+    if secret and secret == passphrase:
+        problems.append("CAIRN_KEY_PASSPHRASE must differ from CAIRN_SECRET_KEY")
+    if not config.get("SMTP_HOST"):
+        problems.append("CAIRN_SMTP_HOST is not set (award emails could not be sent)")
+    if not config.get("MAIL_FROM"):
+        problems.append("CAIRN_MAIL_FROM is not set (e.g. 'District PD <badges@example.org>')")
+    if config.get("SMTP_SECURITY") not in ("starttls", "ssl", "none"):
+        problems.append("CAIRN_SMTP_SECURITY must be starttls, ssl or none")
+    if problems:
+        raise ConfigError("Cairn cannot start:\n  - " + "\n  - ".join(problems))

@@ -1,0 +1,59 @@
+"""Error handlers: a JSON body for API and machine clients, an HTML page for browsers. Bad input
+is a 4xx with an explanation; nothing a client sends is answered with a bare 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from app.services.errors import ServiceError
+
+
+def wants_json() -> bool:
+    """Whether the client prefers JSON over HTML."""
+    if request.path.startswith("/api/") or request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _respond(status: int, title: str, message: str) -> tuple[Any, int]:
+    if wants_json():
+        return jsonify({"error": title.lower().replace(" ", "_"), "message": message}), status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers."""
+
+    @app.errorhandler(ServiceError)
+    def service_error(error: ServiceError) -> tuple[Any, int]:
+        titles = {400: "Bad request", 403: "Forbidden", 404: "Not found", 409: "Conflict"}
+        return _respond(error.status, titles.get(error.status, "Error"), error.message)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[Any, int]:
+        return _respond(
+            400,
+            "Bad request",
+            "The form expired or was not sent from Cairn. Reload the page and try again.",
+        )
+
+    @app.errorhandler(413)
+    def too_large(error: HTTPException) -> tuple[Any, int]:
+        limit = app.config.get("MAX_CONTENT_LENGTH") or 0
+        return _respond(
+            413,
+            "Too large",
+            f"The upload is larger than {limit // (1024 * 1024)} MB. Choose a smaller file.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response | tuple[Any, int]:
+        if error.code is None or error.code < 400:
+            return error.get_response()
+        return _respond(error.code, error.name, error.description or error.name)

@@ -1,0 +1,134 @@
+"""Fetching untrusted URLs safely: https only, public addresses only, bounded time and size.
+
+A credential under verification names URLs (status lists, DID documents, controller documents),
+and whoever wrote the credential chose them. So every fetch is treated as hostile: the host is
+resolved once, every address it resolves to must be public (no loopback, private, link-local —
+cloud metadata lives there — multicast or reserved ranges), the connection goes to that vetted
+address (so a second DNS answer cannot rebind it to an internal one), redirects are re-vetted,
+and the response is cut off at a size and time limit.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+USER_AGENT = "Cairn-Verifier/0.1 (+https://github.com/cairn-badges)"
+
+
+class FetchError(Exception):
+    """A URL could not be fetched safely (refused, unreachable, too slow or too large)."""
+
+
+def is_public_address(address: str) -> bool:
+    """Whether an IP address is globally routable (and so safe to connect to)."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return bool(ip.is_global) and not (ip.is_multicast or ip.is_reserved or ip.is_unspecified)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """An HTTPS connection to a pre-vetted IP address, with SNI and certificate checks for the
+    original host name."""
+
+    def __init__(self, host: str, address: str, port: int, timeout: float, context: ssl.SSLContext):
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+@dataclass
+class SafeFetcher:
+    """``fetch(url) -> bytes`` for untrusted URLs.
+
+    :param timeout: seconds for connecting and for each read.
+    :param max_bytes: responses larger than this are refused.
+    :param max_redirects: redirects followed (each target vetted again).
+    :param allow_private: connect to non-public addresses too. Only for tests against a local
+        server; never set it from configuration a credential could influence.
+    :param ssl_context: TLS settings (tests pass one trusting their own CA).
+    """
+
+    timeout: float = 5.0
+    max_bytes: int = 2 * 1024 * 1024
+    max_redirects: int = 3
+    allow_private: bool = False
+    ssl_context: ssl.SSLContext = field(default_factory=ssl.create_default_context)
+    accept: str = "application/ld+json, application/json;q=0.9, text/plain;q=0.5"
+
+    def __call__(self, url: str) -> bytes:
+        """GET ``url`` and return the body.
+
+        :raises FetchError: when the URL is refused or the fetch fails.
+        """
+        for _ in range(self.max_redirects + 1):
+            status, location, body = self._get_once(url)
+            if status in (301, 302, 303, 307, 308) and location:
+                url = urljoin(url, location)
+                continue
+            if status != 200:
+                raise FetchError(f"{url} answered HTTP {status}")
+            return body
+        raise FetchError(f"{url} redirected too many times")
+
+    def _vet(self, url: str) -> tuple[str, str, int, str]:
+        parts = urlsplit(url)
+        if parts.scheme != "https":
+            raise FetchError(f"refusing to fetch {url!r}: only https URLs are fetched")
+        if not parts.hostname or parts.username or parts.password:
+            raise FetchError(f"refusing to fetch {url!r}: malformed URL")
+        port = parts.port or 443
+        try:
+            infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+        except (socket.gaierror, UnicodeError) as exc:
+            raise FetchError(f"cannot resolve {parts.hostname}: {exc}") from None
+        addresses = [str(info[4][0]) for info in infos]
+        if not addresses:
+            raise FetchError(f"cannot resolve {parts.hostname}")
+        if not self.allow_private and not all(is_public_address(a) for a in addresses):
+            raise FetchError(f"refusing to fetch {url!r}: {parts.hostname} is not a public address")
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        return parts.hostname, addresses[0], port, path
+
+    def _read(self, response: http.client.HTTPResponse, url: str) -> bytes:
+        # A per-read timeout alone lets a server drip one byte at a time for ever; the overall
+        # deadline bounds the whole body.
+        deadline = time.monotonic() + self.timeout * 2
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := response.read1(64 * 1024):
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise FetchError(f"{url} is larger than {self.max_bytes} bytes")
+            if time.monotonic() > deadline:
+                raise FetchError(f"{url} took too long to send")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _get_once(self, url: str) -> tuple[int, str | None, bytes]:
+        host, address, port, path = self._vet(url)
+        connection = _PinnedHTTPSConnection(host, address, port, self.timeout, self.ssl_context)
+        try:
+            connection.request(
+                "GET", path, headers={"Accept": self.accept, "User-Agent": USER_AGENT}
+            )
+            response = connection.getresponse()
+            declared = response.getheader("Content-Length")
+            if declared and declared.isdigit() and int(declared) > self.max_bytes:
+                raise FetchError(f"{url} is larger than {self.max_bytes} bytes")
+            return response.status, response.getheader("Location"), self._read(response, url)
+        except (OSError, http.client.HTTPException) as exc:
+            raise FetchError(f"could not fetch {url}: {exc}") from None
+        finally:
+            connection.close()

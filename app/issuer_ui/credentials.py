@@ -1,0 +1,338 @@
+"""Issued credentials: search and filter them, see one in full, and revoke, suspend, unsuspend,
+replace or re-announce it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.issuer_ui import actor, bp, current_issuer, workspace_view
+from app.issuer_ui.awards import (
+    EVIDENCE_ROWS,
+    blank_values,
+    default_expiry,
+    read_award_form,
+    service_error_field,
+)
+from app.models import Achievement, IssuedCredential, StaffAccount
+from app.services import achievements, audit, issuing, revocation
+from app.services.errors import NotFound, ServiceError, required
+from app.wiring import service_env
+from credentials.errors import CredentialError
+from credentials.proofs.jwt import decode_jwt
+from schemas.awards import MAX_EVIDENCE
+
+PAGE_SIZE = 50
+STATUSES = ("valid", "revoked", "suspended", "expired")
+#: Larger numbers than these in a query string are nonsense; refusing them keeps them away from
+#: the database, where they would overflow its integers.
+MAX_PAGE = 100_000
+MAX_ID = 2**62
+
+
+#: The modules of the awarder's screens (awards, bulk, credentials, audit log, reports).
+SCREENS = frozenset(
+    f"app.issuer_ui.{name}" for name in ("awards", "bulk", "credentials", "audit", "reports")
+)
+
+
+@bp.url_value_preprocessor
+def _refuse_nul_bytes(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    # Runs before the views and their role check: a NUL byte in a URL (``%00``) cannot name
+    # anything, and PostgreSQL raises an error for one in a query instead of finding nothing.
+    view = current_app.view_functions.get(endpoint or "")
+    if view is None or view.__module__ not in SCREENS or not values:
+        return
+    if any(isinstance(value, str) and "\x00" in value for value in values.values()):
+        raise NotFound("There is no such page.")
+
+
+def int_arg(name: str, default: int | None, *, low: int = 1, high: int = MAX_ID) -> int | None:
+    """An integer query-string argument, or ``default`` when it is missing or unusable."""
+    value = request.args.get(name, type=int)
+    if value is None or not low <= value <= high:
+        return default
+    return value
+
+
+def status_of(credential: IssuedCredential, now: datetime) -> str:
+    """``revoked``, ``suspended``, ``expired`` or ``valid`` (in that order of precedence)."""
+    if credential.revoked_at is not None:
+        return "revoked"
+    if credential.suspended_at is not None:
+        return "suspended"
+    if credential.valid_until is not None and credential.valid_until < now:
+        return "expired"
+    return "valid"
+
+
+def _with_status(query: Select[Any], status: str, now: datetime) -> Select[Any]:
+    # The same definitions as ``status_of`` and the per-achievement report.
+    current = (IssuedCredential.revoked_at.is_(None), IssuedCredential.suspended_at.is_(None))
+    if status == "revoked":
+        return query.where(IssuedCredential.revoked_at.is_not(None))
+    if status == "suspended":
+        return query.where(current[0], IssuedCredential.suspended_at.is_not(None))
+    if status == "expired":
+        return query.where(
+            *current,
+            IssuedCredential.valid_until.is_not(None),
+            IssuedCredential.valid_until < now,
+        )
+    if status == "valid":
+        return query.where(
+            *current,
+            or_(IssuedCredential.valid_until.is_(None), IssuedCredential.valid_until >= now),
+        )
+    return query
+
+
+@bp.get("/<slug>/credentials")
+@workspace_view("viewer")
+def credentials(slug: str) -> str:
+    """Every credential the issuer has awarded, newest first: search, filter, page through."""
+    issuer = current_issuer()
+    now = service_env().now
+    search = request.args.get("q", "").replace("\x00", "").strip()[:320]
+    achievement_filter = request.args.get("achievement", "").strip()
+    status = request.args.get("status", "")
+    status = status if status in STATUSES else ""
+    page = int_arg("page", 1, high=MAX_PAGE) or 1
+    choices = achievements.list_for(issuer, include_archived=True)
+
+    query = select(IssuedCredential).where(IssuedCredential.issuer_id == issuer.id)
+    if search:
+        term = search.lower()
+        query = query.where(
+            or_(
+                func.lower(IssuedCredential.recipient_email).contains(term, autoescape=True),
+                func.lower(IssuedCredential.recipient_name).contains(term, autoescape=True),
+            )
+        )
+    if achievement_filter:
+        ids = [a.id for a, _ in choices if a.public_id == achievement_filter]
+        query = query.where(IssuedCredential.achievement_id.in_(ids))
+    query = _with_status(query, status, now)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    found = list(
+        db.session.scalars(
+            query.options(selectinload(IssuedCredential.achievement_version))
+            .order_by(IssuedCredential.issued_at.desc(), IssuedCredential.id)
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE)
+        )
+    )
+    filters = {"q": search, "achievement": achievement_filter, "status": status}
+    return render_template(
+        "issuer_ui/credentials.html",
+        issuer=issuer,
+        credentials=found,
+        choices=choices,
+        statuses=STATUSES,
+        filters=filters,
+        link_args={name: value for name, value in filters.items() if value},
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        total=total,
+        now=now,
+        status_of=status_of,
+    )
+
+
+def document_json(credential: IssuedCredential) -> dict[str, Any]:
+    """The credential's JSON (the payload of a VC-JWT), or ``{}`` if it cannot be read."""
+    try:
+        if credential.proof_format == "jwt":
+            return decode_jwt(credential.document).credential
+        parsed = json.loads(credential.document)
+    except (ValueError, CredentialError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+@bp.get("/<slug>/credentials/<credential_id>")
+@workspace_view("viewer")
+def credential(slug: str, credential_id: str) -> str:
+    """One credential: who, what, when, its status and history, and what can be done to it."""
+    issuer = current_issuer()
+    found = issuing.get_credential(issuer, credential_id)
+    env = service_env()
+    achievement = db.session.get(Achievement, found.achievement_id)
+    replaces = list(
+        db.session.scalars(
+            select(IssuedCredential).where(
+                IssuedCredential.issuer_id == issuer.id,
+                IssuedCredential.replaced_by_id == found.id,
+            )
+        )
+    )
+    awarded_by = db.session.get(StaffAccount, found.awarded_by_id) if found.awarded_by_id else None
+    return render_template(
+        "issuer_ui/credential.html",
+        issuer=issuer,
+        credential=found,
+        achievement=achievement,
+        version=found.achievement_version,
+        status=status_of(found, env.now),
+        public_url=issuing.credential_url(found.id, env),
+        document=document_json(found),
+        replaces=replaces,
+        awarded_by=awarded_by,
+        events=audit.events(issuer.id, subject_type="credential", subject_id=found.id, limit=200),
+    )
+
+
+def _back(credential_id: str) -> Response:
+    return redirect(url_for(".credential", slug=current_issuer().slug, credential_id=credential_id))
+
+
+def _act(credential_id: str, action: str) -> Response:
+    """Run a status change from the credential page; report the outcome there."""
+    found = issuing.get_credential(current_issuer(), credential_id)
+    reason = request.form.get("reason", "")
+    operations = {
+        "revoke": (revocation.revoke, "Revoked. Anyone who checks it now sees it is revoked."),
+        "suspend": (revocation.suspend, "Suspended until the suspension is lifted."),
+        "unsuspend": (revocation.unsuspend, "The suspension is lifted."),
+    }
+    operation, done = operations[action]
+    try:
+        operation(found, reason, actor=actor(), env=service_env())
+    except NotFound:
+        raise
+    except ServiceError as error:
+        # A refused change leaves nothing half-done behind.
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(done)
+    return _back(credential_id)
+
+
+@bp.post("/<slug>/credentials/<credential_id>/revoke")
+@workspace_view("awarder")
+def credential_revoke(slug: str, credential_id: str) -> Response:
+    """Revoke a credential for good (a reason is required)."""
+    return _act(credential_id, "revoke")
+
+
+@bp.post("/<slug>/credentials/<credential_id>/suspend")
+@workspace_view("awarder")
+def credential_suspend(slug: str, credential_id: str) -> Response:
+    """Suspend a credential (a reason is required)."""
+    return _act(credential_id, "suspend")
+
+
+@bp.post("/<slug>/credentials/<credential_id>/unsuspend")
+@workspace_view("awarder")
+def credential_unsuspend(slug: str, credential_id: str) -> Response:
+    """Lift a credential's suspension (a reason is required)."""
+    return _act(credential_id, "unsuspend")
+
+
+@bp.post("/<slug>/credentials/<credential_id>/resend")
+@workspace_view("awarder")
+def credential_resend(slug: str, credential_id: str) -> Response:
+    """Send the recipient the award email again."""
+    found = issuing.get_credential(current_issuer(), credential_id)
+    try:
+        issuing.resend_award_email(found, actor=actor(), env=service_env())
+    except NotFound:
+        raise
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(f"The award email is on its way to {found.recipient_email} again.")
+    return _back(credential_id)
+
+
+def replace_values(credential: IssuedCredential, now: datetime) -> dict[str, Any]:
+    """The award form filled in with what a credential says, ready to be corrected."""
+    document = document_json(credential)
+    subject = document.get("credentialSubject")
+    subject = subject if isinstance(subject, dict) else {}
+    identifiers = subject.get("identifier")
+    published_name = isinstance(identifiers, list) and any(
+        isinstance(i, dict) and i.get("identityType") == "name" for i in identifiers
+    )
+    evidence = document.get("evidence")
+    rows = [
+        {
+            "url": str(item.get("id") or ""),
+            "name": str(item.get("name") or ""),
+            "narrative": str(item.get("narrative") or ""),
+        }
+        for item in (evidence if isinstance(evidence, list) else [])
+        if isinstance(item, dict)
+    ][:MAX_EVIDENCE]
+    values = blank_values(min(MAX_EVIDENCE, max(EVIDENCE_ROWS, len(rows) + 1)))
+    values["evidence"][: len(rows)] = rows
+    values.update(
+        email=credential.recipient_email,
+        name=credential.recipient_name or "",
+        show_name=published_name or not credential.recipient_name,
+        narrative=str(subject.get("narrative") or ""),
+    )
+    # Keep the credential's expiry: a correction should not extend or shorten it.
+    if credential.valid_until is None:
+        values["expiry"] = "never"
+    elif credential.valid_until > now:
+        values.update(expiry="date", expiry_date=credential.valid_until.date().isoformat())
+    return values
+
+
+@bp.route("/<slug>/credentials/<credential_id>/replace", methods=["GET", "POST"])
+@workspace_view("awarder")
+def credential_replace(slug: str, credential_id: str) -> Response | str | tuple[str, int]:
+    """Issue a corrected credential and revoke this one, pointing at the correction."""
+    issuer = current_issuer()
+    found = issuing.get_credential(issuer, credential_id)
+    env = service_env()
+    version = found.achievement_version
+    current = achievements.current_version(
+        required(db.session.get(Achievement, found.achievement_id), "There is no such achievement.")
+    )
+    values = replace_values(found, env.now)
+    errors: dict[str, str] = {}
+    reason = ""
+    if request.method == "POST":
+        values, data, errors = read_award_form(request.form)
+        reason = request.form.get("reason", "").strip()
+        if not reason:
+            errors["reason"] = "Give a reason; it is kept in the audit log."
+        if data is not None and not errors:
+            try:
+                replacement = revocation.replace(found, data, reason, actor=actor(), env=env)
+            except NotFound:
+                raise
+            except ServiceError as error:
+                db.session.rollback()
+                errors = {service_error_field(error): error.message}
+            else:
+                flash(
+                    "Replaced: this is the corrected credential; the old one is revoked and "
+                    f"points here. An email is on its way to {replacement.recipient_email}."
+                )
+                return redirect(
+                    url_for(".credential", slug=issuer.slug, credential_id=replacement.id)
+                )
+    page = render_template(
+        "issuer_ui/credential_replace.html",
+        issuer=issuer,
+        credential=found,
+        version=version,
+        current=current,
+        values=values,
+        errors=errors,
+        reason=reason,
+        default_expiry=default_expiry(current),
+    )
+    return (page, 400) if errors else page

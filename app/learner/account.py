@@ -1,0 +1,141 @@
+"""The educator's account (``/me/account``): name, short bio and the public profile switch, and
+their email addresses (add with a confirmation link, confirm, make primary, remove)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError
+from werkzeug.wrappers import Response
+
+from app.extensions import limiter
+from app.learner import bp, current_educator, educator_required
+from app.learner.auth import SECRET_PAGE_HEADERS
+from app.services import educators
+from app.services.errors import ServiceError
+from app.wiring import service_env
+from schemas.educators import AccountSchema, AddEmailSchema
+from schemas.fields import first_errors
+
+#: Each added address is sent mail: one account must not become a way to flood inboxes.
+ADD_EMAIL_LIMIT = "10 per hour"
+TOO_MANY_ADDRESSES = "Too many addresses added. Wait a while, then try again."
+
+
+def _educator_key() -> str:
+    educator = g.get("educator")
+    return f"educator:{educator.id}" if educator is not None else f"ip:{request.remote_addr}"
+
+
+def _account_page(
+    *, status: int = 200, errors: dict[str, str] | None = None, form: dict[str, Any] | None = None
+) -> ResponseReturnValue:
+    educator = current_educator()
+    return (
+        render_template(
+            "learner/account.html",
+            educator=educator,
+            addresses=list(educator.emails),
+            primary=educators.primary_email(educator),
+            errors=errors or {},
+            form=form or {},
+        ),
+        status,
+    )
+
+
+@bp.get("/account")
+@educator_required
+def account() -> ResponseReturnValue:
+    """The account page."""
+    return _account_page()
+
+
+@bp.post("/account")
+@educator_required
+def account_update() -> ResponseReturnValue:
+    """Change the name, bio and the profile switch."""
+    try:
+        data = AccountSchema().load(request.form)
+    except ValidationError as error:
+        form = {key: request.form.get(key, "") for key in ("name", "bio")}
+        return _account_page(status=400, errors=first_errors(error), form=form)
+    educators.update_account(
+        current_educator(),
+        name=data["name"],
+        bio=data["bio"],
+        profile_public=data["profile_public"],
+        env=service_env(),
+    )
+    flash("Your account is saved.", "success")
+    return redirect(url_for("learner.account"), 303)
+
+
+@bp.post("/account/emails")
+@educator_required
+@limiter.limit(ADD_EMAIL_LIMIT, key_func=_educator_key, error_message=TOO_MANY_ADDRESSES)
+def email_add() -> ResponseReturnValue:
+    """Add an address: a confirmation link goes to it."""
+    try:
+        data = AddEmailSchema().load(request.form)
+        row = educators.add_email(current_educator(), data["email"], service_env())
+    except ValidationError as error:
+        errors = {"email": first_errors(error).get("email", "Enter an email address.")}
+        return _account_page(status=400, errors=errors, form={"email": request.form.get("email")})
+    except ServiceError as error:
+        form = {"email": request.form.get("email")}
+        return _account_page(status=error.status, errors={"email": error.message}, form=form)
+    flash(
+        f"We have sent a confirmation link to {row.email}. Open it while signed in to add the "
+        "address to your account.",
+        "success",
+    )
+    return redirect(url_for("learner.account"), 303)
+
+
+@bp.post("/account/emails/<int:email_id>/primary")
+@educator_required
+def email_primary(email_id: int) -> Response:
+    """Send the educator's mail to this (confirmed) address."""
+    educators.set_primary(current_educator(), email_id, service_env())
+    flash("Your primary address is changed.", "success")
+    return redirect(url_for("learner.account"), 303)
+
+
+@bp.post("/account/emails/<int:email_id>/delete")
+@educator_required
+def email_remove(email_id: int) -> Response:
+    """Remove an address; credentials sent to it leave the backpack with it."""
+    educators.remove_email(current_educator(), email_id, service_env())
+    flash("The address is removed.", "success")
+    return redirect(url_for("learner.account"), 303)
+
+
+def _secret(page: str, status: int = 200) -> Response:
+    response = Response(page, status=status)
+    response.headers.update(SECRET_PAGE_HEADERS)
+    return response
+
+
+@bp.route("/emails/verify/<token>", methods=["GET", "POST"])
+@educator_required
+def email_verify(token: str) -> Response:
+    """An address-confirmation link, for the educator who added the address: GET shows a button
+    (mail scanners fetch links; that must not use one up), POST confirms."""
+    env = service_env()
+    educator = current_educator()
+    try:
+        if request.method == "GET":
+            link = educators.find_verify_link(token, env, educator=educator)
+            page = render_template("learner/email_confirm.html", email=link.email, token=token)
+            return _secret(page)
+        row = educators.verify_email(token, env, educator=educator)
+    except ServiceError as error:
+        page = render_template("learner/link_expired.html", message=error.message)
+        return _secret(page, 400)
+    flash(f"{row.email} is confirmed: credentials sent to it are now in your backpack.", "success")
+    response = redirect(url_for("learner.account"), 303)
+    response.headers.update(SECRET_PAGE_HEADERS)
+    return response

@@ -1,0 +1,268 @@
+"""The backpack (``/me/``): every credential of the signed-in educator, from this instance (awarded
+to any of their confirmed addresses) and imported from other issuers, with per-credential
+visibility, the profile switch, downloads and sharing, imports and re-verification.
+
+Whatever is not the educator's answers 404, exactly like something that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError
+from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.learner import bp, current_educator, educator_required
+from app.models import ImportedCredential, IssuedCredential, Issuer
+from app.services import downloads, educators, imports, verification, visibility
+from app.services.errors import ServiceError, required
+from app.wiring import fetcher, service_env
+from credentials.verify import MAX_INPUT_BYTES
+from schemas.educators import CredentialSettingsSchema, ImportSettingsSchema, ImportTextSchema
+from schemas.fields import first_errors
+
+#: Pages that carry a credential's manage token (links that work while it is private).
+PRIVATE_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+class UnusableUpload(Exception):
+    """The import form holds nothing to import (or too much)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@bp.get("/")
+@educator_required
+def backpack() -> str:
+    """All of the educator's credentials."""
+    educator = current_educator()
+    return render_template(
+        "learner/backpack.html",
+        educator=educator,
+        entries=educators.backpack(educator),
+        imported=imports.list_for(educator),
+        now=service_env().now,
+    )
+
+
+def credential_links(found: IssuedCredential) -> dict[str, str]:
+    """The page and downloads of a credential: the public ones, or, while it is private, the
+    earner's manage-link ones (which keep working for its holder)."""
+    if not found.is_private:
+        public: dict[str, Any] = {"credential_id": found.id}
+        return {
+            "page": url_for("public.credential", **public),
+            "badge.png": url_for("public.badge_png", **public),
+            "badge.svg": url_for("public.badge_svg", **public),
+            "credential.json": url_for("public.credential_file", **public),
+            "qr.png": url_for("public.qr_code_png", **public),
+            "qr.svg": url_for("public.qr_code_svg", **public),
+            "certificate": url_for("public.certificate", **public),
+            "certificate.pdf": url_for("public.certificate_pdf", **public),
+        }
+    managed: dict[str, Any] = {
+        "credential_id": found.id,
+        "token": visibility.manage_token(found.id),
+    }
+    links = {
+        name: url_for("public.manage_download", name=name, **managed)
+        for name in ("badge.png", "badge.svg", "credential.json", "qr.png", "qr.svg")
+    }
+    links["page"] = url_for("public.credential", credential_id=found.id)
+    links["certificate"] = url_for("public.manage_certificate", **managed)
+    links["certificate.pdf"] = url_for("public.manage_download", name="certificate.pdf", **managed)
+    return links
+
+
+def _credential_page(found: IssuedCredential, errors: dict[str, str], status: int) -> Response:
+    env = service_env()
+    issuer = required(db.session.get(Issuer, found.issuer_id), "The issuer is missing.")
+    view = downloads.view(found, env.base_url)
+    page = render_template(
+        "learner/credential.html",
+        credential=found,
+        issuer=issuer,
+        view=view,
+        state=verification.state_of(found),
+        expired=found.valid_until is not None and found.valid_until < env.now,
+        links=credential_links(found),
+        linkedin=None if found.is_private else downloads.linkedin_url(view, issuer),
+        errors=errors,
+    )
+    response = Response(page, status=status)
+    response.headers.update(PRIVATE_PAGE_HEADERS)
+    return response
+
+
+@bp.get("/credentials/<credential_id>")
+@educator_required
+def credential(credential_id: str) -> Response:
+    """One credential of this instance: status, who sees it, downloads and sharing."""
+    found = educators.get_credential(current_educator(), credential_id)
+    return _credential_page(found, {}, 200)
+
+
+@bp.post("/credentials/<credential_id>/settings")
+@educator_required
+def credential_settings(credential_id: str) -> Response:
+    """Make a credential's page public or private, and list it on the profile page or not."""
+    educator = current_educator()
+    found = educators.get_credential(educator, credential_id)
+    try:
+        data = CredentialSettingsSchema().load(request.form)
+    except ValidationError as error:
+        return _credential_page(found, first_errors(error), 400)
+    env = service_env()
+    private = data["visibility"] == "private"
+    changed = visibility.set_private(
+        found, private, actor=educators.actor(educator, request.remote_addr), env=env
+    )
+    shown = educators.set_show_on_profile(educator, found, data["show_on_profile"], env)
+    changed = shown or changed
+    if changed:
+        flash("Saved.", "success")
+    return redirect(url_for("learner.credential", credential_id=found.id), 303)
+
+
+# --- Imports --------------------------------------------------------------------------------
+
+
+def _submitted() -> bytes | str:
+    """The uploaded file, or else the pasted text.
+
+    :raises UnusableUpload: when there is neither, or the file is too large.
+    """
+    upload = request.files.get("file")
+    if isinstance(upload, FileStorage) and upload.filename:
+        data = upload.stream.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise UnusableUpload(
+                f"The file is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MB.", 413
+            )
+        if not data:
+            raise UnusableUpload("The file is empty.")
+        return data
+    try:
+        text = ImportTextSchema().load(request.form)["text"]
+    except ValidationError as error:
+        raise UnusableUpload(first_errors(error).get("text", "The text is unusable.")) from None
+    if not text:
+        raise UnusableUpload("Choose a badge image or credential file, or paste a credential.")
+    return str(text)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@educator_required
+def import_credential() -> ResponseReturnValue:
+    """Import a credential from another issuer: a baked PNG/SVG, a JSON file, or a JWT. It is
+    verified now and kept with the result; input that holds no credential stores nothing."""
+    if request.method == "GET":
+        return render_template("learner/import.html", error=None)
+    try:
+        data = _submitted()
+        imported = imports.import_credential(
+            current_educator(), data, env=service_env(), fallback=fetcher()
+        )
+    except UnusableUpload as error:
+        return render_template("learner/import.html", error=error.message), error.status
+    except ServiceError as error:
+        return render_template("learner/import.html", error=error.message), error.status
+    flash(
+        "Imported and verified: it is valid."
+        if imported.valid
+        else "Imported, but it did not pass verification: see the checks below.",
+        "success" if imported.valid else "warning",
+    )
+    return redirect(url_for("learner.imported", public_id=imported.public_id), 303)
+
+
+def _imported_page(
+    found: ImportedCredential, error: str | None, status: int
+) -> ResponseReturnValue:
+    report = imports.report_of(found)
+    page = render_template(
+        "learner/imported.html",
+        imported=found,
+        report=report,
+        banner=verification.verdict(report),
+        recipient_matched=imports.recipient_matched(found),
+        link=imports.credential_link(found),
+        error=error,
+    )
+    return page, status
+
+
+@bp.get("/imported/<public_id>")
+@educator_required
+def imported(public_id: str) -> ResponseReturnValue:
+    """An imported credential with the checks of its last verification."""
+    return _imported_page(imports.get(current_educator(), public_id), None, 200)
+
+
+@bp.post("/imported/<public_id>/verify")
+@educator_required
+def imported_verify(public_id: str) -> Response:
+    """Verify an imported credential again now."""
+    educator = current_educator()
+    found = imports.reverify(
+        educator, imports.get(educator, public_id), env=service_env(), fallback=fetcher()
+    )
+    flash(
+        "Verified again just now: it is valid."
+        if found.valid
+        else "Verified again just now: it is not valid.",
+        "success" if found.valid else "warning",
+    )
+    return redirect(url_for("learner.imported", public_id=found.public_id), 303)
+
+
+@bp.post("/imported/<public_id>/settings")
+@educator_required
+def imported_settings(public_id: str) -> ResponseReturnValue:
+    """List an imported credential on the profile page, or stop listing it."""
+    educator = current_educator()
+    found = imports.get(educator, public_id)
+    try:
+        data = ImportSettingsSchema().load(request.form)
+        changed = imports.set_show_on_profile(educator, found, data["show_on_profile"])
+    except ValidationError as error:
+        return _imported_page(found, first_errors(error).get("show_on_profile"), 400)
+    except ServiceError as error:
+        return _imported_page(found, error.message, error.status)
+    if changed:
+        flash("Saved.", "success")
+    return redirect(url_for("learner.imported", public_id=found.public_id), 303)
+
+
+@bp.post("/imported/<public_id>/delete")
+@educator_required
+def imported_delete(public_id: str) -> Response:
+    """Remove an imported credential from the backpack."""
+    educator = current_educator()
+    imports.delete(educator, imports.get(educator, public_id), service_env())
+    flash("The imported credential has been removed from your backpack.", "success")
+    return redirect(url_for("learner.backpack"), 303)
+
+
+@bp.get("/imported/<public_id>/credential")
+@educator_required
+def imported_file(public_id: str) -> Response:
+    """The imported credential as it was submitted (JSON, or the JWT)."""
+    found = imports.get(current_educator(), public_id)
+    jwt = not found.document.startswith("{")
+    response = Response(
+        found.document, mimetype="application/vc+jwt" if jwt else "application/ld+json"
+    )
+    extension = "jwt" if jwt else "json"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="credential-{found.public_id}.{extension}"'
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

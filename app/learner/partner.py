@@ -1,0 +1,54 @@
+"""Blueprint ``partner``: the learning partner's page at ``/partner/<token>``, reached from the
+emailed secret link. It shows the module, whose checklist it is and which activities are
+complete, never the answers or files; the partner confirms it with one button (a GET never
+changes anything, so mail scanners that open links confirm nothing)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.services import modules
+from app.services.errors import ServiceError
+from app.wiring import service_env
+
+bp = Blueprint("partner", __name__, url_prefix="/partner")
+#: The link is a password in the URL: keep it out of caches, search engines and Referers.
+SECRET_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+}
+
+
+def _page(token: str, view: modules.PartnerView, error: str | None = None) -> Response:
+    response = Response(
+        render_template("learner/modules/partner.html", token=token, view=view, error=error),
+        status=409 if error else 200,
+        mimetype="text/html",
+    )
+    response.headers.update(SECRET_PAGE_HEADERS)
+    return response
+
+
+@bp.get("/<token>")
+def checklist(token: str) -> Response:
+    """The checklist the educator asked their partner to confirm."""
+    return _page(token, modules.partner_view(token))
+
+
+@bp.post("/<token>")
+def confirm(token: str) -> Response:
+    """Confirm the checklist (once)."""
+    try:
+        view = modules.confirm_partner(token, service_env())
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        db.session.rollback()
+        return _page(token, modules.partner_view(token), exc.message)
+    flash(f"Thank you: {view.educator_name} has been told that you confirmed their checklist.")
+    response = redirect(url_for(".checklist", token=token), 303)
+    response.headers.update(SECRET_PAGE_HEADERS)
+    return response

@@ -1,0 +1,55 @@
+"""Persistence models (SQLAlchemy 2, typed); importing this module registers all of them."""
+
+from app.models.achievement import Achievement, AchievementVersion
+from app.models.audit import AuditEvent
+from app.models.bulk import BulkJob, BulkRow
+from app.models.educator import Educator, EducatorEmail, MagicLink
+from app.models.email import EmailMessage
+from app.models.image import Image
+from app.models.issued_credential import IssuedCredential, StatusAllocation
+from app.models.issuer import Issuer, IssuerKey
+from app.models.learning import Activity, Enrolment, EnrolmentItem, Module, Prompt, Response
+from app.models.portfolio import (
+    ImportedCredential,
+    PortfolioItem,
+    Review,
+    StoredFile,
+    Submission,
+    SubmissionItem,
+)
+from app.models.staff import ROLES, AccountToken, Membership, StaffAccount
+from app.models.status_list import StatusList
+
+__all__ = [
+    "ROLES",
+    "AccountToken",
+    "Achievement",
+    "AchievementVersion",
+    "Activity",
+    "AuditEvent",
+    "BulkJob",
+    "BulkRow",
+    "Educator",
+    "EducatorEmail",
+    "EmailMessage",
+    "Enrolment",
+    "EnrolmentItem",
+    "Image",
+    "ImportedCredential",
+    "IssuedCredential",
+    "Issuer",
+    "IssuerKey",
+    "MagicLink",
+    "Membership",
+    "Module",
+    "PortfolioItem",
+    "Prompt",
+    "Response",
+    "Review",
+    "StaffAccount",
+    "StatusAllocation",
+    "StatusList",
+    "StoredFile",
+    "Submission",
+    "SubmissionItem",
+]

@@ -1,0 +1,64 @@
+"""Staff accounts, their per-issuer roles, and one-time tokens for password reset and invites."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import Base
+from app.models.issuer import Issuer
+from app.models.types import UTCDateTime
+
+#: Roles, each including the powers of those after it.
+ROLES = ("owner", "editor", "awarder", "viewer")
+
+
+class StaffAccount(Base):
+    """Someone who works in issuer workspaces. ``is_admin`` may create organisations."""
+
+    __tablename__ = "staff_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="staff")
+
+
+class Membership(Base):
+    """A staff account's role in one issuer."""
+
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("staff_id", "issuer_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_account.id"), index=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuer.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    staff: Mapped[StaffAccount] = relationship(back_populates="memberships")
+    issuer: Mapped[Issuer] = relationship()
+
+
+class AccountToken(Base):
+    """A single-use token (only its SHA-256 is stored) for a password reset or an invitation."""
+
+    __tablename__ = "account_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    staff: Mapped[StaffAccount] = relationship()

@@ -1,0 +1,329 @@
+"""A credential's public URL (its ``id``): the page people see, the stored JSON machines get, and
+the downloads (baked PNG/SVG, QR codes, certificate)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Response, abort, render_template, request, url_for
+from werkzeug.http import is_resource_modified
+from werkzeug.wrappers import Response as BaseResponse
+
+from app.extensions import db
+from app.models import IssuedCredential, Issuer
+from app.public import bp
+from app.qr import qr_png, qr_svg
+from app.services import certificates, downloads, verification
+from app.services.errors import NotFound, required
+from app.wiring import fetcher, service_env
+from credentials.verify import VerificationReport
+
+#: Media types that get the stored document, in order of preference.
+JSON_TYPES = ("application/ld+json", "application/vc+ld+json", "application/json")
+JWT_TYPES = ("application/vc+jwt", "application/jwt", "text/plain")
+
+
+def _credential(credential_id: str) -> IssuedCredential:
+    found = db.session.get(IssuedCredential, credential_id)
+    if found is None:
+        raise NotFound("There is no such credential.")
+    return found
+
+
+def wants_html() -> bool:
+    """A browser asking for a page: ``text/html`` explicitly preferred to JSON. A client that
+    sends ``*/*`` (or nothing) is a machine and gets the credential itself."""
+    if request.args.get("format") == "json":
+        return False
+    accept = request.accept_mimetypes
+    html = accept["text/html"] if "text/html" in accept.values() else 0
+    machine = max(accept[t] if t in accept.values() else 0 for t in (*JSON_TYPES, *JWT_TYPES))
+    return html > 0 and html >= machine
+
+
+def stored_document(credential: IssuedCredential) -> Response:
+    """The credential exactly as signed and stored: never re-serialised, never re-signed."""
+    if credential.proof_format == "jwt":
+        best = request.accept_mimetypes.best_match(JWT_TYPES) or "application/vc+jwt"
+        response = Response(credential.document, mimetype=best)
+    else:
+        best = request.accept_mimetypes.best_match(JSON_TYPES) or "application/ld+json"
+        response = Response(credential.document, mimetype=best)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def not_found_json() -> Response:
+    """The 404 a machine asking for a credential gets."""
+    body = json.dumps({"error": "not_found", "message": "There is no such credential."})
+    response = Response(body, status=404, mimetype="application/json")
+    response.headers["Vary"] = "Accept"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+@bp.get("/credentials/<credential_id>")
+def credential(credential_id: str) -> Response | str:
+    """Content negotiation: a page for people, the stored credential for machines."""
+    if not wants_html():
+        found = db.session.get(IssuedCredential, credential_id)
+        if found is None:
+            # A JSON-LD client gets its 404 as JSON too (the app-wide handler only knows
+            # application/json).
+            return not_found_json()
+        return stored_document(found)
+    found = _credential(credential_id)
+    if found.is_private:
+        # Nothing about it, not even its issuer: the holder chose not to show it.
+        page = render_template("public/credential_private.html")
+        return Response(page, headers={"Vary": "Accept", "Cache-Control": "no-store"})
+    issuer = _issuer_of(found)
+    env = service_env()
+    view = downloads.view(found, env.base_url)
+    report = verification.verify(found.document, env=env, fallback=fetcher())
+    state = verification.state_of(found)
+    page = render_template(
+        "public/credential.html",
+        credential=found,
+        issuer=issuer,
+        view=view,
+        report=report,
+        state=state,
+        banner=banner(report, state),
+        linkedin=downloads.linkedin_url(view, issuer),
+        links=links(found),
+        env=env,
+    )
+    return Response(page, headers={"Vary": "Accept", "Cache-Control": "no-cache"})
+
+
+def banner(report: VerificationReport, state: verification.CredentialState) -> dict[str, str]:
+    """The one-word status people see first, with its explanation. Cairn's own record of a
+    revocation (with its reason) or a suspension comes first; otherwise the live verification
+    decides, and a status list that cannot be checked is "Status unknown"."""
+    if state.revoked:
+        reason = state.revocation_reason or "The issuer revoked it."
+        return {"kind": "revoked", "title": "Revoked", "detail": reason}
+    if state.suspended:
+        return {"kind": "suspended", "title": "Suspended", "detail": state.suspension_reason or ""}
+    return verification.verdict(report)
+
+
+#: Public downloads: any cache may keep them, but must ask again before reusing them (a cheap
+#: 304), so a credential made private stops being served at once.
+PUBLIC_CACHE = "public, no-cache"
+#: Downloads through the earner's manage link: never in a shared cache.
+PRIVATE_CACHE = "private, no-cache"
+#: The downloads a credential offers, by file name (the last part of their URLs).
+DOWNLOADS = (
+    "badge.png",
+    "badge.svg",
+    "credential.json",
+    "qr.png",
+    "qr.svg",
+    "certificate.pdf",
+)
+
+
+@dataclass(frozen=True)
+class Download:
+    """One file made from a credential: its bytes (made only when needed) and its labels."""
+
+    media_type: str
+    filename: str
+    etag: str
+    body: Callable[[], bytes]
+    attachment: bool = True
+
+
+def _issuer_of(found: IssuedCredential) -> Issuer:
+    return required(db.session.get(Issuer, found.issuer_id), "The issuer is missing.")
+
+
+def paper() -> str:
+    """The certificate's paper size asked for: ``letter`` or (by default) ``a4``."""
+    return "letter" if request.args.get("paper") == "letter" else "a4"
+
+
+def download(found: IssuedCredential, name: str) -> Download:
+    """The download called ``name`` (one of :data:`DOWNLOADS`) of a credential."""
+    url = f"{service_env().base_url}/credentials/{found.id}"
+    if name == "badge.png":
+        return Download(
+            "image/png",
+            f"badge-{found.id}.png",
+            downloads.etag(found, "png"),
+            lambda: downloads.badge_png(found),
+        )
+    if name == "badge.svg":
+        return Download(
+            "image/svg+xml",
+            f"badge-{found.id}.svg",
+            downloads.etag(found, "svg"),
+            lambda: downloads.badge_svg(found),
+        )
+    if name == "credential.json":
+        jwt = found.proof_format == "jwt"
+        return Download(
+            "application/vc+jwt" if jwt else "application/ld+json",
+            f"credential-{found.id}.{'jwt' if jwt else 'json'}",
+            downloads.etag(found, "document"),
+            lambda: found.document.encode("utf-8"),
+        )
+    if name == "qr.png":
+        return Download(
+            "image/png",
+            f"qr-{found.id}.png",
+            downloads.url_etag("qr-png", url),
+            lambda: qr_png(url),
+            attachment=False,
+        )
+    if name == "qr.svg":
+        return Download(
+            "image/svg+xml",
+            f"qr-{found.id}.svg",
+            downloads.url_etag("qr-svg", url),
+            lambda: qr_svg(url),
+            attachment=False,
+        )
+    if name == "certificate.pdf":
+        issuer = _issuer_of(found)
+        size = paper()
+        logo = (
+            issuer.image
+            if issuer.image is not None and issuer.image.media_type == "image/png"
+            else None
+        )
+        return Download(
+            "application/pdf",
+            f"certificate-{found.id}-{size}.pdf",
+            downloads.etag(found, f"pdf-{size}", logo.sha256 if logo else ""),
+            lambda: certificates.certificate_pdf(
+                downloads.view(found, service_env().base_url),
+                paper=size,
+                logo_png=logo.data if logo else None,
+            ),
+        )
+    abort(404)
+
+
+def send(item: Download, *, cache: str) -> BaseResponse:
+    """A download with its entity tag: a conditional request that still matches gets ``304``
+    without the file being made again."""
+    modified = is_resource_modified(request.environ, etag=item.etag)
+    response = Response(item.body() if modified else b"", mimetype=item.media_type)
+    if item.attachment:
+        response.headers["Content-Disposition"] = f'attachment; filename="{item.filename}"'
+    response.headers["Cache-Control"] = cache
+    response.set_etag(item.etag)
+    return response.make_conditional(request)
+
+
+def _shareable(credential_id: str) -> IssuedCredential:
+    """A credential whose downloads anyone may have: a private one is not found."""
+    found = _credential(credential_id)
+    if found.is_private:
+        abort(404)
+    return found
+
+
+def _public(found: IssuedCredential, name: str) -> BaseResponse:
+    response = send(download(found, name), cache=PUBLIC_CACHE)
+    response.headers["Access-Control-Allow-Origin"] = "*"  # e.g. a wallet importing the badge
+    if name == "badge.svg":
+        # An SVG opened directly is a document; the baked one only needs its own data: images.
+        response.headers["Content-Security-Policy"] = SVG_CSP
+    return response
+
+
+#: What a downloaded SVG may do when opened as a page: show itself, nothing else.
+SVG_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
+
+
+@bp.get("/credentials/<credential_id>/badge.png")
+def badge_png(credential_id: str) -> BaseResponse:
+    """The badge image with the credential baked in (PNG)."""
+    return _public(_shareable(credential_id), "badge.png")
+
+
+@bp.get("/credentials/<credential_id>/badge.svg")
+def badge_svg(credential_id: str) -> BaseResponse:
+    """The badge image with the credential baked in (SVG)."""
+    return _public(_shareable(credential_id), "badge.svg")
+
+
+@bp.get("/credentials/<credential_id>/credential.json")
+def credential_file(credential_id: str) -> BaseResponse:
+    """The stored credential as a file to keep (``.json``, or ``.jwt`` for a VC-JWT). Served
+    for private credentials too: the stored credential stays verifiable by whoever holds its
+    URL, as its content-negotiated form does."""
+    return _public(_credential(credential_id), "credential.json")
+
+
+@bp.get("/credentials/<credential_id>/qr.png")
+def qr_code_png(credential_id: str) -> BaseResponse:
+    """A QR code of the credential's public URL (PNG)."""
+    return _public(_shareable(credential_id), "qr.png")
+
+
+@bp.get("/credentials/<credential_id>/qr.svg")
+def qr_code_svg(credential_id: str) -> BaseResponse:
+    """A QR code of the credential's public URL (SVG)."""
+    return _public(_shareable(credential_id), "qr.svg")
+
+
+@bp.get("/credentials/<credential_id>/certificate.pdf")
+def certificate_pdf(credential_id: str) -> BaseResponse:
+    """The certificate as a PDF (``?paper=letter`` for US Letter)."""
+    return _public(_shareable(credential_id), "certificate.pdf")
+
+
+def links(found: IssuedCredential, token: str | None = None) -> dict[str, str]:
+    """The URLs of a credential's page and downloads: the public ones, or (with the earner's
+    manage ``token``) the ones that work while it is private."""
+    if token is None:
+        public: dict[str, Any] = {"credential_id": found.id}
+        return {
+            "page": url_for("public.credential", **public),
+            "badge.png": url_for("public.badge_png", **public),
+            "badge.svg": url_for("public.badge_svg", **public),
+            "credential.json": url_for("public.credential_file", **public),
+            "qr.png": url_for("public.qr_code_png", **public),
+            "qr.svg": url_for("public.qr_code_svg", **public),
+            "certificate": url_for("public.certificate", **public),
+            "certificate.pdf": url_for("public.certificate_pdf", **public),
+            "certificate-letter.pdf": url_for("public.certificate_pdf", paper="letter", **public),
+        }
+    managed: dict[str, Any] = {"credential_id": found.id, "token": token}
+    found_links = {
+        name: url_for("public.manage_download", name=name, **managed) for name in DOWNLOADS
+    }
+    found_links["page"] = url_for("public.manage", **managed)
+    found_links["certificate"] = url_for("public.manage_certificate", **managed)
+    found_links["certificate-letter.pdf"] = url_for(
+        "public.manage_download", name="certificate.pdf", paper="letter", **managed
+    )
+    return found_links
+
+
+def certificate_page(found: IssuedCredential, token: str | None = None) -> str:
+    """The printable certificate page (with the manage ``token``: its links keep working while
+    the credential is private)."""
+    return render_template(
+        "public/certificate.html",
+        credential=found,
+        issuer=_issuer_of(found),
+        view=downloads.view(found, service_env().base_url),
+        links=links(found, token),
+    )
+
+
+@bp.get("/credentials/<credential_id>/certificate")
+def certificate(credential_id: str) -> str:
+    """A certificate page laid out for printing (A4 or Letter, landscape)."""
+    return certificate_page(_shareable(credential_id))

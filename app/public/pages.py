@@ -1,0 +1,97 @@
+"""Public profile pages: issuers (``/issuers/<slug>``) and achievements (``/achievements/<id>``),
+each an HTML page for people and, by content negotiation, OB 3.0 JSON-LD for machines."""
+
+from __future__ import annotations
+
+from flask import Response, render_template
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Achievement, AchievementVersion, IssuedCredential, Issuer
+from app.public import bp
+from app.public.credentials import wants_html
+from app.public.identity import IDENTITY_CACHE, json_response
+from app.services import achievements, issuers
+from app.services.errors import NotFound, required
+from app.wiring import service_env
+from credentials.build import achievement_json
+from credentials.vocab import OB_CONTEXT, VC_V2_CONTEXT
+
+
+@bp.get("/issuers/<slug>")
+def issuer_page(slug: str) -> Response | str:
+    """The issuer's public profile (HTML), or its OB 3.0 ``Profile`` (JSON-LD)."""
+    issuer = issuers.get_by_slug(slug)
+    env = service_env()
+    if not wants_html():
+        response = json_response(
+            issuers.profile_document(issuer, env), "application/ld+json", cache=IDENTITY_CACHE
+        )
+        response.headers["Vary"] = "Accept"
+        return response
+    offered = achievements.list_for(issuer)
+    counts = dict(
+        db.session.execute(
+            select(IssuedCredential.achievement_id, func.count())
+            .where(IssuedCredential.issuer_id == issuer.id, IssuedCredential.revoked_at.is_(None))
+            .group_by(IssuedCredential.achievement_id)
+        ).all()
+    )
+    return render_template(
+        "public/issuer.html",
+        issuer=issuer,
+        offered=offered,
+        counts=counts,
+        did=issuers.issuer_did(issuer, env),
+        env=env,
+    )
+
+
+def _version(public_id: str, number: int | None) -> tuple[Achievement, AchievementVersion]:
+    achievement = db.session.scalar(select(Achievement).where(Achievement.public_id == public_id))
+    if achievement is None:
+        raise NotFound("There is no such achievement.")
+    wanted = number if number is not None else achievement.current_version
+    version = db.session.scalar(
+        select(AchievementVersion).where(
+            AchievementVersion.achievement_id == achievement.id,
+            AchievementVersion.version == wanted,
+        )
+    )
+    if version is None:
+        raise NotFound("There is no such version of this achievement.")
+    return achievement, version
+
+
+def _achievement(public_id: str, number: int | None) -> Response | str:
+    achievement, version = _version(public_id, number)
+    issuer = required(db.session.get(Issuer, achievement.issuer_id), "There is no such issuer.")
+    env = service_env()
+    ob = achievements.ob_achievement(achievement, version, issuer, env)
+    if not wants_html():
+        body = {"@context": [VC_V2_CONTEXT, OB_CONTEXT], **achievement_json(ob)}
+        response = json_response(body, "application/ld+json", cache="public, max-age=3600")
+        response.headers["Vary"] = "Accept"
+        return response
+    return render_template(
+        "public/achievement.html",
+        achievement=achievement,
+        version=version,
+        issuer=issuer,
+        criteria=achievements.criteria_narrative(version),
+        latest=achievement.current_version,
+        env=env,
+    )
+
+
+@bp.get("/achievements/<public_id>")
+def achievement_page(public_id: str) -> Response | str:
+    """The achievement as it is awarded now."""
+    return _achievement(public_id, None)
+
+
+@bp.get("/achievements/<public_id>/versions/<int:number>")
+def achievement_version(public_id: str, number: int) -> Response | str:
+    """One version of an achievement: the ``id`` of the Achievement in credentials of that
+    version."""
+    return _achievement(public_id, number)

@@ -1,0 +1,6 @@
+"""Use cases: the one write path that the web UI, the API and the CLI all call.
+
+Services take plain arguments (and their collaborators: key store, loader, ``now``) and return
+models; they never touch the request, the session or ``g``. A service either completes and
+commits, or raises a :class:`~app.services.errors.ServiceError` and changes nothing.
+"""

@@ -1,0 +1,44 @@
+"""Errors services raise for bad input or forbidden actions; edges turn them into 4xx/exit 2."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+
+class ServiceError(Exception):
+    """Root: a request that cannot be carried out; the message is shown to the user."""
+
+    status = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(ServiceError):
+    """The thing asked for does not exist (or is not visible to the caller)."""
+
+    status = 404
+
+
+class Forbidden(ServiceError):
+    """The caller's role does not allow this."""
+
+    status = 403
+
+
+class Conflict(ServiceError):
+    """The request conflicts with the current state (e.g. revoking a revoked credential)."""
+
+    status = 409
+
+
+T = TypeVar("T")
+
+
+def required(value: T | None, message: str) -> T:
+    """``value``, or :class:`NotFound` when it is missing (e.g. a row a foreign key names)."""
+    if value is None:
+        raise NotFound(message)
+    return value

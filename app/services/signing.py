@@ -1,0 +1,137 @@
+"""Signing many credentials at once, spread over worker processes.
+
+Signing is CPU-bound Python (JSON-LD canonicalisation), so one process signs on one core. A bulk
+chunk is split across a small pool of processes (``SIGNING_PROCESSES``, default: one per core)
+started with ``spawn``: fresh interpreters, safe to start from a threaded web server, each with
+its own JSON-LD loader. A worker gets the private key for the duration of one call, over the
+pool's pipe; it never writes it anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from credentials.errors import CredentialError
+from credentials.jsonld import DocumentLoader
+from credentials.proofs.data_integrity import add_proof
+from credentials.proofs.jwt import sign_jwt
+from keys.signing_key import SigningKey
+
+#: Below this many documents per process, the pool's overhead outweighs its help.
+MIN_PER_PROCESS = 16
+
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+_child_loader: DocumentLoader | None = None
+
+
+@dataclass(frozen=True)
+class Signed:
+    """One result: the stored text, or why it could not be signed."""
+
+    text: str | None
+    error: str | None = None
+
+
+def sign_one(
+    document: dict[str, Any],
+    key: SigningKey,
+    vm: str,
+    proof_format: str,
+    created: datetime,
+    loader: DocumentLoader,
+) -> str:
+    """Sign one document: a VC-JWT, or compact JSON with an ``eddsa-rdfc-2022`` proof."""
+    if proof_format == "jwt":
+        return sign_jwt(document, signer=key, kid=vm)
+    signed = add_proof(document, signer=key, verification_method=vm, created=created, loader=loader)
+    return json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
+
+
+def _sign_part(
+    documents: list[dict[str, Any]],
+    key_der: bytes,
+    kid: str,
+    vm: str,
+    proof_format: str,
+    created: str,
+) -> list[Signed]:
+    """Runs in a worker process."""
+    global _child_loader
+    if _child_loader is None:
+        _child_loader = DocumentLoader()
+    private = serialization.load_der_private_key(key_der, password=None)
+    key = SigningKey(kid, private)  # type: ignore[arg-type]
+    when = datetime.fromisoformat(created)
+    results = []
+    for document in documents:
+        try:
+            results.append(Signed(sign_one(document, key, vm, proof_format, when, _child_loader)))
+        except (CredentialError, ValueError) as exc:
+            results.append(Signed(None, getattr(exc, "message", None) or str(exc)))
+    return results
+
+
+def _executor(processes: int) -> ProcessPoolExecutor:
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size != processes:
+            if _pool is not None:
+                _pool.shutdown(wait=False, cancel_futures=True)
+            _pool = ProcessPoolExecutor(
+                max_workers=processes, mp_context=multiprocessing.get_context("spawn")
+            )
+            _pool_size = processes
+        return _pool
+
+
+def sign_many(
+    documents: list[dict[str, Any]],
+    *,
+    key: SigningKey,
+    vm: str,
+    proof_format: str,
+    created: datetime,
+    loader: DocumentLoader,
+    processes: int,
+) -> list[Signed]:
+    """Sign documents in order, on up to ``processes`` worker processes (in this process when
+    ``processes`` is 0 or 1, or when there are too few documents to be worth it)."""
+    parts = min(processes, len(documents) // MIN_PER_PROCESS)
+    if parts <= 1:
+        results = []
+        for document in documents:
+            try:
+                results.append(Signed(sign_one(document, key, vm, proof_format, created, loader)))
+            except (CredentialError, ValueError) as exc:
+                results.append(Signed(None, getattr(exc, "message", None) or str(exc)))
+        return results
+    key_der = key.private_key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    size = -(-len(documents) // parts)
+    slices = [documents[i : i + size] for i in range(0, len(documents), size)]
+    pool = _executor(processes)
+    futures = [
+        pool.submit(_sign_part, part, key_der, key.kid, vm, proof_format, created.isoformat())
+        for part in slices
+    ]
+    return [signed for future in futures for signed in future.result()]
+
+
+def shutdown() -> None:
+    """Stop the worker processes (at exit, and in tests)."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True, cancel_futures=True)
+            _pool = None

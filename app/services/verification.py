@@ -1,0 +1,159 @@
+"""Verifying credentials inside Cairn: this instance's own DIDs, status lists and credentials are
+read from the database; anything else goes through the hostile-URL fetcher.
+
+A did:web DID of this instance names ``https://<host>/issuers/<slug>/did.json`` even when the
+instance itself runs on plain http in development, so local resolution matches on host and port
+rather than on the scheme.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import IssuedCredential, Issuer
+from app.services import issuers, status_lists
+from app.services.env import ServiceEnv
+from credentials.verify import VerificationReport, verify_credential
+
+Fetcher = Callable[[str], bytes]
+
+_ROUTES = (
+    (re.compile(r"^/issuers/([a-z0-9-]+)/did\.json$"), "did"),
+    (re.compile(r"^/issuers/([a-z0-9-]+)/jwks\.json$"), "jwks"),
+    (re.compile(r"^/issuers/([a-z0-9-]+)/profile\.json$"), "profile"),
+    (re.compile(r"^/status/([a-z0-9-]+)/(revocation|suspension)$"), "status"),
+    (re.compile(r"^/credentials/([0-9a-f-]{36})$"), "credential"),
+)
+
+
+class LocalFirstFetcher:
+    """``fetch(url)``: this instance's documents from the database, the rest from ``fallback``
+    (``None`` means: fetch nothing else, e.g. for an offline check)."""
+
+    def __init__(self, env: ServiceEnv, fallback: Fetcher | None) -> None:
+        self.env = env
+        self.fallback = fallback
+        base = urlsplit(env.base_url)
+        self.netloc = (base.hostname or "", base.port or (443 if base.scheme == "https" else 80))
+
+    def _is_local(self, url: str) -> bool:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        if (parts.hostname or "", port) == self.netloc:
+            return True
+        # did:web of a development instance: https://<host>:<port> for an http base URL.
+        return (parts.hostname or "") == self.netloc[0] and parts.port == self.netloc[1]
+
+    def local(self, path: str) -> bytes | None:
+        """The body this instance serves at ``path``, or None."""
+        for pattern, kind in _ROUTES:
+            match = pattern.match(path)
+            if not match:
+                continue
+            if kind == "credential":
+                found = db.session.get(IssuedCredential, match.group(1))
+                return found.document.encode("utf-8") if found else None
+            issuer = db.session.scalar(select(Issuer).where(Issuer.slug == match.group(1)))
+            if issuer is None:
+                return None
+            body: Any
+            if kind == "did":
+                body = issuers.did_document(issuer, self.env)
+            elif kind == "jwks":
+                body = issuers.jwks(issuer, self.env)
+            elif kind == "profile":
+                body = issuers.profile_document(issuer, self.env)
+            else:
+                return status_lists.get_list(issuer, match.group(2)).document.encode("utf-8")
+            return json.dumps(body).encode("utf-8")
+        return None
+
+    def __call__(self, url: str) -> bytes:
+        if self._is_local(url):
+            body = self.local(urlsplit(url).path)
+            if body is None:
+                raise OSError(f"{url} is not a document of this instance")
+            return body
+        if self.fallback is None:
+            raise OSError(f"{url} was not fetched (offline)")
+        return self.fallback(url)
+
+
+@dataclass(frozen=True)
+class CredentialState:
+    """What Cairn's own records say about one of its credentials, beside the live verification."""
+
+    revoked: bool
+    revocation_reason: str | None
+    suspended: bool
+    suspension_reason: str | None
+    replaced_by: str | None
+
+
+def verify(
+    data: bytes | str | Mapping[str, Any],
+    *,
+    env: ServiceEnv,
+    fallback: Fetcher | None,
+    recipient: str | None = None,
+) -> VerificationReport:
+    """Run the full verifier with local-first resolution."""
+    return verify_credential(
+        data,
+        loader=env.loader,
+        now=env.now,
+        fetch=LocalFirstFetcher(env, fallback),
+        recipient=recipient,
+    )
+
+
+def state_of(credential: IssuedCredential) -> CredentialState:
+    """Revocation and suspension as recorded when they happened (with their reasons).
+
+    Suspension is also checked here because the strict OB 3.0 schema lets a credential name
+    one status entry (the revocation list); Cairn keeps the suspension bit at the same index.
+    """
+    return CredentialState(
+        revoked=credential.revoked_at is not None,
+        revocation_reason=credential.revocation_reason,
+        suspended=credential.suspended_at is not None,
+        suspension_reason=credential.suspension_reason,
+        replaced_by=credential.replaced_by_id,
+    )
+
+
+def verdict(report: VerificationReport) -> dict[str, str]:
+    """The verdict people read first. A status that could not be checked is "Status unknown"."""
+    failed = [c for c in report.checks if c.status == "fail"]
+    if report.valid:
+        return {"kind": "valid", "title": "Valid", "detail": "Genuine, current, and not revoked."}
+    codes = {c.code for c in failed}
+    if "revoked" in codes:
+        return {
+            "kind": "revoked",
+            "title": "Revoked",
+            "detail": "The issuer has revoked this credential.",
+        }
+    if "suspended" in codes:
+        return {
+            "kind": "suspended",
+            "title": "Suspended",
+            "detail": "The issuer has suspended this credential.",
+        }
+    if codes == {"status_unavailable"}:
+        return {
+            "kind": "unknown",
+            "title": "Status unknown",
+            "detail": "The signature is good, but the issuer's status list could not be checked.",
+        }
+    if "expired" in codes and len(failed) == 1:
+        return {"kind": "expired", "title": "Expired", "detail": failed[0].message}
+    return {"kind": "invalid", "title": "Not valid", "detail": failed[0].message if failed else ""}

@@ -1,0 +1,73 @@
+"""RQ workers' entry point (``cairn worker``): run queued jobs in a Cairn application context,
+and resume bulk jobs whose worker died."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+_app: Flask | None = None
+_lock = threading.Lock()
+RESUME_INTERVAL = 10.0
+#: Rounds between checks for credentials about to expire (about an hour).
+EXPIRY_EVERY = 360
+
+
+def application() -> Flask:
+    """The worker process's application, created once from the environment."""
+    global _app
+    with _lock:
+        if _app is None:
+            from app import create_app
+
+            _app = create_app()
+        return _app
+
+
+def perform_job(name: str, *args: Any) -> Any:
+    """What RQ runs for every queued job."""
+    from app.services import jobs
+
+    with application().app_context():
+        return jobs.perform(name, *args)
+
+
+def resume_loop(app: Flask, stop: threading.Event) -> None:
+    """Every few seconds, requeue bulk jobs whose worker stopped reporting (it was killed, or
+    its machine went away), and send mail still waiting (a failed delivery is retried here).
+    Runs beside the RQ worker, or in each web process without Redis, until ``stop`` is set."""
+    from app.extensions import db
+    from app.services import bulk, emails, expiry
+    from app.wiring import service_env, utcnow
+
+    rounds = 0
+    while not stop.wait(RESUME_INTERVAL):
+        with app.app_context():
+            try:
+                resumed = bulk.resume_interrupted(service_env())
+                if resumed:
+                    log.warning("resumed interrupted bulk jobs: %s", ", ".join(resumed))
+                if rounds % EXPIRY_EVERY == 0:
+                    # "Expiring soon" notices: each credential is claimed once, so several
+                    # processes running this loop never send one twice.
+                    expiry.queue_notices(service_env(), int(app.config["EXPIRY_WARNING_DAYS"]))
+                if emails.pending_count():
+                    emails.deliver_pending(app, now=utcnow())
+            except Exception:  # keep the loop alive; the next round retries
+                log.exception("background maintenance failed; retrying in %ss", RESUME_INTERVAL)
+            finally:
+                db.session.remove()
+        rounds += 1
+
+
+def start_maintenance(app: Flask) -> threading.Event:
+    """Run :func:`resume_loop` on a daemon thread; return the event that stops it."""
+    stop = threading.Event()
+    threading.Thread(
+        target=resume_loop, args=(app, stop), daemon=True, name="cairn-maintenance"
+    ).start()
+    return stop

@@ -1,0 +1,633 @@
+"""Bulk-award speed and memory, end to end, on SQLite and on PostgreSQL with RQ (on demand).
+
+Run with ``.venv/bin/python bench/bulk.py`` (``--help`` for options). Each scenario builds a
+throw-away instance (temporary SQLite file or PostgreSQL database, temporary key directory), an
+issuer and an achievement, uploads a CSV of distinct recipients (``bulk.create_job``), then times
+from ``bulk.confirm`` to the job's ``done`` state: sign, allocate status indices, store the
+credential, its audit event and its queued email, per chunk. Mail delivery is switched off (the
+award emails are still queued in the database; sending them is not part of the figure).
+
+Benchmarks report; they never fail on slow numbers. Exit status 1 only when something breaks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import platform
+import pstats
+import resource
+import secrets
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from flask import Flask  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+BASE_URL = "https://badges.example.org"
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+class BenchError(Exception):
+    """Something broke (as opposed to something being slow)."""
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    """Current resident set size of a process, in MiB."""
+    with open(f"/proc/{pid}/statm") as handle:
+        return int(handle.read().split()[1]) * PAGE / 2**20
+
+
+def cpu_seconds(pid: int | str = "self") -> float:
+    """User + system CPU time a process has used so far (all its threads)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def hwm_mb(pid: int) -> float:
+    """Peak resident set size (VmHWM) of a live process, in MiB."""
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def cohort_csv(rows: int, label: str = "t") -> bytes:
+    lines = (f"{label}{i:06d}@school.example.org,Teacher {label.upper()} {i}" for i in range(rows))
+    return ("email,name\n" + "\n".join(lines) + "\n").encode()
+
+
+#: Signing processes per run (``--signing-processes``; production default: one per core).
+SIGNING_PROCESSES = os.cpu_count() or 1
+
+
+def settings(database_url: str, keys_dir: Path, **extra: Any) -> dict[str, Any]:
+    """Instance settings (``create_app`` spelling)."""
+    return {
+        "ENV": "testing",
+        "DATABASE_URL": database_url,
+        "KEYS_DIR": str(keys_dir),
+        "BASE_URL": BASE_URL,
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "KEY_PASSPHRASE": secrets.token_urlsafe(32),
+        "RATELIMIT_ENABLED": False,
+        # As a production instance signs: chunks spread over one process per core.
+        "SIGNING_PROCESSES": SIGNING_PROCESSES,
+        **extra,
+    }
+
+
+def environ(config: dict[str, Any]) -> dict[str, str]:
+    """The same settings as CAIRN_* variables for a ``cairn`` subprocess."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
+    env.update({f"CAIRN_{k}": str(v) for k, v in config.items() if k != "RATELIMIT_ENABLED"})
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def cairn(*args: str, env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
+    script = Path(sys.executable).with_name("cairn")
+    command = [str(script)]
+    if not script.exists():
+        command = [sys.executable, "-c", "from app.cli import run; run()"]
+    output = log.open("ab") if log else subprocess.DEVNULL
+    return subprocess.Popen([*command, *args], env=env, stdout=output, stderr=subprocess.STDOUT)
+
+
+def make_issuer_and_achievement(application: Flask) -> tuple[Any, Any]:
+    from app.services import achievements, issuers
+    from app.services.achievements import AchievementInput
+    from app.services.audit import Actor
+    from app.services.issuers import IssuerProfileInput
+    from app.wiring import service_env
+
+    actor = Actor(label="bench")
+    issuer = issuers.create_issuer(
+        IssuerProfileInput(
+            name="District 7 Professional Learning", url="https://district7.example.org"
+        ),
+        slug=None,
+        owner=None,
+        actor=actor,
+        env=service_env(),
+    )
+    achievement = achievements.create_achievement(
+        issuer,
+        AchievementInput(
+            name="Formative Assessment in Practice",
+            description="Completed the module.",
+            criteria_markdown="Complete every activity and a **reflection**.",
+            learning_outcomes=("Design exit tickets",),
+            credits_available=2.5,
+            default_validity_days=365,
+        ),
+        actor=actor,
+        env=service_env(),
+    )
+    return issuer, achievement
+
+
+def create_job(application: Flask, issuer: Any, achievement: Any, rows: int, label: str) -> str:
+    from app.services import bulk
+    from app.services.audit import Actor
+    from app.wiring import service_env
+
+    job = bulk.create_job(
+        issuer,
+        achievement,
+        filename=f"{label}.csv",
+        data=cohort_csv(rows, label),
+        actor=Actor(label="bench"),
+        env=service_env(),
+        max_rows=max(rows, 20_000),
+    )
+    if job.valid_rows != rows:
+        raise BenchError(f"expected {rows} valid rows, got {job.valid_rows}")
+    return str(job.id)
+
+
+def job_states(application: Flask, job_ids: list[str]) -> dict[str, tuple[str, int]]:
+    from app.extensions import db
+    from app.models import BulkJob
+
+    with application.app_context():
+        try:
+            jobs = db.session.query(BulkJob).filter(BulkJob.id.in_(job_ids)).all()
+            return {j.id: (j.state, j.issued_rows or 0) for j in jobs}
+        finally:
+            db.session.remove()
+
+
+def seconds_since(application: Flask, job_ids: list[str], since: datetime) -> float:
+    """From ``since`` to the last job's recorded ``finished_at``: the job's own clock, so how
+    often the bench polls (it sleeps between polls) does not change the figure."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import BulkJob
+
+    with application.app_context():
+        finished = db.session.scalar(
+            select(func.max(BulkJob.finished_at)).where(BulkJob.id.in_(job_ids))
+        )
+        db.session.remove()
+    if finished is None:
+        raise BenchError("no finish time recorded")
+    return (finished - since).total_seconds()
+
+
+def check_issued(application: Flask, job_ids: list[str], rows: int) -> None:
+    """The run really issued what it should: one credential per row, distinct indices."""
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import IssuedCredential
+
+    with application.app_context():
+        count, distinct = db.session.execute(
+            select(func.count(), func.count(func.distinct(IssuedCredential.status_index))).where(
+                IssuedCredential.bulk_job_id.in_(job_ids)
+            )
+        ).one()
+        db.session.remove()
+    if count != rows or distinct != rows:
+        raise BenchError(f"expected {rows} credentials, distinct indices; got {count}/{distinct}")
+
+
+# --- SQLite, in-process runner (a child process per size, so peaks are its own) -------------------
+
+
+def sqlite_child(rows: int, profile: bool) -> dict[str, Any]:
+    """Runs in a fresh process: one job of ``rows`` rows on SQLite with the in-process runner."""
+    from app import create_app
+    from app.extensions import db
+    from app.services import bulk, emails
+    from app.services.audit import Actor
+    from app.wiring import service_env
+
+    workdir = Path(tempfile.mkdtemp(prefix="cairn-bench-"))
+    try:
+        application = create_app(
+            settings(f"sqlite:///{workdir / 'cairn.sqlite3'}", workdir / "keys", JOBS_INLINE=False)
+        )
+        emails.deliver_soon = lambda: None  # award mail stays queued; sending is not timed
+        samples: list[tuple[int, float]] = []
+        original = bulk._run_chunk
+
+        def measured_chunk(*args: Any, **kwargs: Any) -> bool:
+            done: bool = original(*args, **kwargs)
+            job = args[0]
+            samples.append((job.issued_rows or 0, rss_mb()))
+            return done
+
+        bulk._run_chunk = measured_chunk  # type: ignore[assignment]
+        with application.app_context():
+            db.create_all()
+            issuer, achievement = make_issuer_and_achievement(application)
+            job_id = create_job(application, issuer, achievement, rows, "t")
+            job = bulk.get_job(issuer, job_id)
+            rss_before = rss_mb()
+            profiler = cProfile.Profile() if profile else None
+            started, cpu_before = datetime.now(UTC), cpu_seconds()
+            if profiler is not None:
+                # Inline, in this thread, so the profiler sees it (the pool runs the same code).
+                application.config["JOBS_INLINE"] = True
+                profiler.enable()
+                bulk.confirm(job, actor=Actor(label="bench"), env=service_env())
+                profiler.disable()
+            else:
+                bulk.confirm(job, actor=Actor(label="bench"), env=service_env())
+                while job_states(application, [job_id])[job_id][0] not in ("done", "failed"):
+                    time.sleep(0.25)
+            cpu = cpu_seconds() - cpu_before
+            seconds = seconds_since(application, [job_id], started)
+            state = job_states(application, [job_id])[job_id]
+            if state != ("done", rows):
+                raise BenchError(f"the job ended as {state}")
+            check_issued(application, [job_id], rows)
+            db.session.remove()
+            db.engine.dispose()
+        result: dict[str, Any] = {
+            "rows": rows,
+            "seconds": seconds,
+            "rss_before": rss_before,
+            "samples": samples,
+            "cpu": cpu,
+            "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+        if profiler is not None:
+            result["profile"] = profile_summary(profiler, seconds)
+        return result
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+#: Where the time of a chunk goes, by function (cumulative time; these do not nest in each other
+#: except where the label says "of which").
+PROFILE_PARTS = [
+    ("build + sign (Issuance.sign)", "app/services/issuing.py", "sign"),
+    ("  of which canonicalise (RDFC-1.0)", "credentials/jsonld/canonize.py", "canonize"),
+    ("  of which Ed25519 sign", "keys/signing_key.py", "sign"),
+    ("  of which build the credential", "credentials/build.py", "build_credential"),
+    ("allocate status indices", "app/services/status_lists.py", "allocate"),
+    ("store (ORM objects, audit, email)", "app/services/issuing.py", "store"),
+    ("duplicate re-check (holders)", "app/services/issuing.py", "holders"),
+    ("prepare Issuance (per chunk)", "app/services/issuing.py", "__init__"),
+    ("commit / flush (SQL)", "sqlalchemy/orm/session.py", "commit"),
+]
+
+
+def profile_summary(profiler: cProfile.Profile, seconds: float) -> list[tuple[str, float]]:
+    stats = pstats.Stats(profiler)
+    totals: dict[str, float] = {}
+    for (filename, _, name), (_, _, _, cumulative, _) in stats.stats.items():
+        for label, path, function in PROFILE_PARTS:
+            if filename.endswith(path) and name == function:
+                totals[label] = totals.get(label, 0.0) + cumulative
+    return [(label, totals.get(label, 0.0)) for label, _, _ in PROFILE_PARTS]
+
+
+def run_sqlite(rows: int, profile: bool = False) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child-sqlite",
+        str(rows),
+        "--signing-processes",
+        str(SIGNING_PROCESSES),
+    ]
+    if profile:
+        command.append("--profile")
+    completed = subprocess.run(command, capture_output=True, text=True, check=False, timeout=3600)
+    if completed.returncode != 0:
+        raise BenchError(f"the SQLite run of {rows} rows failed:\n{completed.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def rss_at(samples: list[tuple[int, float]], rows: int) -> float | None:
+    """The RSS after the first chunk that brought the job to ``rows`` issued rows or more."""
+    return next((rss for done, rss in samples if done >= rows), None)
+
+
+# --- PostgreSQL with RQ workers ------------------------------------------------------------------
+
+
+@contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    target = make_url(server_url)
+    name = f"cairn_bench_{secrets.token_hex(4)}"
+    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield target.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+def run_postgres(
+    server_url: str, redis_url: str, *, workers: int, jobs: int, rows: int, logs: Path
+) -> dict[str, Any]:
+    """``jobs`` jobs sharing ``rows`` rows, run by ``workers`` `cairn worker` processes."""
+    from redis import Redis
+    from rq import Worker
+
+    from app import create_app
+    from app.extensions import db
+    from app.services import bulk
+    from app.services.audit import Actor
+    from app.services.jobs import QUEUE_NAME
+    from app.wiring import service_env
+
+    connection = Redis.from_url(redis_url)
+    connection.flushdb()
+    workdir = Path(tempfile.mkdtemp(prefix="cairn-bench-"))
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        with postgres_database(server_url) as url:
+            # Mail goes to a port nothing listens on: delivery jobs fail fast and are not timed.
+            config = settings(
+                url,
+                workdir / "keys",
+                REDIS_URL=redis_url,
+                SMTP_HOST="127.0.0.1",
+                SMTP_PORT=9,
+                SMTP_SECURITY="none",
+            )
+            env = environ(config)
+            upgrade = cairn("db", "upgrade", env=env, log=logs / "upgrade.log")
+            if upgrade.wait(timeout=300) != 0:
+                raise BenchError(f"cairn db upgrade failed; see {logs / 'upgrade.log'}")
+            application = create_app(config)
+            with application.app_context():
+                issuer, achievement = make_issuer_and_achievement(application)
+                job_ids = [
+                    create_job(application, issuer, achievement, rows // jobs, f"j{n}")
+                    for n in range(jobs)
+                ]
+                processes = [
+                    cairn("worker", env=env, log=logs / f"worker-{n}.log") for n in range(workers)
+                ]
+                deadline = time.monotonic() + 120
+                while len(Worker.all(connection=connection)) < workers:
+                    if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+                        raise BenchError(f"the workers did not start; see {logs}")
+                    time.sleep(0.1)
+                peak: dict[int, float] = {}
+                cpu: dict[int, float] = {}
+                started = datetime.now(UTC)
+                for job_id in job_ids:
+                    bulk.confirm(
+                        bulk.get_job(issuer, job_id), actor=Actor(label="bench"), env=service_env()
+                    )
+                db.session.remove()
+                while True:
+                    states = job_states(application, job_ids)
+                    for process in processes:
+                        for horse in children_of(process.pid):
+                            with suppress(OSError):
+                                peak[horse] = max(peak.get(horse, 0.0), hwm_mb(horse))
+                                cpu[horse] = cpu_seconds(horse)
+                    if all(s[0] in ("done", "failed") for s in states.values()):
+                        break
+                    time.sleep(0.25)
+                seconds = seconds_since(application, job_ids, started)
+                if any(s != ("done", rows // jobs) for s in states.values()):
+                    raise BenchError(f"jobs ended as {states}")
+                check_issued(application, job_ids, rows // jobs * jobs)
+                db.session.remove()
+                db.engine.dispose()
+            return {
+                "seconds": seconds,
+                "rows": rows // jobs * jobs,
+                "horse_peak": max(peak.values(), default=0.0),
+                "horse_cpu": sum(cpu.values()),
+                "queue": QUEUE_NAME,
+            }
+    finally:
+        for process in processes:
+            for pid in [*children_of(process.pid), process.pid]:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, 9)
+            process.wait(timeout=30)
+        connection.flushdb()
+        connection.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --- report --------------------------------------------------------------------------------------
+
+
+def header() -> list[str]:
+    lines = [
+        f"machine: {platform.machine()}, {os.cpu_count()} CPUs, load average "
+        + ", ".join(f"{x:.2f}" for x in os.getloadavg()),
+        f"python {platform.python_version()}, SQLite {sqlite3.sqlite_version}",
+    ]
+    return lines
+
+
+def table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for n, row in enumerate(rows):
+        out.append(
+            "  ".join(
+                cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i])
+                for i, cell in enumerate(row)
+            )
+        )
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000, help="rows of the main run (10,000)")
+    parser.add_argument(
+        "--small", type=int, default=2_000, help="rows of the memory comparison run"
+    )
+    parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("CAIRN_TEST_DATABASE_URL") or DEFAULT_POSTGRES,
+        help="a PostgreSQL URL; a throw-away database is made on its server",
+    )
+    parser.add_argument(
+        "--redis", default=DEFAULT_REDIS, help=f"Redis database to use and FLUSH ({DEFAULT_REDIS})"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="also profile a SQLite run (where the time goes)"
+    )
+    parser.add_argument(
+        "--signing-processes",
+        type=int,
+        default=SIGNING_PROCESSES,
+        help=f"processes that sign each chunk (default: one per core, {SIGNING_PROCESSES})",
+    )
+    parser.add_argument("--child-sqlite", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    globals()["SIGNING_PROCESSES"] = args.signing_processes
+    # A plain SIGTERM would skip the clean-up (temporary databases, worker processes).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if args.child_sqlite:
+        print(json.dumps(sqlite_child(args.child_sqlite, args.profile)))
+        return 0
+    if not args.postgres.startswith("postgresql"):
+        args.postgres = DEFAULT_POSTGRES
+    try:
+        return report(args)
+    except BenchError as exc:
+        print(f"bench/bulk.py: {exc}", file=sys.stderr)
+        return 1
+
+
+def report(args: argparse.Namespace) -> int:
+    print("\n".join(header()))
+    print(
+        f"\nSQLite, in-process runner (thread pool), chunk 250, "
+        f"{SIGNING_PROCESSES} signing process(es): {args.small:,} and {args.rows:,} rows\n"
+    )
+    results = [run_sqlite(args.small), run_sqlite(args.rows)]
+    rows = [
+        [
+            "rows",
+            "wall s",
+            "rows/s",
+            "CPU s",
+            "rows/CPU-s",
+            "RSS before",
+            "RSS @1k",
+            "RSS @5k",
+            f"RSS @{args.rows // 1000}k",
+            "growth 1k->end",
+            "peak RSS",
+        ]
+    ]
+    for result in results:
+        n = result["rows"]
+        at = [rss_at(result["samples"], k) for k in (1000, 5000, n)]
+        end = result["samples"][-1][1]
+        first = at[0] if at[0] is not None else end
+        rows.append(
+            [
+                f"{n:,}",
+                f"{result['seconds']:.1f}",
+                f"{n / result['seconds']:.0f}",
+                f"{result['cpu']:.1f}",
+                f"{n / result['cpu']:.0f}",
+                f"{result['rss_before']:.0f} MiB",
+            ]
+            + [f"{v:.0f} MiB" if v is not None else "-" for v in at]
+            + [f"{end - first:+.1f} MiB", f"{result['maxrss']:.0f} MiB"]
+        )
+    print(table(rows))
+    main_run = results[1]
+    verdict = "under" if main_run["seconds"] < 30 else "OVER"
+    print(
+        f"\n{args.rows:,} rows in {main_run['seconds']:.1f} s wall-clock "
+        f"({main_run['cpu']:.1f} CPU-s): {verdict} the 30 s target."
+    )
+    if SIGNING_PROCESSES > 1:
+        print(
+            f"CPU-s counts the job's own process only; the {SIGNING_PROCESSES} signing processes "
+            "(which do most of the work) are not included, so rows/CPU-s is not comparable "
+            "with a run using --signing-processes 0."
+        )
+    busy = os.getloadavg()[0] > (os.cpu_count() or 1)
+    if busy:
+        print(
+            "The machine is busy (load average above its CPU count): wall-clock times are "
+            "inflated by other processes; CPU-s is what the run itself used, about its "
+            "wall-clock time on an idle core."
+        )
+    if args.profile:
+        profiled = run_sqlite(args.small, profile=True)
+        print(
+            f"\nWhere the time goes (cProfile, {args.small:,} rows inline, "
+            f"{profiled['seconds']:.1f} s under the profiler, cumulative):\n"
+        )
+        print(
+            table(
+                [["part", "seconds", "share"]]
+                + [
+                    [label, f"{s:.2f}", f"{100 * s / profiled['seconds']:.0f}%"]
+                    for label, s in profiled["profile"]
+                ]
+            )
+        )
+    if args.no_postgres:
+        return 0
+    print(
+        f"\nPostgreSQL ({make_url(args.postgres).host}), RQ `cairn worker` processes, "
+        f"Redis {args.redis}\n"
+    )
+    logs = Path(tempfile.mkdtemp(prefix="cairn-bench-logs-"))
+    scenarios = [(1, 1), (2, 1), (2, 2)]
+    rows = [
+        ["workers", "jobs", "rows", "wall s", "rows/s", "horse CPU-s", "rows/CPU-s", "horse RSS"]
+    ]
+    for workers, jobs in scenarios:
+        result = run_postgres(
+            args.postgres, args.redis, workers=workers, jobs=jobs, rows=args.rows, logs=logs
+        )
+        rows.append(
+            [
+                str(workers),
+                f"{jobs} x {args.rows // jobs:,}",
+                f"{result['rows']:,}",
+                f"{result['seconds']:.1f}",
+                f"{result['rows'] / result['seconds']:.0f}",
+                f"{result['horse_cpu']:.1f}",
+                f"{result['rows'] / result['horse_cpu']:.0f}" if result["horse_cpu"] else "-",
+                f"{result['horse_peak']:.0f} MiB",
+            ]
+        )
+    print(table(rows))
+    print(f"\n(worker logs: {logs}; load average now {os.getloadavg()[0]:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

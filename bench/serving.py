@@ -1,0 +1,625 @@
+"""Serving speed of the production server (on demand): a credential's stored JSON at 64 connections
+beside a bare Flask endpoint, and ``POST /api/verify`` on a baked PNG.
+
+Run with ``.venv/bin/python bench/serving.py`` (about a minute and a half). It builds a throw-away
+production instance (SQLite in a temporary directory, an issuer, an achievement, one award made
+with the ``cairn`` command line), serves it with ``cairn serve`` (gunicorn, one worker per core)
+and drives it with ``wrk``, which it installs with apt-get when it is missing. The bare Flask app
+(``bench/bare_flask.py``) serves the same bytes under gunicorn with the same worker settings, so
+the ratio is what Cairn adds on top of Flask and gunicorn. Benchmarks report; they never fail on
+slow numbers. Exit status: 0 after a report, 1 if something broke, 2 if wrk cannot be had.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+JSON_LD = "application/ld+json"
+# Printed by the wrk script's done() hook: latency percentiles in microseconds, error counts.
+LUA = r"""
+local post_file = os.getenv("BENCH_POST_FILE")
+if post_file then
+  local handle = assert(io.open(post_file, "rb"))
+  wrk.method = "POST"
+  wrk.body = handle:read("*a")
+  handle:close()
+  wrk.headers["Content-Type"] = os.getenv("BENCH_CONTENT_TYPE")
+end
+local accept = os.getenv("BENCH_ACCEPT")
+if accept then
+  wrk.headers["Accept"] = accept
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH-RESULT {"requests": %d, "duration_us": %d, "bytes": %d, "p50_us": %d, "p90_us": %d, ' ..
+    '"p99_us": %d, "max_us": %d, "connect": %d, "read": %d, "write": %d, "status": %d, ' ..
+    '"timeout": %d}\n',
+    summary.requests, summary.duration, summary.bytes, latency:percentile(50),
+    latency:percentile(90), latency:percentile(99), latency.max, e.connect, e.read, e.write,
+    e.status, e.timeout))
+end
+"""
+
+
+class BenchError(Exception):
+    """Something broke (as opposed to something being slow)."""
+
+
+class WrkMissing(BenchError):
+    """wrk is not installed and could not be installed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What to run."""
+
+    duration: int
+    warmup: int
+    connections: int
+    verify_connections: int
+    workers: int
+    wrk_threads: int
+
+
+@dataclass(frozen=True)
+class Result:
+    """One wrk run."""
+
+    label: str
+    connections: int
+    requests: int
+    seconds: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    socket_errors: int
+    bad_status: int
+
+    @property
+    def per_second(self) -> float:
+        """Completed requests per second."""
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+# --- wrk -------------------------------------------------------------------------------------
+
+
+def ensure_wrk() -> str:
+    """The path of ``wrk``, installing the Debian package first if it is missing.
+
+    :raises WrkMissing: when it is not there and cannot be installed.
+    """
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if shutil.which("apt-get") is None:
+        raise WrkMissing("wrk is not installed and there is no apt-get here: install wrk")
+    prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    print("wrk is missing: installing the Debian package (apt-get install wrk)", file=sys.stderr)
+    for command in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "wrk"],
+    ):
+        completed = subprocess.run(
+            prefix + command, capture_output=True, text=True, check=False, timeout=600
+        )
+        if completed.returncode != 0:
+            raise WrkMissing(
+                f"could not install wrk ({' '.join(prefix + command)} exited with "
+                f"{completed.returncode}: {completed.stderr.strip()[-400:]}); "
+                "install it as root with `apt-get install wrk`"
+            )
+    found = shutil.which("wrk")
+    if found is None:
+        raise WrkMissing("apt-get installed wrk but it is not on PATH")
+    return found
+
+
+def wrk_version(wrk: str) -> str:
+    """wrk's own version line (``wrk -v`` prints it and exits non-zero)."""
+    completed = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False)
+    line = (completed.stdout or completed.stderr).splitlines()[:1]
+    return line[0].split(" Copyright")[0] if line else "wrk (unknown version)"
+
+
+def run_wrk(
+    wrk: str,
+    script: Path,
+    url: str,
+    connections: int,
+    seconds: int,
+    threads: int,
+    env: Mapping[str, str],
+) -> dict[str, int]:
+    """One wrk run; the numbers its ``done`` hook printed."""
+    command = [
+        wrk,
+        f"-t{min(threads, connections)}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        url,
+    ]
+    completed = subprocess.run(
+        command,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=seconds + 60,
+    )
+    for line in completed.stdout.splitlines():
+        if line.startswith("BENCH-RESULT "):
+            numbers: dict[str, int] = json.loads(line.removeprefix("BENCH-RESULT "))
+            return numbers
+    raise BenchError(f"wrk printed no result (exit {completed.returncode}): {completed.stderr}")
+
+
+def measure(
+    label: str,
+    wrk: str,
+    script: Path,
+    url: str,
+    connections: int,
+    settings: Settings,
+    env: Mapping[str, str],
+) -> Result:
+    """A warm-up run (discarded: every worker has loaded what it caches), then the timed run."""
+    print(f"  {label}: warm-up {settings.warmup} s, then {settings.duration} s", file=sys.stderr)
+    run_wrk(wrk, script, url, connections, settings.warmup, settings.wrk_threads, env)
+    raw = run_wrk(wrk, script, url, connections, settings.duration, settings.wrk_threads, env)
+    return Result(
+        label=label,
+        connections=connections,
+        requests=raw["requests"],
+        seconds=raw["duration_us"] / 1e6,
+        p50_ms=raw["p50_us"] / 1000,
+        p90_ms=raw["p90_us"] / 1000,
+        p99_ms=raw["p99_us"] / 1000,
+        max_ms=raw["max_us"] / 1000,
+        socket_errors=raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
+        bad_status=raw["status"],
+    )
+
+
+# --- servers ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def fetch(url: str, accept: str | None = None, body: bytes | None = None, kind: str = "") -> bytes:
+    """GET (or POST ``body``) on the local servers.
+
+    :raises BenchError: on anything but a 200.
+    """
+    method = "POST" if body is not None else "GET"
+    request = urllib.request.Request(url, data=body, method=method)  # noqa: S310 (loopback)
+    if accept:
+        request.add_header("Accept", accept)
+    if kind:
+        request.add_header("Content-Type", kind)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+            data: bytes = response.read()
+            return data
+    except urllib.error.HTTPError as exc:
+        raise BenchError(f"{url} answered {exc.code}: {exc.read()[:300]!r}") from None
+
+
+@contextlib.contextmanager
+def serving(
+    command: list[str], env: Mapping[str, str], port: int, ready_path: str, log: Path
+) -> Iterator[str]:
+    """Run a gunicorn server until the block ends; yield its base URL."""
+    base = f"http://127.0.0.1:{port}"
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            command,
+            env=dict(env),
+            cwd=log.parent,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise BenchError(f"{command[0]} exited with {process.returncode}; see {log}")
+            try:
+                fetch(base + ready_path, accept=JSON_LD)
+                break
+            except (urllib.error.URLError, ConnectionError, BenchError):
+                if time.monotonic() > deadline:
+                    raise BenchError(f"the server did not answer {ready_path}; see {log}") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        # gunicorn forks its workers into the new session: stop the whole group.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def production_env(workdir: Path) -> dict[str, str]:
+    """Production settings, complete enough for the start-up checks; no mail is ever sent (the
+    award is made with --no-email and nothing else queues any)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("CAIRN_") and key != "XDG_RUNTIME_DIR"
+    }
+    env.update(
+        {
+            "CAIRN_ENV": "production",
+            "CAIRN_BASE_URL": "https://badges.example.org",
+            "CAIRN_DATABASE_URL": f"sqlite:///{workdir / 'cairn.sqlite3'}",
+            "CAIRN_KEYS_DIR": str(workdir / "issuer-keys"),
+            "CAIRN_SECRET_KEY": secrets.token_urlsafe(32),
+            "CAIRN_KEY_PASSPHRASE": secrets.token_urlsafe(32),
+            "CAIRN_SMTP_HOST": "smtp.example.org",
+            "CAIRN_MAIL_FROM": "Cairn bench <badges@example.org>",
+            # gunicorn's control socket defaults to one path per user; keep this run's apart.
+            "XDG_RUNTIME_DIR": str(workdir),
+        }
+    )
+    return env
+
+
+def cairn(env: Mapping[str, str], workdir: Path, *args: str) -> str:
+    """Run one ``cairn`` command; its output."""
+    completed = subprocess.run(
+        [str(BIN / "cairn"), *args],
+        env=dict(env),
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    if completed.returncode != 0:
+        raise BenchError(f"cairn {' '.join(args)} failed: {completed.stderr.strip()[-600:]}")
+    return completed.stdout
+
+
+def seed(env: Mapping[str, str], workdir: Path) -> str:
+    """An issuer, an achievement and one credential like those Cairn issues; its id."""
+    cairn(env, workdir, "db", "upgrade")
+    cairn(
+        env,
+        workdir,
+        "issuers", "create",
+        "--name", "North District Professional Learning",
+        "--slug", "north",
+        "--url", "https://north.example.org",
+        "--description", "Professional learning for the teachers of the North District.",
+    )  # fmt: skip
+    achievement = cairn(
+        env,
+        workdir,
+        "achievements", "create",
+        "--issuer", "north",
+        "--name", "Formative Assessment in Practice",
+        "--description", "Designs and uses formative assessment to adapt teaching.",
+        "--criteria", "Completed the six-week course and submitted a **classroom portfolio**.",
+        "--outcome", "Plans hinge questions",
+        "--credits", "12",
+        "--valid-days", "730",
+    ).strip()  # fmt: skip
+    document = cairn(
+        env,
+        workdir,
+        "award", "--issuer", "north", "--achievement", achievement,
+        "--recipient", "ann@example.org", "--name", "Ann Example",
+        "--narrative", "Portfolio reviewed by the district coach.",
+        "--evidence", "https://north.example.org/portfolios/42",
+        "--json", "--no-email",
+    )  # fmt: skip
+    credential_id: str = json.loads(document)["id"].rsplit("/", 1)[-1]
+    return credential_id
+
+
+def stored_document(workdir: Path, credential_id: str) -> bytes:
+    """The credential's text exactly as stored in the database."""
+    with contextlib.closing(sqlite3.connect(workdir / "cairn.sqlite3")) as connection:
+        row = connection.execute(
+            "SELECT document FROM issued_credential WHERE id = ?", (credential_id,)
+        ).fetchone()
+    if row is None:
+        raise BenchError(f"credential {credential_id} is not in the database")
+    text: str = row[0]
+    return text.encode()
+
+
+def gunicorn_command(port: int, workers: int) -> list[str]:
+    """The bare Flask app under the same gunicorn settings as ``cairn serve``."""
+    return [
+        str(BIN / "gunicorn"),
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers),
+        "--threads", "4",
+        "--timeout", "120",
+        "--access-logfile", "-",
+        "--pythonpath", str(ROOT / "bench"),
+        "bare_flask:app",
+    ]  # fmt: skip
+
+
+def cairn_command(port: int, workers: int) -> list[str]:
+    """``cairn serve`` on ``port``."""
+    return [
+        str(BIN / "cairn"), "serve", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", str(workers),
+    ]  # fmt: skip
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything measured."""
+
+    cairn_json: Result
+    bare_json: Result
+    verify: Result
+    body_bytes: int
+    png_bytes: int
+
+
+def run(settings: Settings, wrk: str, workdir: Path) -> Report:
+    """Seed, serve, measure."""
+    script = workdir / "bench.lua"
+    script.write_text(LUA)
+    env = production_env(workdir)
+    print("seeding a production instance with the cairn command line ...", file=sys.stderr)
+    credential_id = seed(env, workdir)
+    stored = stored_document(workdir, credential_id)
+    path = f"/credentials/{credential_id}"
+    accept = {"BENCH_ACCEPT": JSON_LD}
+
+    port = free_port()
+    with serving(
+        cairn_command(port, settings.workers), env, port, path, workdir / "cairn.log"
+    ) as base:
+        served = fetch(base + path, accept=JSON_LD)
+        if served != stored:
+            raise BenchError("the credential JSON served differs from the stored bytes")
+        png = fetch(base + path + "/badge.png")
+        cairn_json = measure(
+            "Cairn, GET the credential JSON",
+            wrk,
+            script,
+            base + path,
+            settings.connections,
+            settings,
+            accept,
+        )
+
+    body_file = workdir / "credential.json"
+    body_file.write_bytes(stored)
+    port = free_port()
+    bare_env = {**env, "BENCH_BODY_FILE": str(body_file)}
+    with serving(
+        gunicorn_command(port, settings.workers),
+        bare_env,
+        port,
+        "/credential",
+        workdir / "bare.log",
+    ) as base:
+        if fetch(base + "/credential") != stored:
+            raise BenchError("the bare Flask app does not serve the same bytes")
+        bare_json = measure(
+            "bare Flask, GET the same bytes",
+            wrk,
+            script,
+            base + "/credential",
+            settings.connections,
+            settings,
+            accept,
+        )
+
+    # /api/verify is limited to 30 requests a minute per address; a benchmark from one address
+    # must lift that, and only that, for its run.
+    png_file = workdir / "badge.png"
+    png_file.write_bytes(png)
+    verify_env = {**env, "CAIRN_RATELIMIT_ENABLED": "false"}
+    port = free_port()
+    with serving(
+        cairn_command(port, settings.workers), verify_env, port, path, workdir / "verify.log"
+    ) as base:
+        answer = json.loads(fetch(base + "/api/verify", body=png, kind="image/png"))
+        if answer.get("valid") is not True:
+            raise BenchError(f"/api/verify did not find the baked PNG valid: {answer}")
+        verify = measure(
+            "Cairn, POST /api/verify (baked PNG)",
+            wrk,
+            script,
+            base + "/api/verify",
+            settings.verify_connections,
+            settings,
+            {"BENCH_POST_FILE": str(png_file), "BENCH_CONTENT_TYPE": "image/png"},
+        )
+    return Report(cairn_json, bare_json, verify, len(stored), len(png))
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load average, formatted."""
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def machine(wrk: str, load_before: str) -> list[str]:
+    """Lines describing where the numbers come from."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                cpu = line.partition(":")[2].strip()
+                break
+    versions = ", ".join(
+        f"{name} {metadata.version(name)}" for name in ("Flask", "gunicorn", "SQLAlchemy")
+    )
+    return [
+        f"machine: {platform.platform()}; {os.cpu_count()} logical CPUs; {cpu}",
+        f"load:    {load_before} before, {load_average()} after (1/5/15-minute load average)",
+        f"python:  {platform.python_implementation()} {platform.python_version()}; {versions}",
+        f"wrk:     {wrk_version(wrk)}",
+    ]
+
+
+def table(results: list[Result]) -> list[str]:
+    """The results as an aligned table."""
+    head = ["", "conns", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "requests", "errors"]
+    rows = [head]
+    for r in results:
+        errors = f"{r.socket_errors} socket, {r.bad_status} non-2xx"
+        rows.append(
+            [
+                r.label,
+                str(r.connections),
+                f"{r.per_second:.0f}",
+                f"{r.p50_ms:.2f}",
+                f"{r.p90_ms:.2f}",
+                f"{r.p99_ms:.2f}",
+                f"{r.max_ms:.1f}",
+                str(r.requests),
+                errors,
+            ]
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = []
+    for n, row in enumerate(rows):
+        lines.append(
+            "  ".join(
+                value.ljust(widths[i]) if i in (0, len(head) - 1) else value.rjust(widths[i])
+                for i, value in enumerate(row)
+            ).rstrip()
+        )
+        if n == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return lines
+
+
+def print_report(report: Report, settings: Settings, wrk: str, load_before: str) -> None:
+    """The table, the machine and the ratio."""
+    cairn, bare = report.cairn_json, report.bare_json
+    print(f"Cairn serving benchmark ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
+    print("\n".join(machine(wrk, load_before)))
+    print(
+        f"servers: gunicorn, {settings.workers} workers x 4 threads (gthread), access log on, "
+        "as `cairn serve` runs; CAIRN_ENV=production, SQLite"
+    )
+    print(
+        f"client:  wrk, {settings.wrk_threads} threads on the same machine, keep-alive; "
+        f"{settings.warmup} s warm-up, then {settings.duration} s timed"
+    )
+    print(
+        f"bodies:  credential JSON {report.body_bytes} bytes (served from the stored text), "
+        f"baked PNG {report.png_bytes} bytes"
+    )
+    print()
+    print("\n".join(table([cairn, bare, report.verify])))
+    print()
+    print(
+        f"RATIO Cairn / bare Flask: requests/s {cairn.per_second / bare.per_second:.2f}x, "
+        f"p99 {cairn.p99_ms / bare.p99_ms:.2f}x (latency: above 1 means Cairn is slower)"
+    )
+    print(
+        f"/api/verify on a baked PNG at {report.verify.connections} connections: "
+        f"p50 {report.verify.p50_ms:.1f} ms, p99 {report.verify.p99_ms:.1f} ms, "
+        f"{report.verify.per_second:.1f} requests/s"
+    )
+    if max(os.getloadavg()[0], float(load_before.split(",")[0])) > (os.cpu_count() or 1):
+        print(
+            "note: the load average was above the CPU count, so other processes shared the "
+            "machine with the servers and wrk; compare runs from a quiet machine"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the report; 0 unless something broke."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--duration", type=int, default=10, help="timed seconds per run (10)")
+    parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per run (3)")
+    parser.add_argument("--connections", type=int, default=64, help="for the JSON runs (64)")
+    parser.add_argument("--verify-connections", type=int, default=8, help="for /api/verify (8)")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="gunicorn workers (one per core)"
+    )
+    parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (2)")
+    args = parser.parse_args(argv)
+    settings = Settings(
+        duration=args.duration,
+        warmup=args.warmup,
+        connections=args.connections,
+        verify_connections=args.verify_connections,
+        workers=args.workers,
+        wrk_threads=args.wrk_threads,
+    )
+    try:
+        wrk = ensure_wrk()
+    except WrkMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    load_before = load_average()
+    workdir = Path(tempfile.mkdtemp(prefix="cairn-bench-serving-"))
+    try:
+        report = run(settings, wrk, workdir)
+    except (BenchError, OSError, subprocess.SubprocessError) as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"(server logs kept in {workdir})", file=sys.stderr)
+        return 1
+    print_report(report, settings, wrk, load_before)
+    shutil.rmtree(workdir, ignore_errors=True)
+    bad = [r.label for r in (report.cairn_json, report.bare_json, report.verify) if r.bad_status]
+    if bad:
+        print(f"error: non-2xx answers in: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""The schema for awarding one credential: the workspace's award and replace forms, and an API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time
+from typing import Any, TypedDict
+
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
+
+#: How the expiry is chosen: the achievement's default validity, a given date, or none at all.
+EXPIRY_CHOICES = ("default", "date", "never")
+MAX_EVIDENCE = 10
+MAX_EMAIL = 320
+#: The longest name the database keeps for a recipient.
+MAX_NAME = 200
+MAX_TEXT = 5000
+MAX_URL = 2000
+
+
+class EvidenceFields(TypedDict):
+    """One piece of evidence, as :class:`app.services.issuing.EvidenceInput` takes it."""
+
+    url: str | None
+    name: str | None
+    narrative: str | None
+
+
+class AwardFields(TypedDict):
+    """A valid award: exactly the keyword arguments of :class:`app.services.issuing.AwardInput`
+    (the schema layer may not import the application, so the caller builds that from this)."""
+
+    email: str
+    name: str | None
+    show_name: bool
+    narrative: str | None
+    evidence: tuple[EvidenceFields, ...]
+    valid_until: datetime | None
+    no_expiry: bool
+
+
+def _length(maximum: int) -> validate.Length:
+    return validate.Length(max=maximum, error=f"Use at most {maximum:,} characters.")
+
+
+def _optional_text(maximum: int) -> fields.String:
+    return fields.String(load_default=None, validate=_length(maximum))
+
+
+class _TidySchema(Schema):
+    """Trims text and treats a blank value as absent: a browser sends every field of a form,
+    blank ones included, and an API client may do the same. Text with a NUL byte is refused."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def _tidy(self, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data  # marshmallow reports the wrong input type itself
+        tidy: dict[str, Any] = {}
+        for key, value in data.items():
+            if isinstance(value, str):
+                if "\x00" in value:  # no one types it, and databases refuse to store it
+                    raise ValidationError("Remove the NUL character.", str(key))
+                value = value.strip()
+                if not value:
+                    continue
+            tidy[key] = value
+        return tidy
+
+
+class EvidenceSchema(_TidySchema):
+    """A piece of evidence: a web address, a narrative, or both; the title is optional."""
+
+    url = fields.URL(
+        schemes={"http", "https"},
+        load_default=None,
+        validate=_length(MAX_URL),
+        error_messages={"invalid": "Enter a web address starting with https:// or http://."},
+    )
+    name = _optional_text(MAX_NAME)
+    narrative = _optional_text(MAX_TEXT)
+
+    @validates_schema
+    def _url_or_narrative(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data.get("url") and not data.get("narrative"):
+            raise ValidationError("Give the evidence a web address or a narrative.", "url")
+
+
+class AwardSchema(_TidySchema):
+    """One award.
+
+    ``expiry`` is ``default`` (the achievement's default validity), ``date`` (then
+    ``expiry_date``, ``YYYY-MM-DD``, is required; the credential is valid to the end of that day,
+    UTC) or ``never``. Whether a date is in the future is checked by the issuing service, which
+    knows the time.
+    """
+
+    email = fields.Email(
+        required=True,
+        validate=validate.Length(max=MAX_EMAIL, error="That email address is too long."),
+        error_messages={
+            "required": "Enter the recipient's email address.",
+            "invalid": "Enter an email address like name@example.org.",
+        },
+    )
+    name = _optional_text(MAX_NAME)
+    show_name = fields.Boolean(load_default=True)
+    narrative = _optional_text(MAX_TEXT)
+    evidence = fields.List(
+        fields.Nested(EvidenceSchema),
+        load_default=list,
+        validate=validate.Length(
+            max=MAX_EVIDENCE, error=f"Give at most {MAX_EVIDENCE} pieces of evidence."
+        ),
+    )
+    expiry = fields.String(
+        load_default="default",
+        validate=validate.OneOf(EXPIRY_CHOICES, error="Choose when the credential expires."),
+    )
+    expiry_date = fields.Date(
+        load_default=None, error_messages={"invalid": "Enter a date like 2027-06-30."}
+    )
+
+    # Checked even when other fields are wrong, so every problem is shown at once.
+    @validates_schema(skip_on_field_errors=False)
+    def _date_when_asked(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("expiry") == "date" and data.get("expiry_date") is None:
+            raise ValidationError("Choose the expiry date.", "expiry_date")
+
+    @post_load
+    def _award_fields(self, data: dict[str, Any], **kwargs: Any) -> AwardFields:
+        expiry_date: date | None = data.get("expiry_date")
+        chosen = data["expiry"] == "date" and expiry_date is not None
+        return AwardFields(
+            email=data["email"],
+            name=data["name"],
+            show_name=data["show_name"],
+            narrative=data["narrative"],
+            evidence=tuple(
+                EvidenceFields(url=e["url"], name=e["name"], narrative=e["narrative"])
+                for e in data["evidence"]
+            ),
+            # The same rule as a bulk row's expiry: valid through the whole of the chosen day.
+            valid_until=(
+                datetime.combine(expiry_date, time(23, 59, 59), UTC)
+                if chosen and expiry_date
+                else None
+            ),
+            no_expiry=data["expiry"] == "never",
+        )
+
+
+def load_award(data: Mapping[str, Any]) -> AwardFields:
+    """Validate an award given as a mapping of strings and lists (a form or a JSON body).
+
+    :raises ValidationError: with the problems per field (see :func:`flat_errors`).
+    """
+    loaded: AwardFields = AwardSchema().load(data)
+    return loaded
+
+
+def flat_errors(error: ValidationError) -> dict[str, str]:
+    """The first message for each field, keyed by its dotted path (``evidence.1.url``);
+    problems with the whole input are under ``_schema``."""
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, messages: Any) -> None:
+        if isinstance(messages, Mapping):
+            for key, value in messages.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), value)
+        elif isinstance(messages, (list, tuple)):
+            strings = [m for m in messages if isinstance(m, str)]
+            if strings:
+                flat.setdefault(prefix or "_schema", strings[0])
+            for item in messages:
+                if not isinstance(item, str):
+                    walk(prefix, item)
+        else:
+            flat.setdefault(prefix or "_schema", str(messages))
+
+    walk("", error.messages)
+    return flat

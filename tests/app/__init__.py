@@ -1,0 +1,1 @@
+"""Tests of the Flask application, its CLI and its helpers."""

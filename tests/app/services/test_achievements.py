@@ -1,0 +1,253 @@
+"""Achievements: versions, history, counts, and the one schema that validates both the
+workspace form and a JSON body."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AchievementVersion, AuditEvent
+from app.services import achievements, revocation
+from app.services.achievements import AchievementInput
+from app.services.audit import Actor
+from app.services.errors import ServiceError
+from app.wiring import service_env
+from schemas.achievements import AchievementSchema, achievement_form_data, flatten_errors
+
+ACTOR = Actor(label="test")
+ISTE = {
+    "target_name": "Analyst",
+    "target_url": "https://iste.org/standards/educators#analyst",
+    "target_framework": "ISTE Standards for Educators",
+    "target_code": "2.7",
+}
+
+
+def as_input(version: AchievementVersion, **changes: object) -> AchievementInput:
+    fields = {
+        "name": version.name,
+        "description": version.description,
+        "criteria_markdown": version.criteria_markdown,
+        "criteria_url": version.criteria_url,
+        "learning_outcomes": tuple(version.learning_outcomes),
+        "alignments": tuple(version.alignments),
+        "achievement_type": version.achievement_type,
+        "tags": tuple(version.tags),
+        "credits_available": version.credits_available,
+        "default_validity_days": version.default_validity_days,
+        "image_id": version.image_id,
+        **changes,
+    }
+    return AchievementInput(**fields)  # type: ignore[arg-type]
+
+
+def version_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(AchievementVersion)) or 0
+
+
+def test_edit_adds_a_version_and_records_what_changed(make_issuer, make_achievement) -> None:
+    issuer = make_issuer()
+    achievement = make_achievement(issuer, credits_available=1.5)
+    first = achievements.current_version(achievement)
+    second = achievements.update_achievement(
+        achievement,
+        as_input(first, name="Formative Assessment II", tags=("feedback",)),
+        actor=ACTOR,
+        env=service_env(),
+    )
+    assert (second.version, achievement.current_version) == (2, 2)
+    assert first.name == "Formative Assessment in Practice"  # versions never change
+    assert achievements.changed_fields(first, second) == ["name", "tags"]
+    history = achievements.history(achievement)
+    assert [(v.version, changed) for v, changed in history] == [
+        (2, ["name", "tags"]),
+        (1, list(achievements.VERSION_FIELDS)),
+    ]
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "achievement.update")
+    ).one()
+    assert event.detail == {"version": 2, "changed": ["name", "tags"]}
+
+
+def test_unchanged_edit_adds_no_version(make_issuer, make_achievement) -> None:
+    issuer = make_issuer()
+    achievement = make_achievement(issuer, alignments=(ISTE,), tags=("b", "a"))
+    current = achievements.current_version(achievement)
+    # Padding, reordered tags and empty alignment properties are not changes.
+    same = as_input(
+        current,
+        name=f"  {current.name} ",
+        tags=("a", " b"),
+        alignments=({**ISTE, "target_type": None, "target_description": ""},),
+    )
+    assert (
+        achievements.update_achievement(achievement, same, actor=ACTOR, env=service_env())
+        is current
+    )
+    assert version_count() == 1
+
+
+def test_invalid_edits_store_nothing(make_issuer, make_achievement) -> None:
+    issuer = make_issuer()
+    achievement = make_achievement(issuer)
+    current = achievements.current_version(achievement)
+    for changes, field in (
+        ({"name": " "}, "name"),
+        ({"criteria_markdown": "", "criteria_url": None}, "criteria_markdown"),
+        ({"achievement_type": "Trophy"}, "achievement_type"),
+        ({"credits_available": -1.0}, "credits_available"),
+        ({"default_validity_days": 0}, "default_validity_days"),
+        ({"image_id": 999_999}, "image"),
+    ):
+        with pytest.raises(ServiceError) as info:
+            achievements.update_achievement(
+                achievement, as_input(current, **changes), actor=ACTOR, env=service_env()
+            )
+        assert info.value.field == field
+    assert version_count() == 1
+
+
+def test_counts(make_issuer, make_achievement, make_award) -> None:
+    issuer = make_issuer()
+    achievement = make_achievement(issuer)
+    make_award(issuer, achievement, "a@school.example.org")
+    revoked = make_award(issuer, achievement, "b@school.example.org")
+    suspended = make_award(issuer, achievement, "c@school.example.org")
+    revocation.revoke(revoked, "Awarded in error", actor=ACTOR, env=service_env())
+    revocation.suspend(suspended, "Under review", actor=ACTOR, env=service_env())
+    counts = achievements.counts(achievement, service_env())
+    assert counts == {"issued": 3, "revoked": 1, "suspended": 1, "expired": 0, "active": 1}
+    (row,) = achievements.report(issuer, service_env())
+    assert row["issued"] == 3 and row["achievement"] is achievement
+
+
+def test_public_version_json_serves_each_version(make_issuer, make_achievement, client) -> None:
+    issuer = make_issuer()
+    achievement = make_achievement(issuer, alignments=(ISTE,))
+    first = achievements.current_version(achievement)
+    achievements.update_achievement(
+        achievement, as_input(first, name="Renamed"), actor=ACTOR, env=service_env()
+    )
+    old = client.get(f"/achievements/{achievement.public_id}/versions/1").json
+    new = client.get(f"/achievements/{achievement.public_id}/versions/2").json
+    assert (old["name"], old["version"]) == ("Formative Assessment in Practice", "1")
+    assert (new["name"], new["version"]) == ("Renamed", "2")
+    assert new["alignment"][0]["targetFramework"] == "ISTE Standards for Educators"
+
+
+# The schema, on its own: the form and a JSON body are the same operation.
+
+JSON_BODY = {
+    "name": "Feedback That Moves Learning",
+    "description": "Gives timely, specific feedback.",
+    "criteria_markdown": "Submit **three** annotated samples.",
+    "criteria_url": "https://pd.example.org/feedback",
+    "learning_outcomes": ["Write actionable feedback", "  ", "Plan re-teaching"],
+    "alignments": [{**ISTE, "target_type": "CFItem"}],
+    "achievement_type": "Competency",
+    "tags": ["feedback", "assessment"],
+    "credits_available": 2.25,
+    "default_validity_days": 730,
+}
+
+
+def test_schema_loads_a_json_body() -> None:
+    loaded = AchievementSchema().load(json.loads(json.dumps(JSON_BODY)))
+    assert loaded["learning_outcomes"] == ["Write actionable feedback", "Plan re-teaching"]
+    assert loaded["alignments"] == [{**ISTE, "target_type": "CFItem"}]
+    assert loaded["credits_available"] == 2.25
+    assert loaded["default_validity_days"] == 730
+    assert loaded["generate_image"] is False
+    AchievementInput(**{k: v for k, v in loaded.items() if k != "generate_image"})
+
+
+def test_schema_loads_the_same_operation_from_a_form() -> None:
+    form = {
+        "name": " Feedback That Moves Learning ",
+        "description": "Gives timely,\r\nspecific feedback.",
+        "criteria_markdown": "Submit **three** annotated samples.\r\n",
+        "criteria_url": "",
+        "learning_outcomes": "Write actionable feedback\r\n\r\nPlan re-teaching\r\n",
+        "achievement_type": "",
+        "tags": "feedback, assessment,",
+        "credits_available": "1.5",
+        "default_validity_days": "",
+        "alignments-0-target_name": "",  # a spare row left blank
+        "alignments-0-target_url": "",
+        "alignments-1-target_name": "Analyst",
+        "alignments-1-target_url": "https://iste.org/standards/educators#analyst",
+        "alignments-1-target_type": "",
+        "alignments-12-target_name": "Designer",
+        "alignments-12-target_url": "https://iste.org/standards/educators#designer",
+        "csrf_token": "ignored",
+    }
+    loaded = AchievementSchema().load(achievement_form_data(form))
+    assert loaded["name"] == "Feedback That Moves Learning"
+    assert loaded["description"] == "Gives timely,\nspecific feedback."  # CRLF from browsers
+    assert loaded["criteria_url"] is None and loaded["default_validity_days"] is None
+    assert loaded["achievement_type"] == "Badge"
+    assert loaded["learning_outcomes"] == ["Write actionable feedback", "Plan re-teaching"]
+    assert loaded["tags"] == ["feedback", "assessment"]
+    assert [a["target_name"] for a in loaded["alignments"]] == ["Analyst", "Designer"]
+    assert "target_type" not in loaded["alignments"][0]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"name": ""}, "name", "Give it a name."),
+        ({"name": "x" * 201}, "name", "At most 200 characters."),
+        ({"description": None}, "description", "Describe the achievement."),
+        ({"criteria_markdown": "", "criteria_url": None}, "criteria_markdown", "Say what earns it"),
+        ({"criteria_url": "javascript:alert(1)"}, "criteria_url", "http:// or https://"),
+        ({"criteria_url": "ftp://files.example.org/c"}, "criteria_url", "http:// or https://"),
+        ({"achievement_type": "Trophy"}, "achievement_type", "from the list"),
+        ({"credits_available": -0.5}, "credits_available", "between 0 and 10,000"),
+        ({"credits_available": "lots"}, "credits_available", "number of hours"),
+        ({"credits_available": "NaN"}, "credits_available", "number of hours"),
+        ({"credits_available": True}, "credits_available", "number of hours"),
+        ({"credits_available": "0.0000001"}, "credits_available", "two decimal places"),
+        ({"default_validity_days": 0}, "default_validity_days", "between 1 and 36,500"),
+        ({"default_validity_days": "2.5"}, "default_validity_days", "whole number"),
+        ({"tags": "x" * 61}, "tags", "at most 60 characters"),
+        ({"tags": [1, 2]}, "tags", "Not a valid list"),
+        ({"learning_outcomes": {"a": 1}}, "learning_outcomes", "Not a valid list"),
+        (
+            {"alignments": [{"target_name": "A", "target_url": "javascript:alert(1)"}]},
+            "alignments-0-target_url",
+            "http:// or https://",
+        ),
+        (
+            {"alignments": [ISTE, {"target_url": "https://iste.org"}]},
+            "alignments-1-target_name",
+            "Name the standard",
+        ),
+        (
+            {"alignments": [{**ISTE, "target_type": "Standard"}]},
+            "alignments-0-target_type",
+            "from the list",
+        ),
+        ({"alignments": [ISTE] * 51}, "alignments", "At most 50 alignments."),
+    ],
+)
+def test_schema_refuses_bad_values_by_field(changes: dict, field: str, message: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        AchievementSchema().load({**JSON_BODY, **changes})
+    errors = flatten_errors(info.value.messages)
+    assert field in errors, errors
+    assert any(message in text for text in errors[field]), errors
+
+
+def test_schema_refuses_a_body_that_is_not_an_object() -> None:
+    with pytest.raises(ValidationError) as info:
+        AchievementSchema().load(["not", "an", "object"])  # type: ignore[arg-type]
+    assert "_schema" in flatten_errors(info.value.messages)
+
+
+def test_extension_types_are_accepted() -> None:
+    loaded = AchievementSchema().load({**JSON_BODY, "achievement_type": "ext:PeerCoaching"})
+    assert loaded["achievement_type"] == "ext:PeerCoaching"

@@ -1,0 +1,178 @@
+"""Issuer A's staff cannot see or change anything of issuer B: checked for every workspace route.
+
+The routes are not listed by hand: every rule of the ``issuer_ui`` blueprint that takes a
+``slug`` is exercised, with B's real objects filling its other URL arguments, by GET and (where
+the rule accepts it) POST with a valid CSRF token. A route added later is covered automatically.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app.auth import password_marker
+from app.extensions import db
+from app.models import AuditEvent, IssuedCredential, StaffAccount
+from app.services import bulk, modules, reviews, staff
+from app.services.audit import Actor
+from app.services.modules import ActivityInput, ModuleInput
+from app.wiring import service_env
+from tests.app.conftest import BASE_URL
+from tests.app.portfolio_helpers import PDF, add_item, make_educator, portfolio_badge
+
+CSV = b"email,name\nnew.teacher@school.example.org,New Teacher\n"
+
+
+def portfolio_submission(issuer: Any, make_achievement: Any) -> tuple[Any, Any]:
+    """A submission (with a file item) waiting in the issuer's review queue."""
+    badge = portfolio_badge(issuer, make_achievement, "B's portfolio badge")
+    educator = make_educator("educator@b.example.org")
+    item = add_item(educator, file=(PDF, "plan.pdf"))
+    return reviews.submit(educator, badge, [item.public_id], "", service_env()), item
+
+
+def sign_in(client: FlaskClient, app: Flask, account: StaffAccount) -> None:
+    with client.session_transaction(base_url=BASE_URL) as session:
+        session["staff_id"] = account.id
+        session["password_marker"] = password_marker(account)
+
+
+@pytest.fixture
+def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> dict[str, Any]:
+    alice = make_staff("alice@a.example.org", name="Alice A")
+    bob = make_staff("bob@b.example.org", name="Bob B")
+    issuer_a = make_issuer("Issuer A", owner=alice)
+    issuer_b = make_issuer("Issuer B", owner=bob)
+    achievement_b = make_achievement(issuer_b, "B's badge")
+    credential_b = make_award(issuer_b, achievement_b, "holder@b.example.org")
+    job_b = bulk.create_job(issuer_b, achievement_b, filename="b.csv", data=CSV, actor=Actor(bob),
+                            env=service_env(), max_rows=100)  # fmt: skip
+    module_b = modules.create_module(
+        issuer_b, ModuleInput(title="B's module", summary="S", achievement_public_id=achievement_b.public_id),
+        actor=Actor(bob), env=service_env(),
+    )  # fmt: skip
+    activity_b = modules.add_activity(
+        module_b, ActivityInput(title="Read"), actor=Actor(bob), env=service_env()
+    )
+    prompt_b = modules.add_prompt(activity_b, "Why?", actor=Actor(bob), env=service_env())
+    submission_b, item_b = portfolio_submission(issuer_b, make_achievement)
+    return {
+        "alice": alice, "bob": bob, "a": issuer_a, "b": issuer_b,
+        "values": {
+            "slug": issuer_b.slug, "public_id": achievement_b.public_id, "credential_id": credential_b.id,
+            "job_id": job_b.id, "staff_id": bob.id, "number": 1, "version": 1,
+            "submission_id": submission_b.public_id, "item_id": item_b.public_id,
+            "module_id": module_b.public_id, "activity_id": activity_b.id, "prompt_id": prompt_b.id,
+        },
+    }  # fmt: skip
+
+
+def workspace_rules(app: Flask) -> list[Any]:
+    return sorted(
+        (
+            r
+            for r in app.url_map.iter_rules()
+            if r.endpoint.startswith("issuer_ui.") and "slug" in r.arguments
+        ),
+        key=lambda r: r.rule,
+    )
+
+
+def build(rule: Any, values: dict[str, Any]) -> str:
+    missing = [a for a in rule.arguments if a not in values]
+    assert not missing, f"add a value for {missing} of {rule.rule} to this test"
+    path = rule.rule
+    for argument in rule.arguments:
+        path = re.sub(r"<(?:[^:<>]+:)?" + argument + ">", str(values[argument]), path)
+    return path
+
+
+def state(issuer_id: int) -> tuple[int, int]:
+    events = db.session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.issuer_id == issuer_id)
+    )
+    credentials = db.session.scalar(
+        select(func.count())
+        .select_from(IssuedCredential)
+        .where(IssuedCredential.issuer_id == issuer_id)
+    )
+    return events or 0, credentials or 0
+
+
+def test_there_are_workspace_routes_to_check(app: Flask) -> None:
+    assert len(workspace_rules(app)) >= 2
+
+
+def test_outsiders_get_404_on_every_route_and_change_nothing(
+    app: Flask, client: FlaskClient, two_issuers
+) -> None:
+    sign_in(client, app, two_issuers["alice"])
+    page = client.get(f"/workspace/{two_issuers['a'].slug}/", base_url=BASE_URL)
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token, "the workspace page carries a CSRF token"
+    before = state(two_issuers["b"].id)
+    checked = 0
+    for rule in workspace_rules(app):
+        path = build(rule, two_issuers["values"])
+        if "GET" in rule.methods:
+            response = client.get(path, base_url=BASE_URL)
+            assert response.status_code == 404, f"GET {path} -> {response.status_code}"
+            assert "Issuer B" not in response.get_data(as_text=True), f"GET {path} leaks B's name"
+            checked += 1
+        if "POST" in rule.methods:
+            response = client.post(path, data={"csrf_token": token.group(1), "reason": "x", "email": "x@y.example",
+                                               "name": "X", "role": "owner"}, base_url=BASE_URL)  # fmt: skip
+            assert response.status_code == 404, f"POST {path} -> {response.status_code}"
+            checked += 1
+    assert checked >= 2
+    assert state(two_issuers["b"].id) == before
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(
+    app: Flask, client: FlaskClient, two_issuers
+) -> None:
+    for rule in workspace_rules(app):
+        if "GET" not in rule.methods:
+            continue
+        path = build(rule, two_issuers["values"])
+        response = client.get(path, base_url=BASE_URL)
+        assert response.status_code in (302, 303), f"GET {path} -> {response.status_code}"
+        assert "/login" in response.headers["Location"]
+
+
+def test_members_of_b_can_read_b(app: Flask, client: FlaskClient, two_issuers) -> None:
+    sign_in(client, app, two_issuers["bob"])
+    for rule in workspace_rules(app):
+        if "GET" not in rule.methods:
+            continue
+        path = build(rule, two_issuers["values"])
+        response = client.get(path, base_url=BASE_URL)
+        assert response.status_code in (200, 302), f"GET {path} -> {response.status_code}"
+
+
+def test_viewers_cannot_change_anything(
+    app: Flask, client: FlaskClient, two_issuers, make_staff: Callable[..., StaffAccount]
+) -> None:
+    viewer = make_staff("viewer@b.example.org", name="Vera Viewer")
+    staff.set_role(two_issuers["b"], viewer, "viewer", actor=Actor(label="test"), env=service_env())
+    sign_in(client, app, viewer)
+    page = client.get(f"/workspace/{two_issuers['b'].slug}/", base_url=BASE_URL)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token
+    before = state(two_issuers["b"].id)
+    for rule in workspace_rules(app):
+        if "POST" not in rule.methods:
+            continue
+        path = build(rule, two_issuers["values"])
+        response = client.post(
+            path, data={"csrf_token": token.group(1), "reason": "x"}, base_url=BASE_URL
+        )
+        assert response.status_code == 403, f"POST {path} as viewer -> {response.status_code}"
+    assert state(two_issuers["b"].id) == before

@@ -1,0 +1,1 @@
+"""Browser tests: Playwright driving Chromium against a real `cairn serve`."""

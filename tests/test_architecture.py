@@ -1,0 +1,154 @@
+"""The dependency rules of the layout, checked on the source itself.
+
+``credentials/`` and ``keys/`` never import Flask, SQLAlchemy or ``app``; ``credentials/`` does no
+network I/O, reads no files but its own package data, and takes time, randomness and the JSON-LD
+document loader as arguments. import-linter checks the package-level arrows in ``make test`` too;
+these checks also cover calls (``open``, ``datetime.now``…) that import rules cannot see.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FRAMEWORKS = {"flask", "flask_sqlalchemy", "flask_migrate", "sqlalchemy", "app", "qrcode", "PIL"}
+NETWORK = {"socket", "ssl", "http", "urllib.request", "requests", "httpx", "aiohttp", "asyncio"}
+#: Calls that would give credentials/ a clock, randomness, files or global loader state.
+FORBIDDEN_CALLS = {
+    "open",
+    "datetime.now",
+    "datetime.utcnow",
+    "date.today",
+    "time.time",
+    "uuid.uuid4",
+    "uuid.uuid1",
+    "os.urandom",
+    "jsonld.set_document_loader",
+    "Path.read_text",
+    "Path.read_bytes",
+}
+FORBIDDEN_MODULES_IN_CREDENTIALS = {"random", "secrets"}
+#: A PEM private key block with a body (code that merely names the header does not match).
+PEM_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----\s+(?:[A-Za-z0-9+/=]{16,}\s+){2,}")
+
+
+def _python_files(package: str) -> list[Path]:
+    return sorted((ROOT / package).rglob("*.py"))
+
+
+def _imports(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def _calls(tree: ast.AST) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name):
+                found.add(func.id)
+            elif isinstance(func, ast.Attribute):
+                owner = func.value
+                if isinstance(owner, ast.Name):
+                    found.add(f"{owner.id}.{func.attr}")
+                found.add(f"*.{func.attr}")
+    return found
+
+
+def _matches(module: str, banned: set[str]) -> bool:
+    return any(module == b or module.startswith(b + ".") for b in banned)
+
+
+@pytest.mark.parametrize("package", ["credentials", "keys", "schemas"])
+def test_libraries_import_no_framework(package: str) -> None:
+    for path in _python_files(package):
+        imported = _imports(ast.parse(path.read_text()))
+        bad = sorted(m for m in imported if _matches(m, FRAMEWORKS))
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_credentials_does_no_network_io_clock_or_randomness() -> None:
+    for path in _python_files("credentials"):
+        tree = ast.parse(path.read_text())
+        imported = _imports(tree)
+        bad_imports = sorted(
+            m for m in imported if _matches(m, NETWORK | FORBIDDEN_MODULES_IN_CREDENTIALS)
+        )
+        assert not bad_imports, f"{path.relative_to(ROOT)} imports {bad_imports}"
+        calls = _calls(tree)
+        bad_calls = sorted(c for c in FORBIDDEN_CALLS if c in calls)
+        bad_calls += sorted(c for c in ("*.read_text", "*.read_bytes") if c in calls)
+        if path.name == "loader.py" and path.parent.name == "jsonld":
+            # The one exception: the loader reads the bundled contexts from package data.
+            bad_calls = [c for c in bad_calls if c != "*.read_text"]
+        if path.name == "schema.py":
+            # ... and the JSON Schema module reads the vendored schemas from package data.
+            bad_calls = [c for c in bad_calls if c != "*.read_text"]
+        assert not bad_calls, f"{path.relative_to(ROOT)} calls {bad_calls}"
+
+
+def test_credentials_and_keys_stay_apart_from_app_and_schemas() -> None:
+    for path in _python_files("credentials"):
+        imported = _imports(ast.parse(path.read_text()))
+        bad = sorted(m for m in imported if _matches(m, {"keys", "schemas", "marshmallow"}))
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def test_only_the_file_store_touches_the_filesystem_in_keys() -> None:
+    for path in _python_files("keys"):
+        if path.name == "file_store.py":
+            continue
+        calls = _calls(ast.parse(path.read_text()))
+        touched = sorted(c for c in calls if c in {"open", "os.open", "os.replace", "os.makedirs"})
+        assert not touched, f"{path.relative_to(ROOT)} touches files: {touched}"
+
+
+def test_no_private_keys_are_tracked_outside_test_fixtures() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    leaks = []
+    for name in tracked:
+        if name.startswith("tests/fixtures/keys/"):
+            continue
+        path = ROOT / name
+        if path.is_file() and path.stat().st_size < 2_000_000:
+            try:
+                text = path.read_text(errors="ignore")
+            except OSError:
+                continue
+            if PEM_PRIVATE_KEY.search(text):
+                leaks.append(name)
+    assert not leaks, f"private keys tracked outside tests/fixtures/keys: {leaks}"
+
+
+def test_every_test_folder_is_a_package() -> None:
+    # Without __init__.py, pytest may put tests/ on sys.path and tests/credentials would
+    # shadow the real credentials package.
+    for folder in (ROOT / "tests").rglob("*"):
+        if folder.is_dir() and any(folder.glob("test_*.py")):
+            assert (folder / "__init__.py").exists(), f"{folder} has no __init__.py"
+
+
+def test_wsgi_imports_only_the_factory() -> None:
+    imported = _imports(ast.parse((ROOT / "wsgi.py").read_text()))
+    assert imported == {"app"}
+
+
+def test_the_private_key_guard_recognises_real_keys() -> None:
+    # The guard above would be worthless if its pattern missed an actual key file.
+    sample = next((ROOT / "tests" / "fixtures" / "keys").glob("test-*.pem"))
+    assert PEM_PRIVATE_KEY.search(sample.read_text())
+    assert not PEM_PRIVATE_KEY.search('HEADER = "-----BEGIN PRIVATE KEY-----"\n')
