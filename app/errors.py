@@ -12,13 +12,16 @@ from werkzeug.wrappers import Response
 
 from app.services.errors import ServiceError
 
+#: What JSON and JSON-LD clients (verifiers, wallets) ask for; any of them gets a JSON error.
+JSON_TYPES = ("application/json", "application/ld+json", "application/vc+ld+json")
+
 
 def wants_json() -> bool:
-    """Whether the client prefers JSON over HTML."""
+    """Whether the client prefers JSON (or JSON-LD) over HTML."""
     if request.path.startswith("/api/") or request.is_json:
         return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json"
+    best = request.accept_mimetypes.best_match(["text/html", *JSON_TYPES])
+    return best in JSON_TYPES
 
 
 def _respond(status: int, title: str, message: str) -> tuple[Any, int]:

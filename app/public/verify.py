@@ -100,7 +100,10 @@ def _run(data: bytes | str | dict[str, Any], recipient: str | None) -> Verificat
 
 
 @bp.route("/verify", methods=["GET", "POST"])
-@limiter.limit(VERIFY_LIMIT, methods=["POST"])
+# A GET with ?url= fetches on the visitor's behalf, so it counts against the same limit.
+@limiter.limit(
+    VERIFY_LIMIT, exempt_when=lambda: request.method == "GET" and "url" not in request.args
+)
 def verify_page() -> tuple[str, int] | str:
     """The Verify page: a form, and the report of whatever was submitted."""
     if request.method == "GET" and not request.args.get("url"):

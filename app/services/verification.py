@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import IssuedCredential, Issuer
 from app.services import issuers, status_lists
 from app.services.env import ServiceEnv
-from credentials.verify import VerificationReport, verify_credential
+from credentials.verify import FAIL, Check, VerificationReport, verify_credential
 
 Fetcher = Callable[[str], bytes]
 
@@ -32,6 +32,7 @@ _ROUTES = (
     (re.compile(r"^/status/([a-z0-9-]+)/(revocation|suspension)$"), "status"),
     (re.compile(r"^/credentials/([0-9a-f-]{36})$"), "credential"),
 )
+_CREDENTIAL_PATH = _ROUTES[-1][0]
 
 
 class LocalFirstFetcher:
@@ -105,14 +106,48 @@ def verify(
     fallback: Fetcher | None,
     recipient: str | None = None,
 ) -> VerificationReport:
-    """Run the full verifier with local-first resolution."""
-    return verify_credential(
-        data,
-        loader=env.loader,
-        now=env.now,
-        fetch=LocalFirstFetcher(env, fallback),
-        recipient=recipient,
+    """Run the full verifier with local-first resolution.
+
+    For a credential of this instance, Cairn's own record is consulted as well: the credential
+    names only the revocation list (the strict OB 3.0 schema allows one status entry), so a
+    suspension, kept on a second list at the same index, would otherwise go unseen.
+    """
+    fetch = LocalFirstFetcher(env, fallback)
+    report = verify_credential(
+        data, loader=env.loader, now=env.now, fetch=fetch, recipient=recipient
     )
+    record = _own_record(report, fetch)
+    if record is not None:
+        _apply_own_record(report, state_of(record))
+    return report
+
+
+def _own_record(report: VerificationReport, fetch: LocalFirstFetcher) -> IssuedCredential | None:
+    """The stored credential this report is about, when it is one of this instance's."""
+    credential_id = (report.credential or {}).get("id")
+    if not isinstance(credential_id, str) or not fetch._is_local(credential_id):
+        return None
+    match = _CREDENTIAL_PATH.match(urlsplit(credential_id).path)
+    return db.session.get(IssuedCredential, match.group(1)) if match else None
+
+
+def _apply_own_record(report: VerificationReport, state: CredentialState) -> None:
+    """Make the status check say what Cairn's record says, when the lists say less."""
+    current = report.check("status")
+    if current is not None and current.code in ("revoked", "suspended"):
+        return
+    if state.revoked:
+        replacement = Check("status", FAIL, "The issuer has revoked this credential.", "revoked")
+    elif state.suspended:
+        replacement = Check(
+            "status", FAIL, "The issuer has suspended this credential.", "suspended"
+        )
+    else:
+        return
+    if current is None:
+        report.checks.append(replacement)
+    else:
+        report.checks[report.checks.index(current)] = replacement
 
 
 def state_of(credential: IssuedCredential) -> CredentialState:

@@ -217,3 +217,11 @@ def test_unknown_profiles_are_404(
         assert response.status_code == 404, path
         if accept == "application/json":
             assert response.get_json()["error"] == "not_found", path
+
+
+@pytest.mark.parametrize("accept", ["application/ld+json", "application/vc+ld+json"])
+@pytest.mark.parametrize("path", ["/issuers/no-such-issuer", "/achievements/no-such-achievement"])
+def test_a_json_ld_client_gets_its_404_as_json(client: FlaskClient, path: str, accept: str) -> None:
+    response = get(client, path, accept)
+    assert response.status_code == 404  # type: ignore[attr-defined]
+    assert response.get_json()["error"] == "not_found"  # type: ignore[attr-defined]

@@ -312,3 +312,18 @@ def test_the_thirty_first_request_in_a_minute_is_429(limited_app: Flask) -> None
     # Another address is not held back.
     other = client.post("/api/verify", base_url=BASE_URL, environ_base={"REMOTE_ADDR": "192.0.2.8"})
     assert other.status_code == 400
+
+
+def test_verifying_a_link_by_get_counts_against_the_same_limit(limited_app: Flask) -> None:
+    client = limited_app.test_client()
+    visitor = {"REMOTE_ADDR": "192.0.2.9"}
+    # ftp:// is refused before any fetch, so nothing leaves the machine.
+    statuses = [
+        client.get("/verify?url=ftp://example.org/x", base_url=BASE_URL, environ_base=visitor)
+        for _ in range(30)
+    ]
+    assert [s.status_code for s in statuses] == [400] * 30
+    refused = client.get("/verify?url=ftp://example.org/x", base_url=BASE_URL, environ_base=visitor)
+    assert refused.status_code == 429
+    # The empty form itself is never held back.
+    assert client.get("/verify", base_url=BASE_URL, environ_base=visitor).status_code == 200

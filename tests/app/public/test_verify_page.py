@@ -192,16 +192,35 @@ def test_a_revoked_credential_says_revoked(web: Web, credential: IssuedCredentia
     assert "The issuer has revoked this credential." in html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The Verify page trusts the credential's own status entries, which name the "
-    "revocation list only; Cairn's suspension bit (and its own record) is not consulted, so a "
-    "suspended Cairn credential shows Valid there while its page says Suspended.",
-)
 def test_a_suspended_credential_says_suspended(web: Web, credential: IssuedCredential) -> None:
+    # The credential names only the revocation list; Cairn's own record carries the suspension.
     revocation.suspend(credential, "Under review", actor=TEST, env=service_env())
     html = submit(web, text=credential.document).get_data(as_text=True)
     assert banner(html) == "Suspended"
+    assert checks_listed(html)["status"] == "✖"
+    assert "The issuer has suspended this credential." in html
+
+
+def test_an_unsuspended_credential_is_valid_again(web: Web, credential: IssuedCredential) -> None:
+    revocation.suspend(credential, "Under review", actor=TEST, env=service_env())
+    revocation.unsuspend(credential, "Cleared", actor=TEST, env=service_env())
+    assert banner(submit(web, text=credential.document).get_data(as_text=True)) == "Valid"
+
+
+def test_the_api_reports_a_suspension(web: Web, credential: IssuedCredential) -> None:
+    revocation.suspend(credential, "Under review", actor=TEST, env=service_env())
+    body = web.client.post(
+        "/api/verify", json=json.loads(credential.document), base_url=BASE_URL
+    ).get_json()
+    assert body["valid"] is False
+    assert body["summary"]["kind"] == "suspended"
+    status = next(c for c in body["checks"] if c["id"] == "status")
+    assert status == {
+        "id": "status",
+        "status": "fail",
+        "message": "The issuer has suspended this credential.",
+        "code": "suspended",
+    }
 
 
 def test_a_tampered_credential_is_not_valid_and_names_the_proof(
