@@ -56,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     "MAX_IMAGE_BYTES": 2 * 1024 * 1024,
     "MAX_IMAGE_PIXELS": 4096 * 4096,
+    # Educators' evidence files (module answers and portfolio items); under MAX_CONTENT_LENGTH.
+    "MAX_EVIDENCE_BYTES": 5 * 1024 * 1024,
     "MAX_CSV_ROWS": 20_000,
     "BULK_CHUNK_SIZE": 250,
     "BULK_LEASE_SECONDS": 20,

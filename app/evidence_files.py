@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import send_file
+from flask import current_app, send_file
 from werkzeug.wrappers import Response
 
 from app.models import StoredFile
@@ -26,6 +26,12 @@ FILE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; frame-ancestor
 #: PDF viewers refuse to run in a sandboxed document, so PDFs get the same policy without
 #: ``sandbox``; a PDF's own scripts run inside the viewer, never in Cairn's pages.
 PDF_CSP = "default-src 'none'; object-src 'self'; frame-ancestors 'none'"
+
+
+def evidence_limit() -> int:
+    """The largest evidence file an educator may upload, in bytes (``MAX_EVIDENCE_BYTES``; the
+    whole request is refused earlier when it exceeds ``MAX_CONTENT_LENGTH``)."""
+    return int(current_app.config["MAX_EVIDENCE_BYTES"])
 
 
 def send_evidence_file(stored: StoredFile) -> Response:

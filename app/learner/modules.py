@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from app.errors import wants_json
+from app.evidence_files import evidence_limit
 from app.extensions import db
 from app.learner import bp, current_educator, educator_required
 from app.models import Enrolment, Module
@@ -32,15 +33,7 @@ from schemas.modules import (
     ThanksSchema,
 )
 
-#: The largest evidence file, unless ``MAX_EVIDENCE_BYTES`` says otherwise (it must stay under
-#: ``MAX_CONTENT_LENGTH``, which refuses the whole request first).
-DEFAULT_EVIDENCE_BYTES = 5 * 1024 * 1024
-
 Errors = dict[str, str]
-
-
-def _max_evidence_bytes() -> int:
-    return int(current_app.config.get("MAX_EVIDENCE_BYTES") or DEFAULT_EVIDENCE_BYTES)
 
 
 def _prefixed(prefix: str, errors: dict[str, str]) -> Errors:
@@ -76,7 +69,7 @@ def _module_page(
         issuer_name=modules.issuer_name(module),
         errors=errors or {},
         values=values or {},
-        max_evidence=portfolio.size_words(_max_evidence_bytes()),
+        max_evidence=portfolio.size_words(evidence_limit()),
         **context,
     )
     return page, status
@@ -202,7 +195,7 @@ def attach(module_id: str) -> ResponseReturnValue:
         # One byte over the limit is enough for the portfolio to refuse the file by its size.
         file = None
         if upload is not None and upload.filename:
-            file = (upload.read(_max_evidence_bytes() + 1), upload.filename)
+            file = (upload.read(evidence_limit() + 1), upload.filename)
         item = modules.attach_evidence(
             enrolment,
             educator,
@@ -210,7 +203,7 @@ def attach(module_id: str) -> ResponseReturnValue:
             data,
             service_env(),
             upload=file,
-            max_bytes=_max_evidence_bytes(),
+            max_bytes=evidence_limit(),
         )
     except ValidationError as exc:
         errors = _prefixed("evidence", first_errors(exc))

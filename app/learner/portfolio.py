@@ -17,7 +17,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from app.errors import wants_json
-from app.evidence_files import send_evidence_file
+from app.evidence_files import evidence_limit, send_evidence_file
 from app.extensions import db
 from app.learner import bp, current_educator, educator_required
 from app.models import PortfolioItem, StoredFile
@@ -28,9 +28,6 @@ from app.wiring import service_env
 from schemas.fields import first_errors
 from schemas.portfolio import load_item
 
-#: Evidence files may be this large unless ``MAX_EVIDENCE_BYTES`` says otherwise; the whole
-#: form may be ``MAX_CONTENT_LENGTH`` (8 MB by default), which is checked before anything else.
-DEFAULT_EVIDENCE_BYTES = 5 * 1024 * 1024
 #: Views whose form takes an evidence file (their 413 page explains the file limit).
 UPLOAD_ENDPOINTS = ("learner.new_portfolio_item",)
 #: How the educator's pages name a submission's state.
@@ -47,12 +44,6 @@ KIND_LABELS = {
     "link": "Link",
     "narrative": "Narrative",
 }
-
-
-def evidence_limit() -> int:
-    """The largest evidence file accepted, in bytes."""
-    configured = current_app.config.get("MAX_EVIDENCE_BYTES")
-    return int(configured) if configured else DEFAULT_EVIDENCE_BYTES
 
 
 def accepted_extensions() -> str:

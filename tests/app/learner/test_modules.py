@@ -343,6 +343,26 @@ def test_evidence_files_are_type_checked(app, staff_web, issuer, badge) -> None:
     assert count(PortfolioItem) == 0
 
 
+def test_module_evidence_obeys_the_one_evidence_limit(app, staff_web, issuer, badge) -> None:
+    # The same MAX_EVIDENCE_BYTES governs module evidence and portfolio uploads.
+    app.config["MAX_EVIDENCE_BYTES"] = 1024
+    module = build_module(staff_web, issuer, badge)
+    web = browser(app)
+    sign_in_as(web, make_educator("ann.lee@school.example.org"))
+    home = f"/me/modules/{module.public_id}"
+    web.submit(home, f"{home}/enrol")
+    refused = web.submit(home, f"{home}/evidence", data={
+        "kind": "file", "file": (io.BytesIO(b"%PDF-" + b"0" * 2000), "plan.pdf"),
+    }, content_type="multipart/form-data")  # fmt: skip
+    assert refused.status_code == 400 and "1 KB" in text(refused)
+    assert count(PortfolioItem) == 0
+    accepted = web.submit(home, f"{home}/evidence", data={
+        "kind": "file", "file": (io.BytesIO(b"%PDF-" + b"0" * 500), "plan.pdf"),
+    }, content_type="multipart/form-data")  # fmt: skip
+    assert accepted.status_code in (200, 302, 303)
+    assert count(PortfolioItem) == 1
+
+
 # --- who may see what -------------------------------------------------------------------------
 
 
