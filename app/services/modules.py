@@ -1308,8 +1308,9 @@ def _submit_for_review(
 
 def after_decision(submission: Submission, env: ServiceEnv) -> None:
     """Bring the enrolment a module submission came from in line with the reviewer's decision
-    (called by ``reviews.decide`` before it commits): approved makes it awarded; changes
-    requested or declined give the work back to the educator."""
+    or the educator's withdrawal (called by ``reviews.decide`` and ``reviews.withdraw`` before
+    they commit): approved makes it awarded; changes requested or declined give the work back
+    to the educator; withdrawn puts it back in progress."""
     if submission.origin != "module":
         return
     enrolment = db.session.scalar(select(Enrolment).where(Enrolment.submission_id == submission.id))
@@ -1321,6 +1322,8 @@ def after_decision(submission: Submission, env: ServiceEnv) -> None:
         enrolment.completed_at = env.now
     elif submission.state in ("changes_requested", "declined"):
         enrolment.state = "returned"
+    elif submission.state == "withdrawn":
+        enrolment.state = "in_progress"
 
 
 def submission_of(enrolment: Enrolment) -> Submission | None:

@@ -205,6 +205,12 @@ def withdraw(submission: Submission, educator: Educator, env: ServiceEnv) -> Non
         raise Conflict("This submission has already been decided.")
     submission.state = "withdrawn"
     submission.updated_at = env.now
+    if submission.origin == "module":
+        # The module's work goes back to the educator to edit and complete again. Imported
+        # here: modules submits through this module.
+        from app.services import modules
+
+        modules.after_decision(submission, env)
     audit.record(
         "submission.withdraw",
         actor=educator_actor(educator),

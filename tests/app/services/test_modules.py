@@ -414,6 +414,29 @@ def test_review_mode_queues_a_submission_and_approval_awards_the_enrolment(
     assert f"/evidence/{items[1].public_id}" not in document  # not chosen, not published
 
 
+def test_withdrawing_a_module_submission_gives_the_work_back(issuer, badge) -> None:
+    module = build(issuer, badge, requires_partner=False, award_mode="review")
+    ann = educator()
+    enrolment = modules.enrol(ann, module, service_env())
+    answer_all(enrolment, ann)
+    modules.complete(enrolment, ann, [], service_env())
+    first = db.session.get(Submission, enrolment.submission_id)
+    assert first is not None and enrolment.state == "in_review"
+    reviews.withdraw(first, ann, service_env())
+    db.session.refresh(enrolment)
+    assert enrolment.state == "in_progress"
+    assert first not in reviews.queue(issuer)
+    # Editable again, and completing it again queues a fresh submission.
+    activity = module.activities[0]
+    modules.save_answers(enrolment, ann, activity, {activity.prompts[0].id: "Better"},
+                         service_env())  # fmt: skip
+    modules.complete(enrolment, ann, [], service_env())
+    db.session.refresh(enrolment)
+    assert enrolment.state == "in_review" and enrolment.submission_id != first.id
+    assert [s.public_id for s in reviews.queue(issuer)] != [first.public_id]
+    assert len(reviews.queue(issuer)) == 1
+
+
 # --- cohorts --------------------------------------------------------------------------------
 
 
