@@ -169,6 +169,7 @@ def _item_page(
                 (s, reviews.achievement_of(s)[1].name) for s in portfolio.submissions_with(item)
             ],
             citing=portfolio.credentials_citing(item, env),
+            locked=portfolio.edit_refusal(item, env),
             states=STATE_LABELS,
             size_words=portfolio.size_words,
         ),
@@ -199,12 +200,11 @@ def portfolio_item(public_id: str) -> ResponseReturnValue:
     except ValidationError as error:
         return _item_page(item, values=values, errors=first_errors(error), status=400)
     except ServiceError as error:
-        if error.status != 400:
+        if error.status not in (400, 409):
             raise
         db.session.rollback()
-        return _item_page(
-            item, values=values, errors={error.field or "_schema": error.message}, status=400
-        )
+        field = error.field if error.field in values else "_schema"
+        return _item_page(item, values=values, errors={field: error.message}, status=error.status)
     flash("Saved.")
     return redirect(url_for("learner.portfolio_item", public_id=item.public_id), 303)
 

@@ -230,12 +230,42 @@ def get_item(educator: Educator, public_id: str) -> PortfolioItem:
     return item
 
 
+def edit_refusal(item: PortfolioItem, env: ServiceEnv) -> str | None:
+    """Why the item cannot be changed now, or None when it can.
+
+    What a credential cites or a reviewer approved stays as it was then: the evidence page a
+    signed credential links to must show what was attested. Work waiting for review stays put
+    while the reviewer reads it; changes are made when they are asked for.
+    """
+    if item.kind == "response":
+        return "This is your answer to a module prompt; change it in the module instead."
+    if credentials_citing(item, env):
+        return (
+            "A credential links to this item as its evidence, so it stays as it was when the "
+            "credential was issued. To show newer work, add a new item."
+        )
+    states = {submission.state for submission in submissions_with(item)}
+    if "approved" in states:
+        return "This item is part of an approved submission, so it is kept as its record."
+    if "submitted" in states:
+        return "This item is waiting for review; withdraw the submission to change it."
+    return None
+
+
 def update_item(
     item: PortfolioItem, educator: Educator, data: ItemInput, env: ServiceEnv
 ) -> PortfolioItem:
-    """Change an item's title, text or link."""
+    """Change an item's title, text or link.
+
+    :raises NotFound: when it is not theirs.
+    :raises Conflict: when it cannot be changed now (see ``edit_refusal``).
+    :raises ServiceError: for invalid input.
+    """
     if item.educator_id != educator.id:
         raise NotFound("There is no such portfolio item.")
+    refusal = edit_refusal(item, env)
+    if refusal is not None:
+        raise Conflict(refusal, "item")
     _check(data, item.kind)
     item.title, item.body = data.title.strip(), data.body.strip()
     if item.kind == "link":

@@ -206,6 +206,18 @@ def test_editing_an_item(ann, web: Web) -> None:
     assert (item.title, item.body, item.url) == ("Final", "Text", "https://new.example.org/")
 
 
+def test_a_module_answer_is_not_edited_here(ann, web: Web) -> None:
+    item = add_item(ann, "My answer", kind="response")
+    path = f"/me/portfolio/{item.public_id}"
+    shown = page(web.get(path))
+    assert "change it in the module instead" in shown.text
+    assert 'name="title"' not in web.get(path).get_data(as_text=True)
+    refused = web.submit(path, data={"title": "Changed", "body": "Changed"})
+    assert "change it in the module instead" in page(refused, 409).text
+    db.session.refresh(item)
+    assert item.title == "My answer"
+
+
 def test_publishing_explains_and_toggles_the_evidence_page(ann, web: Web) -> None:
     item = add_item(ann, "Exit tickets study")
     path = f"/me/portfolio/{item.public_id}"

@@ -213,3 +213,44 @@ def test_module_answers_are_not_deleted_from_the_portfolio(app) -> None:
     item = add_item(ann, kind="response")
     with pytest.raises(Conflict, match="module"):
         portfolio.delete_item(item, ann, service_env())
+
+
+# --- editing ---------------------------------------------------------------------------------
+
+EDIT = ItemInput(title="Rewritten", body="Something else now")
+
+
+def test_what_a_credential_cites_or_a_reviewer_approved_is_not_edited(app, make_issuer, make_achievement, make_staff) -> None:  # fmt: skip
+    ann = make_educator()
+    badge = portfolio_badge(make_issuer(), make_achievement, rubric=())
+    cited = add_item(ann, "Cited", publish=True)
+    unpublished = add_item(ann, "Kept private")
+    submission = reviews.submit(
+        ann, badge, [cited.public_id, unpublished.public_id], "", service_env()
+    )
+    with pytest.raises(Conflict, match="waiting for review"):
+        portfolio.update_item(cited, ann, EDIT, service_env())
+    reviews.decide(submission, make_staff(), "approve", "", {}, service_env())
+    with pytest.raises(Conflict, match="stays as it was when the credential was issued"):
+        portfolio.update_item(cited, ann, EDIT, service_env())
+    with pytest.raises(Conflict, match="approved submission"):
+        portfolio.update_item(unpublished, ann, EDIT, service_env())
+    db.session.rollback()
+    assert [i.title for i in portfolio.items_of(ann)].count("Rewritten") == 0
+
+
+def test_items_are_edited_when_changes_are_asked_for(app, make_issuer, make_achievement, make_staff) -> None:  # fmt: skip
+    ann = make_educator()
+    badge = portfolio_badge(make_issuer(), make_achievement, rubric=())
+    item = add_item(ann, "Draft")
+    submission = reviews.submit(ann, badge, [item.public_id], "", service_env())
+    reviews.decide(submission, make_staff(), "request_changes", "More", {}, service_env())
+    assert portfolio.edit_refusal(item, service_env()) is None
+    assert portfolio.update_item(item, ann, EDIT, service_env()).title == "Rewritten"
+
+
+def test_module_answers_are_not_edited_from_the_portfolio(app) -> None:
+    ann = make_educator()
+    item = add_item(ann, kind="response")
+    with pytest.raises(Conflict, match="change it in the module"):
+        portfolio.update_item(item, ann, EDIT, service_env())
