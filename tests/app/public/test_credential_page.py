@@ -221,6 +221,7 @@ def test_a_suspended_credential_says_suspended(
     html = get(client, f"/credentials/{credential.id}", BROWSER).get_data(as_text=True)
     assert '<strong class="status-word">Suspended</strong>' in html
     assert "Under review" in html
+    assert "linkedin.com" not in html and "certificate.pdf" not in html
 
 
 def test_a_revoked_credential_says_revoked_with_its_reason(
@@ -231,7 +232,12 @@ def test_a_revoked_credential_says_revoked_with_its_reason(
     html = response.get_data(as_text=True)
     assert '<strong class="status-word">Revoked</strong>' in html
     assert "Awarded in error" in html
-    assert "The issuer has revoked this credential." in page(response).text
+    shown = page(response)
+    assert "The issuer has revoked this credential." in shown.text
+    # Nothing invites sharing or printing it any more; the JSON stays downloadable.
+    assert not [h for h in shown.hrefs() if "linkedin.com" in h or "certificate" in h]
+    assert "mailto:" not in html and "qr.svg" not in html
+    assert f"/credentials/{credential.id}/credential.json" in html
     # The stored credential is unchanged: revocation lives in the status list.
     assert get(client, f"/credentials/{credential.id}", "application/ld+json").data == (
         credential.document.encode()

@@ -68,6 +68,12 @@ def test_the_form_labels_every_field(web: Web) -> None:
     assert shown.inline_scripts == 0 and shown.style_attributes == 0
 
 
+@pytest.mark.parametrize("path", ["/", "/verify", "/me/sign-in"])
+def test_every_page_links_to_the_verify_page(web: Web, path: str) -> None:
+    response = web.get(path, follow_redirects=True)
+    assert "/verify" in page(response).hrefs()
+
+
 def test_the_form_needs_its_csrf_token(client: FlaskClient, credential: IssuedCredential) -> None:
     response = client.post("/verify", data={"text": credential.document}, base_url=BASE_URL)
     assert response.status_code == 400
