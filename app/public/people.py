@@ -8,6 +8,7 @@ from flask import Response, render_template
 
 from app.public import bp
 from app.services import educators, imports
+from app.wiring import service_env
 
 
 @bp.get("/people/<slug>")
@@ -16,7 +17,11 @@ def person(slug: str) -> Response:
     educator, entries = educators.public_profile(slug)
     imported = [(i, imports.credential_link(i)) for i in imports.shown_on_profile(educator)]
     page = render_template(
-        "public/person.html", educator=educator, entries=entries, imported=imported
+        "public/person.html",
+        educator=educator,
+        entries=entries,
+        imported=imported,
+        now=service_env().now,
     )
     # Caches must ask again: a credential made private, or a profile switched off, goes at once.
     return Response(page, headers={"Cache-Control": "no-cache"})

@@ -132,3 +132,26 @@ def test_an_imported_credential_of_the_educator_can_be_shown(
     page = body(web.get(f"/people/{ann.profile_slug}"))
     assert "Classroom Coaching" in page and "imported from another issuer" in page
     assert f'href="https://badges.example.org/credentials/{earlier.id}"' in page
+
+
+def test_an_expired_credential_is_listed_as_expired(
+    web: Web,
+    ann: Educator,
+    award: Callable[..., IssuedCredential],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from datetime import timedelta
+
+    from app.wiring import utcnow, wiring
+
+    credential = award("Formative Assessment in Practice")
+    sign_in_as(web, ann)
+    show(web, credential)
+    assert "Expired" not in body(web.get(f"/people/{ann.profile_slug}"))
+    credential.valid_until = utcnow() + timedelta(days=1)
+    later = utcnow() + timedelta(days=2)
+    monkeypatch.setattr(wiring(), "clock", lambda: later)
+    page = body(web.get(f"/people/{ann.profile_slug}"))
+    # Still part of the educator's record, but never passed off as current.
+    assert credential.id in page
+    assert f"Expired {credential.valid_until.strftime('%Y-%m-%d')}" in page
