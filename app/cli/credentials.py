@@ -17,7 +17,7 @@ from app.cli.errors import UsageProblem
 from app.fetch import FetchError, SafeFetcher
 from credentials import baking
 from credentials.dates import parse_datetime
-from credentials.did import did_key_verification_method
+from credentials.did import Fetcher, did_key_verification_method
 from credentials.errors import CredentialError
 from credentials.jsonld import DocumentLoader
 from credentials.proofs import data_integrity
@@ -206,7 +206,31 @@ def sign_command(
     return 0
 
 
-def _verify_input(source: str, offline: bool, fetcher: SafeFetcher) -> bytes:
+class _GivenDocuments:
+    """``fetch(url)`` answering the URLs of ``--document`` from their files, and every other URL
+    with ``fallback``."""
+
+    def __init__(self, documents: dict[str, bytes], fallback: Fetcher) -> None:
+        self.documents = documents
+        self.fallback = fallback
+
+    def __call__(self, url: str) -> bytes:
+        given = self.documents.get(url)
+        return given if given is not None else self.fallback(url)
+
+
+def _given_documents(pairs: tuple[str, ...]) -> dict[str, bytes]:
+    documents: dict[str, bytes] = {}
+    for pair in pairs:
+        # The last "=": a URL may have a query string, a file name rarely has one.
+        url, _, path = pair.rpartition("=")
+        if "://" not in url or not path:
+            raise UsageProblem(f"--document takes URL=FILE, not {pair!r}")
+        documents[url] = _read_input(path)
+    return documents
+
+
+def _verify_input(source: str, offline: bool, fetcher: Fetcher) -> bytes:
     if source.startswith("https://"):
         if offline:
             raise UsageProblem("--offline cannot fetch a URL; download the credential first")
@@ -241,14 +265,31 @@ def _human_report(report: VerificationReport) -> str:
 @click.option("--recipient", help="Email address or id the credential must be awarded to.")
 @click.option("--at", "at", help="Judge validity at this time (ISO 8601 with offset).")
 @click.option("--offline", is_flag=True, help="Fetch nothing; status checks are skipped.")
+@click.option(
+    "--document",
+    "documents",
+    multiple=True,
+    metavar="URL=FILE",
+    help="Use FILE as what URL serves instead of fetching it, e.g. a DID document or status "
+    "list you already hold (repeatable).",
+)
 def verify_command(
-    source: str, as_json: bool, recipient: str | None, at: str | None, offline: bool
+    source: str,
+    as_json: bool,
+    recipient: str | None,
+    at: str | None,
+    offline: bool,
+    documents: tuple[str, ...],
 ) -> int:
     """Verify SOURCE: a .json/.jwt/.png/.svg file, - for stdin, or an https URL.
 
     Exit status: 0 valid, 1 not valid, 2 unusable input.
     """
-    fetcher = SafeFetcher()
+    if offline and documents:
+        raise UsageProblem("--offline fetches nothing: give --document without it")
+    fetcher: Fetcher = SafeFetcher()
+    if documents:
+        fetcher = _GivenDocuments(_given_documents(documents), fetcher)
     data = _verify_input(source, offline, fetcher)
     report = verify_credential(
         data,

@@ -136,6 +136,73 @@ def test_verify_recipient(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert run(capsys, "verify", str(valid), "--offline", "--recipient", "x@example.org")[0] == 1
 
 
+def test_verify_answers_urls_from_given_documents(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A did:web issuer whose DID document cannot be fetched (here: offline; in practice an
+    # issuer behind a firewall or on a local test instance) verifies with the document given.
+    did = "did:web:badges.cairn.example:issuers:x"
+    key, summary = new_key(tmp_path, capsys)
+    unsigned = unsigned_for(tmp_path, did)
+    status, signed, err = run(
+        capsys, "sign", str(unsigned), "--key", str(key), "--verification-method", did + "#key-1"
+    )
+    assert status == 0, err
+    (tmp_path / "signed.json").write_text(signed)
+    document = {
+        "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
+        "id": did,
+        "verificationMethod": [
+            {
+                "id": did + "#key-1",
+                "type": "Multikey",
+                "controller": did,
+                "publicKeyMultibase": summary["publicKeyMultibase"],
+            }
+        ],
+        "assertionMethod": [did + "#key-1"],
+    }
+    (tmp_path / "did.json").write_text(json.dumps(document))
+    url = "https://badges.cairn.example/issuers/x/did.json"
+
+    status, out, _ = run(capsys, "verify", str(tmp_path / "signed.json"), "--offline")
+    assert status == 1 and "has to be fetched from " + url in out
+    status, out, err = run(
+        capsys,
+        "verify",
+        str(tmp_path / "signed.json"),
+        "--json",
+        "--document",
+        f"{url}={tmp_path / 'did.json'}",
+    )
+    report = json.loads(out)
+    assert status == 0, err + out
+    checks = {c["id"]: c["status"] for c in report["checks"]}
+    assert checks["proof"] == "pass" and checks["issuer_key"] == "pass"
+
+    # Another key's document does not make it valid.
+    (tmp_path / "other").mkdir()
+    _, other = new_key(tmp_path / "other", capsys)
+    document["verificationMethod"][0]["publicKeyMultibase"] = other["publicKeyMultibase"]
+    (tmp_path / "other.json").write_text(json.dumps(document))
+    status, out, _ = run(
+        capsys,
+        "verify",
+        str(tmp_path / "signed.json"),
+        "--document",
+        f"{url}={tmp_path / 'other.json'}",
+    )
+    assert status == 1 and "✗ proof" in out
+
+    for argv, message in (
+        (["--offline", "--document", f"{url}={tmp_path / 'did.json'}"], "--offline"),
+        (["--document", str(tmp_path / "did.json")], "URL=FILE"),
+        (["--document", f"{url}={tmp_path / 'missing.json'}"], "cannot read"),
+    ):
+        status, _, err = run(capsys, "verify", str(tmp_path / "signed.json"), *argv)
+        assert status == 2 and message in err and err.count("\n") == 1, err
+
+
 def test_sign_jwt_and_batch(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     key, _ = new_key(tmp_path, capsys, "p256")
     unsigned = unsigned_for(tmp_path, "https://example.edu/issuers/565049")
