@@ -114,7 +114,7 @@ def email_remove(email_id: int) -> Response:
 
 
 def _secret(page: str, status: int = 200) -> Response:
-    response = Response(page, status=status)
+    response = Response(page, status=status, mimetype="text/html")
     response.headers.update(SECRET_PAGE_HEADERS)
     return response
 

@@ -96,7 +96,7 @@ def _credential_page(found: IssuedCredential, errors: dict[str, str], status: in
         linkedin=None if found.is_private else downloads.linkedin_url(view, issuer),
         errors=errors,
     )
-    response = Response(page, status=status)
+    response = Response(page, status=status, mimetype="text/html")
     response.headers.update(PRIVATE_PAGE_HEADERS)
     return response
 

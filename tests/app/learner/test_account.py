@@ -90,6 +90,7 @@ def test_adding_and_confirming_an_address_brings_its_credentials(
     path = f"/me/emails/verify/{token_from_mail(ANN_HOME, 'verify_email')}"
     opened = web.get(path)
     assert opened.status_code == 200 and opened.headers["Referrer-Policy"] == "no-referrer"
+    assert opened.mimetype == "text/html"
     assert address(ANN_HOME).verified_at is None  # opening it confirms nothing
     assert web.submit(path).status_code == 303
     assert address(ANN_HOME).verified_at is not None
@@ -109,6 +110,7 @@ def test_a_confirmation_link_only_works_for_the_educator_who_added_the_address(
     sign_in_as(web, make_educator(BOB, "Bob"))
     refused = web.get(path)
     assert refused.status_code == 400 and "another Cairn account" in body(refused)
+    assert refused.mimetype == "text/html"
     token = web.csrf_token("/me/account")
     posted = web.client.post(path, data={"csrf_token": token}, base_url=BASE_URL)
     assert posted.status_code == 400

@@ -101,7 +101,11 @@ def test_a_credential_page_offers_downloads_and_sharing(
 ) -> None:
     credential = award(ANN)
     sign_in_as(web, make_educator(ANN))
-    page = body(web.get(f"/me/credentials/{credential.id}"))
+    response = web.get(f"/me/credentials/{credential.id}")
+    # A page, not text: werkzeug's own Response defaults to text/plain, which browsers show as
+    # source code (the pages are served with nosniff).
+    assert response.mimetype == "text/html"
+    page = body(response)
     for suffix in ("badge.png", "badge.svg", "credential.json", "qr.png", "qr.svg", "certificate"):
         assert f'href="/credentials/{credential.id}/{suffix}"' in page
     assert "linkedin.com" in page and f"{BASE_URL}/credentials/{credential.id}" in page
