@@ -24,6 +24,7 @@ from app.extensions import db
 from app.models import (
     Educator,
     Enrolment,
+    EnrolmentItem,
     IssuedCredential,
     PortfolioItem,
     Prompt,
@@ -337,11 +338,19 @@ def _evidence_ids(credential: IssuedCredential) -> set[str]:
 def credentials_citing(item: PortfolioItem, env: ServiceEnv) -> list[IssuedCredential]:
     """Credentials whose signed ``evidence`` links to the item's public page (only items
     published when the credential was issued are linked), oldest first."""
-    found = db.session.scalars(
-        select(IssuedCredential)
-        .join(Submission, Submission.credential_id == IssuedCredential.id)
+    reviewed = (
+        select(Submission.credential_id)
         .join(SubmissionItem, SubmissionItem.submission_id == Submission.id)
         .where(SubmissionItem.item_id == item.id)
+    )
+    # A module awarded automatically has no submission: its enrolment holds the credential.
+    in_modules = select(Enrolment.credential_id).where(
+        Enrolment.id.in_(select(EnrolmentItem.enrolment_id).where(EnrolmentItem.item_id == item.id))
+        | Enrolment.id.in_(select(Response.enrolment_id).where(Response.item_id == item.id))
+    )
+    found = db.session.scalars(
+        select(IssuedCredential)
+        .where(IssuedCredential.id.in_(reviewed) | IssuedCredential.id.in_(in_modules))
         .order_by(IssuedCredential.issued_at)
     )
     url = evidence_url(item, env)

@@ -380,6 +380,31 @@ def test_completion_awards_the_badge_citing_only_the_chosen_items(
     assert report.valid, report.as_json()["checks"]
 
 
+def test_what_a_module_credential_cites_is_kept_as_it_was(issuer, badge) -> None:
+    # An automatic award has no review submission: the credential still cites the module's
+    # published items, so they are listed as its evidence and can no longer be changed.
+    module = build(issuer, badge, requires_partner=False)
+    ann = educator()
+    env = service_env()
+    enrolment = modules.enrol(ann, module, env)
+    answer_all(enrolment, ann)
+    cited = modules.attach_evidence(enrolment, ann, "narrative", ItemInput(title="Tally", body="12 of 25."),
+                                    env, max_bytes=1024)  # fmt: skip
+    private = modules.attach_evidence(enrolment, ann, "narrative", ItemInput(title="Notes", body="Mine."),
+                                      env, max_bytes=1024)  # fmt: skip
+    response = next(i for i in modules.module_items(enrolment) if i.kind == "response")
+    assert portfolio.credentials_citing(cited, env) == []
+    modules.complete(enrolment, ann, [cited.public_id, response.public_id], service_env())
+    env = service_env()
+    for item in (cited, response):
+        assert [c.id for c in portfolio.credentials_citing(item, env)] == [enrolment.credential_id]
+    assert portfolio.credentials_citing(private, env) == []
+    assert "credential links to this item" in (portfolio.edit_refusal(cited, env) or "")
+    with pytest.raises(Conflict, match="credential links to this item"):
+        portfolio.update_item(cited, ann, ItemInput(title="Tally", body="25 of 25."), env)
+    assert portfolio.edit_refusal(private, env) is None
+
+
 def test_review_mode_queues_a_submission_and_approval_awards_the_enrolment(
     issuer, badge, make_staff: Callable[..., StaffAccount]
 ) -> None:
