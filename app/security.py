@@ -33,12 +33,22 @@ def init_app(app: Flask) -> None:
         if form_post and any(_has_nul(k) or _has_nul(v) for k, v in request.form.items(multi=True)):
             abort(400, description="The form contains a NUL character.")
 
+    always = (
+        ("content-security-policy", "Content-Security-Policy", CSP),
+        ("x-content-type-options", "X-Content-Type-Options", "nosniff"),
+        ("x-frame-options", "X-Frame-Options", "DENY"),
+        ("referrer-policy", "Referrer-Policy", "same-origin"),
+    )
+    hsts = (("strict-transport-security", "Strict-Transport-Security", "max-age=31536000"),)
+
     @app.after_request
     def headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # A header the view set itself stays (e.g. the stricter CSP of an SVG download). One
+        # pass over the response's headers rather than a search per header: this runs on every
+        # request.
+        present = {name.lower() for name, _ in response.headers}
+        secure = app.config.get("SESSION_COOKIE_SECURE")
+        for key, name, value in always + hsts if secure else always:
+            if key not in present:
+                response.headers.add(name, value)
         return response

@@ -3,12 +3,14 @@ the downloads (baked PNG/SVG, QR codes, certificate)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from flask import Response, abort, render_template, request, url_for
+from sqlalchemy import Table, bindparam, select
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -33,9 +35,21 @@ def _credential(credential_id: str) -> IssuedCredential:
     return found
 
 
+#: Where :func:`wants_html` keeps its answer for the rest of the request (the rate limiter's
+#: filter asks before the view does).
+_WANTS_HTML = "cairn.wants_html"
+
+
 def wants_html() -> bool:
     """A browser asking for a page: ``text/html`` explicitly preferred to JSON. A client that
     sends ``*/*`` (or nothing) is a machine and gets the credential itself."""
+    known: bool | None = request.environ.get(_WANTS_HTML)
+    if known is None:
+        known = request.environ[_WANTS_HTML] = _prefers_html()
+    return known
+
+
+def _prefers_html() -> bool:
     if request.args.get("format") == "json":
         return False
     accept = request.accept_mimetypes
@@ -44,17 +58,59 @@ def wants_html() -> bool:
     return html > 0 and html >= machine
 
 
-def stored_document(credential: IssuedCredential) -> Response:
-    """The credential exactly as signed and stored: never re-serialised, never re-signed."""
-    if credential.proof_format == "jwt":
+#: The stored credential never changes: it is signed once and never rewritten or deleted, and a
+#: revocation or suspension changes the status list, not these bytes. So any cache may keep
+#: them; a day (then a cheap ``304``) rather than a year bounds how long shared caches would go
+#: on serving a credential if one ever had to be withdrawn from its URL.
+DOCUMENT_CACHE = "public, max-age=86400"
+
+#: Only what serving the stored credential needs, by id: no ORM object, no session.
+_TABLE = cast(Table, IssuedCredential.__table__)
+_STORED = select(_TABLE.c.document, _TABLE.c.proof_format).where(_TABLE.c.id == bindparam("id"))
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A credential as stored: the exact text that was signed, and its proof format."""
+
+    document: str
+    proof_format: str
+
+
+def stored(credential_id: str) -> Stored | None:
+    """The stored credential with this id, read with one Core query on a pooled connection
+    (loading the ORM object through a session cost four times as much)."""
+    with db.engine.connect() as connection:
+        row = connection.execute(_STORED, {"id": credential_id}).first()
+    return None if row is None else Stored(row.document, row.proof_format)
+
+
+def document_etag(body: bytes, media_type: str) -> str:
+    """A strong entity tag: the SHA-256 of the bytes served, then the media type they are
+    served as (each negotiated representation has a validator of its own, so a cache holding
+    one never has another confirmed in its place)."""
+    return f"{hashlib.sha256(body).hexdigest()}-{media_type.rpartition('/')[2]}"
+
+
+def stored_document(found: Stored) -> BaseResponse:
+    """The credential exactly as signed and stored: never re-serialised, never re-signed; a
+    request whose ``If-None-Match`` names its entity tag gets ``304``."""
+    if found.proof_format == "jwt":
         best = request.accept_mimetypes.best_match(JWT_TYPES) or "application/vc+jwt"
-        response = Response(credential.document, mimetype=best)
     else:
         best = request.accept_mimetypes.best_match(JSON_TYPES) or "application/ld+json"
-        response = Response(credential.document, mimetype=best)
+    body = found.document.encode("utf-8")
+    etag = document_etag(body, best)
+    # Only If-None-Match can apply (there is no Last-Modified, and no ranges are offered);
+    # werkzeug's make_conditional would also add a Date header the server already sends.
+    unchanged = "HTTP_IF_NONE_MATCH" in request.environ and not is_resource_modified(
+        request.environ, etag=etag
+    )
+    response = Response(b"" if unchanged else body, status=304 if unchanged else 200, mimetype=best)
     response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Cache-Control"] = DOCUMENT_CACHE
     response.headers["Vary"] = "Accept"
+    response.set_etag(etag)
     return response
 
 
@@ -68,15 +124,17 @@ def not_found_json() -> Response:
 
 
 @bp.get("/credentials/<credential_id>")
-def credential(credential_id: str) -> Response | str:
-    """Content negotiation: a page for people, the stored credential for machines."""
+def credential(credential_id: str) -> BaseResponse | str:
+    """Content negotiation: a page for people, the stored credential for machines. The page
+    shows the live status, so it is never kept (``no-cache``), and it ignores ``If-None-Match``:
+    an entity tag only ever names a stored document's bytes."""
     if not wants_html():
-        found = db.session.get(IssuedCredential, credential_id)
-        if found is None:
+        document = stored(credential_id)
+        if document is None:
             # A JSON-LD client gets its 404 as JSON too (the app-wide handler only knows
             # application/json).
             return not_found_json()
-        return stored_document(found)
+        return stored_document(document)
     found = _credential(credential_id)
     if found.is_private:
         # Nothing about it, not even its issuer: the holder chose not to show it.
