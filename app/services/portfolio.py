@@ -466,11 +466,8 @@ def save_response(
         raise NotFound("There is no such enrolment.")
     if len(text) > MAX_BODY:
         raise ServiceError(f"Keep the answer under {MAX_BODY:,} characters.", "text")
-    response = db.session.scalar(
-        select(Response).where(
-            Response.enrolment_id == enrolment.id, Response.prompt_id == prompt.id
-        )
-    )
+    where = (Response.enrolment_id == enrolment.id, Response.prompt_id == prompt.id)
+    response = db.session.scalar(select(Response).where(*where))
     if response is None:
         item = PortfolioItem(
             public_id=str(uuid.uuid4()),
@@ -488,12 +485,19 @@ def save_response(
             enrolment_id=enrolment.id, prompt_id=prompt.id, item_id=item.id, updated_at=env.now
         )
         db.session.add(response)
-    else:
-        item = db.session.get(PortfolioItem, response.item_id)  # type: ignore[assignment]
-        if item is not None:
-            item.body = text.strip()
-            item.updated_at = env.now
-        response.updated_at = env.now
+        try:
+            db.session.commit()
+            return response
+        except IntegrityError:
+            # Another request stored the first answer meanwhile (the autosave on leaving the
+            # field and the Save button post at once): this one updates it instead.
+            db.session.rollback()
+            response = db.session.scalars(select(Response).where(*where)).one()
+    item = db.session.get(PortfolioItem, response.item_id)  # type: ignore[assignment]
+    if item is not None:
+        item.body = text.strip()
+        item.updated_at = env.now
+    response.updated_at = env.now
     db.session.commit()
     return response
 

@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from app.extensions import db
 from app.models import (
     Achievement,
+    Activity,
     AuditEvent,
+    Educator,
     EducatorEmail,
     EmailMessage,
     Enrolment,
@@ -236,6 +239,53 @@ def test_answers_save_clear_and_count_towards_progress(issuer, badge) -> None:
     with pytest.raises(NotFound):
         modules.save_answers(enrolment, bob, first, {a.id: "mine now"}, service_env())
     assert modules.answers(enrolment)[a.id] == ""
+
+
+def test_a_first_answer_saved_twice_at_once_is_saved_once(app, issuer, badge) -> None:
+    # Typing and then pressing Save posts the answer twice at once (the autosave on leaving the
+    # field, and the form). The second request finds no answer yet, but the first has stored
+    # it by the time the second inserts: that is an update, not a server error.
+    module = build(issuer, badge)
+    ann = educator()
+    enrolment = modules.enrol(ann, module, service_env())
+    activity = module.activities[0]
+    prompt = activity.prompts[0]
+    ids = (enrolment.id, ann.id, activity.id, prompt.id)
+    done: list[bool] = []
+    saved: list[int] = []
+
+    def other_request() -> None:
+        with app.app_context():
+            theirs = db.session.get(Enrolment, ids[0])
+            who = db.session.get(Educator, ids[1])
+            found = db.session.get(Activity, ids[2])
+            saved.append(
+                modules.save_answers(theirs, who, found, {ids[3]: "Exit tickets."}, service_env())
+            )
+            db.session.remove()
+
+    def between_check_and_insert(conn, cursor, statement, parameters, context, many) -> None:
+        # Right after this request looked for the prompt's answer (and found none).
+        if (
+            not done
+            and statement.lstrip().startswith("SELECT")
+            and "response.prompt_id =" in statement
+        ):
+            done.append(True)
+            worker = threading.Thread(target=other_request)
+            worker.start()
+            worker.join(timeout=30)
+
+    event.listen(db.engine, "after_cursor_execute", between_check_and_insert)
+    try:
+        changed = modules.save_answers(enrolment, ann, activity, {prompt.id: "Exit tickets!"},
+                                       service_env())  # fmt: skip
+    finally:
+        event.remove(db.engine, "after_cursor_execute", between_check_and_insert)
+    assert done and saved == [1] and changed == 1
+    assert modules.answers(enrolment)[prompt.id] == "Exit tickets!"
+    items = [i for i in portfolio.items_of(ann) if i.kind == "response"]
+    assert [i.body for i in items] == ["Exit tickets!"]
 
 
 def test_evidence_is_checked_stored_and_attached(issuer, badge) -> None:
