@@ -10,6 +10,8 @@ Debian's Chromium driven by Playwright (sync API).
   for phones, JavaScript off or axe runs.
 * ``shot(page, name)``: saves a full-page screenshot under ``$CAIRN_SCREENSHOTS`` (default
   ``/tmp/cairn-screenshots``), outside the repository.
+* ``cairn_commands(site, ...)``: more ``cairn`` commands against the running instance's database
+  (one process for all of them), for tests that seed more than the session does.
 
 Nothing here touches the internet: the server's base URL is its own loopback address, so every
 DID document and status list a verification needs is answered from its own database.
@@ -76,7 +78,8 @@ def _free_port() -> int:
         return port
 
 
-def _cairn() -> str:
+def cairn_executable() -> str:
+    """The `cairn` command of this virtualenv (or on PATH)."""
     found = Path(sys.executable).with_name("cairn")
     return str(found) if found.exists() else shutil.which("cairn") or "cairn"
 
@@ -146,6 +149,25 @@ SEED_PLAN = {
 }  # fmt: skip
 
 
+# More commands against a running instance, in one process like the seeding: each item of the
+# JSON list is ``[argv, stdin]``; it prints one JSON list of what each command printed.
+COMMANDS_SCRIPT = """
+import contextlib, io, json, sys
+from app.cli import main
+
+outputs = []
+for argv, stdin in json.loads(sys.argv[1]):
+    sys.stdin = io.StringIO(stdin)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main(argv)
+    if status:
+        sys.exit(f"cairn {' '.join(argv)} exited with {status}")
+    outputs.append(out.getvalue())
+print(json.dumps(outputs))
+"""
+
+
 def _wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
     deadline = time.monotonic() + _START_TIMEOUT
     while time.monotonic() < deadline:
@@ -178,12 +200,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
-def site() -> Iterator[Site]:
-    """A seeded instance served by ``cairn serve`` (gunicorn), for the whole session."""
-    workdir = Path(tempfile.mkdtemp(prefix="cairn-browser-"))
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
+def _instance_env(workdir: Path, base_url: str) -> dict[str, str]:
+    """The environment ``cairn serve`` and every ``cairn`` command of the instance run with."""
     env = {
         **os.environ,
         "CAIRN_ENV": "testing",
@@ -202,6 +220,16 @@ def site() -> Iterator[Site]:
     }
     for name in ("CAIRN_REDIS_URL", "CAIRN_SMTP_HOST"):
         env.pop(name, None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[Site]:
+    """A seeded instance served by ``cairn serve`` (gunicorn), for the whole session."""
+    workdir = Path(tempfile.mkdtemp(prefix="cairn-browser-"))
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = _instance_env(workdir, base_url)
     log = workdir / "serve.log"
     process: subprocess.Popen[bytes] | None = None
     seeding: subprocess.Popen[str] | None = None
@@ -222,7 +250,16 @@ def site() -> Iterator[Site]:
             raise RuntimeError(f"cairn db upgrade failed:\n{first}{errors}")
         with log.open("wb") as sink:
             process = subprocess.Popen(
-                [_cairn(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+                [
+                    cairn_executable(),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    "2",
+                ],
                 env=env,
                 cwd=workdir,
                 stdout=sink,
@@ -305,3 +342,25 @@ def save_screenshot(page: Page, name: str) -> Path:
 def shot() -> Callable[[Page, str], Path]:
     """``shot(page, name)``: a full-page screenshot under ``$CAIRN_SCREENSHOTS``."""
     return save_screenshot
+
+
+def cairn_commands(site: Site, *commands: list[str] | tuple[list[str], str]) -> list[str]:
+    """Run ``cairn`` commands against ``site``'s database and keys, one after the other in one
+    process; each is an argument list, or ``(arguments, stdin)``. Returns what each printed.
+
+    :raises RuntimeError: when one of them fails (with its error output).
+    """
+    plan = [[list(c), ""] if isinstance(c, list) else [list(c[0]), c[1]] for c in commands]
+    completed = subprocess.run(
+        [sys.executable, "-c", COMMANDS_SCRIPT, json.dumps(plan)],
+        env=_instance_env(site.workdir, site.base_url),
+        cwd=site.workdir,
+        capture_output=True,
+        text=True,
+        timeout=_CLI_TIMEOUT,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"cairn commands failed:\n{completed.stderr[-4000:]}")
+    outputs: list[str] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return outputs
