@@ -123,6 +123,7 @@ def test_the_review_page_shows_everything_submitted(
     radios = [i for i in shown.inputs if i.get("type") == "radio"]
     assert {r["name"] for r in radios} == {"level-evidence-of-impact", "level-reflection"}
     assert len(radios) == 5
+    assert "Emerging (1 point)" in shown.text and "Proficient (2 points)" in shown.text
     assert re.search(r'<button type="submit" disabled hidden', html)  # Enter decides nothing
     for item, data, media_type in ((public, PNG, "image/png"), (private, PDF, "application/pdf")):
         path = f"{review_path(issuer, submission)}/items/{item.public_id}/file"
