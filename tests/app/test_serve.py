@@ -1,0 +1,47 @@
+"""``cairn serve``: the application is built, and what it loaded put beyond the garbage
+collector's full scans, before gunicorn starts (and forks) its workers."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from app.cli import main
+from tests.app.conftest import BASE_URL
+
+
+def test_serve_freezes_what_it_loaded_before_gunicorn_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in {
+        "CAIRN_ENV": "testing",
+        "CAIRN_BASE_URL": BASE_URL,
+        "CAIRN_DATABASE_URL": f"sqlite:///{tmp_path / 'cairn.sqlite3'}",
+        "CAIRN_KEYS_DIR": str(tmp_path / "keys"),
+        "CAIRN_OUTBOX_DIR": str(tmp_path / "outbox"),
+    }.items():
+        monkeypatch.setenv(name, value)
+    seen: dict[str, Any] = {}
+
+    def run(server: BaseApplication) -> None:
+        # The server loop is not under test: record what its workers would be forked with.
+        seen["frozen"] = gc.get_freeze_count()
+        seen["app"] = server.load()
+        seen["threads"] = server.cfg.threads
+
+    monkeypatch.setattr(BaseApplication, "run", run)
+    assert gc.get_freeze_count() == 0
+    try:
+        status = main(["serve", "--port", "0", "--workers", "1"])
+    finally:
+        gc.unfreeze()
+    assert status == 0
+    assert isinstance(seen["app"], Flask)
+    assert seen["threads"] == 4
+    # Everything alive when the application was built (the test process included) is frozen.
+    assert seen["frozen"] > 50_000
