@@ -4,11 +4,31 @@ locally, so nothing else is needed), no sniffing, no framing, no referrer leaks.
 from __future__ import annotations
 
 from flask import Flask, Response, abort, request
+from werkzeug.wrappers import Response as BaseResponse
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+#: For pages whose URL holds a secret (a sign-in, address-confirmation, partner or manage link):
+#: the link is a password in the URL, so keep it out of caches, search engines and Referers.
+SECRET_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex",
+}
+
+
+def secret_page(page: BaseResponse | str, status: int = 200) -> BaseResponse:
+    """``page`` (rendered HTML, or a response such as a redirect) with ``SECRET_PAGE_HEADERS``."""
+    if isinstance(page, BaseResponse):
+        response = page
+    else:
+        response = BaseResponse(page, status=status, mimetype="text/html")
+    response.headers.update(SECRET_PAGE_HEADERS)
+    return response
 
 
 def _has_nul(value: str) -> bool:

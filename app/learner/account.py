@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from app.extensions import limiter
 from app.learner import bp, current_educator, educator_required
-from app.learner.auth import SECRET_PAGE_HEADERS
+from app.security import secret_page
 from app.services import educators
 from app.services.errors import ServiceError
 from app.wiring import service_env
@@ -113,12 +113,6 @@ def email_remove(email_id: int) -> Response:
     return redirect(url_for("learner.account"), 303)
 
 
-def _secret(page: str, status: int = 200) -> Response:
-    response = Response(page, status=status, mimetype="text/html")
-    response.headers.update(SECRET_PAGE_HEADERS)
-    return response
-
-
 @bp.route("/emails/verify/<token>", methods=["GET", "POST"])
 @educator_required
 def email_verify(token: str) -> Response:
@@ -130,12 +124,10 @@ def email_verify(token: str) -> Response:
         if request.method == "GET":
             link = educators.find_verify_link(token, env, educator=educator)
             page = render_template("learner/email_confirm.html", email=link.email, token=token)
-            return _secret(page)
+            return secret_page(page)
         row = educators.verify_email(token, env, educator=educator)
     except ServiceError as error:
         page = render_template("learner/link_expired.html", message=error.message)
-        return _secret(page, 400)
+        return secret_page(page, 400)
     flash(f"{row.email} is confirmed: credentials sent to it are now in your backpack.", "success")
-    response = redirect(url_for("learner.account"), 303)
-    response.headers.update(SECRET_PAGE_HEADERS)
-    return response
+    return secret_page(redirect(url_for("learner.account"), 303))

@@ -16,6 +16,7 @@ from werkzeug.wrappers import Response
 from app.auth.views import safe_next
 from app.extensions import limiter
 from app.learner import bp
+from app.security import secret_page
 from app.services import educators
 from app.services.errors import ServiceError
 from app.wiring import service_env
@@ -26,12 +27,6 @@ TOO_MANY_REQUESTS = "Too many sign-in requests. Wait a while, then try again."
 TOO_MANY_TRIES = "Too many attempts from your network. Wait a minute, then try again."
 #: Where a sign-in goes afterwards, kept in the session between the request and the link.
 NEXT_KEY = "educator_next"
-#: The link is a password in the URL: keep it out of caches, search engines and Referers.
-SECRET_PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-}
 
 
 def _ip_limit() -> str:
@@ -51,17 +46,6 @@ def _submitted_email() -> str:
 def link_minutes() -> int:
     """How long a sign-in link works (``EDUCATOR_LINK_MINUTES``)."""
     return int(current_app.config["EDUCATOR_LINK_MINUTES"])
-
-
-def _secret(page: Response | str, status: int = 200) -> Response:
-    """Wrap a page holding a sign-in secret in headers that keep it out of caches."""
-    if isinstance(page, Response):
-        response = page
-    else:
-        response = Response(page, status=status, mimetype="text/html")
-    for name, value in SECRET_PAGE_HEADERS.items():
-        response.headers[name] = value
-    return response
 
 
 def start_session(educator_id: int) -> None:
@@ -115,15 +99,15 @@ def redeem(token: str) -> Response:
     try:
         if request.method == "GET":
             link = educators.find_link(token, "sign_in", env)
-            return _secret(render_template("learner/sign_in_confirm.html", email=link.email))
+            return secret_page(render_template("learner/sign_in_confirm.html", email=link.email))
         educator = educators.sign_in(token, env, ip=request.remote_addr)
     except ServiceError as error:
         page = render_template("learner/link_expired.html", message=error.message)
-        return _secret(page, 400)
+        return secret_page(page, 400)
     target = safe_next(session.get(NEXT_KEY))
     start_session(educator.id)
     flash(f"Welcome, {educator.name}. You are signed in.", "success")
-    return _secret(redirect(target or url_for("learner.backpack"), 303))
+    return secret_page(redirect(target or url_for("learner.backpack"), 303))
 
 
 @bp.post("/sign-out")

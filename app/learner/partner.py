@@ -9,27 +9,17 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from app.extensions import db
+from app.security import secret_page
 from app.services import modules
 from app.services.errors import ServiceError
 from app.wiring import service_env
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
-#: The link is a password in the URL: keep it out of caches, search engines and Referers.
-SECRET_PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-}
 
 
 def _page(token: str, view: modules.PartnerView, error: str | None = None) -> Response:
-    response = Response(
-        render_template("learner/modules/partner.html", token=token, view=view, error=error),
-        status=409 if error else 200,
-        mimetype="text/html",
-    )
-    response.headers.update(SECRET_PAGE_HEADERS)
-    return response
+    page = render_template("learner/modules/partner.html", token=token, view=view, error=error)
+    return secret_page(page, 409 if error else 200)
 
 
 @bp.get("/<token>")
@@ -49,6 +39,4 @@ def confirm(token: str) -> Response:
         db.session.rollback()
         return _page(token, modules.partner_view(token), exc.message)
     flash(f"Thank you: {view.educator_name} has been told that you confirmed their checklist.")
-    response = redirect(url_for(".checklist", token=token), 303)
-    response.headers.update(SECRET_PAGE_HEADERS)
-    return response
+    return secret_page(redirect(url_for(".checklist", token=token), 303))

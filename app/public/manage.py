@@ -4,7 +4,7 @@ files, which keeps working while it is private. Educator accounts will replace i
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import db
@@ -19,17 +19,11 @@ from app.public.credentials import (
     links,
     send,
 )
+from app.security import secret_page
 from app.services import downloads, verification, visibility
 from app.services.audit import Actor
 from app.services.errors import required
 from app.wiring import service_env
-
-#: The token is a password in the URL: keep it out of caches, search engines and Referer headers.
-SECRET_PAGE_HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-}
 
 
 def _managed(credential_id: str, token: str) -> IssuedCredential:
@@ -41,12 +35,6 @@ def _managed(credential_id: str, token: str) -> IssuedCredential:
     if found is None:
         abort(404)
     return found
-
-
-def _secret(response: BaseResponse) -> BaseResponse:
-    for name, value in SECRET_PAGE_HEADERS.items():
-        response.headers[name] = value
-    return response
 
 
 @bp.route("/credentials/<credential_id>/manage/<token>", methods=["GET", "POST"])
@@ -71,7 +59,9 @@ def manage(credential_id: str, token: str) -> BaseResponse:
                 else "Its page is public again.",
                 "success",
             )
-        return _secret(redirect(url_for("public.manage", credential_id=found.id, token=token), 303))
+        return secret_page(
+            redirect(url_for("public.manage", credential_id=found.id, token=token), 303)
+        )
     issuer = required(db.session.get(Issuer, found.issuer_id), "The issuer is missing.")
     view = downloads.view(found, service_env().base_url)
     page = render_template(
@@ -83,14 +73,14 @@ def manage(credential_id: str, token: str) -> BaseResponse:
         links=links(found, token),
         linkedin=downloads.linkedin_url(view, issuer),
     )
-    return _secret(Response(page))
+    return secret_page(page)
 
 
 @bp.get("/credentials/<credential_id>/manage/<token>/certificate")
 def manage_certificate(credential_id: str, token: str) -> BaseResponse:
     """The printable certificate, also while the credential is private."""
     page = certificate_page(_managed(credential_id, token), token)
-    return _secret(Response(page))
+    return secret_page(page)
 
 
 @bp.get("/credentials/<credential_id>/manage/<token>/<name>")
