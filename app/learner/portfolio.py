@@ -157,6 +157,8 @@ def _item_page(
     status: int = 200,
 ) -> tuple[str, int]:
     env = service_env()
+    submissions = portfolio.submissions_with(item)
+    citing = portfolio.credentials_citing(item, env)
     return (
         render_template(
             "learner/portfolio/item.html",
@@ -165,11 +167,9 @@ def _item_page(
             values=values or {"title": item.title, "body": item.body, "url": item.url or ""},
             errors=errors or {},
             evidence_url=portfolio.evidence_url(item, env),
-            submissions=[
-                (s, reviews.achievement_of(s)[1].name) for s in portfolio.submissions_with(item)
-            ],
-            citing=portfolio.credentials_citing(item, env),
-            locked=portfolio.edit_refusal(item, env),
+            submissions=[(s, reviews.achievement_of(s)[1].name) for s in submissions],
+            citing=citing,
+            locked=portfolio.edit_refusal_given(item, citing, submissions),
             states=STATE_LABELS,
             size_words=portfolio.size_words,
         ),

@@ -232,7 +232,15 @@ def get_item(educator: Educator, public_id: str) -> PortfolioItem:
 
 
 def edit_refusal(item: PortfolioItem, env: ServiceEnv) -> str | None:
-    """Why the item cannot be changed now, or None when it can.
+    """Why the item cannot be changed now, or None when it can (see ``edit_refusal_given``)."""
+    return edit_refusal_given(item, credentials_citing(item, env), submissions_with(item))
+
+
+def edit_refusal_given(
+    item: PortfolioItem, citing: list[IssuedCredential], submissions: list[Submission]
+) -> str | None:
+    """``edit_refusal`` for a caller that already holds the item's ``credentials_citing`` and
+    ``submissions_with`` (the item's page shows both).
 
     What a credential cites or a reviewer approved stays as it was then: the evidence page a
     signed credential links to must show what was attested. Work waiting for review stays put
@@ -240,12 +248,12 @@ def edit_refusal(item: PortfolioItem, env: ServiceEnv) -> str | None:
     """
     if item.kind == "response":
         return "This is your answer to a module prompt; change it in the module instead."
-    if credentials_citing(item, env):
+    if citing:
         return (
             "A credential links to this item as its evidence, so it stays as it was when the "
             "credential was issued. To show newer work, add a new item."
         )
-    states = {submission.state for submission in submissions_with(item)}
+    states = {submission.state for submission in submissions}
     if "approved" in states:
         return "This item is part of an approved submission, so it is kept as its record."
     if "submitted" in states:
