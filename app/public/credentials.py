@@ -131,8 +131,9 @@ def credential(credential_id: str) -> BaseResponse | str:
     if not wants_html():
         document = stored(credential_id)
         if document is None:
-            # A JSON-LD client gets its 404 as JSON too (the app-wide handler only knows
-            # application/json).
+            # Whoever is served the credential as JSON gets its 404 as JSON too (also for
+            # */* or ?format=json, which the app-wide handler would answer with a page), with
+            # the CORS header a browser-based verifier needs to read it.
             return not_found_json()
         return stored_document(document)
     found = _credential(credential_id)

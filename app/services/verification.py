@@ -25,14 +25,14 @@ from credentials.verify import FAIL, Check, VerificationReport, verify_credentia
 
 Fetcher = Callable[[str], bytes]
 
+_CREDENTIAL_PATH = re.compile(r"^/credentials/([0-9a-f-]{36})$")
 _ROUTES = (
     (re.compile(r"^/issuers/([a-z0-9-]+)/did\.json$"), "did"),
     (re.compile(r"^/issuers/([a-z0-9-]+)/jwks\.json$"), "jwks"),
     (re.compile(r"^/issuers/([a-z0-9-]+)/profile\.json$"), "profile"),
     (re.compile(r"^/status/([a-z0-9-]+)/(revocation|suspension)$"), "status"),
-    (re.compile(r"^/credentials/([0-9a-f-]{36})$"), "credential"),
+    (_CREDENTIAL_PATH, "credential"),
 )
-_CREDENTIAL_PATH = _ROUTES[-1][0]
 
 
 class LocalFirstFetcher:
@@ -52,6 +52,13 @@ class LocalFirstFetcher:
             return True
         # did:web of a development instance: https://<host>:<port> for an http base URL.
         return (parts.hostname or "") == self.netloc[0] and parts.port == self.netloc[1]
+
+    def own_credential(self, url: str) -> IssuedCredential | None:
+        """The stored credential of this instance whose id is ``url``, or None."""
+        if not self._is_local(url):
+            return None
+        match = _CREDENTIAL_PATH.match(urlsplit(url).path)
+        return db.session.get(IssuedCredential, match.group(1)) if match else None
 
     def local(self, path: str) -> bytes | None:
         """The body this instance serves at ``path``, or None."""
@@ -116,19 +123,11 @@ def verify(
     report = verify_credential(
         data, loader=env.loader, now=env.now, fetch=fetch, recipient=recipient
     )
-    record = _own_record(report, fetch)
+    credential_id = (report.credential or {}).get("id")
+    record = fetch.own_credential(credential_id) if isinstance(credential_id, str) else None
     if record is not None:
         _apply_own_record(report, state_of(record))
     return report
-
-
-def _own_record(report: VerificationReport, fetch: LocalFirstFetcher) -> IssuedCredential | None:
-    """The stored credential this report is about, when it is one of this instance's."""
-    credential_id = (report.credential or {}).get("id")
-    if not isinstance(credential_id, str) or not fetch._is_local(credential_id):
-        return None
-    match = _CREDENTIAL_PATH.match(urlsplit(credential_id).path)
-    return db.session.get(IssuedCredential, match.group(1)) if match else None
 
 
 def _apply_own_record(report: VerificationReport, state: CredentialState) -> None:
