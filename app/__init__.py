@@ -13,8 +13,8 @@ from sqlalchemy.engine import Engine
 
 from app import wiring
 from app.config import DEFAULTS, apply_defaults, check_config
-from app.json_provider import CairnJSONProvider
 from app.extensions import csrf, db, limiter, migrate
+from app.json_provider import CairnJSONProvider
 from app.sessions import CairnSessionInterface
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
