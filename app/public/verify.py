@@ -190,7 +190,7 @@ def _image_src(image: Any, data: bytes | str | dict[str, Any]) -> str | None:
         if _SHOWABLE_DATA_URI.match(source) and len(source) <= MAX_SHOWN_IMAGE_BYTES:
             return source
         if source.startswith(base_url() + "/"):
-            return source
+            return source[len(base_url()) :]  # this instance's image, by path
     if isinstance(data, bytes) and len(data) <= MAX_SHOWN_IMAGE_BYTES:
         kind = baking.detect_image_format(data)
         if kind is not None:
