@@ -116,6 +116,7 @@ _CSS_FUNCTIONS = _names(
     """rgb rgba hsl hsla url rect matrix translate translatex translatey scale scalex scaley
     rotate skewx skewy"""
 )
+_CSS_ESCAPE = re.compile(r"\\(?:([0-9A-Fa-f]{1,6})\s?|(.))", re.DOTALL)
 _CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
 _CSS_DECLARATION = re.compile(r"\s*([A-Za-z-]+)\s*:(.*)", re.DOTALL)
 _CSS_IMPORTANT = re.compile(r"!\s*important\s*$", re.IGNORECASE)
@@ -190,6 +191,14 @@ def _escape_attribute(value: str) -> str:
     )
 
 
+def _css_unescape(value: str) -> str:
+    """The text with CSS escapes (``\\75 rl(`` is ``url(``) decoded, for checking only."""
+    return _CSS_ESCAPE.sub(
+        lambda m: chr(min(int(m.group(1), 16), 0x10FFFF) or 0xFFFD) if m.group(1) else m.group(2),
+        value,
+    )
+
+
 def _squeeze(value: str) -> str:
     """The value as a URL parser would see it: lower case, without whitespace or controls."""
     return _INVISIBLE.sub("", value).lower()
@@ -214,7 +223,7 @@ def _clean_css_value(value: str) -> str | None:
 
 
 def _css_is_dangerous(css: str) -> bool:
-    squeezed = _squeeze(css).replace("\\", "")
+    squeezed = _squeeze(_css_unescape(css))
     return (
         any(marker in squeezed for marker in _CSS_DANGER)
         or _SCRIPT_SCHEME.search(squeezed) is not None
@@ -305,10 +314,10 @@ class _Writer:
             if (namespace, local) != (SVG_NS, "svg"):
                 raise SvgRejected("The file is XML but not an SVG image.")
         elif not self.frames[-1].kept or self.frames[-1].style:
-            self.frames.append(_Frame(kept=False))
+            self._drop(attrib)
             return
         if not self._element_allowed(namespace, local, attrib):
-            self.frames.append(_Frame(kept=False))
+            self._drop(attrib)
             return
         attributes = self._attributes(local, attrib)
         if self.root is None:
@@ -328,6 +337,16 @@ class _Writer:
         self.frames.append(
             _Frame(kept=True, name=local, text=local in _TEXT_ELEMENTS, pending=True)
         )
+
+    def _drop(self, attrib: Mapping[str, str]) -> None:
+        """Leave an element out (with its content), still naming any script it carried: the
+        uploader should hear about an ``onerror`` even on an element that would never run."""
+        for tag, value in attrib.items():
+            if tag.rpartition("}")[2].lower().startswith("on"):
+                self._remove(EVENT_HANDLER)
+            elif _SCRIPT_SCHEME.search(_squeeze(value)):
+                self._remove(SCRIPT_ADDRESS)
+        self.frames.append(_Frame(kept=False))
 
     def _element_allowed(self, namespace: str, local: str, attrib: Mapping[str, str]) -> bool:
         if namespace in _HTML_LIKE_NS:
@@ -392,7 +411,7 @@ class _Writer:
             if _css_is_dangerous(value):
                 self._remove(OUTSIDE_STYLE)
             return _clean_declarations(value) or None
-        if not _only_local_urls(squeezed.replace("\\", "")):
+        if not _only_local_urls(_squeeze(_css_unescape(value))):
             self._remove(OUTSIDE_LINK)
             return None
         if "\\" in value or "data:" in squeezed or "expression(" in squeezed:
@@ -400,6 +419,11 @@ class _Writer:
         if name in _PRESENTATION:
             return _clean_css_value(value)
         return value
+
+    def pi(self, target: str, text: str) -> None:
+        """Processing instructions are never written; a style sheet link is named."""
+        if target.lower() == "xml-stylesheet":
+            self._remove(OUTSIDE_STYLE)
 
     def data(self, text: str) -> None:
         if not self.frames or not self.frames[-1].kept:
