@@ -12,9 +12,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app import svg_sanitiser
 from app.extensions import db
 from app.models import Achievement, Image, IssuedCredential, Issuer
-from app.services import achievements
+from app.services import achievements, downloads, images
+from app.wiring import service_env
 from tests.app import test_achievements_ui as shared
 from tests.app.conftest import BASE_URL
 from tests.app.test_profile_ui import PROFILE_FORM, profile_path
@@ -87,3 +89,23 @@ def test_an_issuer_logo_with_an_animated_script_link_is_never_stored_or_served(
     assert "animat" in error_on(response.get_data(as_text=True), "logo")
     db.session.refresh(issuer)
     assert issuer.image_id is None
+
+
+def test_a_rewrite_of_stored_svgs_changes_the_badge_download_etag(
+    app,
+    monkeypatch: pytest.MonkeyPatch,
+    workspace,
+    make_achievement: Callable[..., Achievement],
+    make_award: Callable[..., IssuedCredential],
+) -> None:
+    """The 0009 migration rewrites stored SVGs in place (same address): a browser holding the
+    old baked badge must not be told by its ETag that it is still current."""
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect/></svg>'
+    image = images.store_upload(svg, max_bytes=2**21, max_pixels=2**22, now=service_env().now)
+    db.session.commit()
+    credential = make_award(
+        workspace["issuer"], make_achievement(workspace["issuer"], image_id=image.id)
+    )
+    before = downloads.etag(credential, "svg")
+    monkeypatch.setattr(svg_sanitiser, "VERSION", "2")
+    assert downloads.etag(credential, "svg") != before
