@@ -92,8 +92,9 @@ def _clean_svg(data: bytes) -> svg_sanitiser.CleanSvg:
         # never be changed afterwards: the issuer is told what is wrong instead of being handed
         # a silently altered picture.
         raise ServiceError(
-            " ".join(clean.removed) + " Remove it in your drawing program and upload the file "
-            "again.",
+            " ".join(clean.removed)
+            + f" Remove {'it' if len(clean.removed) == 1 else 'them'} in your drawing program "
+            "and upload the file again.",
             "image",
         )
     return clean
