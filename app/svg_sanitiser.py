@@ -114,7 +114,8 @@ _SAFE_CSS_VALUE = re.compile(r"[\w\s#%.,+\-/*()'\"]*")
 _CSS_FUNCTION = re.compile(r"([A-Za-z-]+)\s*\(")
 _CSS_FUNCTIONS = _names(
     """rgb rgba hsl hsla url rect matrix translate translatex translatey scale scalex scaley
-    rotate skewx skewy"""
+    rotate skewx skewy calc blur brightness contrast drop-shadow grayscale hue-rotate invert
+    opacity saturate sepia"""
 )
 _CSS_ESCAPE = re.compile(r"\\(?:([0-9A-Fa-f]{1,6})\s?|(.))", re.DOTALL)
 _CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
@@ -129,6 +130,7 @@ _STANDARD_DOCTYPE = re.compile(
     r"(['\"])http://www\.w3\.org/[^'\"<>\[\]]*\3\s*>",
     re.DOTALL,
 )
+_MAX_SIDE = 2**31 - 1
 _LENGTH = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(px)?\s*$")
 
 # The sentences an uploader sees (the upload form shows them under the file field).
@@ -470,7 +472,8 @@ def _size(root: Mapping[str, str]) -> tuple[int, int]:
     if (width is None or height is None) and len(box) == 4:
         with contextlib.suppress(ValueError):
             width, height = float(box[2]), float(box[3])
-    return int(width or 512), int(height or 512)
+    # Clamped so that an absurd declared size cannot overflow the database's integer column.
+    return min(int(width or 512), _MAX_SIDE), min(int(height or 512), _MAX_SIDE)
 
 
 def sanitise(data: bytes) -> CleanSvg:
