@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from app import svg_sanitiser
 from app.extensions import db
 from app.models import AchievementVersion, Image, IssuedCredential, Issuer
 from app.services import images
@@ -136,8 +137,12 @@ def etag(credential: IssuedCredential, kind: str, extra: str = "") -> str:
     """An entity tag for a download of a credential. The credential and its achievement image
     never change; ``extra`` names anything else the download shows (e.g. the issuer's logo)."""
     image = _version_image(credential)
+    name = image.sha256 if image else "default"
+    if image is not None and image.media_type == "image/svg+xml":
+        # A stored SVG is rewritten (same address) when the sanitiser's rules change.
+        name += f":sanitiser-{svg_sanitiser.VERSION}"
     seed = (
-        f"{kind}:{credential.id}:{image.sha256 if image else 'default'}:"
+        f"{kind}:{credential.id}:{name}:"
         f"{hashlib.sha256(credential.document.encode('utf-8')).hexdigest()}:{extra}"
     )
     return hashlib.sha256(seed.encode("utf-8")).hexdigest()[:32]

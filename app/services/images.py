@@ -3,13 +3,13 @@
 Uploads are untrusted. A PNG is checked for its declared size before any pixel is decoded (a
 small file can declare a gigantic image), then fully decoded once to prove it is sound; its
 bytes are kept as uploaded, because baking splices the credential into the original file. An
-SVG is parsed with DTDs and entities off and refused if it carries scripts, event handlers,
-foreign content or references to anything outside itself.
+SVG is rewritten by the allow-list sanitiser (:mod:`app.svg_sanitiser`), and refused, naming
+the problem, if it carried scripts, event handlers, animated links, foreign content or
+references to anything outside itself; what is stored is the rewritten document.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import math
@@ -17,32 +17,16 @@ import re
 import struct
 from datetime import datetime
 
-from defusedxml import ElementTree as SafeElementTree
-from defusedxml.common import DefusedXmlException
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont, UnidentifiedImageError
 from sqlalchemy import select
 
+from app import svg_sanitiser
 from app.extensions import db
 from app.models import Image
 from app.services.errors import ServiceError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-SVG_NS = "{http://www.w3.org/2000/svg}"
-XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
-_FORBIDDEN_ELEMENTS = {
-    "script",
-    "foreignObject",
-    "iframe",
-    "embed",
-    "object",
-    "audio",
-    "video",
-    "handler",
-}
-_SAFE_HREF = re.compile(r"^(#[\w.-]+|data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]+)$")
-_URL_IN_CSS = re.compile(r"url\(\s*['\"]?(?!#)", re.IGNORECASE)
-_LENGTH = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(px)?\s*$")
 
 
 def _store(data: bytes, media_type: str, width: int, height: int, now: datetime) -> Image:
@@ -98,63 +82,22 @@ def _png_size(data: bytes, max_pixels: int) -> tuple[int, int]:
     return width, height
 
 
-def _svg_length(value: str | None) -> float | None:
-    match = _LENGTH.match(value or "")
-    return float(match.group(1)) if match else None
-
-
-def _check_svg(data: bytes) -> tuple[int, int]:
+def _clean_svg(data: bytes) -> svg_sanitiser.CleanSvg:
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ServiceError("The SVG must be UTF-8 text.", "image") from None
-    try:
-        root = SafeElementTree.fromstring(
-            text, forbid_dtd=True, forbid_entities=True, forbid_external=True
-        )
-    except DefusedXmlException:
+        clean = svg_sanitiser.sanitise(data)
+    except svg_sanitiser.SvgRejected as exc:
+        raise ServiceError(str(exc), "image") from None
+    if clean.removed:
+        # The safe drawing could be kept, but a badge is baked into every credential and can
+        # never be changed afterwards: the issuer is told what is wrong instead of being handed
+        # a silently altered picture.
         raise ServiceError(
-            "The SVG declares a DTD or entities, which are not allowed.", "image"
-        ) from None
-    except SafeElementTree.ParseError as exc:
-        raise ServiceError(f"The SVG is not well-formed XML ({exc}).", "image") from None
-    if root.tag != f"{SVG_NS}svg":
-        raise ServiceError("The file is XML but not an SVG image.", "image")
-    for element in root.iter():
-        local = element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
-        if local in _FORBIDDEN_ELEMENTS:
-            raise ServiceError(
-                f"The SVG contains a <{local}> element, which is not allowed in a badge.", "image"
-            )
-        for name, value in element.attrib.items():
-            attribute = name.rsplit("}", 1)[-1].lower()
-            if attribute.startswith("on"):
-                raise ServiceError(
-                    "The SVG contains a script event handler, which is not allowed.", "image"
-                )
-            if attribute == "href" and not _SAFE_HREF.match(value.strip()):
-                raise ServiceError(
-                    "The SVG links to something outside itself, which is not allowed.", "image"
-                )
-            if attribute == "style" and _URL_IN_CSS.search(value):
-                raise ServiceError(
-                    "The SVG's styles load something from outside, which is not allowed.", "image"
-                )
-        if (
-            local == "style"
-            and element.text
-            and (_URL_IN_CSS.search(element.text) or "@import" in element.text)
-        ):
-            raise ServiceError(
-                "The SVG's styles load something from outside, which is not allowed.", "image"
-            )
-    width = _svg_length(root.get("width"))
-    height = _svg_length(root.get("height"))
-    box = (root.get("viewBox") or "").replace(",", " ").split()
-    if (width is None or height is None) and len(box) == 4:
-        with contextlib.suppress(ValueError):
-            width, height = float(box[2]), float(box[3])
-    return int(width or 512), int(height or 512)
+            " ".join(clean.removed)
+            + f" Remove {'it' if len(clean.removed) == 1 else 'them'} in your drawing program "
+            "and upload the file again.",
+            "image",
+        )
+    return clean
 
 
 def store_upload(data: bytes, *, max_bytes: int, max_pixels: int, now: datetime) -> Image:
@@ -171,8 +114,8 @@ def store_upload(data: bytes, *, max_bytes: int, max_pixels: int, now: datetime)
         return _store(data, "image/png", width, height, now)
     head = data[:512].lstrip(b"\xef\xbb\xbf").lstrip()
     if head.startswith(b"<"):
-        width, height = _check_svg(data)
-        return _store(data, "image/svg+xml", width, height, now)
+        clean = _clean_svg(data)
+        return _store(clean.data, "image/svg+xml", clean.width, clean.height, now)
     raise ServiceError("Upload a PNG or an SVG image.", "image")
 
 

@@ -134,3 +134,59 @@ def test_audit_events_refuse_update_and_delete_in_the_database(migrated: Flask) 
     with db.engine.connect() as connection:
         rows = connection.execute(text("SELECT actor, action FROM audit_event")).all()
     assert [tuple(r) for r in rows] == [("test", "credential.issue")]
+
+
+@pytest.fixture
+def at_0004(tmp_path: Path) -> Iterator[Flask]:
+    """An app on an empty SQLite database upgraded only to 0004 (before the SVG rewrite)."""
+    application = create_app(
+        {
+            "ENV": "testing",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}",
+            "KEYS_DIR": str(tmp_path / "keys"),
+            "BASE_URL": BASE_URL,
+        }
+    )
+    with application.app_context():
+        with preserved_logging():
+            flask_migrate.upgrade(directory=MIGRATIONS, revision="0004")
+        try:
+            yield application
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_svgs_stored_before_the_allow_list_are_rewritten(at_0004: Flask) -> None:
+    """0009: an SVG the old blocklist accepted (a link set by an animation) loses its script
+    but keeps its drawing and its public address; PNGs are left alone."""
+    animated_link = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
+        b'<a><animate attributeName="href" values="javascript:alert(1)"/>'
+        b'<rect width="100" height="100" fill="#2f6f6a"/></a></svg>'
+    )
+    unreadable = b"<svg><rect/></svg>"  # no SVG namespace: cannot be sanitised
+    png = b"\x89PNG\r\n\x1a\n" + b"javascript:alert(1)"  # never touched, whatever it holds
+    rows = [("a" * 64, "image/svg+xml", animated_link), ("b" * 64, "image/svg+xml", unreadable)]
+    rows.append(("c" * 64, "image/png", png))
+    with db.engine.begin() as connection:
+        for sha, media_type, data in rows:
+            connection.execute(
+                text(
+                    "INSERT INTO image (sha256, media_type, data, width, height, created_at) "
+                    "VALUES (:sha, :media_type, :data, 100, 100, :now)"
+                ),
+                {"sha": sha, "media_type": media_type, "data": data, "now": datetime.now(UTC)},
+            )
+    with preserved_logging():
+        flask_migrate.upgrade(directory=MIGRATIONS)
+    with db.engine.connect() as connection:
+        stored = dict(connection.execute(text("SELECT sha256, data FROM image")).all())
+    assert stored["a" * 64] == (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
+        b'<a><rect width="100" height="100" fill="#2f6f6a"/></a></svg>'
+    )
+    assert stored["b" * 64] == b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"/>'
+    assert stored["c" * 64] == png
+    served = at_0004.test_client().get(f"/images/{'a' * 64}.svg", base_url=BASE_URL)
+    assert served.status_code == 200 and b"javascript" not in served.data
