@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from app import wiring
 from app.config import DEFAULTS, apply_defaults, check_config
 from app.extensions import csrf, db, limiter, migrate
+from app.json_provider import CairnJSONProvider
 from app.sessions import CairnSessionInterface
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
@@ -26,6 +27,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     :raises ConfigError: for a missing or unsafe setting outside development.
     """
     app = Flask(__name__, instance_relative_config=True)
+    app.json = CairnJSONProvider(app)
     app.session_interface = CairnSessionInterface()
     app.config.from_mapping(DEFAULTS)
     app.config.from_pyfile("config.py", silent=True)

@@ -11,6 +11,7 @@ import json
 import re
 import reprlib
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from typing import Any
@@ -256,3 +257,164 @@ def schema_errors(credential: dict[str, Any], *, vc_version: str | None = None) 
         return [NOT_AN_OB_CREDENTIAL]
     version = vc_version or _detect_version(credential)
     return _messages(_validator(kind, version).iter_errors(credential))
+
+
+#: How many rounds of lifting compact forms are tried before giving up (each round lifts every
+#: compact form the schema reports; nesting is shallow, so a handful is plenty).
+_MAX_LIFT_ROUNDS = 8
+
+
+@dataclass(frozen=True)
+class SchemaJudgement:
+    """What the strict schema and its JSON-LD-tolerant reading say about one credential.
+
+    ``strict_errors`` are the strict schema's messages (empty when the credential matches it).
+    ``compact_forms`` describe each place where the credential uses a compact form that JSON-LD
+    allows but the strict schema does not ("proof is a single object rather than an array").
+    ``structural_errors`` are the errors left once those forms are read in their strict shape:
+    real problems (a required property missing, a wrong value). A credential whose only problems
+    are compact forms has ``structural_errors == []``.
+    """
+
+    strict_errors: list[str]
+    compact_forms: list[str]
+    structural_errors: list[str]
+
+    @property
+    def strict(self) -> bool:
+        """True when the credential matches the strict schema as it is."""
+        return not self.strict_errors
+
+    @property
+    def conforms(self) -> bool:
+        """True when the credential matches the schema once compact JSON-LD forms are lifted."""
+        return not self.structural_errors
+
+
+def judge_schema(credential: dict[str, Any], *, vc_version: str | None = None) -> SchemaJudgement:
+    """Validate strictly, then as 1EdTech's validator does with its tolerant JSON-LD schema.
+
+    The 1EdTech validator runs the strict ``/schema/json/`` schema first and, when that fails, a
+    tolerant JSON-LD ("alias") schema; if the tolerant one passes, the strict errors become
+    warnings. The tolerant schema files are not published, so the same reading is made here from
+    the strict schema: each value in a form JSON-LD compaction produces is lifted to the strict
+    shape, which denotes the same linked data, and the result is validated again:
+
+    * a single value where the schema wants an array (``"proof": {...}``, ``"type": "Profile"``)
+      becomes a one-item array (JSON-LD does not distinguish a value from a set of one);
+    * an absolute URI string where the schema wants an object with an ``id`` (``"image":
+      "https://..."``) becomes ``{"id": uri, "type": <the type the schema requires>}`` (every
+      such OB property, ``image`` included, is ``"@type": "@id"`` in the OB context).
+
+    Nothing else is lifted, so a missing property or a wrong value is still an error.
+    """
+    strict = schema_errors(credential, vc_version=vc_version)
+    if not strict or strict == [NOT_AN_OB_CREDENTIAL] or not isinstance(credential, dict):
+        return SchemaJudgement(strict, [], strict)
+    kind = (
+        ACHIEVEMENT_CREDENTIAL
+        if _types(credential) & {OPEN_BADGE_CREDENTIAL, ACHIEVEMENT_CREDENTIAL}
+        else ENDORSEMENT_CREDENTIAL
+    )
+    validator = _validator(kind, vc_version or _detect_version(credential))
+    lifted = copy.deepcopy(credential)
+    forms: dict[str, str] = {}
+    for _ in range(_MAX_LIFT_ROUNDS):
+        changed = False
+        for error in validator.iter_errors(lifted):
+            for leaf in _every_leaf(error):
+                described = _lift_compact_form(lifted, leaf)
+                if described is not None:
+                    forms.setdefault(_path(leaf), described)
+                    changed = True
+        if not changed:
+            break
+    remaining = _messages(validator.iter_errors(lifted))
+    return SchemaJudgement(strict, [forms[k] for k in sorted(forms)], remaining)
+
+
+def _every_leaf(error: ValidationError) -> Iterator[ValidationError]:
+    """The error and, for ``anyOf``/``oneOf``, every branch's errors (any may be compact)."""
+    yield error
+    for child in error.context or ():
+        yield from _every_leaf(child)
+
+
+def _lift_compact_form(document: dict[str, Any], error: ValidationError) -> str | None:
+    """Lift the value ``error`` is about to its strict shape, if it is a compact JSON-LD form.
+
+    Returns a plain description of the form, or ``None`` when the error is not about one (or
+    the value was already lifted through another branch).
+    """
+    if error.validator != "type":
+        return None
+    wanted = error.validator_value
+    wanted_types = wanted if isinstance(wanted, list) else [wanted]
+    path = list(error.absolute_path)
+    if not path:
+        return None
+    parent = _at(document, path[:-1])
+    key = path[-1]
+    if parent is None or not _holds(parent, key):
+        return None
+    value = parent[key]
+    if value is not error.instance and value != error.instance:
+        return None  # changed by an earlier lift this round
+    where = _path(error)
+    if "array" in wanted_types and not isinstance(value, list):
+        parent[key] = [value]
+        kind = (
+            "an object"
+            if isinstance(value, dict)
+            else "a string"
+            if isinstance(value, str)
+            else "a single value"
+        )
+        return f"{where} is {kind} rather than an array"
+    if "object" in wanted_types and isinstance(value, str) and _URI.fullmatch(value):
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        properties = schema.get("properties", {})
+        if "id" not in properties:
+            return None
+        lifted: dict[str, Any] = {"id": value}
+        if "type" in schema.get("required", []):
+            required_type = _required_type_name(properties.get("type"))
+            if required_type is None:
+                return None
+            type_schema = properties.get("type", {})
+            is_array = isinstance(type_schema, dict) and type_schema.get("type") == "array"
+            lifted["type"] = [required_type] if is_array else required_type
+        parent[key] = lifted
+        return f"{where} is a URL rather than an object"
+    return None
+
+
+def _at(document: Any, path: list[Any]) -> Any:
+    node = document
+    for part in path:
+        if not _holds(node, part):
+            return None
+        node = node[part]
+    return node if isinstance(node, dict | list) else None
+
+
+def _holds(node: Any, key: Any) -> bool:
+    if isinstance(node, dict):
+        return key in node
+    return isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)
+
+
+def _required_type_name(schema: Any) -> str | None:
+    """The one type name a ``type`` property schema requires (``const``, ``enum`` or
+    ``contains``), or ``None`` when it does not pin one."""
+    if not isinstance(schema, dict):
+        return None
+    for holder in (schema, schema.get("contains"), schema.get("items")):
+        if not isinstance(holder, dict):
+            continue
+        if isinstance(holder.get("const"), str):
+            return str(holder["const"])
+        enum = holder.get("enum")
+        if isinstance(enum, list) and len(enum) == 1 and isinstance(enum[0], str):
+            return enum[0]
+    return None

@@ -6,8 +6,13 @@ Input may be a parsed JSON object, JSON text, a compact JWS, a baked PNG or SVG,
 unknown kind. The result is a list of named checks, each ``pass``, ``fail``, ``warn`` or
 ``skip``. Verification never raises on bad input: every problem becomes a failed check.
 
-A credential is valid when no check fails. A status list that cannot be fetched or verified is
-a failure, never "not revoked"; with ``fetch=None`` (offline) status is reported as skipped.
+A verdict has three outcomes (``VerificationReport.outcome``): ``valid`` when no check fails, a
+proof was checked and the signing key is tied to the issuer; ``issuer_not_confirmed`` when the
+signature is genuine and nothing else fails but nothing ties the key to the issuer the credential
+names (a key given only in a URL fragment whose document could not be fetched, a JWK carried in
+the JWT header); ``not_valid`` otherwise. Only the first is ``valid``. A status list that
+cannot be fetched or verified is a failure, never "not revoked"; with ``fetch=None`` (offline)
+status is reported as skipped.
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ from credentials.vocab import (
 )
 
 Status = Literal["pass", "fail", "warn", "skip"]
+Outcome = Literal["valid", "issuer_not_confirmed", "not_valid"]
+VALID: Outcome = "valid"
+ISSUER_NOT_CONFIRMED: Outcome = "issuer_not_confirmed"
+NOT_VALID: Outcome = "not_valid"
+#: The check codes that mean "nothing ties the signing key to the named issuer".
+UNCONFIRMED_ISSUER_CODES = frozenset({"key_unconfirmed"})
 PASS: Status = "pass"  # noqa: S105 - a check outcome, not a password
 FAIL: Status = "fail"
 WARN: Status = "warn"
@@ -103,13 +114,28 @@ class VerificationReport:
     credential: dict[str, Any] | None = None
 
     @property
+    def outcome(self) -> Outcome:
+        """``valid``, ``issuer_not_confirmed`` or ``not_valid`` (see the module docstring)."""
+        if (
+            not self.checks
+            or any(c.status == FAIL for c in self.checks)
+            or not any(c.id == "proof" and c.status == PASS for c in self.checks)
+        ):
+            return NOT_VALID
+        if any(c.code in UNCONFIRMED_ISSUER_CODES for c in self.checks):
+            return ISSUER_NOT_CONFIRMED
+        return VALID
+
+    @property
     def valid(self) -> bool:
-        """True when nothing failed and a proof was checked."""
-        return (
-            bool(self.checks)
-            and not any(c.status == FAIL for c in self.checks)
-            and any(c.id == "proof" and c.status == PASS for c in self.checks)
-        )
+        """True only for the ``valid`` outcome: nothing failed, a proof was checked, and the
+        signing key is tied to the issuer."""
+        return self.outcome == VALID
+
+    @property
+    def signature_genuine(self) -> bool:
+        """True when a proof verified, whatever else the report says."""
+        return any(c.id == "proof" and c.status == PASS for c in self.checks)
 
     def check(self, check_id: str) -> Check | None:
         """The check with this id, if it ran."""
@@ -123,6 +149,7 @@ class VerificationReport:
         """The ``cairn verify --json`` shape."""
         return {
             "valid": self.valid,
+            "outcome": self.outcome,
             "format": self.format,
             "checks": [c.as_json() for c in self.checks],
             "credential": self.credential,
@@ -361,13 +388,26 @@ def _check_type(credential: Mapping[str, Any]) -> Check:
 
 def _check_schema(credential: dict[str, Any]) -> Check:
     try:
-        errors = schema.schema_errors(credential, vc_version=_vc_version(credential))
+        judged = schema.judge_schema(credential, vc_version=_vc_version(credential))
     except CredentialError as exc:
         return Check("schema", FAIL, exc.message)
-    if errors:
-        shown = "; ".join(errors[:5]) + (f"; and {len(errors) - 5} more" if len(errors) > 5 else "")
-        return Check("schema", FAIL, f"Does not match the OB 3.0 JSON Schema: {shown}")
-    return Check("schema", PASS, "Matches the Open Badges 3.0 JSON Schema.")
+    if judged.strict:
+        return Check("schema", PASS, "Matches the Open Badges 3.0 JSON Schema.")
+    if judged.conforms:
+        # As 1EdTech's validator does when its tolerant JSON-LD schema passes: the proof is over
+        # the linked data, and these forms denote the same linked data as the strict ones.
+        return Check(
+            "schema",
+            WARN,
+            "Uses the compact JSON-LD form: "
+            + ", ".join(judged.compact_forms)
+            + ". JSON-LD allows it and it means the same; the strict Open Badges 3.0 JSON "
+            "Schema asks for the expanded form.",
+            "compact_form",
+        )
+    errors = judged.structural_errors
+    shown = "; ".join(errors[:5]) + (f"; and {len(errors) - 5} more" if len(errors) > 5 else "")
+    return Check("schema", FAIL, f"Does not match the OB 3.0 JSON Schema: {shown}")
 
 
 def _check_terms(credential: dict[str, Any], loader: DocumentLoader) -> tuple[Check, str | None]:
@@ -477,7 +517,8 @@ def _check_issuer_key(
         return Check(
             "issuer_key",
             WARN,
-            f"The JWT carries its own public key; nothing ties that key to {issuer}.",
+            f"The signature is genuine, but the JWT carries its own public key and nothing "
+            f"confirms that this key belongs to {issuer}.",
             "key_unconfirmed",
         )
     if method.controller != issuer:
@@ -491,7 +532,8 @@ def _check_issuer_key(
         return Check(
             "issuer_key",
             WARN,
-            f"Signed with a key of {issuer}, but {method.note}.",
+            f"The signature is genuine, but nothing confirms that its key belongs to {issuer}: "
+            f"{method.note}.",
             "key_unconfirmed",
         )
     return Check("issuer_key", PASS, f"The signing key is published by the issuer {issuer}.")
@@ -767,10 +809,15 @@ def _unique(items: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
 __all__ = [
     "CHECK_ORDER",
     "FAIL",
+    "ISSUER_NOT_CONFIRMED",
+    "NOT_VALID",
     "PASS",
     "SKIP",
+    "UNCONFIRMED_ISSUER_CODES",
+    "VALID",
     "WARN",
     "Check",
+    "Outcome",
     "VerificationReport",
     "verify_credential",
 ]

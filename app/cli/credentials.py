@@ -23,7 +23,17 @@ from credentials.jsonld import DocumentLoader
 from credentials.proofs import data_integrity
 from credentials.proofs import jwt as vc_jwt
 from credentials.schema import schema_errors
-from credentials.verify import FAIL, PASS, SKIP, WARN, VerificationReport, verify_credential
+from credentials.verify import (
+    FAIL,
+    ISSUER_NOT_CONFIRMED,
+    NOT_VALID,
+    PASS,
+    SKIP,
+    VALID,
+    WARN,
+    VerificationReport,
+    verify_credential,
+)
 from keys import SigningKey
 from keys.errors import KeyStoreError
 from keys.keyfile import load_key_file
@@ -244,6 +254,13 @@ def _verify_input(source: str, offline: bool, fetcher: Fetcher) -> bytes:
 
 
 _SYMBOLS = {PASS: "✓", FAIL: "✗", WARN: "!", SKIP: "-"}
+_VERDICTS = {
+    VALID: "VALID",
+    ISSUER_NOT_CONFIRMED: "SIGNATURE GENUINE, ISSUER NOT CONFIRMED",
+    NOT_VALID: "NOT VALID",
+}
+#: ``cairn verify``'s exit status for each outcome (2 is unusable input or usage).
+EXIT_STATUS = {VALID: 0, NOT_VALID: 1, ISSUER_NOT_CONFIRMED: 3}
 
 
 def _human_report(report: VerificationReport) -> str:
@@ -252,8 +269,7 @@ def _human_report(report: VerificationReport) -> str:
     name = credential.get("name")
     if isinstance(name, str):
         lines.append(name)
-    verdict = "VALID" if report.valid else "NOT VALID"
-    lines.append(f"{verdict}  ({report.format})")
+    lines.append(f"{_VERDICTS[report.outcome]}  ({report.format})")
     for check in report.checks:
         lines.append(f"  {_SYMBOLS[check.status]} {check.id:<13} {check.message}")
     return "\n".join(lines)
@@ -283,7 +299,8 @@ def verify_command(
 ) -> int:
     """Verify SOURCE: a .json/.jwt/.png/.svg file, - for stdin, or an https URL.
 
-    Exit status: 0 valid, 1 not valid, 2 unusable input.
+    Exit status: 0 valid; 1 not valid; 2 unusable input or usage; 3 the signature is genuine
+    but nothing ties its key to the issuer the credential names (issuer not confirmed).
     """
     if offline and documents:
         raise UsageProblem("--offline fetches nothing: give --document without it")
@@ -305,7 +322,7 @@ def verify_command(
     parse = report.check("parse")
     if parse is not None and parse.status == FAIL:
         return 2
-    return 0 if report.valid else 1
+    return EXIT_STATUS[report.outcome]
 
 
 @click.command("bake")

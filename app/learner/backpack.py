@@ -48,6 +48,7 @@ def backpack() -> str:
         educator=educator,
         entries=educators.backpack(educator),
         imported=imports.list_for(educator),
+        import_label=imports.label,
         now=service_env().now,
     )
 
@@ -174,11 +175,10 @@ def import_credential() -> ResponseReturnValue:
         return render_template("learner/import.html", error=error.message), error.status
     except ServiceError as error:
         return render_template("learner/import.html", error=error.message), error.status
+    verdict = imports.label(imported)
     flash(
-        "Imported and verified: it is valid."
-        if imported.valid
-        else "Imported, but it did not pass verification: see the checks below.",
-        "success" if imported.valid else "warning",
+        "Imported and verified: " + verdict["sentence"],
+        "success" if verdict["kind"] == "valid" else "warning",
     )
     return redirect(url_for("learner.imported", public_id=imported.public_id), 303)
 
@@ -193,6 +193,7 @@ def _imported_page(
         report=report,
         banner=verification.verdict(report),
         recipient_matched=imports.recipient_matched(found),
+        describe_source=verification.describe_source,
         link=imports.credential_link(found),
         error=error,
     )
@@ -214,11 +215,10 @@ def imported_verify(public_id: str) -> Response:
     found = imports.reverify(
         educator, imports.get(educator, public_id), env=service_env(), fallback=fetcher()
     )
+    verdict = imports.label(found)
     flash(
-        "Verified again just now: it is valid."
-        if found.valid
-        else "Verified again just now: it is not valid.",
-        "success" if found.valid else "warning",
+        "Verified again just now: " + verdict["sentence"],
+        "success" if verdict["kind"] == "valid" else "warning",
     )
     return redirect(url_for("learner.imported", public_id=found.public_id), 303)
 

@@ -8,6 +8,9 @@ timeouts, size caps. This instance's own documents are read from the database.
 
 from __future__ import annotations
 
+import base64
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Response, current_app, jsonify, render_template, request
@@ -18,10 +21,15 @@ from app.fetch import FetchError
 from app.public import bp
 from app.services import verification
 from app.services.verification import LocalFirstFetcher
-from app.wiring import fetcher, service_env
-from credentials.verify import MAX_INPUT_BYTES, VerificationReport
+from app.wiring import base_url, fetcher, service_env
+from credentials import baking
+from credentials.verify import MAX_INPUT_BYTES, VALID, VerificationReport
 
 VERIFY_LIMIT = "30 per minute"
+#: A badge image shown on the page is embedded as a data: URI; larger uploads are not echoed.
+MAX_SHOWN_IMAGE_BYTES = 1024 * 1024
+#: Images a browser shows without running anything (an SVG in <img> runs no script).
+_SHOWABLE_DATA_URI = re.compile(r"^data:image/(png|jpeg|gif|webp|svg\+xml)[;,]", re.IGNORECASE)
 
 
 class UnusableInput(Exception):
@@ -122,16 +130,82 @@ def verify_page() -> tuple[str, int] | str:
             report=report,
             banner=verification.verdict(report),
             error=None,
-            credential=report.credential or {},
+            about=_about(report, data),
         ),
         status,
     )
 
 
+def _about(report: VerificationReport, data: bytes | str | dict[str, Any]) -> dict[str, Any]:
+    """What the page says about the credential. Only a valid credential's statements are facts;
+    for any other the page presents them as claims, and shows no badge image that could lend
+    a forgery the look of the real thing."""
+    credential = report.credential or {}
+    subject = credential.get("credentialSubject")
+    subject = subject[0] if isinstance(subject, list) and subject else subject
+    subject = subject if isinstance(subject, Mapping) else {}
+    achievement = subject.get("achievement")
+    achievement = achievement if isinstance(achievement, Mapping) else {}
+    issuer = credential.get("issuer")
+    issuer_name = issuer.get("name") if isinstance(issuer, Mapping) else None
+    issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    issuer_url = issuer.get("url") if isinstance(issuer, Mapping) else None
+    recipient = report.check("recipient")
+    valid = report.outcome == VALID
+    return {
+        "valid": valid,
+        "has_credential": bool(credential),
+        "name": _text(achievement.get("name")) or _text(credential.get("name")),
+        "description": _text(achievement.get("description")),
+        "issuer_name": _text(issuer_name),
+        "issuer_id": _text(issuer_id),
+        "issuer_url": issuer_url if isinstance(issuer_url, str) and _is_web(issuer_url) else None,
+        "recipient_name": _text(subject.get("name")),
+        "recipient_status": recipient.status if recipient is not None else "skip",
+        "recipient_message": recipient.message if recipient is not None else "",
+        "issued": _date(credential.get("validFrom") or credential.get("issuanceDate")),
+        "expires": _date(credential.get("validUntil") or credential.get("expirationDate")),
+        "source": verification.describe_source(report.format),
+        "image": _image_src(achievement.get("image"), data) if valid else None,
+    }
+
+
+def _text(value: Any) -> str | None:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _date(value: Any) -> str | None:
+    return value[:10] if isinstance(value, str) and len(value) >= 10 else None
+
+
+def _is_web(url: str) -> bool:
+    return url.startswith(("https://", "http://"))
+
+
+def _image_src(image: Any, data: bytes | str | dict[str, Any]) -> str | None:
+    """A badge image the page may show (its CSP allows this instance's images and data: URIs):
+    the achievement's image when it is one of those, else the baked image that was uploaded."""
+    source = image.get("id") if isinstance(image, Mapping) else image
+    if isinstance(source, str):
+        if _SHOWABLE_DATA_URI.match(source) and len(source) <= MAX_SHOWN_IMAGE_BYTES:
+            return source
+        if source.startswith(base_url() + "/"):
+            return source
+    if isinstance(data, bytes) and len(data) <= MAX_SHOWN_IMAGE_BYTES:
+        kind = baking.detect_image_format(data)
+        if kind is not None:
+            media_type = "image/png" if kind == "png" else "image/svg+xml"
+            return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"
+    return None
+
+
 @bp.post("/api/verify")
 @limiter.limit(VERIFY_LIMIT)
 def verify_api() -> tuple[Response, int]:
-    """JSON API: ``{"valid", "format", "checks": [{"id", "status", "message"}], "credential"}``.
+    """JSON API: ``{"valid", "outcome", "format", "checks": [{"id", "status", "message"}],
+    "credential", "summary"}``. ``outcome`` is ``valid``, ``issuer_not_confirmed`` (the signature
+    is genuine but nothing ties its key to the issuer) or ``not_valid``; ``valid`` is true only
+    for the first.
 
     Send a credential as the JSON body, ``{"credential": …}``, ``{"url": "https://…"}``, a raw
     ``image/png``/``image/svg+xml``/``text/plain`` (JWT) body, or a multipart ``file``.

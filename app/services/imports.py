@@ -22,7 +22,13 @@ from credentials import baking
 from credentials.errors import CredentialError
 from credentials.identity import subject_matches
 from credentials.proofs.jwt import decode_jwt
-from credentials.verify import CHECK_ORDER, Check, VerificationReport
+from credentials.verify import (
+    CHECK_ORDER,
+    ISSUER_NOT_CONFIRMED,
+    VALID,
+    Check,
+    VerificationReport,
+)
 
 #: Imports one educator may keep (each stores a whole credential).
 MAX_IMPORTS = 500
@@ -81,6 +87,38 @@ def report_of(imported: ImportedCredential) -> VerificationReport:
         if isinstance(c, Mapping) and "id" in c and "status" in c
     ]
     return VerificationReport(str(stored.get("format") or imported.format), checks)
+
+
+def label(imported: ImportedCredential) -> dict[str, str]:
+    """The short verdict shown for an import in the backpack: ``kind`` (``valid``,
+    ``not_yours``, ``unconfirmed``, ``invalid``), ``title`` and the ``sentence`` said when it is
+    imported or verified again. Only a valid credential awarded to one of the educator's
+    addresses is called valid without a qualification."""
+    outcome = report_of(imported).outcome
+    if outcome == VALID and recipient_matched(imported):
+        return {
+            "kind": "valid",
+            "title": "Valid",
+            "sentence": "it is valid and was awarded to you.",
+        }
+    if outcome == VALID:
+        return {
+            "kind": "not_yours",
+            "title": "Valid, not awarded to you",
+            "sentence": "the credential is genuine, but it was not awarded to any of your "
+            "confirmed addresses, so it is not shown as yours.",
+        }
+    if outcome == ISSUER_NOT_CONFIRMED:
+        return {
+            "kind": "unconfirmed",
+            "title": "Issuer not confirmed",
+            "sentence": "the signature is genuine, but nothing confirms who issued it.",
+        }
+    return {
+        "kind": "invalid",
+        "title": "Not valid",
+        "sentence": "it did not pass verification: see the checks below.",
+    }
 
 
 def recipient_matched(imported: ImportedCredential) -> bool:

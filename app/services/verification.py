@@ -21,7 +21,14 @@ from app.extensions import db
 from app.models import IssuedCredential, Issuer
 from app.services import issuers, status_lists
 from app.services.env import ServiceEnv
-from credentials.verify import FAIL, Check, VerificationReport, verify_credential
+from credentials.verify import (
+    FAIL,
+    ISSUER_NOT_CONFIRMED,
+    VALID,
+    Check,
+    VerificationReport,
+    verify_credential,
+)
 
 Fetcher = Callable[[str], bytes]
 
@@ -164,11 +171,51 @@ def state_of(credential: IssuedCredential) -> CredentialState:
     )
 
 
+#: The verifier's input formats in plain words ("Read from …").
+_SOURCES = {
+    "json": "a credential file (JSON)",
+    "jwt": "a credential in VC-JWT form",
+    "png/json": "a PNG badge image with the credential baked in",
+    "png/jwt": "a PNG badge image with a VC-JWT credential baked in",
+    "svg/json": "an SVG badge image with the credential baked in",
+    "svg/jwt": "an SVG badge image with a VC-JWT credential baked in",
+    "png": "a PNG image",
+    "svg": "an SVG image",
+    "ob2": "an Open Badges 2.0 badge image",
+}
+
+
+def describe_source(fmt: str) -> str:
+    """What the credential was read from, in plain words (``png/json`` → "a PNG badge image…")."""
+    return _SOURCES.get(fmt, "what you submitted")
+
+
 def verdict(report: VerificationReport) -> dict[str, str]:
-    """The verdict people read first. A status that could not be checked is "Status unknown"."""
+    """The verdict people read first: ``kind`` (for the banner's colour), ``title``, ``detail``
+    and ``outcome``. Only a ``valid`` outcome is ever the green "Valid"; a genuine signature
+    whose key nothing ties to the issuer is the amber "Issuer not confirmed"; a status that could
+    not be checked is "Status unknown"."""
+    found = _verdict(report)
+    found["outcome"] = report.outcome
+    return found
+
+
+def _verdict(report: VerificationReport) -> dict[str, str]:
     failed = [c for c in report.checks if c.status == "fail"]
-    if report.valid:
+    if report.outcome == VALID:
         return {"kind": "valid", "title": "Valid", "detail": "Genuine, current, and not revoked."}
+    if report.outcome == ISSUER_NOT_CONFIRMED:
+        key = report.check("issuer_key")
+        issuer = _issuer_label(report.credential or {})
+        return {
+            "kind": "unconfirmed",
+            "title": "Issuer not confirmed",
+            "detail": (
+                "The signature is genuine, but nothing confirms that "
+                f"{issuer} signed it, so who issued it is only a claim."
+                + (f" {key.message}" if key is not None else "")
+            ),
+        }
     codes = {c.code for c in failed}
     if "revoked" in codes:
         return {
@@ -191,3 +238,13 @@ def verdict(report: VerificationReport) -> dict[str, str]:
     if "expired" in codes and len(failed) == 1:
         return {"kind": "expired", "title": "Expired", "detail": failed[0].message}
     return {"kind": "invalid", "title": "Not valid", "detail": failed[0].message if failed else ""}
+
+
+def _issuer_label(credential: Mapping[str, Any]) -> str:
+    issuer = credential.get("issuer")
+    if isinstance(issuer, Mapping):
+        name, identifier = issuer.get("name"), issuer.get("id")
+        if isinstance(name, str) and name.strip():
+            return f"“{name.strip()}”"
+        issuer = identifier
+    return str(issuer) if isinstance(issuer, str) and issuer else "the issuer it names"

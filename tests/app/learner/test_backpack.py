@@ -195,8 +195,11 @@ def test_importing_a_valid_baked_png(web: Web, award: Callable[[str], IssuedCred
     page = body(web.get(response.headers["Location"]))
     assert '<strong class="status-word">Valid</strong>' in page
     assert 'data-check="proof"><span class="check-mark" aria-hidden="true">✔' in page
-    assert "Imported and verified: it is valid." in page
-    assert imported.public_id in body(web.get("/me/"))
+    # Genuine, but awarded to another address than Ann's: said plainly, never "it is valid".
+    assert "it is valid" not in page
+    assert "it was not awarded to any of your confirmed addresses" in page
+    backpack = body(web.get("/me/"))
+    assert imported.public_id in backpack and "Valid, not awarded to you" in backpack
     download = web.get(f"/me/imported/{imported.public_id}/credential")
     assert download.status_code == 200 and download.get_data(as_text=True) == credential.document
 
@@ -258,7 +261,8 @@ def test_reverify_and_remove_an_import(web: Web, award: Callable[[str], IssuedCr
     location = upload(web, baked_png(credential), "badge.png").headers["Location"]
     response = web.submit(location, f"{location}/verify")
     assert response.status_code == 303
-    assert "Verified again just now: it is valid." in body(web.get(location))
+    again = body(web.get(location))
+    assert "Verified again just now: the credential is genuine, but it was not awarded" in again
     # Not awarded to one of Ann's addresses: it cannot go on her profile.
     refused = web.submit(location, f"{location}/settings", {"show_on_profile": "1"})
     assert refused.status_code == 409 and "confirmed addresses" in body(refused)

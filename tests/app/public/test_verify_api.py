@@ -24,6 +24,7 @@ from app.services.audit import Actor
 from app.wiring import service_env
 from credentials.verify import CHECK_ORDER
 from tests.app.conftest import BASE_URL, database_url
+from tests.app.forgeries import forged_credential
 from tests.app.public.conftest import EMAIL
 
 TEST = Actor(label="test")
@@ -39,8 +40,11 @@ def download(client: FlaskClient, credential: IssuedCredential, name: str) -> by
 
 
 def assert_report(body: dict[str, Any], *, valid: bool, fmt: str) -> dict[str, dict[str, str]]:
-    assert {"valid", "format", "checks", "credential", "summary"} <= set(body)
+    assert {"valid", "outcome", "format", "checks", "credential", "summary"} <= set(body)
     assert body["valid"] is valid, body["checks"]
+    # Only the "valid" outcome is valid; the summary names the same outcome.
+    assert (body["outcome"] == "valid") is valid
+    assert body["summary"]["outcome"] == body["outcome"]
     assert body["format"] == fmt
     for check in body["checks"]:
         assert {"id", "status", "message"} <= set(check)
@@ -48,7 +52,7 @@ def assert_report(body: dict[str, Any], *, valid: bool, fmt: str) -> dict[str, d
         assert check["message"]
     ids = [c["id"] for c in body["checks"]]
     assert ids == sorted(ids, key=CHECK_ORDER.index)  # reported in the verifier's order
-    assert set(body["summary"]) == {"kind", "title", "detail"}
+    assert set(body["summary"]) == {"kind", "title", "detail", "outcome"}
     return {c["id"]: c for c in body["checks"]}
 
 
@@ -327,3 +331,54 @@ def test_verifying_a_link_by_get_counts_against_the_same_limit(limited_app: Flas
     assert refused.status_code == 429
     # The empty form itself is never held back.
     assert client.get("/verify", base_url=BASE_URL, environ_base=visitor).status_code == 200
+
+
+# ---------------------------------------------------------------------------- forgeries (issue 8)
+
+
+def _issuer_does_not_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.fetch import FetchError
+    from app.public import verify as verify_views
+
+    def fetch(url: str) -> bytes:
+        raise FetchError(f"{url} did not answer")
+
+    monkeypatch.setattr(verify_views, "fetcher", lambda: fetch)
+
+
+def test_a_forgery_whose_issuer_does_not_answer_is_never_valid(
+    client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _issuer_does_not_answer(monkeypatch)
+    env = service_env()
+    forged = forged_credential("t@school.example.org", now=env.now, loader=env.loader)
+    body = post(client, json=forged).get_json()
+    checks = assert_report(body, valid=False, fmt="json")
+    assert body["outcome"] == "issuer_not_confirmed"
+    assert checks["proof"]["status"] == "pass"
+    assert checks["issuer_key"]["code"] == "key_unconfirmed"
+    assert body["summary"]["kind"] == "unconfirmed"
+    assert body["summary"]["title"] == "Issuer not confirmed"
+
+
+def test_json_nested_a_thousand_deep_is_a_4xx(client: FlaskClient) -> None:
+    deep = "[" * 1000 + "]" * 1000
+    for body in ('{"credential": ' + deep + "}", '{"a": ' + deep + "}", deep):
+        response = post(client, data=body, content_type="application/json")
+        assert 400 <= response.status_code < 500, (response.status_code, body[:20])
+        assert response.get_json()["error"] == "unusable_input"
+    nested_objects = '{"a":' * 1000 + "1" + "}" * 1000
+    response = post(client, data=nested_objects, content_type="application/json")
+    assert 400 <= response.status_code < 500
+
+
+@pytest.mark.parametrize("depth", [200, 900, 990])
+def test_json_nested_just_under_the_parser_limit_is_a_4xx_or_a_report(
+    client: FlaskClient, depth: int
+) -> None:
+    nested = '{"a":' * depth + "1" + "}" * depth
+    for body in (nested, '{"credential": ' + nested + "}"):
+        response = post(client, data=body, content_type="application/json")
+        assert response.status_code < 500, (depth, response.status_code)
+        answer = response.get_json()
+        assert answer.get("valid") is False or answer["error"] == "unusable_input", answer

@@ -20,10 +20,19 @@ from app.services import revocation
 from app.services.audit import Actor
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, Web
+from tests.app.forgeries import forged_credential
 from tests.app.public.conftest import EMAIL, checks_listed, page
 
 TEST = Actor(label="test")
 SKIPPED = "\N{EN DASH}"
+#: What the page says a credential was read from, in plain words, per verifier format.
+READ_FROM = {
+    "png/json": "Read from a PNG badge image with the credential baked in",
+    "svg/json": "Read from an SVG badge image with the credential baked in",
+    "png/jwt": "Read from a PNG badge image with a VC-JWT credential baked in",
+    "json": "Read from a credential file (JSON)",
+    "jwt": "Read from a credential in VC-JWT form",
+}
 MARKS = {"✔", "✖", "⚠", SKIPPED}
 
 
@@ -102,7 +111,7 @@ def test_an_uploaded_file_is_verified(
     assert {listed[c] for c in ("parse", "proof", "issuer_key", "status", "schema")} == {"✔"}
     assert listed["recipient"] == SKIPPED  # no recipient given
     text = page(response).text
-    assert f"Format {image_format}" in text
+    assert READ_FROM[image_format] in text and f"Format {image_format}" not in text
     assert "Formative Assessment in Practice" in text
     assert "District 7 Professional Learning" in text
 
@@ -126,7 +135,7 @@ def test_a_jwt_credential_is_verified(
     assert banner(html) == "Valid", html
     listed = assert_every_check_listed(html)
     assert listed["jwt_claims"] == "✔"
-    assert f"Format {image_format}" in page(response).text
+    assert READ_FROM[image_format] in page(response).text
 
 
 def test_pasted_json_and_jwt(
@@ -138,13 +147,13 @@ def test_pasted_json_and_jwt(
 ) -> None:
     pasted = submit(web, text=credential.document)
     assert banner(pasted.get_data(as_text=True)) == "Valid"
-    assert "Format json" in page(pasted).text
+    assert READ_FROM["json"] in page(pasted).text
 
     issuer = make_issuer("JWT Academy", proof_format="jwt")
     token = make_award(issuer, make_achievement(issuer)).document
     pasted_jwt = submit(web, text=f"\n  {token}  \n")
     assert banner(pasted_jwt.get_data(as_text=True)) == "Valid"
-    assert "Format jwt" in page(pasted_jwt).text
+    assert READ_FROM["jwt"] in page(pasted_jwt).text
 
 
 def test_a_link_to_this_instances_credential(web: Web, credential: IssuedCredential) -> None:
@@ -351,3 +360,49 @@ def test_the_page_escapes_what_was_submitted(web: Web, credential: IssuedCredent
     html = submit(web, text=json.dumps(document)).get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+# ---------------------------------------------------------------------------- forgeries (issue 8)
+
+
+def test_a_forgery_shows_the_amber_state_and_its_claims(
+    web: Web, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.fetch import FetchError
+    from app.public import verify as verify_views
+
+    def fetch(url: str) -> bytes:
+        raise FetchError(f"{url} did not answer")
+
+    monkeypatch.setattr(verify_views, "fetcher", lambda: fetch)
+    env = service_env()
+    forged = forged_credential("t@school.example.org", now=env.now, loader=env.loader)
+    response = submit(web, text=json.dumps(forged))
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert banner(html) == "Issuer not confirmed"
+    assert "status-banner-unconfirmed" in html and "status-banner-valid" not in html
+    assert "nothing confirms that" in html
+    text = page(response).text
+    # What it says is presented as claims, with no badge image lending it the real look.
+    assert "What it claims" in text and "Claims to be issued by District PD Office" in text
+    assert "verified-badge-image" not in html
+
+
+def test_a_valid_credential_shows_its_image_issuer_and_the_recipient_match(
+    web: Web, credential: IssuedCredential
+) -> None:
+    png = badge(web, credential, "badge.png")
+    response = upload(web, png, "badge.png", recipient=EMAIL)
+    html = response.get_data(as_text=True)
+    assert banner(html) == "Valid"
+    assert 'class="verified-badge-image"' in html
+    text = page(response).text
+    assert "Issued by District 7 Professional Learning" in text
+    assert "Matches" in text and 'data-recipient="pass"' in html
+    assert "What it claims" not in text
+    # Another recipient: the credential is not valid for that person, so its claims are shown.
+    other = upload(web, png, "badge.png", recipient="someone.else@example.org")
+    assert banner(other.get_data(as_text=True)) == "Not valid"
+    assert "The credential was not awarded to someone.else@example.org" in page(other).text
+    assert 'data-recipient="fail"' in other.get_data(as_text=True)

@@ -15,6 +15,7 @@ from app.services import educators, imports, revocation
 from app.services.audit import Actor
 from app.services.errors import Conflict, NotFound, ServiceError
 from app.wiring import service_env
+from tests.app.forgeries import forged_credential
 from tests.app.learner.educator_helpers import (
     baked_png,
     count,
@@ -159,3 +160,37 @@ def test_nobody_else_reaches_an_import(app: Flask, credential: IssuedCredential)
     assert imports.get(ann, imported.public_id).id == imported.id
     imports.delete(ann, imported, service_env())
     assert count(ImportedCredential) == 0
+
+
+def test_labels_say_plainly_what_an_import_is(app: Flask, credential: IssuedCredential) -> None:
+    ann = make_educator(ANN)
+    imported = imports.import_credential(ann, credential.document, env=service_env(), fallback=None)
+    # Genuine, but awarded to an address Ann has not confirmed.
+    assert imports.label(imported)["kind"] == "not_yours"
+    assert "not awarded to any of your confirmed addresses" in imports.label(imported)["sentence"]
+    tampered = imports.import_credential(
+        ann, tampered_png(credential), env=service_env(), fallback=None
+    )
+    assert imports.label(tampered)["kind"] == "invalid"
+    educators.add_email(ann, OLD, service_env())
+    educators.verify_email(token_from_mail(OLD, "verify_email"), service_env(), educator=ann)
+    imported = imports.reverify(ann, imported, env=service_env(), fallback=None)
+    assert imports.label(imported) == {
+        "kind": "valid",
+        "title": "Valid",
+        "sentence": "it is valid and was awarded to you.",
+    }
+
+
+def test_a_forgery_naming_an_issuer_that_does_not_answer_is_not_valid(app: Flask) -> None:
+    """Anyone's key, named in a URL fragment of an issuer URL that cannot be fetched: the
+    signature is genuine, but the issuer is not confirmed, so the import is not valid."""
+    env = service_env()
+    forged = forged_credential(ANN, now=env.now, loader=env.loader)
+    ann = make_educator(ANN)
+    imported = imports.import_credential(ann, json.dumps(forged), env=env, fallback=None)
+    assert imported.valid is False
+    assert checks(imported)["proof"] == "pass" and checks(imported)["issuer_key"] == "warn"
+    assert imports.label(imported)["kind"] == "unconfirmed"
+    with pytest.raises(Conflict):
+        imports.set_show_on_profile(ann, imported, True)
