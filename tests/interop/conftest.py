@@ -1,9 +1,11 @@
-"""Fixtures for the vc.js interop tests: a driver for the Node harness ``node/vcjs.mjs``.
+"""Fixtures for the interop tests: drivers for the Node harnesses ``node/vcjs.mjs`` (vc.js) and
+``node/verifiercore.mjs`` (the DCC's verifier-core, with a loopback server for what it fetches).
 
 The harness reads one JSON request on stdin and writes one JSON response on stdout, so each call
 starts one ``node`` process (about a third of a second). Tests are skipped, with the reason, only
 when ``node`` is not installed or the harness's ``node_modules`` is absent (``make test`` runs
-``npm ci`` there first, so in CI they run).
+``npm ci`` there first, so in CI they run). The application fixtures of ``tests/app/conftest.py``
+are imported here for the tests that issue with Cairn's own services.
 """
 
 from __future__ import annotations
@@ -21,6 +23,20 @@ import pytest
 
 import credentials.jsonld
 from credentials.jsonld import BUNDLED_CONTEXTS
+
+# The application fixtures (a fresh app on its own SQLite file, its test client, the builders and
+# the fetcher that answers the app's own URLs), for the interop tests that issue credentials with
+# Cairn's services and hand them to another verifier.
+from tests.app.conftest import (  # noqa: F401 - pytest finds fixtures by name in a conftest
+    app,
+    client,
+    local_fetch,
+    make_achievement,
+    make_award,
+    make_issuer,
+    make_staff,
+    postgres_database,
+)
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
 HARNESS = NODE_DIR / "vcjs.mjs"
