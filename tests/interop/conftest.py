@@ -177,7 +177,7 @@ class DocumentServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -231,20 +231,23 @@ class VerifierCore:
         credential: Mapping[str, Any],
         server: DocumentServer,
         registries: list[dict[str, Any]] | None = None,
+        now: str | None = None,
     ) -> dict[str, Any]:
-        """``{"result", "summary", "requests"}`` for one credential."""
-        return self._run(server, {"credential": credential, "registries": registries or []})
+        """``{"result", "summary", "requests"}`` for one credential (judged at ``now``, an ISO
+        8601 time, when given; else at the real time)."""
+        request = {"credential": credential, "registries": registries or []}
+        return self._run(server, {**request, **({"now": now} if now else {})})
 
     def verify_many(
         self,
         credentials: list[Mapping[str, Any]],
         server: DocumentServer,
         registries: list[dict[str, Any]] | None = None,
+        now: str | None = None,
     ) -> list[dict[str, Any]]:
         """One response per credential, from a single ``node`` process."""
-        response = self._run(
-            server, {"credentials": list(credentials), "registries": registries or []}
-        )
+        request = {"credentials": list(credentials), "registries": registries or []}
+        response = self._run(server, {**request, **({"now": now} if now else {})})
         results: list[dict[str, Any]] = response["results"]
         return results
 
@@ -261,3 +264,32 @@ def verifier_core() -> VerifierCore:
             "(run `make test`, or `npm ci` in tests/interop/node)"
         )
     return VerifierCore(node)
+
+
+def describe_verifier_core(summary: Mapping[str, Any]) -> str:
+    """verifier-core's answer in one line, as ``tests/fixtures/outside/MANIFEST.json`` records it:
+    ``fatal: <error names>``, or each step's result (``signature ok; expiration failed;
+    revocation error status_list_expired; schema invalid``)."""
+    if summary["errors"]:
+        return "fatal: " + ", ".join(summary["errors"])
+    parts = []
+    for key, label in (
+        ("valid_signature", "signature"),
+        ("expiration", "expiration"),
+        ("revocation_status", "revocation"),
+    ):
+        step = summary[key]
+        if step is None:
+            continue
+        if step.get("valid") is True:
+            parts.append(f"{label} ok")
+        elif step.get("valid") is False:
+            parts.append(f"{label} failed")
+        else:
+            parts.append(f"{label} error {step.get('error')}")
+    schema = summary["schema"]
+    if isinstance(schema, list):
+        parts.append("schema " + ("ok" if all(s["valid"] for s in schema) else "invalid"))
+    elif schema:
+        parts.append("schema " + ("none" if schema == "NO_SCHEMA" else "not checked"))
+    return "; ".join(parts)

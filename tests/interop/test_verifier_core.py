@@ -27,20 +27,22 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from app.extensions import db
 from app.models import IssuedCredential, Issuer
-from app.services import modules, revocation, reviews
+from app.services import modules, reviews, revocation
 from app.services.audit import Actor
 from app.services.issuing import EvidenceInput
 from app.services.modules import ActivityInput, ModuleInput
 from app.wiring import service_env
+from credentials import baking
 from credentials.did import did_web_document_url
 from tests.app.portfolio_helpers import add_item, make_educator, portfolio_badge
-from tests.interop.conftest import DocumentServer
+from tests.interop.conftest import DocumentServer, describe_verifier_core
 
 if TYPE_CHECKING:
     from tests.interop.conftest import VerifierCore
@@ -250,3 +252,38 @@ def test_harness_sends_nothing_to_the_network(
     did_document = did_web_document_url(document["issuer"]["id"])
     assert did_document in server.asked
     assert set(response["requests"]) <= set(server.asked)
+
+
+def test_verifier_core_still_says_what_the_outside_corpus_records(
+    verifier_core: VerifierCore,
+) -> None:
+    """The outside corpus records verifier-core's answer for each credential beside Cairn's
+    expected verdict; the recorded answers are still what the pinned verifier-core says at the
+    manifest's ``now`` (so an upgrade that changes them shows up here, and the manifest is
+    updated with it)."""
+    outside = Path(__file__).resolve().parents[1] / "fixtures" / "outside"
+    manifest = json.loads((outside / "MANIFEST.json").read_text("utf-8"))
+    served = DocumentServer(
+        {url: (outside / doc["file"]).read_bytes() for url, doc in manifest["documents"].items()}
+    )
+    try:
+        checked: dict[str, dict[str, Any]] = {}
+        for entry in manifest["credentials"]:
+            if entry["verifier_core"].startswith("not run"):
+                continue
+            raw = (outside / entry["file"]).read_bytes()
+            if baking.detect_image_format(raw):
+                payload = baking.unbake(raw)
+                assert payload is not None, entry["file"]
+                raw = payload.text.encode()
+            checked[entry["file"]] = json.loads(raw)
+        results = verifier_core.verify_many(list(checked.values()), served, now=manifest["now"])
+    finally:
+        served.close()
+    recorded = {e["file"]: e["verifier_core"] for e in manifest["credentials"]}
+    said = {
+        name: describe_verifier_core(result["summary"])
+        for name, result in zip(checked, results, strict=True)
+    }
+    assert said == {name: recorded[name] for name in checked}
+    assert len(checked) > 140

@@ -10,8 +10,10 @@
 // JSON response from stdout: {"result": <verifier-core's verifyCredential result without the
 // echoed credential>, "summary": {...}, "requests": [URL, ...]}. {"credentials": [...]} verifies
 // each in turn in one process and answers {"results": [<one response each>]}. "registries" is
-// verifier-core's knownDIDRegistries (default: none). On a harness failure it prints
-// {"error": "..."} and exits with status 1.
+// verifier-core's knownDIDRegistries (default: none). "now" (ISO 8601), when given, is the time
+// the credentials are judged at: verifier-core has no such option, so the harness fixes the
+// process's clock (Date) to it, which expiry and status-list validity then read. On a harness
+// failure it prints {"error": "..."} and exits with status 1.
 //
 // No request leaves the machine. Every https:// URL verifier-core (or a library under it) asks
 // for — a JSON-LD context it does not bundle, a did:web DID document, a status list, an issuer
@@ -125,6 +127,28 @@ function strip(result) {
   return {...rest, ...(rest.errors ? {errors} : {})};
 }
 
+// `new Date()` and `Date.now()` answer `iso` from now on; dates built from a value are unchanged.
+function fixClock(iso) {
+  const fixed = Date.parse(iso);
+  if(typeof iso !== 'string' || Number.isNaN(fixed)) {
+    throw new Error(`"now" must be an ISO 8601 date-time, not ${JSON.stringify(iso)}`);
+  }
+  const RealDate = Date;
+  globalThis.Date = class FixedDate extends RealDate {
+    constructor(...args) {
+      if(args.length === 0) {
+        super(fixed);
+      } else {
+        super(...args);
+      }
+    }
+
+    static now() {
+      return fixed;
+    }
+  };
+}
+
 async function verifyOne(credential, registries) {
   requests.length = 0;
   const result = await verifyCredential({credential, knownDIDRegistries: registries});
@@ -134,6 +158,9 @@ async function verifyOne(credential, registries) {
 try {
   const request = JSON.parse(readFileSync(0, 'utf8'));
   const registries = request?.registries || [];
+  if(request?.now !== undefined) {
+    fixClock(request.now);
+  }
   let response;
   if(Array.isArray(request?.credentials)) {
     // one process for many credentials (node and verifier-core take about a second to load)
