@@ -16,14 +16,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app.auth import password_marker
 from app.extensions import db
 from app.models import AuditEvent, IssuedCredential, StaffAccount
 from app.services import bulk, modules, reviews, staff
 from app.services.audit import Actor
 from app.services.modules import ActivityInput, ModuleInput
 from app.wiring import service_env
-from tests.app.conftest import BASE_URL
+from tests.app.conftest import BASE_URL, sign_in_directly
 from tests.app.portfolio_helpers import PDF, add_item, make_educator, portfolio_badge
 
 CSV = b"email,name\nnew.teacher@school.example.org,New Teacher\n"
@@ -38,9 +37,7 @@ def portfolio_submission(issuer: Any, make_achievement: Any) -> tuple[Any, Any]:
 
 
 def sign_in(client: FlaskClient, app: Flask, account: StaffAccount) -> None:
-    with client.session_transaction(base_url=BASE_URL) as session:
-        session["staff_id"] = account.id
-        session["password_marker"] = password_marker(account)
+    sign_in_directly(client, "staff", account.id)
 
 
 @pytest.fixture
