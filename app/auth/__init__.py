@@ -61,8 +61,7 @@ def begin_session(kind: str, account_id: int) -> None:
 
 def end_session(kind: str) -> None:
     """End this browser's session of ``kind`` on the server and forget it in the cookie."""
-    id_key, token_key = _keys(kind)
-    account_sessions.end(session.get(token_key), now=utcnow())
+    account_sessions.end(session.get(_keys(kind)[1]), now=utcnow())
     forget_session(kind)
 
 
@@ -138,4 +137,4 @@ def login_required(view: F) -> F:
     return cast(F, wrapped)
 
 
-from app.auth import account, views  # noqa: E402,F401  (routes register on import)
+from app.auth import account_views, views  # noqa: E402,F401  (routes register on import)

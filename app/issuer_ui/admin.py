@@ -14,7 +14,6 @@ from app.services import staff
 from app.services.errors import NotFound, ServiceError
 from app.wiring import service_env
 
-
 ADMINS_ONLY = "Only instance administrators can manage staff accounts."
 
 

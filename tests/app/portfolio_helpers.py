@@ -18,7 +18,7 @@ from app.services.audit import Actor
 from app.services.portfolio import ItemInput
 from app.wiring import service_env
 from credentials.verify import verify_credential
-from tests.app.conftest import BASE_URL, sign_in_directly
+from tests.app.conftest import sign_in_directly
 
 ACTOR = Actor(label="test")
 RUBRIC: tuple[dict[str, Any], ...] = (

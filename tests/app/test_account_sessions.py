@@ -256,9 +256,12 @@ def test_only_administrators_may_disable_accounts(
     assert db.session.get(StaffAccount, admin.id).is_active is True
     missing = browser(app)
     missing.sign_in(admin.email)
-    assert missing.submit(
-        "/workspace/admin/accounts", "/workspace/admin/accounts/99999/disable"
-    ).status_code == 404
+    assert (
+        missing.submit(
+            "/workspace/admin/accounts", "/workspace/admin/accounts/99999/disable"
+        ).status_code
+        == 404
+    )
 
 
 # --- Educators ------------------------------------------------------------------------------
