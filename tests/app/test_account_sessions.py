@@ -407,6 +407,11 @@ def test_expired_and_ended_sessions_are_pruned_at_sign_in(app: Flask, account: A
             "Chrome/126.0.0.0 Mobile Safari/537.36",
             "Chrome on Android",
         ),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "HeadlessChrome/131.0.0.0 Safari/537.36",
+            "Chrome on Linux",
+        ),
         ("curl/8.5.0", "An unrecognised browser"),
         ("", "An unrecognised browser"),
     ],
