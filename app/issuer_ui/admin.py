@@ -18,11 +18,10 @@ ADMINS_ONLY = "Only instance administrators can manage staff accounts."
 
 
 def _page(*, error: str | None = None, status: int = 200) -> tuple[str, int]:
-    accounts = staff.all_accounts()
     page = render_template(
         "issuer_ui/admin_accounts.html",
-        accounts=accounts,
-        workspaces={account.id: staff.issuers_of(account) for account in accounts},
+        accounts=staff.all_accounts(),
+        workspaces=staff.organisations_by_account(),
         me=current_staff(),
         error=error,
     )

@@ -336,6 +336,19 @@ def all_accounts() -> list[StaffAccount]:
     )
 
 
+def organisations_by_account() -> dict[int, list[tuple[Issuer, str]]]:
+    """Every account's organisations and roles, by account id (one query for the whole list)."""
+    found: dict[int, list[tuple[Issuer, str]]] = {}
+    rows = db.session.execute(
+        select(Membership.staff_id, Issuer, Membership.role)
+        .join(Issuer, Membership.issuer_id == Issuer.id)
+        .order_by(func.lower(Issuer.name))
+    ).all()
+    for staff_id, issuer, role in rows:
+        found.setdefault(staff_id, []).append((issuer, role))
+    return found
+
+
 def set_active(account: StaffAccount, active: bool, *, actor: Actor, env: ServiceEnv) -> None:
     """Disable an account (it cannot sign in, and every session of it ends) or enable it again.
     Only for instance administrators, and never their own account (so one cannot lock the

@@ -4,6 +4,8 @@ educators; the sessions lists; disabling and enabling staff accounts; pruning.""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from app import worker
 from app.extensions import db
 from app.models import AccountSession, AuditEvent, Educator, StaffAccount
 from app.services import account_sessions
@@ -427,3 +430,27 @@ def test_a_malformed_session_token_signs_nobody_in(app: Flask, client: FlaskClie
             session["staff_session"] = token
         page = client.get("/workspace/", base_url=BASE_URL)
         assert page.status_code == 302 and "/login" in page.headers["Location"]
+
+
+def test_the_maintenance_pass_prunes_ended_sessions(
+    app: Flask, account: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime.now(UTC)
+    db.session.add(
+        AccountSession(token_hash="e" * 64, account_kind="staff", account_id=account.id,
+                       created_at=now, last_seen_at=now, expires_at=now - timedelta(seconds=1))
+    )  # fmt: skip
+    db.session.commit()
+    monkeypatch.setattr(worker, "RESUME_INTERVAL", 0.01)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.resume_loop, args=(app, stop), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while count(AccountSession) and time.monotonic() < deadline:
+            db.session.rollback()  # read afresh
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert count(AccountSession) == 0
