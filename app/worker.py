@@ -41,7 +41,7 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
     its machine went away), and send mail still waiting (a failed delivery is retried here).
     Runs beside the RQ worker, or in each web process without Redis, until ``stop`` is set."""
     from app.extensions import db
-    from app.services import bulk, emails, expiry
+    from app.services import account_sessions, bulk, emails, expiry
     from app.wiring import service_env, utcnow
 
     rounds = 0
@@ -55,6 +55,9 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
                     # "Expiring soon" notices: each credential is claimed once, so several
                     # processes running this loop never send one twice.
                     expiry.queue_notices(service_env(), int(app.config["EXPIRY_WARNING_DAYS"]))
+                    # Ended and expired sign-in sessions (sign-in prunes them too).
+                    account_sessions.prune(utcnow())
+                    db.session.commit()
                 if emails.pending_count():
                     emails.deliver_pending(app, now=utcnow())
             except Exception:  # keep the loop alive; the next round retries

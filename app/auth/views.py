@@ -11,9 +11,9 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.auth import bp, password_marker
+from app.auth import begin_session, bp, end_session
 from app.extensions import db, limiter
-from app.models import Issuer, Membership, StaffAccount
+from app.models import SESSION_KINDS, Issuer, Membership, StaffAccount
 from app.services import emails, staff
 from app.services.audit import Actor
 from app.services.errors import ServiceError
@@ -79,6 +79,10 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _clear_session() -> None:
+    # Everything in the cookie goes, and with it any session it held, staff or educator: both
+    # end on the server too, so a copy of the cookie taken before this is worthless.
+    for kind in SESSION_KINDS:
+        end_session(kind)
     session.clear()
     # Flask-WTF caches the request's CSRF token on ``g``; that token belongs to the session
     # just cleared, so a form rendered afterwards would carry a token that can never match.
@@ -88,9 +92,7 @@ def _clear_session() -> None:
 def sign_in(account: StaffAccount) -> None:
     """Start a fresh session for ``account`` (nothing from the anonymous one survives)."""
     _clear_session()
-    session["staff_id"] = account.id
-    session["password_marker"] = password_marker(account)
-    session.permanent = True
+    begin_session("staff", account.id)
 
 
 def _render_login(
@@ -122,9 +124,14 @@ def login() -> ResponseReturnValue:
         data = LoginSchema().load(request.form)
     except ValidationError as error:
         return _render_login(email=email, target=target, errors=first_errors(error), status=400)
-    account = staff.authenticate(
-        data["email"], data["password"], ip=request.remote_addr, env=service_env()
-    )
+    try:
+        account = staff.authenticate(
+            data["email"], data["password"], ip=request.remote_addr, env=service_env()
+        )
+    except staff.AccountDisabled as error:
+        return _render_login(
+            email=email, target=target, errors={"_schema": error.message}, status=400
+        )
     if account is None:
         return _render_login(
             email=email, target=target, errors={"_schema": BAD_CREDENTIALS}, status=400
@@ -202,7 +209,7 @@ def _choose_password(token: str, purpose: str) -> ResponseReturnValue:
     try:
         account, record = staff.redeem_token(token, purpose, env=env)
         if not account.is_active:
-            raise ServiceError("This account has been deactivated.")
+            raise ServiceError(staff.DISABLED)
     except ServiceError as error:
         page = render_template("auth/link_expired.html", purpose=purpose, message=error.message)
         return page, 400
@@ -219,8 +226,8 @@ def _choose_password(token: str, purpose: str) -> ResponseReturnValue:
         errors = {error.field or "password": error.message}
         return render_template("auth/set_password.html", errors=errors, **context), 400
     record.used_at = env.now
-    # set_password also marks every other outstanding link of the account used, and changes
-    # the password marker, which ends every other session of the account.
+    # set_password also marks every other outstanding link of the account used, and ends every
+    # session of the account; this browser then gets a new one.
     actor = Actor(account, ip=request.remote_addr)
     staff.set_password(account, data["password"], actor=actor, env=env)
     sign_in(account)

@@ -379,7 +379,11 @@ def staff_group() -> None:
 @staff_group.command("create")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--admin", is_flag=True, help="May create organisations.")
+@click.option(
+    "--admin",
+    is_flag=True,
+    help="An instance administrator: may create organisations and disable staff accounts.",
+)
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin (else: prompt).")
 def staff_create_command(email: str, name: str, admin: bool, password_stdin: bool) -> int:
     """Create a staff account."""

@@ -69,6 +69,7 @@ def _template_helpers() -> dict[str, Any]:
 # Route modules register their views on ``bp`` when imported.
 from app.issuer_ui import (  # noqa: E402,F401
     achievements,
+    admin,
     audit,
     award_rules,
     awards,

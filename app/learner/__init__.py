@@ -2,7 +2,8 @@
 ``educator_required`` guard its views use.
 
 Educators sign in with emailed single-use links, never passwords; their session lives under
-``educator_id`` and is separate from a staff session.
+``educator_id``/``educator_session`` (a server-side session, see ``app.auth``) and is separate
+from a staff session.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import Blueprint, g, redirect, request, session, url_for
+from flask import Blueprint, g
 
+from app.auth import find_session, forget_session, signed_out
 from app.extensions import db
 from app.models import Educator
 
@@ -23,8 +25,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 @bp.before_app_request
 def load_educator() -> None:
     """Put the signed-in educator (or None) on ``g.educator``."""
-    educator_id = session.get("educator_id")
-    g.educator = db.session.get(Educator, educator_id) if isinstance(educator_id, int) else None
+    row = find_session("educator")
+    g.educator = db.session.get(Educator, row.account_id) if row is not None else None
+    if row is not None and g.educator is None:
+        forget_session("educator")
 
 
 def current_educator() -> Educator:
@@ -39,7 +43,7 @@ def educator_required(view: F) -> F:
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if g.get("educator") is None:
-            return redirect(url_for("learner.sign_in", next=request.full_path.rstrip("?")))
+            return signed_out("learner.sign_in")
         return view(*args, **kwargs)
 
     return cast(F, wrapped)

@@ -1,5 +1,6 @@
-"""The educator's account (``/me/account``): name, short bio and the public profile switch, and
-their email addresses (add with a confirmation link, confirm, make primary, remove)."""
+"""The educator's account (``/me/account``): name, short bio and the public profile switch,
+their email addresses (add with a confirmation link, confirm, make primary, remove), and the
+browsers they are signed in on (end one, or sign out everywhere)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
+from app.auth import current_session, forget_session
 from app.extensions import limiter
 from app.learner import bp, current_educator, educator_required
 from app.security import secret_page
-from app.services import educators
+from app.services import account_sessions, educators
 from app.services.errors import ServiceError
-from app.wiring import service_env
+from app.wiring import service_env, utcnow
 from schemas.educators import AccountSchema, AddEmailSchema
 from schemas.fields import first_errors
 
@@ -39,6 +41,8 @@ def _account_page(
             educator=educator,
             addresses=list(educator.emails),
             primary=educators.primary_email(educator),
+            sessions=account_sessions.live("educator", educator.id, now=utcnow()),
+            current=current_session("educator"),
             errors=errors or {},
             form=form or {},
         ),
@@ -131,3 +135,27 @@ def email_verify(token: str) -> Response:
         return secret_page(page, 400)
     flash(f"{row.email} is confirmed: credentials sent to it are now in your backpack.", "success")
     return secret_page(redirect(url_for("learner.account"), 303))
+
+
+@bp.post("/account/sessions/<int:session_id>/end")
+@educator_required
+def end_session(session_id: int) -> Response:
+    """Sign one browser out (e.g. a shared computer left signed in)."""
+    here = current_session("educator")
+    educators.end_session(current_educator(), session_id, service_env())
+    if here is not None and here.id == session_id:
+        forget_session("educator")
+        flash("You have signed out.")
+        return redirect(url_for("learner.sign_in"), 303)
+    flash("That browser is signed out.", "success")
+    return redirect(url_for("learner.account"), 303)
+
+
+@bp.post("/account/sign-out-everywhere")
+@educator_required
+def sign_out_everywhere() -> Response:
+    """End every session of the educator, this browser's included."""
+    educators.sign_out_everywhere(current_educator(), service_env(), ip=request.remote_addr)
+    forget_session("educator")
+    flash("You have signed out everywhere: every session of your account has ended, this one too.")
+    return redirect(url_for("learner.sign_in"), 303)

@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
+from app.auth import begin_session, end_session
 from app.auth.views import safe_next
 from app.extensions import limiter
 from app.learner import bp
@@ -50,11 +51,10 @@ def link_minutes() -> int:
 
 def start_session(educator_id: int) -> None:
     """Sign an educator in. A staff session in the same browser is left alone (one person may
-    be both); an earlier educator's is replaced."""
-    for key in ("educator_id", NEXT_KEY):
-        session.pop(key, None)
-    session["educator_id"] = educator_id
-    session.permanent = True
+    be both); an earlier educator's is replaced, and ended. Every sign-in gets a new
+    server-side session."""
+    session.pop(NEXT_KEY, None)
+    begin_session("educator", educator_id)
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -112,9 +112,10 @@ def redeem(token: str) -> Response:
 
 @bp.post("/sign-out")
 def sign_out() -> Response:
-    """Sign out of the educator side (POST with a CSRF token, so another site cannot)."""
-    for key in ("educator_id", NEXT_KEY):
-        session.pop(key, None)
+    """Sign out of the educator side (POST with a CSRF token, so another site cannot). The
+    session ends on the server, so a copy of the cookie no longer signs anyone in."""
+    end_session("educator")
+    session.pop(NEXT_KEY, None)
     g.educator = None
     flash("You have signed out.")
     return redirect(url_for("learner.sign_in"), 303)

@@ -1,5 +1,6 @@
 """Persistence models (SQLAlchemy 2, typed); importing this module registers all of them."""
 
+from app.models.account_session import SESSION_KINDS, AccountSession
 from app.models.achievement import Achievement, AchievementVersion
 from app.models.audit import AuditEvent
 from app.models.bulk import BulkJob, BulkRow
@@ -22,6 +23,8 @@ from app.models.status_list import StatusList
 
 __all__ = [
     "ROLES",
+    "SESSION_KINDS",
+    "AccountSession",
     "AccountToken",
     "Achievement",
     "AchievementVersion",

@@ -23,7 +23,7 @@ from app.models import (
     Issuer,
     MagicLink,
 )
-from app.services import audit, emails
+from app.services import account_sessions, audit, emails
 from app.services.audit import Actor
 from app.services.env import ServiceEnv
 from app.services.errors import Conflict, NotFound, ServiceError
@@ -392,6 +392,31 @@ def update_account(
         subject_id=educator.id,
         detail={k: v for k, v in changes.items() if k == "profile_public"},
     )
+    db.session.commit()
+
+
+def sign_out_everywhere(educator: Educator, env: ServiceEnv, *, ip: str | None = None) -> int:
+    """End every session of the educator, the one asking included; how many ended."""
+    ended = account_sessions.end_all("educator", educator.id, now=env.now)
+    audit.record(
+        "educator.sign_out_everywhere",
+        actor=actor(educator, ip),
+        now=env.now,
+        subject_type="educator",
+        subject_id=educator.id,
+        detail={"sessions": ended},
+    )
+    db.session.commit()
+    return ended
+
+
+def end_session(educator: Educator, session_id: int, env: ServiceEnv) -> None:
+    """End one of the educator's own sessions.
+
+    :raises NotFound: when the educator has no live session by that id.
+    """
+    if not account_sessions.end_one("educator", educator.id, session_id, now=env.now):
+        raise NotFound("There is no such session of yours (it may have ended already).")
     db.session.commit()
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ROLES, AccountToken, Issuer, Membership, StaffAccount
-from app.services import audit
+from app.services import account_sessions, audit
 from app.services.audit import Actor
 from app.services.env import ServiceEnv
 from app.services.errors import Conflict, Forbidden, NotFound, ServiceError
@@ -23,6 +23,13 @@ _hasher = PasswordHasher()
 #: tell an attacker which emails have accounts.
 _DUMMY_HASH = _hasher.hash("not a real password, only here to spend the same time")
 MIN_PASSWORD = 12
+DISABLED = (
+    "This account has been disabled by an instance administrator. Ask them to enable it again."
+)
+
+
+class AccountDisabled(ServiceError):
+    """The password was right, but an administrator has disabled the account."""
 
 
 def check_password_strength(password: str) -> None:
@@ -97,7 +104,11 @@ def create_account(
 def authenticate(
     email: str, password: str, *, ip: str | None, env: ServiceEnv
 ) -> StaffAccount | None:
-    """The account for a correct email and password, else None. Every attempt is audited."""
+    """The account for a correct email and password, else None. Every attempt is audited.
+
+    :raises AccountDisabled: for the right password of a disabled account (only someone who
+        knows the password learns that the account exists and why they cannot sign in).
+    """
     try:
         address = check_email(email)
     except ServiceError:
@@ -114,6 +125,7 @@ def authenticate(
         )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
+    disabled = ok and account is not None and not account.is_active
     if account is None or not account.is_active or not account.password_hash:
         ok = False
     actor = (
@@ -127,19 +139,24 @@ def authenticate(
         now=env.now,
         subject_type="staff",
         subject_id=account.id if account else None,
+        detail={"reason": "disabled"} if disabled else None,
     )
     if ok and account is not None:
         account.last_login_at = env.now
         if _hasher.check_needs_rehash(account.password_hash or ""):
             account.password_hash = _hasher.hash(password)
     db.session.commit()
+    if disabled:
+        raise AccountDisabled(DISABLED)
     return account if ok else None
 
 
 def set_password(account: StaffAccount, password: str, *, actor: Actor, env: ServiceEnv) -> None:
-    """Change a password (and invalidate outstanding reset tokens)."""
+    """Change a password; outstanding reset tokens stop working and every session of the
+    account ends (whoever changed it signs in afresh)."""
     check_password_strength(password)
     account.password_hash = _hasher.hash(password)
+    account_sessions.end_all("staff", account.id, now=env.now)
     for token in db.session.scalars(
         select(AccountToken).where(
             AccountToken.staff_id == account.id, AccountToken.used_at.is_(None)
@@ -277,7 +294,86 @@ def set_role(
     db.session.commit()
 
 
-def require_admin(account: StaffAccount) -> None:
-    """:raises Forbidden: unless the account may create organisations."""
+def require_admin(
+    account: StaffAccount, message: str = "Only instance administrators can create organisations."
+) -> None:
+    """:raises Forbidden: unless the account is an instance administrator."""
     if not account.is_admin:
-        raise Forbidden("Only instance administrators can create organisations.")
+        raise Forbidden(message)
+
+
+def sign_out_everywhere(account: StaffAccount, *, actor: Actor, env: ServiceEnv) -> int:
+    """End every session of an account, the one asking included; how many ended."""
+    ended = account_sessions.end_all("staff", account.id, now=env.now)
+    audit.record(
+        "staff.sign_out_everywhere",
+        actor=actor,
+        now=env.now,
+        subject_type="staff",
+        subject_id=account.id,
+        detail={"sessions": ended},
+    )
+    db.session.commit()
+    return ended
+
+
+def end_session(account: StaffAccount, session_id: int, *, env: ServiceEnv) -> None:
+    """End one of the account's own sessions (e.g. a browser left signed in elsewhere).
+
+    :raises NotFound: when the account has no live session by that id.
+    """
+    if not account_sessions.end_one("staff", account.id, session_id, now=env.now):
+        raise NotFound("There is no such session of yours (it may have ended already).")
+    db.session.commit()
+
+
+def all_accounts() -> list[StaffAccount]:
+    """Every staff account, by name (for instance administrators)."""
+    return list(
+        db.session.scalars(
+            select(StaffAccount).order_by(func.lower(StaffAccount.name), StaffAccount.id)
+        )
+    )
+
+
+def organisations_by_account() -> dict[int, list[tuple[Issuer, str]]]:
+    """Every account's organisations and roles, by account id (one query for the whole list)."""
+    found: dict[int, list[tuple[Issuer, str]]] = {}
+    rows = db.session.execute(
+        select(Membership.staff_id, Issuer, Membership.role)
+        .join(Issuer, Membership.issuer_id == Issuer.id)
+        .order_by(func.lower(Issuer.name))
+    ).all()
+    for staff_id, issuer, role in rows:
+        found.setdefault(staff_id, []).append((issuer, role))
+    return found
+
+
+def set_active(account: StaffAccount, active: bool, *, actor: Actor, env: ServiceEnv) -> None:
+    """Disable an account (it cannot sign in, and every session of it ends) or enable it again.
+    Only for instance administrators, and never their own account (so one cannot lock the
+    instance out by accident).
+
+    :raises Forbidden: unless ``actor`` is an instance administrator.
+    :raises ServiceError: for the administrator's own account.
+    """
+    if actor.staff is None or not actor.staff.is_admin:
+        raise Forbidden("Only instance administrators can disable or enable accounts.")
+    if account.id == actor.staff.id:
+        raise ServiceError("You cannot disable or enable your own account.")
+    ended = 0
+    if not active:
+        ended = account_sessions.end_all("staff", account.id, now=env.now)
+    if account.is_active != active:
+        account.is_active = active
+        audit.record(
+            "staff.enable" if active else "staff.disable",
+            actor=actor,
+            now=env.now,
+            subject_type="staff",
+            subject_id=account.id,
+            detail={"email": account.email, "sessions_ended": ended}
+            if not active
+            else {"email": account.email},
+        )
+    db.session.commit()

@@ -4,7 +4,8 @@
   ``CAIRN_TEST_DATABASE_URL`` is set (its tables are recreated for every test). Jobs run inline,
   the base URL is ``https://badges.example.org``, keys live encrypted in a temporary directory.
 * ``client``: a test client; ``web``: a small browser-like helper that signs in and submits
-  forms with their CSRF token, as a real browser would.
+  forms with their CSRF token, as a real browser would. ``sign_in_directly`` signs a client
+  in without the sign-in form (with a real server-side session, as the form would).
 * Builders: ``make_staff``, ``make_issuer``, ``make_achievement``, ``make_award``.
 * ``local_fetch``: a fetcher that answers ``https://badges.example.org/...`` from the app, so
   ``credentials.verify`` can resolve the issuer's DID and status lists in tests.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +28,12 @@ from sqlalchemy import text
 from app import create_app
 from app.extensions import db
 from app.models import Achievement, IssuedCredential, Issuer, StaffAccount
-from app.services import achievements, issuers, issuing, staff
+from app.services import account_sessions, achievements, issuers, issuing, staff
 from app.services.achievements import AchievementInput
 from app.services.audit import Actor
 from app.services.issuers import IssuerProfileInput
 from app.services.issuing import AwardInput
-from app.wiring import service_env
+from app.wiring import service_env, utcnow
 
 BASE_URL = "https://badges.example.org"
 PASSWORD = "correct horse battery staple"
@@ -104,6 +106,18 @@ def client(app: Flask) -> FlaskClient:
     # Browsers send a Referer with form posts; over https Flask-WTF insists on a same-origin one.
     test_client.environ_base["HTTP_REFERER"] = BASE_URL + "/"
     return test_client
+
+
+def sign_in_directly(client: FlaskClient, kind: str, account_id: int) -> None:
+    """Sign ``client`` in as a staff account or educator (``kind``) without the sign-in form,
+    for tests about something else: a live server-side session, and the cookie naming it."""
+    started = account_sessions.start(
+        kind, account_id, user_agent="pytest", now=utcnow(), lifetime=timedelta(hours=12)
+    )
+    with client.session_transaction(base_url=BASE_URL) as session:
+        session[f"{kind}_id"] = account_id
+        session[f"{kind}_session"] = started.token
+        session.permanent = True
 
 
 class Web:

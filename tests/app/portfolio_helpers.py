@@ -18,7 +18,7 @@ from app.services.audit import Actor
 from app.services.portfolio import ItemInput
 from app.wiring import service_env
 from credentials.verify import verify_credential
-from tests.app.conftest import BASE_URL
+from tests.app.conftest import sign_in_directly
 
 ACTOR = Actor(label="test")
 RUBRIC: tuple[dict[str, Any], ...] = (
@@ -60,8 +60,7 @@ def make_educator(email: str = "ann.lee@school.example.org", name: str = "Ann Le
 
 def sign_in_educator(client: FlaskClient, educator: Educator) -> None:
     """Sign in by writing the session, as the sign-in link does once it has checked."""
-    with client.session_transaction(base_url=BASE_URL) as session:
-        session["educator_id"] = educator.id
+    sign_in_directly(client, "educator", educator.id)
 
 
 def portfolio_badge(

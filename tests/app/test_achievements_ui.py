@@ -15,21 +15,18 @@ from flask import url_for
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app.auth import password_marker
 from app.extensions import db
 from app.models import Achievement, AchievementVersion, Image, Membership, StaffAccount
 from app.services import achievements, revocation
 from app.services.audit import Actor
 from app.wiring import service_env
-from tests.app.conftest import BASE_URL
+from tests.app.conftest import BASE_URL, sign_in_directly
 from tests.app.services.test_images import BAD_UPLOADS, SAFE_SVG, png
 
 
 def sign_in(client: FlaskClient, account: StaffAccount) -> None:
     """Sign in by writing the session (what the sign-in form does once it has checked)."""
-    with client.session_transaction(base_url=BASE_URL) as session:
-        session["staff_id"] = account.id
-        session["password_marker"] = password_marker(account)
+    sign_in_directly(client, "staff", account.id)
 
 
 def add_member(account: StaffAccount, issuer: Any, role: str) -> None:

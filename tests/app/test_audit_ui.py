@@ -13,23 +13,20 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.auth import password_marker
 from app.extensions import db
 from app.issuer_ui import audit as audit_view
 from app.models import AuditEvent, StaffAccount
 from app.services import achievements, audit, revocation, staff
 from app.services.audit import Actor
 from app.wiring import service_env
-from tests.app.conftest import BASE_URL
+from tests.app.conftest import BASE_URL, sign_in_directly
 
 TEST = Actor(label="test")
 
 
 def sign_in(client: FlaskClient, account: StaffAccount) -> None:
     """Sign in by writing the session (the sign-in form itself is tested with the auth views)."""
-    with client.session_transaction(base_url=BASE_URL) as session:
-        session["staff_id"] = account.id
-        session["password_marker"] = password_marker(account)
+    sign_in_directly(client, "staff", account.id)
 
 
 @pytest.fixture

@@ -171,8 +171,15 @@ def test_a_deactivated_account_cannot_sign_in_and_is_signed_out(
     account.is_active = False
     db.session.commit()
     assert "/login" in web.get("/workspace/").headers["Location"]
+    # The right password is told why (only someone who knows it learns the account exists);
+    # a wrong one gets the same answer as an unknown address.
     response = post_login(web, email=EMAIL, password=PASSWORD)
-    assert response.status_code == 400 and GENERIC in response.get_data(as_text=True)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400 and GENERIC not in body
+    assert "This account has been disabled by an instance administrator." in body
+    wrong = post_login(web, email=EMAIL, password=WRONG_PASSWORD)
+    assert wrong.status_code == 400 and GENERIC in wrong.get_data(as_text=True)
+    assert "disabled" not in wrong.get_data(as_text=True)
     assert signed_in_id(web) is None
 
 

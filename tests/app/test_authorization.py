@@ -16,15 +16,20 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app.auth import password_marker
 from app.extensions import db
-from app.models import AuditEvent, IssuedCredential, StaffAccount
+from app.models import AccountSession, AuditEvent, IssuedCredential, StaffAccount
 from app.services import bulk, modules, reviews, staff
 from app.services.audit import Actor
 from app.services.modules import ActivityInput, ModuleInput
 from app.wiring import service_env
-from tests.app.conftest import BASE_URL
-from tests.app.portfolio_helpers import PDF, add_item, make_educator, portfolio_badge
+from tests.app.conftest import BASE_URL, sign_in_directly
+from tests.app.portfolio_helpers import (
+    PDF,
+    add_item,
+    make_educator,
+    portfolio_badge,
+    sign_in_educator,
+)
 
 CSV = b"email,name\nnew.teacher@school.example.org,New Teacher\n"
 
@@ -38,9 +43,7 @@ def portfolio_submission(issuer: Any, make_achievement: Any) -> tuple[Any, Any]:
 
 
 def sign_in(client: FlaskClient, app: Flask, account: StaffAccount) -> None:
-    with client.session_transaction(base_url=BASE_URL) as session:
-        session["staff_id"] = account.id
-        session["password_marker"] = password_marker(account)
+    sign_in_directly(client, "staff", account.id)
 
 
 @pytest.fixture
@@ -176,3 +179,103 @@ def test_viewers_cannot_change_anything(
         )
         assert response.status_code == 403, f"POST {path} as viewer -> {response.status_code}"
     assert state(two_issuers["b"].id) == before
+
+
+# --- Account routes outside the workspaces: sessions, and the administrators' staff accounts ---
+
+#: (endpoint, method, who may use it): every route of the sessions feature, by endpoint, so a
+#: route added later without a row here fails ``test_every_account_route_has_a_row``.
+ACCOUNT_ROUTES = [
+    ("auth.account", "GET", "staff"),
+    ("auth.end_session", "POST", "staff"),
+    ("auth.sign_out_everywhere", "POST", "staff"),
+    ("learner.end_session", "POST", "educator"),
+    ("learner.sign_out_everywhere", "POST", "educator"),
+    ("issuer_ui.admin_accounts", "GET", "admin"),
+    ("issuer_ui.admin_disable_account", "POST", "admin"),
+    ("issuer_ui.admin_enable_account", "POST", "admin"),
+]
+ACCOUNT_ENDPOINT = re.compile(
+    r"^(auth\.account|.*\.end_session|.*sign_out_everywhere|issuer_ui\.admin_)"
+)
+
+
+def account_path(app: Flask, endpoint: str, values: dict[str, int]) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    return build(rule, values)
+
+
+def test_every_account_route_has_a_row(app: Flask) -> None:
+    found = {r.endpoint for r in app.url_map.iter_rules() if ACCOUNT_ENDPOINT.match(r.endpoint)}
+    assert found == {endpoint for endpoint, _, _ in ACCOUNT_ROUTES}
+
+
+@pytest.fixture
+def account_values(app: Flask, two_issuers: dict[str, Any]) -> dict[str, int]:
+    """Real ids for the routes' arguments: a live session of Bob's (signed in elsewhere), and
+    Bob's account."""
+    bob = two_issuers["bob"]
+    sign_in_directly(app.test_client(), "staff", bob.id)
+    row = db.session.scalar(select(AccountSession).where(AccountSession.account_id == bob.id))
+    assert row is not None
+    return {"session_id": row.id, "staff_id": bob.id}
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_from_account_routes(
+    app: Flask, client: FlaskClient, two_issuers, account_values
+) -> None:
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"',
+        client.get("/login", base_url=BASE_URL).get_data(as_text=True),
+    )
+    assert token
+    for endpoint, method, who in ACCOUNT_ROUTES:
+        path = account_path(app, endpoint, account_values)
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+        else:
+            response = client.post(path, data={"csrf_token": token.group(1)}, base_url=BASE_URL)
+        sign_in_page = "/me/sign-in" if who == "educator" else "/login"
+        assert response.status_code in (302, 303), f"{method} {path} -> {response.status_code}"
+        assert sign_in_page in response.headers["Location"], f"{method} {path}"
+    bob = db.session.get(StaffAccount, two_issuers["bob"].id)
+    assert bob is not None and bob.is_active
+
+
+def test_staff_who_are_not_administrators_get_403_and_change_nothing(
+    app: Flask, client: FlaskClient, two_issuers, account_values
+) -> None:
+    sign_in(client, app, two_issuers["alice"])
+    page = client.get("/account", base_url=BASE_URL)
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token
+    for endpoint, method, who in ACCOUNT_ROUTES:
+        if who != "admin":
+            continue
+        path = account_path(app, endpoint, account_values)
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+        else:
+            response = client.post(path, data={"csrf_token": token.group(1)}, base_url=BASE_URL)
+        assert response.status_code == 403, f"{method} {path} -> {response.status_code}"
+    bob = db.session.get(StaffAccount, two_issuers["bob"].id)
+    assert bob is not None and bob.is_active
+
+
+def test_nobody_ends_another_accounts_session(
+    app: Flask, client: FlaskClient, two_issuers, account_values
+) -> None:
+    sign_in(client, app, two_issuers["alice"])
+    sign_in_educator(client, make_educator("someone@a.example.org"))
+    page = client.get("/account", base_url=BASE_URL)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token
+    for endpoint, _, _ in ACCOUNT_ROUTES:
+        if not endpoint.endswith("end_session"):
+            continue
+        path = account_path(app, endpoint, account_values)
+        response = client.post(path, data={"csrf_token": token.group(1)}, base_url=BASE_URL)
+        assert response.status_code == 404, f"POST {path} -> {response.status_code}"
+    bobs = db.session.get(AccountSession, account_values["session_id"])
+    assert bobs is not None and bobs.revoked_at is None

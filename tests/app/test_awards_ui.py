@@ -13,7 +13,6 @@ from flask.testing import FlaskClient
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
-from app.auth import password_marker
 from app.extensions import db
 from app.issuer_ui.awards import award_input
 from app.models import AuditEvent, EmailMessage, IssuedCredential, StaffAccount, StatusAllocation
@@ -22,16 +21,14 @@ from app.services.audit import Actor
 from app.wiring import service_env
 from credentials.verify import verify_credential
 from schemas.awards import flat_errors, load_award
-from tests.app.conftest import BASE_URL
+from tests.app.conftest import BASE_URL, sign_in_directly
 
 TEST = Actor(label="test")
 
 
 def sign_in(client: FlaskClient, account: StaffAccount) -> None:
     """Sign in by writing the session (the sign-in form itself is tested with the auth views)."""
-    with client.session_transaction(base_url=BASE_URL) as session:
-        session["staff_id"] = account.id
-        session["password_marker"] = password_marker(account)
+    sign_in_directly(client, "staff", account.id)
 
 
 def assert_csp_clean(html: str) -> None:

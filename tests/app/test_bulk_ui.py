@@ -13,23 +13,20 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app.auth import password_marker
 from app.extensions import db
 from app.models import BulkJob, BulkRow, IssuedCredential, StaffAccount
 from app.services import bulk, staff
 from app.services.audit import Actor
 from app.wiring import service_env
 from credentials.verify import verify_credential
-from tests.app.conftest import BASE_URL, Web
+from tests.app.conftest import BASE_URL, Web, sign_in_directly
 
 TEST = Actor(label="test")
 
 
 def sign_in(client: FlaskClient, account: StaffAccount) -> None:
     """Sign in by writing the session (the sign-in form itself is tested with the auth views)."""
-    with client.session_transaction(base_url=BASE_URL) as session:
-        session["staff_id"] = account.id
-        session["password_marker"] = password_marker(account)
+    sign_in_directly(client, "staff", account.id)
 
 
 FUTURE = (datetime.now(UTC) + timedelta(days=400)).date().isoformat()

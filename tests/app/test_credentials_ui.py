@@ -12,7 +12,6 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app.auth import password_marker
 from app.extensions import db
 from app.issuer_ui import credentials as credentials_view
 from app.models import AuditEvent, EmailMessage, IssuedCredential, StaffAccount
@@ -22,16 +21,14 @@ from app.services.issuing import EvidenceInput
 from app.wiring import service_env
 from credentials.status import StatusList
 from credentials.verify import verify_credential
-from tests.app.conftest import BASE_URL, Web
+from tests.app.conftest import BASE_URL, Web, sign_in_directly
 
 TEST = Actor(label="test")
 
 
 def sign_in(client: FlaskClient, account: StaffAccount) -> None:
     """Sign in by writing the session (the sign-in form itself is tested with the auth views)."""
-    with client.session_transaction(base_url=BASE_URL) as session:
-        session["staff_id"] = account.id
-        session["password_marker"] = password_marker(account)
+    sign_in_directly(client, "staff", account.id)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from app.auth import password_marker
 from app.extensions import db
 from app.models import (
     Achievement,
@@ -31,7 +30,7 @@ from app.services import achievements, educators, modules, staff
 from app.services.audit import Actor
 from app.services.modules import ActivityInput, ModuleInput
 from app.wiring import service_env
-from tests.app.conftest import BASE_URL, Web
+from tests.app.conftest import BASE_URL, Web, sign_in_directly
 from tests.app.learner.test_modules import assert_accessible
 
 ACTOR = Actor(label="test")
@@ -46,9 +45,7 @@ def text(response: Any) -> str:
 
 
 def sign_in(web: Web, account: StaffAccount) -> None:
-    with web.client.session_transaction(base_url=BASE_URL) as session:
-        session["staff_id"] = account.id
-        session["password_marker"] = password_marker(account)
+    sign_in_directly(web.client, "staff", account.id)
 
 
 @pytest.fixture

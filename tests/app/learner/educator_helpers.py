@@ -14,7 +14,7 @@ from app.models import Educator, EmailMessage, IssuedCredential
 from app.services import downloads, educators
 from app.wiring import service_env
 from credentials import baking
-from tests.app.conftest import BASE_URL, Web
+from tests.app.conftest import BASE_URL, Web, sign_in_directly
 
 SIGN_IN_LINK = re.compile(re.escape(BASE_URL) + r"/me/sign-in/([A-Za-z0-9_\-]+)")
 VERIFY_LINK = re.compile(re.escape(BASE_URL) + r"/me/emails/verify/([A-Za-z0-9_\-]+)")
@@ -61,8 +61,7 @@ def sign_in_by_link(web: Web, email: str) -> Any:
 
 def sign_in_as(web: Web, educator: Educator) -> None:
     """Sign a browser in as ``educator`` directly (for tests about something else)."""
-    with web.client.session_transaction(base_url=BASE_URL) as session:
-        session["educator_id"] = educator.id
+    sign_in_directly(web.client, "educator", educator.id)
 
 
 def signed_in_educator(web: Web) -> Any:

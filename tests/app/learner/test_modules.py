@@ -17,7 +17,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app.auth import password_marker
 from app.extensions import db
 from app.models import (
     Achievement,
@@ -32,7 +31,7 @@ from app.models import (
 from app.services import modules
 from app.wiring import service_env
 from credentials.verify import verify_credential
-from tests.app.conftest import BASE_URL, Web
+from tests.app.conftest import BASE_URL, Web, sign_in_directly
 from tests.app.learner.educator_helpers import count, latest_mail, make_educator, sign_in_as
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -46,9 +45,7 @@ def browser(app: Flask) -> Web:
 
 
 def sign_in_staff(web: Web, account: StaffAccount) -> None:
-    with web.client.session_transaction(base_url=BASE_URL) as session:
-        session["staff_id"] = account.id
-        session["password_marker"] = password_marker(account)
+    sign_in_directly(web.client, "staff", account.id)
 
 
 def text(response: Any) -> str:
