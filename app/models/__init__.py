@@ -17,6 +17,7 @@ from app.models.portfolio import (
     Submission,
     SubmissionItem,
 )
+from app.models.rate_limit import RateLimitCounter
 from app.models.staff import ROLES, AccountToken, Membership, StaffAccount
 from app.models.status_list import StatusList
 
@@ -44,6 +45,7 @@ __all__ = [
     "Module",
     "PortfolioItem",
     "Prompt",
+    "RateLimitCounter",
     "Response",
     "Review",
     "StaffAccount",
