@@ -18,7 +18,7 @@ from app.models.portfolio import (
     SubmissionItem,
 )
 from app.models.rate_limit import RateLimitCounter
-from app.models.staff import ROLES, AccountToken, Membership, StaffAccount
+from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, StaffInvitation
 from app.models.status_list import StatusList
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "Response",
     "Review",
     "StaffAccount",
+    "StaffInvitation",
     "StatusAllocation",
     "StatusList",
     "StoredFile",
