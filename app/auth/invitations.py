@@ -154,5 +154,9 @@ def decline_invite(token: str) -> Response:
         if isinstance(invitee, Response):
             return invitee
         actor = Actor(invitee, ip=request.remote_addr)
-    invitations.decline(found, actor=actor, env=env)
+    try:
+        invitations.decline(found, actor=actor, env=env)
+    except ServiceError as error:  # answered or withdrawn a moment ago
+        db.session.rollback()
+        return _expired(error.message)
     return _page(found, token, state="declined")
