@@ -224,7 +224,8 @@ def _choose_password(token: str, purpose: str) -> ResponseReturnValue:
 
 
 def _newest_workspace(account: StaffAccount) -> str:
-    # The invitation does not record which workspace sent it; the newest membership is it.
+    # Only for invitation links from before invitations were recorded (the account was made a
+    # member when invited): the link does not say which workspace sent it; the newest does.
     slug = db.session.scalar(
         select(Issuer.slug)
         .join(Membership, Membership.issuer_id == Issuer.id)
