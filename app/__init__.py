@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from app import wiring
+from app import rate_limits, wiring
 from app.config import DEFAULTS, apply_defaults, check_config
 from app.extensions import csrf, db, limiter, migrate
 from app.json_provider import CairnJSONProvider
@@ -64,7 +64,10 @@ def _derived_settings(app: Flask) -> None:
     config["SESSION_COOKIE_SECURE"] = secure
     config["SESSION_COOKIE_NAME"] = "__Host-cairn" if secure else "cairn_session"
     config["PREFERRED_URL_SCHEME"] = "https" if secure else "http"
-    config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
+    # Shared by every worker and machine (Redis, else the database); an operator may name
+    # another shared storage, and check_config refuses per-process memory in production.
+    storage = config.get("RATELIMIT_STORAGE_URI") or rate_limits.storage_uri(config)
+    config["RATELIMIT_STORAGE_URI"] = storage
     config["RATELIMIT_ENABLED"] = config.get("RATELIMIT_ENABLED", True)
     if config["ENV"] == "testing":
         config["TESTING"] = True

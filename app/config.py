@@ -17,7 +17,8 @@ Settings (environment spelling; inside Flask the ``CAIRN_`` prefix is dropped):
   ``CAIRN_OUTBOX_DIR`` (default ``instance/outbox``).
 * ``CAIRN_SIGNING_PROCESSES``: processes that sign bulk awards (default: one per core).
 * ``CAIRN_REDIS_URL``: run background jobs on RQ workers (``cairn worker``) and keep rate limits
-  in Redis; without it jobs run in-process.
+  in Redis; without it jobs run in-process and rate limits are counted in the database. Either
+  way every worker process and machine shares one count; production refuses a per-process one.
 """
 
 from __future__ import annotations
@@ -160,5 +161,31 @@ def check_config(config: dict[str, Any]) -> None:
         problems.append("CAIRN_MAIL_FROM is not set (e.g. 'District PD <badges@example.org>')")
     if config.get("SMTP_SECURITY") not in ("starttls", "ssl", "none"):
         problems.append("CAIRN_SMTP_SECURITY must be starttls, ssl or none")
+    problems.extend(_per_process_rate_limits(config))
     if problems:
         raise ConfigError("Cairn cannot start:\n  - " + "\n  - ".join(problems))
+
+
+def _per_process_rate_limits(config: dict[str, Any]) -> list[str]:
+    """Settings that would let each worker process count rate limits on its own (so N workers
+    would let N times every limit through), or stop counting when the storage fails."""
+    problems = []
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "")
+    if storage.startswith("memory:"):
+        problems.append(
+            "CAIRN_RATELIMIT_STORAGE_URI must not be memory:// (each worker would count on its "
+            "own); leave it unset to count in the database, or set CAIRN_REDIS_URL"
+        )
+    if config.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED") or config.get(
+        "RATELIMIT_IN_MEMORY_FALLBACK"
+    ):
+        problems.append(
+            "CAIRN_RATELIMIT_IN_MEMORY_FALLBACK(_ENABLED) must not be set: when the rate-limit "
+            "storage fails, each worker would count on its own"
+        )
+    if config.get("RATELIMIT_SWALLOW_ERRORS"):
+        problems.append(
+            "CAIRN_RATELIMIT_SWALLOW_ERRORS must not be set: rate limits would stop holding "
+            "whenever their storage fails"
+        )
+    return problems

@@ -138,3 +138,6 @@ def login_required(view: F) -> F:
 
 
 from app.auth import account_views, views  # noqa: E402,F401  (routes register on import)
+
+# isort: split
+from app.auth import invitations  # noqa: E402,F401

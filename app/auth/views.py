@@ -31,7 +31,6 @@ DEFAULT_RESET_EMAIL_LIMIT = "5 per hour"
 TOO_MANY_SIGN_INS = "Too many sign-in attempts. Wait a few minutes, then try again."
 TOO_MANY_RESETS = "Too many reset requests. Wait a while, then try again."
 TOO_MANY_TRIES = "Too many attempts from your network. Wait a minute, then try again."
-INVITE_HOURS = 72
 MAX_NEXT = 2000
 
 
@@ -197,13 +196,6 @@ def reset_password(token: str) -> ResponseReturnValue:
     return _choose_password(token, "reset")
 
 
-@bp.route("/invite/<token>", methods=["GET", "POST"])
-@limiter.limit(_ip_limit, methods=["POST"], error_message=TOO_MANY_TRIES)
-def accept_invite(token: str) -> ResponseReturnValue:
-    """Accept an invitation by choosing a password."""
-    return _choose_password(token, "invite")
-
-
 def _choose_password(token: str, purpose: str) -> ResponseReturnValue:
     env = service_env()
     try:
@@ -239,7 +231,8 @@ def _choose_password(token: str, purpose: str) -> ResponseReturnValue:
 
 
 def _newest_workspace(account: StaffAccount) -> str:
-    # The invitation does not record which workspace sent it; the newest membership is it.
+    # Only for invitation links from before invitations were recorded (the account was made a
+    # member when invited): the link does not say which workspace sent it; the newest does.
     slug = db.session.scalar(
         select(Issuer.slug)
         .join(Membership, Membership.issuer_id == Issuer.id)
@@ -248,19 +241,3 @@ def _newest_workspace(account: StaffAccount) -> str:
         .limit(1)
     )
     return url_for("issuer_ui.overview", slug=slug) if slug else url_for("issuer_ui.dashboard")
-
-
-def invitation_link(account: StaffAccount, *, issuer_name: str) -> None:
-    """Queue an invitation (a 72-hour link to choose a password) for ``account``; the caller
-    commits and then calls ``emails.deliver_soon()``."""
-    env = service_env()
-    token = staff.issue_token(account, "invite", hours=INVITE_HOURS, env=env)
-    emails.queue_account_link(
-        to=account.email,
-        name=account.name,
-        link=env.base_url + url_for("auth.accept_invite", token=token),
-        purpose="invite",
-        hours=INVITE_HOURS,
-        issuer_name=issuer_name,
-        now=env.now,
-    )

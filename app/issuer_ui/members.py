@@ -1,4 +1,5 @@
-"""A workspace's staff (owners only): who has which role, invitations, role changes, removal."""
+"""A workspace's staff (owners only): who has which role, invitations (pending ones listed by
+address only), role changes, removal."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from app.auth import current_staff
-from app.auth.views import invitation_link
+from app.auth.invitations import queue_invitation
 from app.extensions import db
 from app.issuer_ui import actor, bp, current_issuer, workspace_view
 from app.models import ROLES, Issuer, StaffAccount
-from app.services import emails, staff
+from app.services import emails, invitations, staff
 from app.services.errors import NotFound, ServiceError
 from app.wiring import service_env
 from schemas.fields import first_errors
@@ -27,6 +28,11 @@ ROLE_DESCRIPTIONS = {
     "awarder": "Awards credentials (one at a time or in bulk), revokes and suspends them.",
     "viewer": "Read-only: achievements, credentials, reports and the audit log.",
 }
+#: The one answer to an invitation, whoever the address belongs to.
+INVITED = (
+    "{email} is invited to {issuer} as {role}, unless they are already a member. They join "
+    "when they accept the emailed invitation."
+)
 
 
 def _page(
@@ -40,6 +46,8 @@ def _page(
         "issuer_ui/members.html",
         issuer=issuer,
         members=staff.members(issuer),
+        pending=invitations.pending(issuer),
+        now=service_env().now,
         roles=ROLES,
         descriptions=ROLE_DESCRIPTIONS,
         errors=errors or {},
@@ -67,76 +75,42 @@ def members(slug: str) -> ResponseReturnValue:
 @bp.post("/<slug>/members/invite")
 @workspace_view("owner")
 def invite_member(slug: str) -> ResponseReturnValue:
-    """Invite someone: a new account gets a link to choose a password; an existing one is
-    given the role and told by email."""
+    """Invite someone. The answer is the same for a new address, an address that has an account
+    and a member's: it never tells whether an account exists, never shows its name, and adds
+    nobody. Everyone who is not a member yet gets an invitation to accept."""
     form = {key: request.form.get(key, "")[:320] for key in ("email", "name", "role")}
     try:
         data = InviteSchema().load(request.form)
     except ValidationError as error:
         return _page(status=400, errors=first_errors(error), form=form)
     issuer = current_issuer()
-    env = service_env()
     try:
-        account = _account_for(data["email"])
-        if account is None:
-            account = staff.create_account(
-                email=data["email"], name=data["name"], password=None, actor=actor(), env=env
-            )
-            staff.set_role(issuer, account, data["role"], actor=actor(), env=env)
-            invitation_link(account, issuer_name=issuer.name)
-            message = f"Invitation sent to {account.email}."
-        else:
-            current = staff.role_of(account, issuer)
-            if current is not None and account.password_hash is not None:
-                error_text = (
-                    f"{account.email} is already a member ({current}). "
-                    "Change their role in the list instead."
-                )
-                return _page(status=400, errors={"email": error_text}, form=form)
-            if current != data["role"]:
-                staff.set_role(issuer, account, data["role"], actor=actor(), env=env)
-            if account.password_hash is None:
-                # Invited before but never accepted: the earlier link may have expired.
-                invitation_link(account, issuer_name=issuer.name)
-                message = f"Invitation sent to {account.email} again."
-            else:
-                _queue_role_notice(account, issuer, data["role"])
-                message = f"{account.name} already had a Cairn account and is now {data['role']}."
+        invited = invitations.invite(
+            issuer, email=data["email"], name=data["name"], role=data["role"], actor=actor(),
+            env=service_env(),
+        )  # fmt: skip
+        if invited is not None:
+            invitation, token = invited
+            queue_invitation(invitation, token, issuer=issuer)
     except ServiceError as error:
         db.session.rollback()
         return _page(status=400, errors={error.field or "_schema": error.message}, form=form)
     db.session.commit()
     emails.deliver_soon()
-    flash(message)
+    # One text for every case; a member (already listed on this page) is left as they are.
+    address = invitations.address(data["email"])
+    flash(INVITED.format(email=address, issuer=issuer.name, role=data["role"]))
     return redirect(url_for("issuer_ui.members", slug=slug))
 
 
-def _account_for(email: str) -> StaffAccount | None:
-    try:
-        return staff.get_by_email(email)
-    except NotFound:
-        return None
-
-
-def _queue_role_notice(account: StaffAccount, issuer: Issuer, role: str) -> None:
-    # Plain text on purpose: the account link templates talk about choosing a password and an
-    # expiring link, neither of which applies to someone who already signs in.
-    env = service_env()
-    text = (
-        f"Hello {account.name},\n\n"
-        f"{current_staff().name} has added you to {issuer.name} in Cairn as {role}: "
-        f"{ROLE_DESCRIPTIONS[role]}\n\n"
-        f"Sign in with your usual password: {env.base_url}{url_for('auth.login')}\n"
-    )
-    emails.queue(
-        to=account.email,
-        subject=f"You now work in {issuer.name} on Cairn",
-        text=text,
-        html=None,
-        kind="invite",
-        now=env.now,
-        issuer_id=issuer.id,
-    )
+@bp.post("/<slug>/members/invitations/<int:invitation_id>/revoke")
+@workspace_view("owner")
+def revoke_invitation(slug: str, invitation_id: int) -> ResponseReturnValue:
+    """Withdraw a pending invitation: its link stops working."""
+    invitation = invitations.get_pending(current_issuer(), invitation_id)
+    invitations.revoke(invitation, actor=actor(), env=service_env())
+    flash(f"The invitation to {invitation.email} is withdrawn.")
+    return redirect(url_for("issuer_ui.members", slug=slug))
 
 
 @bp.post("/<slug>/members/<int:staff_id>/role")

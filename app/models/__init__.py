@@ -18,7 +18,8 @@ from app.models.portfolio import (
     Submission,
     SubmissionItem,
 )
-from app.models.staff import ROLES, AccountToken, Membership, StaffAccount
+from app.models.rate_limit import RateLimitCounter
+from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, StaffInvitation
 from app.models.status_list import StatusList
 
 __all__ = [
@@ -47,9 +48,11 @@ __all__ = [
     "Module",
     "PortfolioItem",
     "Prompt",
+    "RateLimitCounter",
     "Response",
     "Review",
     "StaffAccount",
+    "StaffInvitation",
     "StatusAllocation",
     "StatusList",
     "StoredFile",

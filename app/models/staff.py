@@ -1,4 +1,4 @@
-"""Staff accounts, their per-issuer roles, and one-time tokens for password reset and invites."""
+"""Staff accounts, their per-issuer roles, one-time tokens for password reset, and invitations."""
 
 from __future__ import annotations
 
@@ -62,3 +62,40 @@ class AccountToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     staff: Mapped[StaffAccount] = relationship()
+
+
+class StaffInvitation(Base):
+    """An owner's invitation for an email address to work in an issuer with a role.
+
+    Nobody becomes a member until the invitation is accepted: by choosing a password (an
+    address with no account yet) or, signed in as the account the address belongs to, with the
+    accept button. Only the SHA-256 of the emailed token is stored. An invitation is pending
+    until it is accepted, declined, revoked or replaced by a newer one (then its token changes),
+    and it expires at ``expires_at``.
+    """
+
+    __tablename__ = "staff_invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer_id: Mapped[int] = mapped_column(ForeignKey("issuer.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    #: The name the owner gave, used only if the invitation creates an account (an existing
+    #: account keeps its own name, which the inviting owner never sees before acceptance).
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The account that accepted (the one the address belongs to).
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    issuer: Mapped[Issuer] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        """Neither accepted, declined nor revoked (it may still have expired)."""
+        return self.accepted_at is None and self.declined_at is None and self.revoked_at is None

@@ -239,8 +239,9 @@ def queue_account_link(
         subject = f"You are invited to Cairn{where}"
         paragraphs = [
             f"Hello {name},",
-            f"You have been invited to issue credentials with Cairn{where}. Choose a password to "
-            "accept the invitation.",
+            f"You have been invited to issue credentials with Cairn{where}. Open the link to "
+            "accept or decline: with a Cairn account you already have, sign in with it; "
+            "otherwise choose a password.",
             f"The link works once and expires in {hours:g} hours.",
         ]
         link_text = "Accept the invitation"

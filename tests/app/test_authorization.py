@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AccountSession, AuditEvent, IssuedCredential, StaffAccount
-from app.services import bulk, modules, reviews, staff
+from app.services import bulk, invitations, modules, reviews, staff
 from app.services.audit import Actor
 from app.services.modules import ActivityInput, ModuleInput
 from app.wiring import service_env
@@ -65,6 +65,10 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
     )
     prompt_b = modules.add_prompt(activity_b, "Why?", actor=Actor(bob), env=service_env())
     submission_b, item_b = portfolio_submission(issuer_b, make_achievement)
+    invited = invitations.invite(issuer_b, email="invitee@b.example.org", name="Ivy Invitee",
+                                 role="viewer", actor=Actor(bob), env=service_env())  # fmt: skip
+    assert invited is not None
+    db.session.commit()
     return {
         "alice": alice, "bob": bob, "a": issuer_a, "b": issuer_b,
         "values": {
@@ -72,6 +76,7 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
             "job_id": job_b.id, "staff_id": bob.id, "number": 1, "version": 1,
             "submission_id": submission_b.public_id, "item_id": item_b.public_id,
             "module_id": module_b.public_id, "activity_id": activity_b.id, "prompt_id": prompt_b.id,
+            "invitation_id": invited[0].id,
         },
     }  # fmt: skip
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AccountToken, EmailMessage, Issuer, StaffAccount
+from app.models import AuditEvent, EmailMessage, Issuer, StaffAccount, StaffInvitation
 from app.services import emails, staff
 from app.services.audit import Actor
 from app.wiring import service_env
@@ -22,6 +24,9 @@ from tests.app.test_auth import like_a_browser
 
 OWNER = "owner@district7.example.org"
 NEW = "new.person@district7.example.org"
+KNOWN = "known@elsewhere.example.org"
+MEMBER = "member@district7.example.org"
+OTHER = "other@elsewhere.example.org"
 INVITE_LINK = re.compile(re.escape(BASE_URL) + r"/invite/([A-Za-z0-9_\-]+)")
 NEW_PASSWORD = "a brand new long passphrase"
 
@@ -65,6 +70,23 @@ def add(issuer: Issuer, account: StaffAccount, role: str) -> None:
     staff.set_role(issuer, account, role, actor=Actor(label="test"), env=service_env())
 
 
+def actions() -> list[str]:
+    """The invitation events recorded so far, oldest first."""
+    return list(
+        db.session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.action.like("staff.invitation.%"))
+            .order_by(AuditEvent.id)
+        )
+    )
+
+
+def invite_link(address: str) -> str:
+    match = INVITE_LINK.search(latest_mail(address).body_text)
+    assert match, latest_mail(address).body_text
+    return f"/invite/{match.group(1)}"
+
+
 def count(model: Any, *where: Any) -> int:
     return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
@@ -101,10 +123,11 @@ def test_an_invitation_brings_a_new_person_into_the_workspace(
     assert response.status_code == 302
     assert response.headers["Location"] == members_path(issuer)
     listing = owner_web.get(members_path(issuer)).get_data(as_text=True)
-    assert f"Invitation sent to {NEW}." in listing and "Invitation pending" in listing
-
-    account = staff.get_by_email(NEW)
-    assert account.password_hash is None and staff.role_of(account, issuer) == "editor"
+    assert f"{NEW} is invited to District 7 as editor" in listing
+    assert "Pending invitations" in listing and NEW in listing
+    # Nobody joins, and no account exists, until the invitation is accepted.
+    assert count(StaffAccount, StaffAccount.email == NEW) == 0
+    assert count(StaffInvitation, StaffInvitation.email == NEW) == 1
     message = latest_mail(NEW)
     assert message.kind == "invite" and message.sent_at is not None
     assert "District 7" in message.subject
@@ -117,6 +140,7 @@ def test_an_invitation_brings_a_new_person_into_the_workspace(
     body = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Nell New" in body and NEW in body and 'autocomplete="new-password"' in body
+    assert page.headers["Referrer-Policy"] == "no-referrer"
     accepted = invitee.submit(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert accepted.status_code == 302
     assert accepted.headers["Location"] == f"/workspace/{issuer.slug}/"
@@ -125,48 +149,232 @@ def test_an_invitation_brings_a_new_person_into_the_workspace(
     assert "You are editor" in invitee.get("/workspace/").get_data(as_text=True)
     # The editor may not manage staff.
     assert invitee.get(members_path(issuer)).status_code == 403
+    assert staff.get_by_email(NEW).name == "Nell New"
+    assert actions() == ["staff.invitation.invite", "staff.invitation.accept"]
 
     # The link worked once; the new password signs in from anywhere.
     assert like_a_browser(app.test_client()).get(link).status_code == 400
     like_a_browser(app.test_client()).sign_in(NEW, NEW_PASSWORD)
+    assert "Pending invitations" not in owner_web.get(members_path(issuer)).get_data(as_text=True)
 
 
-def test_inviting_someone_with_an_account_adds_them_and_tells_them(
+def flash_text(web: Web, issuer: Issuer) -> str:
+    body = web.get(members_path(issuer)).get_data(as_text=True)
+    found = re.search(r'<p class="flash flash-[a-z]+" role="status">([^<]*)</p>', body)
+    assert found, body
+    return found.group(1)
+
+
+def test_the_answer_is_the_same_for_a_new_address_an_account_and_a_member(
+    owner_web: Web, issuer: Issuer, make_staff: Callable[..., StaffAccount]
+) -> None:
+    make_staff(KNOWN, name="Kim Known")
+    add(issuer, make_staff(MEMBER, name="Mo Member"), "awarder")
+    answers = []
+    for address in (NEW, KNOWN, MEMBER):
+        response = invite(owner_web, issuer, email=address, name="Given Name", role="viewer")
+        body = response.get_data(as_text=True).replace(address, "ADDRESS")
+        text = flash_text(owner_web, issuer).replace(address, "ADDRESS")
+        answers.append((response.status_code, response.headers.get("Location"), body, text))
+    assert answers[0] == answers[1] == answers[2], answers
+    assert answers[0][0] == 302
+    # Nothing shows that the second address has an account, nor its name; nobody joined.
+    listing = owner_web.get(members_path(issuer)).get_data(as_text=True)
+    assert "Kim Known" not in listing and "Given Name" not in listing
+    assert staff.role_of(staff.get_by_email(KNOWN), issuer) is None
+    assert staff.role_of(staff.get_by_email(MEMBER), issuer) == "awarder"
+    # The two outsiders get the very same invitation; the member is left as they are.
+    new_mail, known_mail = latest_mail(NEW), latest_mail(KNOWN)
+    assert new_mail.subject == known_mail.subject
+    assert INVITE_LINK.sub("LINK", new_mail.body_text).replace(NEW, "ADDRESS") == INVITE_LINK.sub(
+        "LINK", known_mail.body_text
+    ).replace(KNOWN, "ADDRESS")
+    assert count(EmailMessage, EmailMessage.to_address == MEMBER) == 0
+
+
+def test_an_existing_account_joins_only_when_it_accepts(
     owner_web: Web, issuer: Issuer, make_staff: Callable[..., StaffAccount], app: Flask
 ) -> None:
-    existing = make_staff("known@elsewhere.example.org", name="Kim Known")
-    response = invite(owner_web, issuer, email="known@elsewhere.example.org", name="Other name",
-                      role="viewer")  # fmt: skip
+    existing = make_staff(KNOWN, name="Kim Known")
+    response = invite(owner_web, issuer, email=KNOWN, name="Other name", role="viewer")
     assert response.status_code == 302
+    assert staff.role_of(existing, issuer) is None
+    link = invite_link(KNOWN)
+
+    # Signed out, the link asks them to sign in as the invited account, and comes back.
+    invitee = like_a_browser(app.test_client())
+    page = invitee.get(link)
+    assert page.status_code == 200 and "Sign in as" in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "no-store"
+    invitee.sign_in(KNOWN, PASSWORD)
+    assert invitee.get(f"/workspace/{issuer.slug}/").status_code == 404  # not a member yet
+    page = invitee.get(link)
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Accept and join District 7" in body and "viewer" in body
+    assert staff.role_of(existing, issuer) is None
+
+    accepted = invitee.submit(link)
+    assert accepted.status_code == 302
+    assert accepted.headers["Location"] == f"/workspace/{issuer.slug}/"
     assert staff.role_of(existing, issuer) == "viewer"
-    assert db.session.get(StaffAccount, existing.id).name == "Kim Known"
-    assert count(AccountToken) == 0
-    notice = latest_mail("known@elsewhere.example.org")
-    assert notice.kind == "invite" and notice.issuer_id == issuer.id
-    assert f"{BASE_URL}/login" in notice.body_text and "viewer" in notice.body_text
-    # Their password is unchanged and now opens the workspace.
-    other = like_a_browser(app.test_client())
-    other.sign_in("known@elsewhere.example.org", PASSWORD)
-    assert other.get(f"/workspace/{issuer.slug}/").status_code == 200
+    assert db.session.get(StaffAccount, existing.id).name == "Kim Known"  # their own name
+    assert invitee.get(f"/workspace/{issuer.slug}/").status_code == 200
+    assert actions() == ["staff.invitation.invite", "staff.invitation.accept"]
+    assert invitee.get(link).status_code == 400  # answered
 
 
-def test_a_current_member_cannot_be_invited_again(owner_web: Web, issuer: Issuer) -> None:
+def test_someone_else_signed_in_cannot_answer_the_invitation(
+    owner_web: Web, issuer: Issuer, make_staff: Callable[..., StaffAccount], app: Flask
+) -> None:
+    existing = make_staff(KNOWN, name="Kim Known")
+    make_staff(OTHER, name="Olly Other")
+    invite(owner_web, issuer, email=KNOWN, name="Kim", role="owner")
+    link = invite_link(KNOWN)
+    intruder = like_a_browser(app.test_client())
+    intruder.sign_in(OTHER)
+    page = intruder.get(link)
+    assert page.status_code == 403 and "Only known@elsewhere.example.org" in page.get_data(
+        as_text=True
+    )
+    token = intruder.csrf_token("/workspace/")
+    for action in (link, f"{link}/decline"):
+        refused = intruder.client.post(action, data={"csrf_token": token}, base_url=BASE_URL)
+        assert refused.status_code == 403, action
+    # Nor may the owner who sent it.
+    assert owner_web.submit(members_path(issuer), link).status_code == 403
+    assert staff.role_of(existing, issuer) is None
+    assert staff.role_of(staff.get_by_email(OTHER), issuer) is None
+    invitation = db.session.scalar(select(StaffInvitation))
+    assert invitation is not None and invitation.is_open
+    assert actions() == ["staff.invitation.invite"]
+
+
+def test_an_anonymous_visitor_cannot_answer_for_an_account(
+    owner_web: Web, issuer: Issuer, make_staff: Callable[..., StaffAccount], app: Flask
+) -> None:
+    existing = make_staff(KNOWN, name="Kim Known")
+    invite(owner_web, issuer, email=KNOWN, name="Kim", role="viewer")
+    link = invite_link(KNOWN)
+    visitor = like_a_browser(app.test_client())
+    for action in (link, f"{link}/decline"):
+        assert visitor.submit("/login", action).status_code == 403, action
+    assert staff.role_of(existing, issuer) is None
+    assert actions() == ["staff.invitation.invite"]
+
+
+def test_an_account_may_decline(
+    owner_web: Web, issuer: Issuer, make_staff: Callable[..., StaffAccount], app: Flask
+) -> None:
+    existing = make_staff(KNOWN, name="Kim Known")
+    invite(owner_web, issuer, email=KNOWN, name="Kim", role="viewer")
+    link = invite_link(KNOWN)
+    invitee = like_a_browser(app.test_client())
+    invitee.sign_in(KNOWN)
+    declined = invitee.submit(link, f"{link}/decline")
+    assert declined.status_code == 200 and "Invitation declined" in declined.get_data(as_text=True)
+    assert staff.role_of(existing, issuer) is None
+    assert invitee.get(link).status_code == 400
+    assert invitee.submit("/workspace/", link).status_code == 400
+    assert staff.role_of(existing, issuer) is None
+    assert actions() == ["staff.invitation.invite", "staff.invitation.decline"]
+    assert "Pending invitations" not in owner_web.get(members_path(issuer)).get_data(as_text=True)
+
+
+def test_a_new_address_may_decline(owner_web: Web, issuer: Issuer, app: Flask) -> None:
+    invite(owner_web, issuer, email=NEW, name="Nell New", role="viewer")
+    link = invite_link(NEW)
+    invitee = like_a_browser(app.test_client())
+    assert "Decline the invitation" in invitee.get(link).get_data(as_text=True)
+    assert invitee.submit(link, f"{link}/decline").status_code == 200
+    assert invitee.get(link).status_code == 400
+    assert count(StaffAccount, StaffAccount.email == NEW) == 0
+    assert actions() == ["staff.invitation.invite", "staff.invitation.decline"]
+
+
+def test_owners_withdraw_pending_invitations(owner_web: Web, issuer: Issuer, app: Flask) -> None:
+    invite(owner_web, issuer, email=NEW, name="Nell New", role="viewer")
+    link = invite_link(NEW)
+    invitation = db.session.scalar(select(StaffInvitation))
+    assert invitation is not None
+    listing = owner_web.get(members_path(issuer)).get_data(as_text=True)
+    assert "Pending invitations" in listing and NEW in listing and "Nell New" not in listing
+    revoke = members_path(issuer, f"/invitations/{invitation.id}/revoke")
+    response = owner_web.submit(members_path(issuer), revoke)
+    assert response.status_code == 302
+    assert f"The invitation to {NEW} is withdrawn." in flash_text(owner_web, issuer)
+    assert like_a_browser(app.test_client()).get(link).status_code == 400
+    assert owner_web.submit(members_path(issuer), revoke).status_code == 404  # only once
+    assert actions() == ["staff.invitation.invite", "staff.invitation.revoke"]
+    assert count(StaffAccount, StaffAccount.email == NEW) == 0
+
+
+def test_invitations_expire(owner_web: Web, issuer: Issuer, app: Flask) -> None:
+    invite(owner_web, issuer, email=NEW, name="Nell New", role="viewer")
+    link = invite_link(NEW)
+    invitation = db.session.scalar(select(StaffInvitation))
+    assert invitation is not None
+    assert invitation.expires_at == invitation.created_at + timedelta(hours=72)
+    invitation.expires_at = service_env().now - timedelta(seconds=1)
+    db.session.commit()
+    invitee = like_a_browser(app.test_client())
+    assert invitee.get(link).status_code == 400
+    refused = invitee.submit(
+        "/login", link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
+    assert refused.status_code == 400
+    assert count(StaffAccount, StaffAccount.email == NEW) == 0
+    assert "Expired" in owner_web.get(members_path(issuer)).get_data(as_text=True)
+
+
+def test_only_the_token_hash_is_stored(owner_web: Web, issuer: Issuer) -> None:
+    invite(owner_web, issuer, email=NEW, name="Nell New", role="viewer")
+    token = invite_link(NEW).rsplit("/", 1)[1]
+    invitation = db.session.scalar(select(StaffInvitation))
+    assert invitation is not None
+    assert invitation.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in str(invitation.__dict__)
+
+
+def test_a_link_sent_before_invitations_waited_still_sets_a_password(
+    web: Web, issuer: Issuer, app: Flask
+) -> None:
+    # Earlier versions made the account (a member, without a password) when inviting, and
+    # emailed an account token: such a link keeps working until it expires.
+    env = service_env()
+    account = staff.create_account(email=NEW, name="Nell New", password=None,
+                                   actor=Actor(label="test"), env=env)  # fmt: skip
+    add(issuer, account, "viewer")
+    token = staff.issue_token(account, "invite", hours=72, env=env)
+    db.session.commit()
+    link = f"/invite/{token}"
+    assert web.get(link).status_code == 200
+    done = web.submit(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert done.status_code == 302 and done.headers["Location"] == f"/workspace/{issuer.slug}/"
+
+
+def test_inviting_a_current_member_changes_nothing(owner_web: Web, issuer: Issuer) -> None:
     response = invite(owner_web, issuer, email=OWNER, name="Pat", role="viewer")
-    assert response.status_code == 400
-    assert "already a member" in response.get_data(as_text=True)
-    assert count(EmailMessage) == 0
+    assert response.status_code == 302
+    assert count(EmailMessage) == 0 and count(StaffInvitation) == 0
     assert staff.role_of(staff.get_by_email(OWNER), issuer) == "owner"
 
 
-def test_inviting_a_pending_person_again_sends_a_fresh_link(owner_web: Web, issuer: Issuer) -> None:
+def test_inviting_a_pending_person_again_sends_a_fresh_link(
+    owner_web: Web, issuer: Issuer, app: Flask
+) -> None:
     invite(owner_web, issuer, email=NEW, name="Nell New", role="viewer")
     first = INVITE_LINK.search(latest_mail(NEW).body_text)
     response = invite(owner_web, issuer, email=NEW, name="Nell New", role="awarder")
     assert response.status_code == 302
     second = INVITE_LINK.search(latest_mail(NEW).body_text)
     assert first and second and first.group(1) != second.group(1)
-    assert staff.role_of(staff.get_by_email(NEW), issuer) == "awarder"
     assert count(EmailMessage, EmailMessage.to_address == NEW) == 2
+    assert count(StaffInvitation) == 1  # renewed, not doubled
+    invitee = like_a_browser(app.test_client())
+    assert invitee.get(f"/invite/{first.group(1)}").status_code == 400  # only the newest works
+    link = f"/invite/{second.group(1)}"
+    invitee.submit(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert staff.role_of(staff.get_by_email(NEW), issuer) == "awarder"
 
 
 @pytest.mark.parametrize(
@@ -188,19 +396,21 @@ def test_bad_invitations_are_explained_and_change_nothing(
     assert count(StaffAccount) == 1 and count(EmailMessage) == 0
 
 
-def test_names_are_shown_escaped(owner_web: Web, issuer: Issuer) -> None:
+def test_names_are_shown_escaped(owner_web: Web, issuer: Issuer, app: Flask) -> None:
     script = "<script>alert(1)</script>"
     invite(owner_web, issuer, email=NEW, name=script, role="viewer")
-    body = owner_web.get(members_path(issuer)).get_data(as_text=True)
-    assert script not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
-    # ... also when a bad form is shown again with what was typed.
+    # ... when a bad form is shown again with what was typed.
     again = invite(owner_web, issuer, email="bad", name=script, role="viewer")
     assert again.status_code == 400 and script not in again.get_data(as_text=True)
-    # ... and on the invitee's page.
-    link = INVITE_LINK.search(latest_mail(NEW).body_text)
-    assert link
-    page = owner_web.get(f"/invite/{link.group(1)}").get_data(as_text=True)
+    # ... on the invitee's page.
+    link = invite_link(NEW)
+    invitee = like_a_browser(app.test_client())
+    page = invitee.get(link).get_data(as_text=True)
     assert script not in page and "&lt;script&gt;" in page
+    # ... and in the staff list once they have joined.
+    invitee.submit(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    body = owner_web.get(members_path(issuer)).get_data(as_text=True)
+    assert script not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
 
 
 def test_an_owner_changes_a_role_and_removes_a_member(

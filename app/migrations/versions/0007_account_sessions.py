@@ -1,7 +1,7 @@
 """Server-side sign-in sessions of staff and educators (revocable on the server)
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-05 08:30:00.000000
 
 """
@@ -13,7 +13,7 @@ from app.models.types import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -23,7 +23,7 @@ from app.services import revocation
 from app.services.audit import Actor
 from app.wiring import service_env
 from credentials.verify import CHECK_ORDER
-from tests.app.conftest import BASE_URL, database_url
+from tests.app.conftest import BASE_URL, database_url, reset_schema
 from tests.app.forgeries import forged_credential
 from tests.app.public.conftest import EMAIL
 
@@ -295,6 +295,8 @@ def limited_app(tmp_path: Path) -> Iterator[Flask]:
         }
     )
     with application.app_context():
+        # The counters live in the database (shared by every worker), so it needs its tables.
+        reset_schema()
         yield application
         db.session.remove()
         db.engine.dispose()

@@ -1,0 +1,147 @@
+"""Where rate limits are counted: Redis when ``CAIRN_REDIS_URL`` is set, else the application's
+own database, never the memory of one process.
+
+Flask-Limiter's in-memory storage counts per process: with two gunicorn workers each lets the
+whole limit through, and every further worker or machine adds as much again. The database is the
+one thing every worker and machine of a deployment already shares (a SQLite file in WAL mode on
+one machine, PostgreSQL on several), so the embedded default keeps its counters there, in
+``rate_limit_counter``, rather than in a file of its own under ``instance/`` that a second
+machine would not see.
+
+:class:`DatabaseStorage` is a ``limits`` storage for the fixed-window strategy (Flask-Limiter's
+default, which Cairn uses): one row per key and window, incremented by a single
+``INSERT … ON CONFLICT DO UPDATE … RETURNING`` statement, atomic on SQLite and PostgreSQL alike,
+so concurrent workers never lose a hit. Expired rows are pruned at most once a minute per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from typing import Any, cast
+
+from limits.storage import Storage
+from sqlalchemy import Table, case, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.extensions import db
+from app.models.rate_limit import KEY_LENGTH, RateLimitCounter
+
+#: The storage URI of the embedded default (registered with ``limits`` by the class below).
+DATABASE_STORAGE_URI = "cairn-database://"
+#: Seconds between two prunings of expired counters by one process.
+PRUNE_EVERY = 60.0
+
+_TABLE = cast(Table, RateLimitCounter.__table__)
+
+
+def storage_uri(config: Any) -> str:
+    """The limiter's storage for a configuration: Redis when configured, else the database."""
+    redis_url: str | None = config.get("REDIS_URL")
+    return redis_url or DATABASE_STORAGE_URI
+
+
+def _stored_key(key: str) -> str:
+    # Keys hold a submitted address (at most 320 characters) plus a prefix and the limit; a
+    # longer one is stored by its hash rather than refused or truncated into another's key.
+    if len(key) <= KEY_LENGTH:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class DatabaseStorage(Storage):
+    """Fixed-window counters in the current application's database (see the module doc)."""
+
+    STORAGE_SCHEME = ["cairn-database"]  # noqa: RUF012  (the type limits declares)
+
+    def __init__(
+        self, uri: str | None = None, wrap_exceptions: bool = False, **options: Any
+    ) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions)
+        self._pruned_at = 0.0
+        self._prune_lock = threading.Lock()
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return SQLAlchemyError
+
+    @staticmethod
+    def _engine() -> Engine:
+        # Resolved on every call rather than kept: Flask-Limiter keeps one storage for its one
+        # (module-level) limiter, and each application (tests build many) has its own engine.
+        engine: Engine = db.engine
+        return engine
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        """Add ``amount`` hits to ``key``'s window, opening a new window of ``expiry`` seconds
+        when there is none or it has ended; the count after adding."""
+        now = time.time()
+        engine = self._engine()
+        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        new = insert(_TABLE).values(
+            limit_key=_stored_key(key), hits=amount, expires_at=now + expiry
+        )
+        ended = _TABLE.c.expires_at <= now
+        statement = new.on_conflict_do_update(
+            index_elements=[_TABLE.c.limit_key],
+            set_={
+                "hits": case((ended, new.excluded.hits), else_=_TABLE.c.hits + amount),
+                "expires_at": case((ended, new.excluded.expires_at), else_=_TABLE.c.expires_at),
+            },
+        ).returning(_TABLE.c.hits)
+        with engine.begin() as connection:
+            hits: int = connection.execute(statement).scalar_one()
+        if now - self._pruned_at >= PRUNE_EVERY:
+            self.prune(now)
+        return hits
+
+    def prune(self, now: float | None = None) -> int:
+        """Delete the counters whose window has ended; how many were deleted."""
+        with self._prune_lock:
+            moment = time.time() if now is None else now
+            self._pruned_at = moment
+            with self._engine().begin() as connection:
+                result = connection.execute(delete(_TABLE).where(_TABLE.c.expires_at <= moment))
+            return int(result.rowcount or 0)
+
+    def _live(self, key: str) -> tuple[int, float] | None:
+        with self._engine().connect() as connection:
+            row = connection.execute(
+                select(_TABLE.c.hits, _TABLE.c.expires_at).where(
+                    _TABLE.c.limit_key == _stored_key(key), _TABLE.c.expires_at > time.time()
+                )
+            ).first()
+        return (int(row.hits), float(row.expires_at)) if row is not None else None
+
+    def get(self, key: str) -> int:
+        """Hits in ``key``'s current window (0 when it has none)."""
+        live = self._live(key)
+        return live[0] if live else 0
+
+    def get_expiry(self, key: str) -> float:
+        """When ``key``'s current window ends (now, when it has none)."""
+        live = self._live(key)
+        return live[1] if live else time.time()
+
+    def check(self) -> bool:
+        """Whether the database answers."""
+        try:
+            with self._engine().connect() as connection:
+                connection.execute(select(1))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def reset(self) -> int | None:
+        """Forget every counter; how many there were."""
+        with self._engine().begin() as connection:
+            result = connection.execute(delete(_TABLE))
+        return int(result.rowcount or 0)
+
+    def clear(self, key: str) -> None:
+        """Forget ``key``'s counter."""
+        with self._engine().begin() as connection:
+            connection.execute(delete(_TABLE).where(_TABLE.c.limit_key == _stored_key(key)))

@@ -1,0 +1,163 @@
+"""The database storage for rate limits: fixed windows counted atomically, expired counters
+pruned, registered with ``limits``; the configuration picks Redis or the database and refuses
+per-process counting in production. (Two real gunicorn workers: test_rate_limits_shared.py.)"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from flask import Flask
+from limits.storage import storage_from_string
+from sqlalchemy import func, select
+
+from app import rate_limits
+from app.config import ConfigError, check_config
+from app.extensions import db
+from app.models import RateLimitCounter
+from app.rate_limits import DatabaseStorage
+
+KEY = "LIMITER/192.0.2.1/auth.login/10/1/minute"
+
+
+class Clock:
+    """``time.time`` for the storage, moved by hand."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    fixed = Clock(1_800_000_000.0)
+    monkeypatch.setattr(rate_limits.time, "time", fixed)
+    return fixed
+
+
+@pytest.fixture
+def storage(app: Flask) -> DatabaseStorage:
+    return DatabaseStorage()
+
+
+def rows() -> int:
+    return db.session.scalar(select(func.count()).select_from(RateLimitCounter)) or 0
+
+
+def test_the_scheme_is_registered_and_is_the_default_without_redis(app: Flask) -> None:
+    assert isinstance(storage_from_string("cairn-database://"), DatabaseStorage)
+    assert app.config["RATELIMIT_STORAGE_URI"] == "cairn-database://"
+    assert rate_limits.storage_uri({"REDIS_URL": "redis://127.0.0.1:6379/3"}) == (
+        "redis://127.0.0.1:6379/3"
+    )
+    assert rate_limits.storage_uri({"REDIS_URL": None}) == "cairn-database://"
+
+
+def test_a_fixed_window_counts_then_starts_again(storage: DatabaseStorage, clock: Clock) -> None:
+    assert storage.get(KEY) == 0
+    assert storage.get_expiry(KEY) == clock.now
+    assert [storage.incr(KEY, 60) for _ in range(3)] == [1, 2, 3]
+    assert storage.incr(KEY, 60, amount=2) == 5
+    assert storage.get(KEY) == 5
+    assert storage.get_expiry(KEY) == clock.now + 60
+    clock.now += 59.5
+    assert storage.incr(KEY, 60) == 6  # still the same window, which keeps its end
+    assert storage.get_expiry(KEY) == clock.now + 0.5
+    clock.now += 1
+    assert storage.get(KEY) == 0  # the window has ended
+    assert storage.incr(KEY, 60) == 1
+    assert storage.get_expiry(KEY) == clock.now + 60
+    assert storage.get("another key") == 0
+
+
+def test_clear_reset_and_check(storage: DatabaseStorage, clock: Clock) -> None:
+    storage.incr(KEY, 60)
+    storage.incr("other", 60)
+    storage.clear(KEY)
+    assert storage.get(KEY) == 0 and storage.get("other") == 1
+    assert storage.reset() == 1
+    assert rows() == 0
+    assert storage.check() is True
+
+
+def test_expired_counters_are_pruned(storage: DatabaseStorage, clock: Clock) -> None:
+    storage.incr("short", 10)
+    storage.incr("long", 3600)
+    assert rows() == 2
+    clock.now += 30
+    assert storage.prune() == 1
+    assert rows() == 1 and storage.get("long") == 1
+    # incr prunes by itself, at most once a minute.
+    storage.incr("short", 10)
+    clock.now += 11
+    storage.incr("third", 10)
+    assert rows() == 3  # pruned 41 s ago: not yet
+    clock.now += rate_limits.PRUNE_EVERY
+    storage.incr("fourth", 10)
+    assert rows() == 2  # "long" and "fourth"
+
+
+def test_long_keys_are_stored_by_their_hash_and_stay_apart(
+    storage: DatabaseStorage, clock: Clock
+) -> None:
+    first, second = "email:" + "a" * 600, "email:" + "a" * 599 + "b"
+    assert storage.incr(first, 60) == 1
+    assert storage.incr(second, 60) == 1
+    assert storage.incr(first, 60) == 2
+    stored = set(db.session.scalars(select(RateLimitCounter.limit_key)))
+    assert len(stored) == 2 and all(key.startswith("sha256:") for key in stored)
+
+
+def test_concurrent_hits_are_never_lost(app: Flask, storage: DatabaseStorage) -> None:
+    errors: list[BaseException] = []
+
+    def hammer() -> None:
+        try:
+            with app.app_context():
+                for _ in range(25):
+                    storage.incr(KEY, 3600)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert storage.get(KEY) == 100
+
+
+def production(**extra: Any) -> dict[str, Any]:
+    return {
+        "ENV": "production",
+        "BASE_URL": "https://badges.example.org",
+        "SECRET_KEY": "s" * 40,
+        "KEY_PASSPHRASE": "p" * 40,
+        "SMTP_HOST": "smtp.example.org",
+        "SMTP_SECURITY": "starttls",
+        "MAIL_FROM": "Badges <badges@example.org>",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("RATELIMIT_STORAGE_URI", "memory://", "must not be memory://"),
+        ("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True, "IN_MEMORY_FALLBACK"),
+        ("RATELIMIT_IN_MEMORY_FALLBACK", "10 per minute", "IN_MEMORY_FALLBACK"),
+        ("RATELIMIT_SWALLOW_ERRORS", True, "SWALLOW_ERRORS"),
+    ],
+)
+def test_production_refuses_per_process_rate_limits(setting: str, value: Any, message: str) -> None:
+    check_config(production())  # the baseline starts
+    with pytest.raises(ConfigError, match=message):
+        check_config(production(**{setting: value}))
+
+
+def test_production_accepts_a_shared_storage_named_by_the_operator() -> None:
+    check_config(production(RATELIMIT_STORAGE_URI="redis+sentinel://sentinel.example.org:26379"))
