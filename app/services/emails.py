@@ -21,13 +21,13 @@ import re
 import secrets
 import smtplib
 import ssl
+from collections.abc import Sequence
 from datetime import datetime
 from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -58,7 +58,7 @@ LINK_REMOVED = "[link removed once sent]"
 SECRET_MARKER = re.compile(r"\[secret link [0-9a-f]{32}\]")
 #: Names the key derivation; a new scheme gets a new label and a new prefix.
 SECRET_KDF_INFO = b"cairn/email-secret-links/v1"
-SECRET_PREFIX = "v1:"
+CIPHERTEXT_PREFIX = "v1:"
 
 
 class UnreadableSecret(ValueError):
@@ -84,7 +84,7 @@ def seal_links(links: dict[str, str], to: str, config: Any) -> str:
     """``links`` (marker to link) encrypted for a message to ``to``."""
     nonce = os.urandom(12)
     sealed = _cipher(config).encrypt(nonce, json.dumps(links).encode("utf-8"), _bound_to(to))
-    return SECRET_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+    return CIPHERTEXT_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
 
 
 def open_links(message: EmailMessage, config: Any) -> dict[str, str]:
@@ -97,10 +97,10 @@ def open_links(message: EmailMessage, config: Any) -> dict[str, str]:
     problem = UnreadableSecret(
         "its secret link cannot be decrypted (was CAIRN_SECRET_KEY changed since it was queued?)"
     )
-    if not message.secret.startswith(SECRET_PREFIX):
+    if not message.secret.startswith(CIPHERTEXT_PREFIX):
         raise problem
     try:
-        raw = base64.urlsafe_b64decode(message.secret[len(SECRET_PREFIX) :])
+        raw = base64.urlsafe_b64decode(message.secret[len(CIPHERTEXT_PREFIX) :])
         plain = _cipher(config).decrypt(raw[:12], raw[12:], _bound_to(message.to_address))
         links = json.loads(plain)
     except (binascii.Error, ValueError, InvalidTag) as exc:

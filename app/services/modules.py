@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -1028,7 +1027,10 @@ def partner_view(token: str, env: ServiceEnv) -> PartnerView:
             "replaced by a newer one. Ask the educator who invited you to invite you again."
         )
     educator = required(db.session.get(Educator, enrolment.educator_id), "No such educator.")
-    again = f"If {educator.name} still wants you as their learning partner, ask them to invite you again."
+    again = (
+        f"If {educator.name} still wants you as their learning partner, ask them to invite you "
+        "again."
+    )
     if enrolment.partner_revoked_at is not None:
         raise Gone(
             f"This invitation was withdrawn on {enrolment.partner_revoked_at:%d %B %Y}. {again}"
@@ -1136,7 +1138,7 @@ def confirm_partner(token: str, env: ServiceEnv) -> PartnerView:
             link=f"{env.base_url}/me/modules/{view.module.public_id}",
             link_text="Open the module",
             kind="partner_confirmed",
-        secret=False,
+            secret=False,
             now=env.now,
             issuer_id=view.module.issuer_id,
         )
@@ -1541,7 +1543,7 @@ def enrol_cohort(module: Module, data: bytes, *, actor: Actor, env: ServiceEnv) 
             link=_invitation_link(row.email, educator, env),
             link_text="Sign in and start",
             kind="module_invite",
-        secret=True,
+            secret=True,
             now=env.now,
             issuer_id=module.issuer_id,
         )

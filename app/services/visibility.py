@@ -194,4 +194,3 @@ def set_private(
     )
     db.session.commit()
     return True
-

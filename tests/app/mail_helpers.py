@@ -11,7 +11,7 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import inspect, text
+from sqlalchemy import MetaData, select
 
 from app.extensions import db
 from app.services import emails
@@ -50,6 +50,17 @@ def body_of(message: MimeMessage) -> str:
     return "\n".join(parts)
 
 
+def parts_of(message: MimeMessage) -> tuple[str, str]:
+    """The text part and the HTML part ("" when there is none) of a delivered message."""
+    text = html = ""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            text = str(part.get_content())
+        elif part.get_content_type() == "text/html":
+            html = str(part.get_content())
+    return text, html
+
+
 def latest_delivered(to: str, kind: str | None = None) -> str:
     """The bodies (text and HTML) of the latest message delivered to ``to``."""
     found = delivered(to, kind)
@@ -71,10 +82,12 @@ def database_text() -> str:
     The tables are read from the database itself (not the models), so a table or column no
     model knows about is searched too. Binary values are decoded byte for byte.
     """
-    names = inspect(db.session.connection()).get_table_names()
+    connection = db.session.connection()
+    reflected = MetaData()
+    reflected.reflect(connection)
     values: list[str] = []
-    for name in names:
-        for row in db.session.execute(text(f'SELECT * FROM "{name}"')):
+    for table in reflected.sorted_tables:
+        for row in db.session.execute(select(table)):
             for value in row:
                 if value is None:
                     continue
