@@ -431,6 +431,19 @@ def outbox_dir(app: Flask) -> Path:
     return Path(configured) if configured else Path(app.instance_path) / "outbox"
 
 
+def _outbox_name(message: EmailMessage) -> str:
+    return f"{message.created_at:%Y%m%dT%H%M%S}-{message.id:06d}-{message.kind}.eml"
+
+
+def delivered_copy(app: Flask, message: EmailMessage) -> bytes | None:
+    """The message as the development outbox received it (with its links, which the database
+    no longer holds once it is sent), or None when it was not delivered there."""
+    try:
+        return (outbox_dir(app) / _outbox_name(message)).read_bytes()
+    except OSError:
+        return None
+
+
 class _Refused(Exception):
     """The server refused this message; the connection is fine for the next one."""
 
@@ -449,7 +462,7 @@ class _Outbox:
     def send(self, mime: MimeMessage, message: EmailMessage) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            name = f"{message.created_at:%Y%m%dT%H%M%S}-{message.id:06d}-{message.kind}.eml"
+            name = _outbox_name(message)
             partial = self.folder / f".{name}.partial"
             partial.write_bytes(bytes(mime))
             # A rename is atomic: whoever watches the folder never opens half a message.
