@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from app import create_app
 from app.auth import password_marker
+from app.config import ConfigError
 from app.extensions import db
 from app.models import (
     Achievement,
@@ -26,11 +29,14 @@ from app.models import (
     ManageLink,
     StaffAccount,
 )
-from app.services import educators, modules
+from app.services import achievements, educators, issuers, issuing, modules
+from app.services.achievements import AchievementInput
 from app.services.audit import Actor
+from app.services.issuers import IssuerProfileInput
+from app.services.issuing import AwardInput
 from app.wiring import service_env
-from tests.app.conftest import BASE_URL, Web
-from tests.app.mail_helpers import latest_delivered, link_in_delivered
+from tests.app.conftest import BASE_URL, Web, database_url, reset_schema
+from tests.app.mail_helpers import delivered, latest_delivered, link_in_delivered
 from tests.app.services.test_modules import answer_all, build
 from tests.app.test_auth import like_a_browser
 
@@ -239,3 +245,54 @@ def test_the_backpack_revokes_manage_links_and_sends_a_new_one(
     assert educator_web.submit(page, f"{page}/manage-links/send").status_code == 303
     new = link_in_delivered(manage, ANN, "manage_link").group(0).removeprefix(BASE_URL)
     assert new != emailed and web.get(new).status_code == 200
+
+
+# --- settings and limits ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["MANAGE_LINK_DAYS", "PARTNER_LINK_DAYS"])
+@pytest.mark.parametrize("value", [0, -1, 4000, "30", True, None])
+def test_unusable_link_lifetimes_stop_the_start(tmp_path: Path, name: str, value: Any) -> None:
+    with pytest.raises(ConfigError, match=f"CAIRN_{name} must be a whole number of days"):
+        create_app({"ENV": "testing", "DATABASE_URL": database_url(tmp_path),
+                    "KEYS_DIR": str(tmp_path / "keys"), "BASE_URL": BASE_URL, name: value})  # fmt: skip
+
+
+def test_a_credential_is_sent_few_new_manage_links_whoever_asks(tmp_path: Path) -> None:
+    """The recipient's mailbox is what the limit protects: one budget per credential, spent
+    only by requests that send mail."""
+    (tmp_path / "limited").mkdir()
+    limited = create_app({
+        "ENV": "testing", "DATABASE_URL": database_url(tmp_path / "limited"),
+        "KEYS_DIR": str(tmp_path / "keys"), "BASE_URL": BASE_URL, "JOBS_INLINE": True,
+        "RATELIMIT_ENABLED": True, "OUTBOX_DIR": str(tmp_path / "outbox-limited"),
+        "MANAGE_LINK_EMAIL_RATE_LIMIT": "2 per hour",
+    })  # fmt: skip
+    with limited.app_context():
+        reset_schema()
+        issuer = issuers.create_issuer(
+            IssuerProfileInput(name="District 7", url="https://district7.example.org"),
+            slug=None, owner=None, actor=Actor(label="test"), env=service_env(),
+        )  # fmt: skip
+        achievement = achievements.create_achievement(
+            issuer, AchievementInput(name="Badge", description="D", criteria_markdown="C"),
+            actor=Actor(label="test"), env=service_env(),
+        )  # fmt: skip
+        credential = issuing.award(issuer, achievement, AwardInput(email=ANN),
+                                   actor=Actor(label="test"), env=service_env())  # fmt: skip
+        web = Web(limited.test_client())
+        web.client.environ_base["HTTP_REFERER"] = BASE_URL + "/"
+        path = f"/credentials/{credential.id}/manage"
+
+        def ask(email: str, ip: str) -> int:
+            token = web.csrf_token(path)
+            response = web.client.post(path, data={"csrf_token": token, "email": email},
+                                       base_url=BASE_URL, environ_base={"REMOTE_ADDR": ip})  # fmt: skip
+            return response.status_code
+
+        # Wrong addresses send nothing and spend nothing.
+        assert [ask("someone@else.example.org", f"198.51.100.{n}") for n in range(3)] == [200] * 3
+        assert [ask(ANN, f"198.51.100.{n}") for n in range(10, 13)] == [200, 200, 429]
+        assert len(delivered(ANN, "manage_link")) == 2
+        db.session.remove()
+        db.engine.dispose()
