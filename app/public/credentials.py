@@ -139,7 +139,7 @@ def credential(credential_id: str) -> BaseResponse | str:
     found = _credential(credential_id)
     if found.is_private:
         # Nothing about it, not even its issuer: the holder chose not to show it.
-        page = render_template("public/credential_private.html")
+        page = render_template("public/credential_private.html", credential_id=found.id)
         return Response(page, headers={"Vary": "Accept", "Cache-Control": "no-store"})
     issuer = _issuer_of(found)
     env = service_env()

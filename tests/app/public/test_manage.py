@@ -411,3 +411,15 @@ def test_a_new_link_is_sent_only_to_the_recipient(web: Web, credential: IssuedCr
 
     bad = web.submit(request_page, data={"email": "not an address"})
     assert bad.status_code == 400 and "is not an email address" in bad.get_data(as_text=True)
+
+
+def test_the_credential_page_offers_the_earner_a_link(
+    web: Web, credential: IssuedCredential
+) -> None:
+    request_page = f"/credentials/{credential.id}/manage"
+    public = web.get(f"/credentials/{credential.id}", headers={"Accept": BROWSER})
+    assert request_page in page(public).hrefs()
+    visibility.set_private(credential, True, actor=TEST, env=service_env())
+    private = web.get(f"/credentials/{credential.id}", headers={"Accept": BROWSER})
+    assert request_page in page(private).hrefs()
+    assert "Formative" not in private.get_data(as_text=True)
