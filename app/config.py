@@ -16,6 +16,10 @@ Settings (environment spelling; inside Flask the ``CAIRN_`` prefix is dropped):
   CA to trust), ``CAIRN_MAIL_FROM``; without an SMTP host, development mail goes to
   ``CAIRN_OUTBOX_DIR`` (default ``instance/outbox``).
 * ``CAIRN_SIGNING_PROCESSES``: processes that sign bulk awards (default: one per core).
+* ``CAIRN_MANAGE_LINK_DAYS``: how long the earner's manage link (mailed with an award) works
+  (default 90); ``CAIRN_MANAGE_LINK_EMAIL_RATE_LIMIT``: new manage links one credential may be
+  sent (default ``3 per hour``).
+* ``CAIRN_PARTNER_LINK_DAYS``: how long a learning partner's invitation works (default 30).
 * ``CAIRN_REDIS_URL``: run background jobs on RQ workers (``cairn worker``) and keep rate limits
   in Redis; without it jobs run in-process and rate limits are counted in the database. Either
   way every worker process and machine shares one count; production refuses a per-process one.
@@ -73,6 +77,12 @@ DEFAULTS: dict[str, Any] = {
     # address may be sent (each request sends mail, so every request counts).
     "EDUCATOR_LINK_MINUTES": 15,
     "EDUCATOR_SIGN_IN_EMAIL_RATE_LIMIT": "5 per hour",
+    # Secret links that act without signing in: the earner's manage link (long enough to act
+    # on an award at leisure; a new one is a form away) and a learning partner's invitation
+    # (a partner confirms within weeks; the educator can invite again).
+    "MANAGE_LINK_DAYS": 90,
+    "MANAGE_LINK_EMAIL_RATE_LIMIT": "3 per hour",
+    "PARTNER_LINK_DAYS": 30,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 12 * 3600,
@@ -140,6 +150,10 @@ def check_config(config: dict[str, Any]) -> None:
             raise ConfigError(
                 f"CAIRN_BASE_URL must be an origin like https://badges.example.org, not {base!r}"
             )
+    for name in ("MANAGE_LINK_DAYS", "PARTNER_LINK_DAYS"):
+        value = config.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
+            raise ConfigError(f"CAIRN_{name} must be a whole number of days from 1 to 3650")
     if config["ENV"] != "production":
         return
     problems = []

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from email import policy
+from email.message import EmailMessage as MimeMessage
+from email.parser import BytesParser
+
 from flask import Flask, Response, current_app, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -61,21 +65,44 @@ def outbox_deliver() -> BaseResponse:
     return redirect(url_for("dev.outbox"), code=303)
 
 
+def _shown(message: EmailMessage) -> MimeMessage:
+    """The message as the outbox received it, or (not delivered yet) as it would be sent: the
+    database keeps no secret link once a message is sent, so this page reads the copy that
+    was delivered, as a developer's mail client would.
+
+    :raises ValueError: when a message not delivered yet cannot be composed.
+    """
+    copy = emails.delivered_copy(_app(), message)
+    if copy is not None:
+        parsed = BytesParser(policy=policy.default).parsebytes(copy)
+        if isinstance(parsed, MimeMessage):
+            return parsed
+    return emails.compose(message, current_app.config, now=utcnow())
+
+
+def _part(mime: MimeMessage, subtype: str) -> str | None:
+    body = mime.get_body(preferencelist=(subtype,))
+    return str(body.get_content()) if body is not None else None
+
+
 @bp.get("/outbox/<int:message_id>")
 def outbox_message(message_id: int) -> str:
     """One message: its headers as they would be sent, its text, and its HTML (framed)."""
     message = _message(message_id)
     headers: list[tuple[str, str]] = []
     problem: str | None = None
+    text = message.body_text
     try:
-        mime = emails.compose(message, current_app.config, now=utcnow())
+        mime = _shown(message)
     except ValueError as exc:  # e.g. an unusable MAIL_FROM: the page says so instead of failing
         problem = str(exc)
     else:
         headers = [(k, str(v)) for k, v in mime.items() if k.lower() not in SKIPPED_HEADERS]
+        text = _part(mime, "plain") or text
     return render_template(
         "dev/message.html",
         message=message,
+        text=text,
         headers=headers,
         problem=problem,
         status=emails.status(message),
@@ -88,7 +115,11 @@ def outbox_html(message_id: int) -> Response:
     message = _message(message_id)
     if not message.body_html:
         raise NotFound("This message has no HTML part.")
-    response = Response(message.body_html, mimetype="text/html")
+    try:
+        html = _part(_shown(message), "html") or message.body_html
+    except ValueError:
+        html = message.body_html
+    response = Response(html, mimetype="text/html")
     # Set here so the application-wide defaults (no framing at all) do not replace them.
     response.headers["Content-Security-Policy"] = HTML_BODY_CSP
     response.headers["X-Frame-Options"] = "SAMEORIGIN"
@@ -101,7 +132,12 @@ def outbox_html(message_id: int) -> Response:
 def outbox_eml(message_id: int) -> Response:
     """The message as an ``.eml`` file, to open in a mail client."""
     message = _message(message_id)
-    mime = emails.compose(message, current_app.config, now=utcnow())
-    response = Response(bytes(mime), mimetype="message/rfc822")
+    copy = emails.delivered_copy(_app(), message)
+    data = (
+        copy
+        if copy is not None
+        else bytes(emails.compose(message, current_app.config, now=utcnow()))
+    )
+    response = Response(data, mimetype="message/rfc822")
     response.headers["Content-Disposition"] = f'attachment; filename="cairn-{message.id}.eml"'
     return response

@@ -159,6 +159,7 @@ def module(slug: str, module_id: str) -> str:
     issuer = current_issuer()
     found = _module(module_id)
     achievement, version = modules.achievement_of(found)
+    env = service_env()
     return render_template(
         "issuer_ui/modules/detail.html",
         issuer=issuer,
@@ -168,6 +169,7 @@ def module(slug: str, module_id: str) -> str:
         answered_in=_answered_per_activity(found),
         rows=modules.enrolments(found),
         prompt_count=modules.prompt_count(found),
+        partner_state=lambda enrolment: modules.partner_invitation_state(enrolment, env),
     )
 
 
@@ -422,6 +424,23 @@ def delete_prompt(slug: str, module_id: str, prompt_id: int) -> Response:
     else:
         flash("Deleted the prompt.")
     return _back_to_activity(slug, module_id, activity_id)
+
+
+@bp.post("/<slug>/modules/<module_id>/enrolments/<int:enrolment_id>/partner/revoke")
+@workspace_view("awarder")
+def revoke_partner(slug: str, module_id: str, enrolment_id: int) -> Response:
+    """Withdraw an educator's learning partner invitation (e.g. sent to the wrong person): its
+    link stops working; the educator can invite again."""
+    found = _module(module_id)
+    enrolment = modules.enrolment_in(found, enrolment_id)
+    try:
+        modules.revoke_partner(enrolment, actor=actor(), env=service_env())
+    except ServiceError as exc:
+        _refused(exc)
+        flash(exc.message, "error")
+    else:
+        flash(f"Withdrawn: the link sent to {enrolment.partner_name} no longer works.")
+    return _to_module(slug, found, "enrolments")
 
 
 # --- cohort enrolment ------------------------------------------------------------------------

@@ -9,15 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import db
 from app.learner import bp, current_educator, educator_required
 from app.models import ImportedCredential, IssuedCredential, Issuer
+from app.public.credentials import (
+    DOWNLOADS,
+    PRIVATE_CACHE,
+    SVG_CSP,
+    certificate_page,
+    download,
+    send,
+)
 from app.services import downloads, educators, imports, verification, visibility
 from app.services.errors import ServiceError, required
 from app.wiring import fetcher, service_env
@@ -25,7 +34,7 @@ from credentials.verify import MAX_INPUT_BYTES
 from schemas.educators import CredentialSettingsSchema, ImportSettingsSchema, ImportTextSchema
 from schemas.fields import first_errors
 
-#: Pages that carry a credential's manage token (links that work while it is private).
+#: Pages of a credential the educator may keep private: never cached, no Referer.
 PRIVATE_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
@@ -55,7 +64,7 @@ def backpack() -> str:
 
 def credential_links(found: IssuedCredential) -> dict[str, str]:
     """The page and downloads of a credential: the public ones, or, while it is private, the
-    earner's manage-link ones (which keep working for its holder)."""
+    backpack's own (which work for the signed-in educator)."""
     if not found.is_private:
         public: dict[str, Any] = {"credential_id": found.id}
         return {
@@ -68,17 +77,17 @@ def credential_links(found: IssuedCredential) -> dict[str, str]:
             "certificate": url_for("public.certificate", **public),
             "certificate.pdf": url_for("public.certificate_pdf", **public),
         }
-    managed: dict[str, Any] = {
-        "credential_id": found.id,
-        "token": visibility.manage_token(found.id),
-    }
+    own: dict[str, Any] = {"credential_id": found.id}
     links = {
-        name: url_for("public.manage_download", name=name, **managed)
+        name: url_for("learner.credential_download", name=name, **own)
         for name in ("badge.png", "badge.svg", "credential.json", "qr.png", "qr.svg")
     }
     links["page"] = url_for("public.credential", credential_id=found.id)
-    links["certificate"] = url_for("public.manage_certificate", **managed)
-    links["certificate.pdf"] = url_for("public.manage_download", name="certificate.pdf", **managed)
+    links["certificate"] = url_for("learner.credential_certificate", **own)
+    links["certificate.pdf"] = url_for("learner.credential_download", name="certificate.pdf", **own)
+    links["certificate-letter.pdf"] = url_for(
+        "learner.credential_download", name="certificate.pdf", paper="letter", **own
+    )
     return links
 
 
@@ -130,6 +139,64 @@ def credential_settings(credential_id: str) -> Response:
     if changed:
         flash("Saved.", "success")
     return redirect(url_for("learner.credential", credential_id=found.id), 303)
+
+
+@bp.get("/credentials/<credential_id>/files/<name>")
+@educator_required
+def credential_download(credential_id: str, name: str) -> BaseResponse:
+    """One of the credential's downloads, also while it is private (the educator's own)."""
+    found = educators.get_credential(current_educator(), credential_id)
+    if name not in DOWNLOADS:
+        abort(404)
+    response = send(download(found, name), cache=PRIVATE_CACHE)
+    if name == "badge.svg":
+        response.headers["Content-Security-Policy"] = SVG_CSP
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/credentials/<credential_id>/certificate")
+@educator_required
+def credential_certificate(credential_id: str) -> Response:
+    """The printable certificate, also while the credential is private."""
+    found = educators.get_credential(current_educator(), credential_id)
+    page = certificate_page(found, {**credential_links(found), "page": _own_page(found)})
+    response = Response(page, mimetype="text/html")
+    response.headers.update(PRIVATE_PAGE_HEADERS)
+    return response
+
+
+def _own_page(found: IssuedCredential) -> str:
+    return url_for("learner.credential", credential_id=found.id)
+
+
+@bp.post("/credentials/<credential_id>/manage-links/revoke")
+@educator_required
+def manage_links_revoke(credential_id: str) -> Response:
+    """Stop every emailed link to manage this credential working (e.g. one was forwarded)."""
+    educator = current_educator()
+    found = educators.get_credential(educator, credential_id)
+    revoked = visibility.revoke_manage_links(
+        found, actor=educators.actor(educator, request.remote_addr), env=service_env()
+    )
+    flash(
+        "The emailed links to manage this credential no longer work."
+        if revoked
+        else "No emailed link to manage this credential was working.",
+        "success",
+    )
+    return redirect(_own_page(found), 303)
+
+
+@bp.post("/credentials/<credential_id>/manage-links/send")
+@educator_required
+def manage_link_send(credential_id: str) -> Response:
+    """Email a new link to manage this credential to the address it was awarded to (to use
+    without signing in, e.g. on another device)."""
+    found = educators.get_credential(current_educator(), credential_id)
+    visibility.send_manage_link(found, service_env())
+    flash(f"A new link to manage it is on its way to {found.recipient_email}.", "success")
+    return redirect(_own_page(found), 303)
 
 
 # --- Imports --------------------------------------------------------------------------------

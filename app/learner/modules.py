@@ -20,7 +20,7 @@ from app.evidence_files import evidence_limit
 from app.extensions import db
 from app.learner import bp, current_educator, educator_required
 from app.models import Enrolment, Module
-from app.services import modules, portfolio
+from app.services import educators, modules, portfolio
 from app.services.errors import ServiceError
 from app.services.portfolio import ItemInput
 from app.wiring import service_env
@@ -59,6 +59,7 @@ def _module_page(
             "attachments": modules.attachments(enrolment),
             "items": items,
             "submission": modules.submission_of(enrolment),
+            "partner_state": modules.partner_invitation_state(enrolment, service_env()),
         }
     page = render_template(
         "learner/modules/module.html",
@@ -249,6 +250,24 @@ def invite_partner(module_id: str) -> ResponseReturnValue:
         return redirect(url_for(".module", module_id=module_id, _anchor="partner"), 303)
     values = {f"partner-{k}": v for k, v in request.form.items() if k != "csrf_token"}
     return _module_page(enrolment.module, enrolment, errors=errors, values=values, status=400)
+
+
+@bp.post("/modules/<module_id>/partner/revoke")
+@educator_required
+def revoke_partner(module_id: str) -> ResponseReturnValue:
+    """Withdraw the learning partner's invitation: its link stops working."""
+    enrolment = _enrolment(module_id)
+    educator = current_educator()
+    try:
+        modules.revoke_partner(
+            enrolment, actor=educators.actor(educator, request.remote_addr), env=service_env()
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        return _module_page(enrolment.module, enrolment, errors={"partner": _refused(exc)},
+                            status=exc.status)  # fmt: skip
+    flash(f"Withdrawn: the link sent to {enrolment.partner_name} no longer works.")
+    return redirect(url_for(".module", module_id=module_id, _anchor="partner"), 303)
 
 
 @bp.post("/modules/<module_id>/partner/thanks")

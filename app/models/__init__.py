@@ -10,6 +10,7 @@ from app.models.image import Image
 from app.models.issued_credential import IssuedCredential, StatusAllocation
 from app.models.issuer import Issuer, IssuerKey
 from app.models.learning import Activity, Enrolment, EnrolmentItem, Module, Prompt, Response
+from app.models.manage_link import ManageLink
 from app.models.portfolio import (
     ImportedCredential,
     PortfolioItem,
@@ -44,6 +45,7 @@ __all__ = [
     "Issuer",
     "IssuerKey",
     "MagicLink",
+    "ManageLink",
     "Membership",
     "Module",
     "PortfolioItem",

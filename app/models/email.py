@@ -25,6 +25,10 @@ class EmailMessage(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
+    #: The secret links of a message not sent yet, encrypted (AES-GCM, bound to ``to_address``);
+    #: the bodies hold a marker in their place. Emptied once the message is sent or given up on,
+    #: so a dump or backup never holds a usable link (see ``app.services.emails``).
+    secret: Mapped[str | None] = mapped_column(Text)
     credential_id: Mapped[str | None] = mapped_column(ForeignKey("issued_credential.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -92,6 +92,10 @@ class Enrolment(Base):
     partner_email: Mapped[str | None] = mapped_column(String(320))
     partner_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     partner_invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the partner's link stops working (``PARTNER_LINK_DAYS`` after the invitation), and
+    #: when the educator or staff withdrew it; either way the page says so and how to go on.
+    partner_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    partner_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     partner_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The thank-you note the educator sent their partner ("recognise your partner").
     partner_note: Mapped[str | None] = mapped_column(Text)

@@ -139,7 +139,7 @@ def credential(credential_id: str) -> BaseResponse | str:
     found = _credential(credential_id)
     if found.is_private:
         # Nothing about it, not even its issuer: the holder chose not to show it.
-        page = render_template("public/credential_private.html")
+        page = render_template("public/credential_private.html", credential_id=found.id)
         return Response(page, headers={"Vary": "Accept", "Cache-Control": "no-store"})
     issuer = _issuer_of(found)
     env = service_env()
@@ -370,15 +370,15 @@ def links(found: IssuedCredential, token: str | None = None) -> dict[str, str]:
     return found_links
 
 
-def certificate_page(found: IssuedCredential, token: str | None = None) -> str:
-    """The printable certificate page (with the manage ``token``: its links keep working while
-    the credential is private)."""
+def certificate_page(found: IssuedCredential, page_links: dict[str, str] | None = None) -> str:
+    """The printable certificate page; with ``page_links`` (the manage link's, or the
+    backpack's) its links keep working while the credential is private."""
     return render_template(
         "public/certificate.html",
         credential=found,
         issuer=_issuer_of(found),
         view=downloads.view(found, service_env().base_url),
-        links=links(found, token),
+        links=page_links or links(found),
     )
 
 

@@ -1,14 +1,26 @@
 """The earner's secret page for one credential (``/credentials/<uuid>/manage/<token>``, mailed
-with the award): make the public page private or public again, and download the credential's
-files, which keeps working while it is private. Educator accounts will replace it later."""
+with the award): make the public page private or public again, download the credential's
+files (which keeps working while it is private), and revoke the link. A link that does not
+work (unknown, expired, revoked, or one of the signed links earlier versions mailed) gets a page
+that says so and offers a new one, sent to the address the credential was awarded to
+(``/credentials/<uuid>/manage``)."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.extensions import db
-from app.models import IssuedCredential, Issuer
+from app.extensions import db, limiter
+from app.models import IssuedCredential, Issuer, ManageLink
 from app.public import bp
 from app.public.credentials import (
     DOWNLOADS,
@@ -22,26 +34,40 @@ from app.public.credentials import (
 from app.security import secret_page
 from app.services import downloads, verification, visibility
 from app.services.audit import Actor
-from app.services.errors import required
+from app.services.errors import ServiceError, required
 from app.wiring import service_env
 
+TOO_MANY_REQUESTS = "Too many requests for a new link. Wait a while, then try again."
 
-def _managed(credential_id: str, token: str) -> IssuedCredential:
-    """The credential ``token`` manages. A wrong token and an unknown credential look the same
-    (404), so the page gives no hint about either."""
-    if not visibility.is_manage_token(credential_id, token):
-        abort(404)
-    found = db.session.get(IssuedCredential, credential_id)
-    if found is None:
-        abort(404)
-    return found
+
+def _unusable_page(credential_id: str, unusable: visibility.Unusable) -> BaseResponse:
+    """What a link that does not work shows: why (expired or revoked), and how to get a new
+    one. An unknown link shows the same page whether or not the credential exists."""
+    page = render_template(
+        "public/manage_unusable.html",
+        credential_id=credential_id,
+        unusable=unusable,
+        days=visibility.manage_link_days(),
+        email="",
+        error=None,
+    )
+    return secret_page(page, unusable.status)
+
+
+def _managed(credential_id: str, token: str) -> tuple[IssuedCredential, ManageLink]:
+    """The credential ``token`` manages, and its link; otherwise the request ends with the
+    page above."""
+    try:
+        return visibility.find_managed(credential_id, token, service_env())
+    except visibility.ManageLinkUnusable as exc:
+        abort(_unusable_page(credential_id, exc.unusable))
 
 
 @bp.route("/credentials/<credential_id>/manage/<token>", methods=["GET", "POST"])
 def manage(credential_id: str, token: str) -> BaseResponse:
     """Show the credential's visibility and downloads; a POST (with CSRF token) switches the
     public page between public and private."""
-    found = _managed(credential_id, token)
+    found, link = _managed(credential_id, token)
     if request.method == "POST":
         wanted = request.form.get("visibility")
         if wanted not in ("public", "private"):
@@ -72,21 +98,39 @@ def manage(credential_id: str, token: str) -> BaseResponse:
         state=verification.state_of(found),
         links=links(found, token),
         linkedin=downloads.linkedin_url(view, issuer),
+        token=token,
+        manage_link=link,
     )
     return secret_page(page)
+
+
+@bp.post("/credentials/<credential_id>/manage/<token>/revoke")
+def manage_revoke(credential_id: str, token: str) -> BaseResponse:
+    """Stop this link and every other manage link of the credential working (e.g. the email
+    was forwarded by mistake); a new one can be asked for by email."""
+    found, _ = _managed(credential_id, token)
+    visibility.revoke_manage_links(
+        found, actor=Actor(label=visibility.EARNER, ip=request.remote_addr), env=service_env()
+    )
+    flash(
+        "Your manage links no longer work. Ask for a new one below: it is sent to the address "
+        "the credential was awarded to.",
+        "success",
+    )
+    return secret_page(redirect(url_for("public.manage_request", credential_id=found.id), 303))
 
 
 @bp.get("/credentials/<credential_id>/manage/<token>/certificate")
 def manage_certificate(credential_id: str, token: str) -> BaseResponse:
     """The printable certificate, also while the credential is private."""
-    page = certificate_page(_managed(credential_id, token), token)
-    return secret_page(page)
+    found, _ = _managed(credential_id, token)
+    return secret_page(certificate_page(found, links(found, token)))
 
 
 @bp.get("/credentials/<credential_id>/manage/<token>/<name>")
 def manage_download(credential_id: str, token: str, name: str) -> BaseResponse:
     """One of the credential's downloads (see ``DOWNLOADS``), also while it is private."""
-    found = _managed(credential_id, token)
+    found, _ = _managed(credential_id, token)
     if name not in DOWNLOADS:
         abort(404)
     response = send(download(found, name), cache=PRIVATE_CACHE)
@@ -95,3 +139,63 @@ def manage_download(credential_id: str, token: str, name: str) -> BaseResponse:
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
+
+
+# --- asking for a new link --------------------------------------------------------------------
+
+
+def _ip_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def _credential_limit() -> str:
+    return str(current_app.config["MANAGE_LINK_EMAIL_RATE_LIMIT"])
+
+
+def _credential_key() -> str:
+    # One budget per credential, however many addresses and networks the requests come from:
+    # the recipient's mailbox is what the limit protects.
+    return "manage-link:" + str((request.view_args or {}).get("credential_id", ""))[:64]
+
+
+def _mail_sent(response: BaseResponse) -> bool:
+    return bool(g.get("manage_link_sent"))
+
+
+@bp.route("/credentials/<credential_id>/manage", methods=["GET", "POST"])
+@limiter.limit(_ip_limit, methods=["POST"], error_message=TOO_MANY_REQUESTS)
+@limiter.limit(
+    _credential_limit,
+    key_func=_credential_key,
+    methods=["POST"],
+    deduct_when=_mail_sent,
+    error_message=TOO_MANY_REQUESTS,
+)
+def manage_request(credential_id: str) -> BaseResponse:
+    """Ask for a new manage link by email. It goes only to the address the credential was
+    awarded to, and the answer is the same whether or not the address given was that one."""
+    found = db.session.get(IssuedCredential, credential_id)
+    if found is None:
+        abort(404)
+    email = request.form.get("email", "")[:320] if request.method == "POST" else ""
+    error = None
+    if request.method == "POST":
+        try:
+            g.manage_link_sent = visibility.request_manage_link(found, email, service_env())
+        except ServiceError as exc:
+            error = exc.message
+        else:
+            return secret_page(
+                render_template(
+                    "public/manage_sent.html", credential_id=found.id, email=email.strip()
+                )
+            )
+    page = render_template(
+        "public/manage_unusable.html",
+        credential_id=found.id,
+        unusable=None,
+        days=visibility.manage_link_days(),
+        email=email,
+        error=error,
+    )
+    return secret_page(page, 400 if error else 200)

@@ -117,6 +117,7 @@ def request_sign_in(email: str, env: ServiceEnv, *, minutes: int = SIGN_IN_MINUT
         link=link,
         link_text="Sign in to Cairn",
         kind="sign_in",
+        secret=True,
         now=env.now,
     )
     db.session.commit()
@@ -248,6 +249,7 @@ def add_email(educator: Educator, email: str, env: ServiceEnv) -> EducatorEmail:
         link=link,
         link_text="Confirm this address",
         kind="verify_email",
+        secret=True,
         now=env.now,
     )
     audit.record(

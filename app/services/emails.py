@@ -1,11 +1,27 @@
-"""Email: queued with what caused it, delivered later by SMTP or into a development outbox."""
+"""Email: queued with what caused it, delivered later by SMTP or into a development outbox.
+
+Secret links (sign-in, invitation, reset, partner and manage links) never rest in the database
+in clear. While a message waits, its bodies hold a random marker where each secret link goes,
+and the links themselves are kept encrypted in ``EmailMessage.secret`` (AES-256-GCM under a key
+derived from ``SECRET_KEY`` with HKDF, bound to the recipient's address); the link is put back
+only into the message handed to the mail server. Once the message is sent (or given up on) the
+ciphertext is deleted and the markers become ``LINK_REMOVED``, so a dump or backup of the
+database holds no usable link, and a stolen dump plus the secret key only yields links of mail
+that was still queued when the dump was taken.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
 import os
+import re
+import secrets
 import smtplib
 import ssl
+from collections.abc import Sequence
 from datetime import datetime
 from email.errors import MessageError
 from email.headerregistry import Address
@@ -15,8 +31,12 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import Flask, current_app
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy import CursorResult, func, select, update
 
 from app.extensions import db
@@ -31,6 +51,71 @@ SUBJECT_LIMIT = 300  # the width of ``EmailMessage.subject``
 DISPLAY_NAME_LIMIT = 60  # a quoted name this long still fits on the first line of its header
 DEFAULT_SENDER_NAME = "Cairn"
 SECURITY_MODES = ("starttls", "ssl", "none")
+#: What a secret link becomes in the stored bodies once the message is sent or given up on.
+LINK_REMOVED = "[link removed once sent]"
+#: Where a secret link goes in the body of a message waiting to be sent: random per link, so
+#: nothing else in the message (a name, a note) can be mistaken for it.
+SECRET_MARKER = re.compile(r"\[secret link [0-9a-f]{32}\]")
+#: Names the key derivation; a new scheme gets a new label and a new prefix.
+SECRET_KDF_INFO = b"cairn/email-secret-links/v1"
+CIPHERTEXT_PREFIX = "v1:"
+
+
+class UnreadableSecret(ValueError):
+    """A queued message's links cannot be decrypted (the secret key changed, or the ciphertext
+    was moved to another message): the message is not sent rather than sent without them."""
+
+
+def _cipher(config: Any) -> AESGCM:
+    """AES-256-GCM under a key derived from ``SECRET_KEY`` for this purpose alone."""
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SECRET_KDF_INFO).derive(
+        str(config["SECRET_KEY"]).encode("utf-8")
+    )
+    return AESGCM(key)
+
+
+def _bound_to(to: str) -> bytes:
+    # Associated data: a ciphertext copied onto a message to someone else does not decrypt,
+    # so write access to the table cannot redirect a link to another mailbox.
+    return b"cairn email to " + to.encode("utf-8")
+
+
+def seal_links(links: dict[str, str], to: str, config: Any) -> str:
+    """``links`` (marker to link) encrypted for a message to ``to``."""
+    nonce = os.urandom(12)
+    sealed = _cipher(config).encrypt(nonce, json.dumps(links).encode("utf-8"), _bound_to(to))
+    return CIPHERTEXT_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+
+def open_links(message: EmailMessage, config: Any) -> dict[str, str]:
+    """The secret links of a queued message (marker to link); none once it was sent.
+
+    :raises UnreadableSecret: when they cannot be decrypted.
+    """
+    if not message.secret:
+        return {}
+    problem = UnreadableSecret(
+        "its secret link cannot be decrypted (was CAIRN_SECRET_KEY changed since it was queued?)"
+    )
+    if not message.secret.startswith(CIPHERTEXT_PREFIX):
+        raise problem
+    try:
+        raw = base64.urlsafe_b64decode(message.secret[len(CIPHERTEXT_PREFIX) :])
+        plain = _cipher(config).decrypt(raw[:12], raw[12:], _bound_to(message.to_address))
+        links = json.loads(plain)
+    except (binascii.Error, ValueError, InvalidTag) as exc:
+        raise problem from exc
+    if not isinstance(links, dict):
+        raise problem
+    return {str(k): str(v) for k, v in links.items()}
+
+
+def redact(message: EmailMessage) -> None:
+    """Forget a message's secret links: the ciphertext goes, and the markers say so."""
+    message.secret = None
+    message.body_text = SECRET_MARKER.sub(LINK_REMOVED, message.body_text)
+    if message.body_html:
+        message.body_html = SECRET_MARKER.sub(LINK_REMOVED, message.body_html)
 
 
 def _deliverable() -> Any:
@@ -70,12 +155,24 @@ def queue(
     now: datetime,
     issuer_id: int | None = None,
     credential: IssuedCredential | None = None,
+    secret_links: Sequence[str] = (),
 ) -> EmailMessage:
-    """Add a message to the session (sent after the surrounding transaction commits)."""
+    """Add a message to the session (sent after the surrounding transaction commits).
+
+    Each of ``secret_links`` is stored only encrypted: the bodies hold a marker in its place
+    until the message is composed for sending.
+    """
     subject = _one_line(subject)
     if len(subject) > SUBJECT_LIMIT:
         # Long achievement and issuer names must not make the award itself fail to store.
         subject = subject[: SUBJECT_LIMIT - 1] + "…"
+    markers: dict[str, str] = {}
+    for link in secret_links:
+        marker = f"[secret link {secrets.token_hex(16)}]"
+        markers[marker] = link
+        text = text.replace(link, marker)
+        if html is not None:
+            html = html.replace(str(escape(link)), marker).replace(link, marker)
     message = EmailMessage(
         issuer_id=issuer_id,
         kind=kind,
@@ -83,6 +180,7 @@ def queue(
         subject=subject,
         body_text=text,
         body_html=html,
+        secret=seal_links(markers, to, current_app.config) if markers else None,
         credential=credential,
         created_at=now,
         attempts=0,
@@ -138,7 +236,7 @@ def queue_award(
     from app.services import visibility
 
     link = _credential_url(credential, env)
-    manage = visibility.manage_url(credential.id, env)
+    manage = visibility.issue_manage_link(credential, env)
     greeting = f"Hello {credential.recipient_name}," if credential.recipient_name else "Hello,"
     paragraphs = [
         greeting,
@@ -155,9 +253,11 @@ def queue_award(
         from app.services import issuers
 
         image_url = issuers.image_url(version.image, env)
+    days = visibility.manage_link_days()
     keep = (
-        "Keep this email. Its private link lets you hide the credential's public page (or show "
-        "it again) and download it; do not share that link"
+        "Its private link lets you hide the credential's public page (or show it again) and "
+        f"download it, for {days} days; do not share that link. Afterwards, ask for a new one on "
+        "the credential's page"
     )
     text_paragraphs = [*paragraphs, f"{keep}: {manage}"]
     html_paragraphs = [
@@ -173,6 +273,7 @@ def queue_award(
         now=env.now,
         issuer_id=issuer.id,
         credential=credential,
+        secret_links=(manage,),
     )
 
 
@@ -209,9 +310,12 @@ def queue_link_message(
     link_text: str,
     kind: str,
     now: datetime,
+    secret: bool,
     issuer_id: int | None = None,
 ) -> EmailMessage:
-    """Queue a short message whose point is one link (sign-in, confirmations, invitations)."""
+    """Queue a short message whose point is one link (sign-in, confirmations, invitations).
+    A ``secret`` link (one that grants something to whoever holds it) is stored only
+    encrypted until the message is sent, and not at all afterwards."""
     return queue(
         to=to,
         subject=subject,
@@ -220,6 +324,7 @@ def queue_link_message(
         kind=kind,
         now=now,
         issuer_id=issuer_id,
+        secret_links=(link,) if secret else (),
     )
 
 
@@ -261,6 +366,7 @@ def queue_account_link(
         html=_html_document(paragraphs, link, link_text),
         kind=purpose,
         now=now,
+        secret_links=(link,),
     )
 
 
@@ -284,7 +390,8 @@ def compose(message: EmailMessage, config: Any, *, now: datetime) -> MimeMessage
     so a retry after an ambiguous failure carries the same one and receivers can drop the
     repeat.
 
-    :raises ValueError: when ``MAIL_FROM`` or an address cannot be used in a header.
+    :raises ValueError: when ``MAIL_FROM`` or an address cannot be used in a header, or
+        (``UnreadableSecret``) the message's secret links cannot be decrypted.
     """
     name, address = sender(config)
     local_part, domain = address.rsplit("@", 1)
@@ -309,9 +416,13 @@ def compose(message: EmailMessage, config: Any, *, now: datetime) -> MimeMessage
     mime["Message-ID"] = f"<cairn.{message.id}.{message.created_at:%Y%m%d%H%M%S}@{domain}>"
     # RFC 3834: an automatic message; well-behaved auto-responders do not answer it.
     mime["Auto-Submitted"] = "auto-generated"
-    mime.set_content(message.body_text)
-    if message.body_html:
-        mime.add_alternative(message.body_html, subtype="html")
+    text, html = message.body_text, message.body_html
+    for marker, link in open_links(message, config).items():
+        text = text.replace(marker, link)
+        html = html.replace(marker, str(escape(link))) if html else html
+    mime.set_content(text)
+    if html:
+        mime.add_alternative(html, subtype="html")
     return mime
 
 
@@ -319,6 +430,19 @@ def outbox_dir(app: Flask) -> Path:
     """Where development mail is written: ``OUTBOX_DIR``, else ``instance/outbox``."""
     configured = app.config.get("OUTBOX_DIR")
     return Path(configured) if configured else Path(app.instance_path) / "outbox"
+
+
+def _outbox_name(message: EmailMessage) -> str:
+    return f"{message.created_at:%Y%m%dT%H%M%S}-{message.id:06d}-{message.kind}.eml"
+
+
+def delivered_copy(app: Flask, message: EmailMessage) -> bytes | None:
+    """The message as the development outbox received it (with its links, which the database
+    no longer holds once it is sent), or None when it was not delivered there."""
+    try:
+        return (outbox_dir(app) / _outbox_name(message)).read_bytes()
+    except OSError:
+        return None
 
 
 class _Refused(Exception):
@@ -339,7 +463,7 @@ class _Outbox:
     def send(self, mime: MimeMessage, message: EmailMessage) -> None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            name = f"{message.created_at:%Y%m%dT%H%M%S}-{message.id:06d}-{message.kind}.eml"
+            name = _outbox_name(message)
             partial = self.folder / f".{name}.partial"
             partial.write_bytes(bytes(mime))
             # A rename is atomic: whoever watches the folder never opens half a message.
@@ -505,6 +629,7 @@ def _failed(message: EmailMessage, error: str) -> None:
     message.last_error = error[:500]
     if message.attempts >= MAX_ATTEMPTS:
         log.warning("giving up on email %s to %s: %s", message.id, message.to_address, error)
+        redact(message)  # never sent, never to be: its links need not be kept either
     db.session.commit()
 
 
@@ -553,6 +678,8 @@ def deliver_pending(app: Flask, *, now: datetime, limit: int | None = None) -> i
             # second run from sending it again.
             message.sent_at = now
             message.last_error = None
+            # In the same commit: the link was handed over, and the database forgets it.
+            redact(message)
             db.session.commit()
             sent += 1
     except BaseException:

@@ -28,6 +28,12 @@ class Forbidden(ServiceError):
     status = 403
 
 
+class Gone(ServiceError):
+    """The thing existed but is no longer available (e.g. an expired or withdrawn link)."""
+
+    status = 410
+
+
 class Conflict(ServiceError):
     """The request conflicts with the current state (e.g. revoking a revoked credential)."""
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -39,7 +40,7 @@ from app.models.learning import AWARD_MODES, ENROLMENT_MODES
 from app.services import achievements, audit, bulk, educators, emails, issuing, portfolio, reviews
 from app.services.audit import Actor
 from app.services.env import ServiceEnv
-from app.services.errors import Conflict, NotFound, ServiceError, required
+from app.services.errors import Conflict, Gone, NotFound, ServiceError, required
 from app.services.issuing import AwardInput, EvidenceInput
 from app.services.portfolio import ItemInput
 
@@ -636,6 +637,17 @@ def enrolments(module: Module) -> list[EnrolmentRow]:
     ]
 
 
+def enrolment_in(module: Module, enrolment_id: int) -> Enrolment:
+    """One enrolment of ``module``.
+
+    :raises NotFound: when the module has no such enrolment.
+    """
+    found = db.session.get(Enrolment, enrolment_id)
+    if found is None or found.module_id != module.id:
+        raise NotFound("There is no such enrolment in this module.")
+    return found
+
+
 # --- Educators: catalogue and enrolment ------------------------------------------------------
 
 
@@ -917,6 +929,11 @@ def partner_link(token: str, env: ServiceEnv) -> str:
     return f"{env.base_url}/partner/{token}"
 
 
+def partner_link_days() -> int:
+    """How long a partner's invitation works (``PARTNER_LINK_DAYS``)."""
+    return int(current_app.config.get("PARTNER_LINK_DAYS") or 30)
+
+
 def invite_partner(
     enrolment: Enrolment, educator: Educator, name: str, email: str, env: ServiceEnv
 ) -> None:
@@ -943,10 +960,13 @@ def invite_partner(
     module = enrolment.module
     issuer = required(db.session.get(Issuer, module.issuer_id), "The issuer is missing.")
     token = secrets.token_urlsafe(32)
+    days = partner_link_days()
     enrolment.partner_name = name
     enrolment.partner_email = address
     enrolment.partner_token_hash = _hash(token)
     enrolment.partner_invited_at = env.now
+    enrolment.partner_expires_at = env.now + timedelta(days=days)
+    enrolment.partner_revoked_at = None
     emails.queue_link_message(
         to=address,
         subject=f"{educator.name} asks you to be their learning partner",
@@ -957,11 +977,12 @@ def invite_partner(
             "A learning partner confirms completion, not content: the link shows the module's "
             "checklist of activities, and you confirm that they have completed it. You will not "
             "see their answers or files.",
-            "The link is for you alone; please do not forward it.",
+            f"The link is for you alone; please do not forward it. It works for {days} days.",
         ],
         link=partner_link(token, env),
         link_text="See the checklist",
         kind="partner_invite",
+        secret=True,
         now=env.now,
         issuer_id=module.issuer_id,
     )
@@ -989,10 +1010,11 @@ class PartnerView:
     progress: Progress
 
 
-def partner_view(token: str) -> PartnerView:
+def partner_view(token: str, env: ServiceEnv) -> PartnerView:
     """The checklist a partner's secret link shows.
 
     :raises NotFound: for an unknown (or replaced) link.
+    :raises Gone: for an expired or withdrawn one (the message names who can invite again).
     """
     enrolment = None
     if PARTNER_TOKEN.fullmatch(token):
@@ -1000,11 +1022,69 @@ def partner_view(token: str) -> PartnerView:
             select(Enrolment).where(Enrolment.partner_token_hash == _hash(token))
         )
     if enrolment is None:
-        raise NotFound("This link is not (or no longer) a learning partner's invitation.")
+        raise NotFound(
+            "This link is not (or no longer) a learning partner's invitation: it may have been "
+            "replaced by a newer one. Ask the educator who invited you to invite you again."
+        )
+    educator = required(db.session.get(Educator, enrolment.educator_id), "No such educator.")
+    again = (
+        f"If {educator.name} still wants you as their learning partner, ask them to invite you "
+        "again."
+    )
+    if enrolment.partner_revoked_at is not None:
+        raise Gone(
+            f"This invitation was withdrawn on {enrolment.partner_revoked_at:%d %B %Y}. {again}"
+        )
+    if enrolment.partner_expires_at is not None and enrolment.partner_expires_at <= env.now:
+        raise Gone(
+            f"This invitation expired on {enrolment.partner_expires_at:%d %B %Y} (invitations "
+            f"work for {partner_link_days()} days). {again}"
+        )
     module = enrolment.module
     issuer = required(db.session.get(Issuer, module.issuer_id), "The issuer is missing.")
-    educator = required(db.session.get(Educator, enrolment.educator_id), "No such educator.")
     return PartnerView(enrolment, module, issuer.name, educator.name, progress(enrolment))
+
+
+def revoke_partner(enrolment: Enrolment, *, actor: Actor, env: ServiceEnv) -> None:
+    """Withdraw a learning partner's invitation: its link stops working at once (the page says
+    it was withdrawn). The educator may invite someone (or the same person) again.
+
+    :raises Conflict: when there is no outstanding invitation, or it was already confirmed.
+    """
+    if enrolment.partner_confirmed_at is not None:
+        raise Conflict("The learning partner has already confirmed the checklist.")
+    outstanding = (
+        enrolment.partner_token_hash is not None
+        and enrolment.partner_revoked_at is None
+        and (enrolment.partner_expires_at is None or enrolment.partner_expires_at > env.now)
+    )
+    if not outstanding:
+        raise Conflict("There is no outstanding learning partner invitation to withdraw.")
+    enrolment.partner_revoked_at = env.now
+    module = enrolment.module
+    audit.record(
+        "module.partner_revoke",
+        actor=actor,
+        now=env.now,
+        issuer_id=module.issuer_id,
+        subject_type="module",
+        subject_id=module.public_id,
+        detail={"educator": enrolment.educator_id},
+    )
+    db.session.commit()
+
+
+def partner_invitation_state(enrolment: Enrolment, env: ServiceEnv) -> str | None:
+    """``confirmed``, ``invited`` (the link works), ``expired``, ``withdrawn``, or ``None``."""
+    if enrolment.partner_confirmed_at is not None:
+        return "confirmed"
+    if enrolment.partner_token_hash is None:
+        return None
+    if enrolment.partner_revoked_at is not None:
+        return "withdrawn"
+    if enrolment.partner_expires_at is not None and enrolment.partner_expires_at <= env.now:
+        return "expired"
+    return "invited"
 
 
 def confirm_partner(token: str, env: ServiceEnv) -> PartnerView:
@@ -1014,7 +1094,7 @@ def confirm_partner(token: str, env: ServiceEnv) -> PartnerView:
     :raises NotFound: for an unknown (or replaced) link.
     :raises Conflict: when already confirmed, or the checklist is not complete yet.
     """
-    view = partner_view(token)
+    view = partner_view(token, env)
     enrolment = view.enrolment
     if enrolment.partner_confirmed_at is not None:
         raise Conflict("You have already confirmed this checklist. Thank you!")
@@ -1034,6 +1114,8 @@ def confirm_partner(token: str, env: ServiceEnv) -> PartnerView:
             Enrolment.id == enrolment.id,
             Enrolment.partner_token_hash == _hash(token),
             Enrolment.partner_confirmed_at.is_(None),
+            # Not withdrawn meanwhile (an expiry passing meanwhile is a matter of seconds).
+            Enrolment.partner_revoked_at.is_(None),
         )
         .values(partner_confirmed_at=env.now)
         .execution_options(synchronize_session=False)
@@ -1056,6 +1138,7 @@ def confirm_partner(token: str, env: ServiceEnv) -> PartnerView:
             link=f"{env.base_url}/me/modules/{view.module.public_id}",
             link_text="Open the module",
             kind="partner_confirmed",
+            secret=False,
             now=env.now,
             issuer_id=view.module.issuer_id,
         )
@@ -1103,6 +1186,7 @@ def thank_partner(enrolment: Enrolment, educator: Educator, note: str, env: Serv
         link=f"{env.base_url}/issuers/{issuer.slug}",
         link_text=f"About {issuer.name}",
         kind="partner_thanks",
+        secret=False,
         now=env.now,
         issuer_id=module.issuer_id,
     )
@@ -1459,6 +1543,7 @@ def enrol_cohort(module: Module, data: bytes, *, actor: Actor, env: ServiceEnv) 
             link=_invitation_link(row.email, educator, env),
             link_text="Sign in and start",
             kind="module_invite",
+            secret=True,
             now=env.now,
             issuer_id=module.issuer_id,
         )

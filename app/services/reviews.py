@@ -525,6 +525,7 @@ def _tell(
         link=link,
         link_text="See your submission",
         kind="review",
+        secret=False,
         now=env.now,
         issuer_id=submission.issuer_id,
     )

@@ -1,43 +1,174 @@
-"""The earner's privacy switch, and the secret link that lets an earner manage a credential."""
+"""The earner's privacy switch, and the secret links that let an earner manage a credential
+without signing in: random tokens, stored only as SHA-256 hashes, that expire after
+``MANAGE_LINK_DAYS`` and can be revoked; a new one is emailed to the credential's recipient
+address on request."""
 
 from __future__ import annotations
 
-import hmac
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app
-from itsdangerous import URLSafeSerializer
+from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import IssuedCredential
+from app.models import IssuedCredential, Issuer, ManageLink
 from app.services import audit
 from app.services.audit import Actor
 from app.services.env import ServiceEnv
+from app.services.errors import required
 
-#: Keeps these signatures apart from anything else signed with the secret key.
-MANAGE_SALT = "credential-manage"
-#: Who changes a credential's visibility through the manage link (educator accounts come later).
+#: Who changes a credential's visibility through the manage link.
 EARNER = "earner"
+#: What ``secrets.token_urlsafe(32)`` makes; anything else cannot name a manage link (the
+#: signatures earlier versions mailed contain a dot, so they never match).
+MANAGE_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=MANAGE_SALT)
+def manage_link_days() -> int:
+    """How long a new manage link works (``MANAGE_LINK_DAYS``)."""
+    return int(current_app.config.get("MANAGE_LINK_DAYS") or 90)
 
 
-def manage_token(credential_id: str) -> str:
-    """The secret that lets whoever holds it manage one credential (it never expires: the
-    earner keeps the award email for as long as they keep the credential)."""
-    return str(_serializer().dumps(credential_id))
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def is_manage_token(credential_id: str, token: str) -> bool:
-    """Whether ``token`` is the manage token of ``credential_id`` (compared in constant time,
-    so a guess learns nothing from how long the refusal took)."""
-    return hmac.compare_digest(manage_token(credential_id).encode(), token.encode())
-
-
-def manage_url(credential_id: str, env: ServiceEnv) -> str:
+def manage_url(credential_id: str, token: str, env: ServiceEnv) -> str:
     """The earner's secret page for one credential."""
-    return f"{env.base_url}/credentials/{credential_id}/manage/{manage_token(credential_id)}"
+    return f"{env.base_url}/credentials/{credential_id}/manage/{token}"
+
+
+def issue_manage_link(credential: IssuedCredential, env: ServiceEnv) -> str:
+    """A new manage link for ``credential`` (its URL); only the token's hash is stored. Not
+    committed: it is stored with the message that carries it."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        ManageLink(
+            credential_id=credential.id,
+            token_hash=_hash(token),
+            created_at=env.now,
+            expires_at=env.now + timedelta(days=manage_link_days()),
+        )
+    )
+    return manage_url(credential.id, token, env)
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """Why a manage link does not work: ``unknown`` (never issued here, or one of the signed
+    links earlier versions mailed), ``expired`` or ``revoked``, and since when."""
+
+    reason: str
+    since: datetime | None = None
+
+    @property
+    def status(self) -> int:
+        """404 for a link we do not know, 410 for one that worked and no longer does."""
+        return 404 if self.reason == "unknown" else 410
+
+
+class ManageLinkUnusable(Exception):
+    """The link in the request does not (or no longer) manage the credential."""
+
+    def __init__(self, unusable: Unusable) -> None:
+        super().__init__(unusable.reason)
+        self.unusable = unusable
+
+
+def find_managed(
+    credential_id: str, token: str, env: ServiceEnv
+) -> tuple[IssuedCredential, ManageLink]:
+    """The credential a manage link ``token`` works for, and the link.
+
+    :raises ManageLinkUnusable: for an unknown, expired or revoked link, or one of another
+        credential (which looks unknown, like a credential that does not exist).
+    """
+    link = None
+    if MANAGE_TOKEN.fullmatch(token):
+        link = db.session.scalar(select(ManageLink).where(ManageLink.token_hash == _hash(token)))
+    if link is None or link.credential_id != credential_id:
+        raise ManageLinkUnusable(Unusable("unknown"))
+    if link.revoked_at is not None:
+        raise ManageLinkUnusable(Unusable("revoked", link.revoked_at))
+    if link.expires_at <= env.now:
+        raise ManageLinkUnusable(Unusable("expired", link.expires_at))
+    found = db.session.get(IssuedCredential, credential_id)
+    if found is None:
+        raise ManageLinkUnusable(Unusable("unknown"))
+    return found, link
+
+
+def revoke_manage_links(credential: IssuedCredential, *, actor: Actor, env: ServiceEnv) -> int:
+    """Stop every working manage link of ``credential`` (e.g. one was forwarded by mistake);
+    audited and committed. Returns how many were revoked."""
+    revoked = db.session.execute(
+        update(ManageLink)
+        .where(
+            ManageLink.credential_id == credential.id,
+            ManageLink.revoked_at.is_(None),
+            ManageLink.expires_at > env.now,
+        )
+        .values(revoked_at=env.now)
+        .execution_options(synchronize_session=False)
+    )
+    count = int(getattr(revoked, "rowcount", 0) or 0)
+    audit.record(
+        "credential.manage_links_revoke",
+        actor=actor,
+        now=env.now,
+        issuer_id=credential.issuer_id,
+        subject_type="credential",
+        subject_id=credential.id,
+        detail={"revoked": count},
+    )
+    db.session.commit()
+    return count
+
+
+def send_manage_link(credential: IssuedCredential, env: ServiceEnv) -> None:
+    """Email a new manage link to the address the credential was awarded to. Committed."""
+    from app.services import emails  # emails imports this module
+
+    issuer = required(db.session.get(Issuer, credential.issuer_id), "The issuer is missing.")
+    link = issue_manage_link(credential, env)
+    name = credential.achievement_version.name
+    emails.queue_link_message(
+        to=credential.recipient_email,
+        subject=f"Your link to manage “{name}”",
+        paragraphs=[
+            f"Hello {credential.recipient_name}," if credential.recipient_name else "Hello,",
+            f"Here is a new private link to manage your credential “{name}” from {issuer.name}: "
+            "with it you can hide the credential's public page (or show it again) and download "
+            f"it. It works for {manage_link_days()} days; do not share it.",
+            "If you did not ask for it, ignore this message: nothing has changed.",
+        ],
+        link=link,
+        link_text="Manage your credential",
+        kind="manage_link",
+        now=env.now,
+        secret=True,
+        issuer_id=credential.issuer_id,
+    )
+    db.session.commit()
+    emails.deliver_soon()
+
+
+def request_manage_link(credential: IssuedCredential, email: str, env: ServiceEnv) -> bool:
+    """Send a new manage link if ``email`` is the address the credential was awarded to (the
+    caller answers the same either way). Returns whether one was sent.
+
+    :raises ServiceError: when ``email`` is not an email address.
+    """
+    from app.services.issuing import check_email
+
+    if check_email(email) != credential.recipient_email:
+        return False
+    send_manage_link(credential, env)
+    return True
 
 
 def set_private(

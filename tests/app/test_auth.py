@@ -21,6 +21,7 @@ from app.services.audit import Actor
 from app.wiring import service_env
 from schemas.staff import STAFF_ROLES
 from tests.app.conftest import BASE_URL, PASSWORD, Web, database_url, reset_schema
+from tests.app.mail_helpers import delivered, parts_of
 
 EMAIL = "owner@district7.example.org"
 NEW_PASSWORD = "a brand new long passphrase"
@@ -307,15 +308,13 @@ def request_reset(web: Web, email: str) -> Any:
 
 
 def reset_token_from_mail(address: str) -> str:
-    message = db.session.scalars(
-        select(EmailMessage)
-        .where(EmailMessage.to_address == address, EmailMessage.kind == "reset")
-        .order_by(EmailMessage.id.desc())
-    ).first()
-    assert message is not None
-    match = RESET_LINK.search(message.body_text)
-    assert match, message.body_text
-    assert message.body_html and match.group(0) in message.body_html
+    # Read from the mail as delivered: the stored message keeps no usable link.
+    found = delivered(address, "reset")
+    assert found, f"no reset mail delivered to {address}"
+    text, html = parts_of(found[-1])
+    match = RESET_LINK.search(text)
+    assert match, text
+    assert html and match.group(0) in html
     return match.group(1)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AccountSession, AuditEvent, IssuedCredential, StaffAccount
+from app.models import AccountSession, AuditEvent, Enrolment, IssuedCredential, StaffAccount
 from app.services import bulk, invitations, modules, reviews, staff
 from app.services.audit import Actor
 from app.services.modules import ActivityInput, ModuleInput
@@ -40,6 +41,19 @@ def portfolio_submission(issuer: Any, make_achievement: Any) -> tuple[Any, Any]:
     educator = make_educator("educator@b.example.org")
     item = add_item(educator, file=(PDF, "plan.pdf"))
     return reviews.submit(educator, badge, [item.public_id], "", service_env()), item
+
+
+def partner_invited_enrolment(module: Any) -> Enrolment:
+    """An educator enrolled in ``module`` with an outstanding learning partner invitation."""
+    env = service_env()
+    educator = make_educator("enrolled@b.example.org")
+    enrolment = Enrolment(module_id=module.id, educator_id=educator.id, state="in_progress",
+                          enrolled_at=env.now, enrolled_by="staff", partner_name="Pat Partner",
+                          partner_email="pat@partner.example.org", partner_token_hash="0" * 64,
+                          partner_invited_at=env.now, partner_expires_at=env.now + timedelta(days=30))  # fmt: skip
+    db.session.add(enrolment)
+    db.session.commit()
+    return enrolment
 
 
 def sign_in(client: FlaskClient, app: Flask, account: StaffAccount) -> None:
@@ -69,6 +83,7 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
                                  role="viewer", actor=Actor(bob), env=service_env())  # fmt: skip
     assert invited is not None
     db.session.commit()
+    enrolment_b = partner_invited_enrolment(module_b)
     return {
         "alice": alice, "bob": bob, "a": issuer_a, "b": issuer_b,
         "values": {
@@ -77,6 +92,7 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
             "submission_id": submission_b.public_id, "item_id": item_b.public_id,
             "module_id": module_b.public_id, "activity_id": activity_b.id, "prompt_id": prompt_b.id,
             "invitation_id": invited[0].id,
+            "enrolment_id": enrolment_b.id,
         },
     }  # fmt: skip
 
@@ -284,3 +300,94 @@ def test_nobody_ends_another_accounts_session(
         assert response.status_code == 404, f"POST {path} -> {response.status_code}"
     bobs = db.session.get(AccountSession, account_values["session_id"])
     assert bobs is not None and bobs.revoked_at is None
+
+
+# --- The educator side: a credential's own routes and the partner invitation ----------------------
+
+#: Routes of ``/me`` that act on one credential of the signed-in educator, or on their enrolment.
+EDUCATOR_ROUTES = (
+    ("GET", "/me/credentials/{credential_id}/files/badge.png"),
+    ("GET", "/me/credentials/{credential_id}/files/credential.json"),
+    ("GET", "/me/credentials/{credential_id}/certificate"),
+    ("POST", "/me/credentials/{credential_id}/manage-links/revoke"),
+    ("POST", "/me/credentials/{credential_id}/manage-links/send"),
+    ("POST", "/me/modules/{module_id}/partner/revoke"),
+)
+
+
+@pytest.fixture
+def holder_and_stranger(app, make_issuer, make_achievement, make_award) -> dict[str, Any]:
+    issuer = make_issuer("Issuer H")
+    achievement = make_achievement(issuer, "H's badge")
+    holder = make_educator("holder@h.example.org")
+    stranger = make_educator("stranger@h.example.org")
+    credential = make_award(issuer, achievement, "holder@h.example.org")
+    module = modules.create_module(
+        issuer, ModuleInput(title="H's module", summary="S", achievement_public_id=achievement.public_id),
+        actor=Actor(label="test"), env=service_env(),
+    )  # fmt: skip
+    enrolment = partner_invited_enrolment(module)
+    enrolment.educator_id = holder.id
+    db.session.commit()
+    return {"holder": holder, "stranger": stranger, "credential": credential, "module": module,
+            "enrolment": enrolment}  # fmt: skip
+
+
+def educator_paths(found: dict[str, Any]) -> list[tuple[str, str]]:
+    values = {"credential_id": found["credential"].id, "module_id": found["module"].public_id}
+    return [(method, path.format(**values)) for method, path in EDUCATOR_ROUTES]
+
+
+def link_state() -> tuple[Any, ...]:
+    from app.models import EmailMessage, ManageLink
+
+    links = db.session.scalars(select(ManageLink.revoked_at)).all()
+    mails = db.session.scalar(select(func.count()).select_from(EmailMessage))
+    revoked = db.session.scalars(select(Enrolment.partner_revoked_at)).all()
+    return tuple(links), mails, tuple(revoked)
+
+
+def test_another_educator_gets_404_on_every_educator_route(
+    app: Flask, client: FlaskClient, holder_and_stranger
+) -> None:
+    sign_in_educator(client, holder_and_stranger["stranger"])
+    page = client.get("/me/", base_url=BASE_URL)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token
+    before = link_state()
+    for method, path in educator_paths(holder_and_stranger):
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+        else:
+            response = client.post(path, data={"csrf_token": token.group(1)}, base_url=BASE_URL)
+        assert response.status_code == 404, f"{method} {path} -> {response.status_code}"
+    assert link_state() == before
+
+
+def test_anonymous_visitors_are_sent_to_educator_sign_in(
+    app: Flask, client: FlaskClient, holder_and_stranger
+) -> None:
+    before = link_state()
+    for method, path in educator_paths(holder_and_stranger):
+        if method != "GET":
+            continue
+        response = client.get(path, base_url=BASE_URL)
+        assert response.status_code in (302, 303), f"GET {path} -> {response.status_code}"
+        assert "/me/sign-in" in response.headers["Location"]
+    assert link_state() == before
+
+
+def test_the_holder_may_use_every_educator_route(
+    app: Flask, client: FlaskClient, holder_and_stranger
+) -> None:
+    sign_in_educator(client, holder_and_stranger["holder"])
+    page = client.get("/me/", base_url=BASE_URL)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token
+    for method, path in educator_paths(holder_and_stranger):
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+            assert response.status_code == 200, f"GET {path} -> {response.status_code}"
+        else:
+            response = client.post(path, data={"csrf_token": token.group(1)}, base_url=BASE_URL)
+            assert response.status_code in (303, 409), f"POST {path} -> {response.status_code}"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,18 @@ def test_message_page_shows_the_text_and_frames_the_html(
     assert body.status_code == 200 and body.mimetype == "text/html"
     assert body.headers["Content-Security-Policy"] == HTML_CSP
     assert body.headers["X-Frame-Options"] == "SAMEORIGIN"
-    assert body.get_data(as_text=True) == message.body_html
+    # The delivered HTML, with the working manage link the database no longer holds.
+    (delivered_file,) = outbox.glob("*.eml")
+    delivered_html = message_from_bytes(delivered_file.read_bytes(), policy=policy.default)
+    html_part = delivered_html.get_body(preferencelist=("html",))
+    assert html_part is not None
+    framed = body.get_data(as_text=True)
+    assert framed == html_part.get_content()
+    assert "[link removed once sent]" in (message.body_html or "")
+    assert (
+        "[link removed once sent]" not in framed
+        and f"/credentials/{message.credential_id}/manage/" in framed
+    )
 
     eml = web.get(f"/dev/outbox/{message.id}.eml")
     assert eml.status_code == 200 and eml.mimetype == "message/rfc822"
@@ -163,3 +175,21 @@ def test_there_is_no_outbox_in_production(tmp_path: Path) -> None:
         assert client.get(path, base_url="https://badges.example.org").status_code == 404
     response = client.post("/dev/outbox/deliver", base_url="https://badges.example.org")
     assert response.status_code == 404
+
+
+def test_a_developer_still_finds_the_sign_in_link_in_the_outbox(outbox: Path, web: Any) -> None:
+    """README: educators' sign-in links arrive in the development outbox. The page shows the
+    delivered copy, since the database keeps no usable link once the message is sent."""
+    from app.services import educators
+    from app.wiring import service_env
+
+    educators.request_sign_in("ann@school.example.org", service_env())
+    (message,) = messages()
+    assert message.sent_at is not None and "/me/sign-in/" not in message.body_text
+    page = web.get(f"/dev/outbox/{message.id}").get_data(as_text=True)
+    link = re.search(r"https://badges\.example\.org/me/sign-in/([A-Za-z0-9_-]{43})", page)
+    assert link, page
+    assert web.get(f"/me/sign-in/{link.group(1)}").status_code == 200
+    eml = message_from_bytes(web.get(f"/dev/outbox/{message.id}.eml").data, policy=policy.default)
+    text = eml.get_body(preferencelist=("plain",))
+    assert text is not None and link.group(0) in text.get_content()

@@ -1,7 +1,7 @@
 """Rate-limit counters shared by every worker; staff invitations that wait to be accepted
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-05 08:40:00.000000
 
 """
@@ -13,7 +13,7 @@ from app.models.types import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

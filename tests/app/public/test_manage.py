@@ -1,11 +1,15 @@
 """The earner's manage link (``/credentials/<uuid>/manage/<token>``, mailed with the award):
-switching the public page between public and private (CSRF-protected, audited), downloads that
-keep working while it is private, and a plain 404 for any wrong token."""
+a random token of which only a hash is kept, switching the public page between public and
+private (CSRF-protected, audited), downloads that keep working while it is private, a 404 that
+explains and offers a new link for any wrong token (including the signed links earlier versions
+mailed), a 410 for an expired or revoked link, revoking, and asking for a new link by email."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -14,22 +18,44 @@ from itsdangerous import URLSafeSerializer
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Achievement, AuditEvent, EmailMessage, IssuedCredential, Issuer
+from app.models import (
+    Achievement,
+    AuditEvent,
+    EmailMessage,
+    IssuedCredential,
+    Issuer,
+    ManageLink,
+)
 from app.services import visibility
 from app.services.audit import Actor
 from app.wiring import service_env
 from credentials.baking import unbake
 from credentials.verify import verify_credential
 from tests.app.conftest import BASE_URL, Web
-from tests.app.public.conftest import RECIPIENT, assert_csp_clean, page
+from tests.app.mail_helpers import (
+    assert_nowhere_in_database,
+    delivered,
+    latest_delivered,
+    link_in_delivered,
+    parts_of,
+)
+from tests.app.public.conftest import RECIPIENT, Page, assert_csp_clean, page
 
 TEST = Actor(label="test")
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 DOWNLOADS = ("badge.png", "badge.svg", "credential.json", "qr.png", "qr.svg", "certificate.pdf")
 
 
+def manage_link(credential: IssuedCredential) -> re.Match[str]:
+    """The latest manage link delivered for ``credential`` (the award mail's, or a newer one)."""
+    pattern = re.compile(
+        re.escape(f"{BASE_URL}/credentials/{credential.id}/manage/") + r"([A-Za-z0-9_\-]+)"
+    )
+    return link_in_delivered(pattern, credential.recipient_email)
+
+
 def manage_path(credential: IssuedCredential, token: str | None = None) -> str:
-    return f"/credentials/{credential.id}/manage/{token or visibility.manage_token(credential.id)}"
+    return f"/credentials/{credential.id}/manage/{token or manage_link(credential).group(1)}"
 
 
 def visibility_events(credential: IssuedCredential) -> list[AuditEvent]:
@@ -58,18 +84,22 @@ def fresh(credential: IssuedCredential) -> IssuedCredential:
 # ---------------------------------------------------------------------------- the token
 
 
-def test_the_token_is_a_signature_of_the_credential_id(
+def test_the_token_is_random_and_only_its_hash_is_kept(
     app: Flask, credential: IssuedCredential
 ) -> None:
-    token = visibility.manage_token(credential.id)
+    token = manage_link(credential).group(1)
+    assert len(token) == 43  # secrets.token_urlsafe(32)
+    (row,) = db.session.scalars(select(ManageLink)).all()
+    assert row.credential_id == credential.id
+    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert row.expires_at - row.created_at == timedelta(days=app.config["MANAGE_LINK_DAYS"])
+    assert row.revoked_at is None
+    # No longer a signature of the id: the secret key does not make it.
     signer = URLSafeSerializer(app.config["SECRET_KEY"], salt="credential-manage")
-    assert token == signer.dumps(credential.id)
-    assert signer.loads(token) == credential.id
-    assert visibility.is_manage_token(credential.id, token)
-    assert (
-        visibility.manage_url(credential.id, service_env())
-        == f"{BASE_URL}{manage_path(credential)}"
-    )
+    assert token != signer.dumps(credential.id)
+    # Another link for the same credential is another random token.
+    visibility.send_manage_link(credential, service_env())
+    assert manage_link(credential).group(1) != token
 
 
 def test_the_award_email_carries_the_manage_link(app: Flask, credential: IssuedCredential) -> None:
@@ -77,12 +107,16 @@ def test_the_award_email_carries_the_manage_link(app: Flask, credential: IssuedC
         select(EmailMessage).where(EmailMessage.credential_id == credential.id)
     )
     assert message is not None and message.kind == "award"
+    text, html = parts_of(delivered(credential.recipient_email, "award")[-1])
     link = f"{BASE_URL}{manage_path(credential)}"
-    assert link in message.body_text
-    assert message.body_html is not None
-    assert f'href="{link}"' in message.body_html
+    assert link in text
+    assert f'href="{link}"' in html
+    assert f"for {app.config['MANAGE_LINK_DAYS']} days" in text
     # The public link is still the main one.
+    assert f"View your credential: {BASE_URL}/credentials/{credential.id}" in text
+    # The stored copy keeps the public link but not the secret one.
     assert f"View your credential: {BASE_URL}/credentials/{credential.id}" in message.body_text
+    assert link not in message.body_text and link not in (message.body_html or "")
 
 
 # ---------------------------------------------------------------------------- the page
@@ -228,19 +262,25 @@ def test_the_certificate_through_the_manage_link_links_manage_urls(
 # ---------------------------------------------------------------------------- wrong tokens
 
 
+def same_page(html: str, credential_id: str) -> str:
+    html = re.sub(r'name="csrf_token" value="[^"]+"', "", html)
+    return html.replace(credential_id, "ID")
+
+
 def wrong_tokens(app: Flask, credential: IssuedCredential, other: IssuedCredential) -> list[str]:
-    token = visibility.manage_token(credential.id)
+    token = manage_link(credential).group(1)
     return [
-        visibility.manage_token(other.id),  # another credential's token
-        token[:-1] + ("A" if token[-1] != "A" else "B"),  # tampered signature
+        manage_link(other).group(1),  # another credential's link
+        token[:-1] + ("A" if token[-1] != "A" else "B"),  # tampered
+        # The signed links earlier versions mailed no longer work.
+        URLSafeSerializer(app.config["SECRET_KEY"], salt="credential-manage").dumps(credential.id),
         URLSafeSerializer(app.config["SECRET_KEY"], salt="other-purpose").dumps(credential.id),
-        URLSafeSerializer("not the secret key", salt="credential-manage").dumps(credential.id),
         "x",
         token + "x",
     ]
 
 
-def test_a_wrong_token_is_a_plain_404(
+def test_a_wrong_token_is_a_404_that_explains_and_offers_a_new_link(
     app: Flask,
     web: Web,
     credential: IssuedCredential,
@@ -250,24 +290,33 @@ def test_a_wrong_token_is_a_plain_404(
 ) -> None:
     other = make_award(issuer, achievement, "b@school.example.org")
     token = web.csrf_token(manage_path(credential))
-    unknown = web.get("/credentials/00000000-0000-4000-8000-000000000000/manage/anything").get_data(
-        as_text=True
-    )
+    unknown = web.get("/credentials/00000000-0000-4000-8000-000000000000/manage/anything")
     for wrong in wrong_tokens(app, credential, other):
         path = manage_path(credential, wrong)
         response = web.get(path)
         assert response.status_code == 404, wrong
         html = response.get_data(as_text=True)
-        assert html == unknown  # the same page as for a credential that does not exist
-        assert "token" not in html.lower() and "Formative" not in html
+        # The same page as for a credential that does not exist (but for the form's target
+        # and its CSRF token, which carries a time stamp).
+        assert same_page(html, credential.id) == same_page(
+            unknown.get_data(as_text=True), "00000000-0000-4000-8000-000000000000"
+        )
+        assert "This link does not work" in html and "Email me a new link" in html
+        assert f'action="/credentials/{credential.id}/manage"' in html
+        assert "token" not in Page(html).text.lower() and "Formative" not in html
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
         posted = web.client.post(
             path, data={"csrf_token": token, "visibility": "private"}, base_url=BASE_URL
         )
         assert posted.status_code == 404
+        revoked = web.client.post(f"{path}/revoke", data={"csrf_token": token}, base_url=BASE_URL)
+        assert revoked.status_code == 404
         for name in (*DOWNLOADS, "certificate"):
             assert web.get(f"{path}/{name}").status_code == 404, (wrong, name)
     assert fresh(credential).is_private is False
     assert visibility_events(credential) == []
+    assert all(link.revoked_at is None for link in db.session.scalars(select(ManageLink)))
 
 
 def test_an_unknown_download_name_is_404(web: Web, credential: IssuedCredential) -> None:
@@ -275,8 +324,102 @@ def test_an_unknown_download_name_is_404(web: Web, credential: IssuedCredential)
         assert web.get(f"{manage_path(credential)}/{name}").status_code == 404, name
 
 
-def test_a_valid_token_for_a_credential_that_is_gone_is_404(web: Web, app: Flask) -> None:
+def test_an_old_signed_link_for_a_credential_that_is_gone_is_404(web: Web, app: Flask) -> None:
     missing = "00000000-0000-4000-8000-000000000000"
-    token = visibility.manage_token(missing)
+    token = URLSafeSerializer(app.config["SECRET_KEY"], salt="credential-manage").dumps(missing)
     assert web.get(f"/credentials/{missing}/manage/{token}").status_code == 404
     assert web.get(f"/credentials/{missing}/manage/{token}/badge.png").status_code == 404
+    assert web.get(f"/credentials/{missing}/manage").status_code == 404
+
+
+# ---------------------------------------------------------------------------- expiry, revoking
+
+
+def test_an_expired_link_is_410_and_says_how_to_get_a_new_one(
+    app: Flask, web: Web, credential: IssuedCredential, set_clock: Callable[[datetime], None]
+) -> None:
+    path = manage_path(credential)
+    (row,) = db.session.scalars(select(ManageLink)).all()
+    set_clock(row.expires_at - timedelta(seconds=1))
+    assert web.get(path).status_code == 200
+    set_clock(row.expires_at)
+    response = web.get(path)
+    assert response.status_code == 410
+    html = response.get_data(as_text=True)
+    assert f"expired on {row.expires_at:%d %B %Y}" in html
+    assert f"work for {app.config['MANAGE_LINK_DAYS']} days" in html
+    assert "Email me a new link" in html and "Formative" not in html
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    for name in (*DOWNLOADS, "certificate"):
+        assert web.get(f"{path}/{name}").status_code == 410, name
+
+
+def test_the_expiry_is_a_setting(app: Flask, credential: IssuedCredential) -> None:
+    app.config["MANAGE_LINK_DAYS"] = 7
+    visibility.send_manage_link(credential, service_env())
+    newest = db.session.scalars(select(ManageLink).order_by(ManageLink.id.desc())).first()
+    assert newest is not None and newest.expires_at - newest.created_at == timedelta(days=7)
+    assert "It works for 7 days" in latest_delivered(credential.recipient_email, "manage_link")
+
+
+def test_the_earner_revokes_every_manage_link(web: Web, credential: IssuedCredential) -> None:
+    first = manage_path(credential)
+    visibility.send_manage_link(credential, service_env())
+    second = manage_path(credential)
+    assert first != second and web.get(first).status_code == web.get(second).status_code == 200
+    assert "Stop links to this page working" in page(web.get(second)).text
+
+    response = web.submit(second, f"{second}/revoke")
+    assert response.status_code == 303
+    assert response.headers["Location"].endswith(f"/credentials/{credential.id}/manage")
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    # The request page says what happened and what to do.
+    follow = web.get(response.headers["Location"])
+    assert "Your manage links no longer work" in follow.get_data(as_text=True)
+    for path in (first, second):
+        gone = web.get(path)
+        assert gone.status_code == 410
+        assert "was revoked on" in gone.get_data(as_text=True)
+    event = db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "credential.manage_links_revoke")
+    )
+    assert event is not None and event.actor == "earner" and event.detail == {"revoked": 2}
+
+
+def test_a_new_link_is_sent_only_to_the_recipient(web: Web, credential: IssuedCredential) -> None:
+    request_page = f"/credentials/{credential.id}/manage"
+    shown = page(web.get(request_page))
+    assert "Get a link to manage your credential" in shown.text
+    assert shown.unlabelled_inputs() == []
+    before = len(delivered())
+
+    wrong = web.submit(request_page, data={"email": "someone.else@example.org"})
+    assert wrong.status_code == 200
+    assert len(delivered()) == before  # nothing sent
+    right = web.submit(request_page, data={"email": f"  {credential.recipient_email.upper()} "})
+    assert right.status_code == 200
+    # The same answer either way, so nobody learns who holds the credential.
+    assert "Check your email" in right.get_data(as_text=True)
+    assert wrong.get_data(as_text=True).replace("someone.else@example.org", "X") == right.get_data(
+        as_text=True
+    ).replace(credential.recipient_email.upper(), "X")
+    assert len(delivered()) == before + 1
+    new_path = manage_path(credential)
+    assert "Manage your credential" in page(web.get(new_path)).text
+    assert_nowhere_in_database(new_path.rsplit("/", 1)[1])
+
+    bad = web.submit(request_page, data={"email": "not an address"})
+    assert bad.status_code == 400 and "is not an email address" in bad.get_data(as_text=True)
+
+
+def test_the_credential_page_offers_the_earner_a_link(
+    web: Web, credential: IssuedCredential
+) -> None:
+    request_page = f"/credentials/{credential.id}/manage"
+    public = web.get(f"/credentials/{credential.id}", headers={"Accept": BROWSER})
+    assert request_page in page(public).hrefs()
+    visibility.set_private(credential, True, actor=TEST, env=service_env())
+    private = web.get(f"/credentials/{credential.id}", headers={"Accept": BROWSER})
+    assert request_page in page(private).hrefs()
+    assert "Formative" not in private.get_data(as_text=True)
