@@ -62,6 +62,8 @@ def _derived_settings(app: Flask) -> None:
     config["SESSION_COOKIE_SECURE"] = secure
     config["SESSION_COOKIE_NAME"] = "__Host-cairn" if secure else "cairn_session"
     config["PREFERRED_URL_SCHEME"] = "https" if secure else "http"
+    # HSTS: by default whenever the public URL is https (check_config refuses "on" without it).
+    config["HSTS_ON"] = secure and config.get("HSTS", "auto") != "off"
     config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
     config["RATELIMIT_ENABLED"] = config.get("RATELIMIT_ENABLED", True)
     if config["ENV"] == "testing":

@@ -286,9 +286,7 @@ def open_envelope(
     try:
         der = aes.decrypt(envelope.nonce, envelope.ciphertext, envelope.associated_data())
     except InvalidTag:
-        raise WrongPassphrase(
-            f"{where}: wrong passphrase (or the key file was altered)"
-        ) from None
+        raise WrongPassphrase(f"{where}: wrong passphrase (or the key file was altered)") from None
     try:
         private_key = supported_private_key(serialization.load_der_private_key(der, None))
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:

@@ -400,7 +400,9 @@ class EncryptedFileStore:
         where = f"{owner}/{kid}"
         if envelope.is_envelope(data):
             if passphrase is None:
-                raise PassphraseRequired(f"key {where} is encrypted; the store needs its passphrase")
+                raise PassphraseRequired(
+                    f"key {where} is encrypted; the store needs its passphrase"
+                )
             private_key, sealed = envelope.open_envelope(data, passphrase, where=f"key {where}")
             if sealed.kid != kid:
                 # The kid is authenticated: a file renamed to another kid is not that key.
@@ -636,6 +638,11 @@ def _read_file(path: Path) -> bytes:
     fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
     with os.fdopen(fd, "rb") as file:
         return file.read()
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically, mode 0600, durably (for single key files)."""
+    _write_atomic(path, data)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

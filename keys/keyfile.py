@@ -51,8 +51,8 @@ def load_key_file(data: bytes, passphrase: bytes | None, *, kid: str | None = No
 
     Accepted: Cairn's encrypted key files (``BEGIN CAIRN ENCRYPTED PRIVATE KEY``, see
     :mod:`keys.envelope`), PKCS#8 PEM (``BEGIN PRIVATE KEY``, or ``BEGIN ENCRYPTED PRIVATE KEY``
-    with the passphrase), traditional ``BEGIN EC PRIVATE KEY``/``BEGIN RSA PRIVATE KEY`` PEM (plain or
-    encrypted), unencrypted ``BEGIN OPENSSH PRIVATE KEY``, a Multikey JSON object with
+    with the passphrase), traditional ``BEGIN EC PRIVATE KEY``/``BEGIN RSA PRIVATE KEY`` PEM
+    (plain or encrypted), unencrypted ``BEGIN OPENSSH PRIVATE KEY``, a Multikey JSON object with
     ``secretKeyMultibase`` (or the older ``privateKeyMultibase``), or a private JWK. A passphrase
     given for an unencrypted file is ignored: whether plaintext is acceptable is the caller's call.
 
@@ -106,9 +106,9 @@ def dump_key_file(
         PKCS#8: the caller decides whether that is acceptable. JSON formats cannot be
         encrypted, so they require ``None``.
     :param kdf: the Argon2id parameters of an encrypted file (keep the default).
-    :param fmt: ``pem`` (PKCS#8, or the encrypted envelope), ``multikey`` (Ed25519 only; JSON with ``id`` set to the kid,
-        ``publicKeyMultibase`` and ``secretKeyMultibase``) or ``jwk`` (private JWK with ``kid``
-        and ``alg``).
+    :param fmt: ``pem`` (PKCS#8, or the encrypted envelope), ``multikey`` (Ed25519 only; JSON
+        with ``id`` set to the kid, ``publicKeyMultibase`` and ``secretKeyMultibase``) or
+        ``jwk`` (private JWK with ``kid`` and ``alg``).
     :returns: the file's bytes; JSON ends with a newline.
     :raises ValueError: for a passphrase with a JSON format, an empty passphrase, a non-Ed25519
         key as Multikey, or an unknown format.

@@ -17,12 +17,12 @@ from cryptography.hazmat.primitives import serialization
 
 from keys import (
     EncryptedFileStore,
-    envelope,
     InsecureKeyStoreWarning,
     KeyStoreError,
     PassphraseRequired,
     PlaintextRefused,
     WrongPassphrase,
+    envelope,
     generate_key,
 )
 from keys.envelope import Argon2idParams
@@ -208,7 +208,9 @@ def test_passphrase_makes_the_dev_switch_irrelevant(directory: Path) -> None:
         store = EncryptedFileStore(directory, PASSPHRASE, allow_plaintext_dev_keys=True)
     key = store.rotate("issuer-1", "ed25519", T0)
     assert (
-        (directory / "issuer-1" / f"{key.kid}.pem").read_bytes().startswith(b"-----BEGIN CAIRN ENCRYPTED")
+        (directory / "issuer-1" / f"{key.kid}.pem")
+        .read_bytes()
+        .startswith(b"-----BEGIN CAIRN ENCRYPTED")
     )
 
 
