@@ -1,7 +1,7 @@
 """Persistence models (SQLAlchemy 2, typed); importing this module registers all of them."""
 
 from app.models.achievement import Achievement, AchievementVersion
-from app.models.audit import AuditEvent
+from app.models.audit import AuditChainHead, AuditEvent
 from app.models.bulk import BulkJob, BulkRow
 from app.models.educator import Educator, EducatorEmail, MagicLink
 from app.models.email import EmailMessage
@@ -26,6 +26,7 @@ __all__ = [
     "Achievement",
     "AchievementVersion",
     "Activity",
+    "AuditChainHead",
     "AuditEvent",
     "BulkJob",
     "BulkRow",
