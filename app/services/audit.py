@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.extensions import db
 from app.models import AuditChainHead, AuditEvent, Issuer, Membership, StaffAccount
@@ -116,21 +116,35 @@ def event_hash(item: AuditEvent) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_HEADS = "cairn.audit_heads"
+
+
 def _link(entry: AuditEvent) -> None:
-    """Give ``entry`` its place in its chain and move the chain's head to it."""
+    """Give ``entry`` its place in its chain and move the chain's head to it.
+
+    The first event of a chain in a transaction locks the head row and reads it; later ones in
+    the same transaction (a bulk chunk records hundreds) hold the lock already and continue
+    from the head this session remembers, until the transaction ends.
+    """
     session = db.session
     chain = entry.issuer_id if entry.issuer_id is not None else INSTANCE_CHAIN
-    values = {"chain": chain, "seq": 0, "hash": GENESIS}
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(postgresql_insert(AuditChainHead).values(values).on_conflict_do_nothing())
-    else:
-        # Also starts SQLite's write transaction, so no one else appends until we commit.
-        session.execute(sqlite_insert(AuditChainHead).values(values).on_conflict_do_nothing())
-    seq, previous = session.execute(
-        select(AuditChainHead.seq, AuditChainHead.hash)
-        .where(AuditChainHead.chain == chain)
-        .with_for_update()
-    ).one()
+    heads: dict[int, tuple[int, str]] = session.info.setdefault(_HEADS, {})
+    if chain not in heads:
+        values = {"chain": chain, "seq": 0, "hash": GENESIS}
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(
+                postgresql_insert(AuditChainHead).values(values).on_conflict_do_nothing()
+            )
+        else:
+            # Also starts SQLite's write transaction, so no one else appends until we commit.
+            session.execute(sqlite_insert(AuditChainHead).values(values).on_conflict_do_nothing())
+        seq, previous = session.execute(
+            select(AuditChainHead.seq, AuditChainHead.hash)
+            .where(AuditChainHead.chain == chain)
+            .with_for_update()
+        ).one()
+        heads[chain] = (seq, previous)
+    seq, previous = heads[chain]
     entry.chain_seq = seq + 1
     entry.prev_hash = previous
     entry.hash = event_hash(entry)
@@ -139,6 +153,16 @@ def _link(entry: AuditEvent) -> None:
         .where(AuditChainHead.chain == chain)
         .values(seq=entry.chain_seq, hash=entry.hash)
     )
+    heads[chain] = (entry.chain_seq, entry.hash)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_heads(session: Session, transaction: SessionTransaction) -> None:
+    # The lock ends with the transaction (commit, rollback or close): the next one reads the
+    # head afresh. A savepoint's end forgets too, as its rollback undoes counted events. (A
+    # flush's internal subtransaction changes nothing.)
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_HEADS, None)
 
 
 def in_log_of(issuer_id: int) -> Any:

@@ -299,3 +299,14 @@ def test_concurrent_appends_keep_one_straight_chain(
     assert report.intact and report.events == before + threads * per_thread
     instance = audit.verify_chain(None)
     assert instance.intact and instance.events >= threads * per_thread
+
+
+def test_a_rolled_back_transaction_leaves_no_gap(issuer: Issuer) -> None:
+    before = audit.verify_chain(issuer.id).events
+    for _ in range(3):  # several events of one chain in one transaction
+        audit.record("test.undone", actor=ACTOR, now=service_env().now, issuer_id=issuer.id)
+    db.session.rollback()
+    record(issuer.id, "test.kept", 2)
+    report = audit.verify_chain(issuer.id)
+    assert report.intact and report.events == before + 2
+    assert "test.undone" not in audit.actions(issuer.id)
