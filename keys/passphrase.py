@@ -14,8 +14,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from zxcvbn import zxcvbn
-
 #: The least estimated strength accepted, in bits (log2 of the guesses an attacker needs).
 MIN_BITS = 80
 
@@ -33,6 +31,9 @@ def estimated_bits(passphrase: str, user_inputs: Iterable[str] = ()) -> float:
     :param passphrase: the passphrase.
     :param user_inputs: words an attacker would try first (the product's name, the host name).
     """
+    # Imported here: loading its word lists takes ~60 ms, which only the checks should pay.
+    from zxcvbn import zxcvbn
+
     prefix = passphrase[:_ESTIMATED_LENGTH]
     if not prefix:
         return 0.0

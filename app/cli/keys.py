@@ -21,7 +21,7 @@ from keys.passphrase import passphrase_problem
 
 @click.group("keys")
 def keys_group() -> None:
-    """Generate and inspect signing keys."""
+    """Generate signing keys, and re-wrap encrypted key files."""
 
 
 @keys_group.command("generate")
