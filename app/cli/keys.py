@@ -51,8 +51,10 @@ def keys_group() -> None:
 def generate_command(key_type: str, out: str, fmt: str, unencrypted: bool, force: bool) -> int:
     """Generate a key, write it to --out (mode 0600), and print its public half as JSON.
 
-    PEM keys are encrypted with $CAIRN_KEY_PASSPHRASE; without it, --unencrypted is required.
-    Multikey and JWK files are never encrypted, so they also need --unencrypted.
+    PEM keys are encrypted with $CAIRN_KEY_PASSPHRASE (Cairn's format: Argon2id and
+    AES-256-GCM), which must be hard to guess (80+ bits by the zxcvbn estimate); without it,
+    --unencrypted is required. Multikey and JWK files are never encrypted, so they also need
+    --unencrypted.
     """
     passphrase = os.environ.get("CAIRN_KEY_PASSPHRASE")
     if fmt == "multikey" and key_type != "ed25519":
