@@ -64,6 +64,8 @@ def _derived_settings(app: Flask) -> None:
     config["SESSION_COOKIE_SECURE"] = secure
     config["SESSION_COOKIE_NAME"] = "__Host-cairn" if secure else "cairn_session"
     config["PREFERRED_URL_SCHEME"] = "https" if secure else "http"
+    # HSTS: by default whenever the public URL is https (check_config refuses "on" without it).
+    config["HSTS_ON"] = secure and config.get("HSTS", "auto") != "off"
     # Shared by every worker and machine (Redis, else the database); an operator may name
     # another shared storage, and check_config refuses per-process memory in production.
     storage = config.get("RATELIMIT_STORAGE_URI") or rate_limits.storage_uri(config)

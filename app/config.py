@@ -9,7 +9,8 @@ Settings (environment spelling; inside Flask the ``CAIRN_`` prefix is dropped):
 * ``CAIRN_DATABASE_URL``: SQLAlchemy URL (default: SQLite under ``instance/``).
 * ``CAIRN_SECRET_KEY``: signs sessions and CSRF tokens.
 * ``CAIRN_KEY_PASSPHRASE``: encrypts issuers' private keys at rest. It must differ from the
-  secret key, so leaking one does not unlock the other.
+  secret key, so leaking one does not unlock the other, and be hard to guess: at least 80 bits
+  by the zxcvbn estimate (:mod:`keys.passphrase`), checked in production and development.
 * ``CAIRN_KEYS_DIR``: where encrypted keys live (default ``instance/keys``).
 * ``CAIRN_SMTP_HOST``, ``CAIRN_SMTP_PORT``, ``CAIRN_SMTP_USERNAME``, ``CAIRN_SMTP_PASSWORD``,
   ``CAIRN_SMTP_SECURITY`` (``starttls``, ``ssl`` or ``none``), ``CAIRN_SMTP_CA_FILE`` (an extra
@@ -23,6 +24,10 @@ Settings (environment spelling; inside Flask the ``CAIRN_`` prefix is dropped):
 * ``CAIRN_REDIS_URL``: run background jobs on RQ workers (``cairn worker``) and keep rate limits
   in Redis; without it jobs run in-process and rate limits are counted in the database. Either
   way every worker process and machine shares one count; production refuses a per-process one.
+* ``CAIRN_HSTS``: ``auto`` (the default: send Strict-Transport-Security whenever the base URL is
+  https), ``on`` (the same, but refuse to start without https) or ``off``.
+* ``CAIRN_KEY_KDF_FOR_TESTS``: test suites only (refused outside ``CAIRN_ENV=testing``): write
+  key files with the cheapest Argon2id parameters, as the suites create hundreds of stores.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from keys.passphrase import passphrase_problem
 
 ENVIRONMENTS = ("development", "production", "testing")
 
@@ -57,6 +64,8 @@ DEFAULTS: dict[str, Any] = {
     "OUTBOX_DIR": None,
     "MAIL_FROM": None,
     "REDIS_URL": None,
+    "HSTS": "auto",
+    "KEY_KDF_FOR_TESTS": False,
     # Uploads: images and CSV files; larger requests are refused before they are read.
     "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
     "MAX_IMAGE_BYTES": 2 * 1024 * 1024,
@@ -154,19 +163,46 @@ def check_config(config: dict[str, Any]) -> None:
         value = config.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
             raise ConfigError(f"CAIRN_{name} must be a whole number of days from 1 to 3650")
-    if config["ENV"] != "production":
-        return
     problems = []
+    hsts = config.get("HSTS")
+    if hsts not in ("auto", "on", "off"):
+        problems.append("CAIRN_HSTS must be auto, on or off")
+    elif hsts == "on" and not (base or "").startswith("https://"):
+        problems.append("CAIRN_HSTS=on needs an https CAIRN_BASE_URL (browsers ignore it on http)")
+    if config.get("KEY_KDF_FOR_TESTS") and config["ENV"] != "testing":
+        problems.append(
+            "CAIRN_KEY_KDF_FOR_TESTS weakens key encryption: only for CAIRN_ENV=testing"
+        )
+    passphrase = config.get("KEY_PASSPHRASE") or ""
+    if config["ENV"] == "development" and passphrase:
+        # Development generates a strong one; a weak one set by hand is refused here too, so it
+        # does not travel to production unnoticed.
+        weak = passphrase_problem(passphrase, name="CAIRN_KEY_PASSPHRASE")
+        if weak:
+            problems.append(weak)
+    if config["ENV"] != "production":
+        if problems:
+            raise ConfigError("Cairn cannot start:\n  - " + "\n  - ".join(problems))
+        return
     if not base:
         problems.append("CAIRN_BASE_URL is not set (e.g. https://badges.example.org)")
     elif not base.startswith("https://"):
         problems.append("CAIRN_BASE_URL must use https in production (did:web needs it)")
     secret = config.get("SECRET_KEY") or ""
-    passphrase = config.get("KEY_PASSPHRASE") or ""
     if len(secret) < 32:
         problems.append("CAIRN_SECRET_KEY must be set to at least 32 random characters")
-    if len(passphrase) < 16:
-        problems.append("CAIRN_KEY_PASSPHRASE must be set to at least 16 random characters")
+    if not passphrase:
+        problems.append(
+            "CAIRN_KEY_PASSPHRASE is not set (it encrypts the issuers' signing keys); "
+            "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    else:
+        host = urlsplit(base).hostname if base else None
+        weak = passphrase_problem(
+            passphrase, name="CAIRN_KEY_PASSPHRASE", user_inputs=(host or "").split(".")
+        )
+        if weak:
+            problems.append(weak)
     if secret and secret == passphrase:
         problems.append("CAIRN_KEY_PASSPHRASE must differ from CAIRN_SECRET_KEY")
     if not config.get("SMTP_HOST"):

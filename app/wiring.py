@@ -15,6 +15,7 @@ from app.fetch import SafeFetcher
 from app.services.env import ServiceEnv
 from credentials.jsonld import DocumentLoader
 from keys.cache import CachingKeyStore
+from keys.envelope import DEFAULT_KDF, TEST_ONLY_KDF
 from keys.file_store import EncryptedFileStore
 from keys.store import KeyStore
 
@@ -31,8 +32,10 @@ class Wiring:
             # Tests may hand in a store of their own (e.g. an in-memory one).
             self.keystore: KeyStore = config["KEYSTORE"]
         else:
+            # check_config allows the cheap parameters only in testing.
+            kdf = TEST_ONLY_KDF if config.get("KEY_KDF_FOR_TESTS") else DEFAULT_KDF
             self.keystore = CachingKeyStore(
-                EncryptedFileStore(keys_dir, config["KEY_PASSPHRASE"].encode("utf-8"))
+                EncryptedFileStore(keys_dir, config["KEY_PASSPHRASE"].encode("utf-8"), kdf=kdf)
             )
         self.loader = DocumentLoader()
         self.base_url: str = config["BASE_URL"].rstrip("/")

@@ -1,4 +1,4 @@
-"""A key store over a directory: one passphrase-encrypted PKCS#8 PEM file per key.
+"""A key store over a directory: one passphrase-encrypted key file per key.
 
 This is the only module in ``keys`` that touches the filesystem.
 """
@@ -9,6 +9,7 @@ import builtins
 import dataclasses
 import fcntl
 import json
+import logging
 import os
 import secrets
 import warnings
@@ -21,6 +22,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
+from keys import envelope
+from keys.envelope import DEFAULT_KDF, Argon2idParams
 from keys.errors import (
     InsecureKeyStoreWarning,
     KeyExists,
@@ -51,6 +54,10 @@ from keys.store import (
 
 #: Version of the ``<kid>.json`` metadata layout, so a later layout can be told apart.
 METADATA_FORMAT = 1
+#: The store-wide KDF settings file (parameters and salt; nothing secret).
+WRAP_SETTINGS = "keywrap.json"
+
+_log = logging.getLogger(__name__)
 
 _FILE_MODE = 0o600
 _DIR_MODE = 0o700
@@ -73,13 +80,16 @@ class _Metadata:
 class EncryptedFileStore:
     """A :class:`keys.store.KeyStore` keeping each key in ``<directory>/<owner>/<kid>.pem``.
 
-    Each ``.pem`` is the private key as PKCS#8 encrypted with
-    ``serialization.BestAvailableEncryption(passphrase)``. With cryptography 50 that is PBES2:
-    PBKDF2-HMAC-SHA256 with a random 16-byte salt and only 2048 iterations, then AES-256-CBC.
-    Any OpenSSL reads it (``openssl pkey -in <kid>.pem``). The low iteration count does little to
-    slow down guessing, so the passphrase must be a long random secret (for example
-    ``secrets.token_urlsafe(32)``), never a memorable word. PKCS#8 encryption has no MAC;
-    tampering shows up as a wrong-passphrase or corrupt-file error, not as a different key.
+    Each ``.pem`` is a Cairn key envelope (:mod:`keys.envelope`): the PKCS#8 DER sealed with
+    AES-256-GCM under a key derived from the passphrase with Argon2id (64 MiB, 3 passes), with
+    the kid and key type authenticated. All keys of a store share one salt, kept with the KDF
+    parameters in ``<directory>/keywrap.json``, so a process derives the key-encryption key once
+    (about 0.2 s) and then opens any of its keys in microseconds.
+
+    Older stores kept encrypted PKCS#8 (PBES2, PBKDF2 at only 2,048 iterations: cheap to brute
+    force). Those files are still read, and re-wrapped into the envelope the first time they
+    are loaded (and by :meth:`rewrap`, behind ``cairn keys rewrap``); so are envelopes written
+    with other KDF parameters than the store's.
 
     Next to it, ``<kid>.json`` holds metadata only (kid, key type, algorithm, created, retired):
     no private material. Files are created ``0600`` and directories ``0700``, each file written
@@ -99,6 +109,7 @@ class EncryptedFileStore:
         passphrase: bytes | None,
         *,
         allow_plaintext_dev_keys: bool = False,
+        kdf: Argon2idParams = DEFAULT_KDF,
     ) -> None:
         """Open (lazily create) a store; no file is touched until a key is stored or read.
 
@@ -108,12 +119,16 @@ class EncryptedFileStore:
         :param allow_plaintext_dev_keys: with no passphrase, keep keys *unencrypted*: only for
             throwaway development keys. Emits an :class:`InsecureKeyStoreWarning`. Ignored when a
             passphrase is given (then plaintext key files are always refused).
+        :param kdf: the Argon2id parameters for the key files it writes (the default is the one
+            to use; tests may pass ``keys.envelope.TEST_ONLY_KDF``).
         :raises TypeError: when the passphrase is not bytes.
         :raises ValueError: for an empty passphrase.
         """
         _check_passphrase(passphrase)
         self._directory = Path(directory)
         self._passphrase = passphrase
+        self._kdf = kdf
+        self._salt: bytes | None = None
         self._plaintext = passphrase is None and allow_plaintext_dev_keys
         if self._plaintext:
             warnings.warn(
@@ -172,12 +187,14 @@ class EncryptedFileStore:
             data = _read_file(pem_path)
         except FileNotFoundError:
             raise KeyStoreError(f"key {owner}/{kid} has metadata but no key file") from None
-        private_key = _decode_pem(data, self._passphrase, where=f"{owner}/{kid}")
+        private_key, stale = self._decode(data, self._passphrase, owner=owner, kid=kid)
         if key_type_of(private_key) != meta.key_type:
             # The metadata is not authenticated; never let it relabel a key.
             raise KeyStoreError(
                 f"key {owner}/{kid} is not the {meta.key_type} key its metadata says"
             )
+        if stale:
+            self._rewrap_on_load(owner, kid, data, private_key)
         return SigningKey(kid, private_key, created=meta.created, retired=meta.retired)
 
     def list(self, owner: str) -> builtins.list[KeyRecord]:
@@ -284,38 +301,77 @@ class EncryptedFileStore:
             raise TypeError("reencrypt needs a new passphrase; keys are never decrypted to disk")
         _check_passphrase(new_passphrase)
         self._require_usable()
-        encryption = serialization.BestAvailableEncryption(new_passphrase)
         with ExitStack() as stack:
             owners = self._owners()
             for owner in owners:  # sorted, so concurrent callers lock in the same order
                 stack.enter_context(self._locked(owner))
-            pending: builtins.list[tuple[Path, PrivateKey]] = []
+            pending: builtins.list[tuple[Path, str, PrivateKey]] = []
             for owner in owners:
-                for path in sorted((self._directory / owner).glob("*.pem")):
-                    if path.name.startswith("."):
-                        continue
+                for path in self._key_files(owner):
                     data = _read_file(path)
-                    where = f"{owner}/{path.stem}"
                     try:
-                        pending.append((path, _decode_pem(data, self._passphrase, where=where)))
+                        private_key, _ = self._decode(
+                            data, self._passphrase, owner=owner, kid=path.stem
+                        )
                     except (WrongPassphrase, PassphraseRequired):
                         # Already re-encrypted by an interrupted earlier run?
                         try:
-                            _decode_pem(data, new_passphrase, where=where)
+                            private_key, stale = self._decode(
+                                data, new_passphrase, owner=owner, kid=path.stem
+                            )
                         except KeyStoreError:
                             raise WrongPassphrase(
-                                f"key {where}: neither the current nor the new passphrase "
-                                "decrypts it; nothing was changed"
+                                f"key {owner}/{path.stem}: neither the current nor the new "
+                                "passphrase decrypts it; nothing was changed"
                             ) from None
-            for path, private_key in pending:
-                _write_atomic(
-                    path,
-                    private_key.private_bytes(
-                        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-                    ),
-                )
+                        if not stale:
+                            continue
+                    pending.append((path, path.stem, private_key))
+            for path, kid, private_key in pending:
+                _write_atomic(path, self._encode(kid, private_key, new_passphrase))
         self._passphrase = new_passphrase
         self._plaintext = False
+
+    def rewrap(self) -> int:
+        """Re-wrap every key file not yet in the store's current format: old encrypted PKCS#8
+        (PBKDF2), or an envelope with other KDF parameters or another salt than the store's.
+
+        Every key is decrypted first, so a wrong passphrase changes nothing; each file is
+        replaced atomically (a temporary file, fsync, rename; mode 0600). Running it again does
+        nothing. A plaintext development store has nothing to wrap.
+
+        :returns: how many files were re-wrapped.
+        :raises PassphraseRequired: when the store has no passphrase.
+        :raises WrongPassphrase: when the passphrase does not decrypt a key.
+        :raises KeyStoreError: when a key file is corrupt.
+        """
+        if self._passphrase is None:
+            raise PassphraseRequired(
+                "re-wrapping keys needs the store's passphrase (CAIRN_KEY_PASSPHRASE)"
+            )
+        kdf, salt = self._wrap_settings()
+        with ExitStack() as stack:
+            owners = self._owners()
+            for owner in owners:
+                stack.enter_context(self._locked(owner))
+            pending: builtins.list[tuple[Path, str, PrivateKey]] = []
+            for owner in owners:
+                for path in self._key_files(owner):
+                    data = _read_file(path)
+                    private_key, stale = self._decode(
+                        data, self._passphrase, owner=owner, kid=path.stem
+                    )
+                    current = (
+                        not stale
+                        and envelope.is_envelope(data)
+                        and envelope.parse(data).salt == salt
+                        and envelope.parse(data).kdf == kdf
+                    )
+                    if not current:
+                        pending.append((path, path.stem, private_key))
+            for path, kid, private_key in pending:
+                _write_atomic(path, self._encode(kid, private_key, self._passphrase))
+        return len(pending)
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -325,11 +381,100 @@ class EncryptedFileStore:
                 "the key store needs a passphrase (CAIRN_KEY_PASSPHRASE) to store or read keys"
             )
 
-    def _encryption(self) -> serialization.KeySerializationEncryption:
-        if self._passphrase is None:
+    def _encode(self, kid: str, private_key: PrivateKey, passphrase: bytes | None) -> bytes:
+        if passphrase is None:
             # Only reachable in explicit plaintext dev mode (_require_usable ran first).
-            return serialization.NoEncryption()
-        return serialization.BestAvailableEncryption(self._passphrase)
+            return private_key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        kdf, salt = self._wrap_settings()
+        return envelope.seal(private_key, kid, passphrase, kdf=kdf, salt=salt)
+
+    def _decode(
+        self, data: bytes, passphrase: bytes | None, *, owner: str, kid: str
+    ) -> tuple[PrivateKey, bool]:
+        """Decode a stored key file; also say whether it should be re-wrapped (an old PKCS#8
+        file, or an envelope with other KDF parameters than the store's)."""
+        where = f"{owner}/{kid}"
+        if envelope.is_envelope(data):
+            if passphrase is None:
+                raise PassphraseRequired(
+                    f"key {where} is encrypted; the store needs its passphrase"
+                )
+            private_key, sealed = envelope.open_envelope(data, passphrase, where=f"key {where}")
+            if sealed.kid != kid:
+                # The kid is authenticated: a file renamed to another kid is not that key.
+                raise KeyStoreError(f"key {where}: the file holds key {sealed.kid!r}")
+            return private_key, sealed.kdf != self._kdf
+        private_key = _decode_pem(data, passphrase, where=where)
+        return private_key, passphrase is not None
+
+    def _rewrap_on_load(self, owner: str, kid: str, data: bytes, private_key: PrivateKey) -> None:
+        """Replace an old-format key file just read successfully by an envelope.
+
+        A key store that cannot write (a read-only mount) still serves the key; the file is
+        then left for ``cairn keys rewrap``.
+        """
+        path = self._directory / owner / f"{kid}.pem"
+        try:
+            with self._locked(owner):
+                if _read_file(path) != data:
+                    return  # someone else re-wrapped (or replaced) it meanwhile
+                _write_atomic(path, self._encode(kid, private_key, self._passphrase))
+        except OSError as exc:
+            _log.warning("could not re-wrap key %s/%s: %s", owner, kid, exc)
+
+    def _wrap_settings(self) -> tuple[Argon2idParams, bytes]:
+        """The store's KDF parameters and salt, from ``keywrap.json`` (created when missing,
+        replaced when the store's parameters changed)."""
+        if self._salt is not None:
+            return self._kdf, self._salt
+        path = self._directory / WRAP_SETTINGS
+        salt = self._read_wrap_settings(path)
+        if salt is None:
+            if not self._directory.exists():
+                os.makedirs(self._directory, mode=_DIR_MODE, exist_ok=True)
+                os.chmod(self._directory, _DIR_MODE)
+            doc = {
+                "format": 1,
+                "kdf": "argon2id",
+                "params": self._kdf.header(),
+                "salt": envelope.new_salt().hex(),
+            }
+            fresh = (json.dumps(doc, indent=2) + "\n").encode()
+            if path.exists():
+                _write_atomic(path, fresh)  # other parameters: start a new salt for them
+            else:
+                _create_exclusive(path, fresh)  # two processes at once: the first one wins
+            salt = self._read_wrap_settings(path)
+            if salt is None:
+                raise KeyStoreError(f"{path}: another process keeps other KDF parameters")
+        self._salt = salt
+        return self._kdf, salt
+
+    def _read_wrap_settings(self, path: Path) -> bytes | None:
+        """The salt in ``keywrap.json`` when it is for the store's parameters, else ``None``."""
+        try:
+            doc: Any = json.loads(_read_file(path))
+            if doc.get("kdf") != "argon2id" or doc.get("params") != self._kdf.header():
+                return None
+            salt = bytes.fromhex(doc["salt"])
+        except FileNotFoundError:
+            return None
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise KeyStoreError(f"corrupt {path}: {exc}") from None
+        if len(salt) < 16:
+            raise KeyStoreError(f"corrupt {path}: the salt is too short")
+        return salt
+
+    def _key_files(self, owner: str) -> builtins.list[Path]:
+        return [
+            path
+            for path in sorted((self._directory / owner).glob("*.pem"))
+            if not path.name.startswith(".") and _is_safe(path.stem)
+        ]
 
     def _put(self, owner: str, key: SigningKey) -> None:
         owner_dir = self._directory / owner
@@ -337,9 +482,7 @@ class EncryptedFileStore:
         meta_path = owner_dir / f"{key.kid}.json"
         if os.path.lexists(pem_path) or os.path.lexists(meta_path):
             raise KeyExists(f"owner {owner!r} already has a key {key.kid!r}")
-        pem = key.private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, self._encryption()
-        )
+        pem = self._encode(key.kid, key.private_key, self._passphrase)
         # Key file first: a key "exists" once its metadata does, so a crash in between leaves
         # an orphaned (encrypted) .pem, never metadata pointing at nothing.
         _write_atomic(pem_path, pem)
@@ -460,7 +603,8 @@ def _is_safe(name: str) -> bool:
 
 
 def _decode_pem(data: bytes, passphrase: bytes | None, *, where: str) -> PrivateKey:
-    """Decode a stored key file, insisting on encryption whenever the store has a passphrase."""
+    """Decode a PKCS#8 PEM key file (the format before envelopes), insisting on encryption
+    whenever the store has a passphrase."""
     stripped = data.lstrip()
     if stripped.startswith(_ENCRYPTED_PEM):
         if passphrase is None:
@@ -483,7 +627,7 @@ def _decode_pem(data: bytes, passphrase: bytes | None, *, where: str) -> Private
         except ValueError:
             raise KeyStoreError(f"key {where}: corrupt key file") from None
     else:
-        raise KeyStoreError(f"key {where}: not a PKCS#8 PEM key file")
+        raise KeyStoreError(f"key {where}: not a Cairn encrypted key file")
     try:
         return supported_private_key(key)
     except ValueError as exc:
@@ -494,6 +638,11 @@ def _read_file(path: Path) -> bytes:
     fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
     with os.fdopen(fd, "rb") as file:
         return file.read()
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically, mode 0600, durably (for single key files)."""
+    _write_atomic(path, data)
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -513,6 +662,25 @@ def _write_atomic(path: Path, data: bytes) -> None:
         with suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    _fsync_directory(path.parent)
+
+
+def _create_exclusive(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` only if nothing is there yet, never half a file: a temporary
+    file hard-linked into place (a link, unlike a rename, fails when the target exists)."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, _FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), _FILE_MODE)
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        with suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
     _fsync_directory(path.parent)
 
 

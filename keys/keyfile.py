@@ -13,7 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from credentials import jwk, multikey
 from credentials.errors import KeyFormatError
 from credentials.multibase import b64url_decode
-from keys.errors import KeyFileError, PassphraseRequired, WrongPassphrase
+from keys import envelope
+from keys.envelope import DEFAULT_KDF, Argon2idParams
+from keys.errors import KeyFileError, KeyStoreError, PassphraseRequired, WrongPassphrase
 from keys.signing_key import (
     PrivateKey,
     PublicKey,
@@ -24,7 +26,8 @@ from keys.signing_key import (
 
 #: One line naming every accepted format, for error messages and ``--help`` texts.
 ACCEPTED_FORMATS = (
-    "PKCS#8 PEM (plain or encrypted), traditional EC/RSA PEM, unencrypted OpenSSH, "
+    "Cairn encrypted key files, PKCS#8 PEM (plain or encrypted), traditional EC/RSA PEM, "
+    "unencrypted OpenSSH, "
     'Multikey JSON with "secretKeyMultibase", or a private JWK; '
     "Ed25519, P-256 or RSA (2048 bits or more)"
 )
@@ -35,6 +38,7 @@ _MAX_KEY_FILE = 64 * 1024
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \1-----", re.DOTALL)
 _PRIVATE_PEM_LABELS = {
+    envelope.LABEL,
     b"PRIVATE KEY",
     b"ENCRYPTED PRIVATE KEY",
     b"EC PRIVATE KEY",
@@ -45,16 +49,18 @@ _PRIVATE_PEM_LABELS = {
 def load_key_file(data: bytes, passphrase: bytes | None, *, kid: str | None = None) -> SigningKey:
     """Load a private signing key from the bytes of a key file.
 
-    Accepted: PKCS#8 PEM (``BEGIN PRIVATE KEY``, or ``BEGIN ENCRYPTED PRIVATE KEY`` with the
-    passphrase), traditional ``BEGIN EC PRIVATE KEY``/``BEGIN RSA PRIVATE KEY`` PEM (plain or
-    encrypted), unencrypted ``BEGIN OPENSSH PRIVATE KEY``, a Multikey JSON object with
+    Accepted: Cairn's encrypted key files (``BEGIN CAIRN ENCRYPTED PRIVATE KEY``, see
+    :mod:`keys.envelope`), PKCS#8 PEM (``BEGIN PRIVATE KEY``, or ``BEGIN ENCRYPTED PRIVATE KEY``
+    with the passphrase), traditional ``BEGIN EC PRIVATE KEY``/``BEGIN RSA PRIVATE KEY`` PEM
+    (plain or encrypted), unencrypted ``BEGIN OPENSSH PRIVATE KEY``, a Multikey JSON object with
     ``secretKeyMultibase`` (or the older ``privateKeyMultibase``), or a private JWK. A passphrase
     given for an unencrypted file is ignored: whether plaintext is acceptable is the caller's call.
 
     :param data: the file's bytes.
     :param passphrase: the passphrase of an encrypted PEM file, if any.
-    :param kid: the key id to use; by default the JWK's ``kid``, the Multikey's ``id`` or its
-        public ``publicKeyMultibase``, and for PEM the RFC 7638 JWK thumbprint of the public key.
+    :param kid: the key id to use; by default the Cairn file's ``Key-Id``, the JWK's ``kid``, the
+        Multikey's ``id`` or its public ``publicKeyMultibase``, and for PEM the RFC 7638 JWK
+        thumbprint of the public key.
     :returns: the key (no creation or retirement date: files do not record them).
     :raises PassphraseRequired: for an encrypted file and no passphrase.
     :raises WrongPassphrase: when the passphrase does not decrypt it.
@@ -68,8 +74,8 @@ def load_key_file(data: bytes, passphrase: bytes | None, *, kid: str | None = No
         raise KeyFileError(f"too large to be a key file; accepted: {ACCEPTED_FORMATS}")
     text = data.removeprefix(b"\xef\xbb\xbf").strip()  # editors on Windows add a UTF-8 BOM
     if b"-----BEGIN " in text:
-        private_key = _load_pem(text, passphrase)
-        return SigningKey(kid or _thumbprint(private_key.public_key()), private_key)
+        private_key, file_kid = _load_pem(text, passphrase)
+        return SigningKey(kid or file_kid or _thumbprint(private_key.public_key()), private_key)
     if text.startswith(b"{"):
         try:
             doc = json.loads(text)
@@ -90,29 +96,31 @@ def dump_key_file(
     passphrase: bytes | None,
     *,
     fmt: Literal["pem", "multikey", "jwk"] = "pem",
+    kdf: Argon2idParams = DEFAULT_KDF,
 ) -> bytes:
     """Serialise a private key as a key file that :func:`load_key_file` reads back.
 
     :param key: the key.
-    :param passphrase: for ``pem``, encrypt the PKCS#8 with it (PBES2, PBKDF2-HMAC-SHA256,
-        AES-256-CBC); ``None`` writes it unencrypted: the caller decides whether that is
-        acceptable. JSON formats cannot be encrypted, so they require ``None``.
-    :param fmt: ``pem`` (PKCS#8), ``multikey`` (Ed25519 only; JSON with ``id`` set to the kid,
-        ``publicKeyMultibase`` and ``secretKeyMultibase``) or ``jwk`` (private JWK with ``kid``
-        and ``alg``).
+    :param passphrase: for ``pem``, write a Cairn encrypted key file (:mod:`keys.envelope`:
+        Argon2id and AES-256-GCM, the kid and key type authenticated); ``None`` writes plain
+        PKCS#8: the caller decides whether that is acceptable. JSON formats cannot be
+        encrypted, so they require ``None``.
+    :param kdf: the Argon2id parameters of an encrypted file (keep the default).
+    :param fmt: ``pem`` (PKCS#8, or the encrypted envelope), ``multikey`` (Ed25519 only; JSON
+        with ``id`` set to the kid, ``publicKeyMultibase`` and ``secretKeyMultibase``) or
+        ``jwk`` (private JWK with ``kid`` and ``alg``).
     :returns: the file's bytes; JSON ends with a newline.
     :raises ValueError: for a passphrase with a JSON format, an empty passphrase, a non-Ed25519
         key as Multikey, or an unknown format.
     """
     private_key = key.private_key
     if fmt == "pem":
-        encryption: serialization.KeySerializationEncryption = (
-            serialization.NoEncryption()
-            if passphrase is None
-            else serialization.BestAvailableEncryption(passphrase)
-        )
+        if passphrase is not None:
+            return envelope.seal(private_key, key.kid, passphrase, kdf=kdf)
         return private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         )
     if passphrase is not None:
         # Writing plaintext when the caller asked for encryption would be a silent downgrade.
@@ -170,7 +178,9 @@ def _supported(key: object) -> PrivateKey:
         raise KeyFileError(str(exc)) from None
 
 
-def _load_pem(text: bytes, passphrase: bytes | None) -> PrivateKey:
+def _load_pem(text: bytes, passphrase: bytes | None) -> tuple[PrivateKey, str | None]:
+    """The private key of the first private-key PEM block, and the kid the block names (only
+    Cairn's encrypted files name one)."""
     blocks = [(m.group(1), m.group(0)) for m in _PEM_BLOCK.finditer(text)]
     private_blocks = [(label, block) for label, block in blocks if label.endswith(b"PRIVATE KEY")]
     if not private_blocks:
@@ -178,8 +188,16 @@ def _load_pem(text: bytes, passphrase: bytes | None) -> PrivateKey:
             raise KeyFileError("this PEM holds a public key or certificate, not a private key")
         raise KeyFileError(f"no private key in this PEM; accepted: {ACCEPTED_FORMATS}")
     label, block = private_blocks[0]
+    if label == envelope.LABEL:
+        try:
+            private_key, sealed = envelope.open_envelope(block, passphrase)
+        except (PassphraseRequired, WrongPassphrase):
+            raise
+        except KeyStoreError as exc:
+            raise KeyFileError(exc.message) from None
+        return private_key, sealed.kid
     if label == b"OPENSSH PRIVATE KEY":
-        return _load_openssh(block, passphrase)
+        return _load_openssh(block, passphrase), None
     if label not in _PRIVATE_PEM_LABELS:
         raise KeyFileError(f"unsupported PEM key {label.decode()!r}; accepted: {ACCEPTED_FORMATS}")
     encrypted = label == b"ENCRYPTED PRIVATE KEY" or b"Proc-Type: 4,ENCRYPTED" in block
@@ -193,7 +211,7 @@ def _load_pem(text: bytes, passphrase: bytes | None) -> PrivateKey:
         raise KeyFileError("corrupt PEM private key, or an unsupported key type") from None
     except (TypeError, UnsupportedAlgorithm):
         raise KeyFileError("unsupported PEM private key encryption or key type") from None
-    return _supported(loaded)
+    return _supported(loaded), None
 
 
 def _load_openssh(block: bytes, passphrase: bytes | None) -> PrivateKey:

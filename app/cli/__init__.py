@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import click
 
+from app.cli.audit import audit_group
 from app.cli.credentials import bake_command, sign_command, unbake_command, verify_command
 from app.cli.errors import UsageProblem
 from app.cli.keys import keys_group
@@ -23,6 +24,7 @@ def cli() -> None:
 
 
 cli.add_command(keys_group)
+cli.add_command(audit_group)
 cli.add_command(sign_command)
 cli.add_command(verify_command)
 cli.add_command(bake_command)

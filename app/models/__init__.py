@@ -2,7 +2,7 @@
 
 from app.models.account_session import SESSION_KINDS, AccountSession
 from app.models.achievement import Achievement, AchievementVersion
-from app.models.audit import AuditEvent
+from app.models.audit import AuditChainHead, AuditEvent
 from app.models.bulk import BulkJob, BulkRow
 from app.models.educator import Educator, EducatorEmail, MagicLink
 from app.models.email import EmailMessage
@@ -31,6 +31,7 @@ __all__ = [
     "Achievement",
     "AchievementVersion",
     "Activity",
+    "AuditChainHead",
     "AuditEvent",
     "BulkJob",
     "BulkRow",

@@ -84,6 +84,8 @@ def app(tmp_path: Path) -> Iterator[Flask]:
             "JOBS_INLINE": True,
             "RATELIMIT_ENABLED": False,
             "OUTBOX_DIR": str(tmp_path / "outbox"),
+            # Hundreds of throwaway key stores: the cheapest Argon2id (tests/keys use the real one).
+            "KEY_KDF_FOR_TESTS": True,
         }
     )
 

@@ -50,7 +50,8 @@ def test_generate_writes_an_encrypted_private_file(
 ) -> None:
     path, summary = new_key(tmp_path, capsys)
     assert path.stat().st_mode & 0o777 == 0o600
-    assert path.read_text().startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert path.read_text().startswith("-----BEGIN CAIRN ENCRYPTED PRIVATE KEY-----")
+    assert "KDF: argon2id" in path.read_text()
     assert summary["did"].startswith("did:key:z6Mk")
     status, _, err = run(capsys, "keys", "generate", "--out", str(path))
     assert status == 2 and "exists" in err

@@ -22,8 +22,10 @@ from keys import (
     PassphraseRequired,
     PlaintextRefused,
     WrongPassphrase,
+    envelope,
     generate_key,
 )
+from keys.envelope import Argon2idParams
 from tests.keys.test_signing_key import fixture_key, raw_private_bytes, verify
 
 PASSPHRASE = b"test-key-encryption-passphrase"
@@ -66,25 +68,27 @@ def secret_forms(raw: bytes) -> list[bytes]:
 
 
 @pytest.mark.parametrize("key_type", ["ed25519", "p256", "rsa"])
-def test_key_files_are_encrypted_pkcs8(
+def test_key_files_are_argon2id_envelopes(
     store: EncryptedFileStore, directory: Path, key_type: str
 ) -> None:
     key = fixture_key(key_type, kid="key-1")
     store.put("issuer-1", key)
     pem = (directory / "issuer-1" / "key-1.pem").read_bytes()
-    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert pem.startswith(b"-----BEGIN CAIRN ENCRYPTED PRIVATE KEY-----\n")
+    sealed = envelope.parse(pem)
+    # The parameters new files get: memory-hard, about 0.2 s per guess here (see DEFAULT_KDF).
+    assert sealed.kdf == envelope.DEFAULT_KDF == Argon2idParams(65536, 3, 4)
+    assert (sealed.kid, sealed.key_type) == ("key-1", key_type)
     plain_der = key.private_key.private_bytes(
         serialization.Encoding.DER,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    der = base64.b64decode(b"".join(pem.splitlines()[1:-1]))
     raw = raw_private_bytes(key.private_key)
     for form in [*secret_forms(raw), plain_der[-32:]]:
-        assert form not in pem and form not in der
-    # Plain PKCS#8 with the passphrase: any OpenSSL-based tool can read it.
-    reloaded = serialization.load_pem_private_key(pem, PASSPHRASE)
-    verify(reloaded.public_key(), key.sign(b"x"), b"x")  # type: ignore[arg-type]
+        assert form not in pem and form not in sealed.ciphertext
+    reloaded = EncryptedFileStore(directory, PASSPHRASE).get("issuer-1", "key-1")
+    verify(reloaded.public_key(), key.sign(b"x"), b"x")
 
 
 def test_metadata_holds_public_fields_only(store: EncryptedFileStore, directory: Path) -> None:
@@ -204,7 +208,9 @@ def test_passphrase_makes_the_dev_switch_irrelevant(directory: Path) -> None:
         store = EncryptedFileStore(directory, PASSPHRASE, allow_plaintext_dev_keys=True)
     key = store.rotate("issuer-1", "ed25519", T0)
     assert (
-        (directory / "issuer-1" / f"{key.kid}.pem").read_bytes().startswith(b"-----BEGIN ENCRYPTED")
+        (directory / "issuer-1" / f"{key.kid}.pem")
+        .read_bytes()
+        .startswith(b"-----BEGIN CAIRN ENCRYPTED")
     )
 
 
@@ -308,7 +314,7 @@ def test_reencrypt_turns_a_dev_store_into_an_encrypted_one(directory: Path) -> N
     store.reencrypt(PASSPHRASE)
     assert "encrypted" in repr(store)
     pem = (directory / "issuer-1" / f"{key.kid}.pem").read_bytes()
-    assert pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert pem.startswith(b"-----BEGIN CAIRN ENCRYPTED PRIVATE KEY-----")
     assert EncryptedFileStore(directory, PASSPHRASE).get("issuer-1", key.kid).kid == key.kid
 
 

@@ -140,12 +140,28 @@ def test_encrypted_pem_fixture() -> None:
         load_key_file(data, b"wrong")
 
 
+def test_cairn_encrypted_fixture() -> None:
+    data = fixture_bytes("test-ed25519-cairn.pem")
+    key = load_key_file(data, b"test-passphrase")
+    assert key.kid == "test-ed25519" and same_key(key, fixture_key("ed25519"))
+    assert load_key_file(data, b"test-passphrase", kid="mine").kid == "mine"
+    with pytest.raises(PassphraseRequired):
+        load_key_file(data, None)
+    with pytest.raises(WrongPassphrase):
+        load_key_file(data, b"wrong")
+    # Surrounding text, as in a pasted email, does not hide it.
+    assert same_key(load_key_file(b"my key:\n" + data + b"\nthanks\n", b"test-passphrase"), key)
+
+
 @pytest.mark.parametrize("key_type", ALL_TYPES)
 def test_pem_round_trip_encrypted_and_plain(key_type: str) -> None:
     key = fixture_key(key_type)
     encrypted = dump_key_file(key, b"file-passphrase")
-    assert encrypted.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    # Cairn's envelope (Argon2id, AES-256-GCM), not PBKDF2 PKCS#8, which is cheap to brute force.
+    assert encrypted.startswith(b"-----BEGIN CAIRN ENCRYPTED PRIVATE KEY-----\n")
+    assert b"\nKDF: argon2id\nKDF-Params: m=65536,t=3,p=4\n" in encrypted
     assert same_key(load_key_file(encrypted, b"file-passphrase"), key)
+    assert load_key_file(encrypted, b"file-passphrase").kid == key.kid
     with pytest.raises(WrongPassphrase):
         load_key_file(encrypted, b"other")
     plain = dump_key_file(key, None)

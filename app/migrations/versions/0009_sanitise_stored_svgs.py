@@ -1,7 +1,7 @@
 """Rewrite every stored SVG image with the allow-list sanitiser
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-05 08:30:00.000000
 
 The old blocklist let some dangerous SVGs in (an ``<animate>`` that sets a link to a
@@ -21,7 +21,7 @@ from app import svg_sanitiser
 
 # revision identifiers, used by Alembic.
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
