@@ -17,7 +17,6 @@ from flask import Flask
 from sqlalchemy import select
 
 from app import create_app
-from app.auth import password_marker
 from app.config import ConfigError
 from app.extensions import db
 from app.models import (
@@ -35,7 +34,7 @@ from app.services.audit import Actor
 from app.services.issuers import IssuerProfileInput
 from app.services.issuing import AwardInput
 from app.wiring import service_env
-from tests.app.conftest import BASE_URL, Web, database_url, reset_schema
+from tests.app.conftest import BASE_URL, Web, database_url, reset_schema, sign_in_directly
 from tests.app.mail_helpers import delivered, latest_delivered, link_in_delivered
 from tests.app.services.test_modules import answer_all, build
 from tests.app.test_auth import like_a_browser
@@ -46,14 +45,11 @@ PARTNER_LINK = re.compile(re.escape(BASE_URL) + r"/partner/([A-Za-z0-9_\-]+)")
 
 
 def sign_in_educator(web: Web, educator: Any) -> None:
-    with web.client.session_transaction(base_url=BASE_URL) as session:
-        session["educator_id"] = educator.id
+    sign_in_directly(web.client, "educator", educator.id)
 
 
 def sign_in_staff(web: Web, account: StaffAccount) -> None:
-    with web.client.session_transaction(base_url=BASE_URL) as session:
-        session["staff_id"] = account.id
-        session["password_marker"] = password_marker(account)
+    sign_in_directly(web.client, "staff", account.id)
 
 
 def assert_secret_headers(response: Any) -> None:

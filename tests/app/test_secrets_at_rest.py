@@ -18,7 +18,7 @@ from app.extensions import db
 from app.models import Achievement, EmailMessage, IssuedCredential, Issuer, StaffAccount
 from app.services import educators, emails, modules
 from app.wiring import service_env
-from tests.app.conftest import BASE_URL, Web
+from tests.app.conftest import BASE_URL, Web, sign_in_directly
 from tests.app.mail_helpers import (
     assert_nowhere_in_database,
     database_text,
@@ -47,8 +47,7 @@ def make_educator(email: str = ANN, name: str = "Ann Lee") -> Any:
 
 
 def sign_in_as(web: Web, educator: Any) -> None:
-    with web.client.session_transaction(base_url=BASE_URL) as session:
-        session["educator_id"] = educator.id
+    sign_in_directly(web.client, "educator", educator.id)
 
 
 def stored_bodies() -> list[str]:
