@@ -48,8 +48,10 @@ typecheck: $(BIN)/cairn
 
 # Browser tests save their screenshots here (look at them after a run).
 test: export CAIRN_SCREENSHOTS ?= $(CURDIR)/test-artifacts/screenshots
+# pytest-xdist: one worker per core, each test file on one worker (its module fixtures start
+# once); each worker has a PostgreSQL database of its own (tests/conftest.py).
 test: $(BIN)/cairn $(NODE_DIR)/node_modules/.installed $(AXE_DIR)/node_modules/.installed $(CHROMIUM) lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 bench: $(BIN)/cairn $(NODE_DIR)/node_modules/.installed
 	$(BIN)/python bench/signing.py
