@@ -4,6 +4,7 @@ per-process counting in production. (Two real gunicorn workers: test_rate_limits
 
 from __future__ import annotations
 
+import secrets
 import threading
 from typing import Any
 
@@ -13,7 +14,7 @@ from limits.storage import storage_from_string
 from sqlalchemy import func, select
 
 from app import rate_limits
-from app.config import ConfigError, check_config
+from app.config import DEFAULTS, ConfigError, check_config
 from app.extensions import db
 from app.models import RateLimitCounter
 from app.rate_limits import DatabaseStorage
@@ -132,11 +133,13 @@ def test_concurrent_hits_are_never_lost(app: Flask, storage: DatabaseStorage) ->
 
 
 def production(**extra: Any) -> dict[str, Any]:
+    """A production configuration that starts (every default, strong secrets), plus ``extra``."""
     return {
+        **DEFAULTS,
         "ENV": "production",
         "BASE_URL": "https://badges.example.org",
-        "SECRET_KEY": "s" * 40,
-        "KEY_PASSPHRASE": "p" * 40,
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "KEY_PASSPHRASE": secrets.token_urlsafe(32),
         "SMTP_HOST": "smtp.example.org",
         "SMTP_SECURITY": "starttls",
         "MAIL_FROM": "Badges <badges@example.org>",
