@@ -19,7 +19,8 @@ from keys.passphrase import MIN_BITS, estimated_bits, passphrase_problem
         "correct horse battery staple",  # famous, and only four words
         "Tr0ub4dor&3Tr0ub4dor&3",  # l33t and a repeat
         "cairn-badges-passphrase-2026",  # the product's own words and a year
-        secrets.token_urlsafe(12),  # random, but short
+        # random, but short (a fixed id: xdist workers must collect the same test names)
+        pytest.param(secrets.token_urlsafe(12), id="token_urlsafe(12)"),
         "",
     ],
 )
@@ -33,8 +34,9 @@ def test_guessable_passphrases_are_refused_with_a_clear_message(weak: str) -> No
 @pytest.mark.parametrize(
     "strong",
     [
-        secrets.token_urlsafe(32),  # what development and the docs generate
-        secrets.token_hex(32),
+        # what development and the docs generate
+        pytest.param(secrets.token_urlsafe(32), id="token_urlsafe(32)"),
+        pytest.param(secrets.token_hex(32), id="token_hex(32)"),
         "a long test passphrase, not a real one",
         "vermilion quokka estuary lantern obsidian fjord",
     ],
