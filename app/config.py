@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from keys.passphrase import passphrase_problem
+from keys import passphrase_problem
 
 ENVIRONMENTS = ("development", "production", "testing")
 

@@ -13,11 +13,8 @@ from flask import Flask, current_app
 
 from app.fetch import SafeFetcher
 from app.services.env import ServiceEnv
-from credentials.jsonld import DocumentLoader
-from keys.cache import CachingKeyStore
-from keys.envelope import DEFAULT_KDF, TEST_ONLY_KDF
-from keys.file_store import EncryptedFileStore
-from keys.store import KeyStore
+from credentials import DocumentLoader
+from keys import DEFAULT_KDF, TEST_ONLY_KDF, CachingKeyStore, EncryptedFileStore, KeyStore
 
 _KEY = "cairn.wiring"
 

@@ -29,19 +29,28 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from pyld import jsonld
 
-import credentials.jsonld
-from credentials.jsonld import BUNDLED_CONTEXTS, DocumentLoader, canonize
-from credentials.multibase import b58encode
-from credentials.multikey import decode_public_key, encode_public_key, encode_secret_key
-from credentials.proofs.data_integrity import add_proof, proofs_of, unsecured, verify_proof
-from credentials.verify import verify_credential
+import credentials
+from credentials import (
+    BUNDLED_CONTEXTS,
+    DocumentLoader,
+    add_proof,
+    b58encode,
+    canonize,
+    decode_public_key,
+    encode_public_key,
+    encode_secret_key,
+    proofs_of,
+    unsecured,
+    verify_credential,
+    verify_proof,
+)
 from keys import SigningKey, generate_key
 
 ROOT = Path(__file__).resolve().parents[1]
 NODE_DIR = ROOT / "tests" / "interop" / "node"
 HARNESS = NODE_DIR / "vcjs.mjs"
 IMPL_GUIDE = ROOT / "tests/fixtures/vectors/ob3-impl-guide-test-vector/unsigned-credential.json"
-CONTEXT_DIR = Path(credentials.jsonld.__file__).resolve().parent / "contexts"
+CONTEXT_DIR = Path(credentials.__file__).resolve().parent / "jsonld" / "contexts"
 NPM_PACKAGES = (
     "@digitalbazaar/vc",
     "@digitalbazaar/data-integrity",

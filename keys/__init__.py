@@ -2,8 +2,14 @@
 
 Key *material* never lives in the repository; stores keep it under ``instance/`` (or another
 directory the deployment chooses), encrypted at rest.
+
+This module is the package's public API: ``app`` imports from ``keys`` only, never from its
+modules (an import-linter contract holds it to that).
 """
 
+from keys.cache import CachingKeyStore
+from keys.envelope import DEFAULT_KDF, TEST_ONLY_KDF, Argon2idParams, Envelope, is_envelope
+from keys.envelope import parse as parse_envelope
 from keys.errors import (
     InsecureKeyStoreWarning,
     KeyExists,
@@ -15,16 +21,22 @@ from keys.errors import (
     PlaintextRefused,
     WrongPassphrase,
 )
-from keys.file_store import EncryptedFileStore
+from keys.file_store import EncryptedFileStore, replace_file
 from keys.generate import generate_key, new_private_key
 from keys.keyfile import ACCEPTED_FORMATS, dump_key_file, load_key_file, public_key_summary
+from keys.passphrase import passphrase_problem
 from keys.signing_key import KEY_TYPES, SigningKey, algorithm_of, supported_private_key
 from keys.store import KeyRecord, KeyStore, MemoryKeyStore
 
 __all__ = [
     "ACCEPTED_FORMATS",
+    "DEFAULT_KDF",
     "KEY_TYPES",
+    "TEST_ONLY_KDF",
+    "Argon2idParams",
+    "CachingKeyStore",
     "EncryptedFileStore",
+    "Envelope",
     "InsecureKeyStoreWarning",
     "KeyExists",
     "KeyFileError",
@@ -41,8 +53,12 @@ __all__ = [
     "algorithm_of",
     "dump_key_file",
     "generate_key",
+    "is_envelope",
     "load_key_file",
     "new_private_key",
+    "parse_envelope",
+    "passphrase_problem",
     "public_key_summary",
+    "replace_file",
     "supported_private_key",
 ]

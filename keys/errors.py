@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from credentials.errors import KeyFormatError
+from credentials import KeyFormatError
 
 
 class KeyStoreError(Exception):

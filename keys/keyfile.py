@@ -10,9 +10,18 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from credentials import jwk, multikey
-from credentials.errors import KeyFormatError
-from credentials.multibase import b64url_decode
+from credentials import (
+    KeyFormatError,
+    b64url_decode,
+    decode_public_key,
+    decode_secret_key,
+    encode_public_key,
+    encode_secret_key,
+    jwk_thumbprint,
+    load_private_jwk,
+    private_jwk,
+    public_jwk,
+)
 from keys import envelope
 from keys.envelope import DEFAULT_KDF, Argon2idParams
 from keys.errors import KeyFileError, KeyStoreError, PassphraseRequired, WrongPassphrase
@@ -131,11 +140,11 @@ def dump_key_file(
         doc: dict[str, str] = {
             "type": "Multikey",
             "id": key.kid,
-            "publicKeyMultibase": multikey.encode_public_key(private_key.public_key()),
-            "secretKeyMultibase": multikey.encode_secret_key(private_key),
+            "publicKeyMultibase": encode_public_key(private_key.public_key()),
+            "secretKeyMultibase": encode_secret_key(private_key),
         }
     elif fmt == "jwk":
-        doc = {**jwk.private_jwk(private_key), "kid": key.kid, "alg": key.algorithm}
+        doc = {**private_jwk(private_key), "kid": key.kid, "alg": key.algorithm}
     else:
         raise ValueError(f"unknown key file format {fmt!r}; choose pem, multikey or jwk")
     return (json.dumps(doc, indent=2) + "\n").encode()
@@ -154,10 +163,10 @@ def public_key_summary(key: SigningKey) -> dict[str, Any]:
         "kid": key.kid,
         "key_type": key.key_type,
         "algorithm": key.algorithm,
-        "publicJwk": {**jwk.public_jwk(public), "kid": key.kid, "alg": key.algorithm},
+        "publicJwk": {**public_jwk(public), "kid": key.kid, "alg": key.algorithm},
     }
     if not isinstance(public, rsa.RSAPublicKey):
-        summary["publicKeyMultibase"] = multikey.encode_public_key(public)
+        summary["publicKeyMultibase"] = encode_public_key(public)
     if isinstance(public, ed25519.Ed25519PublicKey):
         summary["did"] = f"did:key:{summary['publicKeyMultibase']}"
     if key.created is not None:
@@ -168,7 +177,7 @@ def public_key_summary(key: SigningKey) -> dict[str, Any]:
 
 
 def _thumbprint(public: PublicKey) -> str:
-    return jwk.jwk_thumbprint(jwk.public_jwk(public))
+    return jwk_thumbprint(public_jwk(public))
 
 
 def _supported(key: object) -> PrivateKey:
@@ -244,13 +253,13 @@ def _load_multikey(doc: dict[str, Any], kid: str | None) -> SigningKey:
     if not isinstance(value, str):
         raise KeyFileError("secretKeyMultibase must be a string")
     try:
-        private_key = multikey.decode_secret_key(value)
-        derived = multikey.encode_public_key(private_key.public_key())
+        private_key = decode_secret_key(value)
+        derived = encode_public_key(private_key.public_key())
         declared = doc.get("publicKeyMultibase")
         if declared is not None:
             if not isinstance(declared, str):
                 raise KeyFileError("publicKeyMultibase must be a string")
-            public = multikey.decode_public_key(declared)
+            public = decode_public_key(declared)
             if not isinstance(public, ed25519.Ed25519PublicKey) or (
                 public.public_bytes_raw() != private_key.public_key().public_bytes_raw()
             ):
@@ -269,7 +278,7 @@ def _load_jwk(doc: dict[str, Any], kid: str | None) -> SigningKey:
     if "d" not in doc:
         raise KeyFileError("this JWK has no private member 'd': it is a public key")
     try:
-        private_key = _supported(jwk.load_private_jwk(doc))
+        private_key = _supported(load_private_jwk(doc))
         if not _jwk_public_matches(doc, private_key.public_key()):
             raise KeyFileError("the JWK's public members do not match its private key")
     except KeyFileError:

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from credentials import jwk, multikey
+import credentials
 from keys.errors import KeyExists, KeyNotFound, KeyRetired
 from keys.generate import generate_key
 from keys.signing_key import KEY_TYPES, SigningKey, algorithm_of
@@ -112,9 +112,9 @@ class KeyRecord:
         """
         created = created_of(key)
         public = key.public_key()
-        public_jwk = {**jwk.public_jwk(public), "kid": key.kid, "alg": key.algorithm}
+        public_jwk = {**credentials.public_jwk(public), "kid": key.kid, "alg": key.algorithm}
         encoded = (
-            None if isinstance(public, rsa.RSAPublicKey) else multikey.encode_public_key(public)
+            None if isinstance(public, rsa.RSAPublicKey) else credentials.encode_public_key(public)
         )
         return cls(
             kid=key.kid,

@@ -18,7 +18,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from credentials.vocab import ACHIEVEMENT_TYPES, ALIGNMENT_TARGET_TYPES
+from credentials import ACHIEVEMENT_TYPES, ALIGNMENT_TARGET_TYPES
 
 #: At most this many alignments (and so alignment rows read from a form).
 MAX_ALIGNMENTS = 50

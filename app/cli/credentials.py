@@ -15,28 +15,31 @@ import click
 
 from app.cli.errors import UsageProblem
 from app.fetch import FetchError, SafeFetcher
-from credentials import baking
-from credentials.dates import parse_datetime
-from credentials.did import Fetcher, did_key_verification_method
-from credentials.errors import CredentialError
-from credentials.jsonld import DocumentLoader
-from credentials.proofs import data_integrity
-from credentials.proofs import jwt as vc_jwt
-from credentials.schema import schema_errors
-from credentials.verify import (
+from credentials import (
     FAIL,
     ISSUER_NOT_CONFIRMED,
+    JWT_SIGNING_ALGORITHMS,
     NOT_VALID,
     PASS,
     SKIP,
     VALID,
     WARN,
+    CredentialError,
+    DocumentLoader,
+    Fetcher,
     VerificationReport,
+    add_proof,
+    bake,
+    did_key_verification_method,
+    looks_like_jws,
+    parse_datetime,
+    public_jwk,
+    schema_errors,
+    sign_jwt,
+    unbake,
     verify_credential,
 )
-from keys import SigningKey
-from keys.errors import KeyStoreError
-from keys.keyfile import load_key_file
+from keys import KeyStoreError, SigningKey, load_key_file
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
 
@@ -110,7 +113,7 @@ class _Signing:
                 key.public_key()
             )
         else:
-            if key.algorithm not in vc_jwt.SIGNING_ALGORITHMS:
+            if key.algorithm not in JWT_SIGNING_ALGORITHMS:
                 raise UsageProblem("VC-JWT signing needs a P-256 (ES256) or RSA (RS256) key")
             self.verification_method = verification_method or ""
 
@@ -135,11 +138,9 @@ class _Signing:
         try:
             if self.fmt == "jwt":
                 if self.verification_method:
-                    return vc_jwt.sign_jwt(
-                        credential, signer=self.key, kid=self.verification_method
-                    )
-                return vc_jwt.sign_jwt(credential, signer=self.key, jwk=_public_jwk(self.key))
-            signed = data_integrity.add_proof(
+                    return sign_jwt(credential, signer=self.key, kid=self.verification_method)
+                return sign_jwt(credential, signer=self.key, jwk=_public_jwk(self.key))
+            signed = add_proof(
                 credential,
                 signer=self.key,
                 verification_method=self.verification_method,
@@ -152,8 +153,6 @@ class _Signing:
 
 
 def _public_jwk(key: SigningKey) -> dict[str, str]:
-    from credentials.jwk import public_jwk
-
     return public_jwk(key.public_key())
 
 
@@ -334,10 +333,10 @@ def bake_command(credential: str, image: str, output: str) -> int:
     text = _read_input(credential).decode("utf-8-sig", errors="strict").strip()
     if text.startswith("{"):
         _parse_json_object(text, credential)
-    elif not vc_jwt.looks_like_jws(text):
+    elif not looks_like_jws(text):
         raise UsageProblem(f"{credential} is neither a JSON credential nor a JWS")
     try:
-        baked = baking.bake(_read_input(image), text)
+        baked = bake(_read_input(image), text)
     except CredentialError as exc:
         raise UsageProblem(f"{image}: {exc.message}") from None
     try:
@@ -352,7 +351,7 @@ def bake_command(credential: str, image: str, output: str) -> int:
 def unbake_command(image: str) -> int:
     """Print the credential baked into IMAGE (exit 1 when there is none)."""
     try:
-        payload = baking.unbake(_read_input(image))
+        payload = unbake(_read_input(image))
     except CredentialError as exc:
         raise UsageProblem(f"{image}: {exc.message}") from None
     if payload is None:

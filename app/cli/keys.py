@@ -11,12 +11,21 @@ from pathlib import Path
 import click
 
 from app.cli.errors import UsageProblem
-from keys import KEY_TYPES, generate_key
-from keys.envelope import DEFAULT_KDF, is_envelope, parse
-from keys.errors import KeyStoreError
-from keys.file_store import replace_file
-from keys.keyfile import dump_key_file, load_key_file, public_key_summary
-from keys.passphrase import passphrase_problem
+from keys import (
+    DEFAULT_KDF,
+    KEY_TYPES,
+    CachingKeyStore,
+    EncryptedFileStore,
+    KeyStoreError,
+    dump_key_file,
+    generate_key,
+    is_envelope,
+    load_key_file,
+    parse_envelope,
+    passphrase_problem,
+    public_key_summary,
+    replace_file,
+)
 
 
 @click.group("keys")
@@ -130,7 +139,7 @@ def _is_current(data: bytes) -> bool:
     if not is_envelope(data):
         return False
     try:
-        return parse(data).kdf == DEFAULT_KDF
+        return parse_envelope(data).kdf == DEFAULT_KDF
     except KeyStoreError:
         return False  # it loaded, so it is an envelope amid other text: write it clean
 
@@ -138,8 +147,6 @@ def _is_current(data: bytes) -> bool:
 def _rewrap_store() -> int:
     from app.cli.operations import instance
     from app.wiring import keystore
-    from keys.cache import CachingKeyStore
-    from keys.file_store import EncryptedFileStore
 
     with instance():
         store = keystore()

@@ -22,7 +22,7 @@ from app.services import images
 from app.services.achievements import AchievementInput
 from app.services.errors import ServiceError
 from app.wiring import service_env
-from credentials.vocab import ACHIEVEMENT_TYPES, ALIGNMENT_TARGET_TYPES
+from credentials import ACHIEVEMENT_TYPES, ALIGNMENT_TARGET_TYPES
 from schemas.achievements import (
     ALIGNMENT_FIELDS,
     SUGGESTED_FRAMEWORKS,

@@ -25,8 +25,7 @@ from app.models import Achievement, IssuedCredential, StaffAccount
 from app.services import achievements, audit, issuing, revocation
 from app.services.errors import NotFound, ServiceError, required
 from app.wiring import service_env
-from credentials.errors import CredentialError
-from credentials.proofs.jwt import decode_jwt
+from credentials import CredentialError, decode_jwt
 from schemas.awards import MAX_EVIDENCE
 
 PAGE_SIZE = 50

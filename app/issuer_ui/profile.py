@@ -17,7 +17,7 @@ from app.services import issuers
 from app.services.errors import ServiceError
 from app.services.issuers import IssuerProfileInput
 from app.wiring import service_env
-from credentials.jwk import jwk_thumbprint
+from credentials import jwk_thumbprint
 from schemas.achievements import flatten_errors
 from schemas.profile import ProfileSchema, RotateKeySchema, profile_form_data
 

@@ -30,7 +30,7 @@ from app.public.credentials import (
 from app.services import downloads, educators, imports, verification, visibility
 from app.services.errors import ServiceError, required
 from app.wiring import fetcher, service_env
-from credentials.verify import MAX_INPUT_BYTES
+from credentials import MAX_INPUT_BYTES
 from schemas.educators import CredentialSettingsSchema, ImportSettingsSchema, ImportTextSchema
 from schemas.fields import first_errors
 

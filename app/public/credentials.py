@@ -21,7 +21,7 @@ from app.qr import qr_png, qr_svg
 from app.services import certificates, downloads, verification
 from app.services.errors import NotFound, required
 from app.wiring import fetcher, service_env
-from credentials.verify import VerificationReport
+from credentials import VerificationReport
 
 #: Media types that get the stored document, in order of preference.
 JSON_TYPES = ("application/ld+json", "application/vc+ld+json", "application/json")

@@ -14,8 +14,7 @@ from app.public.identity import IDENTITY_CACHE, json_response
 from app.services import achievements, issuers
 from app.services.errors import NotFound, required
 from app.wiring import service_env
-from credentials.build import achievement_json
-from credentials.vocab import OB_CONTEXT, VC_V2_CONTEXT
+from credentials import OB_CONTEXT, VC_V2_CONTEXT, achievement_json
 
 
 @bp.get("/issuers/<slug>")

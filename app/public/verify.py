@@ -22,8 +22,7 @@ from app.public import bp
 from app.services import verification
 from app.services.verification import LocalFirstFetcher
 from app.wiring import base_url, fetcher, service_env
-from credentials import baking
-from credentials.verify import MAX_INPUT_BYTES, VALID, VerificationReport
+from credentials import MAX_INPUT_BYTES, VALID, VerificationReport, detect_image_format
 
 VERIFY_LIMIT = "30 per minute"
 #: A badge image shown on the page is embedded as a data: URI; larger uploads are not echoed.
@@ -192,7 +191,7 @@ def _image_src(image: Any, data: bytes | str | dict[str, Any]) -> str | None:
         if source.startswith(base_url() + "/"):
             return source[len(base_url()) :]  # this instance's image, by path
     if isinstance(data, bytes) and len(data) <= MAX_SHOWN_IMAGE_BYTES:
-        kind = baking.detect_image_format(data)
+        kind = detect_image_format(data)
         if kind is not None:
             media_type = "image/png" if kind == "png" else "image/svg+xml"
             return f"data:{media_type};base64,{base64.b64encode(data).decode('ascii')}"

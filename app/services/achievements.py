@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+import credentials
 from app.extensions import db
 from app.models import Achievement, AchievementVersion, Image, IssuedCredential, Issuer
 from app.services import audit
@@ -17,8 +18,7 @@ from app.services.audit import Actor
 from app.services.env import ServiceEnv
 from app.services.errors import Conflict, NotFound, ServiceError
 from app.services.issuers import image_url
-from credentials import types
-from credentials.vocab import ACHIEVEMENT_TYPES
+from credentials import ACHIEVEMENT_TYPES
 
 
 @dataclass(frozen=True)
@@ -452,18 +452,20 @@ def criteria_narrative(version: AchievementVersion) -> str:
 
 def ob_achievement(
     achievement: Achievement, version: AchievementVersion, issuer: Issuer, env: ServiceEnv
-) -> types.Achievement:
+) -> credentials.Achievement:
     """A version as the OB 3.0 ``Achievement`` input for ``credentials.build``."""
-    return types.Achievement(
+    return credentials.Achievement(
         id=version_url(achievement, version, env),
         name=version.name,
         description=version.description,
         criteria_narrative=criteria_narrative(version) or None,
         criteria_id=version.criteria_url,
         achievement_type=version.achievement_type,
-        image=types.Image(image_url(version.image, env), version.name) if version.image else None,
+        image=credentials.Image(image_url(version.image, env), version.name)
+        if version.image
+        else None,
         alignments=tuple(
-            types.Alignment(
+            credentials.Alignment(
                 target_name=a["target_name"],
                 target_url=a["target_url"],
                 target_description=a.get("target_description") or None,
@@ -501,15 +503,15 @@ def level_url(
 
 def rubric_descriptions(
     achievement: Achievement, version: AchievementVersion, env: ServiceEnv
-) -> tuple[types.ResultDescription, ...]:
+) -> tuple[credentials.ResultDescription, ...]:
     """The version's rubric as ``ResultDescription``s with their ``RubricCriterionLevel``s."""
     return tuple(
-        types.ResultDescription(
+        credentials.ResultDescription(
             id=criterion_url(achievement, version, str(criterion["id"]), env),
             name=str(criterion["name"]),
             result_type="RubricCriterionLevel",
             rubric_levels=tuple(
-                types.RubricCriterionLevel(
+                credentials.RubricCriterionLevel(
                     id=level_url(achievement, version, str(criterion["id"]), str(level["id"]), env),
                     name=str(level["name"]),
                     description=level.get("description") or None,

@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import AchievementVersion, Image, IssuedCredential, Issuer
 from app.services import images
 from app.services.errors import required
-from credentials import baking
+from credentials import bake_png, bake_svg, decode_jwt
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,6 @@ def _payload(credential: IssuedCredential) -> dict[str, Any]:
     if text.startswith("{"):
         parsed: dict[str, Any] = json.loads(text)
         return parsed
-    from credentials.proofs.jwt import decode_jwt
-
     return dict(decode_jwt(text).credential)
 
 
@@ -114,14 +112,14 @@ def badge_png(credential: IssuedCredential) -> bytes:
     source = image.data if image is not None and image.media_type == "image/png" else None
     if source is None:
         source = images.default_badge_png(_version_name(credential))
-    return baking.bake_png(source, credential.document)
+    return bake_png(source, credential.document)
 
 
 def badge_svg(credential: IssuedCredential) -> bytes:
     """The badge image as an SVG with the credential baked in."""
     image = _version_image(credential)
     if image is not None and image.media_type == "image/svg+xml":
-        return baking.bake_svg(image.data, credential.document)
+        return bake_svg(image.data, credential.document)
     png = image.data if image is not None else images.default_badge_png(_version_name(credential))
     width = image.width if image is not None else 512
     height = image.height if image is not None else 512
@@ -130,7 +128,7 @@ def badge_svg(credential: IssuedCredential) -> bytes:
         f'viewBox="0 0 {width} {height}"><image width="{width}" height="{height}" '
         f'href="data:image/png;base64,{base64.b64encode(png).decode("ascii")}"/></svg>'
     )
-    return baking.bake_svg(wrapper.encode("utf-8"), credential.document)
+    return bake_svg(wrapper.encode("utf-8"), credential.document)
 
 
 def etag(credential: IssuedCredential, kind: str, extra: str = "") -> str:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from credentials.jsonld import DocumentLoader
-from keys.store import KeyStore
+from credentials import DocumentLoader
+from keys import KeyStore
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,17 @@ from app.services import audit, educators, verification
 from app.services.env import ServiceEnv
 from app.services.errors import Conflict, NotFound, ServiceError
 from app.services.verification import Fetcher
-from credentials import baking
-from credentials.errors import CredentialError
-from credentials.identity import subject_matches
-from credentials.proofs.jwt import decode_jwt
-from credentials.verify import (
+from credentials import (
     CHECK_ORDER,
     ISSUER_NOT_CONFIRMED,
     VALID,
     Check,
+    CredentialError,
     VerificationReport,
+    decode_jwt,
+    detect_image_format,
+    subject_matches,
+    unbake,
 )
 
 #: Imports one educator may keep (each stores a whole credential).
@@ -43,8 +44,8 @@ def _text_of(data: bytes | str) -> str:
     """The credential text inside what was submitted (the payload of a baked image)."""
     if isinstance(data, str):
         return data.strip()
-    if baking.detect_image_format(data) is not None:
-        payload = baking.unbake(data)
+    if detect_image_format(data) is not None:
+        payload = unbake(data)
         if payload is None:  # the verifier already refused such an image
             raise ServiceError("This image has no credential baked into it.")
         return payload.text.strip()

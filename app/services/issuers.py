@@ -16,14 +16,19 @@ from app.services import audit, status_lists
 from app.services.audit import Actor
 from app.services.env import ServiceEnv
 from app.services.errors import Conflict, NotFound, ServiceError
-from credentials.build import profile_json
-from credentials.jwk import public_jwk
-from credentials.multikey import encode_public_key
-from credentials.types import Image as ImageRef
-from credentials.types import Profile
-from credentials.vocab import DID_V1_CONTEXT, JWK_CONTEXT, MULTIKEY_CONTEXT
-from keys import generate_key
-from keys.signing_key import SigningKey
+from credentials import (
+    DID_V1_CONTEXT,
+    JWK_CONTEXT,
+    MULTIKEY_CONTEXT,
+    OB_CONTEXT,
+    VC_V2_CONTEXT,
+    Profile,
+    encode_public_key,
+    profile_json,
+    public_jwk,
+)
+from credentials import Image as ImageRef
+from keys import SigningKey, generate_key
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 #: Key types every issuer has: Ed25519 for Data Integrity proofs, P-256 for VC-JWT.
@@ -85,8 +90,6 @@ def profile(issuer: Issuer, env: ServiceEnv) -> Profile:
 
 def profile_document(issuer: Issuer, env: ServiceEnv) -> dict[str, Any]:
     """The issuer's OB 3.0 ``Profile`` as a JSON-LD document."""
-    from credentials.vocab import OB_CONTEXT, VC_V2_CONTEXT
-
     return {"@context": [VC_V2_CONTEXT, OB_CONTEXT], **profile_json(profile(issuer, env))}
 
 

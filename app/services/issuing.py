@@ -19,16 +19,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+import credentials
 from app.extensions import db
 from app.models import Achievement, AchievementVersion, IssuedCredential, Issuer
 from app.services import achievements, audit, emails, issuers, signing, status_lists
 from app.services.audit import Actor
 from app.services.env import ServiceEnv
 from app.services.errors import Conflict, NotFound, ServiceError, required
-from credentials import types
-from credentials.build import build_credential
-from credentials.errors import CredentialError
-from credentials.identity import normalise_email
+from credentials import CredentialError, build_credential, normalise_email
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: How Cairn writes the ids it makes (credentials, bulk jobs). Anything else in a URL cannot
@@ -131,7 +129,7 @@ class Issuance:
                 credential_id=credential_url(credential_id, self.env),
                 issuer=self.profile,
                 achievement=self.ob_achievement,
-                recipient=types.Recipient(
+                recipient=credentials.Recipient(
                     email=email,
                     salt=secrets.token_hex(16),  # a fresh salt per award
                     name=(award.name or None) if award.show_name else None,
@@ -141,14 +139,14 @@ class Issuance:
                 awarded_date=award.awarded_date or self.env.now,
                 narrative=award.narrative or None,
                 evidence=[
-                    types.Evidence(
+                    credentials.Evidence(
                         id=e.url or None, name=e.name or None, narrative=e.narrative or None
                     )
                     for e in award.evidence
                 ],
                 credential_status=status_lists.entry(self.issuer, index, self.env),
                 results=[
-                    types.Result(
+                    credentials.Result(
                         value=r.value,
                         status=r.status,
                         result_description=r.result_description,

@@ -38,8 +38,7 @@ from app.services.educators import actor as educator_actor
 from app.services.env import ServiceEnv
 from app.services.errors import Conflict, NotFound, ServiceError
 from app.services.issuing import EvidenceInput
-from credentials.errors import CredentialError
-from credentials.proofs.jwt import decode_jwt
+from credentials import CredentialError, decode_jwt
 
 ITEM_KINDS = ("response", "file", "link", "narrative")
 MAX_TITLE = 200

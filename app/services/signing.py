@@ -19,11 +19,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from credentials.errors import CredentialError
-from credentials.jsonld import DocumentLoader
-from credentials.proofs.data_integrity import add_proof
-from credentials.proofs.jwt import sign_jwt
-from keys.signing_key import SigningKey
+from credentials import CredentialError, DocumentLoader, add_proof, sign_jwt
+from keys import SigningKey
 
 #: Below this many documents per process, the pool's overhead outweighs its help.
 MIN_PER_PROCESS = 16

@@ -19,14 +19,18 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+import credentials
 from app.extensions import db
 from app.models import Issuer, StatusAllocation, StatusList
 from app.models.status_list import PURPOSES
 from app.services.env import ServiceEnv
 from app.services.errors import Conflict
-from credentials import status
-from credentials.proofs.data_integrity import add_proof
-from credentials.vocab import MIN_STATUS_LIST_BITS
+from credentials import (
+    MIN_STATUS_LIST_BITS,
+    add_proof,
+    build_status_list_credential,
+    status_entry,
+)
 
 LIST_LENGTH = MIN_STATUS_LIST_BITS
 
@@ -40,7 +44,7 @@ def entry(
     issuer: Issuer, index: int, env: ServiceEnv, purpose: str = "revocation"
 ) -> dict[str, Any]:
     """The ``BitstringStatusListEntry`` for an index."""
-    return status.status_entry(
+    return status_entry(
         list_credential_url=list_url(issuer, purpose, env), index=index, purpose=purpose
     )
 
@@ -48,11 +52,11 @@ def entry(
 def _sign(issuer: Issuer, row: StatusList, env: ServiceEnv) -> None:
     from app.services.issuers import issuer_did, signing_key, verification_method
 
-    unsigned = status.build_status_list_credential(
+    unsigned = build_status_list_credential(
         list_url=list_url(issuer, row.purpose, env),
         issuer=issuer_did(issuer, env),
         purpose=row.purpose,
-        status_list=status.StatusList.from_bytes(row.bits),
+        status_list=credentials.StatusList.from_bytes(row.bits),
         valid_from=env.now,
     )
     record, key = signing_key(issuer, "ed25519", env)
@@ -107,7 +111,7 @@ def set_bit(issuer: Issuer, purpose: str, index: int, value: bool, env: ServiceE
     :returns: whether the bit changed.
     """
     row = get_list(issuer, purpose, for_update=True)
-    bits = status.StatusList.from_bytes(row.bits)
+    bits = credentials.StatusList.from_bytes(row.bits)
     if bits.get(index) == value:
         return False
     bits.set(index, value)
@@ -119,7 +123,7 @@ def set_bit(issuer: Issuer, purpose: str, index: int, value: bool, env: ServiceE
 
 def is_set(issuer: Issuer, purpose: str, index: int) -> bool:
     """Read one bit from the stored list."""
-    return status.StatusList.from_bytes(get_list(issuer, purpose).bits).get(index)
+    return credentials.StatusList.from_bytes(get_list(issuer, purpose).bits).get(index)
 
 
 def _insert_ignoring_taken(rows: list[dict[str, Any]]) -> set[int]:

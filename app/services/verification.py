@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import IssuedCredential, Issuer
 from app.services import issuers, status_lists
 from app.services.env import ServiceEnv
-from credentials.verify import (
+from credentials import (
     FAIL,
     ISSUER_NOT_CONFIRMED,
     VALID,

@@ -6,11 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from credentials.build import build_credential
-from credentials.jsonld import DocumentLoader
-from credentials.multikey import encode_public_key
-from credentials.proofs.data_integrity import add_proof
-from credentials.types import Achievement, Profile, Recipient
+from credentials import (
+    Achievement,
+    DocumentLoader,
+    Profile,
+    Recipient,
+    add_proof,
+    build_credential,
+    encode_public_key,
+)
 from keys import generate_key
 
 #: An issuer URL whose document never answers in the tests.

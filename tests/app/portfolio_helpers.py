@@ -17,7 +17,7 @@ from app.services.achievements import AwardRulesInput
 from app.services.audit import Actor
 from app.services.portfolio import ItemInput
 from app.wiring import service_env
-from credentials.verify import verify_credential
+from credentials import verify_credential
 from tests.app.conftest import sign_in_directly
 
 ACTOR = Actor(label="test")

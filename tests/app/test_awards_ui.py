@@ -19,7 +19,7 @@ from app.models import AuditEvent, EmailMessage, IssuedCredential, StaffAccount,
 from app.services import achievements, staff
 from app.services.audit import Actor
 from app.wiring import service_env
-from credentials.verify import verify_credential
+from credentials import verify_credential
 from schemas.awards import flat_errors, load_award
 from tests.app.conftest import BASE_URL, sign_in_directly
 

@@ -18,7 +18,7 @@ from app.models import BulkJob, BulkRow, IssuedCredential, StaffAccount
 from app.services import bulk, staff
 from app.services.audit import Actor
 from app.wiring import service_env
-from credentials.verify import verify_credential
+from credentials import verify_credential
 from tests.app.conftest import BASE_URL, Web, sign_in_directly
 
 TEST = Actor(label="test")

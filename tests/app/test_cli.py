@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from app.cli import main
-from credentials.verify import CHECK_ORDER
+from credentials import CHECK_ORDER
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 UNSIGNED = FIXTURES / "vectors" / "ob3-impl-guide-test-vector" / "unsigned-credential.json"

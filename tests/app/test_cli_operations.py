@@ -19,9 +19,7 @@ from app.models import AuditEvent, BulkJob, IssuedCredential, Issuer, StatusAllo
 from app.services import issuers, status_lists
 from app.services.bulk import RESULT_COLUMNS
 from app.wiring import service_env
-from credentials.jsonld import DocumentLoader
-from credentials.schema import schema_errors
-from credentials.verify import verify_credential
+from credentials import DocumentLoader, schema_errors, verify_credential
 from tests.app.guarantee_instance import BASE_URL, Instance, app_fetcher, preserved_logging
 
 SLUG = "district-7"

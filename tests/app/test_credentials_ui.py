@@ -19,8 +19,7 @@ from app.services import revocation, staff
 from app.services.audit import Actor
 from app.services.issuing import EvidenceInput
 from app.wiring import service_env
-from credentials.status import StatusList
-from credentials.verify import verify_credential
+from credentials import StatusList, verify_credential
 from tests.app.conftest import BASE_URL, Web, sign_in_directly
 
 TEST = Actor(label="test")

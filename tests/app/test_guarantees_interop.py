@@ -31,10 +31,7 @@ from app.services import bulk, revocation
 from app.services.audit import Actor
 from app.services.issuing import EvidenceInput
 from app.wiring import service_env
-from credentials.jsonld import DocumentLoader
-from credentials.schema import schema_errors
-from credentials.status import StatusList
-from credentials.verify import verify_credential
+from credentials import DocumentLoader, StatusList, schema_errors, verify_credential
 from tests.app.guarantee_instance import BASE_URL, Instance, app_fetcher, scratch_database
 from tests.interop.conftest import NODE_DIR, VcJs
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from app import create_app
 from app.cli import main
 from app.config import ConfigError
-from keys import envelope, load_key_file
+from keys import DEFAULT_KDF, is_envelope, load_key_file, parse_envelope
 from tests.keys.test_signing_key import FIXTURES, fixture_key
 
 STRONG = secrets.token_urlsafe(32)
@@ -101,7 +101,7 @@ def test_rewrap_files_converts_old_pbkdf2_files_in_place(
 
     assert status == 0, err
     assert "1 of 2 key files re-wrapped" in out and "readable by others" in err
-    assert envelope.parse(old.read_bytes()).kdf == envelope.DEFAULT_KDF
+    assert parse_envelope(old.read_bytes()).kdf == DEFAULT_KDF
     assert stat.S_IMODE(old.stat().st_mode) == 0o600
     reloaded = load_key_file(old.read_bytes(), STRONG.encode())
     assert reloaded.public_key().public_numbers() == key.public_key().public_numbers()  # type: ignore[union-attr]
@@ -141,5 +141,5 @@ def test_rewrap_the_instance_key_store(
     status, out, err = run(capsys, "keys", "rewrap")
     assert status == 0, err
     assert "1 key files re-wrapped" in out
-    assert envelope.is_envelope(pem.read_bytes())
+    assert is_envelope(pem.read_bytes())
     assert run(capsys, "keys", "rewrap")[1].startswith("0 key files re-wrapped")

@@ -17,8 +17,7 @@ from app.extensions import db
 from app.models import AuditEvent, Image, IssuerKey
 from app.services import images, issuers
 from app.wiring import service_env
-from credentials.jwk import jwk_thumbprint
-from credentials.verify import verify_credential
+from credentials import jwk_thumbprint, verify_credential
 from tests.app import test_achievements_ui as shared
 from tests.app.conftest import BASE_URL
 from tests.app.services.test_images import BAD_UPLOADS, SAFE_SVG, png

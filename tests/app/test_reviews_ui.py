@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import EmailMessage, IssuedCredential, Issuer, Review, StaffAccount
 from app.services import reviews
 from app.wiring import service_env
-from credentials.schema import schema_errors
+from credentials import schema_errors
 from tests.app.conftest import BASE_URL, Web
 from tests.app.portfolio_helpers import (
     PDF,

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.models import Educator, EmailMessage, IssuedCredential
 from app.services import downloads, educators
 from app.wiring import service_env
-from credentials import baking
+from credentials import bake_png
 from tests.app.conftest import BASE_URL, Web, sign_in_directly
 from tests.app.mail_helpers import link_in_delivered
 
@@ -80,4 +80,4 @@ def tampered_png(credential: IssuedCredential) -> bytes:
     Baking again replaces the credential chunk and leaves the image bytes alone."""
     document = json.loads(credential.document)
     document["credentialSubject"]["achievement"]["name"] = "Something I never earned"
-    return baking.bake_png(downloads.badge_png(credential), json.dumps(document))
+    return bake_png(downloads.badge_png(credential), json.dumps(document))

@@ -30,7 +30,7 @@ from app.models import (
 )
 from app.services import modules
 from app.wiring import service_env
-from credentials.verify import verify_credential
+from credentials import verify_credential
 from tests.app.conftest import BASE_URL, Web, sign_in_directly
 from tests.app.learner.educator_helpers import count, latest_mail, make_educator, sign_in_as
 from tests.app.mail_helpers import latest_delivered

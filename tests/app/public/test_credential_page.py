@@ -380,7 +380,7 @@ def test_a_private_credential_stays_verifiable_by_whoever_holds_it(
     local_fetch: Callable[[str], bytes],
     accept: str | None,
 ) -> None:
-    from credentials.verify import verify_credential
+    from credentials import verify_credential
 
     visibility.set_private(credential, True, actor=TEST, env=service_env())
     response = get(client, f"/credentials/{credential.id}", accept)

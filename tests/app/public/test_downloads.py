@@ -22,8 +22,7 @@ from app.services import images, visibility
 from app.services.audit import Actor
 from app.services.issuers import IssuerProfileInput, set_image, update_profile
 from app.wiring import service_env
-from credentials.baking import unbake
-from credentials.verify import verify_credential
+from credentials import unbake, verify_credential
 from tests.app.conftest import BASE_URL
 from tests.app.public.conftest import RECIPIENT
 

@@ -29,8 +29,7 @@ from app.models import (
 from app.services import visibility
 from app.services.audit import Actor
 from app.wiring import service_env
-from credentials.baking import unbake
-from credentials.verify import verify_credential
+from credentials import unbake, verify_credential
 from tests.app.conftest import BASE_URL, Web
 from tests.app.mail_helpers import (
     assert_nowhere_in_database,

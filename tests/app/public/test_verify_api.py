@@ -22,7 +22,7 @@ from app.models import Achievement, IssuedCredential, Issuer
 from app.services import revocation
 from app.services.audit import Actor
 from app.wiring import service_env
-from credentials.verify import CHECK_ORDER
+from credentials import CHECK_ORDER
 from tests.app.conftest import BASE_URL, database_url, reset_schema
 from tests.app.forgeries import forged_credential
 from tests.app.public.conftest import EMAIL

@@ -17,9 +17,7 @@ from app.services.audit import Actor
 from app.services.errors import Conflict, NotFound, ServiceError
 from app.services.issuing import AwardInput, EvidenceInput
 from app.wiring import service_env
-from credentials.schema import schema_errors
-from credentials.status import StatusList
-from credentials.verify import verify_credential
+from credentials import StatusList, schema_errors, verify_credential
 
 ACTOR = Actor(label="test")
 

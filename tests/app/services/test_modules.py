@@ -419,7 +419,7 @@ def test_completion_awards_the_badge_citing_only_the_chosen_items(
     with pytest.raises(Conflict, match="complete"):
         modules.complete(enrolment, ann, [], service_env())
     assert count(IssuedCredential) == 1
-    from credentials.verify import verify_credential
+    from credentials import verify_credential
 
     env = service_env()
     report = verify_credential(

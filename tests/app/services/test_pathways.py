@@ -19,7 +19,7 @@ from app.services import achievements, bulk, educators, issuing, pathways, revie
 from app.services.achievements import AwardRulesInput
 from app.services.errors import ServiceError
 from app.wiring import service_env
-from credentials.schema import schema_errors
+from credentials import schema_errors
 from tests.app.portfolio_helpers import ACTOR, document, make_educator, verify
 
 EMAIL = "ann.lee@school.example.org"

@@ -24,8 +24,7 @@ from app.services import achievements, reviews
 from app.services.achievements import AwardRulesInput
 from app.services.errors import Conflict, NotFound, ServiceError
 from app.wiring import service_env
-from credentials.proofs.jwt import decode_jwt
-from credentials.schema import schema_errors
+from credentials import decode_jwt, schema_errors
 from tests.app.portfolio_helpers import (
     ACTOR,
     RUBRIC,

@@ -11,10 +11,15 @@ from pathlib import Path
 import pytest
 
 from app.services import signing
-from credentials.did import did_key, did_key_verification_method
-from credentials.jsonld import DocumentLoader
-from credentials.proofs.data_integrity import verify_proof
-from credentials.proofs.jwt import decode_jwt, verify_jwt_signature
+from credentials import (
+    DocumentLoader,
+    decode_jwt,
+    did_key,
+    did_key_verification_method,
+    verify_credential,
+    verify_jwt_signature,
+    verify_proof,
+)
 from keys import generate_key
 
 UNSIGNED = json.loads(
@@ -86,7 +91,6 @@ def test_bulk_job_signs_on_worker_processes(make_issuer, make_achievement, local
     from app.services import bulk
     from app.services.audit import Actor
     from app.wiring import service_env
-    from credentials.verify import verify_credential
 
     issuer = make_issuer()
     achievement = make_achievement(issuer)
