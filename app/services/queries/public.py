@@ -47,18 +47,12 @@ def stored(credential_id: str) -> Stored | None:
 
 def awarded_counts(issuer: Issuer) -> dict[int, int]:
     """Per achievement id: how many of the issuer's credentials stand (all but the revoked)."""
-    return dict(
-        db.session.execute(
-            select(IssuedCredential.achievement_id, func.count())
-            .where(
-                IssuedCredential.issuer_id == issuer.id,
-                IssuedCredential.revoked_at.is_(None),
-            )
-            .group_by(IssuedCredential.achievement_id)
-        )
-        .tuples()
-        .all()
+    rows = db.session.execute(
+        select(IssuedCredential.achievement_id, func.count())
+        .where(IssuedCredential.issuer_id == issuer.id, IssuedCredential.revoked_at.is_(None))
+        .group_by(IssuedCredential.achievement_id)
     )
+    return {achievement_id: number for achievement_id, number in rows}
 
 
 def achievement_version(
