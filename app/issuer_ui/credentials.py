@@ -72,7 +72,7 @@ def credentials(slug: str) -> str:
     choices = achievements.list_for(issuer, include_archived=True)
     # Matched here, among the issuer's own achievements, so nothing unchecked reaches the
     # database (PostgreSQL refuses a NUL byte in a query instead of finding nothing).
-    ids = [a.id for a, _ in choices if a.public_id == achievement] if achievement else None
+    ids = tuple(a.id for a, _ in choices if a.public_id == achievement) if achievement else None
     wanted = credential_queries.Search(text=text, achievement_ids=ids, status=status)
     found = credential_queries.search(
         issuer, wanted, now, page=int_arg("page", 1, high=MAX_PAGE) or 1, page_size=PAGE_SIZE

@@ -31,7 +31,7 @@ class Search:
     achievements (by id) and a status; empty or ``None`` means any."""
 
     text: str = ""
-    achievement_ids: list[int] | None = None
+    achievement_ids: tuple[int, ...] | None = None
     status: CredentialStatus | None = None
 
 
