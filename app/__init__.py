@@ -97,6 +97,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.learner import bp as learner_bp
     from app.learner.partner import bp as partner_bp
     from app.markdown import render as render_markdown
+    from app.models import STATUS_LABELS
     from app.public import bp as public_bp
 
     app.register_blueprint(public_bp)
@@ -109,3 +110,5 @@ def _register_blueprints(app: Flask) -> None:
 
         app.register_blueprint(dev_bp)
     app.jinja_env.filters["markdown"] = render_markdown
+    # Every page shows a credential's status in the same words (status_macros.html).
+    app.jinja_env.globals["status_labels"] = STATUS_LABELS

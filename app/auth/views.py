@@ -8,15 +8,15 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.auth import begin_session, bp, end_session
 from app.extensions import db, limiter
-from app.models import SESSION_KINDS, Issuer, Membership, StaffAccount
+from app.models import SESSION_KINDS, StaffAccount
 from app.services import emails, staff
 from app.services.audit import Actor
 from app.services.errors import ServiceError
+from app.services.queries import workspace
 from app.wiring import service_env
 from schemas.fields import first_errors
 from schemas.staff import ForgotPasswordSchema, LoginSchema, NewPasswordSchema
@@ -233,11 +233,5 @@ def _choose_password(token: str, purpose: str) -> ResponseReturnValue:
 def _newest_workspace(account: StaffAccount) -> str:
     # Only for invitation links from before invitations were recorded (the account was made a
     # member when invited): the link does not say which workspace sent it; the newest does.
-    slug = db.session.scalar(
-        select(Issuer.slug)
-        .join(Membership, Membership.issuer_id == Issuer.id)
-        .where(Membership.staff_id == account.id)
-        .order_by(Membership.created_at.desc(), Membership.id.desc())
-        .limit(1)
-    )
+    slug = workspace.newest_workspace_slug(account)
     return url_for("issuer_ui.overview", slug=slug) if slug else url_for("issuer_ui.dashboard")

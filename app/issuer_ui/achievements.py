@@ -21,6 +21,7 @@ from app.services import achievements as achievement_service
 from app.services import images
 from app.services.achievements import AchievementInput
 from app.services.errors import ServiceError
+from app.services.queries import credentials as credential_queries
 from app.wiring import service_env
 from credentials import ACHIEVEMENT_TYPES, ALIGNMENT_TARGET_TYPES
 from schemas.achievements import (
@@ -303,7 +304,7 @@ def achievement(slug: str, public_id: str) -> str:
         issuer=issuer,
         achievement=found,
         version=version,
-        counts=achievement_service.counts(found, service_env()),
+        counts=credential_queries.counts(found, service_env().now),
         history=history,
         authors=authors,
         labels=HISTORY_LABELS,

@@ -8,8 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from app.extensions import db
@@ -21,15 +19,15 @@ from app.issuer_ui.awards import (
     read_award_form,
     service_error_field,
 )
-from app.models import Achievement, IssuedCredential, StaffAccount
+from app.models import CREDENTIAL_STATUSES, Achievement, IssuedCredential, StaffAccount
 from app.services import achievements, audit, issuing, revocation
 from app.services.errors import NotFound, ServiceError, required
+from app.services.queries import credentials as credential_queries
 from app.wiring import service_env
 from credentials import CredentialError, decode_jwt
 from schemas.awards import MAX_EVIDENCE
 
 PAGE_SIZE = 50
-STATUSES = ("valid", "revoked", "suspended", "expired")
 #: Larger numbers than these in a query string are nonsense; refusing them keeps them away from
 #: the database, where they would overflow its integers.
 MAX_PAGE = 100_000
@@ -61,87 +59,36 @@ def int_arg(name: str, default: int | None, *, low: int = 1, high: int = MAX_ID)
     return value
 
 
-def status_of(credential: IssuedCredential, now: datetime) -> str:
-    """``revoked``, ``suspended``, ``expired`` or ``valid`` (in that order of precedence)."""
-    if credential.revoked_at is not None:
-        return "revoked"
-    if credential.suspended_at is not None:
-        return "suspended"
-    if credential.valid_until is not None and credential.valid_until < now:
-        return "expired"
-    return "valid"
-
-
-def _with_status(query: Select[Any], status: str, now: datetime) -> Select[Any]:
-    # The same definitions as ``status_of`` and the per-achievement report.
-    current = (IssuedCredential.revoked_at.is_(None), IssuedCredential.suspended_at.is_(None))
-    if status == "revoked":
-        return query.where(IssuedCredential.revoked_at.is_not(None))
-    if status == "suspended":
-        return query.where(current[0], IssuedCredential.suspended_at.is_not(None))
-    if status == "expired":
-        return query.where(
-            *current,
-            IssuedCredential.valid_until.is_not(None),
-            IssuedCredential.valid_until < now,
-        )
-    if status == "valid":
-        return query.where(
-            *current,
-            or_(IssuedCredential.valid_until.is_(None), IssuedCredential.valid_until >= now),
-        )
-    return query
-
-
 @bp.get("/<slug>/credentials")
 @workspace_view("viewer")
 def credentials(slug: str) -> str:
     """Every credential the issuer has awarded, newest first: search, filter, page through."""
     issuer = current_issuer()
     now = service_env().now
-    search = request.args.get("q", "").replace("\x00", "").strip()[:320]
-    achievement_filter = request.args.get("achievement", "").strip()
-    status = request.args.get("status", "")
-    status = status if status in STATUSES else ""
-    page = int_arg("page", 1, high=MAX_PAGE) or 1
+    text = request.args.get("q", "").replace("\x00", "").strip()[:320]
+    achievement = request.args.get("achievement", "").strip()
+    status = next((s for s in CREDENTIAL_STATUSES if s == request.args.get("status")), None)
     choices = achievements.list_for(issuer, include_archived=True)
-
-    query = select(IssuedCredential).where(IssuedCredential.issuer_id == issuer.id)
-    if search:
-        term = search.lower()
-        query = query.where(
-            or_(
-                func.lower(IssuedCredential.recipient_email).contains(term, autoescape=True),
-                func.lower(IssuedCredential.recipient_name).contains(term, autoescape=True),
-            )
-        )
-    if achievement_filter:
-        ids = [a.id for a, _ in choices if a.public_id == achievement_filter]
-        query = query.where(IssuedCredential.achievement_id.in_(ids))
-    query = _with_status(query, status, now)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    found = list(
-        db.session.scalars(
-            query.options(selectinload(IssuedCredential.achievement_version))
-            .order_by(IssuedCredential.issued_at.desc(), IssuedCredential.id)
-            .offset((page - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
-        )
+    # Matched here, among the issuer's own achievements, so nothing unchecked reaches the
+    # database (PostgreSQL refuses a NUL byte in a query instead of finding nothing).
+    ids = tuple(a.id for a, _ in choices if a.public_id == achievement) if achievement else None
+    wanted = credential_queries.Search(text=text, achievement_ids=ids, status=status)
+    found = credential_queries.search(
+        issuer, wanted, now, page=int_arg("page", 1, high=MAX_PAGE) or 1, page_size=PAGE_SIZE
     )
-    filters = {"q": search, "achievement": achievement_filter, "status": status}
+    filters = {"q": text, "achievement": achievement, "status": status or ""}
     return render_template(
         "issuer_ui/credentials.html",
         issuer=issuer,
-        credentials=found,
+        credentials=found.credentials,
         choices=choices,
-        statuses=STATUSES,
+        statuses=CREDENTIAL_STATUSES,
         filters=filters,
         link_args={name: value for name, value in filters.items() if value},
-        page=page,
-        pages=max(1, -(-total // PAGE_SIZE)),
-        total=total,
+        page=found.page,
+        pages=found.pages,
+        total=found.total,
         now=now,
-        status_of=status_of,
     )
 
 
@@ -164,14 +111,7 @@ def credential(slug: str, credential_id: str) -> str:
     found = issuing.get_credential(issuer, credential_id)
     env = service_env()
     achievement = db.session.get(Achievement, found.achievement_id)
-    replaces = list(
-        db.session.scalars(
-            select(IssuedCredential).where(
-                IssuedCredential.issuer_id == issuer.id,
-                IssuedCredential.replaced_by_id == found.id,
-            )
-        )
-    )
+    replaces = credential_queries.replaced_by(found)
     awarded_by = db.session.get(StaffAccount, found.awarded_by_id) if found.awarded_by_id else None
     return render_template(
         "issuer_ui/credential.html",
@@ -179,7 +119,7 @@ def credential(slug: str, credential_id: str) -> str:
         credential=found,
         achievement=achievement,
         version=found.achievement_version,
-        status=status_of(found, env.now),
+        status=found.status_at(env.now),
         public_url=issuing.credential_url(found.id, env),
         document=document_json(found),
         replaces=replaces,

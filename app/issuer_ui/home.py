@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from flask import render_template
-from sqlalchemy import func, select
 
 from app.auth import current_staff, login_required
-from app.extensions import db
 from app.issuer_ui import bp, current_issuer, workspace_view
-from app.models import BulkJob, IssuedCredential
 from app.services import achievements, staff
+from app.services.queries import workspace
 from app.wiring import service_env
 
 
@@ -25,32 +23,13 @@ def dashboard() -> str:
 def overview(slug: str) -> str:
     """A workspace at a glance: achievements, recent awards, running jobs."""
     issuer = current_issuer()
-    recent = list(
-        db.session.scalars(
-            select(IssuedCredential)
-            .where(IssuedCredential.issuer_id == issuer.id)
-            .order_by(IssuedCredential.issued_at.desc())
-            .limit(10)
-        )
-    )
-    total = db.session.scalar(
-        select(func.count())
-        .select_from(IssuedCredential)
-        .where(IssuedCredential.issuer_id == issuer.id)
-    )
-    jobs = list(
-        db.session.scalars(
-            select(BulkJob)
-            .where(BulkJob.issuer_id == issuer.id, BulkJob.state.in_(("queued", "running")))
-            .order_by(BulkJob.created_at.desc())
-        )
-    )
+    glance = workspace.overview(issuer)
     return render_template(
         "issuer_ui/overview.html",
         issuer=issuer,
         achievements=achievements.list_for(issuer),
-        recent=recent,
-        total=total or 0,
-        jobs=jobs,
+        recent=glance.recent,
+        total=glance.total,
+        jobs=glance.jobs,
         env=service_env(),
     )

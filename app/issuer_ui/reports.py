@@ -1,4 +1,4 @@
-"""Reports: per achievement, how many credentials were issued and how many are active, revoked,
+"""Reports: per achievement, how many credentials were issued and how many are valid, revoked,
 suspended or expired; as a table and as CSV."""
 
 from __future__ import annotations
@@ -9,11 +9,9 @@ import io
 from flask import Response, render_template
 
 from app.issuer_ui import bp, current_issuer, workspace_view
-from app.services import achievements
+from app.services.queries.credentials import COUNTS, report, totals
 from app.services.spreadsheets import safe_cell
 from app.wiring import service_env
-
-COUNTS = ("issued", "active", "revoked", "suspended", "expired")
 
 
 @bp.get("/<slug>/reports")
@@ -21,10 +19,9 @@ COUNTS = ("issued", "active", "revoked", "suspended", "expired")
 def reports(slug: str) -> str:
     """Counts per achievement, with totals."""
     issuer = current_issuer()
-    rows = achievements.report(issuer, service_env())
-    totals = {name: sum(int(row[name]) for row in rows) for name in COUNTS}
+    rows = report(issuer, service_env().now)
     return render_template(
-        "issuer_ui/reports.html", issuer=issuer, rows=rows, totals=totals, counts=COUNTS
+        "issuer_ui/reports.html", issuer=issuer, rows=rows, totals=totals(rows), counts=COUNTS
     )
 
 
@@ -36,7 +33,7 @@ def reports_csv(slug: str) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(("achievement", "achievement_id", "version", "archived", *COUNTS))
-    for row in achievements.report(issuer, service_env()):
+    for row in report(issuer, service_env().now):
         writer.writerow(
             (
                 safe_cell(row["version"].name),

@@ -101,7 +101,7 @@ def _credential_page(found: IssuedCredential, errors: dict[str, str], status: in
         issuer=issuer,
         view=view,
         state=verification.state_of(found),
-        expired=found.valid_until is not None and found.valid_until < env.now,
+        expired=found.status_at(env.now) == "expired",
         links=credential_links(found),
         linkedin=None if found.is_private else downloads.linkedin_url(view, issuer),
         errors=errors,

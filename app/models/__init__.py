@@ -7,7 +7,13 @@ from app.models.bulk import BulkJob, BulkRow
 from app.models.educator import Educator, EducatorEmail, MagicLink
 from app.models.email import EmailMessage
 from app.models.image import Image
-from app.models.issued_credential import IssuedCredential, StatusAllocation
+from app.models.issued_credential import (
+    CREDENTIAL_STATUSES,
+    STATUS_LABELS,
+    CredentialStatus,
+    IssuedCredential,
+    StatusAllocation,
+)
 from app.models.issuer import Issuer, IssuerKey
 from app.models.learning import Activity, Enrolment, EnrolmentItem, Module, Prompt, Response
 from app.models.manage_link import ManageLink
@@ -24,8 +30,10 @@ from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, Staf
 from app.models.status_list import StatusList
 
 __all__ = [
+    "CREDENTIAL_STATUSES",
     "ROLES",
     "SESSION_KINDS",
+    "STATUS_LABELS",
     "AccountSession",
     "AccountToken",
     "Achievement",
@@ -35,6 +43,7 @@ __all__ = [
     "AuditEvent",
     "BulkJob",
     "BulkRow",
+    "CredentialStatus",
     "Educator",
     "EducatorEmail",
     "EmailMessage",

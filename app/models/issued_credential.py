@@ -4,14 +4,39 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    case,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Base
 from app.models.achievement import AchievementVersion
 from app.models.issuer import Issuer
 from app.models.types import UTCDateTime
+
+#: What a credential is at a moment, as Cairn's own records say (the one definition every list,
+#: filter, count and report uses): revoked beats suspended beats expired; otherwise valid.
+CredentialStatus = Literal["valid", "revoked", "suspended", "expired"]
+#: The statuses in the order lists, filters and reports show them.
+CREDENTIAL_STATUSES: tuple[CredentialStatus, ...] = ("valid", "revoked", "suspended", "expired")
+#: The word people see for each status, on every page.
+STATUS_LABELS: dict[CredentialStatus, str] = {
+    "valid": "Valid",
+    "revoked": "Revoked",
+    "suspended": "Suspended",
+    "expired": "Expired",
+}
 
 
 class StatusAllocation(Base):
@@ -63,3 +88,25 @@ class IssuedCredential(Base):
 
     issuer: Mapped[Issuer] = relationship()
     achievement_version: Mapped[AchievementVersion] = relationship()
+
+    def status_at(self, now: datetime) -> CredentialStatus:
+        """The credential's status at ``now``; :meth:`status_sql` says the same in SQL. It
+        expires after its ``valid_until`` (at that very moment it is still valid), as the
+        verifier has it."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.suspended_at is not None:
+            return "suspended"
+        if self.valid_until is not None and self.valid_until < now:
+            return "expired"
+        return "valid"
+
+    @classmethod
+    def status_sql(cls, now: datetime) -> ColumnElement[str]:
+        """:meth:`status_at` as a SQL expression, for filters, counts and grouping."""
+        return case(
+            (cls.revoked_at.is_not(None), "revoked"),
+            (cls.suspended_at.is_not(None), "suspended"),
+            (and_(cls.valid_until.is_not(None), cls.valid_until < now), "expired"),
+            else_="valid",
+        )

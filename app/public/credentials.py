@@ -7,32 +7,25 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from flask import Response, abort, render_template, request, url_for
-from sqlalchemy import Table, bindparam, select
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import db
-from app.models import IssuedCredential, Issuer
+from app.models import STATUS_LABELS, IssuedCredential, Issuer
 from app.public import bp
 from app.qr import qr_png, qr_svg
 from app.services import certificates, downloads, verification
-from app.services.errors import NotFound, required
+from app.services.errors import required
+from app.services.queries import public as public_queries
 from app.wiring import fetcher, service_env
 from credentials import VerificationReport
 
 #: Media types that get the stored document, in order of preference.
 JSON_TYPES = ("application/ld+json", "application/vc+ld+json", "application/json")
 JWT_TYPES = ("application/vc+jwt", "application/jwt", "text/plain")
-
-
-def _credential(credential_id: str) -> IssuedCredential:
-    found = db.session.get(IssuedCredential, credential_id)
-    if found is None:
-        raise NotFound("There is no such credential.")
-    return found
 
 
 #: Where :func:`wants_html` keeps its answer for the rest of the request (the rate limiter's
@@ -64,26 +57,6 @@ def _prefers_html() -> bool:
 #: on serving a credential if one ever had to be withdrawn from its URL.
 DOCUMENT_CACHE = "public, max-age=86400"
 
-#: Only what serving the stored credential needs, by id: no ORM object, no session.
-_TABLE = cast(Table, IssuedCredential.__table__)
-_STORED = select(_TABLE.c.document, _TABLE.c.proof_format).where(_TABLE.c.id == bindparam("id"))
-
-
-@dataclass(frozen=True)
-class Stored:
-    """A credential as stored: the exact text that was signed, and its proof format."""
-
-    document: str
-    proof_format: str
-
-
-def stored(credential_id: str) -> Stored | None:
-    """The stored credential with this id, read with one Core query on a pooled connection
-    (loading the ORM object through a session cost four times as much)."""
-    with db.engine.connect() as connection:
-        row = connection.execute(_STORED, {"id": credential_id}).first()
-    return None if row is None else Stored(row.document, row.proof_format)
-
 
 def document_etag(body: bytes, media_type: str) -> str:
     """A strong entity tag: the SHA-256 of the bytes served, then the media type they are
@@ -92,7 +65,7 @@ def document_etag(body: bytes, media_type: str) -> str:
     return f"{hashlib.sha256(body).hexdigest()}-{media_type.rpartition('/')[2]}"
 
 
-def stored_document(found: Stored) -> BaseResponse:
+def stored_document(found: public_queries.Stored) -> BaseResponse:
     """The credential exactly as signed and stored: never re-serialised, never re-signed; a
     request whose ``If-None-Match`` names its entity tag gets ``304``."""
     if found.proof_format == "jwt":
@@ -129,14 +102,14 @@ def credential(credential_id: str) -> BaseResponse | str:
     shows the live status, so it is never kept (``no-cache``), and it ignores ``If-None-Match``:
     an entity tag only ever names a stored document's bytes."""
     if not wants_html():
-        document = stored(credential_id)
+        document = public_queries.stored(credential_id)
         if document is None:
             # Whoever is served the credential as JSON gets its 404 as JSON too (also for
             # */* or ?format=json, which the app-wide handler would answer with a page), with
             # the CORS header a browser-based verifier needs to read it.
             return not_found_json()
         return stored_document(document)
-    found = _credential(credential_id)
+    found = public_queries.credential(credential_id)
     if found.is_private:
         # Nothing about it, not even its issuer: the holder chose not to show it.
         page = render_template("public/credential_private.html", credential_id=found.id)
@@ -167,9 +140,10 @@ def banner(report: VerificationReport, state: verification.CredentialState) -> d
     decides, and a status list that cannot be checked is "Status unknown"."""
     if state.revoked:
         reason = state.revocation_reason or "The issuer revoked it."
-        return {"kind": "revoked", "title": "Revoked", "detail": reason}
+        return {"kind": "revoked", "title": STATUS_LABELS["revoked"], "detail": reason}
     if state.suspended:
-        return {"kind": "suspended", "title": "Suspended", "detail": state.suspension_reason or ""}
+        detail = state.suspension_reason or ""
+        return {"kind": "suspended", "title": STATUS_LABELS["suspended"], "detail": detail}
     return verification.verdict(report)
 
 
@@ -285,7 +259,7 @@ def send(item: Download, *, cache: str) -> BaseResponse:
 
 def _shareable(credential_id: str) -> IssuedCredential:
     """A credential whose downloads anyone may have: a private one is not found."""
-    found = _credential(credential_id)
+    found = public_queries.credential(credential_id)
     if found.is_private:
         abort(404)
     return found
@@ -321,7 +295,7 @@ def credential_file(credential_id: str) -> BaseResponse:
     """The stored credential as a file to keep (``.json``, or ``.jwt`` for a VC-JWT). Served
     for private credentials too: the stored credential stays verifiable by whoever holds its
     URL, as its content-negotiated form does."""
-    return _public(_credential(credential_id), "credential.json")
+    return _public(public_queries.credential(credential_id), "credential.json")
 
 
 @bp.get("/credentials/<credential_id>/qr.png")

@@ -4,15 +4,15 @@ each an HTML page for people and, by content negotiation, OB 3.0 JSON-LD for mac
 from __future__ import annotations
 
 from flask import Response, render_template
-from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Achievement, AchievementVersion, IssuedCredential, Issuer
+from app.models import Issuer
 from app.public import bp
 from app.public.credentials import wants_html
 from app.public.identity import IDENTITY_CACHE, json_response
 from app.services import achievements, issuers
-from app.services.errors import NotFound, required
+from app.services.errors import required
+from app.services.queries import public as public_queries
 from app.wiring import service_env
 from credentials import OB_CONTEXT, VC_V2_CONTEXT, achievement_json
 
@@ -29,13 +29,7 @@ def issuer_page(slug: str) -> Response | str:
         response.headers["Vary"] = "Accept"
         return response
     offered = achievements.list_for(issuer)
-    counts = dict(
-        db.session.execute(
-            select(IssuedCredential.achievement_id, func.count())
-            .where(IssuedCredential.issuer_id == issuer.id, IssuedCredential.revoked_at.is_(None))
-            .group_by(IssuedCredential.achievement_id)
-        ).all()
-    )
+    counts = public_queries.awarded_counts(issuer)
     return render_template(
         "public/issuer.html",
         issuer=issuer,
@@ -46,24 +40,8 @@ def issuer_page(slug: str) -> Response | str:
     )
 
 
-def _version(public_id: str, number: int | None) -> tuple[Achievement, AchievementVersion]:
-    achievement = db.session.scalar(select(Achievement).where(Achievement.public_id == public_id))
-    if achievement is None:
-        raise NotFound("There is no such achievement.")
-    wanted = number if number is not None else achievement.current_version
-    version = db.session.scalar(
-        select(AchievementVersion).where(
-            AchievementVersion.achievement_id == achievement.id,
-            AchievementVersion.version == wanted,
-        )
-    )
-    if version is None:
-        raise NotFound("There is no such version of this achievement.")
-    return achievement, version
-
-
 def _achievement(public_id: str, number: int | None) -> Response | str:
-    achievement, version = _version(public_id, number)
+    achievement, version = public_queries.achievement_version(public_id, number)
     issuer = required(db.session.get(Issuer, achievement.issuer_id), "There is no such issuer.")
     env = service_env()
     ob = achievements.ob_achievement(achievement, version, issuer, env)

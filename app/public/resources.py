@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from flask import Response
-from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Image
 from app.public import bp
 from app.services.errors import NotFound
+from app.services.queries import public as public_queries
 
 
 @bp.get("/images/<sha256>.<extension>")
 def image(sha256: str, extension: str) -> Response:
     """A stored image. Images never change (they are addressed by their hash), so caches may
     keep them for ever; SVGs are sandboxed so any script in one could never run."""
-    found = db.session.scalar(select(Image).where(Image.sha256 == sha256))
+    found = public_queries.image(sha256)
     expected = "svg" if found is not None and found.media_type == "image/svg+xml" else "png"
     if found is None or extension != expected:
         raise NotFound("There is no such image.")

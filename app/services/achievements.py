@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 import credentials
 from app.extensions import db
-from app.models import Achievement, AchievementVersion, Image, IssuedCredential, Issuer
+from app.models import Achievement, AchievementVersion, Image, Issuer
 from app.services import audit
 from app.services.audit import Actor
 from app.services.env import ServiceEnv
@@ -522,49 +522,3 @@ def rubric_descriptions(
         )
         for criterion in version.rubric or []
     )
-
-
-def counts(achievement: Achievement, env: ServiceEnv) -> dict[str, int]:
-    """An achievement's issued, active, revoked, suspended and expired credential counts."""
-    base = (
-        select(func.count())
-        .select_from(IssuedCredential)
-        .where(IssuedCredential.achievement_id == achievement.id)
-    )
-    issued = db.session.scalar(base) or 0
-    revoked = db.session.scalar(base.where(IssuedCredential.revoked_at.is_not(None))) or 0
-    suspended = (
-        db.session.scalar(
-            base.where(
-                IssuedCredential.revoked_at.is_(None),
-                IssuedCredential.suspended_at.is_not(None),
-            )
-        )
-        or 0
-    )
-    expired = (
-        db.session.scalar(
-            base.where(
-                IssuedCredential.revoked_at.is_(None),
-                IssuedCredential.suspended_at.is_(None),
-                IssuedCredential.valid_until.is_not(None),
-                IssuedCredential.valid_until < env.now,
-            )
-        )
-        or 0
-    )
-    return {
-        "issued": issued,
-        "revoked": revoked,
-        "suspended": suspended,
-        "expired": expired,
-        "active": issued - revoked - suspended - expired,
-    }
-
-
-def report(issuer: Issuer, env: ServiceEnv) -> list[dict[str, Any]]:
-    """Per achievement: issued, active, revoked, suspended and expired counts."""
-    return [
-        {"achievement": achievement, "version": version, **counts(achievement, env)}
-        for achievement, version in list_for(issuer, include_archived=True)
-    ]

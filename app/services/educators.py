@@ -8,7 +8,7 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -480,19 +480,6 @@ class BackpackEntry:
     issuer_slug: str
     image_sha256: str | None
     image_extension: str | None
-
-    @property
-    def revoked(self) -> bool:
-        return self.credential.revoked_at is not None
-
-    @property
-    def suspended(self) -> bool:
-        return self.credential.suspended_at is not None
-
-    def expired(self, now: datetime) -> bool:
-        """Whether it is past its expiry date at ``now``."""
-        until = self.credential.valid_until
-        return until is not None and until < now
 
 
 def _entries(where: list[Any]) -> list[BackpackEntry]:

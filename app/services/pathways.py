@@ -55,7 +55,7 @@ def _addresses(email: str) -> list[str]:
 
 def _held(issuer: Issuer, emails: list[str], public_ids: list[str], env: ServiceEnv) -> int:
     """How many of these achievements the addresses hold a credential of that counts now:
-    not revoked, not suspended, not expired."""
+    a valid one (not revoked, not suspended, not expired)."""
     return (
         db.session.scalar(
             select(func.count(func.distinct(Achievement.public_id)))
@@ -64,9 +64,7 @@ def _held(issuer: Issuer, emails: list[str], public_ids: list[str], env: Service
             .where(
                 IssuedCredential.issuer_id == issuer.id,
                 IssuedCredential.recipient_email.in_(emails),
-                IssuedCredential.revoked_at.is_(None),
-                IssuedCredential.suspended_at.is_(None),
-                (IssuedCredential.valid_until.is_(None)) | (IssuedCredential.valid_until > env.now),
+                IssuedCredential.status_sql(env.now) == "valid",
                 Achievement.public_id.in_(public_ids),
             )
         )

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import IssuedCredential, Issuer
+from app.models import STATUS_LABELS, IssuedCredential, Issuer
 from app.services import issuers, status_lists
 from app.services.env import ServiceEnv
 from credentials import (
@@ -203,7 +203,11 @@ def verdict(report: VerificationReport) -> dict[str, str]:
 def _verdict(report: VerificationReport) -> dict[str, str]:
     failed = [c for c in report.checks if c.status == "fail"]
     if report.outcome == VALID:
-        return {"kind": "valid", "title": "Valid", "detail": "Genuine, current, and not revoked."}
+        return {
+            "kind": "valid",
+            "title": STATUS_LABELS["valid"],
+            "detail": "Genuine, current, and not revoked.",
+        }
     if report.outcome == ISSUER_NOT_CONFIRMED:
         issuer = _issuer_label(report.credential or {})
         return {
@@ -218,13 +222,13 @@ def _verdict(report: VerificationReport) -> dict[str, str]:
     if "revoked" in codes:
         return {
             "kind": "revoked",
-            "title": "Revoked",
+            "title": STATUS_LABELS["revoked"],
             "detail": "The issuer has revoked this credential.",
         }
     if "suspended" in codes:
         return {
             "kind": "suspended",
-            "title": "Suspended",
+            "title": STATUS_LABELS["suspended"],
             "detail": "The issuer has suspended this credential.",
         }
     if codes == {"status_unavailable"}:
@@ -234,7 +238,7 @@ def _verdict(report: VerificationReport) -> dict[str, str]:
             "detail": "The signature is good, but the issuer's status list could not be checked.",
         }
     if "expired" in codes and len(failed) == 1:
-        return {"kind": "expired", "title": "Expired", "detail": failed[0].message}
+        return {"kind": "expired", "title": STATUS_LABELS["expired"], "detail": failed[0].message}
     return {"kind": "invalid", "title": "Not valid", "detail": failed[0].message if failed else ""}
 
 

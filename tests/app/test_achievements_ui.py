@@ -504,7 +504,7 @@ def test_detail_counts_and_award_buttons(app, web, workspace, make_achievement, 
     sign_in(web.client, workspace["awarder"])
     page = web.get(detail).get_data(as_text=True)
     assert (
-        "<strong>2</strong> issued · <strong>1</strong> active · <strong>1</strong> revoked" in page
+        "<strong>2</strong> issued · <strong>1</strong> valid · <strong>1</strong> revoked" in page
     )
     assert f'href="{award}"' in page and f'href="{bulk}"' in page
     assert "/edit" not in page and "/archive" not in page

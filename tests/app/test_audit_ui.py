@@ -188,7 +188,7 @@ def test_reports_count_credentials_per_achievement(
         response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
     )
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == ["achievement", "achievement_id", "version", "archived", "issued", "active",
+    assert rows[0] == ["achievement", "achievement_id", "version", "archived", "issued", "valid",
                        "revoked", "suspended", "expired"]  # fmt: skip
     assert sorted(rows[1:]) == sorted([
         ["'=HYPERLINK(\"https://evil.example\")", formula.public_id, "1", "yes", "2", "1", "0", "0", "1"],

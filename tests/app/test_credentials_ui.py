@@ -138,6 +138,29 @@ def test_the_list_searches_filters_and_pages(
     assert "page=2" not in filtered  # two credentials fit on one page
 
 
+def test_every_workspace_page_says_the_same_word_for_a_status(
+    signed_in, issuer, achievement, make_award
+) -> None:
+    people = {
+        status: make_award(issuer, achievement, f"{status}@school.example.org",
+                           valid_until=datetime.now(UTC) + timedelta(days=1))
+        for status in ("valid", "revoked", "suspended", "expired")
+    }  # fmt: skip
+    revocation.revoke(people["revoked"], "Error", actor=TEST, env=service_env())
+    revocation.suspend(people["suspended"], "Review", actor=TEST, env=service_env())
+    people["expired"].valid_until = datetime.now(UTC) - timedelta(days=1)
+    db.session.commit()
+    overview = signed_in.get(f"/workspace/{issuer.slug}/").get_data(as_text=True)
+    listing = signed_in.get(f"/workspace/{issuer.slug}/credentials").get_data(as_text=True)
+    for status, credential in people.items():
+        word = f'<span class="status status-{status}">{status.capitalize()}</span>'
+        row = re.compile(re.escape(credential.id) + r'">[^<]+</a>.*?</tr>', re.S)
+        for page in (overview, listing):
+            found = row.search(page)
+            assert found and word in found.group(0), status
+        assert word in signed_in.get(detail(issuer, credential)).get_data(as_text=True), status
+
+
 def test_the_detail_page_shows_everything_about_a_credential(signed_in, issuer, credential) -> None:
     html = signed_in.get(detail(issuer, credential)).get_data(as_text=True)
     assert "Ann Le" in html and "ann.lee@school.example.org" in html

@@ -1,4 +1,4 @@
-"""Achievements: versions, history, counts, and the one schema that validates both the
+"""Achievements: versions, history, and the one schema that validates both the
 workspace form and a JSON body."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AchievementVersion, AuditEvent
-from app.services import achievements, revocation
+from app.services import achievements
 from app.services.achievements import AchievementInput
 from app.services.audit import Actor
 from app.services.errors import ServiceError
@@ -109,20 +109,6 @@ def test_invalid_edits_store_nothing(make_issuer, make_achievement) -> None:
             )
         assert info.value.field == field
     assert version_count() == 1
-
-
-def test_counts(make_issuer, make_achievement, make_award) -> None:
-    issuer = make_issuer()
-    achievement = make_achievement(issuer)
-    make_award(issuer, achievement, "a@school.example.org")
-    revoked = make_award(issuer, achievement, "b@school.example.org")
-    suspended = make_award(issuer, achievement, "c@school.example.org")
-    revocation.revoke(revoked, "Awarded in error", actor=ACTOR, env=service_env())
-    revocation.suspend(suspended, "Under review", actor=ACTOR, env=service_env())
-    counts = achievements.counts(achievement, service_env())
-    assert counts == {"issued": 3, "revoked": 1, "suspended": 1, "expired": 0, "active": 1}
-    (row,) = achievements.report(issuer, service_env())
-    assert row["issued"] == 3 and row["achievement"] is achievement
 
 
 def test_public_version_json_serves_each_version(make_issuer, make_achievement, client) -> None:

@@ -1,0 +1,58 @@
+"""Reads for the workspace's overview page and for finding an account's newest workspace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import BulkJob, IssuedCredential, Issuer, Membership, StaffAccount
+
+#: How many of the latest awards the overview lists.
+RECENT = 10
+
+
+@dataclass(frozen=True)
+class Overview:
+    """A workspace at a glance: its latest awards, how many it has issued, its running jobs."""
+
+    recent: list[IssuedCredential]
+    total: int
+    jobs: list[BulkJob]
+
+
+def overview(issuer: Issuer) -> Overview:
+    """The issuer's :class:`Overview`."""
+    recent = list(
+        db.session.scalars(
+            select(IssuedCredential)
+            .where(IssuedCredential.issuer_id == issuer.id)
+            .order_by(IssuedCredential.issued_at.desc())
+            .limit(RECENT)
+        )
+    )
+    total = db.session.scalar(
+        select(func.count())
+        .select_from(IssuedCredential)
+        .where(IssuedCredential.issuer_id == issuer.id)
+    )
+    jobs = list(
+        db.session.scalars(
+            select(BulkJob)
+            .where(BulkJob.issuer_id == issuer.id, BulkJob.state.in_(("queued", "running")))
+            .order_by(BulkJob.created_at.desc())
+        )
+    )
+    return Overview(recent=recent, total=total or 0, jobs=jobs)
+
+
+def newest_workspace_slug(account: StaffAccount) -> str | None:
+    """The slug of the workspace the account most recently became a member of, if any."""
+    return db.session.scalar(
+        select(Issuer.slug)
+        .join(Membership, Membership.issuer_id == Issuer.id)
+        .where(Membership.staff_id == account.id)
+        .order_by(Membership.created_at.desc(), Membership.id.desc())
+        .limit(1)
+    )
