@@ -129,14 +129,13 @@ class Server:
 
     def use(self, app: Flask, **settings: Any) -> None:
         """Point the app's mail settings at this server."""
-        configure_mail(
-            app,
-            SMTP_HOST="127.0.0.1",
-            SMTP_PORT=self.port,
-            SMTP_SECURITY="none",
-            SMTP_TIMEOUT=5,
-            **settings,
-        )
+        defaults = {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": self.port,
+            "SMTP_SECURITY": "none",
+            "SMTP_TIMEOUT": 5,
+        }
+        configure_mail(app, **{**defaults, **settings})
 
 
 @dataclass(frozen=True)
