@@ -1,9 +1,12 @@
 """Composition root: builds the collaborators services receive (key store, JSON-LD loader,
-clock, fetcher) from the configuration, once per application."""
+clock, fetcher, mail transport, job runner) from the configuration, once per application, and
+names the function behind each background job."""
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,12 +14,24 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 
+from app.extensions import db
 from app.fetch import SafeFetcher
+from app.infrastructure.jobs import InlineRunner, JobRunner, RqRunner, ThreadPoolRunner
+from app.infrastructure.mail import (
+    MailSettings,
+    MailTransport,
+    OutboxTransport,
+    SmtpSettings,
+    SmtpTransport,
+    UnconfiguredTransport,
+)
+from app.services import bulk, emails, expiry, jobs
 from app.services.env import ServiceEnv
 from credentials import DocumentLoader
 from keys import DEFAULT_KDF, TEST_ONLY_KDF, CachingKeyStore, EncryptedFileStore, KeyStore
 
 _KEY = "cairn.wiring"
+log = logging.getLogger(__name__)
 
 
 class Wiring:
@@ -38,6 +53,80 @@ class Wiring:
         self.base_url: str = config["BASE_URL"].rstrip("/")
         self.fetcher = SafeFetcher()
         self.clock = config.get("CLOCK") or (lambda: datetime.now(UTC))
+        self.mail = mail_transport(app)
+        self.jobs = job_runner(app)
+
+
+def outbox_dir(app: Flask) -> Path:
+    """Where development mail is written: ``OUTBOX_DIR``, else ``instance/outbox``."""
+    configured = app.config.get("OUTBOX_DIR")
+    return Path(configured) if configured else Path(app.instance_path) / "outbox"
+
+
+def mail_transport(app: Flask) -> MailTransport:
+    """SMTP when ``SMTP_HOST`` is set; else, in production, none (mail stays queued; check_config
+    refuses to start like that); else the development outbox folder."""
+    config = app.config
+    if config.get("SMTP_HOST"):
+        return SmtpTransport(
+            SmtpSettings(
+                host=config["SMTP_HOST"],
+                port=int(config.get("SMTP_PORT") or 587),
+                security=config.get("SMTP_SECURITY") or "starttls",
+                username=config.get("SMTP_USERNAME") or None,
+                password=config.get("SMTP_PASSWORD") or None,
+                timeout=float(config.get("SMTP_TIMEOUT") or 10),
+                ca_file=config.get("SMTP_CA_FILE") or None,
+                local_hostname=urlsplit(config.get("BASE_URL") or "").hostname or "localhost",
+            )
+        )
+    if config["ENV"] == "production":
+        return UnconfiguredTransport()
+    return OutboxTransport(outbox_dir(app))
+
+
+def reconfigure_mail(app: Flask) -> None:
+    """Choose the mail transport again, after a change of the mail settings (tests)."""
+    app.extensions[_KEY].mail = mail_transport(app)
+
+
+#: The function behind each background job's name (they run in an application context).
+JOBS: dict[str, Callable[..., Any]] = {
+    jobs.DELIVER_EMAIL: lambda: emails.deliver_pending(service_env()),
+    jobs.RUN_BULK_JOB: bulk.run_job_by_id,
+    jobs.EXPIRY_NOTICES: expiry.send_notices,
+}
+
+
+def perform(name: str, *args: Any) -> Any:
+    """Run a job in the current application context (an RQ worker's, a pool thread's), and
+    hand its database session back afterwards."""
+    job = JOBS.get(name)
+    if job is None:
+        raise LookupError(f"unknown job {name!r}")
+    try:
+        return job(*args)
+    finally:
+        db.session.remove()
+
+
+def job_runner(app: Flask) -> JobRunner:
+    """Inline with ``JOBS_INLINE`` (tests), RQ with ``REDIS_URL``, else a thread pool."""
+    config = app.config
+    if config.get("JOBS_INLINE"):
+        # In the caller's context and session: the test sees the job's work at once.
+        return InlineRunner(lambda name, args: JOBS[name](*args))
+    if config.get("REDIS_URL"):
+        return RqRunner(config["REDIS_URL"])
+
+    def in_thread(name: str, args: tuple[Any, ...]) -> None:
+        with app.app_context():
+            try:
+                perform(name, *args)
+            except Exception:  # a job's failure must not kill the pool thread; it is logged
+                log.exception("background job %s%r failed", name, args)
+
+    return ThreadPoolRunner(in_thread)
 
 
 def init_app(app: Flask) -> None:
@@ -82,8 +171,18 @@ def host_for_did() -> str:
 def service_env() -> ServiceEnv:
     """The collaborators for one service call, at the current time."""
     state = wiring()
+    config = current_app.config
     return ServiceEnv(
-        keystore=state.keystore, loader=state.loader, base_url=state.base_url, now=utcnow()
+        keystore=state.keystore,
+        loader=state.loader,
+        base_url=state.base_url,
+        now=utcnow(),
+        mail=state.mail,
+        # Read at each call: tests change the sender and the secret key of a running app.
+        mail_settings=MailSettings(
+            sender=config.get("MAIL_FROM"), secret_key=str(config["SECRET_KEY"])
+        ),
+        jobs=state.jobs,
     )
 
 

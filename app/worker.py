@@ -30,10 +30,10 @@ def application() -> Flask:
 
 def perform_job(name: str, *args: Any) -> Any:
     """What RQ runs for every queued job."""
-    from app.services import jobs
+    from app.wiring import perform
 
     with application().app_context():
-        return jobs.perform(name, *args)
+        return perform(name, *args)
 
 
 def resume_loop(app: Flask, stop: threading.Event) -> None:
@@ -59,7 +59,7 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
                     account_sessions.prune(utcnow())
                     db.session.commit()
                 if emails.pending_count():
-                    emails.deliver_pending(app, now=utcnow())
+                    emails.deliver_pending(service_env())
             except Exception:  # keep the loop alive; the next round retries
                 log.exception("background maintenance failed; retrying in %ss", RESUME_INTERVAL)
             finally:

@@ -247,7 +247,7 @@ def sqlite_child(rows: int, profile: bool) -> dict[str, Any]:
         application = create_app(
             settings(f"sqlite:///{workdir / 'cairn.sqlite3'}", workdir / "keys", JOBS_INLINE=False)
         )
-        emails.deliver_soon = lambda: None  # award mail stays queued; sending is not timed
+        emails.deliver_soon = lambda env: None  # award mail stays queued; sending is not timed
         samples: list[tuple[int, float]] = []
         original = bulk._run_chunk
 

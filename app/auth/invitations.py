@@ -36,7 +36,7 @@ def queue_invitation(invitation: StaffInvitation, token: str, *, issuer: Issuer)
         purpose="invite",
         hours=invitations.INVITE_HOURS,
         issuer_name=issuer.name,
-        now=env.now,
+        env=env,
     )
 
 

@@ -176,10 +176,10 @@ def forgot_password() -> ResponseReturnValue:
             purpose="reset",
             hours=hours,
             issuer_name=None,
-            now=env.now,
+            env=env,
         )
         db.session.commit()
-        emails.deliver_soon()
+        emails.deliver_soon(env)
     return redirect(url_for("auth.forgot_password_sent"))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from email import policy
 from email.message import EmailMessage as MimeMessage
 from email.parser import BytesParser
+from typing import Any
 
 from flask import Flask, Response, current_app, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response as BaseResponse
@@ -14,7 +15,7 @@ from app.extensions import db
 from app.models import EmailMessage
 from app.services import emails
 from app.services.errors import NotFound
-from app.wiring import utcnow
+from app.wiring import outbox_dir, service_env
 
 #: For the HTML body of a message, shown in an ``<iframe>`` of the message page: nothing runs
 #: (``sandbox``, no scripts), nothing loads but images (as a mail client would), and only our own
@@ -40,13 +41,24 @@ def _message(message_id: int) -> EmailMessage:
     return message
 
 
+def _summary() -> dict[str, Any]:
+    """Where mail goes, for the outbox page."""
+    config = current_app.config
+    return {
+        "smtp_host": config.get("SMTP_HOST"),
+        "smtp_port": config.get("SMTP_PORT"),
+        "smtp_security": config.get("SMTP_SECURITY"),
+        "outbox": str(outbox_dir(_app())),
+    }
+
+
 @bp.get("/outbox")
 def outbox() -> str:
     """Every queued message, newest first, and where mail goes."""
     return render_template(
         "dev/outbox.html",
         messages=emails.outbox(),
-        summary=emails.config_summary(),
+        summary=_summary(),
         pending=emails.pending_count(),
         status=emails.status,
     )
@@ -55,7 +67,7 @@ def outbox() -> str:
 @bp.post("/outbox/deliver")
 def outbox_deliver() -> BaseResponse:
     """Deliver whatever is waiting now, instead of waiting for the next job."""
-    sent = emails.deliver_pending(_app(), now=utcnow())
+    sent = emails.deliver_pending(service_env())
     waiting = emails.pending_count()
     flash(
         f"{sent} message{'s' if sent != 1 else ''} delivered"
@@ -72,12 +84,13 @@ def _shown(message: EmailMessage) -> MimeMessage:
 
     :raises ValueError: when a message not delivered yet cannot be composed.
     """
-    copy = emails.delivered_copy(_app(), message)
+    env = service_env()
+    copy = emails.delivered_copy(env.mail, message)
     if copy is not None:
         parsed = BytesParser(policy=policy.default).parsebytes(copy)
         if isinstance(parsed, MimeMessage):
             return parsed
-    return emails.compose(message, current_app.config, now=utcnow())
+    return emails.compose(message, env.mail_settings, now=env.now)
 
 
 def _part(mime: MimeMessage, subtype: str) -> str | None:
@@ -132,11 +145,10 @@ def outbox_html(message_id: int) -> Response:
 def outbox_eml(message_id: int) -> Response:
     """The message as an ``.eml`` file, to open in a mail client."""
     message = _message(message_id)
-    copy = emails.delivered_copy(_app(), message)
+    env = service_env()
+    copy = emails.delivered_copy(env.mail, message)
     data = (
-        copy
-        if copy is not None
-        else bytes(emails.compose(message, current_app.config, now=utcnow()))
+        copy if copy is not None else bytes(emails.compose(message, env.mail_settings, now=env.now))
     )
     response = Response(data, mimetype="message/rfc822")
     response.headers["Content-Disposition"] = f'attachment; filename="cairn-{message.id}.eml"'

@@ -96,7 +96,7 @@ def invite_member(slug: str) -> ResponseReturnValue:
         db.session.rollback()
         return _page(status=400, errors={error.field or "_schema": error.message}, form=form)
     db.session.commit()
-    emails.deliver_soon()
+    emails.deliver_soon(service_env())
     # One text for every case; a member (already listed on this page) is left as they are.
     address = invitations.address(data["email"])
     flash(INVITED.format(email=address, issuer=issuer.name, role=data["role"]))

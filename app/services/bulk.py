@@ -327,7 +327,7 @@ def confirm(job: BulkJob, *, actor: Actor, env: ServiceEnv) -> BulkJob:
         detail={"rows": job.valid_rows},
     )
     db.session.commit()
-    jobs.submit("run_bulk_job", job.id)
+    jobs.submit(env, jobs.RUN_BULK_JOB, job.id)
     return job
 
 
@@ -456,7 +456,7 @@ def run_job(
         db.session.rollback()
         _fail(job_id, token, f"{type(exc).__name__}: {exc}", env.at(_now(env)))
         raise
-    emails.deliver_soon()
+    emails.deliver_soon(env)
     return job
 
 
@@ -627,7 +627,7 @@ def resume_interrupted(env: ServiceEnv) -> list[str]:
         )
     )
     for job_id in ids:
-        jobs.submit("run_bulk_job", job_id)
+        jobs.submit(env, jobs.RUN_BULK_JOB, job_id)
     return ids
 
 

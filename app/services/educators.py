@@ -103,25 +103,16 @@ def request_sign_in(email: str, env: ServiceEnv, *, minutes: int = SIGN_IN_MINUT
             expires_at=env.now + timedelta(minutes=minutes),
         )
     )
-    link = f"{env.base_url}/me/sign-in/{token}"
-    paragraphs = [
-        "Hello,",
-        "Use this link to sign in to Cairn, where your credentials and learning are kept. "
-        f"It works once, for {minutes} minutes.",
-        "If you did not ask to sign in, ignore this message.",
-    ]
-    emails.queue_link_message(
+    emails.queue_template(
+        "sign_in",
+        env,
         to=address,
-        subject="Your Cairn sign-in link",
-        paragraphs=paragraphs,
-        link=link,
-        link_text="Sign in to Cairn",
-        kind="sign_in",
+        link=f"{env.base_url}/me/sign-in/{token}",
         secret=True,
-        now=env.now,
+        minutes=minutes,
     )
     db.session.commit()
-    emails.deliver_soon()
+    emails.deliver_soon(env)
 
 
 #: The one answer to a link that cannot be used, whatever the reason.
@@ -235,22 +226,14 @@ def add_email(educator: Educator, email: str, env: ServiceEnv) -> EducatorEmail:
             expires_at=env.now + timedelta(hours=VERIFY_HOURS),
         )
     )
-    link = f"{env.base_url}/me/emails/verify/{token}"
-    paragraphs = [
-        f"Hello {educator.name},",
-        "Confirm this address to receive credentials sent to it in your Cairn backpack.",
-        f"The link works once, for {VERIFY_HOURS} hours, while you are signed in to Cairn.",
-        "If you did not add this address to a Cairn account, ignore this message.",
-    ]
-    emails.queue_link_message(
+    emails.queue_template(
+        "verify_email",
+        env,
         to=address,
-        subject="Confirm your address for Cairn",
-        paragraphs=paragraphs,
-        link=link,
-        link_text="Confirm this address",
-        kind="verify_email",
+        link=f"{env.base_url}/me/emails/verify/{token}",
         secret=True,
-        now=env.now,
+        name=educator.name,
+        hours=VERIFY_HOURS,
     )
     audit.record(
         "educator.email_add",
@@ -261,7 +244,7 @@ def add_email(educator: Educator, email: str, env: ServiceEnv) -> EducatorEmail:
         detail={"email": address},
     )
     db.session.commit()
-    emails.deliver_soon()
+    emails.deliver_soon(env)
     return row
 
 

@@ -1,5 +1,6 @@
 """The collaborators every service call receives, bundled: key store, JSON-LD loader, public
-origin and the time of the request."""
+origin, mail transport and job runner (chosen once in ``app.wiring``), and the time of the
+request."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from app.infrastructure.jobs import JobRunner
+from app.infrastructure.mail import MailSettings, MailTransport
 from credentials import DocumentLoader
 from keys import KeyStore
 
@@ -20,6 +23,11 @@ class ServiceEnv:
     loader: DocumentLoader
     base_url: str
     now: datetime
+    #: Where mail goes, and the settings the email service needs (sender, link-sealing key).
+    mail: MailTransport
+    mail_settings: MailSettings
+    #: Where background jobs run.
+    jobs: JobRunner
 
     @property
     def did_host(self) -> str:

@@ -95,7 +95,8 @@ def send_notices() -> int:
     from app.wiring import service_env
 
     days = int(current_app.config.get("EXPIRY_WARNING_DAYS", 30))
-    count = queue_notices(service_env(), days)
+    env = service_env()
+    count = queue_notices(env, days)
     if count or emails.pending_count():
-        emails.deliver_soon()
+        emails.deliver_soon(env)
     return count

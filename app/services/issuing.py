@@ -283,7 +283,7 @@ def award(
         from app.services import pathways
 
         pathways.after_awards([credential], env)
-    emails.deliver_soon()
+    emails.deliver_soon(env)
     return credential
 
 
@@ -330,7 +330,7 @@ def resend_award_email(credential: IssuedCredential, *, actor: Actor, env: Servi
         detail={"recipient": credential.recipient_email},
     )
     db.session.commit()
-    emails.deliver_soon()
+    emails.deliver_soon(env)
 
 
 def holders(issuer: Issuer, achievement: Achievement, emails_: Sequence[str]) -> set[str]:

@@ -967,24 +967,18 @@ def invite_partner(
     enrolment.partner_invited_at = env.now
     enrolment.partner_expires_at = env.now + timedelta(days=days)
     enrolment.partner_revoked_at = None
-    emails.queue_link_message(
+    emails.queue_template(
+        "partner_invite",
+        env,
         to=address,
-        subject=f"{educator.name} asks you to be their learning partner",
-        paragraphs=[
-            f"Hello {name},",
-            f"{educator.name} is working through “{module.title}”, a professional-learning "
-            f"module from {issuer.name}, and has asked you to be their learning partner.",
-            "A learning partner confirms completion, not content: the link shows the module's "
-            "checklist of activities, and you confirm that they have completed it. You will not "
-            "see their answers or files.",
-            f"The link is for you alone; please do not forward it. It works for {days} days.",
-        ],
         link=partner_link(token, env),
-        link_text="See the checklist",
-        kind="partner_invite",
         secret=True,
-        now=env.now,
         issuer_id=module.issuer_id,
+        partner_name=name,
+        educator_name=educator.name,
+        module_title=module.title,
+        issuer_name=issuer.name,
+        days=days,
     )
     audit.record(
         "module.partner_invite",
@@ -996,7 +990,7 @@ def invite_partner(
         detail={"educator": educator.id},
     )
     db.session.commit()
-    emails.deliver_soon()
+    emails.deliver_soon(env)
 
 
 @dataclass(frozen=True)
@@ -1126,21 +1120,16 @@ def confirm_partner(token: str, env: ServiceEnv) -> PartnerView:
     educator = required(db.session.get(Educator, enrolment.educator_id), "No such educator.")
     address = _address(educator)
     if address:
-        emails.queue_link_message(
+        emails.queue_template(
+            "partner_confirmed",
+            env,
             to=address,
-            subject=f"Your learning partner confirmed “{view.module.title}”",
-            paragraphs=[
-                f"Hello {educator.name},",
-                f"{enrolment.partner_name} confirmed your completion checklist for "
-                f"“{view.module.title}”.",
-                "You can now submit the module for completion, and thank your partner.",
-            ],
             link=f"{env.base_url}/me/modules/{view.module.public_id}",
-            link_text="Open the module",
-            kind="partner_confirmed",
             secret=False,
-            now=env.now,
             issuer_id=view.module.issuer_id,
+            educator_name=educator.name,
+            partner_name=enrolment.partner_name,
+            module_title=view.module.title,
         )
     audit.record(
         "module.partner_confirm",
@@ -1152,7 +1141,7 @@ def confirm_partner(token: str, env: ServiceEnv) -> PartnerView:
         detail={"educator": enrolment.educator_id},
     )
     db.session.commit()
-    emails.deliver_soon()
+    emails.deliver_soon(env)
     db.session.refresh(enrolment)
     return view
 
@@ -1174,21 +1163,18 @@ def thank_partner(enrolment: Enrolment, educator: Educator, note: str, env: Serv
         raise ServiceError(f"Write a short note (at most {MAX_NOTE:,} characters).", "note")
     module = enrolment.module
     issuer = required(db.session.get(Issuer, module.issuer_id), "The issuer is missing.")
-    emails.queue_link_message(
+    emails.queue_template(
+        "partner_thanks",
+        env,
         to=enrolment.partner_email,
-        subject=f"{educator.name} thanks you for being their learning partner",
-        paragraphs=[
-            f"Hello {enrolment.partner_name},",
-            f"{educator.name} sends you this note for being their learning partner in "
-            f"“{module.title}”:",
-            text,
-        ],
         link=f"{env.base_url}/issuers/{issuer.slug}",
-        link_text=f"About {issuer.name}",
-        kind="partner_thanks",
         secret=False,
-        now=env.now,
         issuer_id=module.issuer_id,
+        partner_name=enrolment.partner_name,
+        educator_name=educator.name,
+        module_title=module.title,
+        note=text,
+        issuer_name=issuer.name,
     )
     enrolment.partner_note = text
     enrolment.partner_thanked_at = env.now
@@ -1202,7 +1188,7 @@ def thank_partner(enrolment: Enrolment, educator: Educator, note: str, env: Serv
         detail={"educator": educator.id},
     )
     db.session.commit()
-    emails.deliver_soon()
+    emails.deliver_soon(env)
 
 
 # --- Completion -------------------------------------------------------------------------------
@@ -1529,23 +1515,19 @@ def enrol_cohort(module: Module, data: bytes, *, actor: Actor, env: ServiceEnv) 
                 enrolled_by="staff",
             )
         )
-        emails.queue_link_message(
+        emails.queue_template(
+            "module_invite",
+            env,
             to=row.email,
-            subject=f"You are enrolled in “{module.title}”",
-            paragraphs=[
-                f"Hello {row.name or educator.name},",
-                f"{issuer.name} has enrolled you in “{module.title}”, a professional-learning "
-                "module on Cairn.",
-                module.summary,
-                f"Sign in with this link to start: it works once, for {INVITE_DAYS} days. "
-                f"Afterwards, ask for a new sign-in link at {env.base_url}/me.",
-            ],
             link=_invitation_link(row.email, educator, env),
-            link_text="Sign in and start",
-            kind="module_invite",
             secret=True,
-            now=env.now,
             issuer_id=module.issuer_id,
+            name=row.name or educator.name,
+            issuer_name=issuer.name,
+            module_title=module.title,
+            module_summary=module.summary,
+            days=INVITE_DAYS,
+            base_url=env.base_url,
         )
     enrolled = sum(1 for row in rows if row.ok)
     audit.record(
@@ -1565,5 +1547,5 @@ def enrol_cohort(module: Module, data: bytes, *, actor: Actor, env: ServiceEnv) 
         raise Conflict(
             "Enrolments changed while the file was processed; upload it again."
         ) from None
-    emails.deliver_soon()
+    emails.deliver_soon(env)
     return rows

@@ -498,7 +498,7 @@ def decide(
             db.session.rollback()
             raise
         db.session.commit()
-        emails.deliver_soon()
+        emails.deliver_soon(env)
     return submission
 
 
@@ -510,24 +510,17 @@ def _tell(
     feedback: str,
     env: ServiceEnv,
 ) -> None:
-    version = achievements.current_version(achievement)
-    link = f"{env.base_url}/me/submissions/{submission.public_id}"
-    verb = "asked for changes to" if decision == "request_changes" else "declined"
-    paragraphs = [
-        f"Hello {educator.name},",
-        f"A reviewer {verb} your submission for “{version.name}”.",
-        f"Their feedback: {feedback}",
-    ]
-    emails.queue_link_message(
+    emails.queue_template(
+        "review",
+        env,
         to=recipient_email(educator),
-        subject=f"Your submission for “{version.name}”",
-        paragraphs=paragraphs,
-        link=link,
-        link_text="See your submission",
-        kind="review",
+        link=f"{env.base_url}/me/submissions/{submission.public_id}",
         secret=False,
-        now=env.now,
         issuer_id=submission.issuer_id,
+        name=educator.name,
+        decision=decision,
+        achievement_name=achievements.current_version(achievement).name,
+        feedback=feedback,
     )
 
 

@@ -180,5 +180,5 @@ def replace(
         detail={"reason": text, "replacement": new_id},
     )
     db.session.commit()
-    emails.deliver_soon()
+    emails.deliver_soon(env)
     return replacement

@@ -134,27 +134,20 @@ def send_manage_link(credential: IssuedCredential, env: ServiceEnv) -> None:
     from app.services import emails  # emails imports this module
 
     issuer = required(db.session.get(Issuer, credential.issuer_id), "The issuer is missing.")
-    link = issue_manage_link(credential, env)
-    name = credential.achievement_version.name
-    emails.queue_link_message(
+    emails.queue_template(
+        "manage_link",
+        env,
         to=credential.recipient_email,
-        subject=f"Your link to manage “{name}”",
-        paragraphs=[
-            f"Hello {credential.recipient_name}," if credential.recipient_name else "Hello,",
-            f"Here is a new private link to manage your credential “{name}” from {issuer.name}: "
-            "with it you can hide the credential's public page (or show it again) and download "
-            f"it. It works for {manage_link_days()} days; do not share it.",
-            "If you did not ask for it, ignore this message: nothing has changed.",
-        ],
-        link=link,
-        link_text="Manage your credential",
-        kind="manage_link",
-        now=env.now,
+        link=issue_manage_link(credential, env),
         secret=True,
         issuer_id=credential.issuer_id,
+        recipient_name=credential.recipient_name,
+        achievement_name=credential.achievement_version.name,
+        issuer_name=issuer.name,
+        days=manage_link_days(),
     )
     db.session.commit()
-    emails.deliver_soon()
+    emails.deliver_soon(env)
 
 
 def request_manage_link(credential: IssuedCredential, email: str, env: ServiceEnv) -> bool:

@@ -14,13 +14,13 @@ from flask import current_app
 from sqlalchemy import MetaData, select
 
 from app.extensions import db
-from app.services import emails
+from app.wiring import outbox_dir
 
 
 def delivered(to: str | None = None, kind: str | None = None) -> list[MimeMessage]:
     """Every message delivered so far (oldest first), optionally only those to ``to`` and of
     ``kind`` (the kind is the end of the outbox file's name)."""
-    folder = emails.outbox_dir(current_app._get_current_object())  # type: ignore[attr-defined]
+    folder = outbox_dir(current_app._get_current_object())  # type: ignore[attr-defined]
     if not folder.is_dir():
         return []
     found = []

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app import create_app
 from app.extensions import db
 from app.models import ROLES, AccountToken, AuditEvent, EmailMessage, StaffAccount
-from app.services import emails, staff
+from app.services import staff
 from app.services.audit import Actor
 from app.wiring import service_env
 from schemas.staff import STAFF_ROLES
@@ -55,12 +55,6 @@ def _fresh_g(error: BaseException | None) -> None:
 @pytest.fixture
 def web(client: FlaskClient) -> Web:
     return like_a_browser(client)
-
-
-@pytest.fixture(autouse=True)
-def outbox_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Delivered test mail goes to this test's folder, not the checkout's ``instance/``."""
-    monkeypatch.setattr(emails, "outbox_dir", lambda app: tmp_path / "outbox")
 
 
 @pytest.fixture

@@ -116,7 +116,7 @@ def test_deliver_pending_now(
     make_achievement: Any,
     make_award: Any,
 ) -> None:
-    monkeypatch.setattr(emails, "deliver_soon", lambda: None)  # as before the job has run
+    monkeypatch.setattr(emails, "deliver_soon", lambda env: None)  # as before the job has run
     issuer = make_issuer()
     make_award(issuer, make_achievement(issuer))
     (message,) = messages()

@@ -32,11 +32,17 @@ from app.models import EmailMessage
 from app.services import emails, issuers
 from app.services.audit import Actor
 from app.services.issuers import IssuerProfileInput
-from app.wiring import service_env, utcnow
+from app.wiring import reconfigure_mail, service_env
 
 BASE_URL = "https://badges.example.org"
 MAIL_FROM = "Cairn <badges@district-badges.example.org>"
 USERNAME, PASSWORD = "cairn", "smtp password for tests"
+
+
+def configure_mail(app: Flask, **settings: Any) -> None:
+    """Change the app's mail settings, and so its mail transport (chosen when it started)."""
+    app.config.update(settings)
+    reconfigure_mail(app)
 
 
 def free_port() -> int:
@@ -123,15 +129,13 @@ class Server:
 
     def use(self, app: Flask, **settings: Any) -> None:
         """Point the app's mail settings at this server."""
-        app.config.update(
-            {
-                "SMTP_HOST": "127.0.0.1",
-                "SMTP_PORT": self.port,
-                "SMTP_SECURITY": "none",
-                "SMTP_TIMEOUT": 5,
-                **settings,
-            }
-        )
+        defaults = {
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": self.port,
+            "SMTP_SECURITY": "none",
+            "SMTP_TIMEOUT": 5,
+        }
+        configure_mail(app, **{**defaults, **settings})
 
 
 @dataclass(frozen=True)
@@ -243,15 +247,14 @@ def smtp() -> Iterator[Callable[..., Server]]:
 @pytest.fixture
 def mail(app: Flask, tmp_path: Path) -> Flask:
     """The app with a realistic sender (and development mail kept out of the repository)."""
-    app.config["MAIL_FROM"] = MAIL_FROM
-    app.config["OUTBOX_DIR"] = str(tmp_path / "outbox")
+    configure_mail(app, MAIL_FROM=MAIL_FROM, OUTBOX_DIR=str(tmp_path / "outbox"))
     return app
 
 
 @pytest.fixture
 def no_auto_delivery(monkeypatch: pytest.MonkeyPatch) -> None:
     """Queue mail without delivering it, as when the background job has not run yet."""
-    monkeypatch.setattr(emails, "deliver_soon", lambda: None)
+    monkeypatch.setattr(emails, "deliver_soon", lambda env: None)
 
 
 def all_messages() -> list[EmailMessage]:
@@ -330,7 +333,110 @@ def test_from_name_is_quoted_and_a_long_subject_is_shortened(
     assert message["Subject"].endswith("…")
 
 
-def test_starttls_with_login(
+@dataclass(frozen=True)
+class Security:
+    """One case of SMTP security: how the server is started, what Cairn is told, and whether
+    the award email goes out (``error``: None) or fails with ``error`` in its last error."""
+
+    server: Callable[[Tls], dict[str, Any]]
+    settings: Callable[[Tls], dict[str, Any]]
+    error: str | None
+    logins: tuple[str, ...] = ()
+
+
+LOGIN = {"SMTP_USERNAME": USERNAME, "SMTP_PASSWORD": PASSWORD}
+
+
+def trusting(tls: Tls, security: str, **settings: Any) -> dict[str, Any]:
+    return {"SMTP_SECURITY": security, "SMTP_CA_FILE": str(tls.ca_file), **settings}
+
+
+SECURITY_CASES = [
+    pytest.param(
+        Security(
+            server=lambda tls: {
+                "tls_context": tls.server_context(),
+                "require_starttls": True,
+                "auth_required": True,
+            },
+            settings=lambda tls: trusting(tls, "starttls", **LOGIN),
+            error=None,
+            logins=(USERNAME,),
+        ),
+        id="starttls with login",
+    ),
+    pytest.param(
+        Security(
+            # aiosmtpd only counts STARTTLS as TLS when deciding whether to offer AUTH, so this
+            # server is told not to insist (it warns about that); the connection is TLS from
+            # the first byte.
+            server=lambda tls: {
+                "ssl_context": tls.server_context(),
+                "auth_required": True,
+                "auth_require_tls": False,
+            },
+            settings=lambda tls: trusting(tls, "ssl", **LOGIN),
+            error=None,
+            logins=(USERNAME,),
+        ),
+        id="implicit TLS",
+        marks=pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS"),
+    ),
+    pytest.param(
+        Security(
+            server=lambda tls: {"tls_context": tls.server_context(), "require_starttls": True},
+            # No SMTP_CA_FILE: the test CA is unknown.
+            settings=lambda tls: {"SMTP_SECURITY": "starttls"},
+            error="CERTIFICATE_VERIFY_FAILED",
+        ),
+        id="an untrusted certificate is refused",
+    ),
+    pytest.param(
+        Security(
+            server=lambda tls: {
+                "tls_context": tls.server_context(),
+                "require_starttls": True,
+                "auth_required": True,
+            },
+            settings=lambda tls: trusting(
+                tls, "starttls", SMTP_USERNAME=USERNAME, SMTP_PASSWORD="wrong"
+            ),
+            error="SMTPAuthenticationError",
+        ),
+        id="a wrong password is recorded",
+    ),
+    pytest.param(
+        Security(
+            # The server offers STARTTLS but Cairn is told not to use it: the server only
+            # offers AUTH over TLS, so the login fails before any password leaves.
+            server=lambda tls: {"tls_context": tls.server_context(), "auth_required": True},
+            settings=lambda tls: {"SMTP_SECURITY": "none", **LOGIN},
+            error="SMTPNotSupportedError",
+        ),
+        id="a password is never sent without TLS",
+    ),
+    pytest.param(
+        Security(
+            server=lambda tls: {},
+            settings=lambda tls: {"SMTP_SECURITY": "starttls"},
+            error="STARTTLS",
+        ),
+        id="STARTTLS is never skipped when the server lacks it",
+    ),
+    pytest.param(
+        Security(
+            server=lambda tls: {},
+            settings=lambda tls: {"SMTP_SECURITY": "tls"},
+            error="SMTP_SECURITY",
+        ),
+        id="an unknown security mode does not fall back to plain text",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", SECURITY_CASES)
+def test_smtp_security(
+    case: Security,
     mail: Flask,
     smtp: Callable[..., Server],
     tls: Tls,
@@ -338,137 +444,20 @@ def test_starttls_with_login(
     make_achievement: Any,
     make_award: Any,
 ) -> None:
-    server = smtp(tls_context=tls.server_context(), require_starttls=True, auth_required=True)
-    server.use(
-        mail,
-        SMTP_SECURITY="starttls",
-        SMTP_CA_FILE=str(tls.ca_file),
-        SMTP_USERNAME=USERNAME,
-        SMTP_PASSWORD=PASSWORD,
-    )
+    server = smtp(**case.server(tls))
+    server.use(mail, **case.settings(tls))
     issuer = make_issuer()
     make_award(issuer, make_achievement(issuer))
-    assert len(server.inbox.envelopes) == 1
-    assert server.inbox.logins == [USERNAME]
+    assert server.inbox.logins == list(case.logins)
     (stored,) = all_messages()
-    assert stored.sent_at is not None
-
-
-# aiosmtpd only counts STARTTLS as TLS when deciding whether to offer AUTH, so this server is
-# told not to insist (it warns about that); the connection is TLS from the first byte.
-@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-def test_implicit_tls(
-    mail: Flask,
-    smtp: Callable[..., Server],
-    tls: Tls,
-    make_issuer: Any,
-    make_achievement: Any,
-    make_award: Any,
-) -> None:
-    server = smtp(ssl_context=tls.server_context(), auth_required=True, auth_require_tls=False)
-    server.use(
-        mail,
-        SMTP_SECURITY="ssl",
-        SMTP_CA_FILE=str(tls.ca_file),
-        SMTP_USERNAME=USERNAME,
-        SMTP_PASSWORD=PASSWORD,
-    )
-    issuer = make_issuer()
-    make_award(issuer, make_achievement(issuer))
-    assert len(server.inbox.envelopes) == 1 and server.inbox.logins == [USERNAME]
-
-
-def test_an_untrusted_certificate_is_refused(
-    mail: Flask,
-    smtp: Callable[..., Server],
-    tls: Tls,
-    make_issuer: Any,
-    make_achievement: Any,
-    make_award: Any,
-) -> None:
-    server = smtp(tls_context=tls.server_context(), require_starttls=True)
-    server.use(mail, SMTP_SECURITY="starttls")  # no SMTP_CA_FILE: the test CA is unknown
-    issuer = make_issuer()
-    make_award(issuer, make_achievement(issuer))
-    assert server.inbox.envelopes == []
-    (stored,) = all_messages()
-    assert stored.sent_at is None and stored.attempts == 1
-    assert stored.last_error is not None and "CERTIFICATE_VERIFY_FAILED" in stored.last_error
-
-
-def test_a_wrong_password_is_recorded(
-    mail: Flask,
-    smtp: Callable[..., Server],
-    tls: Tls,
-    make_issuer: Any,
-    make_achievement: Any,
-    make_award: Any,
-) -> None:
-    server = smtp(tls_context=tls.server_context(), require_starttls=True, auth_required=True)
-    server.use(
-        mail,
-        SMTP_SECURITY="starttls",
-        SMTP_CA_FILE=str(tls.ca_file),
-        SMTP_USERNAME=USERNAME,
-        SMTP_PASSWORD="wrong",
-    )
-    issuer = make_issuer()
-    make_award(issuer, make_achievement(issuer))
-    assert server.inbox.envelopes == [] and server.inbox.logins == []
-    (stored,) = all_messages()
-    assert stored.sent_at is None and stored.attempts == 1
-    assert stored.last_error is not None and "SMTPAuthenticationError" in stored.last_error
-
-
-def test_a_password_is_never_sent_without_tls(
-    mail: Flask,
-    smtp: Callable[..., Server],
-    tls: Tls,
-    make_issuer: Any,
-    make_achievement: Any,
-    make_award: Any,
-) -> None:
-    # The server offers STARTTLS but Cairn is told not to use it: the server only offers AUTH
-    # over TLS, so the login fails before any password leaves.
-    server = smtp(tls_context=tls.server_context(), auth_required=True)
-    server.use(mail, SMTP_SECURITY="none", SMTP_USERNAME=USERNAME, SMTP_PASSWORD=PASSWORD)
-    issuer = make_issuer()
-    make_award(issuer, make_achievement(issuer))
-    assert server.inbox.envelopes == [] and server.inbox.logins == []
-    (stored,) = all_messages()
-    assert stored.last_error is not None and "SMTPNotSupportedError" in stored.last_error
-
-
-def test_starttls_is_never_skipped_when_the_server_lacks_it(
-    mail: Flask,
-    smtp: Callable[..., Server],
-    make_issuer: Any,
-    make_achievement: Any,
-    make_award: Any,
-) -> None:
-    server = smtp()
-    server.use(mail, SMTP_SECURITY="starttls")
-    issuer = make_issuer()
-    make_award(issuer, make_achievement(issuer))
-    assert server.inbox.envelopes == []
-    (stored,) = all_messages()
-    assert stored.last_error is not None and "STARTTLS" in stored.last_error
-
-
-def test_an_unknown_security_mode_does_not_fall_back_to_plain_text(
-    mail: Flask,
-    smtp: Callable[..., Server],
-    make_issuer: Any,
-    make_achievement: Any,
-    make_award: Any,
-) -> None:
-    server = smtp()
-    server.use(mail, SMTP_SECURITY="tls")
-    issuer = make_issuer()
-    make_award(issuer, make_achievement(issuer))
-    assert server.inbox.envelopes == []
-    (stored,) = all_messages()
-    assert stored.last_error is not None and "SMTP_SECURITY" in stored.last_error
+    assert stored.attempts == 1
+    if case.error is None:
+        assert len(server.inbox.envelopes) == 1
+        assert stored.sent_at is not None
+    else:
+        assert server.inbox.envelopes == []
+        assert stored.sent_at is None
+        assert stored.last_error is not None and case.error in stored.last_error
 
 
 def test_server_down_keeps_the_message_for_a_later_run(
@@ -479,7 +468,7 @@ def test_server_down_keeps_the_message_for_a_later_run(
     make_award: Any,
 ) -> None:
     port = free_port()  # nothing listens here yet
-    mail.config.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_SECURITY": "none"})
+    configure_mail(mail, SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_SECURITY="none")
     issuer = make_issuer()
     make_award(issuer, make_achievement(issuer))
     (stored,) = all_messages()
@@ -489,8 +478,8 @@ def test_server_down_keeps_the_message_for_a_later_run(
     first_id = stored.id
 
     server = smtp(port=port)
-    assert emails.deliver_pending(mail, now=utcnow()) == 1
-    assert emails.deliver_pending(mail, now=utcnow()) == 0
+    assert emails.deliver_pending(service_env()) == 1
+    assert emails.deliver_pending(service_env()) == 0
     (stored,) = all_messages()
     assert stored.id == first_id and stored.sent_at is not None
     assert stored.attempts == 2 and stored.last_error is None
@@ -506,18 +495,18 @@ def test_delivery_stops_retrying_after_max_attempts(
     make_award: Any,
 ) -> None:
     port = free_port()
-    mail.config.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_SECURITY": "none"})
+    configure_mail(mail, SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_SECURITY="none")
     issuer = make_issuer()
     make_award(issuer, make_achievement(issuer))  # the first attempt
     for _ in range(emails.MAX_ATTEMPTS + 2):
-        assert emails.deliver_pending(mail, now=utcnow()) == 0
+        assert emails.deliver_pending(service_env()) == 0
     (stored,) = all_messages()
     assert stored.attempts == emails.MAX_ATTEMPTS and stored.sent_at is None
     assert emails.status(stored) == "failed"
     assert emails.pending_count() == 0
 
     server = smtp(port=port)
-    assert emails.deliver_pending(mail, now=utcnow()) == 0
+    assert emails.deliver_pending(service_env()) == 0
     assert server.inbox.envelopes == []
 
 
@@ -530,16 +519,16 @@ def test_an_outage_costs_one_attempt_not_one_per_message(
     make_award: Any,
 ) -> None:
     port = free_port()
-    mail.config.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_SECURITY": "none"})
+    configure_mail(mail, SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_SECURITY="none")
     issuer = make_issuer()
     achievement = make_achievement(issuer)
     for number in range(3):
         make_award(issuer, achievement, f"t{number}@school.example.org")
-    assert emails.deliver_pending(mail, now=utcnow()) == 0
+    assert emails.deliver_pending(service_env()) == 0
     assert [m.attempts for m in all_messages()] == [1, 0, 0]
 
     server = smtp(port=port)
-    assert emails.deliver_pending(mail, now=utcnow()) == 3
+    assert emails.deliver_pending(service_env()) == 3
     assert len(server.inbox.envelopes) == 3
     assert server.inbox.connections == 1  # one connection for the whole batch
 
@@ -558,7 +547,7 @@ def test_a_refused_recipient_does_not_hold_up_the_others(
     achievement = make_achievement(issuer)
     for email in ("a@school.example.org", "gone@school.example.org", "c@school.example.org"):
         make_award(issuer, achievement, email)
-    assert emails.deliver_pending(mail, now=utcnow()) == 2
+    assert emails.deliver_pending(service_env()) == 2
     assert [e.rcpt_tos for e in server.inbox.envelopes] == [
         ["a@school.example.org"],
         ["c@school.example.org"],
@@ -580,8 +569,8 @@ def test_two_runs_in_a_row_send_once(
     server.use(mail)
     issuer = make_issuer()
     make_award(issuer, make_achievement(issuer))  # delivered by the award itself (inline job)
-    assert emails.deliver_pending(mail, now=utcnow()) == 0
-    assert emails.deliver_pending(mail, now=utcnow()) == 0
+    assert emails.deliver_pending(service_env()) == 0
+    assert emails.deliver_pending(service_env()) == 0
     assert len(server.inbox.envelopes) == 1
 
 
@@ -605,7 +594,7 @@ def test_concurrent_runs_send_every_message_exactly_once(
     def run() -> int:
         with mail.app_context():
             try:
-                return emails.deliver_pending(mail, now=utcnow())
+                return emails.deliver_pending(service_env())
             finally:
                 db.session.remove()
 
@@ -636,7 +625,7 @@ def test_development_mail_goes_to_the_outbox_folder(
 def test_production_without_smtp_keeps_mail_queued(
     mail: Flask, make_issuer: Any, make_achievement: Any, make_award: Any
 ) -> None:
-    mail.config["ENV"] = "production"  # as if check_config had let it through
+    configure_mail(mail, ENV="production")  # as if check_config had let it through
     issuer = make_issuer()
     make_award(issuer, make_achievement(issuer))
     (stored,) = all_messages()
@@ -656,7 +645,7 @@ def test_an_unusable_mail_from_is_reported_once_per_run(
     achievement = make_achievement(issuer)
     make_award(issuer, achievement, "a@school.example.org")
     make_award(issuer, achievement, "b@school.example.org")
-    assert emails.deliver_pending(mail, now=utcnow()) == 0
+    assert emails.deliver_pending(service_env()) == 0
     first, second = all_messages()
     assert first.attempts == 1 and first.last_error is not None
     assert "MAIL_FROM" in first.last_error

@@ -53,7 +53,7 @@ def test_two_concurrent_bulk_jobs_issue_every_row_once_with_unique_indices(
     issuer = make_issuer()
     achievement = make_achievement(issuer)
     submitted: list[tuple[Any, ...]] = []
-    monkeypatch.setattr(jobs, "submit", lambda name, *args: submitted.append((name, *args)))
+    monkeypatch.setattr(jobs, "submit", lambda env, name, *args: submitted.append((name, *args)))
     env = service_env()
     job_ids = []
     expected_emails: dict[str, set[str]] = {}

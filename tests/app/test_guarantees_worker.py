@@ -22,9 +22,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, BulkJob, BulkRow, IssuedCredential, StatusAllocation
-from app.services import bulk, issuers, jobs
+from app.services import bulk, issuers
 from app.services.audit import Actor
-from app.wiring import service_env
+from app.wiring import service_env, wiring
 from tests.app.guarantee_instance import (
     Instance,
     RedisUnavailable,
@@ -108,7 +108,7 @@ def test_a_killed_worker_is_resumed_without_duplicates(tmp_path: Path, redis_url
                                   env=service_env(), max_rows=ROWS)  # fmt: skip
             job_id = job.id
             bulk.confirm(job, actor=ACTOR, env=service_env())
-            queued = jobs.queue()
+            queued = wiring().jobs.queue()
             assert queued.count == 1
             assert queued.jobs[0].args == ("run_bulk_job", job_id)
             db.session.remove()

@@ -6,7 +6,6 @@ import hashlib
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, EmailMessage, Issuer, StaffAccount, StaffInvitation
-from app.services import emails, staff
+from app.services import staff
 from app.services.audit import Actor
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, PASSWORD, Web
@@ -30,12 +29,6 @@ MEMBER = "member@district7.example.org"
 OTHER = "other@elsewhere.example.org"
 INVITE_LINK = re.compile(re.escape(BASE_URL) + r"/invite/([A-Za-z0-9_\-]+)")
 NEW_PASSWORD = "a brand new long passphrase"
-
-
-@pytest.fixture(autouse=True)
-def outbox_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Delivered test mail goes to this test's folder, not the checkout's ``instance/``."""
-    monkeypatch.setattr(emails, "outbox_dir", lambda app: tmp_path / "outbox")
 
 
 @pytest.fixture

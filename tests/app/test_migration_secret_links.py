@@ -18,6 +18,7 @@ from app import MIGRATIONS, create_app
 from app.extensions import db
 from app.models import EmailMessage, Enrolment
 from app.services import emails
+from app.wiring import service_env
 from tests.app.guarantee_instance import BASE_URL, preserved_logging
 from tests.app.mail_helpers import database_text
 from tests.app.test_migrations import script_directory
@@ -109,7 +110,7 @@ def test_stored_links_are_removed_or_encrypted(before: Flask) -> None:
     # Waiting mail still goes out with its working link, which rests only encrypted.
     assert RESET_TOKEN not in waiting_reset.body_text + (waiting_reset.body_html or "")
     assert waiting_reset.secret is not None
-    composed = emails.compose(waiting_reset, before.config, now=datetime.now(UTC))
+    composed = emails.compose(waiting_reset, service_env().mail_settings, now=datetime.now(UTC))
     assert reset in composed.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     # An old signed manage link no longer works: the mail leads to where a new one is offered.
     assert waiting_award.body_text == f"Manage: {BASE_URL}/credentials/{CREDENTIAL}/manage"

@@ -166,7 +166,7 @@ def test_the_award_email_and_its_manage_link(
 @pytest.fixture
 def held(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mail stays queued until the test delivers it (as when the mail server is down)."""
-    monkeypatch.setattr(emails, "deliver_soon", lambda: None)
+    monkeypatch.setattr(emails, "deliver_soon", lambda env: None)
 
 
 def test_a_queued_message_holds_its_link_only_encrypted(app: Flask, held: None) -> None:
@@ -175,7 +175,7 @@ def test_a_queued_message_holds_its_link_only_encrypted(app: Flask, held: None) 
     assert message.sent_at is None and message.secret is not None
     dump_while_queued = database_text()
 
-    assert emails.deliver_pending(app, now=service_env().now) == 1
+    assert emails.deliver_pending(service_env()) == 1
     match = link_in_delivered(link("/me/sign-in/"), ANN, "sign_in")
     assert match.group(1) not in dump_while_queued
     assert match.group(0) not in dump_while_queued
@@ -197,7 +197,7 @@ def test_a_ciphertext_moved_to_another_message_sends_no_link(app: Flask, held: N
     mallory_message.secret = ann_message.secret
     db.session.commit()
 
-    emails.deliver_pending(app, now=service_env().now)
+    emails.deliver_pending(service_env())
     assert delivered("mallory@attacker.example.org") == []
     db.session.refresh(mallory_message)
     assert mallory_message.sent_at is None
@@ -212,7 +212,7 @@ def test_a_message_given_up_on_forgets_its_link(
     app.config["MAIL_FROM"] = "not an address"  # every attempt fails
     educators.request_sign_in(ANN, service_env())
     for _ in range(emails.MAX_ATTEMPTS):
-        emails.deliver_pending(app, now=service_env().now)
+        emails.deliver_pending(service_env())
     message = db.session.scalars(db.select(EmailMessage)).one()
     assert emails.status(message) == "failed"
     assert message.secret is None
@@ -222,7 +222,7 @@ def test_a_message_given_up_on_forgets_its_link(
 def test_a_changed_secret_key_fails_the_message_without_a_500(app: Flask, held: None) -> None:
     educators.request_sign_in(ANN, service_env())
     app.config["SECRET_KEY"] = "another secret key, at least thirty-two characters"
-    assert emails.deliver_pending(app, now=service_env().now) == 0
+    assert emails.deliver_pending(service_env()) == 0
     message = db.session.scalars(db.select(EmailMessage)).one()
     assert message.sent_at is None and "cannot be decrypted" in (message.last_error or "")
     assert latest_delivered_or_none(ANN) is None

@@ -223,7 +223,7 @@ def test_jobs_for_lists_newest_first_and_only_the_issuers(
 def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
     """Jobs submitted but not run: confirm() queues, and the test plays the worker."""
     submitted: list[tuple[str, tuple[Any, ...]]] = []
-    monkeypatch.setattr(jobs, "submit", lambda name, *args: submitted.append((name, args)))
+    monkeypatch.setattr(jobs, "submit", lambda env, name, *args: submitted.append((name, args)))
     return submitted
 
 

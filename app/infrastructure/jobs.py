@@ -1,0 +1,81 @@
+"""Job runners: where a background job runs. Inline (tests: at once, in the caller's thread), a
+small thread pool inside the web process (the default), or RQ workers fed through Redis
+(``CAIRN_REDIS_URL``). ``app.wiring`` chooses one and says how a named job is run; services
+only see :class:`JobRunner`.
+
+Jobs are named and take JSON-able arguments, so the same call works for every runner.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+QUEUE_NAME = "cairn"
+#: What RQ workers import and call with the job's name and arguments.
+RQ_ENTRY_POINT = "app.worker.perform_job"
+#: A bulk job of tens of thousands of rows may take hours; RQ's default (3 minutes) would not do.
+RQ_JOB_TIMEOUT = 6 * 3600
+
+#: Runs the job ``name`` with ``args``; ``app.wiring`` supplies it.
+Perform = Callable[[str, tuple[Any, ...]], Any]
+
+
+class JobRunner(Protocol):
+    """Runs named jobs in the background."""
+
+    def submit(self, name: str, *args: Any) -> None:
+        """Run job ``name`` with ``args`` (JSON-able) in the background."""
+
+
+class InlineRunner:
+    """Tests: run the job at once, in the caller's thread and application context (its
+    failure is the caller's)."""
+
+    def __init__(self, perform: Perform) -> None:
+        self.perform = perform
+
+    def submit(self, name: str, *args: Any) -> None:
+        self.perform(name, args)
+
+
+class ThreadPoolRunner:
+    """Without Redis: a pool of two threads in this process, started on first use. ``perform``
+    must set up what a thread needs (an application context) and log a failure itself: an
+    exception would otherwise vanish into the pool."""
+
+    def __init__(self, perform: Perform, *, workers: int = 2) -> None:
+        self.perform = perform
+        self.workers = workers
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def submit(self, name: str, *args: Any) -> None:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.workers, thread_name_prefix="cairn-job"
+                )
+            pool = self._pool
+        pool.submit(self.perform, name, args)
+
+
+class RqRunner:
+    """Jobs go to Redis and run on ``cairn worker`` processes (RQ)."""
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
+
+    def queue(self) -> Any:
+        """The RQ queue."""
+        from redis import Redis  # imported only when Redis is configured
+        from rq import Queue
+
+        return Queue(QUEUE_NAME, connection=Redis.from_url(self.redis_url))
+
+    def submit(self, name: str, *args: Any) -> None:
+        self.queue().enqueue(RQ_ENTRY_POINT, name, *args, job_timeout=RQ_JOB_TIMEOUT)

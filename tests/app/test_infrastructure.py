@@ -1,0 +1,114 @@
+"""Infrastructure behind interfaces: the mail transport and job runner ``app.wiring`` chooses
+from the configuration, and the email templates (one folder per message)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from app import create_app
+from app.infrastructure.jobs import InlineRunner, RqRunner, ThreadPoolRunner
+from app.infrastructure.mail import OutboxTransport, SmtpTransport, UnconfiguredTransport
+from app.services import emails
+from app.wiring import reconfigure_mail, wiring
+
+APP = Path(__file__).resolve().parents[2] / "app"
+
+
+def build(tmp_path: Path, **settings: Any) -> Flask:
+    config = {
+        "ENV": "testing",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cairn.sqlite3'}",
+        "KEYS_DIR": str(tmp_path / "keys"),
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "KEY_KDF_FOR_TESTS": True,
+        **settings,
+    }
+    return create_app(config)
+
+
+@pytest.mark.parametrize(
+    ("settings", "transport"),
+    [({}, OutboxTransport), ({"SMTP_HOST": "smtp.example.org"}, SmtpTransport)],
+)
+def test_the_mail_transport_follows_the_configuration(
+    tmp_path: Path, settings: dict[str, Any], transport: type
+) -> None:
+    app = build(tmp_path, **settings)
+    with app.app_context():
+        assert isinstance(wiring().mail, transport)
+
+
+def test_production_without_smtp_has_no_transport(tmp_path: Path) -> None:
+    app = build(tmp_path)
+    app.config["ENV"] = "production"  # as if check_config had let it through
+    reconfigure_mail(app)
+    with app.app_context():
+        assert isinstance(wiring().mail, UnconfiguredTransport)
+
+
+def test_smtp_settings_come_from_the_configuration(tmp_path: Path) -> None:
+    app = build(
+        tmp_path,
+        BASE_URL="https://badges.example.org",
+        SMTP_HOST="smtp.example.org",
+        SMTP_PORT="465",
+        SMTP_SECURITY="ssl",
+        SMTP_USERNAME="cairn",
+        SMTP_PASSWORD="secret",
+        SMTP_CA_FILE="/etc/ssl/private-ca.pem",
+    )
+    with app.app_context():
+        mail = wiring().mail
+        assert isinstance(mail, SmtpTransport)
+        settings = mail.settings
+    assert (settings.host, settings.port, settings.security) == ("smtp.example.org", 465, "ssl")
+    assert (settings.username, settings.password) == ("cairn", "secret")
+    assert settings.ca_file == "/etc/ssl/private-ca.pem"
+    assert settings.local_hostname == "badges.example.org"  # said in EHLO
+
+
+@pytest.mark.parametrize(
+    ("settings", "runner"),
+    [
+        ({"JOBS_INLINE": True}, InlineRunner),
+        ({"REDIS_URL": "redis://127.0.0.1:6379/15"}, RqRunner),
+        ({}, ThreadPoolRunner),
+    ],
+)
+def test_the_job_runner_follows_the_configuration(
+    tmp_path: Path, settings: dict[str, Any], runner: type
+) -> None:
+    app = build(tmp_path, **settings)
+    with app.app_context():
+        assert isinstance(wiring().jobs, runner)
+
+
+def test_every_message_has_its_three_templates() -> None:
+    folder = APP / "templates" / "email"
+    kinds = {path.name for path in folder.iterdir() if path.is_dir()}
+    for kind in kinds:
+        assert {p.name for p in (folder / kind).iterdir()} == {
+            "subject.txt",
+            "body.txt",
+            "body.html",
+        }, kind
+    # Every message the code queues has its folder (and no folder is left over).
+    source = "\n".join(p.read_text() for p in (APP / "services").glob("*.py"))
+    queued = set(re.findall(r'queue_template\(\s*"(\w+)"', source))
+    queued |= {"invite", "reset"}  # chosen by a condition (queue_account_link)
+    assert queued == kinds
+
+
+def test_values_are_escaped_in_the_html_body_only() -> None:
+    subject, text, html = emails.render(
+        "sign_in", link="https://badges.example.org/me/sign-in/a&b", minutes=15
+    )
+    assert subject == "Your Cairn sign-in link"
+    assert text.endswith("Sign in to Cairn: https://badges.example.org/me/sign-in/a&b\n")
+    assert 'href="https://badges.example.org/me/sign-in/a&amp;b"' in html
+    assert "a&b" not in html
