@@ -133,7 +133,7 @@ def demo_command(if_empty: bool) -> int:
 def worker_command(burst: bool) -> int:
     """Run background jobs from Redis (needs CAIRN_REDIS_URL)."""
     from redis import Redis
-    from rq import Queue, Worker
+    from rq import Queue, SimpleWorker
 
     from app import worker
     from app.services.jobs import QUEUE_NAME
@@ -147,7 +147,11 @@ def worker_command(burst: bool) -> int:
         connection = Redis.from_url(url)
         stop = worker.start_maintenance(app)
         try:
-            Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
+            # Jobs run in this process (SimpleWorker), never in a forked "work horse": the
+            # maintenance thread may hold SQLite's or the connection pool's lock at the moment
+            # RQ would fork, and the child would then wait on that lock for ever. Signing
+            # already runs in spawned processes, so a job gains nothing from a fork.
+            SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection).work(
                 burst=burst
             )
         finally:
