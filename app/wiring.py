@@ -145,11 +145,6 @@ def keystore() -> KeyStore:
     return wiring().keystore
 
 
-def document_loader() -> DocumentLoader:
-    """The application's offline JSON-LD loader (its processed-context cache is shared)."""
-    return wiring().loader
-
-
 def utcnow() -> datetime:
     """Now, timezone-aware (tests can fix the clock with the ``CLOCK`` setting)."""
     now: datetime = wiring().clock()
@@ -159,13 +154,6 @@ def utcnow() -> datetime:
 def base_url() -> str:
     """The public origin, without a trailing slash."""
     return wiring().base_url
-
-
-def host_for_did() -> str:
-    """The host (with ``%3A``-encoded port) used in did:web identifiers."""
-    parts = urlsplit(base_url())
-    host = parts.hostname or "localhost"
-    return f"{host}%3A{parts.port}" if parts.port else host
 
 
 def service_env() -> ServiceEnv:

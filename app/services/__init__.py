@@ -1,4 +1,5 @@
-"""Use cases: the one write path that the web UI, the API and the CLI all call.
+"""Use cases: the one write path that the web UI, the command line, background jobs and
+``POST /api/verify`` all call (and every HTTP API added later must call).
 
 Services take plain arguments (and their collaborators: key store, loader, ``now``) and return
 models; they never touch the request, the session or ``g``. A service either completes and
