@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 from werkzeug.datastructures import FileStorage
@@ -19,14 +19,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.extensions import db
 from app.learner import bp, current_educator, educator_required
 from app.models import ImportedCredential, IssuedCredential, Issuer
-from app.public.credentials import (
-    DOWNLOADS,
-    PRIVATE_CACHE,
-    SVG_CSP,
-    certificate_page,
-    download,
-    send,
-)
+from app.public.credentials import certificate_page, private_download
 from app.services import downloads, educators, imports, verification, visibility
 from app.services.errors import ServiceError, required
 from app.wiring import fetcher, service_env
@@ -145,14 +138,7 @@ def credential_settings(credential_id: str) -> Response:
 @educator_required
 def credential_download(credential_id: str, name: str) -> BaseResponse:
     """One of the credential's downloads, also while it is private (the educator's own)."""
-    found = educators.get_credential(current_educator(), credential_id)
-    if name not in DOWNLOADS:
-        abort(404)
-    response = send(download(found, name), cache=PRIVATE_CACHE)
-    if name == "badge.svg":
-        response.headers["Content-Security-Policy"] = SVG_CSP
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return private_download(educators.get_credential(current_educator(), credential_id), name)
 
 
 @bp.get("/credentials/<credential_id>/certificate")

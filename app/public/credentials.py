@@ -278,6 +278,18 @@ def _public(found: IssuedCredential, name: str) -> BaseResponse:
 SVG_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; sandbox"
 
 
+def private_download(found: IssuedCredential, name: str) -> BaseResponse:
+    """A download for the credential's holder (backpack or manage link), also while it is
+    private: never kept in a shared cache, and its address never sent on as a referrer."""
+    if name not in DOWNLOADS:
+        abort(404)
+    response = send(download(found, name), cache=PRIVATE_CACHE)
+    if name == "badge.svg":
+        response.headers["Content-Security-Policy"] = SVG_CSP
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 @bp.get("/credentials/<credential_id>/badge.png")
 def badge_png(credential_id: str) -> BaseResponse:
     """The badge image with the credential baked in (PNG)."""

@@ -22,15 +22,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.extensions import db, limiter
 from app.models import IssuedCredential, Issuer, ManageLink
 from app.public import bp
-from app.public.credentials import (
-    DOWNLOADS,
-    PRIVATE_CACHE,
-    SVG_CSP,
-    certificate_page,
-    download,
-    links,
-    send,
-)
+from app.public.credentials import certificate_page, links, private_download
 from app.security import secret_page
 from app.services import downloads, verification, visibility
 from app.services.audit import Actor
@@ -131,12 +123,7 @@ def manage_certificate(credential_id: str, token: str) -> BaseResponse:
 def manage_download(credential_id: str, token: str, name: str) -> BaseResponse:
     """One of the credential's downloads (see ``DOWNLOADS``), also while it is private."""
     found, _ = _managed(credential_id, token)
-    if name not in DOWNLOADS:
-        abort(404)
-    response = send(download(found, name), cache=PRIVATE_CACHE)
-    if name == "badge.svg":
-        response.headers["Content-Security-Policy"] = SVG_CSP
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response = private_download(found, name)
     response.headers["X-Robots-Tag"] = "noindex"
     return response
 
