@@ -85,16 +85,21 @@ def invite(
     invitation.created_at = env.now
     invitation.expires_at = env.now + timedelta(hours=INVITE_HOURS)
     db.session.flush()
+    _record("invite", invitation, actor=actor, env=env)
+    return invitation, token
+
+
+def _record(what: str, invitation: StaffInvitation, *, actor: Actor, env: ServiceEnv) -> None:
+    """Audit one step of an invitation (``invite``, ``accept``, ``decline``, ``revoke``)."""
     audit.record(
-        "staff.invitation.invite",
+        f"staff.invitation.{what}",
         actor=actor,
         now=env.now,
-        issuer_id=issuer.id,
+        issuer_id=invitation.issuer_id,
         subject_type="invitation",
         subject_id=invitation.id,
-        detail={"email": normalised, "role": role},
+        detail={"email": invitation.email, "role": invitation.role},
     )
-    return invitation, token
 
 
 def _close(
@@ -189,15 +194,7 @@ def accept(
     if account.email != invitation.email:
         raise Forbidden("This invitation was sent to another address.")
     _close(invitation, env, accepted_at=env.now, staff_id=account.id)
-    audit.record(
-        "staff.invitation.accept",
-        actor=actor,
-        now=env.now,
-        issuer_id=invitation.issuer_id,
-        subject_type="invitation",
-        subject_id=invitation.id,
-        detail={"email": invitation.email, "role": invitation.role},
-    )
+    _record("accept", invitation, actor=actor, env=env)
     if staff.role_of(account, invitation.issuer) is None:
         staff.set_role(invitation.issuer, account, invitation.role, actor=actor, env=env)
     db.session.commit()
@@ -238,15 +235,7 @@ def decline(invitation: StaffInvitation, *, actor: Actor, env: ServiceEnv) -> No
     :raises ServiceError: when the invitation is no longer usable.
     """
     _close(invitation, env, declined_at=env.now)
-    audit.record(
-        "staff.invitation.decline",
-        actor=actor,
-        now=env.now,
-        issuer_id=invitation.issuer_id,
-        subject_type="invitation",
-        subject_id=invitation.id,
-        detail={"email": invitation.email, "role": invitation.role},
-    )
+    _record("decline", invitation, actor=actor, env=env)
     db.session.commit()
 
 
@@ -270,13 +259,5 @@ def revoke(invitation: StaffInvitation, *, actor: Actor, env: ServiceEnv) -> Non
         _close(invitation, env, expired_too=True, revoked_at=env.now)
     except ServiceError:
         raise NotFound("There is no such pending invitation.") from None
-    audit.record(
-        "staff.invitation.revoke",
-        actor=actor,
-        now=env.now,
-        issuer_id=invitation.issuer_id,
-        subject_type="invitation",
-        subject_id=invitation.id,
-        detail={"email": invitation.email, "role": invitation.role},
-    )
+    _record("revoke", invitation, actor=actor, env=env)
     db.session.commit()
