@@ -93,17 +93,17 @@ def _tune_database(engine: Engine) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
-    from app.issuer_ui import bp as issuer_ui_bp
-    from app.learner import bp as learner_bp
-    from app.learner.partner import bp as partner_bp
+    from app.educator import bp as educator_bp
+    from app.educator.partner import bp as partner_bp
     from app.markdown import render as render_markdown
     from app.models import STATUS_LABELS
     from app.public import bp as public_bp
+    from app.workspace import bp as workspace_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
-    app.register_blueprint(issuer_ui_bp)
-    app.register_blueprint(learner_bp)
+    app.register_blueprint(workspace_bp)
+    app.register_blueprint(educator_bp)
     app.register_blueprint(partner_bp)
     if app.config["ENV"] != "production":
         from app.dev import bp as dev_bp

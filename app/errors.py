@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from app.services.errors import ServiceError
+from app.services._core.errors import ServiceError
 
 #: What JSON and JSON-LD clients (verifiers, wallets) ask for; any of them gets a JSON error.
 JSON_TYPES = ("application/json", "application/ld+json", "application/vc+ld+json")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,15 +18,18 @@ from app.extensions import db
 from app.fetch import SafeFetcher
 from app.infrastructure.jobs import InlineRunner, JobRunner, RqRunner, ThreadPoolRunner
 from app.infrastructure.mail import (
-    MailSettings,
     MailTransport,
     OutboxTransport,
     SmtpSettings,
     SmtpTransport,
     UnconfiguredTransport,
 )
-from app.services import bulk, emails, expiry, jobs
-from app.services.env import ServiceEnv
+from app.services import subscriptions
+from app.services._core import jobs
+from app.services._core.env import ServiceEnv, ServiceSettings
+from app.services.awarding import bulk
+from app.services.delivery import expiry
+from app.services.mail import emails
 from credentials import DocumentLoader
 from keys import DEFAULT_KDF, TEST_ONLY_KDF, CachingKeyStore, EncryptedFileStore, KeyStore
 
@@ -93,8 +96,8 @@ def reconfigure_mail(app: Flask) -> None:
 #: The function behind each background job's name (they run in an application context).
 JOBS: dict[str, Callable[..., Any]] = {
     jobs.DELIVER_EMAIL: lambda: emails.deliver_pending(service_env()),
-    jobs.RUN_BULK_JOB: bulk.run_job_by_id,
-    jobs.EXPIRY_NOTICES: expiry.send_notices,
+    jobs.RUN_BULK_JOB: lambda job_id: bulk.run_job_by_id(job_id, service_env()),
+    jobs.EXPIRY_NOTICES: lambda: expiry.send_notices(service_env()),
 }
 
 
@@ -130,8 +133,9 @@ def job_runner(app: Flask) -> JobRunner:
 
 
 def init_app(app: Flask) -> None:
-    """Build the wiring for ``app``."""
+    """Build the wiring for ``app``, and connect the domains' event handlers."""
     app.extensions[_KEY] = Wiring(app)
+    subscriptions.register()
 
 
 def wiring() -> Wiring:
@@ -164,23 +168,36 @@ def service_env() -> ServiceEnv:
         keystore=state.keystore,
         loader=state.loader,
         base_url=state.base_url,
-        now=utcnow(),
+        now=state.clock(),
+        clock=state.clock,
         mail=state.mail,
-        # Read at each call: tests change the sender and the secret key of a running app.
-        mail_settings=MailSettings(
-            sender=config.get("MAIL_FROM"), secret_key=str(config["SECRET_KEY"])
-        ),
         jobs=state.jobs,
+        # Read at each call: tests change settings of a running app.
+        settings=service_settings(config),
     )
 
 
-def signing_processes() -> int:
+def service_settings(config: Mapping[str, Any]) -> ServiceSettings:
+    """The settings services read, from the configuration."""
+    return ServiceSettings(
+        secret_key=str(config["SECRET_KEY"]),
+        mail_from=config.get("MAIL_FROM"),
+        manage_link_days=int(config.get("MANAGE_LINK_DAYS") or 90),
+        partner_link_days=int(config.get("PARTNER_LINK_DAYS") or 30),
+        expiry_warning_days=int(config.get("EXPIRY_WARNING_DAYS") or 30),
+        bulk_chunk_size=int(config.get("BULK_CHUNK_SIZE") or 250),
+        bulk_lease_seconds=float(config.get("BULK_LEASE_SECONDS") or 20),
+        signing_processes=signing_processes(config),
+    )
+
+
+def signing_processes(config: Mapping[str, Any]) -> int:
     """How many processes sign bulk chunks: ``SIGNING_PROCESSES``, else one per core (none in
     tests, where starting interpreters would cost more than it saves)."""
-    configured = current_app.config.get("SIGNING_PROCESSES")
+    configured = config.get("SIGNING_PROCESSES")
     if configured is not None:
         return int(configured)
-    if current_app.config["ENV"] == "testing":
+    if config["ENV"] == "testing":
         return 0
     return os.cpu_count() or 1
 

@@ -41,7 +41,10 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
     its machine went away), and send mail still waiting (a failed delivery is retried here).
     Runs beside the RQ worker, or in each web process without Redis, until ``stop`` is set."""
     from app.extensions import db
-    from app.services import account_sessions, bulk, emails, expiry
+    from app.services.awarding import bulk
+    from app.services.delivery import expiry
+    from app.services.mail import emails
+    from app.services.org import account_sessions
     from app.wiring import service_env, utcnow
 
     rounds = 0
@@ -54,7 +57,8 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
                 if rounds % EXPIRY_EVERY == 0:
                     # "Expiring soon" notices: each credential is claimed once, so several
                     # processes running this loop never send one twice.
-                    expiry.queue_notices(service_env(), int(app.config["EXPIRY_WARNING_DAYS"]))
+                    env = service_env()
+                    expiry.queue_notices(env, env.settings.expiry_warning_days)
                     # Ended and expired sign-in sessions (sign-in prunes them too).
                     account_sessions.prune(utcnow())
                     db.session.commit()

@@ -132,10 +132,10 @@ def cairn(*args: str, env: dict[str, str], log: Path | None = None) -> subproces
 
 
 def make_issuer_and_achievement(application: Flask) -> tuple[Any, Any]:
-    from app.services import achievements, issuers
-    from app.services.achievements import AchievementInput
-    from app.services.audit import Actor
-    from app.services.issuers import IssuerProfileInput
+    from app.services.org import achievements, issuers
+    from app.services.org.achievements import AchievementInput
+    from app.services.org.audit import Actor
+    from app.services.org.issuers import IssuerProfileInput
     from app.wiring import service_env
 
     actor = Actor(label="bench")
@@ -165,8 +165,8 @@ def make_issuer_and_achievement(application: Flask) -> tuple[Any, Any]:
 
 
 def create_job(application: Flask, issuer: Any, achievement: Any, rows: int, label: str) -> str:
-    from app.services import bulk
-    from app.services.audit import Actor
+    from app.services.awarding import bulk
+    from app.services.org.audit import Actor
     from app.wiring import service_env
 
     job = bulk.create_job(
@@ -238,8 +238,9 @@ def sqlite_child(rows: int, profile: bool) -> dict[str, Any]:
     """Runs in a fresh process: one job of ``rows`` rows on SQLite with the in-process runner."""
     from app import create_app
     from app.extensions import db
-    from app.services import bulk, emails
-    from app.services.audit import Actor
+    from app.services.awarding import bulk
+    from app.services.mail import emails
+    from app.services.org.audit import Actor
     from app.wiring import service_env
 
     workdir = Path(tempfile.mkdtemp(prefix="cairn-bench-"))
@@ -374,9 +375,9 @@ def run_postgres(
 
     from app import create_app
     from app.extensions import db
-    from app.services import bulk
-    from app.services.audit import Actor
-    from app.services.jobs import QUEUE_NAME
+    from app.services._core.jobs import QUEUE_NAME
+    from app.services.awarding import bulk
+    from app.services.org.audit import Actor
     from app.wiring import service_env
 
     connection = Redis.from_url(redis_url)

@@ -210,3 +210,54 @@ def test_callers_import_the_libraries_through_their_facades(package: str) -> Non
                 m for m in reached if _matches(m, submodules) and not (m + ".").startswith(own)
             )
             assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for target in edges[module]:
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in on_stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            group: list[str] = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for module in sorted(edges):
+        if module not in index:
+            visit(module)
+    return found
+
+
+def test_no_service_module_imports_back_into_a_module_that_imports_it() -> None:
+    """No import cycle among the service modules, imports inside functions included (grimp
+    reads every import statement), so each domain can be read from the bottom up."""
+    import grimp
+
+    graph = grimp.build_graph("app")
+    services = {m for m in graph.modules if m.startswith("app.services.")}
+    edges = {m: set(graph.find_modules_directly_imported_by(m)) & services for m in services}
+    assert _cycles(edges) == []
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(edges) == [["a", "b", "c"]]

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from app.errors import wants_json
 from app.extensions import db
 from app.models import AccountSession, StaffAccount
-from app.services import account_sessions
+from app.services.org import account_sessions
 from app.wiring import utcnow
 
 bp = Blueprint("auth", __name__)

@@ -13,8 +13,8 @@ from app.auth import (
     forget_session,
     login_required,
 )
-from app.services import account_sessions, staff
-from app.services.audit import Actor
+from app.services.org import account_sessions, staff
+from app.services.org.audit import Actor
 from app.wiring import service_env, utcnow
 
 

@@ -16,10 +16,11 @@ from app.auth.views import TOO_MANY_TRIES, _choose_password, _ip_limit, sign_in
 from app.extensions import db, limiter
 from app.models import Issuer, StaffAccount, StaffInvitation
 from app.security import secret_page
-from app.services import emails, invitations
-from app.services.audit import Actor
-from app.services.env import ServiceEnv
-from app.services.errors import Forbidden, ServiceError
+from app.services._core.env import ServiceEnv
+from app.services._core.errors import Forbidden, ServiceError
+from app.services.mail import emails
+from app.services.org import invitations
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from schemas.fields import first_errors
 from schemas.staff import NewPasswordSchema
@@ -98,7 +99,7 @@ def accept_invite(token: str) -> Response:
         db.session.rollback()
         return _expired(error.message)
     flash(f"You now work in {invitation.issuer.name} as {invitation.role}.")
-    return secret_page(redirect(url_for("issuer_ui.overview", slug=invitation.issuer.slug)))
+    return secret_page(redirect(url_for("workspace.overview", slug=invitation.issuer.slug)))
 
 
 def _invitee(invitation: StaffInvitation, token: str) -> StaffAccount | Response:
@@ -136,7 +137,7 @@ def _with_password(invitation: StaffInvitation, token: str, env: ServiceEnv) -> 
         return _expired(error.message)
     sign_in(account)
     flash(f"Welcome to Cairn. Your password is set and you work in {invitation.issuer.name}.")
-    return secret_page(redirect(url_for("issuer_ui.overview", slug=invitation.issuer.slug)))
+    return secret_page(redirect(url_for("workspace.overview", slug=invitation.issuer.slug)))
 
 
 @bp.post("/invite/<token>/decline")

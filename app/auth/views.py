@@ -13,10 +13,11 @@ from werkzeug.wrappers import Response
 from app.auth import begin_session, bp, end_session
 from app.extensions import db, limiter
 from app.models import SESSION_KINDS, StaffAccount
-from app.services import emails, staff
-from app.services.audit import Actor
-from app.services.errors import ServiceError
-from app.services.queries import workspace
+from app.services._core.errors import Invalid, ServiceError
+from app.services.mail import emails
+from app.services.org import queries as workspace
+from app.services.org import staff
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from schemas.fields import first_errors
 from schemas.staff import ForgotPasswordSchema, LoginSchema, NewPasswordSchema
@@ -136,7 +137,7 @@ def login() -> ResponseReturnValue:
             email=email, target=target, errors={"_schema": BAD_CREDENTIALS}, status=400
         )
     sign_in(account)
-    return redirect(target or url_for("issuer_ui.dashboard"))
+    return redirect(target or url_for("workspace.dashboard"))
 
 
 @bp.post("/logout")
@@ -201,7 +202,7 @@ def _choose_password(token: str, purpose: str) -> ResponseReturnValue:
     try:
         account, record = staff.redeem_token(token, purpose, env=env)
         if not account.is_active:
-            raise ServiceError(staff.DISABLED)
+            raise Invalid(staff.DISABLED)
     except ServiceError as error:
         page = render_template("auth/link_expired.html", purpose=purpose, message=error.message)
         return page, 400
@@ -227,11 +228,11 @@ def _choose_password(token: str, purpose: str) -> ResponseReturnValue:
         flash("Welcome to Cairn. Your password is set and you are signed in.")
         return redirect(_newest_workspace(account))
     flash("Your password has been changed. Any other sessions have been signed out.")
-    return redirect(url_for("issuer_ui.dashboard"))
+    return redirect(url_for("workspace.dashboard"))
 
 
 def _newest_workspace(account: StaffAccount) -> str:
     # Only for invitation links from before invitations were recorded (the account was made a
     # member when invited): the link does not say which workspace sent it; the newest does.
     slug = workspace.newest_workspace_slug(account)
-    return url_for("issuer_ui.overview", slug=slug) if slug else url_for("issuer_ui.dashboard")
+    return url_for("workspace.overview", slug=slug) if slug else url_for("workspace.dashboard")

@@ -26,7 +26,7 @@ def verify_command(slug: str | None) -> int:
 
     from app.extensions import db
     from app.models import Issuer
-    from app.services import audit
+    from app.services.org import audit
 
     with instance():
         if slug is not None:

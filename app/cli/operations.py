@@ -15,8 +15,8 @@ import click
 from flask import Flask
 
 from app.cli.errors import UsageProblem
-from app.services.audit import CLI
-from app.services.errors import ServiceError
+from app.services._core.errors import ServiceError
+from app.services.org.audit import CLI
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -119,12 +119,18 @@ def demo_command(if_empty: bool) -> int:
     from app.services import demo
     from app.wiring import service_env
 
-    with instance():
+    with instance() as app:
         created = demo.seed(service_env(), if_empty=if_empty)
         if created is None:
             click.echo("The instance already has issuers; no demo data added.", err=True)
         else:
             click.echo(created, err=True)
+            try:
+                path = Path(app.instance_path) / "demo-sign-in.txt"
+                path.write_text(created + "\n")
+                path.chmod(0o600)
+            except OSError:
+                pass
     return 0
 
 
@@ -136,7 +142,7 @@ def worker_command(burst: bool) -> int:
     from rq import Queue, SimpleWorker
 
     from app import worker
-    from app.services.jobs import QUEUE_NAME
+    from app.services._core.jobs import QUEUE_NAME
 
     with instance() as app:
         url = app.config.get("REDIS_URL")
@@ -184,8 +190,8 @@ def issuers_create_command(
     proof_format: str,
 ) -> int:
     """Create an issuer with its keys, DID and status lists."""
-    from app.services import issuers, staff
-    from app.services.issuers import IssuerProfileInput
+    from app.services.org import issuers, staff
+    from app.services.org.issuers import IssuerProfileInput
     from app.wiring import service_env
 
     with instance():
@@ -233,8 +239,8 @@ def achievements_create_command(
     valid_days: int | None,
 ) -> int:
     """Create an achievement and print its id."""
-    from app.services import achievements, issuers
-    from app.services.achievements import AchievementInput
+    from app.services.org import achievements, issuers
+    from app.services.org.achievements import AchievementInput
     from app.wiring import service_env
 
     with instance():
@@ -278,8 +284,9 @@ def award_command(
     no_email: bool,
 ) -> int:
     """Award a credential to one recipient."""
-    from app.services import achievements, issuers, issuing
-    from app.services.issuing import AwardInput, EvidenceInput
+    from app.services.awarding import issuing
+    from app.services.awarding.issuing import AwardInput, EvidenceInput
+    from app.services.org import achievements, issuers
     from app.wiring import service_env
 
     with instance():
@@ -318,7 +325,8 @@ def award_command(
 def award_csv_command(slug: str, achievement_id: str, yes: bool, csv_file: str) -> int:
     """Award from a CSV file (columns: email, name, narrative, evidence_url, expiry): preview,
     confirm, issue, and print the per-row results as CSV."""
-    from app.services import achievements, bulk, issuers
+    from app.services.awarding import bulk
+    from app.services.org import achievements, issuers
     from app.wiring import service_env
 
     with instance() as app:
@@ -363,7 +371,7 @@ def revoke_command(credential_id: str, reason: str) -> int:
     """Revoke a credential (its id, or its public URL)."""
     from app.extensions import db
     from app.models import IssuedCredential
-    from app.services import revocation
+    from app.services.awarding import revocation
     from app.wiring import service_env
 
     with instance():
@@ -391,7 +399,7 @@ def staff_group() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin (else: prompt).")
 def staff_create_command(email: str, name: str, admin: bool, password_stdin: bool) -> int:
     """Create a staff account."""
-    from app.services import staff
+    from app.services.org import staff
     from app.wiring import service_env
 
     password = (
@@ -410,11 +418,12 @@ def staff_create_command(email: str, name: str, admin: bool, password_stdin: boo
 @click.command("send-expiry-notices")
 def expiry_command() -> int:
     """Queue and send "expiring soon" emails (run daily, e.g. from cron)."""
-    from app.services import expiry
+    from app.services.delivery import expiry
+    from app.wiring import service_env
 
     with instance() as app:
         app.config["JOBS_INLINE"] = True
-        click.echo(f"{expiry.send_notices()} notices", err=True)
+        click.echo(f"{expiry.send_notices(service_env())} notices", err=True)
     return 0
 
 

@@ -13,8 +13,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.dev import bp
 from app.extensions import db
 from app.models import EmailMessage
-from app.services import emails
-from app.services.errors import NotFound
+from app.services._core.errors import NotFound
+from app.services.mail import emails
 from app.wiring import outbox_dir, service_env
 
 #: For the HTML body of a message, shown in an ``<iframe>`` of the message page: nothing runs

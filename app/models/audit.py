@@ -22,7 +22,7 @@ class AuditEvent(Base):
     organisation's export verifies on its own, and one for the instance (events of no
     organisation: sign-ins, account changes). ``chain_seq`` counts 1, 2, 3… in each chain,
     ``prev_hash`` is the previous link's ``hash`` (64 zeros for the first), and ``hash`` is
-    SHA-256 over the event's fields and ``prev_hash`` (see ``app.services.audit.event_hash``).
+    SHA-256 over the event's fields and ``prev_hash`` (see ``app.services.org.audit.event_hash``).
     """
 
     __tablename__ = "audit_event"

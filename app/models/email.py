@@ -27,7 +27,7 @@ class EmailMessage(Base):
     body_html: Mapped[str | None] = mapped_column(Text)
     #: The secret links of a message not sent yet, encrypted (AES-GCM, bound to ``to_address``);
     #: the bodies hold a marker in their place. Emptied once the message is sent or given up on,
-    #: so a dump or backup never holds a usable link (see ``app.services.emails``).
+    #: so a dump or backup never holds a usable link (see ``app.services.mail.emails``).
     secret: Mapped[str | None] = mapped_column(Text)
     credential_id: Mapped[str | None] = mapped_column(ForeignKey("issued_credential.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

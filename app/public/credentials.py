@@ -17,9 +17,10 @@ from app.extensions import db
 from app.models import STATUS_LABELS, IssuedCredential, Issuer
 from app.public import bp
 from app.qr import qr_png, qr_svg
-from app.services import certificates, downloads, verification
-from app.services.errors import required
-from app.services.queries import public as public_queries
+from app.services._core.errors import required
+from app.services.delivery import certificates, downloads
+from app.services.delivery import queries as public_queries
+from app.services.verification import verifier as verification
 from app.wiring import fetcher, service_env
 from credentials import VerificationReport
 

@@ -10,8 +10,8 @@ from app.evidence_files import INLINE_TYPES, send_evidence_file
 from app.extensions import db
 from app.models import Educator, IssuedCredential
 from app.public import bp
-from app.services import portfolio
-from app.services.errors import NotFound, required
+from app.services._core.errors import NotFound, required
+from app.services.learning import portfolio
 from app.wiring import service_env
 
 

@@ -9,8 +9,9 @@ from flask import Response, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.public import bp
-from app.services import issuers, status_lists
-from app.services.errors import NotFound
+from app.services._core.errors import NotFound
+from app.services.awarding import status_lists
+from app.services.org import issuers
 from app.wiring import service_env
 
 #: Identity documents change rarely (a key rotation); caches may keep them a few minutes.

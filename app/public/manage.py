@@ -24,9 +24,10 @@ from app.models import IssuedCredential, Issuer, ManageLink
 from app.public import bp
 from app.public.credentials import certificate_page, links, private_download
 from app.security import secret_page
-from app.services import downloads, verification, visibility
-from app.services.audit import Actor
-from app.services.errors import ServiceError, required
+from app.services._core.errors import ServiceError, required
+from app.services.delivery import downloads, visibility
+from app.services.org.audit import Actor
+from app.services.verification import verifier as verification
 from app.wiring import service_env
 
 TOO_MANY_REQUESTS = "Too many requests for a new link. Wait a while, then try again."
@@ -39,7 +40,7 @@ def _unusable_page(credential_id: str, unusable: visibility.Unusable) -> BaseRes
         "public/manage_unusable.html",
         credential_id=credential_id,
         unusable=unusable,
-        days=visibility.manage_link_days(),
+        days=service_env().settings.manage_link_days,
         email="",
         error=None,
     )
@@ -181,7 +182,7 @@ def manage_request(credential_id: str) -> BaseResponse:
         "public/manage_unusable.html",
         credential_id=found.id,
         unusable=None,
-        days=visibility.manage_link_days(),
+        days=service_env().settings.manage_link_days,
         email=email,
         error=error,
     )

@@ -10,9 +10,9 @@ from app.models import Issuer
 from app.public import bp
 from app.public.credentials import wants_html
 from app.public.identity import IDENTITY_CACHE, json_response
-from app.services import achievements, issuers
-from app.services.errors import required
-from app.services.queries import public as public_queries
+from app.services._core.errors import required
+from app.services.delivery import queries as public_queries
+from app.services.org import achievements, issuers
 from app.wiring import service_env
 from credentials import OB_CONTEXT, VC_V2_CONTEXT, achievement_json
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import Response, render_template
 
 from app.public import bp
-from app.services import educators, imports
+from app.services.learning import educators, imports
 from app.wiring import service_env
 
 

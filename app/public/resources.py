@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Response
 
 from app.public import bp
-from app.services.errors import NotFound
-from app.services.queries import public as public_queries
+from app.services._core.errors import NotFound
+from app.services.delivery import queries as public_queries
 
 
 @bp.get("/images/<sha256>.<extension>")

@@ -19,8 +19,8 @@ from werkzeug.datastructures import FileStorage
 from app.extensions import csrf, limiter
 from app.fetch import FetchError
 from app.public import bp
-from app.services import verification
-from app.services.verification import LocalFirstFetcher
+from app.services.verification import verifier as verification
+from app.services.verification.verifier import LocalFirstFetcher
 from app.wiring import base_url, fetcher, service_env
 from credentials import MAX_INPUT_BYTES, VALID, VerificationReport, detect_image_format
 

@@ -3,5 +3,5 @@
 
 Services take plain arguments (and their collaborators: key store, loader, ``now``) and return
 models; they never touch the request, the session or ``g``. A service either completes and
-commits, or raises a :class:`~app.services.errors.ServiceError` and changes nothing.
+commits, or raises a :class:`~app.services._core.errors.ServiceError` and changes nothing.
 """

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Achievement, Issuer
-from app.services import achievements, images, issuers, issuing, modules, revocation, staff
-from app.services.achievements import AchievementInput
-from app.services.audit import Actor
-from app.services.env import ServiceEnv
-from app.services.errors import NotFound
-from app.services.issuers import IssuerProfileInput
-from app.services.issuing import AwardInput, EvidenceInput
-from app.services.modules import ActivityInput, ModuleInput
+from app.services._core.env import ServiceEnv
+from app.services._core.errors import NotFound
+from app.services.awarding import issuing, revocation
+from app.services.awarding.issuing import AwardInput, EvidenceInput
+from app.services.delivery import images
+from app.services.learning import modules
+from app.services.learning.modules import ActivityInput, ModuleInput
+from app.services.org import achievements, issuers, staff
+from app.services.org.achievements import AchievementInput
+from app.services.org.audit import Actor
+from app.services.org.issuers import IssuerProfileInput
 
 ISTE = "ISTE Standards for Educators"
 DEMO_EMAIL = "pd.office@district7.example.org"
@@ -154,7 +155,8 @@ def _seed_module(issuer: Issuer, achievement: Achievement, actor: Actor, env: Se
 def seed(env: ServiceEnv, *, if_empty: bool = False) -> str | None:
     """Create the demo issuer, its owner account, achievements and awards.
 
-    :returns: a note with the demo sign-in, or None when skipped because issuers exist.
+    :returns: a note with the demo sign-in (the command line keeps it in the instance
+        folder), or None when skipped because issuers exist.
     """
     if if_empty and db.session.scalar(select(Issuer.id).limit(1)) is not None:
         return None
@@ -228,10 +230,4 @@ def seed(env: ServiceEnv, *, if_empty: bool = False) -> str | None:
         f"Demo issuer '{issuer.name}' created (DID {issuers.issuer_did(issuer, env)}).\n"
         f"Sign in at {env.base_url}/login as {DEMO_EMAIL} with password: {password}"
     )
-    try:
-        path = Path(current_app.instance_path) / "demo-sign-in.txt"
-        path.write_text(note + "\n")
-        path.chmod(0o600)
-    except OSError:
-        pass
     return note

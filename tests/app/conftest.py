@@ -28,11 +28,12 @@ from sqlalchemy import text
 from app import create_app
 from app.extensions import db
 from app.models import Achievement, IssuedCredential, Issuer, StaffAccount
-from app.services import account_sessions, achievements, issuers, issuing, staff
-from app.services.achievements import AchievementInput
-from app.services.audit import Actor
-from app.services.issuers import IssuerProfileInput
-from app.services.issuing import AwardInput
+from app.services.awarding import issuing
+from app.services.awarding.issuing import AwardInput
+from app.services.org import account_sessions, achievements, issuers, staff
+from app.services.org.achievements import AchievementInput
+from app.services.org.audit import Actor
+from app.services.org.issuers import IssuerProfileInput
 from app.wiring import service_env, utcnow
 
 BASE_URL = "https://badges.example.org"

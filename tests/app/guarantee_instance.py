@@ -302,7 +302,7 @@ def run_bulk_job_child(
     try:
         from app import create_app
         from app.extensions import db
-        from app.services import bulk
+        from app.services.awarding import bulk
         from app.wiring import service_env
 
         application = create_app(config)

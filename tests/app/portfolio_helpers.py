@@ -12,10 +12,11 @@ from flask.testing import FlaskClient
 
 from app.extensions import db
 from app.models import Achievement, Educator, IssuedCredential, Issuer, PortfolioItem
-from app.services import achievements, educators, portfolio
-from app.services.achievements import AwardRulesInput
-from app.services.audit import Actor
-from app.services.portfolio import ItemInput
+from app.services.learning import educators, portfolio
+from app.services.learning.portfolio import ItemInput
+from app.services.org import achievements
+from app.services.org.achievements import AwardRulesInput
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from credentials import verify_credential
 from tests.app.conftest import sign_in_directly

@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Achievement, AchievementVersion, Image, Membership, StaffAccount
-from app.services import achievements, revocation
-from app.services.audit import Actor
+from app.services.awarding import revocation
+from app.services.org import achievements
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, sign_in_directly
 from tests.app.services.test_images import BAD_UPLOADS, SAFE_SVG, png
@@ -498,8 +499,8 @@ def test_detail_counts_and_award_buttons(app, web, workspace, make_achievement, 
     revocation.revoke(revoked, "Awarded in error", actor=Actor(label="test"), env=service_env())
     detail = f"{workspace['base']}/{achievement.public_id}"
     with app.test_request_context(base_url=BASE_URL):
-        award = url_for("issuer_ui.award", slug=issuer.slug, public_id=achievement.public_id)
-        bulk = url_for("issuer_ui.bulk_upload", slug=issuer.slug, public_id=achievement.public_id)
+        award = url_for("workspace.award", slug=issuer.slug, public_id=achievement.public_id)
+        bulk = url_for("workspace.bulk_upload", slug=issuer.slug, public_id=achievement.public_id)
 
     sign_in(web.client, workspace["awarder"])
     page = web.get(detail).get_data(as_text=True)

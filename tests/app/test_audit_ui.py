@@ -14,11 +14,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from app.extensions import db
-from app.issuer_ui import audit as audit_view
 from app.models import AuditEvent, StaffAccount
-from app.services import achievements, audit, revocation, staff
-from app.services.audit import Actor
+from app.services.awarding import revocation
+from app.services.org import achievements, audit, staff
+from app.services.org.audit import Actor
 from app.wiring import service_env
+from app.workspace import audit as audit_view
 from tests.app.conftest import BASE_URL, sign_in_directly
 
 TEST = Actor(label="test")

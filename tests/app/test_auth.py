@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from app import create_app
 from app.extensions import db
 from app.models import ROLES, AccountToken, AuditEvent, EmailMessage, StaffAccount
-from app.services import staff
-from app.services.audit import Actor
+from app.services.org import staff
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from schemas.staff import STAFF_ROLES
 from tests.app.conftest import BASE_URL, PASSWORD, Web, database_url, reset_schema

@@ -1,6 +1,6 @@
 """Issuer A's staff cannot see or change anything of issuer B: checked for every workspace route.
 
-The routes are not listed by hand: every rule of the ``issuer_ui`` blueprint that takes a
+The routes are not listed by hand: every rule of the ``workspace`` blueprint that takes a
 ``slug`` is exercised, with B's real objects filling its other URL arguments, by GET and (where
 the rule accepts it) POST with a valid CSRF token. A route added later is covered automatically.
 """
@@ -19,9 +19,11 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AccountSession, AuditEvent, Enrolment, IssuedCredential, StaffAccount
-from app.services import bulk, invitations, modules, reviews, staff
-from app.services.audit import Actor
-from app.services.modules import ActivityInput, ModuleInput
+from app.services.awarding import bulk
+from app.services.learning import modules, reviews
+from app.services.learning.modules import ActivityInput, ModuleInput
+from app.services.org import invitations, staff
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, sign_in_directly
 from tests.app.portfolio_helpers import (
@@ -102,7 +104,7 @@ def workspace_rules(app: Flask) -> list[Any]:
         (
             r
             for r in app.url_map.iter_rules()
-            if r.endpoint.startswith("issuer_ui.") and "slug" in r.arguments
+            if r.endpoint.startswith("workspace.") and "slug" in r.arguments
         ),
         key=lambda r: r.rule,
     )
@@ -211,14 +213,14 @@ ACCOUNT_ROUTES = [
     ("auth.account", "GET", "staff"),
     ("auth.end_session", "POST", "staff"),
     ("auth.sign_out_everywhere", "POST", "staff"),
-    ("learner.end_session", "POST", "educator"),
-    ("learner.sign_out_everywhere", "POST", "educator"),
-    ("issuer_ui.admin_accounts", "GET", "admin"),
-    ("issuer_ui.admin_disable_account", "POST", "admin"),
-    ("issuer_ui.admin_enable_account", "POST", "admin"),
+    ("educator.end_session", "POST", "educator"),
+    ("educator.sign_out_everywhere", "POST", "educator"),
+    ("workspace.admin_accounts", "GET", "admin"),
+    ("workspace.admin_disable_account", "POST", "admin"),
+    ("workspace.admin_enable_account", "POST", "admin"),
 ]
 ACCOUNT_ENDPOINT = re.compile(
-    r"^(auth\.account|.*\.end_session|.*sign_out_everywhere|issuer_ui\.admin_)"
+    r"^(auth\.account|.*\.end_session|.*sign_out_everywhere|workspace\.admin_)"
 )
 
 

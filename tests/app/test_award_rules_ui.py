@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 
 from app.extensions import db
 from app.models import Achievement, Issuer, StaffAccount
-from app.services import achievements
+from app.services.org import achievements
 from schemas.award_rules import award_rules_form_data, load_award_rules
 from tests.app.conftest import BASE_URL, Web
 from tests.app.public.conftest import Page, assert_csp_clean

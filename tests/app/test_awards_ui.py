@@ -14,11 +14,11 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.issuer_ui.awards import award_input
 from app.models import AuditEvent, EmailMessage, IssuedCredential, StaffAccount, StatusAllocation
-from app.services import achievements, staff
-from app.services.audit import Actor
+from app.services.org import achievements, staff
+from app.services.org.audit import Actor
 from app.wiring import service_env
+from app.workspace.awards import award_input
 from credentials import verify_credential
 from schemas.awards import flat_errors, load_award
 from tests.app.conftest import BASE_URL, sign_in_directly

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import BulkJob, BulkRow, IssuedCredential, StaffAccount
-from app.services import bulk, staff
-from app.services.audit import Actor
+from app.services.awarding import bulk
+from app.services.org import staff
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from credentials import verify_credential
 from tests.app.conftest import BASE_URL, Web, sign_in_directly

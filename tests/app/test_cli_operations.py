@@ -16,8 +16,9 @@ from sqlalchemy import func, inspect, select
 from app.cli import main
 from app.extensions import db
 from app.models import AuditEvent, BulkJob, IssuedCredential, Issuer, StatusAllocation
-from app.services import issuers, status_lists
-from app.services.bulk import RESULT_COLUMNS
+from app.services.awarding import status_lists
+from app.services.awarding.bulk import RESULT_COLUMNS
+from app.services.org import issuers
 from app.wiring import service_env
 from credentials import DocumentLoader, schema_errors, verify_credential
 from tests.app.guarantee_instance import BASE_URL, Instance, app_fetcher, preserved_logging

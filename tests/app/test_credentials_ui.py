@@ -13,12 +13,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.issuer_ui import credentials as credentials_view
 from app.models import AuditEvent, EmailMessage, IssuedCredential, StaffAccount
-from app.services import revocation, staff
-from app.services.audit import Actor
-from app.services.issuing import EvidenceInput
+from app.services.awarding import revocation
+from app.services.awarding.issuing import EvidenceInput
+from app.services.org import staff
+from app.services.org.audit import Actor
 from app.wiring import service_env
+from app.workspace import credentials as credentials_view
 from credentials import StatusList, verify_credential
 from tests.app.conftest import BASE_URL, Web, sign_in_directly
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from app.models import EmailMessage
-from app.services import emails
+from app.services.mail import emails
 
 HTML_CSP = (
     "default-src 'none'; img-src data: https:; style-src 'unsafe-inline'; sandbox; "
@@ -180,7 +180,7 @@ def test_there_is_no_outbox_in_production(tmp_path: Path) -> None:
 def test_a_developer_still_finds_the_sign_in_link_in_the_outbox(outbox: Path, web: Any) -> None:
     """README: educators' sign-in links arrive in the development outbox. The page shows the
     delivered copy, since the database keeps no usable link once the message is sent."""
-    from app.services import educators
+    from app.services.learning import educators
     from app.wiring import service_env
 
     educators.request_sign_in("ann@school.example.org", service_env())

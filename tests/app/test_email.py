@@ -29,9 +29,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import EmailMessage
-from app.services import emails, issuers
-from app.services.audit import Actor
-from app.services.issuers import IssuerProfileInput
+from app.services.mail import emails
+from app.services.org import issuers
+from app.services.org.audit import Actor
+from app.services.org.issuers import IssuerProfileInput
 from app.wiring import reconfigure_mail, service_env
 
 BASE_URL = "https://badges.example.org"

@@ -20,11 +20,13 @@ import app as cairn
 from app.cli import main
 from app.extensions import db
 from app.models import AuditEvent, EmailMessage
-from app.services import achievements, expiry, issuers, issuing, revocation
-from app.services.achievements import AchievementInput
-from app.services.audit import Actor
-from app.services.issuers import IssuerProfileInput
-from app.services.issuing import AwardInput
+from app.services.awarding import issuing, revocation
+from app.services.awarding.issuing import AwardInput
+from app.services.delivery import expiry
+from app.services.org import achievements, issuers
+from app.services.org.achievements import AchievementInput
+from app.services.org.audit import Actor
+from app.services.org.issuers import IssuerProfileInput
 from app.wiring import service_env, utcnow, wiring
 
 ACTOR = Actor(label="test")
@@ -73,8 +75,8 @@ def test_one_notice_per_credential_expiring_soon(
     )
     revocation.suspend(suspended, "Under review", actor=ACTOR, env=service_env())
 
-    assert expiry.send_notices() == 1
-    assert expiry.send_notices() == 0
+    assert expiry.send_notices(service_env()) == 1
+    assert expiry.send_notices(service_env()) == 0
 
     (notice,) = notices()
     assert notice.to_address == "soon@school.example.org"
@@ -118,12 +120,12 @@ def test_the_window_moves_with_time(
     make_award(
         issuer, achievement, "later@school.example.org", valid_until=now + timedelta(days=60)
     )
-    assert expiry.send_notices() == 1
+    assert expiry.send_notices(service_env()) == 1
 
     # Forty days on, the first has expired (no notice for that) and the second is 20 days out.
     later = now + timedelta(days=40)
     monkeypatch.setattr(wiring(), "clock", lambda: later)
-    assert expiry.send_notices() == 1
+    assert expiry.send_notices(service_env()) == 1
     assert [n.to_address for n in notices()] == [
         "soon@school.example.org",
         "later@school.example.org",
@@ -141,7 +143,7 @@ def test_the_warning_period_is_a_setting(
     make_award(
         issuer, achievement, "later@school.example.org", valid_until=now + timedelta(days=60)
     )
-    assert expiry.send_notices() == 2
+    assert expiry.send_notices(service_env()) == 2
 
 
 def test_concurrent_runs_queue_each_notice_once(

@@ -19,9 +19,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditEvent, BulkJob, BulkRow, IssuedCredential, Issuer, StatusAllocation
-from app.services import bulk, jobs
-from app.services.audit import Actor
-from app.services.status_lists import LIST_LENGTH
+from app.services._core import jobs
+from app.services.awarding import bulk
+from app.services.awarding.status_lists import LIST_LENGTH
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.guarantee_instance import free_port, postgres_url, run_bulk_job_child
 

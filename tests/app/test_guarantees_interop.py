@@ -27,9 +27,9 @@ from flask.testing import FlaskClient
 from app.cli import main
 from app.extensions import db
 from app.models import IssuedCredential, Issuer
-from app.services import bulk, revocation
-from app.services.audit import Actor
-from app.services.issuing import EvidenceInput
+from app.services.awarding import bulk, revocation
+from app.services.awarding.issuing import EvidenceInput
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from credentials import DocumentLoader, StatusList, schema_errors, verify_credential
 from tests.app.guarantee_instance import BASE_URL, Instance, app_fetcher, scratch_database

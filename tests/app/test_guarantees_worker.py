@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, BulkJob, BulkRow, IssuedCredential, StatusAllocation
-from app.services import bulk, issuers
-from app.services.audit import Actor
+from app.services.awarding import bulk
+from app.services.org import issuers
+from app.services.org.audit import Actor
 from app.wiring import service_env, wiring
 from tests.app.guarantee_instance import (
     Instance,
@@ -101,7 +102,7 @@ def test_a_killed_worker_is_resumed_without_duplicates(tmp_path: Path, redis_url
         ).encode()
         with application.app_context():
             issuer = issuers.get_by_slug(SLUG)
-            from app.services import achievements
+            from app.services.org import achievements
 
             achievement = achievements.get(issuer, achievement_id)
             job = bulk.create_job(issuer, achievement, filename="cohort.csv", data=data, actor=ACTOR,

@@ -13,7 +13,7 @@ from flask import Flask
 from app import create_app
 from app.infrastructure.jobs import InlineRunner, RqRunner, ThreadPoolRunner
 from app.infrastructure.mail import OutboxTransport, SmtpTransport, UnconfiguredTransport
-from app.services import emails
+from app.services.mail import emails
 from app.wiring import reconfigure_mail, wiring
 
 APP = Path(__file__).resolve().parents[2] / "app"
@@ -98,7 +98,7 @@ def test_every_message_has_its_three_templates() -> None:
             "body.html",
         }, kind
     # Every message the code queues has its folder (and no folder is left over).
-    source = "\n".join(p.read_text() for p in (APP / "services").glob("*.py"))
+    source = "\n".join(p.read_text() for p in (APP / "services").rglob("*.py"))
     queued = set(re.findall(r'queue_template\(\s*"(\w+)"', source))
     queued |= {"invite", "reset"}  # chosen by a condition (queue_account_link)
     assert queued == kinds

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, EmailMessage, Issuer, StaffAccount, StaffInvitation
-from app.services import staff
-from app.services.audit import Actor
+from app.services.org import staff
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, PASSWORD, Web
 from tests.app.mail_helpers import link_in_delivered

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app import MIGRATIONS, create_app
 from app.extensions import db
-from app.services import audit
+from app.services.org import audit
 from tests.app.guarantee_instance import (
     BASE_URL,
     fresh_postgres_database,

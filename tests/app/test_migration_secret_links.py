@@ -17,7 +17,7 @@ from sqlalchemy import text
 from app import MIGRATIONS, create_app
 from app.extensions import db
 from app.models import EmailMessage, Enrolment
-from app.services import emails
+from app.services.mail import emails
 from app.wiring import service_env
 from tests.app.guarantee_instance import BASE_URL, preserved_logging
 from tests.app.mail_helpers import database_text

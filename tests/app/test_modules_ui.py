@@ -26,12 +26,13 @@ from app.models import (
     Prompt,
     StaffAccount,
 )
-from app.services import achievements, educators, modules, staff
-from app.services.audit import Actor
-from app.services.modules import ActivityInput, ModuleInput
+from app.services.learning import educators, modules
+from app.services.learning.modules import ActivityInput, ModuleInput
+from app.services.org import achievements, staff
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, Web, sign_in_directly
-from tests.app.learner.test_modules import assert_accessible
+from tests.app.educator.test_modules import assert_accessible
 from tests.app.mail_helpers import latest_delivered
 
 ACTOR = Actor(label="test")

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Issuer, IssuerKey, StaffAccount
-from app.services import issuers, staff
+from app.services.org import issuers, staff
 from tests.app.conftest import BASE_URL, Web
 from tests.app.test_auth import like_a_browser
 

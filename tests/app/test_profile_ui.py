@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Image, IssuerKey
-from app.services import images, issuers
+from app.services.delivery import images
+from app.services.org import issuers
 from app.wiring import service_env
 from credentials import jwk_thumbprint, verify_credential
 from tests.app import test_achievements_ui as shared

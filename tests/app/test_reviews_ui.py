@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import EmailMessage, IssuedCredential, Issuer, Review, StaffAccount
-from app.services import reviews
+from app.services.learning import reviews
 from app.wiring import service_env
 from credentials import schema_errors
 from tests.app.conftest import BASE_URL, Web

@@ -28,11 +28,13 @@ from app.models import (
     ManageLink,
     StaffAccount,
 )
-from app.services import achievements, educators, issuers, issuing, modules
-from app.services.achievements import AchievementInput
-from app.services.audit import Actor
-from app.services.issuers import IssuerProfileInput
-from app.services.issuing import AwardInput
+from app.services.awarding import issuing
+from app.services.awarding.issuing import AwardInput
+from app.services.learning import educators, modules
+from app.services.org import achievements, issuers
+from app.services.org.achievements import AchievementInput
+from app.services.org.audit import Actor
+from app.services.org.issuers import IssuerProfileInput
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, Web, database_url, reset_schema, sign_in_directly
 from tests.app.mail_helpers import delivered, latest_delivered, link_in_delivered

@@ -16,7 +16,8 @@ from flask import Flask
 
 from app.extensions import db
 from app.models import Achievement, EmailMessage, IssuedCredential, Issuer, StaffAccount
-from app.services import educators, emails, modules
+from app.services.learning import educators, modules
+from app.services.mail import emails
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, Web, sign_in_directly
 from tests.app.mail_helpers import (

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from app import svg_sanitiser
 from app.extensions import db
 from app.models import Achievement, Image, IssuedCredential, Issuer
-from app.services import achievements, downloads, images
+from app.services.delivery import downloads, images
+from app.services.org import achievements
 from app.wiring import service_env
 from tests.app import test_achievements_ui as shared
 from tests.app.conftest import BASE_URL

@@ -34,10 +34,11 @@ import pytest
 
 from app.extensions import db
 from app.models import IssuedCredential, Issuer
-from app.services import modules, reviews, revocation
-from app.services.audit import Actor
-from app.services.issuing import EvidenceInput
-from app.services.modules import ActivityInput, ModuleInput
+from app.services.awarding import revocation
+from app.services.awarding.issuing import EvidenceInput
+from app.services.learning import modules, reviews
+from app.services.learning.modules import ActivityInput, ModuleInput
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from credentials import baking
 from credentials.did import did_web_document_url

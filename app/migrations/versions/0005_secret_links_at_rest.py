@@ -39,7 +39,7 @@ branch_labels = None
 depends_on = None
 
 REMOVED = "[link removed]"
-MAX_ATTEMPTS = 5  # app.services.emails.MAX_ATTEMPTS when this revision was written
+MAX_ATTEMPTS = 5  # app.services.mail.emails.MAX_ATTEMPTS when this revision was written
 _ORIGIN = r"https?://[^\s\"'<>/]+"
 #: Links that grant something to whoever holds them (the token is the rest of the path).
 SECRET_LINK = re.compile(
@@ -51,7 +51,7 @@ OLD_MANAGE_LINK = re.compile(
 )
 
 
-# A copy of how app.services.emails seals the links of a queued message (format "v1:"), so this
+# A copy of how app.services.mail.emails seals the links of a queued message (format "v1:"), so this
 # revision keeps working whatever that module becomes.
 def _seal(links: dict[str, str], to: str, secret_key: str) -> str:
     key = HKDF(

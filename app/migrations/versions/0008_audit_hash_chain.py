@@ -34,7 +34,7 @@ _SQLITE_TRIGGERS = [
 
 def _event_hash(row, seq, prev_hash):
     """Version 1 of the canonical serialisation, frozen here as it was when this migration was
-    written (``app.services.audit.event_hash`` documents it; a test checks the two agree)."""
+    written (``app.services.org.audit.event_hash`` documents it; a test checks the two agree)."""
     created_at = row.created_at.astimezone(UTC).isoformat()
     payload = [
         "cairn-audit-1",

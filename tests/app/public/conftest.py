@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 
 from app.models import Achievement, IssuedCredential, Issuer
-from app.services.issuing import EvidenceInput
+from app.services.awarding.issuing import EvidenceInput
 
 ALIGNMENT = {
     "target_name": "Assessment for learning",

@@ -14,8 +14,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.models import Achievement, IssuedCredential, Issuer
-from app.services import revocation, visibility
-from app.services.audit import Actor
+from app.services.awarding import revocation
+from app.services.delivery import visibility
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL
 from tests.app.public.conftest import ALIGNMENT, RECIPIENT, assert_csp_clean, page
@@ -247,7 +248,7 @@ def test_a_revoked_credential_says_revoked_with_its_reason(
 def test_a_status_list_that_cannot_be_read_is_status_unknown(
     client: FlaskClient, credential: IssuedCredential, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.services import verification
+    from app.services.verification import verifier as verification
 
     real = verification.LocalFirstFetcher.local
 

@@ -16,8 +16,9 @@ from sqlalchemy import text
 from app.extensions import db
 from app.models import Achievement, IssuedCredential, Issuer
 from app.public import skips_rate_limiting
-from app.services import revocation, visibility
-from app.services.audit import Actor
+from app.services.awarding import revocation
+from app.services.delivery import visibility
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL
 

@@ -18,9 +18,9 @@ from PIL import Image as PILImage
 
 from app.models import Achievement, IssuedCredential, Issuer
 from app.qr import qr_png, qr_svg
-from app.services import images, visibility
-from app.services.audit import Actor
-from app.services.issuers import IssuerProfileInput, set_image, update_profile
+from app.services.delivery import images, visibility
+from app.services.org.audit import Actor
+from app.services.org.issuers import IssuerProfileInput, set_image, update_profile
 from app.wiring import service_env
 from credentials import unbake, verify_credential
 from tests.app.conftest import BASE_URL
@@ -440,7 +440,7 @@ def test_downloads_have_an_etag_and_answer_conditional_requests_with_304(
 def test_the_pdf_is_not_made_again_for_a_matching_etag(
     client: FlaskClient, credential: IssuedCredential, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.services import certificates
+    from app.services.delivery import certificates
 
     path = f"/credentials/{credential.id}/certificate.pdf"
     etag = fetch(client, path).headers["ETag"]

@@ -15,7 +15,8 @@ from werkzeug.http import parse_options_header
 
 from app.extensions import db
 from app.models import IssuedCredential
-from app.services import reviews, revocation
+from app.services.awarding import revocation
+from app.services.learning import reviews
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL
 from tests.app.portfolio_helpers import (

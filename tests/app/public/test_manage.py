@@ -26,8 +26,8 @@ from app.models import (
     Issuer,
     ManageLink,
 )
-from app.services import visibility
-from app.services.audit import Actor
+from app.services.delivery import visibility
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from credentials import unbake, verify_credential
 from tests.app.conftest import BASE_URL, Web

@@ -10,10 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app.models import Achievement, IssuedCredential, Issuer
-from app.services import achievements
-from app.services.achievements import AchievementInput
-from app.services.audit import Actor
-from app.services.issuers import IssuerProfileInput, update_profile
+from app.services.org import achievements
+from app.services.org.achievements import AchievementInput
+from app.services.org.audit import Actor
+from app.services.org.issuers import IssuerProfileInput, update_profile
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL
 from tests.app.public.conftest import ALIGNMENT, assert_csp_clean, page

@@ -19,8 +19,8 @@ from werkzeug.test import encode_multipart
 from app import create_app
 from app.extensions import db
 from app.models import Achievement, IssuedCredential, Issuer
-from app.services import revocation
-from app.services.audit import Actor
+from app.services.awarding import revocation
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from credentials import CHECK_ORDER
 from tests.app.conftest import BASE_URL, database_url, reset_schema
@@ -203,7 +203,7 @@ def test_a_tampered_credential(client: FlaskClient, credential: IssuedCredential
 def test_an_unreachable_status_list(
     client: FlaskClient, credential: IssuedCredential, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.services import status_lists
+    from app.services.awarding import status_lists
 
     def unreachable(*args: object, **kwargs: object) -> None:
         raise OSError("connection timed out")

@@ -16,8 +16,8 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from app.models import Achievement, IssuedCredential, Issuer
-from app.services import revocation
-from app.services.audit import Actor
+from app.services.awarding import revocation
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, Web
 from tests.app.forgeries import forged_credential
@@ -254,7 +254,7 @@ def test_a_tampered_credential_is_not_valid_and_names_the_proof(
 def test_an_unreachable_status_list_is_status_unknown_never_not_revoked(
     web: Web, credential: IssuedCredential, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.services import status_lists
+    from app.services.awarding import status_lists
 
     def unreachable(*args: object, **kwargs: object) -> None:
         raise OSError("connection timed out")
@@ -271,7 +271,7 @@ def test_an_unreachable_status_list_is_status_unknown_never_not_revoked(
 def test_a_status_list_elsewhere_that_cannot_be_fetched_is_status_unknown(
     web: Web, app: Any, credential: IssuedCredential, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.services import verification
+    from app.services.verification import verifier as verification
 
     calls: list[str] = []
 

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AchievementVersion, AuditEvent
-from app.services import achievements
-from app.services.achievements import AchievementInput
-from app.services.audit import Actor
-from app.services.errors import ServiceError
+from app.services._core.errors import ServiceError
+from app.services.org import achievements
+from app.services.org.achievements import AchievementInput
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from schemas.achievements import AchievementSchema, achievement_form_data, flatten_errors
 

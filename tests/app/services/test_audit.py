@@ -15,8 +15,8 @@ from sqlalchemy.exc import DatabaseError
 
 from app.extensions import db
 from app.models import AuditEvent, StaffAccount
-from app.services import audit
-from app.services.audit import Actor, AppendOnlyViolation
+from app.services.org import audit
+from app.services.org.audit import Actor, AppendOnlyViolation
 from app.wiring import service_env
 
 ACTOR = Actor(label="test")
@@ -134,8 +134,8 @@ def test_events_cannot_be_changed_or_removed(issuers) -> None:
 
 
 def test_members_sign_ins_show_in_their_issuers_log_only(make_staff, make_issuer) -> None:
-    from app.services import audit as audit_service
-    from app.services import staff as staff_service
+    from app.services.org import audit as audit_service
+    from app.services.org import staff as staff_service
     from app.wiring import service_env
 
     member = make_staff("member@a.example.org", name="Member")
@@ -158,8 +158,8 @@ def test_members_sign_ins_show_in_their_issuers_log_only(make_staff, make_issuer
 
 
 def test_exports_keep_formulas_as_text(make_issuer) -> None:
-    from app.services import audit as audit_service
-    from app.services.audit import Actor
+    from app.services.org import audit as audit_service
+    from app.services.org.audit import Actor
     from app.wiring import service_env
 
     issuer = make_issuer()

@@ -22,9 +22,9 @@ from sqlalchemy import text
 from app.cli import main
 from app.extensions import db
 from app.models import AuditChainHead, AuditEvent, Issuer
-from app.services import audit
-from app.services.audit import GENESIS, Actor
-from app.services.spreadsheets import FORMULA_STARTS
+from app.services._core.spreadsheets import FORMULA_STARTS
+from app.services.org import audit
+from app.services.org.audit import GENESIS, Actor
 from app.wiring import service_env
 
 ACTOR = Actor(label="tester", ip="192.0.2.9")

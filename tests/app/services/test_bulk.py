@@ -13,9 +13,11 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, BulkJob, BulkRow, IssuedCredential
-from app.services import achievements, bulk, issuing, jobs
-from app.services.audit import Actor
-from app.services.errors import Conflict, NotFound, ServiceError
+from app.services._core import jobs
+from app.services._core.errors import Conflict, NotFound, ServiceError
+from app.services.awarding import bulk, issuing
+from app.services.org import achievements
+from app.services.org.audit import Actor
 from app.wiring import service_env
 
 ACTOR = Actor(label="test")

@@ -12,12 +12,14 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Achievement, Educator, EducatorEmail, IssuedCredential, Issuer, MagicLink
-from app.services import educators, revocation, visibility
-from app.services.audit import Actor
-from app.services.env import ServiceEnv
-from app.services.errors import Conflict, NotFound, ServiceError
+from app.services._core.env import ServiceEnv
+from app.services._core.errors import Conflict, NotFound, ServiceError
+from app.services.awarding import revocation
+from app.services.delivery import visibility
+from app.services.learning import educators
+from app.services.org.audit import Actor
 from app.wiring import service_env
-from tests.app.learner.educator_helpers import count, latest_mail, make_educator, token_from_mail
+from tests.app.educator.educator_helpers import count, latest_mail, make_educator, token_from_mail
 
 ANN = "ann.lee@school.example.org"
 ANN_HOME = "ann@home.example.net"

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Image
-from app.services import images
-from app.services.errors import ServiceError
+from app.services._core.errors import ServiceError
+from app.services.delivery import images
 from app.wiring import service_env
 
 MAX_BYTES = 2 * 1024 * 1024

@@ -11,18 +11,19 @@ import pytest
 from flask import Flask
 
 from app.models import Achievement, ImportedCredential, IssuedCredential, Issuer
-from app.services import educators, imports, revocation
-from app.services.audit import Actor
-from app.services.errors import Conflict, NotFound, ServiceError
+from app.services._core.errors import Conflict, NotFound, ServiceError
+from app.services.awarding import revocation
+from app.services.learning import educators, imports
+from app.services.org.audit import Actor
 from app.wiring import service_env
-from tests.app.forgeries import forged_credential
-from tests.app.learner.educator_helpers import (
+from tests.app.educator.educator_helpers import (
     baked_png,
     count,
     make_educator,
     tampered_png,
     token_from_mail,
 )
+from tests.app.forgeries import forged_credential
 
 ANN = "ann.lee@school.example.org"
 #: An address Ann had at her previous district (not on her account at first).

@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, EmailMessage, StatusAllocation
-from app.services import issuers, issuing, revocation, status_lists
-from app.services.audit import Actor
-from app.services.errors import Conflict, NotFound, ServiceError
-from app.services.issuing import AwardInput, EvidenceInput
+from app.services._core.errors import Conflict, NotFound, ServiceError
+from app.services.awarding import issuing, revocation, status_lists
+from app.services.awarding.issuing import AwardInput, EvidenceInput
+from app.services.org import issuers
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from credentials import StatusList, schema_errors, verify_credential
 
@@ -221,7 +222,7 @@ def test_awards_cannot_cross_issuers(make_issuer, make_achievement) -> None:
 
 
 def test_archived_achievements_cannot_be_awarded(make_issuer, make_achievement) -> None:
-    from app.services import achievements
+    from app.services.org import achievements
 
     issuer = make_issuer()
     achievement = make_achievement(issuer)

@@ -29,11 +29,11 @@ from app.models import (
     StaffAccount,
     Submission,
 )
-from app.services import educators, modules, portfolio, reviews
-from app.services.audit import Actor
-from app.services.errors import Conflict, NotFound, ServiceError
-from app.services.modules import ActivityInput, ModuleInput
-from app.services.portfolio import ItemInput
+from app.services._core.errors import Conflict, NotFound, ServiceError
+from app.services.learning import educators, modules, portfolio, reviews
+from app.services.learning.modules import ActivityInput, ModuleInput
+from app.services.learning.portfolio import ItemInput
+from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL
 from tests.app.mail_helpers import body_of, delivered, latest_delivered
@@ -137,7 +137,7 @@ def test_only_the_issuers_unarchived_achievements_can_be_chosen(
                 actor=ACTOR,
                 env=service_env(),
             )
-    from app.services import achievements
+    from app.services.org import achievements
 
     achievements.set_archived(badge, True, actor=ACTOR, env=service_env())
     with pytest.raises(ServiceError, match="archived"):

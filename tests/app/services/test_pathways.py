@@ -15,9 +15,11 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Achievement, IssuedCredential, Issuer, Submission
-from app.services import achievements, bulk, educators, issuing, pathways, reviews, revocation
-from app.services.achievements import AwardRulesInput
-from app.services.errors import ServiceError
+from app.services._core.errors import ServiceError
+from app.services.awarding import bulk, issuing, revocation
+from app.services.learning import educators, pathways, reviews
+from app.services.org import achievements
+from app.services.org.achievements import AwardRulesInput
 from app.wiring import service_env
 from credentials import schema_errors
 from tests.app.portfolio_helpers import ACTOR, document, make_educator, verify

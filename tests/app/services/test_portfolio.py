@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import PortfolioItem, StoredFile, SubmissionItem
-from app.services import portfolio, reviews
-from app.services.errors import Conflict, NotFound, ServiceError
-from app.services.portfolio import ItemInput
+from app.services._core.errors import Conflict, NotFound, ServiceError
+from app.services.learning import portfolio, reviews
+from app.services.learning.portfolio import ItemInput
 from app.wiring import service_env
 from tests.app.portfolio_helpers import (
     EXE,

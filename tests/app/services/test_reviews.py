@@ -20,9 +20,10 @@ from app.models import (
     StaffAccount,
     Submission,
 )
-from app.services import achievements, reviews
-from app.services.achievements import AwardRulesInput
-from app.services.errors import Conflict, NotFound, ServiceError
+from app.services._core.errors import Conflict, NotFound, ServiceError
+from app.services.learning import reviews
+from app.services.org import achievements
+from app.services.org.achievements import AwardRulesInput
 from app.wiring import service_env
 from credentials import decode_jwt, schema_errors
 from tests.app.portfolio_helpers import (

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services import signing
+from app.services.awarding import signing
 from credentials import (
     DocumentLoader,
     decode_jwt,
@@ -88,8 +88,8 @@ def test_bulk_job_signs_on_worker_processes(make_issuer, make_achievement, local
 
     from app.extensions import db
     from app.models import IssuedCredential
-    from app.services import bulk
-    from app.services.audit import Actor
+    from app.services.awarding import bulk
+    from app.services.org.audit import Actor
     from app.wiring import service_env
 
     issuer = make_issuer()

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CREDENTIAL_STATUSES, STATUS_LABELS, IssuedCredential
-from app.services import revocation
-from app.services.audit import Actor
-from app.services.queries import credentials as credential_queries
+from app.services.awarding import queries as credential_queries
+from app.services.awarding import revocation
+from app.services.org.audit import Actor
 from app.wiring import service_env
 
 ACTOR = Actor(label="test")

@@ -1,0 +1,325 @@
+"""The backpack (``/me/``): every credential of the signed-in educator, from this instance (awarded
+to any of their confirmed addresses) and imported from other issuers, with per-credential
+visibility, the profile switch, downloads and sharing, imports and re-verification.
+
+Whatever is not the educator's answers 404, exactly like something that does not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError
+from werkzeug.datastructures import FileStorage
+from werkzeug.wrappers import Response
+from werkzeug.wrappers import Response as BaseResponse
+
+from app.educator import bp, current_educator, educator_required
+from app.extensions import db
+from app.models import ImportedCredential, IssuedCredential, Issuer
+from app.public.credentials import certificate_page, private_download
+from app.services._core.errors import ServiceError, required
+from app.services.delivery import downloads, visibility
+from app.services.learning import educators, imports
+from app.services.verification import verifier as verification
+from app.wiring import fetcher, service_env
+from credentials import MAX_INPUT_BYTES
+from schemas.educators import CredentialSettingsSchema, ImportSettingsSchema, ImportTextSchema
+from schemas.fields import first_errors
+
+#: Pages of a credential the educator may keep private: never cached, no Referer.
+PRIVATE_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+class UnusableUpload(Exception):
+    """The import form holds nothing to import (or too much)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@bp.get("/")
+@educator_required
+def backpack() -> str:
+    """All of the educator's credentials."""
+    educator = current_educator()
+    return render_template(
+        "educator/backpack.html",
+        educator=educator,
+        entries=educators.backpack(educator),
+        imported=imports.list_for(educator),
+        import_label=imports.label,
+        now=service_env().now,
+    )
+
+
+def credential_links(found: IssuedCredential) -> dict[str, str]:
+    """The page and downloads of a credential: the public ones, or, while it is private, the
+    backpack's own (which work for the signed-in educator)."""
+    if not found.is_private:
+        public: dict[str, Any] = {"credential_id": found.id}
+        return {
+            "page": url_for("public.credential", **public),
+            "badge.png": url_for("public.badge_png", **public),
+            "badge.svg": url_for("public.badge_svg", **public),
+            "credential.json": url_for("public.credential_file", **public),
+            "qr.png": url_for("public.qr_code_png", **public),
+            "qr.svg": url_for("public.qr_code_svg", **public),
+            "certificate": url_for("public.certificate", **public),
+            "certificate.pdf": url_for("public.certificate_pdf", **public),
+        }
+    own: dict[str, Any] = {"credential_id": found.id}
+    links = {
+        name: url_for("educator.credential_download", name=name, **own)
+        for name in ("badge.png", "badge.svg", "credential.json", "qr.png", "qr.svg")
+    }
+    links["page"] = url_for("public.credential", credential_id=found.id)
+    links["certificate"] = url_for("educator.credential_certificate", **own)
+    links["certificate.pdf"] = url_for(
+        "educator.credential_download", name="certificate.pdf", **own
+    )
+    links["certificate-letter.pdf"] = url_for(
+        "educator.credential_download", name="certificate.pdf", paper="letter", **own
+    )
+    return links
+
+
+def _credential_page(found: IssuedCredential, errors: dict[str, str], status: int) -> Response:
+    env = service_env()
+    issuer = required(db.session.get(Issuer, found.issuer_id), "The issuer is missing.")
+    view = downloads.view(found, env.base_url)
+    page = render_template(
+        "educator/credential.html",
+        credential=found,
+        issuer=issuer,
+        view=view,
+        state=verification.state_of(found),
+        expired=found.status_at(env.now) == "expired",
+        links=credential_links(found),
+        linkedin=None if found.is_private else downloads.linkedin_url(view, issuer),
+        errors=errors,
+    )
+    response = Response(page, status=status, mimetype="text/html")
+    response.headers.update(PRIVATE_PAGE_HEADERS)
+    return response
+
+
+@bp.get("/credentials/<credential_id>")
+@educator_required
+def credential(credential_id: str) -> Response:
+    """One credential of this instance: status, who sees it, downloads and sharing."""
+    found = educators.get_credential(current_educator(), credential_id)
+    return _credential_page(found, {}, 200)
+
+
+@bp.post("/credentials/<credential_id>/settings")
+@educator_required
+def credential_settings(credential_id: str) -> Response:
+    """Make a credential's page public or private, and list it on the profile page or not."""
+    educator = current_educator()
+    found = educators.get_credential(educator, credential_id)
+    try:
+        data = CredentialSettingsSchema().load(request.form)
+    except ValidationError as error:
+        return _credential_page(found, first_errors(error), 400)
+    env = service_env()
+    private = data["visibility"] == "private"
+    changed = visibility.set_private(
+        found, private, actor=educators.actor(educator, request.remote_addr), env=env
+    )
+    shown = educators.set_show_on_profile(educator, found, data["show_on_profile"], env)
+    changed = shown or changed
+    if changed:
+        flash("Saved.", "success")
+    return redirect(url_for("educator.credential", credential_id=found.id), 303)
+
+
+@bp.get("/credentials/<credential_id>/files/<name>")
+@educator_required
+def credential_download(credential_id: str, name: str) -> BaseResponse:
+    """One of the credential's downloads, also while it is private (the educator's own)."""
+    return private_download(educators.get_credential(current_educator(), credential_id), name)
+
+
+@bp.get("/credentials/<credential_id>/certificate")
+@educator_required
+def credential_certificate(credential_id: str) -> Response:
+    """The printable certificate, also while the credential is private."""
+    found = educators.get_credential(current_educator(), credential_id)
+    page = certificate_page(found, {**credential_links(found), "page": _own_page(found)})
+    response = Response(page, mimetype="text/html")
+    response.headers.update(PRIVATE_PAGE_HEADERS)
+    return response
+
+
+def _own_page(found: IssuedCredential) -> str:
+    return url_for("educator.credential", credential_id=found.id)
+
+
+@bp.post("/credentials/<credential_id>/manage-links/revoke")
+@educator_required
+def manage_links_revoke(credential_id: str) -> Response:
+    """Stop every emailed link to manage this credential working (e.g. one was forwarded)."""
+    educator = current_educator()
+    found = educators.get_credential(educator, credential_id)
+    revoked = visibility.revoke_manage_links(
+        found, actor=educators.actor(educator, request.remote_addr), env=service_env()
+    )
+    flash(
+        "The emailed links to manage this credential no longer work."
+        if revoked
+        else "No emailed link to manage this credential was working.",
+        "success",
+    )
+    return redirect(_own_page(found), 303)
+
+
+@bp.post("/credentials/<credential_id>/manage-links/send")
+@educator_required
+def manage_link_send(credential_id: str) -> Response:
+    """Email a new link to manage this credential to the address it was awarded to (to use
+    without signing in, e.g. on another device)."""
+    found = educators.get_credential(current_educator(), credential_id)
+    visibility.send_manage_link(found, service_env())
+    flash(f"A new link to manage it is on its way to {found.recipient_email}.", "success")
+    return redirect(_own_page(found), 303)
+
+
+# --- Imports --------------------------------------------------------------------------------
+
+
+def _submitted() -> bytes | str:
+    """The uploaded file, or else the pasted text.
+
+    :raises UnusableUpload: when there is neither, or the file is too large.
+    """
+    upload = request.files.get("file")
+    if isinstance(upload, FileStorage) and upload.filename:
+        data = upload.stream.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise UnusableUpload(
+                f"The file is larger than {MAX_INPUT_BYTES // (1024 * 1024)} MB.", 413
+            )
+        if not data:
+            raise UnusableUpload("The file is empty.")
+        return data
+    try:
+        text = ImportTextSchema().load(request.form)["text"]
+    except ValidationError as error:
+        raise UnusableUpload(first_errors(error).get("text", "The text is unusable.")) from None
+    if not text:
+        raise UnusableUpload("Choose a badge image or credential file, or paste a credential.")
+    return str(text)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@educator_required
+def import_credential() -> ResponseReturnValue:
+    """Import a credential from another issuer: a baked PNG/SVG, a JSON file, or a JWT. It is
+    verified now and kept with the result; input that holds no credential stores nothing."""
+    if request.method == "GET":
+        return render_template("educator/import.html", error=None)
+    try:
+        data = _submitted()
+        imported = imports.import_credential(
+            current_educator(), data, env=service_env(), fallback=fetcher()
+        )
+    except UnusableUpload as error:
+        return render_template("educator/import.html", error=error.message), error.status
+    except ServiceError as error:
+        return render_template("educator/import.html", error=error.message), error.status
+    verdict = imports.label(imported)
+    flash(
+        "Imported and verified: " + verdict["sentence"],
+        "success" if verdict["kind"] == "valid" else "warning",
+    )
+    return redirect(url_for("educator.imported", public_id=imported.public_id), 303)
+
+
+def _imported_page(
+    found: ImportedCredential, error: str | None, status: int
+) -> ResponseReturnValue:
+    report = imports.report_of(found)
+    page = render_template(
+        "educator/imported.html",
+        imported=found,
+        report=report,
+        banner=verification.verdict(report),
+        recipient_matched=imports.recipient_matched(found),
+        describe_source=verification.describe_source,
+        link=imports.credential_link(found),
+        error=error,
+    )
+    return page, status
+
+
+@bp.get("/imported/<public_id>")
+@educator_required
+def imported(public_id: str) -> ResponseReturnValue:
+    """An imported credential with the checks of its last verification."""
+    return _imported_page(imports.get(current_educator(), public_id), None, 200)
+
+
+@bp.post("/imported/<public_id>/verify")
+@educator_required
+def imported_verify(public_id: str) -> Response:
+    """Verify an imported credential again now."""
+    educator = current_educator()
+    found = imports.reverify(
+        educator, imports.get(educator, public_id), env=service_env(), fallback=fetcher()
+    )
+    verdict = imports.label(found)
+    flash(
+        "Verified again just now: " + verdict["sentence"],
+        "success" if verdict["kind"] == "valid" else "warning",
+    )
+    return redirect(url_for("educator.imported", public_id=found.public_id), 303)
+
+
+@bp.post("/imported/<public_id>/settings")
+@educator_required
+def imported_settings(public_id: str) -> ResponseReturnValue:
+    """List an imported credential on the profile page, or stop listing it."""
+    educator = current_educator()
+    found = imports.get(educator, public_id)
+    try:
+        data = ImportSettingsSchema().load(request.form)
+        changed = imports.set_show_on_profile(educator, found, data["show_on_profile"])
+    except ValidationError as error:
+        return _imported_page(found, first_errors(error).get("show_on_profile"), 400)
+    except ServiceError as error:
+        return _imported_page(found, error.message, error.status)
+    if changed:
+        flash("Saved.", "success")
+    return redirect(url_for("educator.imported", public_id=found.public_id), 303)
+
+
+@bp.post("/imported/<public_id>/delete")
+@educator_required
+def imported_delete(public_id: str) -> Response:
+    """Remove an imported credential from the backpack."""
+    educator = current_educator()
+    imports.delete(educator, imports.get(educator, public_id), service_env())
+    flash("The imported credential has been removed from your backpack.", "success")
+    return redirect(url_for("educator.backpack"), 303)
+
+
+@bp.get("/imported/<public_id>/credential")
+@educator_required
+def imported_file(public_id: str) -> Response:
+    """The imported credential as it was submitted (JSON, or the JWT)."""
+    found = imports.get(current_educator(), public_id)
+    jwt = not found.document.startswith("{")
+    response = Response(
+        found.document, mimetype="application/vc+jwt" if jwt else "application/ld+json"
+    )
+    extension = "jwt" if jwt else "json"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="credential-{found.public_id}.{extension}"'
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,311 @@
+"""Modules on the educator side (``/me/modules``): the catalogue, a module's page (progress,
+evidence, learning partner, completion), and its activity pages where prompts are answered.
+
+Answers are saved by an ordinary form post per activity, which works without JavaScript;
+``module-autosave.js`` posts the same form to the same URL as the educator types and reads the
+JSON answer. Another educator's enrolment, like a module nobody may see, answers 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError
+from werkzeug.wrappers import Response
+
+from app.educator import bp, current_educator, educator_required
+from app.errors import wants_json
+from app.evidence_files import evidence_limit
+from app.extensions import db
+from app.models import Enrolment, Module
+from app.services._core.errors import ServiceError
+from app.services.learning import educators, modules, portfolio
+from app.services.learning.portfolio import ItemInput
+from app.wiring import service_env
+from schemas.fields import first_errors
+from schemas.learning_modules import (
+    AnswersSchema,
+    CompletionSchema,
+    EvidenceSchema,
+    PartnerInviteSchema,
+    ThanksSchema,
+)
+
+Errors = dict[str, str]
+
+
+def _prefixed(prefix: str, errors: dict[str, str]) -> Errors:
+    return {f"{prefix}-{name}": message for name, message in errors.items()}
+
+
+def _module_page(
+    module: Module,
+    enrolment: Enrolment | None,
+    *,
+    errors: Errors | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    achievement, version = modules.achievement_of(module)
+    context: dict[str, Any] = {}
+    if enrolment is not None:
+        done = modules.progress(enrolment)
+        items = modules.module_items(enrolment)
+        context = {
+            "progress": done,
+            "problems": modules.completion_problems(enrolment, done),
+            "attachments": modules.attachments(enrolment),
+            "items": items,
+            "submission": modules.submission_of(enrolment),
+            "partner_state": modules.partner_invitation_state(enrolment, service_env()),
+        }
+    page = render_template(
+        "educator/modules/module.html",
+        module=module,
+        enrolment=enrolment,
+        version=version,
+        achievement=achievement,
+        issuer_name=modules.issuer_name(module),
+        errors=errors or {},
+        values=values or {},
+        max_evidence=portfolio.size_words(evidence_limit()),
+        **context,
+    )
+    return page, status
+
+
+@bp.get("/modules", endpoint="modules")
+@educator_required
+def catalogue() -> str:
+    """The modules the educator is enrolled in, and every open one they may join."""
+    entries = modules.catalogue(current_educator())
+    progress = {e.enrolment.id: modules.progress(e.enrolment) for e in entries if e.enrolment}
+    return render_template("educator/modules/catalogue.html", entries=entries, progress=progress)
+
+
+@bp.get("/modules/<module_id>")
+@educator_required
+def module(module_id: str) -> tuple[str, int]:
+    """A module: what it is and, once enrolled, the educator's progress and next steps."""
+    found, enrolment = modules.module_for(current_educator(), module_id)
+    return _module_page(found, enrolment)
+
+
+@bp.post("/modules/<module_id>/enrol")
+@educator_required
+def enrol(module_id: str) -> Response:
+    """Join an open module."""
+    educator = current_educator()
+    found, _ = modules.module_for(educator, module_id)
+    modules.enrol(educator, found, service_env())
+    flash(f"You are enrolled in “{found.title}”. Start with the first activity.")
+    return redirect(url_for(".module", module_id=found.public_id), 303)
+
+
+def _enrolment(module_id: str) -> Enrolment:
+    return modules.enrolment_for(current_educator(), module_id)
+
+
+@bp.route("/modules/<module_id>/activities/<int:activity_id>", methods=["GET", "POST"])
+@educator_required
+def activity(module_id: str, activity_id: int) -> ResponseReturnValue:
+    """An activity: directions, resources and its prompts. Posting saves the answers (all of
+    the form's, or the one ``module-autosave.js`` sends); JSON for scripts, a redirect for
+    browsers."""
+    educator = current_educator()
+    enrolment = _enrolment(module_id)
+    found = modules.get_activity(enrolment.module, activity_id)
+    errors: Errors = {}
+    values: dict[int, str] = {}
+    if request.method == "POST":
+        try:
+            texts = AnswersSchema().load(request.form.to_dict())["answers"]
+            changed = modules.save_answers(enrolment, educator, found, texts, service_env())
+        except ValidationError as exc:
+            errors = {"answers": next(iter(first_errors(exc).values()))}
+        except ServiceError as exc:
+            if exc.status == 404:
+                raise
+            db.session.rollback()
+            errors = {"answers": exc.message}
+        if wants_json():
+            if errors:
+                return jsonify({"error": "not_saved", "message": errors["answers"]}), 400
+            done = modules.progress(enrolment)
+            here = next(a for a in done.activities if a.activity.id == found.id)
+            return jsonify(
+                {
+                    "saved": changed,
+                    "answered": done.answered,
+                    "total": done.total,
+                    "percent": done.percent,
+                    "activity_done": here.done,
+                }
+            )
+        if not errors:
+            flash("Saved your answers.")
+            following = _next_activity(enrolment, found.id)
+            if request.form.get("then") == "next" and following is not None:
+                return redirect(
+                    url_for(".activity", module_id=module_id, activity_id=following), 303
+                )
+            if request.form.get("then") == "module":
+                return redirect(url_for(".module", module_id=module_id), 303)
+            return redirect(url_for(".activity", module_id=module_id, activity_id=found.id), 303)
+        values = {p.id: request.form.get(f"prompt-{p.id}", "") for p in found.prompts}
+    saved = modules.answers(enrolment)
+    page = render_template(
+        "educator/modules/activity.html",
+        module=enrolment.module,
+        enrolment=enrolment,
+        activity=found,
+        answers={p.id: values.get(p.id, saved.get(p.id, "")) for p in found.prompts},
+        next_activity=_next_activity(enrolment, found.id),
+        editable=enrolment.state in modules.EDITABLE_STATES,
+        errors=errors,
+    )
+    return page, 400 if errors else 200
+
+
+def _next_activity(enrolment: Enrolment, activity_id: int) -> int | None:
+    ids = [a.id for a in enrolment.module.activities]
+    position = ids.index(activity_id)
+    return ids[position + 1] if position + 1 < len(ids) else None
+
+
+def _refused(exc: ServiceError) -> str:
+    if exc.status == 404:
+        raise exc
+    db.session.rollback()
+    return exc.message
+
+
+@bp.post("/modules/<module_id>/evidence")
+@educator_required
+def attach(module_id: str) -> ResponseReturnValue:
+    """Attach a file, a link or a narrative to the enrolment."""
+    educator = current_educator()
+    enrolment = _enrolment(module_id)
+    upload = request.files.get("file")
+    errors: Errors = {}
+    try:
+        loaded = EvidenceSchema().load(request.form.to_dict())
+        data = ItemInput(title=loaded["title"] or "", body=loaded["body"] or "", url=loaded["url"])
+        # One byte over the limit is enough for the portfolio to refuse the file by its size.
+        file = None
+        if upload is not None and upload.filename:
+            file = (upload.read(evidence_limit() + 1), upload.filename)
+        item = modules.attach_evidence(
+            enrolment,
+            educator,
+            loaded["kind"],
+            data,
+            service_env(),
+            upload=file,
+            max_bytes=evidence_limit(),
+        )
+    except ValidationError as exc:
+        errors = _prefixed("evidence", first_errors(exc))
+    except ServiceError as exc:
+        errors = {f"evidence-{exc.field}" if exc.field else "evidence": _refused(exc)}
+    else:
+        flash(f"Attached “{item.title}”.")
+        return redirect(url_for(".module", module_id=module_id, _anchor="evidence"), 303)
+    values = {f"evidence-{k}": v for k, v in request.form.items() if k != "csrf_token"}
+    return _module_page(enrolment.module, enrolment, errors=errors, values=values, status=400)
+
+
+@bp.post("/modules/<module_id>/evidence/<item_id>/remove")
+@educator_required
+def detach(module_id: str, item_id: str) -> Response:
+    """Take an item off the module (it stays in the portfolio)."""
+    enrolment = _enrolment(module_id)
+    try:
+        modules.detach_evidence(enrolment, current_educator(), item_id, service_env())
+    except ServiceError as exc:
+        flash(_refused(exc), "error")
+    else:
+        flash("Removed it from this module; it is still in your portfolio.")
+    return redirect(url_for(".module", module_id=module_id, _anchor="evidence"), 303)
+
+
+@bp.post("/modules/<module_id>/partner")
+@educator_required
+def invite_partner(module_id: str) -> ResponseReturnValue:
+    """Invite a learning partner by email."""
+    enrolment = _enrolment(module_id)
+    try:
+        loaded = PartnerInviteSchema().load(request.form.to_dict())
+        modules.invite_partner(
+            enrolment, current_educator(), loaded["name"], loaded["email"], service_env()
+        )
+    except ValidationError as exc:
+        errors = _prefixed("partner", first_errors(exc))
+    except ServiceError as exc:
+        errors = {f"partner-{exc.field}" if exc.field else "partner": _refused(exc)}
+    else:
+        flash(f"Invited {enrolment.partner_name}: an email is on its way to them.")
+        return redirect(url_for(".module", module_id=module_id, _anchor="partner"), 303)
+    values = {f"partner-{k}": v for k, v in request.form.items() if k != "csrf_token"}
+    return _module_page(enrolment.module, enrolment, errors=errors, values=values, status=400)
+
+
+@bp.post("/modules/<module_id>/partner/revoke")
+@educator_required
+def revoke_partner(module_id: str) -> ResponseReturnValue:
+    """Withdraw the learning partner's invitation: its link stops working."""
+    enrolment = _enrolment(module_id)
+    educator = current_educator()
+    try:
+        modules.revoke_partner(
+            enrolment, actor=educators.actor(educator, request.remote_addr), env=service_env()
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        return _module_page(enrolment.module, enrolment, errors={"partner": _refused(exc)},
+                            status=exc.status)  # fmt: skip
+    flash(f"Withdrawn: the link sent to {enrolment.partner_name} no longer works.")
+    return redirect(url_for(".module", module_id=module_id, _anchor="partner"), 303)
+
+
+@bp.post("/modules/<module_id>/partner/thanks")
+@educator_required
+def thank_partner(module_id: str) -> ResponseReturnValue:
+    """Send the learning partner a thank-you note."""
+    enrolment = _enrolment(module_id)
+    try:
+        note = ThanksSchema().load(request.form.to_dict())["note"]
+        modules.thank_partner(enrolment, current_educator(), note, service_env())
+    except ValidationError as exc:
+        errors = _prefixed("thanks", first_errors(exc))
+    except ServiceError as exc:
+        errors = {"thanks-note" if exc.field else "partner": _refused(exc)}
+    else:
+        flash(f"Sent your note to {enrolment.partner_name}.")
+        return redirect(url_for(".module", module_id=module_id, _anchor="partner"), 303)
+    values = {"thanks-note": request.form.get("note", "")}
+    return _module_page(enrolment.module, enrolment, errors=errors, values=values, status=400)
+
+
+@bp.post("/modules/<module_id>/complete")
+@educator_required
+def complete(module_id: str) -> ResponseReturnValue:
+    """Submit the module for completion, publishing the chosen items as evidence."""
+    enrolment = _enrolment(module_id)
+    try:
+        publish = CompletionSchema().load({"publish": request.form.getlist("publish")})["publish"]
+        modules.complete(enrolment, current_educator(), publish, service_env())
+    except ValidationError as exc:
+        errors = {"complete": next(iter(first_errors(exc).values()))}
+    except ServiceError as exc:
+        errors = {"complete": _refused(exc)}
+    else:
+        if enrolment.state == "awarded":
+            flash("Complete! Your badge has been issued; it is in your backpack.")
+        else:
+            flash("Submitted: a reviewer will look at your work, and you will hear by email.")
+        return redirect(url_for(".module", module_id=module_id), 303)
+    values = {"publish": set(request.form.getlist("publish")), "submitted": True}
+    return _module_page(enrolment.module, enrolment, errors=errors, values=values, status=400)

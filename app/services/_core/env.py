@@ -1,0 +1,78 @@
+"""The collaborators every service call receives, bundled: key store, JSON-LD loader, public
+origin, clock, mail transport, job runner and the settings services read (all chosen once in
+``app.wiring``), and the time of the request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from app.infrastructure.jobs import JobRunner
+from app.infrastructure.mail import MailSettings, MailTransport
+from credentials import DocumentLoader
+from keys import KeyStore
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """The configuration services read, frozen: services never look at the Flask config."""
+
+    #: The application's secret: it seals the secret links kept in queued mail.
+    secret_key: str
+    #: The ``From`` of outgoing mail (``None``: "Cairn <no-reply@host>").
+    mail_from: str | None = None
+    #: How long a holder's manage link and a partner's review link stay usable.
+    manage_link_days: int = 90
+    partner_link_days: int = 30
+    #: How many days before expiry the "expiring soon" notice goes out.
+    expiry_warning_days: int = 30
+    #: Bulk jobs: rows signed per chunk, how long a worker's lease lasts without a heartbeat,
+    #: and how many processes sign (0: in the worker's own process).
+    bulk_chunk_size: int = 250
+    bulk_lease_seconds: float = 20.0
+    signing_processes: int = 0
+
+    @property
+    def mail(self) -> MailSettings:
+        """What the email service needs: the sender and the link-sealing key."""
+        return MailSettings(sender=self.mail_from, secret_key=self.secret_key)
+
+
+@dataclass(frozen=True)
+class ServiceEnv:
+    """What a service needs from outside the database. ``now`` is fixed per call, so every row
+    and signature of one operation carries the same time; ``clock`` tells the time again for
+    work that runs long (a bulk job's heartbeat)."""
+
+    keystore: KeyStore
+    loader: DocumentLoader
+    base_url: str
+    now: datetime
+    clock: Callable[[], datetime]
+    #: Where mail goes.
+    mail: MailTransport
+    #: Where background jobs run.
+    jobs: JobRunner
+    settings: ServiceSettings
+
+    @property
+    def mail_settings(self) -> MailSettings:
+        """The settings the email service needs (sender, link-sealing key)."""
+        return self.settings.mail
+
+    @property
+    def did_host(self) -> str:
+        """The host part of did:web identifiers (a port is written ``%3A<port>``)."""
+        parts = urlsplit(self.base_url)
+        host = parts.hostname or "localhost"
+        return f"{host}%3A{parts.port}" if parts.port else host
+
+    def at(self, now: datetime) -> ServiceEnv:
+        """The same collaborators at another time."""
+        return replace(self, now=now)
+
+    def later(self) -> ServiceEnv:
+        """The same collaborators at the clock's time now."""
+        return replace(self, now=self.clock())

@@ -1,0 +1,3 @@
+"""Awarding credentials: issuing one or many, signing, revocation and suspension, status lists,
+bulk jobs.
+"""

@@ -1,0 +1,311 @@
+"""Awarding: build, sign once, store exactly as signed. Used by the single-award form, the CLI,
+bulk CSV jobs and replacements alike.
+
+A credential's ``id`` is its public URL, ``<base>/credentials/<uuid>``. Its status entry is a
+random index in the issuer's revocation list. It is signed at issue time with the issuer's
+current key (Data Integrity ``eddsa-rdfc-2022``, or VC-JWT ES256 when the issuer chose JWT) and
+the signed text is what Cairn serves for ever after.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+import credentials
+from app.extensions import db
+from app.models import Achievement, AchievementVersion, IssuedCredential, Issuer
+from app.services._core import events
+from app.services._core.addresses import check_email
+from app.services._core.env import ServiceEnv
+from app.services._core.errors import Invalid, NotFound
+from app.services.awarding import signing, status_lists
+from app.services.mail import emails
+from app.services.org import achievements, audit, issuers
+from app.services.org.audit import Actor
+from credentials import CredentialError, build_credential
+
+#: How Cairn writes the ids it makes (credentials, bulk jobs). Anything else in a URL cannot
+#: name one, and is refused before it reaches the database (PostgreSQL errors on a NUL byte).
+ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@dataclass(frozen=True)
+class EvidenceInput:
+    """Evidence for an award: a URL, a narrative, or both."""
+
+    url: str | None = None
+    name: str | None = None
+    narrative: str | None = None
+
+
+@dataclass(frozen=True)
+class ResultInput:
+    """A result of the award: a rubric level (``result_description`` and ``achieved_level``
+    are the ids of a ``ResultDescription`` and one of its ``RubricCriterionLevel``s), a value,
+    or a status."""
+
+    result_description: str | None = None
+    achieved_level: str | None = None
+    value: str | None = None
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class AwardInput:
+    """One award (validated by ``schemas.awards``).
+
+    ``valid_until`` overrides the achievement's default validity; ``no_expiry`` removes it.
+    """
+
+    email: str
+    name: str | None = None
+    narrative: str | None = None
+    evidence: tuple[EvidenceInput, ...] = ()
+    valid_until: datetime | None = None
+    no_expiry: bool = False
+    show_name: bool = True
+    awarded_date: datetime | None = None
+    results: tuple[ResultInput, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def credential_url(credential_id: str, env: ServiceEnv) -> str:
+    """The public URL (and ``id``) of a credential."""
+    return f"{env.base_url}/credentials/{credential_id}"
+
+
+class Issuance:
+    """What every award of one achievement version by one issuer shares, prepared once: the
+    issuer profile, the achievement object, the signing key. Bulk jobs reuse one per chunk."""
+
+    def __init__(
+        self, issuer: Issuer, achievement: Achievement, version: AchievementVersion, env: ServiceEnv
+    ):
+        self.issuer, self.achievement, self.version, self.env = issuer, achievement, version, env
+        self.profile = issuers.profile(issuer, env)
+        self.ob_achievement = achievements.ob_achievement(achievement, version, issuer, env)
+        self.proof_format = issuer.proof_format
+        key_type = "ed25519" if self.proof_format == "di" else "p256"
+        record, self.key = issuers.signing_key(issuer, key_type, env)
+        self.verification_method = issuers.verification_method(issuer, record, env)
+
+    def valid_until(self, award: AwardInput) -> datetime | None:
+        if award.no_expiry:
+            return None
+        if award.valid_until is not None:
+            if award.valid_until <= self.env.now:
+                raise Invalid("The expiry date must be in the future.", "valid_until")
+            return award.valid_until
+        days = self.version.default_validity_days
+        return self.env.now + timedelta(days=days) if days else None
+
+    def build(
+        self, award: AwardInput, credential_id: str, index: int
+    ) -> tuple[dict[str, Any], datetime | None]:
+        """Build one unsigned credential; return it with its expiry.
+
+        :raises ServiceError: for invalid award data (including anything the builder refuses).
+        """
+        email = check_email(award.email)
+        valid_until = self.valid_until(award)
+        try:
+            unsigned = build_credential(
+                credential_id=credential_url(credential_id, self.env),
+                issuer=self.profile,
+                achievement=self.ob_achievement,
+                recipient=credentials.Recipient(
+                    email=email,
+                    salt=secrets.token_hex(16),  # a fresh salt per award
+                    name=(award.name or None) if award.show_name else None,
+                ),
+                valid_from=self.env.now,
+                valid_until=valid_until,
+                awarded_date=award.awarded_date or self.env.now,
+                narrative=award.narrative or None,
+                evidence=[
+                    credentials.Evidence(
+                        id=e.url or None, name=e.name or None, narrative=e.narrative or None
+                    )
+                    for e in award.evidence
+                ],
+                credential_status=status_lists.entry(self.issuer, index, self.env),
+                results=[
+                    credentials.Result(
+                        value=r.value,
+                        status=r.status,
+                        result_description=r.result_description,
+                        achieved_level=r.achieved_level,
+                    )
+                    for r in award.results
+                ],
+            )
+        except (ValueError, CredentialError) as exc:
+            raise Invalid(
+                f"The credential could not be built: {getattr(exc, 'message', exc)}"
+            ) from None
+        return unsigned, valid_until
+
+    def sign(
+        self, award: AwardInput, credential_id: str, index: int
+    ) -> tuple[str, datetime | None]:
+        """Build and sign one credential; return its stored text and expiry.
+
+        :raises ServiceError: for invalid award data (including anything the builder refuses).
+        """
+        unsigned, valid_until = self.build(award, credential_id, index)
+        try:
+            text = signing.sign_one(
+                unsigned,
+                self.key,
+                self.verification_method,
+                self.proof_format,
+                self.env.now,
+                self.env.loader,
+            )
+        except (ValueError, CredentialError) as exc:
+            raise Invalid(
+                f"The credential could not be signed: {getattr(exc, 'message', exc)}"
+            ) from None
+        return text, valid_until
+
+
+def store(
+    issuance: Issuance,
+    award: AwardInput,
+    *,
+    credential_id: str,
+    index: int,
+    document: str,
+    valid_until: datetime | None,
+    actor: Actor,
+    bulk_job_id: str | None = None,
+    notify: bool = True,
+) -> IssuedCredential:
+    """Add the signed credential, its audit event and its email to the session (not committed)."""
+    env = issuance.env
+    credential = IssuedCredential(
+        id=credential_id,
+        issuer_id=issuance.issuer.id,
+        achievement_id=issuance.achievement.id,
+        achievement_version_id=issuance.version.id,
+        recipient_email=check_email(award.email),
+        recipient_name=award.name or None,
+        document=document,
+        proof_format=issuance.proof_format,
+        issued_at=env.now,
+        valid_from=env.now,
+        valid_until=valid_until,
+        status_index=index,
+        awarded_by_id=actor.staff_id,
+        bulk_job_id=bulk_job_id,
+    )
+    db.session.add(credential)
+    audit.record(
+        "credential.issue",
+        actor=actor,
+        now=env.now,
+        issuer_id=issuance.issuer.id,
+        subject_type="credential",
+        subject_id=credential_id,
+        detail={
+            "achievement": issuance.achievement.public_id,
+            "version": issuance.version.version,
+            "recipient": credential.recipient_email,
+            "status_index": index,
+            "job": bulk_job_id,
+        },
+    )
+    events.publish(
+        events.CredentialStored(credential, issuance.issuer, issuance.version, notify, env)
+    )
+    return credential
+
+
+def award(
+    issuer: Issuer,
+    achievement: Achievement,
+    data: AwardInput,
+    *,
+    actor: Actor,
+    env: ServiceEnv,
+    notify: bool = True,
+    check_pathways: bool = True,
+    on_store: Callable[[IssuedCredential], None] | None = None,
+) -> IssuedCredential:
+    """Award one credential: allocate a status index, build, sign, store, audit, queue the email;
+    then award (or queue for review) any pathway the new credential completes.
+
+    ``on_store`` is called with the stored credential before the commit, so what it writes
+    (e.g. the review that approved the award) is committed with the credential or not at all.
+
+    :raises ServiceError: for bad input (nothing is stored).
+    :raises Conflict: when the achievement is archived.
+    """
+    if achievement.issuer_id != issuer.id:
+        raise NotFound("There is no such achievement.")
+    achievements.require_awardable(achievement)
+    check_email(data.email)
+    issuance = Issuance(issuer, achievement, achievements.current_version(achievement), env)
+    issuance.valid_until(data)  # refuse a past expiry before reserving anything
+    credential_id = str(uuid.uuid4())
+    (index,) = status_lists.allocate(issuer, 1, env)
+    document, valid_until = issuance.sign(data, credential_id, index)
+    credential = store(
+        issuance,
+        data,
+        credential_id=credential_id,
+        index=index,
+        document=document,
+        valid_until=valid_until,
+        actor=actor,
+        notify=notify,
+    )
+    if on_store is not None:
+        on_store(credential)
+    db.session.commit()
+    events.publish(events.CredentialsAwarded((credential,), env, follow_pathways=check_pathways))
+    emails.deliver_soon(env)
+    return credential
+
+
+def get_credential(issuer: Issuer, credential_id: str) -> IssuedCredential:
+    """One of the issuer's credentials.
+
+    :raises NotFound: when it does not exist or belongs to another issuer.
+    """
+    if not ID_PATTERN.fullmatch(credential_id):
+        raise NotFound("There is no such credential.")
+    credential = db.session.scalar(
+        select(IssuedCredential).where(
+            IssuedCredential.id == credential_id, IssuedCredential.issuer_id == issuer.id
+        )
+    )
+    if credential is None:
+        raise NotFound("There is no such credential.")
+    return credential
+
+
+def holders(issuer: Issuer, achievement: Achievement, emails_: Sequence[str]) -> set[str]:
+    """Which of these (normalised) emails hold an unrevoked credential for the achievement."""
+    found: set[str] = set()
+    wanted = list(dict.fromkeys(emails_))
+    for start in range(0, len(wanted), 500):
+        found.update(
+            db.session.scalars(
+                select(IssuedCredential.recipient_email).where(
+                    IssuedCredential.issuer_id == issuer.id,
+                    IssuedCredential.achievement_id == achievement.id,
+                    IssuedCredential.revoked_at.is_(None),
+                    IssuedCredential.recipient_email.in_(wanted[start : start + 500]),
+                )
+            )
+        )
+    return found

@@ -1,0 +1,3 @@
+"""Professional learning: modules, portfolios, reviews, pathways, educators and their imported
+credentials.
+"""

@@ -1,0 +1,150 @@
+"""The issuer's profile and keys: editing the public profile and logo, the proof format of new
+credentials, the DID and its documents, and key rotation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.models import Image, Issuer, IssuerKey
+from app.services._core.errors import ServiceError
+from app.services.org import issuers
+from app.services.org.issuers import IssuerProfileInput
+from app.wiring import service_env
+from app.workspace import actor, bp, current_issuer, workspace_view
+from app.workspace.achievements import store_image_upload
+from credentials import jwk_thumbprint
+from schemas.achievements import flatten_errors
+from schemas.profile import ProfileSchema, RotateKeySchema, profile_form_data
+
+#: How the page names each key type, and what the key signs.
+KEY_TYPE_LABELS = {
+    "ed25519": "Ed25519 (Data Integrity, eddsa-rdfc-2022)",
+    "p256": "P-256 (VC-JWT, ES256)",
+}
+
+
+def key_fingerprint(key: IssuerKey) -> tuple[str, str]:
+    """What identifies a key's public half on the page: ``("publicKeyMultibase", value)`` for
+    Ed25519 (as the DID document lists it) or ``("JWK thumbprint", value)`` (RFC 7638)."""
+    if key.key_type == "ed25519":
+        return "publicKeyMultibase", key.public_key_multibase
+    return "JWK thumbprint", jwk_thumbprint(key.public_jwk)
+
+
+def _values_from_issuer(issuer: Issuer) -> dict[str, Any]:
+    return {
+        "name": issuer.name,
+        "url": issuer.url or "",
+        "email": issuer.email or "",
+        "description": issuer.description or "",
+        "proof_format": issuer.proof_format,
+        "remove_logo": False,
+    }
+
+
+def _render(
+    issuer: Issuer,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    env = service_env()
+    keys = sorted(issuer.keys, key=lambda k: (k.key_type, k.created_at, k.id))
+    page = render_template(
+        "workspace/profile.html",
+        issuer=issuer,
+        values=values if values is not None else _values_from_issuer(issuer),
+        errors=errors or {},
+        did=issuers.issuer_did(issuer, env),
+        keys=[(key, *key_fingerprint(key)) for key in keys],
+        key_types=KEY_TYPE_LABELS,
+        active={kind: issuers.active_key(issuer, kind).kid for kind in issuers.KEY_TYPES},
+        max_image_kb=current_app.config["MAX_IMAGE_BYTES"] // 1024,
+    )
+    return page, status
+
+
+@bp.route("/<slug>/profile", methods=["GET", "POST"])
+@workspace_view("owner")
+def profile(slug: str) -> Response | tuple[str, int]:
+    """Show and edit the issuer's public profile and logo; list its DID, documents and keys."""
+    issuer = current_issuer()
+    if request.method == "GET":
+        return _render(issuer)
+    env = service_env()
+    errors: dict[str, list[str]] = {}
+    loaded: dict[str, Any] | None = None
+    try:
+        loaded = ProfileSchema().load(profile_form_data(request.form))
+    except ValidationError as exc:
+        errors = flatten_errors(exc.messages)
+    upload = request.files.get("logo")
+    logo: Image | None = None
+    try:
+        logo_id = store_image_upload(upload, env.now)
+    except ServiceError as exc:
+        errors.setdefault("logo", []).append(exc.message)
+    else:
+        logo = db.session.get(Image, logo_id) if logo_id is not None else None
+    if logo is not None and loaded is not None and loaded["remove_logo"]:
+        errors.setdefault("remove_logo", []).append(
+            "Either upload a new logo or remove the current one, not both."
+        )
+    values = {**profile_form_data(request.form)}
+    if errors or loaded is None:
+        db.session.rollback()  # an uploaded logo is not kept when the form is refused
+        return _render(issuer, values=values, errors=errors, status=400)
+    try:
+        issuers.update_profile(
+            issuer,
+            IssuerProfileInput(
+                name=loaded["name"],
+                url=loaded["url"],
+                email=loaded["email"],
+                description=loaded["description"],
+                proof_format=loaded["proof_format"],
+            ),
+            actor=actor(),
+            env=env,
+        )
+    except ServiceError as exc:
+        if exc.status != 400:
+            raise
+        db.session.rollback()
+        return _render(
+            issuer, values=values, errors={exc.field or "_schema": [exc.message]}, status=400
+        )
+    if logo is not None and logo.id != issuer.image_id:
+        issuers.set_image(issuer, logo, actor=actor(), env=env)
+    elif loaded["remove_logo"] and issuer.image_id is not None:
+        issuers.set_image(issuer, None, actor=actor(), env=env)
+    flash(
+        "Profile saved. Credentials issued from now on carry it; those already issued keep the "
+        "profile they were signed with."
+    )
+    return redirect(url_for(".profile", slug=issuer.slug), 303)
+
+
+@bp.post("/<slug>/keys/rotate")
+@workspace_view("owner")
+def rotate_key(slug: str) -> Response | tuple[str, int]:
+    """Make a new key of one type the signing key. The old key stays published in the DID
+    document and JWKS, marked retired, so every credential it signed still verifies."""
+    issuer = current_issuer()
+    try:
+        loaded = RotateKeySchema().load({"key_type": request.form.get("key_type", "")})
+    except ValidationError as exc:
+        return _render(issuer, errors=flatten_errors(exc.messages), status=400)
+    old = issuers.active_key(issuer, loaded["key_type"]).kid
+    new = issuers.rotate_key(issuer, loaded["key_type"], actor=actor(), env=service_env())
+    flash(
+        f"New {KEY_TYPE_LABELS[new.key_type]} key {new.kid} now signs new credentials. The old "
+        f"key {old} stays published, so credentials it signed still verify."
+    )
+    return redirect(url_for(".profile", slug=issuer.slug), 303)

@@ -1,0 +1,182 @@
+"""The review queue (awarders and up): educators' submissions for the issuer's portfolio badges
+and pathway completions waiting for review; a submission's statement and items (files too,
+published or not: its reviewers may see what was submitted to them, nobody else's), the rubric as
+one radio group per criterion, written feedback, and approve / request changes / decline.
+
+A submission for another issuer answers 404, like everything outside the workspace's issuer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from marshmallow import ValidationError
+from werkzeug.wrappers import Response
+
+from app.auth import current_staff
+from app.evidence_files import send_evidence_file
+from app.extensions import db
+from app.models import Educator, StaffAccount, Submission
+from app.services._core.errors import NotFound, ServiceError, required
+from app.services.learning import educators, reviews
+from app.wiring import service_env
+from app.workspace import bp, current_issuer, workspace_view
+from schemas.fields import first_errors
+from schemas.reviews import decision_form_data, load_decision
+
+#: The queue's filters: what each shows, by state.
+FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "waiting": ("Waiting", ("submitted",)),
+    "changes": ("Changes requested", ("changes_requested",)),
+    "decided": ("Decided or withdrawn", reviews.CLOSED_STATES),
+}
+STATE_LABELS = {
+    "submitted": "Waiting",
+    "changes_requested": "Changes requested",
+    "approved": "Approved",
+    "declined": "Declined",
+    "withdrawn": "Withdrawn",
+}
+DECISION_LABELS = {
+    "approve": "Approved",
+    "request_changes": "Asked for changes",
+    "decline": "Declined",
+}
+ORIGIN_LABELS = {"portfolio": "Portfolio", "module": "Module", "pathway": "Pathway completed"}
+
+
+@bp.app_context_processor
+def _review_helpers() -> dict[str, Any]:
+    def waiting_reviews() -> int:
+        """How many submissions wait in the current workspace's queue (for the navigation)."""
+        issuer = g.get("issuer")
+        return reviews.waiting_count(issuer) if issuer is not None else 0
+
+    return {"waiting_reviews": waiting_reviews}
+
+
+@bp.get("/<slug>/reviews", endpoint="reviews")
+@workspace_view("awarder")
+def reviews_queue(slug: str) -> str:
+    """The queue: waiting submissions oldest first; ``?show=changes`` or ``?show=decided``."""
+    issuer = current_issuer()
+    show = request.args.get("show", "waiting")
+    if show not in FILTERS:
+        show = "waiting"
+    found = reviews.queue(issuer, states=FILTERS[show][1])
+    return render_template(
+        "workspace/reviews/queue.html",
+        issuer=issuer,
+        show=show,
+        filters=FILTERS,
+        rows=[(s, reviews.achievement_of(s)[1], _educator(s)) for s in found],
+        states=STATE_LABELS,
+        origins=ORIGIN_LABELS,
+    )
+
+
+def _educator(submission: Submission) -> Educator:
+    return required(db.session.get(Educator, submission.educator_id), "missing educator")
+
+
+def _page(
+    submission: Submission,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    achievement, version, _ = reviews.achievement_of(submission)
+    educator = _educator(submission)
+    history = [
+        (r, db.session.get(StaffAccount, r.reviewer_id), _levels_named(version.rubric, r.results))
+        for r in submission.reviews
+    ]
+    try:
+        email: str | None = reviews.recipient_email(educator)
+    except ServiceError:
+        email = None
+    page = render_template(
+        "workspace/reviews/review.html",
+        issuer=current_issuer(),
+        submission=submission,
+        achievement=achievement,
+        version=version,
+        educator=educator,
+        email=email,
+        confirmed=bool(educators.verified_emails(educator)),
+        items=[row.item for row in submission.items],
+        history=history,
+        values=values or {"feedback": "", "levels": {}},
+        errors=errors or {},
+        states=STATE_LABELS,
+        decisions=DECISION_LABELS,
+        origins=ORIGIN_LABELS,
+    )
+    return page, status
+
+
+def _levels_named(
+    rubric: list[dict[str, Any]] | None, chosen: dict[str, Any] | None
+) -> list[tuple[str, str]]:
+    named = []
+    for criterion in rubric or []:
+        level_id = (chosen or {}).get(str(criterion["id"]))
+        for level in criterion.get("levels", []):
+            if str(level["id"]) == level_id:
+                named.append((str(criterion["name"]), str(level["name"])))
+    return named
+
+
+@bp.get("/<slug>/reviews/<submission_id>")
+@workspace_view("awarder")
+def review(slug: str, submission_id: str) -> tuple[str, int]:
+    """One submission, with the review form while it waits for a decision."""
+    return _page(reviews.get_for_issuer(current_issuer(), submission_id))
+
+
+@bp.post("/<slug>/reviews/<submission_id>")
+@workspace_view("awarder")
+def decide_review(slug: str, submission_id: str) -> ResponseReturnValue:
+    """Approve (issues the credential), ask for changes, or decline."""
+    submission = reviews.get_for_issuer(current_issuer(), submission_id)
+    values = decision_form_data(request.form)
+    try:
+        data = load_decision(values)
+        reviews.decide(
+            submission,
+            current_staff(),
+            data["decision"],
+            data["feedback"],
+            data["levels"],
+            service_env(),
+            ip=request.remote_addr,
+        )
+    except ValidationError as error:
+        return _page(submission, values=values, errors=first_errors(error), status=400)
+    except ServiceError as error:
+        if isinstance(error, NotFound):
+            raise
+        submission = reviews.get_for_issuer(current_issuer(), submission_id)  # after the rollback
+        field = error.field or "_schema"
+        return _page(submission, values=values, errors={field: error.message}, status=error.status)
+    done = {
+        "approve": "Approved: the credential is issued and the educator emailed.",
+        "request_changes": "Sent back for changes; the educator has been emailed your feedback.",
+        "decline": "Declined; the educator has been emailed your feedback.",
+    }
+    flash(done[data["decision"]])
+    return redirect(url_for("workspace.reviews", slug=slug), 303)
+
+
+@bp.get("/<slug>/reviews/<submission_id>/items/<item_id>/file")
+@workspace_view("awarder")
+def review_item_file(slug: str, submission_id: str, item_id: str) -> Response:
+    """The file of an item of this submission, published or not (for its reviewers only)."""
+    submission = reviews.get_for_issuer(current_issuer(), submission_id)
+    item = reviews.submitted_item(submission, item_id)
+    if item.file is None:
+        raise NotFound("This item has no file.")
+    return send_evidence_file(item.file)
