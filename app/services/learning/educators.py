@@ -87,22 +87,37 @@ def create(email: str, name: str, env: ServiceEnv, *, verified: bool) -> Educato
     return educator
 
 
+def _add_link(
+    address: str, purpose: str, educator_id: int | None, lifetime: timedelta, env: ServiceEnv
+) -> str:
+    """Store (not commit) a single-use link for ``purpose`` sent to ``address``; return its
+    token (only the token's hash is kept)."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        MagicLink(
+            token_hash=_hash(token),
+            email=address,
+            purpose=purpose,
+            educator_id=educator_id,
+            created_at=env.now,
+            expires_at=env.now + lifetime,
+        )
+    )
+    return token
+
+
 def request_sign_in(email: str, env: ServiceEnv, *, minutes: int = SIGN_IN_MINUTES) -> None:
     """Email a single-use sign-in link, valid for ``minutes``, to ``email`` (whether or not it
     has an account: the link creates the account on first use). Committed; delivered in the
     background."""
     address = check_email(email)
-    token = secrets.token_urlsafe(32)
     educator = find_by_email(address)
-    db.session.add(
-        MagicLink(
-            token_hash=_hash(token),
-            email=address,
-            purpose="sign_in",
-            educator_id=educator.id if educator else None,
-            created_at=env.now,
-            expires_at=env.now + timedelta(minutes=minutes),
-        )
+    token = _add_link(
+        address,
+        "sign_in",
+        educator.id if educator else None,
+        timedelta(minutes=minutes),
+        env,
     )
     emails.queue_template(
         "sign_in",
@@ -216,17 +231,7 @@ def add_email(educator: Educator, email: str, env: ServiceEnv) -> EducatorEmail:
     else:
         row = EducatorEmail(educator_id=educator.id, email=address, created_at=env.now)
         db.session.add(row)
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        MagicLink(
-            token_hash=_hash(token),
-            email=address,
-            purpose="verify_email",
-            educator_id=educator.id,
-            created_at=env.now,
-            expires_at=env.now + timedelta(hours=VERIFY_HOURS),
-        )
-    )
+    token = _add_link(address, "verify_email", educator.id, timedelta(hours=VERIFY_HOURS), env)
     emails.queue_template(
         "verify_email",
         env,

@@ -374,6 +374,34 @@ def delete_item(item: PortfolioItem, educator: Educator, env: ServiceEnv) -> Non
     :raises Conflict: for an answer to a module prompt, an item in a submission that is being
         reviewed or was approved, or one attached elsewhere (e.g. to a module).
     """
+    _check_deletable(item, educator, env)
+    # What remains are declined or withdrawn submissions: they lose the item, not the review.
+    for row in db.session.scalars(select(SubmissionItem).where(SubmissionItem.item_id == item.id)):
+        db.session.delete(row)
+    file_id = item.file_id
+    db.session.delete(item)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(
+            "This item is attached to a module; remove it there first.", "item"
+        ) from None
+    if file_id is not None:
+        _delete_file_if_unused(file_id)
+    audit.record(
+        "portfolio.delete",
+        actor=educator_actor(educator),
+        now=env.now,
+        subject_type="portfolio_item",
+        subject_id=item.public_id,
+        detail={"kind": item.kind},
+    )
+    db.session.commit()
+
+
+def _check_deletable(item: PortfolioItem, educator: Educator, env: ServiceEnv) -> None:
+    """Refuse to delete what is not the educator's, or what a credential or a review needs."""
     if item.educator_id != educator.id:
         raise NotFound("There is no such portfolio item.")
     if item.kind == "response":
@@ -397,35 +425,17 @@ def delete_item(item: PortfolioItem, educator: Educator, env: ServiceEnv) -> Non
                 "This item is part of an approved submission, so it is kept as its record.",
                 "item",
             )
-    # What remains are declined or withdrawn submissions: they lose the item, not the review.
-    for row in db.session.scalars(select(SubmissionItem).where(SubmissionItem.item_id == item.id)):
-        db.session.delete(row)
-    file_id = item.file_id
-    db.session.delete(item)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(
-            "This item is attached to a module; remove it there first.", "item"
-        ) from None
-    if file_id is not None:
-        still_used = db.session.scalar(
-            select(func.count()).select_from(PortfolioItem).where(PortfolioItem.file_id == file_id)
-        )
-        if not still_used:
-            stored = db.session.get(StoredFile, file_id)
-            if stored is not None:
-                db.session.delete(stored)
-    audit.record(
-        "portfolio.delete",
-        actor=educator_actor(educator),
-        now=env.now,
-        subject_type="portfolio_item",
-        subject_id=item.public_id,
-        detail={"kind": item.kind},
+
+
+def _delete_file_if_unused(file_id: int) -> None:
+    """Delete a stored file no item uses any more (in the caller's transaction)."""
+    still_used = db.session.scalar(
+        select(func.count()).select_from(PortfolioItem).where(PortfolioItem.file_id == file_id)
     )
-    db.session.commit()
+    if not still_used:
+        stored = db.session.get(StoredFile, file_id)
+        if stored is not None:
+            db.session.delete(stored)
 
 
 def public_item(public_id: str) -> PortfolioItem:
