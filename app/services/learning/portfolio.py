@@ -8,14 +8,12 @@ its name or the browser's claim, only an allow-list of types is kept, and sizes 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -38,7 +36,7 @@ from app.services._core.errors import Conflict, Invalid, NotFound
 from app.services.awarding.issuing import EvidenceInput
 from app.services.learning.educators import actor as educator_actor
 from app.services.org import audit
-from credentials import CredentialError, decode_jwt
+from app.services.verification.verifier import stored_payload
 
 ITEM_KINDS = ("response", "file", "link", "narrative")
 MAX_TITLE = 200
@@ -323,20 +321,8 @@ def submissions_with(item: PortfolioItem) -> list[Submission]:
     )
 
 
-def _document(credential: IssuedCredential) -> dict[str, Any]:
-    """The credential as stored (Data Integrity JSON, or the payload of a VC-JWT)."""
-    text = credential.document
-    try:
-        if text.startswith("{"):
-            parsed = json.loads(text)
-            return parsed if isinstance(parsed, dict) else {}
-        return dict(decode_jwt(text).credential)
-    except (ValueError, CredentialError):
-        return {}
-
-
 def _evidence_ids(credential: IssuedCredential) -> set[str]:
-    evidence = _document(credential).get("evidence") or []
+    evidence = stored_payload(credential.document).get("evidence") or []
     if isinstance(evidence, dict):
         evidence = [evidence]
     return {e["id"] for e in evidence if isinstance(e, dict) and isinstance(e.get("id"), str)}
