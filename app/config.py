@@ -148,22 +148,37 @@ def check_config(config: dict[str, Any]) -> None:
 
     :raises ConfigError: naming the setting and what it needs.
     """
-    base = config.get("BASE_URL")
-    if base:
-        parts = urlsplit(base)
-        if (
-            parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or parts.path not in ("", "/")
-        ):
-            raise ConfigError(
-                f"CAIRN_BASE_URL must be an origin like https://badges.example.org, not {base!r}"
-            )
+    _check_base_url(config.get("BASE_URL"))
+    _check_link_days(config)
+    problems = _problems_anywhere(config)
+    if config["ENV"] == "production":
+        problems += _problems_in_production(config)
+    if problems:
+        raise ConfigError("Cairn cannot start:\n  - " + "\n  - ".join(problems))
+
+
+def _check_base_url(base: str | None) -> None:
+    """A set base URL must be a bare origin: it prefixes every id Cairn signs."""
+    if not base:
+        return
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        raise ConfigError(
+            f"CAIRN_BASE_URL must be an origin like https://badges.example.org, not {base!r}"
+        )
+
+
+def _check_link_days(config: dict[str, Any]) -> None:
     for name in ("MANAGE_LINK_DAYS", "PARTNER_LINK_DAYS"):
         value = config.get(name)
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
             raise ConfigError(f"CAIRN_{name} must be a whole number of days from 1 to 3650")
+
+
+def _problems_anywhere(config: dict[str, Any]) -> list[str]:
+    """What is refused in every environment."""
     problems = []
+    base = config.get("BASE_URL")
     hsts = config.get("HSTS")
     if hsts not in ("auto", "on", "off"):
         problems.append("CAIRN_HSTS must be auto, on or off")
@@ -180,14 +195,33 @@ def check_config(config: dict[str, Any]) -> None:
         weak = passphrase_problem(passphrase, name="CAIRN_KEY_PASSPHRASE")
         if weak:
             problems.append(weak)
-    if config["ENV"] != "production":
-        if problems:
-            raise ConfigError("Cairn cannot start:\n  - " + "\n  - ".join(problems))
-        return
+    return problems
+
+
+def _problems_in_production(config: dict[str, Any]) -> list[str]:
+    """What production needs besides: https, real secrets, a mail server, shared rate limits."""
+    problems = []
+    base = config.get("BASE_URL")
     if not base:
         problems.append("CAIRN_BASE_URL is not set (e.g. https://badges.example.org)")
     elif not base.startswith("https://"):
         problems.append("CAIRN_BASE_URL must use https in production (did:web needs it)")
+    problems += _secret_problems(config)
+    if not config.get("SMTP_HOST"):
+        problems.append("CAIRN_SMTP_HOST is not set (award emails could not be sent)")
+    if not config.get("MAIL_FROM"):
+        problems.append("CAIRN_MAIL_FROM is not set (e.g. 'District PD <badges@example.org>')")
+    if config.get("SMTP_SECURITY") not in ("starttls", "ssl", "none"):
+        problems.append("CAIRN_SMTP_SECURITY must be starttls, ssl or none")
+    problems.extend(_per_process_rate_limits(config))
+    return problems
+
+
+def _secret_problems(config: dict[str, Any]) -> list[str]:
+    """The session secret and the key passphrase: set, strong, and not the same."""
+    problems = []
+    base = config.get("BASE_URL")
+    passphrase = config.get("KEY_PASSPHRASE") or ""
     secret = config.get("SECRET_KEY") or ""
     if len(secret) < 32:
         problems.append("CAIRN_SECRET_KEY must be set to at least 32 random characters")
@@ -205,15 +239,7 @@ def check_config(config: dict[str, Any]) -> None:
             problems.append(weak)
     if secret and secret == passphrase:
         problems.append("CAIRN_KEY_PASSPHRASE must differ from CAIRN_SECRET_KEY")
-    if not config.get("SMTP_HOST"):
-        problems.append("CAIRN_SMTP_HOST is not set (award emails could not be sent)")
-    if not config.get("MAIL_FROM"):
-        problems.append("CAIRN_MAIL_FROM is not set (e.g. 'District PD <badges@example.org>')")
-    if config.get("SMTP_SECURITY") not in ("starttls", "ssl", "none"):
-        problems.append("CAIRN_SMTP_SECURITY must be starttls, ssl or none")
-    problems.extend(_per_process_rate_limits(config))
-    if problems:
-        raise ConfigError("Cairn cannot start:\n  - " + "\n  - ".join(problems))
+    return problems
 
 
 def _per_process_rate_limits(config: dict[str, Any]) -> list[str]:

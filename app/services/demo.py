@@ -7,7 +7,7 @@ import secrets
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Achievement, Issuer
+from app.models import Achievement, IssuedCredential, Issuer, StaffAccount
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import NotFound
 from app.services.awarding import issuing, revocation
@@ -23,6 +23,17 @@ from app.services.org.issuers import IssuerProfileInput
 ISTE = "ISTE Standards for Educators"
 DEMO_EMAIL = "pd.office@district7.example.org"
 
+
+def _iste(standard: str, code: str) -> dict[str, str]:
+    """An alignment to one of the ISTE Standards for Educators."""
+    return {
+        "target_name": standard,
+        "target_url": f"https://iste.org/standards/educators#{standard.lower()}",
+        "target_framework": ISTE,
+        "target_code": code,
+    }
+
+
 ACHIEVEMENTS = [
     AchievementInput(
         name="Formative Assessment in Practice",
@@ -34,14 +45,7 @@ ACHIEVEMENTS = [
             "Design exit tickets that surface misconceptions",
             "Adjust instruction using formative data",
         ),
-        alignments=(
-            {
-                "target_name": "Analyst",
-                "target_url": "https://iste.org/standards/educators#analyst",
-                "target_framework": ISTE,
-                "target_code": "2.7",
-            },
-        ),
+        alignments=(_iste("Analyst", "2.7"),),
         achievement_type="MicroCredential",
         tags=("assessment", "module"),
         credits_available=6,
@@ -52,14 +56,7 @@ ACHIEVEMENTS = [
         description="Completed the digital citizenship module for K-12 educators.",
         criteria_markdown="Complete the module checklist and share one classroom lesson on "
         "digital citizenship.",
-        alignments=(
-            {
-                "target_name": "Citizen",
-                "target_url": "https://iste.org/standards/educators#citizen",
-                "target_framework": ISTE,
-                "target_code": "2.3",
-            },
-        ),
+        alignments=(_iste("Citizen", "2.3"),),
         achievement_type="Badge",
         tags=("digital citizenship", "module"),
         credits_available=3,
@@ -70,14 +67,7 @@ ACHIEVEMENTS = [
         criteria_markdown="Plan, observe and debrief three coaching cycles; submit the cycle log "
         "and the "
         "coachee's reflection as evidence.",
-        alignments=(
-            {
-                "target_name": "Collaborator",
-                "target_url": "https://iste.org/standards/educators#collaborator",
-                "target_framework": ISTE,
-                "target_code": "2.4",
-            },
-        ),
+        alignments=(_iste("Collaborator", "2.4"),),
         achievement_type="Certificate",
         tags=("coaching",),
         credits_available=15,
@@ -162,19 +152,7 @@ def seed(env: ServiceEnv, *, if_empty: bool = False) -> str | None:
         return None
     actor = Actor(label="demo")
     password = secrets.token_urlsafe(12)
-    try:
-        owner = staff.get_by_email(DEMO_EMAIL)
-    except NotFound:
-        owner = staff.create_account(
-            email=DEMO_EMAIL,
-            name="District 7 PD Office",
-            password=password,
-            is_admin=True,
-            actor=actor,
-            env=env,
-        )
-    else:
-        staff.set_password(owner, password, actor=actor, env=env)
+    owner = _seed_owner(password, actor, env)
     issuer = issuers.create_issuer(
         IssuerProfileInput(
             name="District 7 Professional Learning Office",
@@ -189,6 +167,38 @@ def seed(env: ServiceEnv, *, if_empty: bool = False) -> str | None:
         actor=actor,
         env=env,
     )
+    created = _seed_achievements(issuer, actor, env)
+    credentials = _seed_awards(issuer, created, actor, env)
+    revocation.revoke(
+        credentials[-1], "Awarded in error: the module was not completed.", actor=actor, env=env
+    )
+    _seed_module(issuer, created[0], actor, env)
+    note = (
+        f"Demo issuer '{issuer.name}' created (DID {issuers.issuer_did(issuer, env)}).\n"
+        f"Sign in at {env.base_url}/login as {DEMO_EMAIL} with password: {password}"
+    )
+    return note
+
+
+def _seed_owner(password: str, actor: Actor, env: ServiceEnv) -> StaffAccount:
+    """The demo's admin account, created or given the new ``password``."""
+    try:
+        owner = staff.get_by_email(DEMO_EMAIL)
+    except NotFound:
+        return staff.create_account(
+            email=DEMO_EMAIL,
+            name="District 7 PD Office",
+            password=password,
+            is_admin=True,
+            actor=actor,
+            env=env,
+        )
+    staff.set_password(owner, password, actor=actor, env=env)
+    return owner
+
+
+def _seed_achievements(issuer: Issuer, actor: Actor, env: ServiceEnv) -> list[Achievement]:
+    """The ``ACHIEVEMENTS``, each with a generated badge image."""
     created = []
     for data in ACHIEVEMENTS:
         image = images.generate_default(data.name, now=env.now)
@@ -200,6 +210,13 @@ def seed(env: ServiceEnv, *, if_empty: bool = False) -> str | None:
                 env=env,
             )
         )
+    return created
+
+
+def _seed_awards(
+    issuer: Issuer, created: list[Achievement], actor: Actor, env: ServiceEnv
+) -> list[IssuedCredential]:
+    """The ``AWARDS``, each with a portfolio entry as evidence."""
     credentials = []
     for index, email, name in AWARDS:
         credentials.append(
@@ -222,12 +239,4 @@ def seed(env: ServiceEnv, *, if_empty: bool = False) -> str | None:
                 env=env,
             )
         )
-    revocation.revoke(
-        credentials[-1], "Awarded in error: the module was not completed.", actor=actor, env=env
-    )
-    _seed_module(issuer, created[0], actor, env)
-    note = (
-        f"Demo issuer '{issuer.name}' created (DID {issuers.issuer_did(issuer, env)}).\n"
-        f"Sign in at {env.base_url}/login as {DEMO_EMAIL} with password: {password}"
-    )
-    return note
+    return credentials

@@ -69,10 +69,22 @@ def _sign_part(
     private = serialization.load_der_private_key(key_der, password=None)
     key = SigningKey(kid, private)  # type: ignore[arg-type]
     when = datetime.fromisoformat(created)
+    return _sign_each(documents, key, vm, proof_format, when, _child_loader)
+
+
+def _sign_each(
+    documents: list[dict[str, Any]],
+    key: SigningKey,
+    vm: str,
+    proof_format: str,
+    created: datetime,
+    loader: DocumentLoader,
+) -> list[Signed]:
+    """Sign documents one after another here; one that cannot be signed gets its error."""
     results = []
     for document in documents:
         try:
-            results.append(Signed(sign_one(document, key, vm, proof_format, when, _child_loader)))
+            results.append(Signed(sign_one(document, key, vm, proof_format, created, loader)))
         except (CredentialError, ValueError) as exc:
             results.append(Signed(None, getattr(exc, "message", None) or str(exc)))
     return results
@@ -105,13 +117,7 @@ def sign_many(
     ``processes`` is 0 or 1, or when there are too few documents to be worth it)."""
     parts = min(processes, len(documents) // MIN_PER_PROCESS)
     if parts <= 1:
-        results = []
-        for document in documents:
-            try:
-                results.append(Signed(sign_one(document, key, vm, proof_format, created, loader)))
-            except (CredentialError, ValueError) as exc:
-                results.append(Signed(None, getattr(exc, "message", None) or str(exc)))
-        return results
+        return _sign_each(documents, key, vm, proof_format, created, loader)
     key_der = key.private_key.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
 from pathlib import Path
 
 from fpdf import FPDF
@@ -29,26 +30,44 @@ def certificate_pdf(
     :param logo_png: the issuer's logo, when it is a PNG.
     """
     pdf = FPDF(orientation="landscape", unit="mm", format=PAPER.get(paper, "A4"))
-    holder = f" for {view.recipient_name}" if view.recipient_name else ""
-    pdf.set_title(f"{view.name}: certificate{holder}")
-    pdf.set_subject(f"Open Badges 3.0 credential {view.url}")
-    pdf.set_author(view.issuer_name)
-    pdf.set_creator("Cairn")
     issued = parse_date(view.awarded or view.valid_from)
-    if issued is not None:
-        # The issue date rather than now: the same credential always gives the same bytes.
-        pdf.set_creation_date(issued)
+    _describe(pdf, view, issued)
     # A Unicode font, so names in any Latin, Greek or Cyrillic script print correctly.
     pdf.add_font("DejaVu", "", str(FONTS / "DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
     pdf.set_auto_page_break(auto=False)
     pdf.add_page()
+    _draw_border(pdf)
+    _draw_award(pdf, view, logo_png)
+    _draw_footer(pdf, view, issued)
+    return bytes(pdf.output())
+
+
+def _describe(pdf: FPDF, view: CredentialView, issued: datetime | None) -> None:
+    """The document's own metadata: title, subject, author, creator and date."""
+    holder = f" for {view.recipient_name}" if view.recipient_name else ""
+    pdf.set_title(f"{view.name}: certificate{holder}")
+    pdf.set_subject(f"Open Badges 3.0 credential {view.url}")
+    pdf.set_author(view.issuer_name)
+    pdf.set_creator("Cairn")
+    if issued is not None:
+        # The issue date rather than now: the same credential always gives the same bytes.
+        pdf.set_creation_date(issued)
+
+
+def _draw_border(pdf: FPDF) -> None:
+    """A double frame round the page."""
     width, height = pdf.w, pdf.h
     pdf.set_draw_color(47, 111, 106)
     pdf.set_line_width(1.2)
     pdf.rect(10, 10, width - 20, height - 20)
     pdf.set_line_width(0.3)
     pdf.rect(13, 13, width - 26, height - 26)
+
+
+def _draw_award(pdf: FPDF, view: CredentialView, logo_png: bytes | None) -> None:
+    """The centred middle: logo, issuer, achievement, holder and description."""
+    width = pdf.w
     top = 26.0
     if logo_png:
         pdf.image(
@@ -73,6 +92,11 @@ def certificate_pdf(
     pdf.set_font("DejaVu", "", 11)
     pdf.set_xy(35, y + 24)
     pdf.multi_cell(width - 70, 6, _plain(view.description, 420), align="C")
+
+
+def _draw_footer(pdf: FPDF, view: CredentialView, issued: datetime | None) -> None:
+    """Dates, where to verify, the credential id, and the QR code of its URL."""
+    width, height = pdf.w, pdf.h
     expires = parse_date(view.valid_until)
     dates = f"Issued {issued:%d %B %Y}" if issued else ""
     if expires:
@@ -88,4 +112,3 @@ def certificate_pdf(
         width - 80, 6, f"Credential id {view.id} · Open Badges 3.0, signed by {view.issuer_id}"
     )
     pdf.image(io.BytesIO(qr_png(view.url)), x=width - 58, y=height - 60, w=38, h=38)
-    return bytes(pdf.output())

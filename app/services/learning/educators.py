@@ -87,22 +87,37 @@ def create(email: str, name: str, env: ServiceEnv, *, verified: bool) -> Educato
     return educator
 
 
+def _add_link(
+    address: str, purpose: str, educator_id: int | None, lifetime: timedelta, env: ServiceEnv
+) -> str:
+    """Store (not commit) a single-use link for ``purpose`` sent to ``address``; return its
+    token (only the token's hash is kept)."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        MagicLink(
+            token_hash=_hash(token),
+            email=address,
+            purpose=purpose,
+            educator_id=educator_id,
+            created_at=env.now,
+            expires_at=env.now + lifetime,
+        )
+    )
+    return token
+
+
 def request_sign_in(email: str, env: ServiceEnv, *, minutes: int = SIGN_IN_MINUTES) -> None:
     """Email a single-use sign-in link, valid for ``minutes``, to ``email`` (whether or not it
     has an account: the link creates the account on first use). Committed; delivered in the
     background."""
     address = check_email(email)
-    token = secrets.token_urlsafe(32)
     educator = find_by_email(address)
-    db.session.add(
-        MagicLink(
-            token_hash=_hash(token),
-            email=address,
-            purpose="sign_in",
-            educator_id=educator.id if educator else None,
-            created_at=env.now,
-            expires_at=env.now + timedelta(minutes=minutes),
-        )
+    token = _add_link(
+        address,
+        "sign_in",
+        educator.id if educator else None,
+        timedelta(minutes=minutes),
+        env,
     )
     emails.queue_template(
         "sign_in",
@@ -216,17 +231,7 @@ def add_email(educator: Educator, email: str, env: ServiceEnv) -> EducatorEmail:
     else:
         row = EducatorEmail(educator_id=educator.id, email=address, created_at=env.now)
         db.session.add(row)
-    token = secrets.token_urlsafe(32)
-    db.session.add(
-        MagicLink(
-            token_hash=_hash(token),
-            email=address,
-            purpose="verify_email",
-            educator_id=educator.id,
-            created_at=env.now,
-            expires_at=env.now + timedelta(hours=VERIFY_HOURS),
-        )
-    )
+    token = _add_link(address, "verify_email", educator.id, timedelta(hours=VERIFY_HOURS), env)
     emails.queue_template(
         "verify_email",
         env,
@@ -236,15 +241,7 @@ def add_email(educator: Educator, email: str, env: ServiceEnv) -> EducatorEmail:
         name=educator.name,
         hours=VERIFY_HOURS,
     )
-    audit.record(
-        "educator.email_add",
-        actor=actor(educator),
-        now=env.now,
-        subject_type="educator",
-        subject_id=educator.id,
-        detail={"email": address},
-    )
-    db.session.commit()
+    _record_address_event("educator.email_add", educator, address, env)
     emails.deliver_soon(env)
     return row
 
@@ -277,15 +274,7 @@ def verify_email(token: str, env: ServiceEnv, *, educator: Educator | None = Non
         db.session.rollback()
         raise Invalid("This address is no longer on the account.")
     row.verified_at = env.now
-    audit.record(
-        "educator.email_verify",
-        actor=actor(row.educator),
-        now=env.now,
-        subject_type="educator",
-        subject_id=row.educator_id,
-        detail={"email": row.email},
-    )
-    db.session.commit()
+    _record_address_event("educator.email_verify", row.educator, row.email, env)
     return row
 
 
@@ -295,22 +284,36 @@ def remove_email(educator: Educator, email_id: int, env: ServiceEnv) -> None:
     :raises NotFound: when it is not theirs.
     :raises Conflict: when it is the last verified address.
     """
-    row = db.session.get(EducatorEmail, email_id)
-    if row is None or row.educator_id != educator.id:
-        raise NotFound("There is no such address.")
+    row = _own_address(educator, email_id)
     verified = [e for e in educator.emails if e.verified_at is not None]
     if row.verified_at is not None and len(verified) <= 1:
         raise Conflict("Keep at least one confirmed address to sign in with.")
     if educator.primary_email == row.email:
         educator.primary_email = None
     db.session.delete(row)
+    _record_address_event("educator.email_remove", educator, row.email, env)
+
+
+def _own_address(educator: Educator, email_id: int) -> EducatorEmail:
+    """One of the educator's addresses, by id.
+
+    :raises NotFound: when it is someone else's or does not exist.
+    """
+    row = db.session.get(EducatorEmail, email_id)
+    if row is None or row.educator_id != educator.id:
+        raise NotFound("There is no such address.")
+    return row
+
+
+def _record_address_event(event: str, educator: Educator, address: str, env: ServiceEnv) -> None:
+    """Audit a change the educator made to one of their addresses, and commit it."""
     audit.record(
-        "educator.email_remove",
+        event,
         actor=actor(educator),
         now=env.now,
         subject_type="educator",
         subject_id=educator.id,
-        detail={"email": row.email},
+        detail={"email": address},
     )
     db.session.commit()
 
@@ -337,23 +340,13 @@ def set_primary(educator: Educator, email_id: int, env: ServiceEnv) -> None:
     :raises NotFound: when it is not theirs.
     :raises Conflict: when it is not confirmed yet.
     """
-    row = db.session.get(EducatorEmail, email_id)
-    if row is None or row.educator_id != educator.id:
-        raise NotFound("There is no such address.")
+    row = _own_address(educator, email_id)
     if row.verified_at is None:
         raise Conflict("Confirm the address before making it your primary one.")
     if educator.primary_email == row.email:
         return
     educator.primary_email = row.email
-    audit.record(
-        "educator.email_primary",
-        actor=actor(educator),
-        now=env.now,
-        subject_type="educator",
-        subject_id=educator.id,
-        detail={"email": row.email},
-    )
-    db.session.commit()
+    _record_address_event("educator.email_primary", educator, row.email, env)
 
 
 def update_account(

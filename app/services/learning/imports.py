@@ -4,7 +4,6 @@ stored as submitted, and verified again on demand."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,9 +24,7 @@ from credentials import (
     ISSUER_NOT_CONFIRMED,
     VALID,
     Check,
-    CredentialError,
     VerificationReport,
-    decode_jwt,
     detect_image_format,
     subject_matches,
     unbake,
@@ -298,14 +295,7 @@ def delete(educator: Educator, imported: ImportedCredential, env: ServiceEnv) ->
 
 def credential_of(imported: ImportedCredential) -> dict[str, Any]:
     """The stored credential as data (the payload of a JWT), or ``{}`` if it cannot be read."""
-    text = imported.document
-    try:
-        if text.startswith("{"):
-            value = json.loads(text)
-            return value if isinstance(value, dict) else {}
-        return dict(decode_jwt(text).credential)
-    except (ValueError, CredentialError):
-        return {}
+    return verification.stored_payload(imported.document)
 
 
 def credential_link(imported: ImportedCredential) -> str | None:

@@ -8,14 +8,12 @@ its name or the browser's claim, only an allow-list of types is kept, and sizes 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import uuid
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -38,7 +36,7 @@ from app.services._core.errors import Conflict, Invalid, NotFound
 from app.services.awarding.issuing import EvidenceInput
 from app.services.learning.educators import actor as educator_actor
 from app.services.org import audit
-from credentials import CredentialError, decode_jwt
+from app.services.verification.verifier import stored_payload
 
 ITEM_KINDS = ("response", "file", "link", "narrative")
 MAX_TITLE = 200
@@ -323,20 +321,8 @@ def submissions_with(item: PortfolioItem) -> list[Submission]:
     )
 
 
-def _document(credential: IssuedCredential) -> dict[str, Any]:
-    """The credential as stored (Data Integrity JSON, or the payload of a VC-JWT)."""
-    text = credential.document
-    try:
-        if text.startswith("{"):
-            parsed = json.loads(text)
-            return parsed if isinstance(parsed, dict) else {}
-        return dict(decode_jwt(text).credential)
-    except (ValueError, CredentialError):
-        return {}
-
-
 def _evidence_ids(credential: IssuedCredential) -> set[str]:
-    evidence = _document(credential).get("evidence") or []
+    evidence = stored_payload(credential.document).get("evidence") or []
     if isinstance(evidence, dict):
         evidence = [evidence]
     return {e["id"] for e in evidence if isinstance(e, dict) and isinstance(e.get("id"), str)}
@@ -374,6 +360,34 @@ def delete_item(item: PortfolioItem, educator: Educator, env: ServiceEnv) -> Non
     :raises Conflict: for an answer to a module prompt, an item in a submission that is being
         reviewed or was approved, or one attached elsewhere (e.g. to a module).
     """
+    _check_deletable(item, educator, env)
+    # What remains are declined or withdrawn submissions: they lose the item, not the review.
+    for row in db.session.scalars(select(SubmissionItem).where(SubmissionItem.item_id == item.id)):
+        db.session.delete(row)
+    file_id = item.file_id
+    db.session.delete(item)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(
+            "This item is attached to a module; remove it there first.", "item"
+        ) from None
+    if file_id is not None:
+        _delete_file_if_unused(file_id)
+    audit.record(
+        "portfolio.delete",
+        actor=educator_actor(educator),
+        now=env.now,
+        subject_type="portfolio_item",
+        subject_id=item.public_id,
+        detail={"kind": item.kind},
+    )
+    db.session.commit()
+
+
+def _check_deletable(item: PortfolioItem, educator: Educator, env: ServiceEnv) -> None:
+    """Refuse to delete what is not the educator's, or what a credential or a review needs."""
     if item.educator_id != educator.id:
         raise NotFound("There is no such portfolio item.")
     if item.kind == "response":
@@ -397,35 +411,17 @@ def delete_item(item: PortfolioItem, educator: Educator, env: ServiceEnv) -> Non
                 "This item is part of an approved submission, so it is kept as its record.",
                 "item",
             )
-    # What remains are declined or withdrawn submissions: they lose the item, not the review.
-    for row in db.session.scalars(select(SubmissionItem).where(SubmissionItem.item_id == item.id)):
-        db.session.delete(row)
-    file_id = item.file_id
-    db.session.delete(item)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(
-            "This item is attached to a module; remove it there first.", "item"
-        ) from None
-    if file_id is not None:
-        still_used = db.session.scalar(
-            select(func.count()).select_from(PortfolioItem).where(PortfolioItem.file_id == file_id)
-        )
-        if not still_used:
-            stored = db.session.get(StoredFile, file_id)
-            if stored is not None:
-                db.session.delete(stored)
-    audit.record(
-        "portfolio.delete",
-        actor=educator_actor(educator),
-        now=env.now,
-        subject_type="portfolio_item",
-        subject_id=item.public_id,
-        detail={"kind": item.kind},
+
+
+def _delete_file_if_unused(file_id: int) -> None:
+    """Delete a stored file no item uses any more (in the caller's transaction)."""
+    still_used = db.session.scalar(
+        select(func.count()).select_from(PortfolioItem).where(PortfolioItem.file_id == file_id)
     )
-    db.session.commit()
+    if not still_used:
+        stored = db.session.get(StoredFile, file_id)
+        if stored is not None:
+            db.session.delete(stored)
 
 
 def public_item(public_id: str) -> PortfolioItem:

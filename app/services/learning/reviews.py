@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -189,15 +190,7 @@ def resubmit(
     submission.statement = statement.strip()
     submission.state = "submitted"
     submission.updated_at = env.now
-    audit.record(
-        "submission.resubmit",
-        actor=educator_actor(educator),
-        now=env.now,
-        issuer_id=submission.issuer_id,
-        subject_type="submission",
-        subject_id=submission.public_id,
-    )
-    db.session.commit()
+    _record_educator_step("submission.resubmit", submission, educator, env)
     return submission
 
 
@@ -211,8 +204,15 @@ def withdraw(submission: Submission, educator: Educator, env: ServiceEnv) -> Non
     submission.updated_at = env.now
     # A module's work goes back to the educator to edit and complete again.
     events.publish(events.SubmissionDecided(submission, env))
+    _record_educator_step("submission.withdraw", submission, educator, env)
+
+
+def _record_educator_step(
+    event: str, submission: Submission, educator: Educator, env: ServiceEnv
+) -> None:
+    """Audit what the educator did to their submission, and commit it."""
     audit.record(
-        "submission.withdraw",
+        event,
         actor=educator_actor(educator),
         now=env.now,
         issuer_id=submission.issuer_id,
@@ -416,6 +416,37 @@ def decide(
     :raises ServiceError: for an unknown decision, missing rubric levels (to approve) or
         missing feedback (to ask for changes or decline).
     """
+    text = _checked_feedback(submission, decision, feedback)
+    achievement = required(
+        db.session.get(Achievement, submission.achievement_id), "missing achievement"
+    )
+    issuer = required(db.session.get(Issuer, submission.issuer_id), "missing issuer")
+    educator = required(db.session.get(Educator, submission.educator_id), "missing educator")
+    version = achievements.current_version(achievement)
+    chosen = chosen_levels(version, levels)
+    decided = _Decision(
+        submission, reviewer, decision, text, chosen, issuer, Actor(reviewer, ip=ip), env
+    )
+    if decision == "approve":
+        _approve(decided, educator, achievement, version)
+        return submission
+    try:
+        decided.record(None)
+        _tell(educator, submission, achievement, decision, text, env)
+    except ServiceError:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    emails.deliver_soon(env)
+    return submission
+
+
+def _checked_feedback(submission: Submission, decision: str, feedback: str) -> str:
+    """The reviewer's feedback, stripped, once the decision may be taken.
+
+    :raises Conflict: when the submission is not waiting for review.
+    :raises ServiceError: for an unknown decision, or no feedback where one is needed.
+    """
     if submission.state != "submitted":
         raise Conflict("This submission is not waiting for review.")
     if decision not in DECIDED_STATE:
@@ -425,75 +456,79 @@ def decide(
         raise Invalid("Keep the feedback under 10,000 characters.", "feedback")
     if decision != "approve" and not text:
         raise Invalid("Say what needs to change (or why it is declined).", "feedback")
-    achievement = required(
-        db.session.get(Achievement, submission.achievement_id), "missing achievement"
-    )
-    issuer = required(db.session.get(Issuer, submission.issuer_id), "missing issuer")
-    educator = required(db.session.get(Educator, submission.educator_id), "missing educator")
-    version = achievements.current_version(achievement)
-    chosen = chosen_levels(version, levels)
-    actor = Actor(reviewer, ip=ip)
+    return text
 
-    def record(credential_id: str | None) -> None:
-        _claim(submission, decision, env)
+
+@dataclass(frozen=True)
+class _Decision:
+    """A reviewer's checked decision on one submission, ready to record."""
+
+    submission: Submission
+    reviewer: StaffAccount
+    decision: str
+    feedback: str
+    levels: dict[str, str]
+    issuer: Issuer
+    actor: Actor
+    env: ServiceEnv
+
+    def record(self, credential_id: str | None) -> None:
+        """Claim the submission and write the review and its audit event (not committed)."""
+        submission, env = self.submission, self.env
+        _claim(submission, self.decision, env)
         submission.credential_id = credential_id
         # A module enrolment follows the decision, in the same transaction.
         events.publish(events.SubmissionDecided(submission, env))
         db.session.add(
             Review(
                 submission_id=submission.id,
-                reviewer_id=reviewer.id,
-                decision=decision,
-                feedback=text,
-                results=chosen,
+                reviewer_id=self.reviewer.id,
+                decision=self.decision,
+                feedback=self.feedback,
+                results=self.levels,
                 created_at=env.now,
             )
         )
         audit.record(
-            f"submission.{decision}",
-            actor=actor,
+            f"submission.{self.decision}",
+            actor=self.actor,
             now=env.now,
-            issuer_id=issuer.id,
+            issuer_id=self.issuer.id,
             subject_type="submission",
             subject_id=submission.public_id,
-            detail={"levels": chosen, "credential": credential_id},
+            detail={"levels": self.levels, "credential": credential_id},
         )
 
-    if decision == "approve":
-        results = _results(achievement, version, chosen, env)
-        items = [row.item for row in submission.items]
-        # Nothing is written before award(): it reserves a status index on a connection of
-        # its own first, and calls record() before its single commit.
-        award = AwardInput(
-            email=recipient_email(educator),
-            name=educator.name,
-            narrative=submission.statement or None,
-            evidence=portfolio.evidence_for(items, env),
-            results=results,
+
+def _approve(
+    decided: _Decision, educator: Educator, achievement: Achievement, version: AchievementVersion
+) -> None:
+    """Issue the credential; award() records the decision before its single commit."""
+    submission, env = decided.submission, decided.env
+    results = _results(achievement, version, decided.levels, env)
+    items = [row.item for row in submission.items]
+    # Nothing is written before award(): it reserves a status index on a connection of
+    # its own first, and calls record() before its single commit.
+    award = AwardInput(
+        email=recipient_email(educator),
+        name=educator.name,
+        narrative=submission.statement or None,
+        evidence=portfolio.evidence_for(items, env),
+        results=results,
+    )
+    try:
+        issuing.award(
+            decided.issuer,
+            achievement,
+            award,
+            actor=decided.actor,
+            env=env,
+            notify=True,
+            on_store=lambda credential: decided.record(credential.id),
         )
-        try:
-            issuing.award(
-                issuer,
-                achievement,
-                award,
-                actor=actor,
-                env=env,
-                notify=True,
-                on_store=lambda credential: record(credential.id),
-            )
-        except ServiceError:
-            db.session.rollback()
-            raise
-    else:
-        try:
-            record(None)
-            _tell(educator, submission, achievement, decision, text, env)
-        except ServiceError:
-            db.session.rollback()
-            raise
-        db.session.commit()
-        emails.deliver_soon(env)
-    return submission
+    except ServiceError:
+        db.session.rollback()
+        raise
 
 
 def _tell(

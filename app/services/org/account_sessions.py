@@ -13,6 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 
@@ -139,29 +140,22 @@ def end(token: object, *, now: datetime) -> None:
 def end_one(kind: str, account_id: int, session_id: int, *, now: datetime) -> bool:
     """End one live session of an account (not committed); False when it has none by that id,
     so one account can never end another's sessions."""
-    _check_kind(kind)
-    result = db.session.execute(
-        update(AccountSession)
-        .where(
-            AccountSession.id == session_id,
-            AccountSession.account_kind == kind,
-            AccountSession.account_id == account_id,
-            AccountSession.revoked_at.is_(None),
-            AccountSession.expires_at > now,
-        )
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0))
+    return bool(_end_live(kind, account_id, now, AccountSession.id == session_id))
 
 
 def end_all(kind: str, account_id: int, *, now: datetime) -> int:
     """End every live session of an account (not committed: the caller commits it with the
     change that asked for it, e.g. the new password or the audit event); how many ended."""
+    return _end_live(kind, account_id, now)
+
+
+def _end_live(kind: str, account_id: int, now: datetime, *only: Any) -> int:
+    """End the account's live sessions (those matching ``only`` too); how many ended."""
     _check_kind(kind)
     result = db.session.execute(
         update(AccountSession)
         .where(
+            *only,
             AccountSession.account_kind == kind,
             AccountSession.account_id == account_id,
             AccountSession.revoked_at.is_(None),

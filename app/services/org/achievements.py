@@ -173,16 +173,7 @@ def update_achievement(
     before = _version_fields(current)
     if wanted == before:
         return current
-    version = AchievementVersion(
-        achievement_id=achievement.id,
-        version=current.version + 1,
-        created_at=env.now,
-        created_by_id=actor.staff_id,
-        **wanted,
-        **_rule_fields(current),
-    )
-    db.session.add(version)
-    achievement.current_version = version.version
+    version = _next_version(achievement, current, {**wanted, **_rule_fields(current)}, actor, env)
     changed = sorted(k for k in wanted if wanted[k] != before[k])
     audit.record(
         "achievement.update",
@@ -194,6 +185,27 @@ def update_achievement(
         detail={"version": version.version, "changed": changed},
     )
     db.session.commit()
+    return version
+
+
+def _next_version(
+    achievement: Achievement,
+    current: AchievementVersion,
+    fields: dict[str, Any],
+    actor: Actor,
+    env: ServiceEnv,
+) -> AchievementVersion:
+    """Add the version after ``current`` with all of its ``fields`` (content and award rules),
+    and make it the one new awards use (not committed)."""
+    version = AchievementVersion(
+        achievement_id=achievement.id,
+        version=current.version + 1,
+        created_at=env.now,
+        created_by_id=actor.staff_id,
+        **fields,
+    )
+    db.session.add(version)
+    achievement.current_version = version.version
     return version
 
 
@@ -241,11 +253,32 @@ def _rule_fields(version: AchievementVersion) -> dict[str, Any]:
 
 
 def _check_rules(achievement: Achievement, rules: AwardRulesInput) -> dict[str, Any]:
+    """The award-rule fields of a new version, checked and normalised.
+
+    :raises ServiceError: for an invalid rubric, pathway or award mode.
+    """
+    rubric = _check_rubric(rules.rubric)
+    members = list(dict.fromkeys(rules.pathway_members))
+    if rules.pathway_required is not None or members:
+        _check_pathway(achievement, members, rules.pathway_required)
+    if rules.pathway_award_mode not in ("automatic", "review"):
+        raise Invalid("Award a pathway automatically or after review.", "pathway_award_mode")
+    return {
+        "rubric": rubric,
+        "accepts_submissions": rules.accepts_submissions,
+        "pathway_required": rules.pathway_required if members else None,
+        "pathway_members": members,
+        "pathway_award_mode": rules.pathway_award_mode,
+    }
+
+
+def _check_rubric(criteria: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
+    """The rubric's criteria, each with a distinct short id, a name and two or more levels."""
     rubric = []
     seen: set[str] = set()
-    if len(rules.rubric) > MAX_CRITERIA:
+    if len(criteria) > MAX_CRITERIA:
         raise Invalid(f"A rubric may have at most {MAX_CRITERIA} criteria.", "rubric")
-    for criterion in rules.rubric:
+    for criterion in criteria:
         cid, name = str(criterion.get("id", "")), str(criterion.get("name", "")).strip()
         if not _SLUG.match(cid) or cid in seen:
             raise Invalid(
@@ -257,26 +290,7 @@ def _check_rules(achievement: Achievement, rules: AwardRulesInput) -> dict[str, 
         if len(criterion.get("levels", [])) > MAX_LEVELS:
             raise Invalid(f"Give “{name}” at most {MAX_LEVELS} levels.", "rubric")
         seen.add(cid)
-        levels, level_ids = [], set()
-        for level in criterion.get("levels", []):
-            lid, lname = str(level.get("id", "")), str(level.get("name", "")).strip()
-            if not _SLUG.match(lid) or lid in level_ids or not lname:
-                raise Invalid(
-                    f"The levels of “{name}” need names and distinct short ids.", "rubric"
-                )
-            texts += [lname, str(level.get("description") or ""), str(level.get("points") or "")]
-            level_ids.add(lid)
-            points = level.get("points")
-            levels.append(
-                {
-                    "id": lid,
-                    "name": lname,
-                    "description": str(level.get("description") or ""),
-                    "points": None if points in (None, "") else str(points),
-                }
-            )
-        if len(levels) < 2:
-            raise Invalid(f"Give “{name}” at least two levels.", "rubric")
+        levels = _check_levels(name, criterion.get("levels", []), texts)
         if any(len(t) > MAX_RUBRIC_TEXT for t in texts) or len(name) > MAX_RUBRIC_NAME:
             raise Invalid(
                 f"Keep the names in “{name[:40]}” under {MAX_RUBRIC_NAME} characters and "
@@ -291,38 +305,55 @@ def _check_rules(achievement: Achievement, rules: AwardRulesInput) -> dict[str, 
                 "levels": levels,
             }
         )
-    members = list(dict.fromkeys(rules.pathway_members))
-    if rules.pathway_required is not None or members:
-        if not members:
-            raise Invalid("Choose the achievements the pathway is made of.", "pathway_members")
-        if achievement.public_id in members:
-            raise Invalid("A pathway cannot require the achievement itself.", "pathway_members")
-        found = set(
-            db.session.scalars(
-                select(Achievement.public_id).where(
-                    Achievement.issuer_id == achievement.issuer_id,
-                    Achievement.public_id.in_(members),
-                )
+    return rubric
+
+
+def _check_levels(name: str, given: list[dict[str, Any]], texts: list[str]) -> list[dict[str, Any]]:
+    """The levels of criterion ``name``; their texts are added to ``texts`` to be measured."""
+    levels, level_ids = [], set()
+    for level in given:
+        lid, lname = str(level.get("id", "")), str(level.get("name", "")).strip()
+        if not _SLUG.match(lid) or lid in level_ids or not lname:
+            raise Invalid(f"The levels of “{name}” need names and distinct short ids.", "rubric")
+        texts += [lname, str(level.get("description") or ""), str(level.get("points") or "")]
+        level_ids.add(lid)
+        points = level.get("points")
+        levels.append(
+            {
+                "id": lid,
+                "name": lname,
+                "description": str(level.get("description") or ""),
+                "points": None if points in (None, "") else str(points),
+            }
+        )
+    if len(levels) < 2:
+        raise Invalid(f"Give “{name}” at least two levels.", "rubric")
+    return levels
+
+
+def _check_pathway(achievement: Achievement, members: list[str], how_many: int | None) -> None:
+    """A pathway names other achievements of the same issuer, and how many of them it takes."""
+    if not members:
+        raise Invalid("Choose the achievements the pathway is made of.", "pathway_members")
+    if achievement.public_id in members:
+        raise Invalid("A pathway cannot require the achievement itself.", "pathway_members")
+    found = set(
+        db.session.scalars(
+            select(Achievement.public_id).where(
+                Achievement.issuer_id == achievement.issuer_id,
+                Achievement.public_id.in_(members),
             )
         )
-        if found != set(members):
-            raise Invalid(
-                "A pathway may only name this organisation's achievements.", "pathway_members"
-            )
-        if not rules.pathway_required or not 1 <= rules.pathway_required <= len(members):
-            raise Invalid(
-                f"Say how many of the {len(members)} achievements the pathway requires.",
-                "pathway_required",
-            )
-    if rules.pathway_award_mode not in ("automatic", "review"):
-        raise Invalid("Award a pathway automatically or after review.", "pathway_award_mode")
-    return {
-        "rubric": rubric,
-        "accepts_submissions": rules.accepts_submissions,
-        "pathway_required": rules.pathway_required if members else None,
-        "pathway_members": members,
-        "pathway_award_mode": rules.pathway_award_mode,
-    }
+    )
+    if found != set(members):
+        raise Invalid(
+            "A pathway may only name this organisation's achievements.", "pathway_members"
+        )
+    if not how_many or not 1 <= how_many <= len(members):
+        raise Invalid(
+            f"Say how many of the {len(members)} achievements the pathway requires.",
+            "pathway_required",
+        )
 
 
 def update_award_rules(
@@ -338,16 +369,9 @@ def update_award_rules(
     before = _rule_fields(current)
     if wanted == before:
         return current
-    version = AchievementVersion(
-        achievement_id=achievement.id,
-        version=current.version + 1,
-        created_at=env.now,
-        created_by_id=actor.staff_id,
-        **_version_fields(current),
-        **wanted,
+    version = _next_version(
+        achievement, current, {**_version_fields(current), **wanted}, actor, env
     )
-    db.session.add(version)
-    achievement.current_version = version.version
     audit.record(
         "achievement.rules",
         actor=actor,

@@ -27,11 +27,26 @@ from credentials import (
     ISSUER_NOT_CONFIRMED,
     VALID,
     Check,
+    CredentialError,
     VerificationReport,
+    decode_jwt,
     verify_credential,
 )
 
 Fetcher = Callable[[str], bytes]
+
+
+def stored_payload(text: str) -> dict[str, Any]:
+    """A stored credential as data (Data Integrity JSON, or the payload of a VC-JWT), or ``{}``
+    if it cannot be read."""
+    try:
+        if text.startswith("{"):
+            parsed = json.loads(text)
+            return parsed if isinstance(parsed, dict) else {}
+        return dict(decode_jwt(text).credential)
+    except (ValueError, CredentialError):
+        return {}
+
 
 _CREDENTIAL_PATH = re.compile(r"^/credentials/([0-9a-f-]{36})$")
 _ROUTES = (
