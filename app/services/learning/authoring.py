@@ -289,6 +289,11 @@ def update_activity(
     return activity
 
 
+def _renumber(rows: Sequence[Activity | Prompt]) -> None:
+    for position, row in enumerate(rows, start=1):
+        row.position = position
+
+
 def _swap(rows: Sequence[Activity | Prompt], index: int, direction: str) -> bool:
     other = index - 1 if direction == "up" else index + 1
     if direction not in ("up", "down") or not 0 <= other < len(rows):
@@ -296,8 +301,7 @@ def _swap(rows: Sequence[Activity | Prompt], index: int, direction: str) -> bool
     # Positions are renumbered 1..n as they are swapped, so gaps left by deletions close too.
     ordered = list(rows)
     ordered[index], ordered[other] = ordered[other], ordered[index]
-    for position, row in enumerate(ordered, start=1):
-        row.position = position
+    _renumber(ordered)
     return True
 
 
@@ -341,8 +345,7 @@ def delete_activity(activity: Activity, *, actor: Actor, env: ServiceEnv) -> Non
     db.session.delete(activity)
     db.session.flush()
     db.session.refresh(module)
-    for position, row in enumerate(module.activities, start=1):
-        row.position = position
+    _renumber(module.activities)
     _touch(module, env)
     record("module.activity_delete", module, actor, env, activity=activity.id)
     db.session.commit()
@@ -414,8 +417,7 @@ def delete_prompt(prompt: Prompt, *, actor: Actor, env: ServiceEnv) -> None:
     db.session.delete(prompt)
     db.session.flush()
     db.session.refresh(activity)
-    for position, row in enumerate(activity.prompts, start=1):
-        row.position = position
+    _renumber(activity.prompts)
     _touch(module, env)
     record("module.prompt_delete", module, actor, env, prompt=prompt.id)
     db.session.commit()

@@ -22,7 +22,7 @@ from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Invalid, ServiceError
 from app.services.awarding import issuing
 from app.services.awarding.issuing import AwardInput, EvidenceInput
-from app.services.learning import answers, authoring, educators, enrolments, portfolio, reviews
+from app.services.learning import answers, authoring, enrolments, portfolio, reviews
 from app.services.learning.progress import Progress, progress
 from app.services.org import achievements
 from app.services.org.audit import Actor
@@ -145,13 +145,8 @@ def _award(
             .values(credential_id=credential.id)
             .execution_options(synchronize_session=False)
         )
-        authoring.record(
-            "module.complete",
-            module,
-            educators.actor(educator),
-            env,
-            educator=educator.id,
-            credential=credential.id,
+        enrolments.record_by_educator(
+            "module.complete", module, educator, env, credential=credential.id
         )
 
     evidence = (
@@ -198,13 +193,8 @@ def _submit_for_review(
     # The reviewers see everything the module holds; only published items become evidence.
     reviews.attach_items(submission, items)
     enrolment.submission_id = submission.id
-    authoring.record(
-        "module.submit",
-        module,
-        educators.actor(educator),
-        env,
-        educator=educator.id,
-        submission=submission.public_id,
+    enrolments.record_by_educator(
+        "module.submit", module, educator, env, submission=submission.public_id
     )
     db.session.commit()
 

@@ -101,6 +101,17 @@ def enrolment_for(educator: Educator, public_id: str) -> Enrolment:
     return enrolment
 
 
+def enrolment_in(module: Module, enrolment_id: int) -> Enrolment:
+    """One enrolment of ``module``.
+
+    :raises NotFound: when the module has no such enrolment.
+    """
+    found = db.session.get(Enrolment, enrolment_id)
+    if found is None or found.module_id != module.id:
+        raise NotFound("There is no such enrolment in this module.")
+    return found
+
+
 def enrol(educator: Educator, module: Module, env: ServiceEnv) -> Enrolment:
     """Enrol the educator in a published open module (enrolling twice is harmless).
 
@@ -128,11 +139,16 @@ def enrol(educator: Educator, module: Module, env: ServiceEnv) -> Enrolment:
         # Two clicks at once: the other request enrolled them.
         db.session.rollback()
         return required(_enrolment(module, educator), "There is no such enrolment.")
-    authoring.record(
-        "module.enrol", module, educators.actor(educator), env, educator=educator.id, by="self"
-    )
+    record_by_educator("module.enrol", module, educator, env, by="self")
     db.session.commit()
     return enrolment
+
+
+def record_by_educator(
+    action: str, module: Module, educator: Educator, env: ServiceEnv, **detail: object
+) -> None:
+    """Add the audit event of an educator's own step in a module (its detail names them)."""
+    authoring.record(action, module, educators.actor(educator), env, educator=educator.id, **detail)
 
 
 def require_own(enrolment: Enrolment, educator: Educator) -> None:
@@ -205,14 +221,3 @@ def table(module: Module) -> list[EnrolmentRow]:
         )
         for enrolment, educator in rows
     ]
-
-
-def enrolment_in(module: Module, enrolment_id: int) -> Enrolment:
-    """One enrolment of ``module``.
-
-    :raises NotFound: when the module has no such enrolment.
-    """
-    found = db.session.get(Enrolment, enrolment_id)
-    if found is None or found.module_id != module.id:
-        raise NotFound("There is no such enrolment in this module.")
-    return found

@@ -17,14 +17,16 @@ from app.models import Educator, Enrolment, Module
 from app.services._core import addresses
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Gone, Invalid, NotFound, required
-from app.services.learning import authoring, educators, enrolments
+from app.services.learning import authoring, enrolments
 from app.services.learning.progress import Progress, progress
 from app.services.mail import emails
 from app.services.org.audit import Actor
 
+#: The longest thank-you note an educator may send their partner.
 MAX_NOTE = 2000
 #: What ``secrets.token_urlsafe(32)`` makes; anything else cannot name an invitation.
 PARTNER_TOKEN = re.compile(r"[A-Za-z0-9_-]{30,100}")
+#: The audit actor of a confirmation: partners have no account, only the secret link.
 PARTNER_ACTOR = Actor(label="learning partner")
 
 
@@ -85,9 +87,7 @@ def invite_partner(
         issuer_name=issuer.name,
         days=days,
     )
-    authoring.record(
-        "module.partner_invite", module, educators.actor(educator), env, educator=educator.id
-    )
+    enrolments.record_by_educator("module.partner_invite", module, educator, env)
     db.session.commit()
     emails.deliver_soon(env)
 
@@ -268,8 +268,6 @@ def thank_partner(enrolment: Enrolment, educator: Educator, note: str, env: Serv
     )
     enrolment.partner_note = text
     enrolment.partner_thanked_at = env.now
-    authoring.record(
-        "module.partner_thank", module, educators.actor(educator), env, educator=educator.id
-    )
+    enrolments.record_by_educator("module.partner_thank", module, educator, env)
     db.session.commit()
     emails.deliver_soon(env)
