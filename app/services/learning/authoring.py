@@ -294,6 +294,15 @@ def _renumber(rows: Sequence[Activity | Prompt]) -> None:
         row.position = position
 
 
+def _delete_in_order(row: Activity | Prompt, parent: Module | Activity) -> None:
+    """Delete an activity (of a module) or a prompt (of an activity), and number the ones left
+    1..n again so no gap stays."""
+    db.session.delete(row)
+    db.session.flush()
+    db.session.refresh(parent)
+    _renumber(parent.activities if isinstance(parent, Module) else parent.prompts)
+
+
 def _swap(rows: Sequence[Activity | Prompt], index: int, direction: str) -> bool:
     other = index - 1 if direction == "up" else index + 1
     if direction not in ("up", "down") or not 0 <= other < len(rows):
@@ -342,10 +351,7 @@ def delete_activity(activity: Activity, *, actor: Actor, env: ServiceEnv) -> Non
         raise Conflict("A published module needs a prompt; unpublish it first.")
     for prompt in list(activity.prompts):
         db.session.delete(prompt)
-    db.session.delete(activity)
-    db.session.flush()
-    db.session.refresh(module)
-    _renumber(module.activities)
+    _delete_in_order(activity, module)
     _touch(module, env)
     record("module.activity_delete", module, actor, env, activity=activity.id)
     db.session.commit()
@@ -414,10 +420,7 @@ def delete_prompt(prompt: Prompt, *, actor: Actor, env: ServiceEnv) -> None:
     module = activity.module
     if module.published and prompt_count(module) == 1:
         raise Conflict("A published module needs a prompt; unpublish it first.")
-    db.session.delete(prompt)
-    db.session.flush()
-    db.session.refresh(activity)
-    _renumber(activity.prompts)
+    _delete_in_order(prompt, activity)
     _touch(module, env)
     record("module.prompt_delete", module, actor, env, prompt=prompt.id)
     db.session.commit()
