@@ -21,7 +21,16 @@ from app.evidence_files import evidence_limit
 from app.extensions import db
 from app.models import Enrolment, Module
 from app.services._core.errors import ServiceError
-from app.services.learning import educators, modules, portfolio
+from app.services.learning import (
+    answers,
+    authoring,
+    completion,
+    educators,
+    enrolments,
+    partners,
+    portfolio,
+    progress,
+)
 from app.services.learning.portfolio import ItemInput
 from app.wiring import service_env
 from schemas.fields import first_errors
@@ -48,18 +57,18 @@ def _module_page(
     values: dict[str, Any] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    achievement, version = modules.achievement_of(module)
+    achievement, version = authoring.achievement_of(module)
     context: dict[str, Any] = {}
     if enrolment is not None:
-        done = modules.progress(enrolment)
-        items = modules.module_items(enrolment)
+        done = progress.progress(enrolment)
+        items = answers.module_items(enrolment)
         context = {
             "progress": done,
-            "problems": modules.completion_problems(enrolment, done),
-            "attachments": modules.attachments(enrolment),
+            "problems": completion.completion_problems(enrolment, done),
+            "attachments": answers.attachments(enrolment),
             "items": items,
-            "submission": modules.submission_of(enrolment),
-            "partner_state": modules.partner_invitation_state(enrolment, service_env()),
+            "submission": completion.submission_of(enrolment),
+            "partner_state": partners.partner_invitation_state(enrolment, service_env()),
         }
     page = render_template(
         "educator/modules/module.html",
@@ -67,7 +76,7 @@ def _module_page(
         enrolment=enrolment,
         version=version,
         achievement=achievement,
-        issuer_name=modules.issuer_name(module),
+        issuer_name=authoring.issuer_name(module),
         errors=errors or {},
         values=values or {},
         max_evidence=portfolio.size_words(evidence_limit()),
@@ -80,16 +89,16 @@ def _module_page(
 @educator_required
 def catalogue() -> str:
     """The modules the educator is enrolled in, and every open one they may join."""
-    entries = modules.catalogue(current_educator())
-    progress = {e.enrolment.id: modules.progress(e.enrolment) for e in entries if e.enrolment}
-    return render_template("educator/modules/catalogue.html", entries=entries, progress=progress)
+    entries = enrolments.catalogue(current_educator())
+    done = {e.enrolment.id: progress.progress(e.enrolment) for e in entries if e.enrolment}
+    return render_template("educator/modules/catalogue.html", entries=entries, progress=done)
 
 
 @bp.get("/modules/<module_id>")
 @educator_required
 def module(module_id: str) -> tuple[str, int]:
     """A module: what it is and, once enrolled, the educator's progress and next steps."""
-    found, enrolment = modules.module_for(current_educator(), module_id)
+    found, enrolment = enrolments.module_for(current_educator(), module_id)
     return _module_page(found, enrolment)
 
 
@@ -98,14 +107,14 @@ def module(module_id: str) -> tuple[str, int]:
 def enrol(module_id: str) -> Response:
     """Join an open module."""
     educator = current_educator()
-    found, _ = modules.module_for(educator, module_id)
-    modules.enrol(educator, found, service_env())
+    found, _ = enrolments.module_for(educator, module_id)
+    enrolments.enrol(educator, found, service_env())
     flash(f"You are enrolled in “{found.title}”. Start with the first activity.")
     return redirect(url_for(".module", module_id=found.public_id), 303)
 
 
 def _enrolment(module_id: str) -> Enrolment:
-    return modules.enrolment_for(current_educator(), module_id)
+    return enrolments.enrolment_for(current_educator(), module_id)
 
 
 @bp.route("/modules/<module_id>/activities/<int:activity_id>", methods=["GET", "POST"])
@@ -116,13 +125,13 @@ def activity(module_id: str, activity_id: int) -> ResponseReturnValue:
     browsers."""
     educator = current_educator()
     enrolment = _enrolment(module_id)
-    found = modules.get_activity(enrolment.module, activity_id)
+    found = authoring.get_activity(enrolment.module, activity_id)
     errors: Errors = {}
     values: dict[int, str] = {}
     if request.method == "POST":
         try:
             texts = AnswersSchema().load(request.form.to_dict())["answers"]
-            changed = modules.save_answers(enrolment, educator, found, texts, service_env())
+            changed = answers.save_answers(enrolment, educator, found, texts, service_env())
         except ValidationError as exc:
             errors = {"answers": next(iter(first_errors(exc).values()))}
         except ServiceError as exc:
@@ -133,7 +142,7 @@ def activity(module_id: str, activity_id: int) -> ResponseReturnValue:
         if wants_json():
             if errors:
                 return jsonify({"error": "not_saved", "message": errors["answers"]}), 400
-            done = modules.progress(enrolment)
+            done = progress.progress(enrolment)
             here = next(a for a in done.activities if a.activity.id == found.id)
             return jsonify(
                 {
@@ -155,7 +164,7 @@ def activity(module_id: str, activity_id: int) -> ResponseReturnValue:
                 return redirect(url_for(".module", module_id=module_id), 303)
             return redirect(url_for(".activity", module_id=module_id, activity_id=found.id), 303)
         values = {p.id: request.form.get(f"prompt-{p.id}", "") for p in found.prompts}
-    saved = modules.answers(enrolment)
+    saved = answers.answers(enrolment)
     page = render_template(
         "educator/modules/activity.html",
         module=enrolment.module,
@@ -163,7 +172,7 @@ def activity(module_id: str, activity_id: int) -> ResponseReturnValue:
         activity=found,
         answers={p.id: values.get(p.id, saved.get(p.id, "")) for p in found.prompts},
         next_activity=_next_activity(enrolment, found.id),
-        editable=enrolment.state in modules.EDITABLE_STATES,
+        editable=enrolment.state in enrolments.EDITABLE_STATES,
         errors=errors,
     )
     return page, 400 if errors else 200
@@ -197,7 +206,7 @@ def attach(module_id: str) -> ResponseReturnValue:
         file = None
         if upload is not None and upload.filename:
             file = (upload.read(evidence_limit() + 1), upload.filename)
-        item = modules.attach_evidence(
+        item = answers.attach_evidence(
             enrolment,
             educator,
             loaded["kind"],
@@ -223,7 +232,7 @@ def detach(module_id: str, item_id: str) -> Response:
     """Take an item off the module (it stays in the portfolio)."""
     enrolment = _enrolment(module_id)
     try:
-        modules.detach_evidence(enrolment, current_educator(), item_id, service_env())
+        answers.detach_evidence(enrolment, current_educator(), item_id, service_env())
     except ServiceError as exc:
         flash(_refused(exc), "error")
     else:
@@ -238,7 +247,7 @@ def invite_partner(module_id: str) -> ResponseReturnValue:
     enrolment = _enrolment(module_id)
     try:
         loaded = PartnerInviteSchema().load(request.form.to_dict())
-        modules.invite_partner(
+        partners.invite_partner(
             enrolment, current_educator(), loaded["name"], loaded["email"], service_env()
         )
     except ValidationError as exc:
@@ -259,7 +268,7 @@ def revoke_partner(module_id: str) -> ResponseReturnValue:
     enrolment = _enrolment(module_id)
     educator = current_educator()
     try:
-        modules.revoke_partner(
+        partners.revoke_partner(
             enrolment, actor=educators.actor(educator, request.remote_addr), env=service_env()
         )
     except ServiceError as exc:
@@ -277,7 +286,7 @@ def thank_partner(module_id: str) -> ResponseReturnValue:
     enrolment = _enrolment(module_id)
     try:
         note = ThanksSchema().load(request.form.to_dict())["note"]
-        modules.thank_partner(enrolment, current_educator(), note, service_env())
+        partners.thank_partner(enrolment, current_educator(), note, service_env())
     except ValidationError as exc:
         errors = _prefixed("thanks", first_errors(exc))
     except ServiceError as exc:
@@ -296,7 +305,7 @@ def complete(module_id: str) -> ResponseReturnValue:
     enrolment = _enrolment(module_id)
     try:
         publish = CompletionSchema().load({"publish": request.form.getlist("publish")})["publish"]
-        modules.complete(enrolment, current_educator(), publish, service_env())
+        completion.complete(enrolment, current_educator(), publish, service_env())
     except ValidationError as exc:
         errors = {"complete": next(iter(first_errors(exc).values()))}
     except ServiceError as exc:

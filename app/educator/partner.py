@@ -11,13 +11,13 @@ from werkzeug.wrappers import Response
 from app.extensions import db
 from app.security import secret_page
 from app.services._core.errors import Gone, NotFound, ServiceError
-from app.services.learning import modules
+from app.services.learning import partners
 from app.wiring import service_env
 
 bp = Blueprint("partner", __name__, url_prefix="/partner")
 
 
-def _page(token: str, view: modules.PartnerView, error: str | None = None) -> Response:
+def _page(token: str, view: partners.PartnerView, error: str | None = None) -> Response:
     page = render_template("educator/modules/partner.html", token=token, view=view, error=error)
     return secret_page(page, 409 if error else 200)
 
@@ -33,7 +33,7 @@ def _unusable(error: ServiceError) -> Response:
 def checklist(token: str) -> Response:
     """The checklist the educator asked their partner to confirm."""
     try:
-        view = modules.partner_view(token, service_env())
+        view = partners.partner_view(token, service_env())
     except (NotFound, Gone) as exc:
         return _unusable(exc)
     return _page(token, view)
@@ -44,14 +44,14 @@ def confirm(token: str) -> Response:
     """Confirm the checklist (once)."""
     env = service_env()
     try:
-        view = modules.confirm_partner(token, env)
+        view = partners.confirm_partner(token, env)
     except (NotFound, Gone) as exc:
         db.session.rollback()
         return _unusable(exc)
     except ServiceError as exc:
         db.session.rollback()
         try:
-            return _page(token, modules.partner_view(token, env), exc.message)
+            return _page(token, partners.partner_view(token, env), exc.message)
         except (NotFound, Gone) as gone:
             return _unusable(gone)
     flash(f"Thank you: {view.educator_name} has been told that you confirmed their checklist.")

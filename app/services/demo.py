@@ -13,8 +13,8 @@ from app.services._core.errors import NotFound
 from app.services.awarding import issuing, revocation
 from app.services.awarding.issuing import AwardInput, EvidenceInput
 from app.services.delivery import images
-from app.services.learning import modules
-from app.services.learning.modules import ActivityInput, ModuleInput
+from app.services.learning import authoring
+from app.services.learning.authoring import ActivityInput, ModuleInput
 from app.services.org import achievements, issuers, staff
 from app.services.org.achievements import AchievementInput
 from app.services.org.audit import Actor
@@ -107,7 +107,7 @@ MODULE_ACTIVITIES = [
 
 def _seed_module(issuer: Issuer, achievement: Achievement, actor: Actor, env: ServiceEnv) -> None:
     """A published open module, with three activities, leading to ``achievement``."""
-    module = modules.create_module(
+    module = authoring.create_module(
         issuer,
         ModuleInput(
             title="Formative Assessment in Practice",
@@ -122,7 +122,7 @@ def _seed_module(issuer: Issuer, achievement: Achievement, actor: Actor, env: Se
         env=env,
     )
     for title, directions, prompts in MODULE_ACTIVITIES:
-        activity = modules.add_activity(
+        activity = authoring.add_activity(
             module,
             ActivityInput(
                 title=title,
@@ -138,8 +138,8 @@ def _seed_module(issuer: Issuer, achievement: Achievement, actor: Actor, env: Se
             env=env,
         )
         for text in prompts:
-            modules.add_prompt(activity, text, actor=actor, env=env)
-    modules.set_published(module, True, actor=actor, env=env)
+            authoring.add_prompt(activity, text, actor=actor, env=env)
+    authoring.set_published(module, True, actor=actor, env=env)
 
 
 def seed(env: ServiceEnv, *, if_empty: bool = False) -> str | None:

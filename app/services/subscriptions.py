@@ -12,7 +12,7 @@ from __future__ import annotations
 from app.services._core import events
 from app.services.awarding import status_lists
 from app.services.delivery import notices
-from app.services.learning import modules, pathways
+from app.services.learning import completion, pathways
 
 
 def register() -> None:
@@ -20,4 +20,4 @@ def register() -> None:
     events.subscribe(events.IssuerCreated, status_lists.on_issuer_created)
     events.subscribe(events.CredentialStored, notices.on_credential_stored)
     events.subscribe(events.CredentialsAwarded, pathways.on_credentials_awarded)
-    events.subscribe(events.SubmissionDecided, modules.on_submission_decided)
+    events.subscribe(events.SubmissionDecided, completion.on_submission_decided)

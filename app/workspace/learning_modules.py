@@ -17,8 +17,8 @@ from werkzeug.wrappers import Response
 from app.extensions import db
 from app.models import Issuer, Module
 from app.services._core.errors import ServiceError
-from app.services.learning import modules
-from app.services.learning.modules import ActivityInput, ModuleInput
+from app.services.learning import authoring, cohorts, enrolments, partners
+from app.services.learning.authoring import ActivityInput, ModuleInput
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
 from schemas.fields import first_errors
@@ -50,7 +50,7 @@ def _refused(exc: ServiceError) -> Errors:
 
 
 def _module(public_id: str) -> Module:
-    return modules.get_module(current_issuer(), public_id)
+    return authoring.get_module(current_issuer(), public_id)
 
 
 def _to_module(slug: str, module: Module, anchor: str | None = None) -> Response:
@@ -65,14 +65,14 @@ def _to_module(slug: str, module: Module, anchor: str | None = None) -> Response
 def modules_list(slug: str) -> str:
     """The issuer's modules with their state and enrolment counts."""
     issuer = current_issuer()
-    rows = [(m, len(modules.enrolments(m))) for m in modules.list_modules(issuer)]
+    rows = [(m, len(enrolments.table(m))) for m in authoring.list_modules(issuer)]
     return render_template("workspace/modules/list.html", issuer=issuer, rows=rows)
 
 
 def _module_values(module: Module | None) -> dict[str, Any]:
     if module is None:
         return {"enrolment_mode": "open", "award_mode": "automatic", "requires_partner": True}
-    achievement, _ = modules.achievement_of(module)
+    achievement, _ = authoring.achievement_of(module)
     return {
         "title": module.title,
         "summary": module.summary,
@@ -91,10 +91,10 @@ def _module_form(
     errors: Errors | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    choices = [(a.public_id, v.name) for a, v in modules.awardable_achievements(issuer)]
+    choices = [(a.public_id, v.name) for a, v in authoring.awardable_achievements(issuer)]
     if module is not None and values.get("achievement") not in {c[0] for c in choices}:
         # The module's achievement was archived meanwhile: show it, so the form says so.
-        achievement, version = modules.achievement_of(module)
+        achievement, version = authoring.achievement_of(module)
         choices.append((achievement.public_id, f"{version.name} (archived)"))
     page = render_template(
         "workspace/modules/form.html",
@@ -135,7 +135,7 @@ def new_module(slug: str) -> Response | tuple[str, int]:
     if request.method == "GET":
         return _module_form(issuer, None, _module_values(None))
     try:
-        created = modules.create_module(issuer, _module_input(), actor=actor(), env=service_env())
+        created = authoring.create_module(issuer, _module_input(), actor=actor(), env=service_env())
     except ValidationError as exc:
         errors = _errors(exc)
     except ServiceError as exc:
@@ -148,7 +148,7 @@ def new_module(slug: str) -> Response | tuple[str, int]:
 
 def _answered_per_activity(module: Module) -> dict[int, int]:
     """How many answers each activity's prompts have had, by activity id."""
-    answered = modules.answered_counts(module)
+    answered = authoring.answered_counts(module)
     return {a.id: sum(answered.get(p.id, 0) for p in a.prompts) for a in module.activities}
 
 
@@ -158,7 +158,7 @@ def module(slug: str, module_id: str) -> str:
     """One module: its rules, activities and prompts, and its enrolments with their progress."""
     issuer = current_issuer()
     found = _module(module_id)
-    achievement, version = modules.achievement_of(found)
+    achievement, version = authoring.achievement_of(found)
     env = service_env()
     return render_template(
         "workspace/modules/detail.html",
@@ -167,9 +167,9 @@ def module(slug: str, module_id: str) -> str:
         achievement=achievement,
         version=version,
         answered_in=_answered_per_activity(found),
-        rows=modules.enrolments(found),
-        prompt_count=modules.prompt_count(found),
-        partner_state=lambda enrolment: modules.partner_invitation_state(enrolment, env),
+        rows=enrolments.table(found),
+        prompt_count=authoring.prompt_count(found),
+        partner_state=lambda enrolment: partners.partner_invitation_state(enrolment, env),
     )
 
 
@@ -182,7 +182,7 @@ def edit_module(slug: str, module_id: str) -> Response | tuple[str, int]:
     if request.method == "GET":
         return _module_form(issuer, found, _module_values(found))
     try:
-        modules.update_module(found, _module_input(), actor=actor(), env=service_env())
+        authoring.update_module(found, _module_input(), actor=actor(), env=service_env())
     except ValidationError as exc:
         errors = _errors(exc)
     except ServiceError as exc:
@@ -196,7 +196,7 @@ def edit_module(slug: str, module_id: str) -> Response | tuple[str, int]:
 def _set_published(slug: str, module_id: str, published: bool) -> Response:
     found = _module(module_id)
     try:
-        modules.set_published(found, published, actor=actor(), env=service_env())
+        authoring.set_published(found, published, actor=actor(), env=service_env())
     except ServiceError as exc:
         _refused(exc)
         flash(exc.message, "error")
@@ -251,7 +251,7 @@ def _activity_form(
         activity=activity,
         values=values,
         errors=errors or {},
-        answered=modules.answered_counts(module),
+        answered=authoring.answered_counts(module),
     )
     return page, status
 
@@ -272,7 +272,7 @@ def new_activity(slug: str, module_id: str) -> Response | tuple[str, int]:
     if request.method == "GET":
         return _activity_form(found, None, {})
     try:
-        created = modules.add_activity(found, _activity_input(), actor=actor(), env=service_env())
+        created = authoring.add_activity(found, _activity_input(), actor=actor(), env=service_env())
     except ValidationError as exc:
         errors = _errors(exc)
     except ServiceError as exc:
@@ -290,11 +290,11 @@ def new_activity(slug: str, module_id: str) -> Response | tuple[str, int]:
 def activity(slug: str, module_id: str, activity_id: int) -> Response | tuple[str, int]:
     """Edit an activity, and its prompts below it."""
     found = _module(module_id)
-    chosen = modules.get_activity(found, activity_id)
+    chosen = authoring.get_activity(found, activity_id)
     if request.method == "GET":
         return _activity_form(found, chosen, _activity_values(chosen))
     try:
-        modules.update_activity(chosen, _activity_input(), actor=actor(), env=service_env())
+        authoring.update_activity(chosen, _activity_input(), actor=actor(), env=service_env())
     except ValidationError as exc:
         errors = _errors(exc)
     except ServiceError as exc:
@@ -321,10 +321,10 @@ def _direction() -> str | None:
 def move_activity(slug: str, module_id: str, activity_id: int) -> Response:
     """Move an activity up or down."""
     found = _module(module_id)
-    chosen = modules.get_activity(found, activity_id)
+    chosen = authoring.get_activity(found, activity_id)
     direction = _direction()
     if direction:
-        modules.move_activity(chosen, direction, actor=actor(), env=service_env())
+        authoring.move_activity(chosen, direction, actor=actor(), env=service_env())
     return _to_module(slug, found, "activities")
 
 
@@ -333,10 +333,10 @@ def move_activity(slug: str, module_id: str, activity_id: int) -> Response:
 def delete_activity(slug: str, module_id: str, activity_id: int) -> Response:
     """Delete an activity nobody has answered."""
     found = _module(module_id)
-    chosen = modules.get_activity(found, activity_id)
+    chosen = authoring.get_activity(found, activity_id)
     title = chosen.title
     try:
-        modules.delete_activity(chosen, actor=actor(), env=service_env())
+        authoring.delete_activity(chosen, actor=actor(), env=service_env())
     except ServiceError as exc:
         _refused(exc)
         flash(exc.message, "error")
@@ -359,10 +359,10 @@ def _back_to_activity(slug: str, module_id: str, activity_id: int) -> Response:
 def add_prompt(slug: str, module_id: str, activity_id: int) -> Response | tuple[str, int]:
     """Add a reflection prompt to an activity."""
     found = _module(module_id)
-    chosen = modules.get_activity(found, activity_id)
+    chosen = authoring.get_activity(found, activity_id)
     try:
         text = PromptSchema().load(request.form.to_dict())["text"]
-        modules.add_prompt(chosen, text, actor=actor(), env=service_env())
+        authoring.add_prompt(chosen, text, actor=actor(), env=service_env())
     except ValidationError as exc:
         errors = {"new_prompt": list(first_errors(exc).values())}
     except ServiceError as exc:
@@ -379,10 +379,10 @@ def add_prompt(slug: str, module_id: str, activity_id: int) -> Response | tuple[
 def edit_prompt(slug: str, module_id: str, prompt_id: int) -> Response | tuple[str, int]:
     """Change a prompt's text (also after educators answered it)."""
     found = _module(module_id)
-    prompt = modules.get_prompt(found, prompt_id)
+    prompt = authoring.get_prompt(found, prompt_id)
     try:
         text = PromptSchema().load(request.form.to_dict())["text"]
-        modules.update_prompt(prompt, text, actor=actor(), env=service_env())
+        authoring.update_prompt(prompt, text, actor=actor(), env=service_env())
     except ValidationError as exc:
         errors = {f"prompt-{prompt.id}": list(first_errors(exc).values())}
     except ServiceError as exc:
@@ -402,10 +402,10 @@ def edit_prompt(slug: str, module_id: str, prompt_id: int) -> Response | tuple[s
 def move_prompt(slug: str, module_id: str, prompt_id: int) -> Response:
     """Move a prompt up or down within its activity."""
     found = _module(module_id)
-    prompt = modules.get_prompt(found, prompt_id)
+    prompt = authoring.get_prompt(found, prompt_id)
     direction = _direction()
     if direction:
-        modules.move_prompt(prompt, direction, actor=actor(), env=service_env())
+        authoring.move_prompt(prompt, direction, actor=actor(), env=service_env())
     return _back_to_activity(slug, module_id, prompt.activity_id)
 
 
@@ -414,10 +414,10 @@ def move_prompt(slug: str, module_id: str, prompt_id: int) -> Response:
 def delete_prompt(slug: str, module_id: str, prompt_id: int) -> Response:
     """Delete a prompt nobody has answered; an answered one is refused with a message."""
     found = _module(module_id)
-    prompt = modules.get_prompt(found, prompt_id)
+    prompt = authoring.get_prompt(found, prompt_id)
     activity_id = prompt.activity_id
     try:
-        modules.delete_prompt(prompt, actor=actor(), env=service_env())
+        authoring.delete_prompt(prompt, actor=actor(), env=service_env())
     except ServiceError as exc:
         _refused(exc)
         flash(exc.message, "error")
@@ -432,9 +432,9 @@ def revoke_partner(slug: str, module_id: str, enrolment_id: int) -> Response:
     """Withdraw an educator's learning partner invitation (e.g. sent to the wrong person): its
     link stops working; the educator can invite again."""
     found = _module(module_id)
-    enrolment = modules.enrolment_in(found, enrolment_id)
+    enrolment = enrolments.enrolment_in(found, enrolment_id)
     try:
-        modules.revoke_partner(enrolment, actor=actor(), env=service_env())
+        partners.revoke_partner(enrolment, actor=actor(), env=service_env())
     except ServiceError as exc:
         _refused(exc)
         flash(exc.message, "error")
@@ -449,7 +449,7 @@ def revoke_partner(slug: str, module_id: str, enrolment_id: int) -> Response:
 def _cohort_page(
     module: Module,
     *,
-    rows: list[modules.CohortRow] | None = None,
+    rows: list[cohorts.CohortRow] | None = None,
     data: str = "",
     filename: str = "",
     error: str | None = None,
@@ -459,12 +459,12 @@ def _cohort_page(
         issuer=current_issuer(),
         module=module,
         rows=rows,
-        counts=modules.cohort_counts(rows) if rows is not None else {},
-        verdicts=modules.COHORT_VERDICTS,
+        counts=cohorts.cohort_counts(rows) if rows is not None else {},
+        verdicts=cohorts.COHORT_VERDICTS,
         data=data,
         filename=filename,
         error=error,
-        max_rows=modules.MAX_COHORT_ROWS,
+        max_rows=cohorts.MAX_COHORT_ROWS,
     )
     return page, 400 if error else 200
 
@@ -482,7 +482,7 @@ def cohort(slug: str, module_id: str) -> tuple[str, int]:
         return _cohort_page(found, error="Choose a CSV file to upload.")
     data = upload.read()
     try:
-        rows = modules.cohort_preview(found, data)
+        rows = cohorts.cohort_preview(found, data)
     except ServiceError as exc:
         _refused(exc)
         return _cohort_page(found, error=exc.message)
@@ -506,7 +506,7 @@ def cohort_confirm(slug: str, module_id: str) -> Response | tuple[str, int]:
             found, error="The file did not come back with the form; upload it again."
         )
     try:
-        rows = modules.enrol_cohort(found, data, actor=actor(), env=service_env())
+        rows = cohorts.enrol_cohort(found, data, actor=actor(), env=service_env())
     except ServiceError as exc:
         _refused(exc)
         return _cohort_page(found, error=exc.message)

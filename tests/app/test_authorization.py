@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AccountSession, AuditEvent, Enrolment, IssuedCredential, StaffAccount
 from app.services.awarding import bulk
-from app.services.learning import modules, reviews
-from app.services.learning.modules import ActivityInput, ModuleInput
+from app.services.learning import authoring, reviews
+from app.services.learning.authoring import ActivityInput, ModuleInput
 from app.services.org import invitations, staff
 from app.services.org.audit import Actor
 from app.wiring import service_env
@@ -72,14 +72,14 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
     credential_b = make_award(issuer_b, achievement_b, "holder@b.example.org")
     job_b = bulk.create_job(issuer_b, achievement_b, filename="b.csv", data=CSV, actor=Actor(bob),
                             env=service_env(), max_rows=100)  # fmt: skip
-    module_b = modules.create_module(
+    module_b = authoring.create_module(
         issuer_b, ModuleInput(title="B's module", summary="S", achievement_public_id=achievement_b.public_id),
         actor=Actor(bob), env=service_env(),
     )  # fmt: skip
-    activity_b = modules.add_activity(
+    activity_b = authoring.add_activity(
         module_b, ActivityInput(title="Read"), actor=Actor(bob), env=service_env()
     )
-    prompt_b = modules.add_prompt(activity_b, "Why?", actor=Actor(bob), env=service_env())
+    prompt_b = authoring.add_prompt(activity_b, "Why?", actor=Actor(bob), env=service_env())
     submission_b, item_b = portfolio_submission(issuer_b, make_achievement)
     invited = invitations.invite(issuer_b, email="invitee@b.example.org", name="Ivy Invitee",
                                  role="viewer", actor=Actor(bob), env=service_env())  # fmt: skip
@@ -325,7 +325,7 @@ def holder_and_stranger(app, make_issuer, make_achievement, make_award) -> dict[
     holder = make_educator("holder@h.example.org")
     stranger = make_educator("stranger@h.example.org")
     credential = make_award(issuer, achievement, "holder@h.example.org")
-    module = modules.create_module(
+    module = authoring.create_module(
         issuer, ModuleInput(title="H's module", summary="S", achievement_public_id=achievement.public_id),
         actor=Actor(label="test"), env=service_env(),
     )  # fmt: skip

@@ -26,8 +26,8 @@ from app.models import (
     Prompt,
     StaffAccount,
 )
-from app.services.learning import educators, modules
-from app.services.learning.modules import ActivityInput, ModuleInput
+from app.services.learning import answers, authoring, educators, enrolments
+from app.services.learning.authoring import ActivityInput, ModuleInput
 from app.services.org import achievements, staff
 from app.services.org.audit import Actor
 from app.wiring import service_env
@@ -85,15 +85,15 @@ def module_form(badge: Achievement, **fields: str) -> dict[str, str]:
 
 def published_module(issuer: Issuer, badge: Achievement, **rules: Any) -> Module:
     env = service_env()
-    module = modules.create_module(
+    module = authoring.create_module(
         issuer, ModuleInput(title="M", summary="S", achievement_public_id=badge.public_id, **rules),
         actor=ACTOR, env=env,
     )  # fmt: skip
     for title in ("Read", "Try"):
-        activity = modules.add_activity(module, ActivityInput(title=title), actor=ACTOR, env=env)
+        activity = authoring.add_activity(module, ActivityInput(title=title), actor=ACTOR, env=env)
         for prompt in ("What?", "Why?"):
-            modules.add_prompt(activity, f"{title}: {prompt}", actor=ACTOR, env=env)
-    modules.set_published(module, True, actor=ACTOR, env=env)
+            authoring.add_prompt(activity, f"{title}: {prompt}", actor=ACTOR, env=env)
+    authoring.set_published(module, True, actor=ACTOR, env=env)
     return module
 
 
@@ -146,7 +146,7 @@ def test_a_module_is_created_with_one_of_the_issuers_awardable_achievements(
 
 
 def test_publishing_needs_a_prompt(signed_in, issuer, badge) -> None:
-    module = modules.create_module(issuer, ModuleInput(title="M", summary="S", achievement_public_id=badge.public_id),
+    module = authoring.create_module(issuer, ModuleInput(title="M", summary="S", achievement_public_id=badge.public_id),
                                    actor=ACTOR, env=service_env())  # fmt: skip
     page = f"/workspace/{issuer.slug}/modules/{module.public_id}"
     response = signed_in.submit(page, f"{page}/publish")
@@ -202,10 +202,10 @@ def test_answered_prompts_are_edited_but_deleting_them_is_refused(signed_in, iss
     module = published_module(issuer, badge)
     ann = educators.create("ann@school.example.org", "Ann Lee", service_env(), verified=True)
     db.session.commit()
-    enrolment = modules.enrol(ann, module, service_env())
+    enrolment = enrolments.enrol(ann, module, service_env())
     read = module.activities[0]
     answered = read.prompts[0]
-    modules.save_answers(enrolment, ann, read, {answered.id: "Because."}, service_env())
+    answers.save_answers(enrolment, ann, read, {answered.id: "Because."}, service_env())
 
     base = f"/workspace/{issuer.slug}/modules/{module.public_id}"
     page = f"{base}/activities/{read.id}"

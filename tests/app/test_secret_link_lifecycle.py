@@ -28,9 +28,10 @@ from app.models import (
     ManageLink,
     StaffAccount,
 )
+from app.services._core.errors import Conflict
 from app.services.awarding import issuing
 from app.services.awarding.issuing import AwardInput
-from app.services.learning import educators, modules
+from app.services.learning import educators, enrolments, partners
 from app.services.org import achievements, issuers
 from app.services.org.achievements import AchievementInput
 from app.services.org.audit import Actor
@@ -85,9 +86,9 @@ def ann(app: Flask) -> Any:
 @pytest.fixture
 def invited(ann: Any, issuer: Issuer, badge: Achievement) -> tuple[Enrolment, str]:
     """Ann's enrolment, all answered, with an invitation to Ben; and Ben's link's token."""
-    enrolment = modules.enrol(ann, build(issuer, badge), service_env())
+    enrolment = enrolments.enrol(ann, build(issuer, badge), service_env())
     answer_all(enrolment, ann)
-    modules.invite_partner(enrolment, ann, "Ben Partner", PARTNER, service_env())
+    partners.invite_partner(enrolment, ann, "Ben Partner", PARTNER, service_env())
     return enrolment, link_in_delivered(PARTNER_LINK, PARTNER, "partner_invite").group(1)
 
 
@@ -128,7 +129,7 @@ def test_a_partner_invitation_expires(
     assert confirm.status_code == 410
     db.session.refresh(enrolment)
     assert enrolment.partner_confirmed_at is None
-    assert modules.partner_invitation_state(enrolment, service_env()) == "expired"
+    assert partners.partner_invitation_state(enrolment, service_env()) == "expired"
 
 
 def test_a_new_invitation_replaces_an_expired_one(
@@ -138,9 +139,9 @@ def test_a_new_invitation_replaces_an_expired_one(
     later = enrolment.partner_expires_at
     assert later is not None
     set_clock(later + timedelta(days=1))
-    modules.invite_partner(enrolment, ann, "Ben Partner", PARTNER, service_env())
+    partners.invite_partner(enrolment, ann, "Ben Partner", PARTNER, service_env())
     token = link_in_delivered(PARTNER_LINK, PARTNER, "partner_invite").group(1)
-    view = modules.partner_view(token, service_env())
+    view = partners.partner_view(token, service_env())
     assert view.enrolment.partner_expires_at == later + timedelta(
         days=1 + app.config["PARTNER_LINK_DAYS"]
     )
@@ -171,7 +172,7 @@ def test_the_educator_withdraws_an_invitation(
     assert again.status_code == 409
     assert "no outstanding learning partner invitation" in again.get_data(as_text=True)
     # Inviting again gives a new, working link.
-    modules.invite_partner(enrolment, ann, "Ben Partner", PARTNER, service_env())
+    partners.invite_partner(enrolment, ann, "Ben Partner", PARTNER, service_env())
     fresh = link_in_delivered(PARTNER_LINK, PARTNER, "partner_invite").group(1)
     assert fresh != token and web.get(f"/partner/{fresh}").status_code == 200
 
@@ -201,9 +202,9 @@ def test_staff_withdraw_an_invitation(
 
 def test_a_confirmed_invitation_cannot_be_withdrawn(invited: tuple[Enrolment, str]) -> None:
     enrolment, token = invited
-    modules.confirm_partner(token, service_env())
-    with pytest.raises(modules.Conflict):
-        modules.revoke_partner(enrolment, actor=Actor(label="test"), env=service_env())
+    partners.confirm_partner(token, service_env())
+    with pytest.raises(Conflict):
+        partners.revoke_partner(enrolment, actor=Actor(label="test"), env=service_env())
 
 
 def test_an_unknown_partner_link_explains(web: Web) -> None:

@@ -16,7 +16,7 @@ from flask import Flask
 
 from app.extensions import db
 from app.models import Achievement, EmailMessage, IssuedCredential, Issuer, StaffAccount
-from app.services.learning import educators, modules
+from app.services.learning import cohorts, completion, educators, enrolments, partners
 from app.services.mail import emails
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, Web, sign_in_directly
@@ -104,7 +104,7 @@ def test_an_address_confirmation_link(app: Flask, web: Web) -> None:
 def test_a_cohort_invitation(app: Flask, web: Web, issuer: Issuer, badge: Achievement) -> None:
     module = build(issuer, badge, enrolment_mode="cohort")
     cohort = f"email,name\n{ANN},Ann Lee\n".encode()
-    modules.enrol_cohort(module, cohort, actor=modules.MODULE_ACTOR, env=service_env())
+    cohorts.enrol_cohort(module, cohort, actor=completion.MODULE_ACTOR, env=service_env())
     match = link_in_delivered(link("/me/sign-in/"), ANN, "module_invite")
     check_secret_link(match)
     assert web.submit(f"/me/sign-in/{match.group(1)}").status_code == 303
@@ -133,9 +133,9 @@ def test_a_learning_partner_invitation(
     app: Flask, web: Web, issuer: Issuer, badge: Achievement
 ) -> None:
     ann = make_educator()
-    enrolment = modules.enrol(ann, build(issuer, badge), service_env())
+    enrolment = enrolments.enrol(ann, build(issuer, badge), service_env())
     answer_all(enrolment, ann)
-    modules.invite_partner(enrolment, ann, "Ben Partner", PARTNER, service_env())
+    partners.invite_partner(enrolment, ann, "Ben Partner", PARTNER, service_env())
     match = link_in_delivered(link("/partner/"), PARTNER, "partner_invite")
     check_secret_link(match)
     page = web.get(f"/partner/{match.group(1)}")

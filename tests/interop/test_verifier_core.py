@@ -36,8 +36,8 @@ from app.extensions import db
 from app.models import IssuedCredential, Issuer
 from app.services.awarding import revocation
 from app.services.awarding.issuing import EvidenceInput
-from app.services.learning import modules, reviews
-from app.services.learning.modules import ActivityInput, ModuleInput
+from app.services.learning import answers, authoring, completion, enrolments, reviews
+from app.services.learning.authoring import ActivityInput, ModuleInput
 from app.services.org.audit import Actor
 from app.wiring import service_env
 from credentials import baking
@@ -157,21 +157,21 @@ def test_module_completion_award_verifies_in_verifier_core(
 ) -> None:
     env = service_env()
     badge = make_achievement(issuer)
-    module = modules.create_module(
+    module = authoring.create_module(
         issuer,
         ModuleInput(title="Formative Assessment in Practice", summary="Four weeks of exit tickets.",
                     achievement_public_id=badge.public_id, requires_partner=False),
         actor=ACTOR, env=env,
     )  # fmt: skip
-    activity = modules.add_activity(module, ActivityInput(title="Try it"), actor=ACTOR, env=env)
-    modules.add_prompt(activity, "What happened?", actor=ACTOR, env=env)
-    modules.set_published(module, True, actor=ACTOR, env=env)
+    activity = authoring.add_activity(module, ActivityInput(title="Try it"), actor=ACTOR, env=env)
+    authoring.add_prompt(activity, "What happened?", actor=ACTOR, env=env)
+    authoring.set_published(module, True, actor=ACTOR, env=env)
     ann = make_educator()
-    enrolment = modules.enrol(ann, module, service_env())
-    modules.save_answers(enrolment, ann, activity, {p.id: "It worked." for p in activity.prompts},
+    enrolment = enrolments.enrol(ann, module, service_env())
+    answers.save_answers(enrolment, ann, activity, {p.id: "It worked." for p in activity.prompts},
                          service_env())  # fmt: skip
-    items = modules.module_items(enrolment)
-    modules.complete(enrolment, ann, [items[0].public_id], service_env())
+    items = answers.module_items(enrolment)
+    completion.complete(enrolment, ann, [items[0].public_id], service_env())
     db.session.refresh(enrolment)
     assert enrolment.state == "awarded"
     stored = db.session.get(IssuedCredential, enrolment.credential_id)

@@ -28,7 +28,7 @@ from app.models import (
     StaffAccount,
     Submission,
 )
-from app.services.learning import modules
+from app.services.learning import answers, authoring
 from app.wiring import service_env
 from credentials import verify_credential
 from tests.app.conftest import BASE_URL, Web, sign_in_directly
@@ -137,7 +137,7 @@ def build_module(staff_web: Web, issuer: Issuer, badge: Achievement, **rules: st
     published = staff_web.submit(f"{base}/{module.public_id}", f"{base}/{module.public_id}/publish")
     assert published.status_code == 303
     db.session.refresh(module)
-    assert module.published and modules.prompt_count(module) == 3
+    assert module.published and authoring.prompt_count(module) == 3
     return module
 
 
@@ -210,7 +210,7 @@ def test_the_whole_module_flow_ends_in_a_verifiable_credential(
     assert "You confirmed this checklist" in text(partner.get(confirmed.headers["Location"]))
 
     # Complete, publishing everything the module holds.
-    items = [i.public_id for i in modules.module_items(db.session.scalars(select(Enrolment)).one())]
+    items = [i.public_id for i in answers.module_items(db.session.scalars(select(Enrolment)).one())]
     assert len(items) == 5
     done = web.submit(home, f"{home}/complete", data={"publish": items})
     assert done.status_code == 303, text(done)[:800]

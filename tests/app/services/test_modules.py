@@ -30,8 +30,19 @@ from app.models import (
     Submission,
 )
 from app.services._core.errors import Conflict, NotFound, ServiceError
-from app.services.learning import educators, modules, portfolio, reviews
-from app.services.learning.modules import ActivityInput, ModuleInput
+from app.services.learning import (
+    answers,
+    authoring,
+    cohorts,
+    completion,
+    educators,
+    enrolments,
+    partners,
+    portfolio,
+    progress,
+    reviews,
+)
+from app.services.learning.authoring import ActivityInput, ModuleInput
 from app.services.learning.portfolio import ItemInput
 from app.services.org.audit import Actor
 from app.wiring import service_env
@@ -57,7 +68,7 @@ def build(
 ) -> Module:
     """A published module with one activity per entry of ``prompts`` (that many prompts each)."""
     env = service_env()
-    module = modules.create_module(
+    module = authoring.create_module(
         issuer,
         ModuleInput(
             title="Formative Assessment in Practice",
@@ -70,18 +81,18 @@ def build(
         env=env,
     )
     for number, how_many in enumerate(prompts, start=1):
-        activity = modules.add_activity(
+        activity = authoring.add_activity(
             module, ActivityInput(title=f"Activity {number}"), actor=ACTOR, env=env
         )
         for p in range(how_many):
-            modules.add_prompt(activity, f"Prompt {number}.{p + 1}?", actor=ACTOR, env=env)
-    modules.set_published(module, True, actor=ACTOR, env=env)
+            authoring.add_prompt(activity, f"Prompt {number}.{p + 1}?", actor=ACTOR, env=env)
+    authoring.set_published(module, True, actor=ACTOR, env=env)
     return module
 
 
 def answer_all(enrolment: Enrolment, who: Any, text: str = "I tried it.") -> None:
     for activity in enrolment.module.activities:
-        modules.save_answers(
+        answers.save_answers(
             enrolment, who, activity, {p.id: text for p in activity.prompts}, service_env()
         )
 
@@ -110,7 +121,7 @@ def badge(issuer: Issuer, make_achievement: Callable[..., Achievement]) -> Achie
 
 def test_a_module_needs_a_prompt_before_it_is_published(issuer, badge) -> None:
     env = service_env()
-    module = modules.create_module(
+    module = authoring.create_module(
         issuer,
         ModuleInput(title="M", summary="S", achievement_public_id=badge.public_id),
         actor=ACTOR,
@@ -118,10 +129,10 @@ def test_a_module_needs_a_prompt_before_it_is_published(issuer, badge) -> None:
     )
     assert not module.published
     with pytest.raises(Conflict, match="at least one activity with a reflection prompt"):
-        modules.set_published(module, True, actor=ACTOR, env=env)
-    activity = modules.add_activity(module, ActivityInput(title="Read"), actor=ACTOR, env=env)
-    modules.add_prompt(activity, "What stood out?", actor=ACTOR, env=env)
-    modules.set_published(module, True, actor=ACTOR, env=env)
+        authoring.set_published(module, True, actor=ACTOR, env=env)
+    activity = authoring.add_activity(module, ActivityInput(title="Read"), actor=ACTOR, env=env)
+    authoring.add_prompt(activity, "What stood out?", actor=ACTOR, env=env)
+    authoring.set_published(module, True, actor=ACTOR, env=env)
     assert module.published
 
 
@@ -131,7 +142,7 @@ def test_only_the_issuers_unarchived_achievements_can_be_chosen(
     other = make_achievement(make_issuer("Other", slug="other"), "Theirs")
     for public_id in (other.public_id, "nonsense"):
         with pytest.raises(ServiceError, match="Choose an achievement from the list"):
-            modules.create_module(
+            authoring.create_module(
                 issuer,
                 ModuleInput(title="M", summary="S", achievement_public_id=public_id),
                 actor=ACTOR,
@@ -141,7 +152,7 @@ def test_only_the_issuers_unarchived_achievements_can_be_chosen(
 
     achievements.set_archived(badge, True, actor=ACTOR, env=service_env())
     with pytest.raises(ServiceError, match="archived"):
-        modules.create_module(
+        authoring.create_module(
             issuer,
             ModuleInput(title="M", summary="S", achievement_public_id=badge.public_id),
             actor=ACTOR,
@@ -154,14 +165,14 @@ def test_activities_and_prompts_reorder_and_renumber(issuer, badge) -> None:
     module = build(issuer, badge, prompts=(1, 1, 1))
     env = service_env()
     first, second, third = module.activities
-    modules.move_activity(third, "up", actor=ACTOR, env=env)
+    authoring.move_activity(third, "up", actor=ACTOR, env=env)
     assert [a.title for a in module.activities] == ["Activity 1", "Activity 3", "Activity 2"]
-    modules.move_activity(first, "up", actor=ACTOR, env=env)  # already first: nothing moves
+    authoring.move_activity(first, "up", actor=ACTOR, env=env)  # already first: nothing moves
     assert [a.position for a in module.activities] == [1, 2, 3]
-    extra = modules.add_prompt(first, "And then?", actor=ACTOR, env=env)
-    modules.move_prompt(extra, "up", actor=ACTOR, env=env)
+    extra = authoring.add_prompt(first, "And then?", actor=ACTOR, env=env)
+    authoring.move_prompt(extra, "up", actor=ACTOR, env=env)
     assert [p.text for p in first.prompts] == ["And then?", "Prompt 1.1?"]
-    modules.delete_activity(second, actor=ACTOR, env=env)
+    authoring.delete_activity(second, actor=ACTOR, env=env)
     assert [(a.position, a.title) for a in module.activities] == [
         (1, "Activity 1"),
         (2, "Activity 3"),
@@ -171,29 +182,29 @@ def test_activities_and_prompts_reorder_and_renumber(issuer, badge) -> None:
 def test_answered_prompts_can_be_edited_but_not_deleted(issuer, badge) -> None:
     module = build(issuer, badge)
     ann = educator()
-    enrolment = modules.enrol(ann, module, service_env())
+    enrolment = enrolments.enrol(ann, module, service_env())
     activity = module.activities[0]
     answered, unanswered = activity.prompts
-    modules.save_answers(enrolment, ann, activity, {answered.id: "Yes."}, service_env())
+    answers.save_answers(enrolment, ann, activity, {answered.id: "Yes."}, service_env())
     env = service_env()
     with pytest.raises(Conflict, match="cannot be deleted; you can still edit"):
-        modules.delete_prompt(answered, actor=ACTOR, env=env)
+        authoring.delete_prompt(answered, actor=ACTOR, env=env)
     with pytest.raises(Conflict, match="cannot be deleted"):
-        modules.delete_activity(activity, actor=ACTOR, env=env)
-    modules.update_prompt(answered, "What changed, and why?", actor=ACTOR, env=env)
-    modules.delete_prompt(unanswered, actor=ACTOR, env=env)
+        authoring.delete_activity(activity, actor=ACTOR, env=env)
+    authoring.update_prompt(answered, "What changed, and why?", actor=ACTOR, env=env)
+    authoring.delete_prompt(unanswered, actor=ACTOR, env=env)
     assert [p.text for p in activity.prompts] == ["What changed, and why?"]
-    assert modules.answers(enrolment) == {answered.id: "Yes."}
+    assert answers.answers(enrolment) == {answered.id: "Yes."}
 
 
 def test_the_last_prompt_of_a_published_module_stays(issuer, badge) -> None:
     module = build(issuer, badge, prompts=(1,))
     (activity,) = module.activities
     with pytest.raises(Conflict, match="needs a prompt"):
-        modules.delete_prompt(activity.prompts[0], actor=ACTOR, env=service_env())
+        authoring.delete_prompt(activity.prompts[0], actor=ACTOR, env=service_env())
     with pytest.raises(Conflict, match="needs a prompt"):
-        modules.delete_activity(activity, actor=ACTOR, env=service_env())
-    assert modules.prompt_count(module) == 1
+        authoring.delete_activity(activity, actor=ACTOR, env=service_env())
+    assert authoring.prompt_count(module) == 1
 
 
 # --- enrolling and working ------------------------------------------------------------------
@@ -202,41 +213,41 @@ def test_the_last_prompt_of_a_published_module_stays(issuer, badge) -> None:
 def test_educators_enrol_in_published_open_modules_only(issuer, badge) -> None:
     module = build(issuer, badge)
     ann = educator()
-    first = modules.enrol(ann, module, service_env())
-    assert modules.enrol(ann, module, service_env()).id == first.id  # twice is harmless
+    first = enrolments.enrol(ann, module, service_env())
+    assert enrolments.enrol(ann, module, service_env()).id == first.id  # twice is harmless
     cohort = build(issuer, badge, enrolment_mode="cohort")
     with pytest.raises(Conflict, match="organisers enrol"):
-        modules.enrol(ann, cohort, service_env())
+        enrolments.enrol(ann, cohort, service_env())
     with pytest.raises(NotFound):
-        modules.module_for(ann, cohort.public_id)  # not in the catalogue either
-    modules.set_published(module, False, actor=ACTOR, env=service_env())
-    assert modules.module_for(ann, module.public_id)[1] is not None  # enrolled: still theirs
+        enrolments.module_for(ann, cohort.public_id)  # not in the catalogue either
+    authoring.set_published(module, False, actor=ACTOR, env=service_env())
+    assert enrolments.module_for(ann, module.public_id)[1] is not None  # enrolled: still theirs
     bob = educator("bob@school.example.org", "Bob")
     with pytest.raises(NotFound):
-        modules.enrol(bob, module, service_env())
-    assert [e.module.id for e in modules.catalogue(bob)] == []
-    assert [e.module.id for e in modules.catalogue(ann)] == [module.id]
+        enrolments.enrol(bob, module, service_env())
+    assert [e.module.id for e in enrolments.catalogue(bob)] == []
+    assert [e.module.id for e in enrolments.catalogue(ann)] == [module.id]
 
 
 def test_answers_save_clear_and_count_towards_progress(issuer, badge) -> None:
     module = build(issuer, badge)
     ann = educator()
-    enrolment = modules.enrol(ann, module, service_env())
+    enrolment = enrolments.enrol(ann, module, service_env())
     first, second = module.activities
     a, b = first.prompts
-    modules.save_answers(enrolment, ann, first, {a.id: "  Exit tickets. ", b.id: ""}, service_env())
-    done = modules.progress(enrolment)
+    answers.save_answers(enrolment, ann, first, {a.id: "  Exit tickets. ", b.id: ""}, service_env())
+    done = progress.progress(enrolment)
     assert (done.answered, done.total, done.percent, done.all_answered) == (1, 3, 33, False)
-    assert modules.answers(enrolment)[a.id] == "Exit tickets."
-    assert modules.save_answers(enrolment, ann, first, {a.id: "Exit tickets."}, service_env()) == 0
-    modules.save_answers(enrolment, ann, first, {a.id: ""}, service_env())
-    assert modules.progress(enrolment).answered == 0
+    assert answers.answers(enrolment)[a.id] == "Exit tickets."
+    assert answers.save_answers(enrolment, ann, first, {a.id: "Exit tickets."}, service_env()) == 0
+    answers.save_answers(enrolment, ann, first, {a.id: ""}, service_env())
+    assert progress.progress(enrolment).answered == 0
     with pytest.raises(NotFound):  # a prompt of another activity
-        modules.save_answers(enrolment, ann, first, {second.prompts[0].id: "x"}, service_env())
+        answers.save_answers(enrolment, ann, first, {second.prompts[0].id: "x"}, service_env())
     bob = educator("bob@school.example.org", "Bob")
     with pytest.raises(NotFound):
-        modules.save_answers(enrolment, bob, first, {a.id: "mine now"}, service_env())
-    assert modules.answers(enrolment)[a.id] == ""
+        answers.save_answers(enrolment, bob, first, {a.id: "mine now"}, service_env())
+    assert answers.answers(enrolment)[a.id] == ""
 
 
 def test_a_first_answer_saved_twice_at_once_is_saved_once(app, issuer, badge) -> None:
@@ -245,7 +256,7 @@ def test_a_first_answer_saved_twice_at_once_is_saved_once(app, issuer, badge) ->
     # it by the time the second inserts: that is an update, not a server error.
     module = build(issuer, badge)
     ann = educator()
-    enrolment = modules.enrol(ann, module, service_env())
+    enrolment = enrolments.enrol(ann, module, service_env())
     activity = module.activities[0]
     prompt = activity.prompts[0]
     ids = (enrolment.id, ann.id, activity.id, prompt.id)
@@ -258,7 +269,7 @@ def test_a_first_answer_saved_twice_at_once_is_saved_once(app, issuer, badge) ->
             who = db.session.get(Educator, ids[1])
             found = db.session.get(Activity, ids[2])
             saved.append(
-                modules.save_answers(theirs, who, found, {ids[3]: "Exit tickets."}, service_env())
+                answers.save_answers(theirs, who, found, {ids[3]: "Exit tickets."}, service_env())
             )
             db.session.remove()
 
@@ -276,12 +287,12 @@ def test_a_first_answer_saved_twice_at_once_is_saved_once(app, issuer, badge) ->
 
     event.listen(db.engine, "after_cursor_execute", between_check_and_insert)
     try:
-        changed = modules.save_answers(enrolment, ann, activity, {prompt.id: "Exit tickets!"},
+        changed = answers.save_answers(enrolment, ann, activity, {prompt.id: "Exit tickets!"},
                                        service_env())  # fmt: skip
     finally:
         event.remove(db.engine, "after_cursor_execute", between_check_and_insert)
     assert done and saved == [1] and changed == 1
-    assert modules.answers(enrolment)[prompt.id] == "Exit tickets!"
+    assert answers.answers(enrolment)[prompt.id] == "Exit tickets!"
     items = [i for i in portfolio.items_of(ann) if i.kind == "response"]
     assert [i.body for i in items] == ["Exit tickets!"]
 
@@ -289,27 +300,27 @@ def test_a_first_answer_saved_twice_at_once_is_saved_once(app, issuer, badge) ->
 def test_evidence_is_checked_stored_and_attached(issuer, badge) -> None:
     module = build(issuer, badge)
     ann = educator()
-    enrolment = modules.enrol(ann, module, service_env())
+    enrolment = enrolments.enrol(ann, module, service_env())
     env = service_env()
-    pdf = modules.attach_evidence(enrolment, ann, "file", ItemInput(title=""), env,
+    pdf = answers.attach_evidence(enrolment, ann, "file", ItemInput(title=""), env,
                                   upload=(PDF, "plan.pdf"), max_bytes=1024)  # fmt: skip
     assert (pdf.kind, pdf.title, pdf.file.media_type) == ("file", "plan.pdf", "application/pdf")
     with pytest.raises(ServiceError, match="not accepted"):
-        modules.attach_evidence(enrolment, ann, "file", ItemInput(title="x"), env,
+        answers.attach_evidence(enrolment, ann, "file", ItemInput(title="x"), env,
                                 upload=(b"MZ\x90\x00" * 10, "run.exe"), max_bytes=1024)  # fmt: skip
     with pytest.raises(ServiceError, match="at most"):
-        modules.attach_evidence(enrolment, ann, "file", ItemInput(title="x"), env,
+        answers.attach_evidence(enrolment, ann, "file", ItemInput(title="x"), env,
                                 upload=(PDF * 100, "big.pdf"), max_bytes=1024)  # fmt: skip
     with pytest.raises(ServiceError, match="https://"):
-        modules.attach_evidence(enrolment, ann, "link", ItemInput(title="x", url="javascript:alert(1)"),
+        answers.attach_evidence(enrolment, ann, "link", ItemInput(title="x", url="javascript:alert(1)"),
                                 env, max_bytes=1024)  # fmt: skip
-    link = modules.attach_evidence(
+    link = answers.attach_evidence(
         enrolment, ann, "link", ItemInput(title="Slides", url="https://example.org/s"), env,
         max_bytes=1024,
     )  # fmt: skip
-    assert [i.public_id for i in modules.attachments(enrolment)] == [pdf.public_id, link.public_id]
-    modules.detach_evidence(enrolment, ann, pdf.public_id, env)
-    assert modules.attachments(enrolment) == [link]
+    assert [i.public_id for i in answers.attachments(enrolment)] == [pdf.public_id, link.public_id]
+    answers.detach_evidence(enrolment, ann, pdf.public_id, env)
+    assert answers.attachments(enrolment) == [link]
     assert pdf in portfolio.items_of(ann)  # still in the portfolio
 
 
@@ -319,43 +330,43 @@ def test_evidence_is_checked_stored_and_attached(issuer, badge) -> None:
 def test_the_partner_confirms_a_complete_checklist_once(issuer, badge) -> None:
     module = build(issuer, badge)
     ann = educator()
-    enrolment = modules.enrol(ann, module, service_env())
+    enrolment = enrolments.enrol(ann, module, service_env())
     with pytest.raises(ServiceError, match="Invite someone else"):
-        modules.invite_partner(enrolment, ann, "Me", "ANN.LEE@school.example.org", service_env())
-    modules.invite_partner(enrolment, ann, "Sam Coach", "sam@school.example.org", service_env())
+        partners.invite_partner(enrolment, ann, "Me", "ANN.LEE@school.example.org", service_env())
+    partners.invite_partner(enrolment, ann, "Sam Coach", "sam@school.example.org", service_env())
     first = partner_token()
-    modules.invite_partner(enrolment, ann, "Sam Coach", "sam@school.example.org", service_env())
+    partners.invite_partner(enrolment, ann, "Sam Coach", "sam@school.example.org", service_env())
     token = partner_token()
     with pytest.raises(NotFound):
-        modules.partner_view(first, service_env())  # replaced
+        partners.partner_view(first, service_env())  # replaced
     with pytest.raises(Conflict, match="has not completed every activity yet"):
-        modules.confirm_partner(token, service_env())
+        partners.confirm_partner(token, service_env())
     assert enrolment.partner_confirmed_at is None
     answer_all(enrolment, ann)
-    view = modules.confirm_partner(token, service_env())
+    view = partners.confirm_partner(token, service_env())
     assert view.enrolment.partner_confirmed_at is not None
     told = db.session.scalars(select(EmailMessage).where(EmailMessage.kind == "partner_confirmed"))
     assert [m.to_address for m in told] == ["ann.lee@school.example.org"]
     with pytest.raises(Conflict, match="already confirmed"):
-        modules.confirm_partner(token, service_env())
+        partners.confirm_partner(token, service_env())
     with pytest.raises(Conflict, match="already confirmed"):
-        modules.invite_partner(enrolment, ann, "Other", "other@school.example.org", service_env())
+        partners.invite_partner(enrolment, ann, "Other", "other@school.example.org", service_env())
     with pytest.raises(NotFound):
-        modules.partner_view("x" * 43, service_env())
+        partners.partner_view("x" * 43, service_env())
 
 
 def test_the_partner_is_thanked_once_after_confirming(issuer, badge) -> None:
     module = build(issuer, badge)
     ann = educator()
-    enrolment = modules.enrol(ann, module, service_env())
+    enrolment = enrolments.enrol(ann, module, service_env())
     with pytest.raises(Conflict, match="once they have confirmed"):
-        modules.thank_partner(enrolment, ann, "Thanks!", service_env())
-    modules.invite_partner(enrolment, ann, "Sam Coach", "sam@school.example.org", service_env())
+        partners.thank_partner(enrolment, ann, "Thanks!", service_env())
+    partners.invite_partner(enrolment, ann, "Sam Coach", "sam@school.example.org", service_env())
     answer_all(enrolment, ann)
-    modules.confirm_partner(partner_token(), service_env())
+    partners.confirm_partner(partner_token(), service_env())
     with pytest.raises(ServiceError, match="Write a short note"):
-        modules.thank_partner(enrolment, ann, "   ", service_env())
-    modules.thank_partner(enrolment, ann, "Thank you for <b>the</b> chats.", service_env())
+        partners.thank_partner(enrolment, ann, "   ", service_env())
+    partners.thank_partner(enrolment, ann, "Thank you for <b>the</b> chats.", service_env())
     assert enrolment.partner_note == "Thank you for <b>the</b> chats."
     message = db.session.scalars(
         select(EmailMessage).where(EmailMessage.kind == "partner_thanks")
@@ -364,7 +375,7 @@ def test_the_partner_is_thanked_once_after_confirming(issuer, badge) -> None:
     assert "Thank you for <b>the</b> chats." in message.body_text
     assert "&lt;b&gt;the&lt;/b&gt;" in (message.body_html or "")  # escaped in HTML
     with pytest.raises(Conflict, match="already thanked"):
-        modules.thank_partner(enrolment, ann, "Again", service_env())
+        partners.thank_partner(enrolment, ann, "Again", service_env())
 
 
 # --- completion -----------------------------------------------------------------------------
@@ -373,20 +384,20 @@ def test_the_partner_is_thanked_once_after_confirming(issuer, badge) -> None:
 def test_completion_is_refused_until_the_rules_are_met(issuer, badge) -> None:
     module = build(issuer, badge)
     ann = educator()
-    enrolment = modules.enrol(ann, module, service_env())
+    enrolment = enrolments.enrol(ann, module, service_env())
     with pytest.raises(ServiceError) as refused:
-        modules.complete(enrolment, ann, [], service_env())
+        completion.complete(enrolment, ann, [], service_env())
     assert (
         "Answer every reflection prompt; still to do: Activity 1; Activity 2."
         in refused.value.message
     )
     assert "Invite a learning partner" in refused.value.message
     answer_all(enrolment, ann)
-    modules.invite_partner(enrolment, ann, "Sam", "sam@school.example.org", service_env())
+    partners.invite_partner(enrolment, ann, "Sam", "sam@school.example.org", service_env())
     with pytest.raises(ServiceError, match="has not confirmed your checklist yet"):
-        modules.complete(enrolment, ann, [], service_env())
+        completion.complete(enrolment, ann, [], service_env())
     assert (count(IssuedCredential), enrolment.state) == (0, "in_progress")
-    assert not any(i.publish for i in modules.module_items(enrolment))
+    assert not any(i.publish for i in answers.module_items(enrolment))
 
 
 def test_completion_awards_the_badge_citing_only_the_chosen_items(
@@ -394,14 +405,14 @@ def test_completion_awards_the_badge_citing_only_the_chosen_items(
 ) -> None:
     module = build(issuer, badge, requires_partner=False)
     ann = educator()
-    enrolment = modules.enrol(ann, module, service_env())
+    enrolment = enrolments.enrol(ann, module, service_env())
     answer_all(enrolment, ann, "Exit tickets every day.")
-    notes = modules.attach_evidence(enrolment, ann, "narrative", ItemInput(title="Private notes", body="Not for anyone."),
+    notes = answers.attach_evidence(enrolment, ann, "narrative", ItemInput(title="Private notes", body="Not for anyone."),
                                     service_env(), max_bytes=1024)  # fmt: skip
-    responses = [i for i in modules.module_items(enrolment) if i.kind == "response"]
+    responses = [i for i in answers.module_items(enrolment) if i.kind == "response"]
     with pytest.raises(ServiceError, match="this module's items only"):
-        modules.complete(enrolment, ann, ["not-an-item"], service_env())
-    modules.complete(enrolment, ann, [i.public_id for i in responses], service_env())
+        completion.complete(enrolment, ann, ["not-an-item"], service_env())
+    completion.complete(enrolment, ann, [i.public_id for i in responses], service_env())
     assert enrolment.state == "awarded" and enrolment.completed_at is not None
     credential = db.session.get(IssuedCredential, enrolment.credential_id)
     assert credential is not None and credential.recipient_email == "ann.lee@school.example.org"
@@ -417,7 +428,7 @@ def test_completion_awards_the_badge_citing_only_the_chosen_items(
     assert "Not for anyone" not in credential.document and not notes.publish
     assert all(i.publish for i in responses)
     with pytest.raises(Conflict, match="complete"):
-        modules.complete(enrolment, ann, [], service_env())
+        completion.complete(enrolment, ann, [], service_env())
     assert count(IssuedCredential) == 1
     from credentials import verify_credential
 
@@ -434,15 +445,15 @@ def test_what_a_module_credential_cites_is_kept_as_it_was(issuer, badge) -> None
     module = build(issuer, badge, requires_partner=False)
     ann = educator()
     env = service_env()
-    enrolment = modules.enrol(ann, module, env)
+    enrolment = enrolments.enrol(ann, module, env)
     answer_all(enrolment, ann)
-    cited = modules.attach_evidence(enrolment, ann, "narrative", ItemInput(title="Tally", body="12 of 25."),
+    cited = answers.attach_evidence(enrolment, ann, "narrative", ItemInput(title="Tally", body="12 of 25."),
                                     env, max_bytes=1024)  # fmt: skip
-    private = modules.attach_evidence(enrolment, ann, "narrative", ItemInput(title="Notes", body="Mine."),
+    private = answers.attach_evidence(enrolment, ann, "narrative", ItemInput(title="Notes", body="Mine."),
                                       env, max_bytes=1024)  # fmt: skip
-    response = next(i for i in modules.module_items(enrolment) if i.kind == "response")
+    response = next(i for i in answers.module_items(enrolment) if i.kind == "response")
     assert portfolio.credentials_citing(cited, env) == []
-    modules.complete(enrolment, ann, [cited.public_id, response.public_id], service_env())
+    completion.complete(enrolment, ann, [cited.public_id, response.public_id], service_env())
     env = service_env()
     for item in (cited, response):
         assert [c.id for c in portfolio.credentials_citing(item, env)] == [enrolment.credential_id]
@@ -458,10 +469,10 @@ def test_review_mode_queues_a_submission_and_approval_awards_the_enrolment(
 ) -> None:
     module = build(issuer, badge, requires_partner=False, award_mode="review")
     ann = educator()
-    enrolment = modules.enrol(ann, module, service_env())
+    enrolment = enrolments.enrol(ann, module, service_env())
     answer_all(enrolment, ann)
-    items = modules.module_items(enrolment)
-    modules.complete(enrolment, ann, [items[0].public_id], service_env())
+    items = answers.module_items(enrolment)
+    completion.complete(enrolment, ann, [items[0].public_id], service_env())
     assert enrolment.state == "in_review" and count(IssuedCredential) == 0
     submission = db.session.get(Submission, enrolment.submission_id)
     assert submission is not None
@@ -469,13 +480,13 @@ def test_review_mode_queues_a_submission_and_approval_awards_the_enrolment(
     assert {row.item_id for row in submission.items} == {i.id for i in items}
     assert submission in reviews.queue(issuer)
     with pytest.raises(Conflict, match="with a reviewer"):
-        modules.save_answers(enrolment, ann, module.activities[0], {module.activities[0].prompts[0].id: "x"},
+        answers.save_answers(enrolment, ann, module.activities[0], {module.activities[0].prompts[0].id: "x"},
                              service_env())  # fmt: skip
     reviewer = make_staff("rae@district7.example.org", name="Rae")
     reviews.decide(submission, reviewer, "request_changes", "Say more.", {}, service_env())
     db.session.refresh(enrolment)
     assert enrolment.state == "returned"
-    modules.complete(enrolment, ann, [], service_env())
+    completion.complete(enrolment, ann, [], service_env())
     db.session.refresh(enrolment)
     assert enrolment.state == "in_review" and enrolment.submission_id == submission.id
     reviews.decide(submission, reviewer, "approve", "", {}, service_env())
@@ -490,9 +501,9 @@ def test_review_mode_queues_a_submission_and_approval_awards_the_enrolment(
 def test_withdrawing_a_module_submission_gives_the_work_back(issuer, badge) -> None:
     module = build(issuer, badge, requires_partner=False, award_mode="review")
     ann = educator()
-    enrolment = modules.enrol(ann, module, service_env())
+    enrolment = enrolments.enrol(ann, module, service_env())
     answer_all(enrolment, ann)
-    modules.complete(enrolment, ann, [], service_env())
+    completion.complete(enrolment, ann, [], service_env())
     first = db.session.get(Submission, enrolment.submission_id)
     assert first is not None and enrolment.state == "in_review"
     reviews.withdraw(first, ann, service_env())
@@ -501,9 +512,9 @@ def test_withdrawing_a_module_submission_gives_the_work_back(issuer, badge) -> N
     assert first not in reviews.queue(issuer)
     # Editable again, and completing it again queues a fresh submission.
     activity = module.activities[0]
-    modules.save_answers(enrolment, ann, activity, {activity.prompts[0].id: "Better"},
+    answers.save_answers(enrolment, ann, activity, {activity.prompts[0].id: "Better"},
                          service_env())  # fmt: skip
-    modules.complete(enrolment, ann, [], service_env())
+    completion.complete(enrolment, ann, [], service_env())
     db.session.refresh(enrolment)
     assert enrolment.state == "in_review" and enrolment.submission_id != first.id
     assert [s.public_id for s in reviews.queue(issuer)] != [first.public_id]
@@ -531,12 +542,12 @@ def test_a_cohort_file_is_previewed_then_enrolled_and_invited(issuer, badge) -> 
                              enrolled_at=service_env().now, enrolled_by="staff"))  # fmt: skip
     db.session.commit()
     before = (count(Enrolment), count(EmailMessage), count(EducatorEmail))
-    rows = modules.cohort_preview(module, COHORT)
+    rows = cohorts.cohort_preview(module, COHORT)
     assert [(r.row_number, r.verdict) for r in rows] == [
         (2, "existing"), (3, "new"), (4, "duplicate"), (5, "invalid"), (6, "enrolled"),
     ]  # fmt: skip
     assert (count(Enrolment), count(EmailMessage), count(EducatorEmail)) == before
-    modules.enrol_cohort(module, COHORT, actor=ACTOR, env=service_env())
+    cohorts.enrol_cohort(module, COHORT, actor=ACTOR, env=service_env())
     assert count(Enrolment) == 3
     new = educators.find_by_email("new.teacher@school.example.org")
     assert new is not None and new.name == "New Teacher"
@@ -555,18 +566,18 @@ def test_a_cohort_file_is_previewed_then_enrolled_and_invited(issuer, badge) -> 
     signed_in = educators.sign_in(token.group(1), service_env())
     assert signed_in.id in {e.educator_id for e in db.session.scalars(select(Enrolment))}
     # Uploading the same file again enrols nobody twice.
-    again = modules.enrol_cohort(module, COHORT, actor=ACTOR, env=service_env())
+    again = cohorts.enrol_cohort(module, COHORT, actor=ACTOR, env=service_env())
     assert [r.verdict for r in again].count("enrolled") == 3 and count(Enrolment) == 3
 
 
 def test_a_cohort_needs_a_published_module_and_a_readable_file(issuer, badge) -> None:
     module = build(issuer, badge)
     with pytest.raises(ServiceError, match="'email' column"):
-        modules.cohort_preview(module, b"name\nAnn\n")
-    modules.set_published(module, False, actor=ACTOR, env=service_env())
+        cohorts.cohort_preview(module, b"name\nAnn\n")
+    authoring.set_published(module, False, actor=ACTOR, env=service_env())
     events = count(AuditEvent)
     with pytest.raises(Conflict, match="Publish the module"):
-        modules.enrol_cohort(module, COHORT, actor=ACTOR, env=service_env())
+        cohorts.enrol_cohort(module, COHORT, actor=ACTOR, env=service_env())
     assert (count(Enrolment), count(AuditEvent)) == (0, events)
 
 
@@ -579,4 +590,4 @@ def test_the_demo_has_a_published_open_module(app, tmp_path) -> None:
     assert module.published and module.enrolment_mode == "open"
     assert [len(a.prompts) for a in module.activities] == [1, 2, 1]
     ann = educator()
-    assert [e.module.id for e in modules.catalogue(ann)] == [module.id]
+    assert [e.module.id for e in enrolments.catalogue(ann)] == [module.id]
