@@ -17,7 +17,7 @@ from app.services._core import events
 from app.services._core.errors import Invalid
 from app.services.awarding import status_lists
 from app.services.delivery import notices
-from app.services.learning import modules, pathways
+from app.services.learning import completion, pathways
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def test_the_application_connects_each_domains_reaction(app: Flask) -> None:
     assert events.subscribers(events.IssuerCreated) == [status_lists.on_issuer_created]
     assert events.subscribers(events.CredentialStored) == [notices.on_credential_stored]
     assert events.subscribers(events.CredentialsAwarded) == [pathways.on_credentials_awarded]
-    assert events.subscribers(events.SubmissionDecided) == [modules.on_submission_decided]
+    assert events.subscribers(events.SubmissionDecided) == [completion.on_submission_decided]
 
 
 def test_an_award_is_announced_before_and_after_its_commit(
