@@ -239,6 +239,7 @@ def sqlite_child(rows: int, profile: bool) -> dict[str, Any]:
     from app import create_app
     from app.extensions import db
     from app.services.awarding import bulk
+    from app.services.awarding.bulk import runner
     from app.services.mail import emails
     from app.services.org.audit import Actor
     from app.wiring import service_env
@@ -250,7 +251,7 @@ def sqlite_child(rows: int, profile: bool) -> dict[str, Any]:
         )
         emails.deliver_soon = lambda env: None  # award mail stays queued; sending is not timed
         samples: list[tuple[int, float]] = []
-        original = bulk._run_chunk
+        original = runner._run_chunk
 
         def measured_chunk(*args: Any, **kwargs: Any) -> bool:
             done: bool = original(*args, **kwargs)
@@ -258,7 +259,7 @@ def sqlite_child(rows: int, profile: bool) -> dict[str, Any]:
             samples.append((job.issued_rows or 0, rss_mb()))
             return done
 
-        bulk._run_chunk = measured_chunk  # type: ignore[assignment]
+        runner._run_chunk = measured_chunk  # type: ignore[assignment]
         with application.app_context():
             db.create_all()
             issuer, achievement = make_issuer_and_achievement(application)
