@@ -308,8 +308,8 @@ def issue_many(
     answer is None. ``on_store`` is called with the outcomes before the commit, so what it
     writes is committed with the credentials or not at all.
 
-    Call it before the session writes anything: the status indexes are allocated on a
-    connection of their own (see :func:`status_lists.allocate`).
+    The status indexes are allocated, and committed, on a connection of their own
+    (:func:`status_lists.allocate`); call it before the session writes anything.
 
     :returns: an outcome per award, in order; None when ``still_ours`` said no.
     """
@@ -326,8 +326,21 @@ def issue_many(
     if still_ours is not None and not still_ours():
         db.session.rollback()
         return None
-    for item in pending:
-        if item.outcome is None and item.document is not None:  # built and signed
+    outcomes = _store_all(issuance, pending, actor=actor, bulk_job_id=bulk_job_id, notify=notify)
+    if on_store is not None:
+        on_store(outcomes)
+    db.session.commit()
+    stored = tuple(o.credential for o in outcomes if o.credential is not None)
+    events.publish(events.CredentialsAwarded(stored, env, follow_pathways=follow_pathways))
+    return outcomes
+
+
+def _store_all(
+    issuance: Issuance, items: list[_Award], *, actor: Actor, bulk_job_id: str | None, notify: bool
+) -> list[Outcome]:
+    """Store every built and signed award (not committed); return the outcome of each."""
+    for item in items:
+        if item.outcome is None and item.document is not None:
             credential = store(
                 issuance,
                 item.data,
@@ -341,13 +354,7 @@ def issue_many(
             )
             item.outcome = Outcome(credential=credential)
     db.session.flush()
-    outcomes = [item.outcome or Outcome() for item in pending]
-    if on_store is not None:
-        on_store(outcomes)
-    db.session.commit()
-    stored = tuple(o.credential for o in outcomes if o.credential is not None)
-    events.publish(events.CredentialsAwarded(stored, env, follow_pathways=follow_pathways))
-    return outcomes
+    return [item.outcome or Outcome() for item in items]
 
 
 def _refusal(step: Callable[..., object], *args: Any) -> Outcome | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping
+from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import select
@@ -61,6 +62,22 @@ def problem(row: ParsedRow, env: ServiceEnv) -> str | None:
     except ServiceError as error:
         return in_words({error.field or "_schema": error.message}, row)
     return None
+
+
+def audit_step(
+    step: str, job: BulkJob, actor: Actor, env: ServiceEnv, detail: dict[str, Any] | None = None
+) -> None:
+    """Record a step of a job (``upload``, ``confirm``, ``cancel``, ``finish``) in the audit
+    trail as ``bulk.<step>``."""
+    audit.record(
+        f"bulk.{step}",
+        actor=actor,
+        now=env.now,
+        issuer_id=job.issuer_id,
+        subject_type="bulk_job",
+        subject_id=job.id,
+        detail=detail,
+    )
 
 
 def _normalised(email: str) -> str:
@@ -145,20 +162,9 @@ def create_job(
     counts = _checked_rows(job, rows, holders, env)
     job.total_rows = len(rows)
     job.valid_rows = counts["ok"]
-    audit.record(
-        "bulk.upload",
-        actor=actor,
-        now=env.now,
-        issuer_id=issuer.id,
-        subject_type="bulk_job",
-        subject_id=job.id,
-        detail={
-            "filename": job.filename,
-            "sha256": job.file_sha256,
-            "rows": len(rows),
-            **counts,
-            "achievement": achievement.public_id,
-        },
+    detail = {"filename": job.filename, "sha256": job.file_sha256, "rows": len(rows)}
+    audit_step(
+        "upload", job, actor, env, {**detail, **counts, "achievement": achievement.public_id}
     )
     db.session.commit()
     return job

@@ -21,10 +21,9 @@ from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Invalid, required
 from app.services.awarding import issuing
 from app.services.awarding.bulk.csv import ParsedRow
-from app.services.awarding.bulk.preview import in_words
+from app.services.awarding.bulk.preview import audit_step, in_words
 from app.services.awarding.issuing import AwardInput, Outcome
 from app.services.mail import emails
-from app.services.org import audit
 from app.services.org.audit import SYSTEM, Actor
 from schemas.awards import flat_errors
 
@@ -45,15 +44,7 @@ def confirm(job: BulkJob, *, actor: Actor, env: ServiceEnv) -> BulkJob:
         raise Conflict("No row in this file can be issued.")
     job.state = "queued"
     job.queued_at = env.now
-    audit.record(
-        "bulk.confirm",
-        actor=actor,
-        now=env.now,
-        issuer_id=job.issuer_id,
-        subject_type="bulk_job",
-        subject_id=job.id,
-        detail={"rows": job.valid_rows},
-    )
+    audit_step("confirm", job, actor, env, {"rows": job.valid_rows})
     db.session.commit()
     jobs.submit(env, jobs.RUN_BULK_JOB, job.id)
     return job
@@ -68,14 +59,7 @@ def cancel(job: BulkJob, *, actor: Actor, env: ServiceEnv) -> None:
         raise Conflict("Only a job that has not been confirmed can be cancelled.")
     job.state = "cancelled"
     job.finished_at = env.now
-    audit.record(
-        "bulk.cancel",
-        actor=actor,
-        now=env.now,
-        issuer_id=job.issuer_id,
-        subject_type="bulk_job",
-        subject_id=job.id,
-    )
+    audit_step("cancel", job, actor, env)
     db.session.commit()
 
 
@@ -267,15 +251,8 @@ def _finish(job: BulkJob, token: str, actor: Actor, env: ServiceEnv) -> None:
     job.state = "done"
     job.finished_at = env.now
     job.lease = None
-    audit.record(
-        "bulk.finish",
-        actor=actor,
-        now=env.now,
-        issuer_id=job.issuer_id,
-        subject_type="bulk_job",
-        subject_id=job.id,
-        detail={"issued": job.issued_rows, "skipped": job.skipped_rows, "failed": job.failed_rows},
-    )
+    counts = {"issued": job.issued_rows, "skipped": job.skipped_rows, "failed": job.failed_rows}
+    audit_step("finish", job, actor, env, counts)
     db.session.commit()
 
 
