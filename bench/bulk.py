@@ -239,6 +239,7 @@ def sqlite_child(rows: int, profile: bool) -> dict[str, Any]:
     from app import create_app
     from app.extensions import db
     from app.services.awarding import bulk
+    from app.services.awarding.bulk import runner
     from app.services.mail import emails
     from app.services.org.audit import Actor
     from app.wiring import service_env
@@ -246,11 +247,15 @@ def sqlite_child(rows: int, profile: bool) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="cairn-bench-"))
     try:
         application = create_app(
-            settings(f"sqlite:///{workdir / 'cairn.sqlite3'}", workdir / "keys", JOBS_INLINE=False)
+            # Profiled, jobs run inline, in this thread, so the profiler sees them (the pool runs
+            # the same code); the job runner is chosen when the application is made.
+            settings(
+                f"sqlite:///{workdir / 'cairn.sqlite3'}", workdir / "keys", JOBS_INLINE=profile
+            )
         )
         emails.deliver_soon = lambda env: None  # award mail stays queued; sending is not timed
         samples: list[tuple[int, float]] = []
-        original = bulk._run_chunk
+        original = runner._run_chunk
 
         def measured_chunk(*args: Any, **kwargs: Any) -> bool:
             done: bool = original(*args, **kwargs)
@@ -258,7 +263,7 @@ def sqlite_child(rows: int, profile: bool) -> dict[str, Any]:
             samples.append((job.issued_rows or 0, rss_mb()))
             return done
 
-        bulk._run_chunk = measured_chunk  # type: ignore[assignment]
+        runner._run_chunk = measured_chunk  # type: ignore[assignment]
         with application.app_context():
             db.create_all()
             issuer, achievement = make_issuer_and_achievement(application)
@@ -268,8 +273,6 @@ def sqlite_child(rows: int, profile: bool) -> dict[str, Any]:
             profiler = cProfile.Profile() if profile else None
             started, cpu_before = datetime.now(UTC), cpu_seconds()
             if profiler is not None:
-                # Inline, in this thread, so the profiler sees it (the pool runs the same code).
-                application.config["JOBS_INLINE"] = True
                 profiler.enable()
                 bulk.confirm(job, actor=Actor(label="bench"), env=service_env())
                 profiler.disable()
@@ -303,14 +306,15 @@ def sqlite_child(rows: int, profile: bool) -> dict[str, Any]:
 #: Where the time of a chunk goes, by function (cumulative time; these do not nest in each other
 #: except where the label says "of which").
 PROFILE_PARTS = [
-    ("build + sign (Issuance.sign)", "app/services/issuing.py", "sign"),
+    ("build (Issuance.build)", "app/services/awarding/issuing.py", "build"),
+    ("  of which build the credential", "credentials/build.py", "build_credential"),
+    ("sign (signing.sign_many, in process)", "app/services/awarding/signing.py", "sign_many"),
     ("  of which canonicalise (RDFC-1.0)", "credentials/jsonld/canonize.py", "canonize"),
     ("  of which Ed25519 sign", "keys/signing_key.py", "sign"),
-    ("  of which build the credential", "credentials/build.py", "build_credential"),
-    ("allocate status indices", "app/services/status_lists.py", "allocate"),
-    ("store (ORM objects, audit, email)", "app/services/issuing.py", "store"),
-    ("duplicate re-check (holders)", "app/services/issuing.py", "holders"),
-    ("prepare Issuance (per chunk)", "app/services/issuing.py", "__init__"),
+    ("allocate status indices", "app/services/awarding/status_lists.py", "allocate"),
+    ("store (ORM objects, audit, email)", "app/services/awarding/issuing.py", "store"),
+    ("duplicate re-check (holders)", "app/services/awarding/issuing.py", "holders"),
+    ("prepare Issuance (per chunk)", "app/services/awarding/issuing.py", "__init__"),
     ("commit / flush (SQL)", "sqlalchemy/orm/session.py", "commit"),
 ]
 

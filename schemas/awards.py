@@ -48,8 +48,13 @@ class AwardFields(TypedDict):
     no_expiry: bool
 
 
+def too_long(maximum: int) -> str:
+    """The message for text longer than ``maximum`` characters."""
+    return f"Use at most {maximum:,} characters."
+
+
 def _length(maximum: int) -> validate.Length:
-    return validate.Length(max=maximum, error=f"Use at most {maximum:,} characters.")
+    return validate.Length(max=maximum, error=too_long(maximum))
 
 
 def _optional_text(maximum: int) -> fields.String:

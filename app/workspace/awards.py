@@ -13,11 +13,11 @@ from app.extensions import db
 from app.models import AchievementVersion
 from app.services._core.errors import Conflict, NotFound, ServiceError
 from app.services.awarding import issuing
-from app.services.awarding.issuing import AwardInput, EvidenceInput
+from app.services.awarding.issuing import AwardInput, award_input
 from app.services.org import achievements
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
-from schemas.awards import MAX_EVIDENCE, AwardFields, flat_errors, load_award
+from schemas.awards import MAX_EVIDENCE, flat_errors, load_award
 
 #: Evidence rows the form shows (more appear when a replaced credential had more).
 EVIDENCE_ROWS = 3
@@ -100,22 +100,6 @@ def service_error_field(error: ServiceError) -> str:
     """The form input a service's complaint is about (``_schema`` for the form as a whole)."""
     return {"email": "email", "valid_until": "expiry_date", "reason": "reason"}.get(
         error.field or "", "_schema"
-    )
-
-
-def award_input(fields: AwardFields) -> AwardInput:
-    """The issuing service's input for a validated award."""
-    return AwardInput(
-        email=fields["email"],
-        name=fields["name"],
-        narrative=fields["narrative"],
-        evidence=tuple(
-            EvidenceInput(url=e["url"], name=e["name"], narrative=e["narrative"])
-            for e in fields["evidence"]
-        ),
-        valid_until=fields["valid_until"],
-        no_expiry=fields["no_expiry"],
-        show_name=fields["show_name"],
     )
 
 

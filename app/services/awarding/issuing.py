@@ -1,5 +1,5 @@
 """Awarding: build, sign once, store exactly as signed. Used by the single-award form, the CLI,
-bulk CSV jobs and replacements alike.
+bulk CSV jobs (through :func:`issue_many`) and replacements alike.
 
 A credential's ``id`` is its public URL, ``<base>/credentials/<uuid>``. Its status entry is a
 random index in the issuer's revocation list. It is signed at issue time with the issuer's
@@ -25,12 +25,13 @@ from app.models import Achievement, AchievementVersion, IssuedCredential, Issuer
 from app.services._core import events
 from app.services._core.addresses import check_email
 from app.services._core.env import ServiceEnv
-from app.services._core.errors import Invalid, NotFound
+from app.services._core.errors import Invalid, NotFound, ServiceError
 from app.services.awarding import signing, status_lists
 from app.services.mail import emails
 from app.services.org import achievements, audit, issuers
 from app.services.org.audit import Actor
 from credentials import CredentialError, build_credential
+from schemas.awards import AwardFields
 
 #: How Cairn writes the ids it makes (credentials, bulk jobs). Anything else in a URL cannot
 #: name one, and is refused before it reaches the database (PostgreSQL errors on a NUL byte).
@@ -77,6 +78,39 @@ class AwardInput:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def award_input(fields: AwardFields) -> AwardInput:
+    """The issuing service's input for an award the award schema validated."""
+    return AwardInput(
+        email=fields["email"],
+        name=fields["name"],
+        narrative=fields["narrative"],
+        evidence=tuple(
+            EvidenceInput(url=e["url"], name=e["name"], narrative=e["narrative"])
+            for e in fields["evidence"]
+        ),
+        valid_until=fields["valid_until"],
+        no_expiry=fields["no_expiry"],
+        show_name=fields["show_name"],
+    )
+
+
+def _in_the_future(valid_until: datetime, now: datetime) -> datetime:
+    if valid_until <= now:
+        raise Invalid("The expiry date must be in the future.", "valid_until")
+    return valid_until
+
+
+def check(award: AwardInput, now: datetime) -> None:
+    """What an award must be before anything is reserved for it: its email an address, and an
+    expiry of its own (when it has one) in the future.
+
+    :raises Invalid: naming the field (``email`` or ``valid_until``).
+    """
+    check_email(award.email)
+    if award.valid_until is not None and not award.no_expiry:
+        _in_the_future(award.valid_until, now)
+
+
 def credential_url(credential_id: str, env: ServiceEnv) -> str:
     """The public URL (and ``id``) of a credential."""
     return f"{env.base_url}/credentials/{credential_id}"
@@ -98,12 +132,12 @@ class Issuance:
         self.verification_method = issuers.verification_method(issuer, record, env)
 
     def valid_until(self, award: AwardInput) -> datetime | None:
+        """The credential's expiry: none, the award's own (refused unless in the future), or the
+        achievement's default validity from now."""
         if award.no_expiry:
             return None
         if award.valid_until is not None:
-            if award.valid_until <= self.env.now:
-                raise Invalid("The expiry date must be in the future.", "valid_until")
-            return award.valid_until
+            return _in_the_future(award.valid_until, self.env.now)
         days = self.version.default_validity_days
         return self.env.now + timedelta(days=days) if days else None
 
@@ -229,6 +263,132 @@ def store(
     return credential
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What :func:`issue_many` did with one award: its credential, or why it issued none."""
+
+    credential: IssuedCredential | None = None
+    refused: ServiceError | None = None
+
+
+@dataclass
+class _Award:
+    """One award on its way through :func:`issue_many`."""
+
+    data: AwardInput
+    credential_id: str = ""
+    index: int = -1
+    unsigned: dict[str, Any] | None = None
+    valid_until: datetime | None = None
+    document: str | None = None
+    outcome: Outcome | None = None
+
+
+def issue_many(
+    issuer: Issuer,
+    achievement: Achievement,
+    awards: Sequence[AwardInput],
+    *,
+    actor: Actor,
+    env: ServiceEnv,
+    processes: int = 0,
+    bulk_job_id: str | None = None,
+    notify: bool = True,
+    follow_pathways: bool = True,
+    still_ours: Callable[[], bool] | None = None,
+    on_store: Callable[[list[Outcome]], None] | None = None,
+) -> list[Outcome] | None:
+    """Award several credentials of one achievement in one transaction: check each award,
+    allocate status indexes, build, sign (on ``processes`` signing processes; 0: in this one),
+    store, commit, then announce them (``CredentialsAwarded``). An award that cannot be issued
+    is refused on its own; the others are issued.
+
+    ``still_ours`` is asked inside the transaction, after signing and before storing: when it
+    answers False (e.g. a bulk job's lease was taken over), everything is rolled back and the
+    answer is None. ``on_store`` is called with the outcomes before the commit, so what it
+    writes is committed with the credentials or not at all.
+
+    The status indexes are allocated, and committed, on a connection of their own
+    (:func:`status_lists.allocate`); call it before the session writes anything.
+
+    :returns: an outcome per award, in order; None when ``still_ours`` said no.
+    """
+    pending = [_Award(data) for data in awards]
+    for item in pending:
+        item.outcome = _refusal(check, item.data, env.now)
+    checked = [item for item in pending if item.outcome is None]
+    indexes = status_lists.allocate(issuer, len(checked), env) if checked else []
+    issuance = Issuance(issuer, achievement, achievements.current_version(achievement), env)
+    for item, index in zip(checked, indexes, strict=True):
+        item.credential_id, item.index = str(uuid.uuid4()), index
+        item.outcome = _refusal(_build, issuance, item)
+    _sign(issuance, [item for item in checked if item.outcome is None], processes)
+    if still_ours is not None and not still_ours():
+        db.session.rollback()
+        return None
+    outcomes = _store_all(issuance, pending, actor=actor, bulk_job_id=bulk_job_id, notify=notify)
+    if on_store is not None:
+        on_store(outcomes)
+    db.session.commit()
+    stored = tuple(o.credential for o in outcomes if o.credential is not None)
+    events.publish(events.CredentialsAwarded(stored, env, follow_pathways=follow_pathways))
+    return outcomes
+
+
+def _store_all(
+    issuance: Issuance, items: list[_Award], *, actor: Actor, bulk_job_id: str | None, notify: bool
+) -> list[Outcome]:
+    """Store every built and signed award (not committed); return the outcome of each."""
+    for item in items:
+        if item.outcome is None and item.document is not None:
+            credential = store(
+                issuance,
+                item.data,
+                credential_id=item.credential_id,
+                index=item.index,
+                document=item.document,
+                valid_until=item.valid_until,
+                actor=actor,
+                bulk_job_id=bulk_job_id,
+                notify=notify,
+            )
+            item.outcome = Outcome(credential=credential)
+    db.session.flush()
+    return [item.outcome or Outcome() for item in items]
+
+
+def _refusal(step: Callable[..., object], *args: Any) -> Outcome | None:
+    """Run one step of one award: None when it went through, the refusal when it did not."""
+    try:
+        step(*args)
+    except ServiceError as error:
+        return Outcome(refused=error)
+    return None
+
+
+def _build(issuance: Issuance, item: _Award) -> None:
+    item.unsigned, item.valid_until = issuance.build(item.data, item.credential_id, item.index)
+
+
+def _sign(issuance: Issuance, items: list[_Award], processes: int) -> None:
+    """Sign the built awards; signing is the expensive part, so it is spread over the signing
+    processes when there are enough."""
+    signed = signing.sign_many(
+        [item.unsigned or {} for item in items],
+        key=issuance.key,
+        vm=issuance.verification_method,
+        proof_format=issuance.proof_format,
+        created=issuance.env.now,
+        loader=issuance.env.loader,
+        processes=processes,
+    )
+    for item, result in zip(items, signed, strict=True):
+        if result.text is None:
+            message = f"The credential could not be signed: {result.error}"
+            item.outcome = Outcome(refused=Invalid(message))
+        item.document = result.text
+
+
 def award(
     issuer: Issuer,
     achievement: Achievement,
@@ -240,8 +400,8 @@ def award(
     check_pathways: bool = True,
     on_store: Callable[[IssuedCredential], None] | None = None,
 ) -> IssuedCredential:
-    """Award one credential: allocate a status index, build, sign, store, audit, queue the email;
-    then award (or queue for review) any pathway the new credential completes.
+    """Award one credential (:func:`issue_many` with one award), then queue its email; any
+    pathway the new credential completes is awarded (or queued for review) in turn.
 
     ``on_store`` is called with the stored credential before the commit, so what it writes
     (e.g. the review that approved the award) is committed with the credential or not at all.
@@ -252,28 +412,30 @@ def award(
     if achievement.issuer_id != issuer.id:
         raise NotFound("There is no such achievement.")
     achievements.require_awardable(achievement)
-    check_email(data.email)
-    issuance = Issuance(issuer, achievement, achievements.current_version(achievement), env)
-    issuance.valid_until(data)  # refuse a past expiry before reserving anything
-    credential_id = str(uuid.uuid4())
-    (index,) = status_lists.allocate(issuer, 1, env)
-    document, valid_until = issuance.sign(data, credential_id, index)
-    credential = store(
-        issuance,
-        data,
-        credential_id=credential_id,
-        index=index,
-        document=document,
-        valid_until=valid_until,
+    check(data, env.now)  # refuse bad input at once, before anything is reserved or built
+
+    awarded: list[IssuedCredential] = []
+
+    def stored(outcomes: list[Outcome]) -> None:
+        (outcome,) = outcomes
+        if outcome.credential is None:  # refused: raised before the commit, nothing is stored
+            raise outcome.refused or Invalid("The credential could not be issued.")
+        awarded.append(outcome.credential)
+        if on_store is not None:
+            on_store(outcome.credential)
+
+    issue_many(
+        issuer,
+        achievement,
+        [data],
         actor=actor,
+        env=env,
         notify=notify,
+        follow_pathways=check_pathways,
+        on_store=stored,
     )
-    if on_store is not None:
-        on_store(credential)
-    db.session.commit()
-    events.publish(events.CredentialsAwarded((credential,), env, follow_pathways=check_pathways))
     emails.deliver_soon(env)
-    return credential
+    return awarded[0]
 
 
 def get_credential(issuer: Issuer, credential_id: str) -> IssuedCredential:

@@ -370,7 +370,7 @@ def test_a_worker_that_lost_its_lease_commits_nothing(
 ) -> None:
     job = confirmed(issuer, achievement, good_rows(3))
     # Another worker took the job over (this one stalled past the lease) just before it commits.
-    monkeypatch.setattr(bulk, "_renew_lease", lambda job_id, token, now: False)
+    monkeypatch.setattr(bulk.runner, "_renew_lease", lambda job_id, token, now: False)
     assert bulk.run_job(job.id, service_env()) is None
     assert issued_for(job.id) == []
     assert set(db.session.scalars(select(BulkRow.outcome).where(BulkRow.job_id == job.id))) == {
