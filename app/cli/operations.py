@@ -22,13 +22,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 @contextmanager
-def instance() -> Iterator[Flask]:
-    """An application context for the instance the environment describes."""
+def instance(*, jobs_inline: bool = False) -> Iterator[Flask]:
+    """An application context for the instance the environment describes; with
+    ``jobs_inline``, background jobs run in the command itself (it waits for them)."""
     from app import create_app
     from app.config import ConfigError
 
     try:
-        app = create_app()
+        # The job runner is chosen when the application is built, so this cannot be changed
+        # on the application afterwards.
+        app = create_app({"JOBS_INLINE": True} if jobs_inline else None)
     except ConfigError as exc:
         raise UsageProblem(str(exc).replace("\n", " ")) from None
     with app.app_context():
@@ -329,7 +332,7 @@ def award_csv_command(slug: str, achievement_id: str, yes: bool, csv_file: str) 
     from app.services.org import achievements, issuers
     from app.wiring import service_env
 
-    with instance() as app:
+    with instance(jobs_inline=True) as app:  # the command waits for its own job
         issuer = issuers.get_by_slug(slug)
         achievement = achievements.get(issuer, achievement_id)
         data = Path(csv_file).read_bytes()
@@ -357,7 +360,6 @@ def award_csv_command(slug: str, achievement_id: str, yes: bool, csv_file: str) 
         if not yes and not click.confirm(f"Issue {job.valid_rows} credentials?", err=True):
             bulk.cancel(job, actor=CLI, env=service_env())
             return 1
-        app.config["JOBS_INLINE"] = True  # the CLI waits for its own job
         bulk.confirm(job, actor=CLI, env=service_env())
         for chunk in bulk.results_csv(job, service_env()):
             sys.stdout.write(chunk)
@@ -421,8 +423,7 @@ def expiry_command() -> int:
     from app.services.delivery import expiry
     from app.wiring import service_env
 
-    with instance() as app:
-        app.config["JOBS_INLINE"] = True
+    with instance(jobs_inline=True):
         click.echo(f"{expiry.send_notices(service_env())} notices", err=True)
     return 0
 

@@ -338,3 +338,21 @@ def test_bad_input_exits_2_with_one_line_and_stores_nothing(
     assert (status, out) == (2, "")
     assert err == expected + "\n"
     assert {model: cli.count(model) for model in before} == before
+
+
+def test_award_csv_waits_for_its_job_without_inline_jobs_configured(
+    ready: tuple[Cli, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A production instance runs jobs elsewhere (a thread pool or RQ); the command still issues
+    # the rows itself before it prints their results.
+    cli, achievement_id = ready
+    monkeypatch.delenv("CAIRN_JOBS_INLINE")
+    path = tmp_path / "cohort.csv"
+    path.write_text("email,name\nann@school.example.org,Ann Lee\nbob@school.example.org,Bob\n")
+    status, out, err = cli(
+        "award-csv", "--issuer", SLUG, "--achievement", achievement_id, "--yes", str(path)
+    )
+    assert status == 0, err
+    rows = list(csv.reader(io.StringIO(out)))
+    outcomes = [dict(zip(RESULT_COLUMNS, r, strict=True))["outcome"] for r in rows[1:]]
+    assert outcomes == ["issued", "issued"]
