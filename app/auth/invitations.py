@@ -22,7 +22,7 @@ from app.services.mail import emails
 from app.services.org import invitations
 from app.services.org.audit import Actor
 from app.wiring import service_env
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 from schemas.staff import NewPasswordSchema
 
 
@@ -126,7 +126,9 @@ def _with_password(invitation: StaffInvitation, token: str, env: ServiceEnv) -> 
             invitation, data["password"], ip=request.remote_addr, env=env
         )
     except ValidationError as error:
-        page = render_template("auth/set_password.html", errors=first_errors(error), **context)
+        page = render_template(
+            "auth/set_password.html", errors=flat_errors(error, depth=1, first=True), **context
+        )
         return secret_page(page, 400)
     except ServiceError as error:
         db.session.rollback()

@@ -16,6 +16,7 @@ from flask import Flask
 
 from app.cli.errors import UsageProblem
 from app.services._core.errors import ServiceError
+from app.services._core.transaction import roll_back_refused
 from app.services.org.audit import CLI
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,6 +36,7 @@ def instance() -> Iterator[Flask]:
         try:
             yield app
         except ServiceError as exc:
+            roll_back_refused()
             raise UsageProblem(exc.message) from None
         finally:
             # A command is a short-lived process: close its connections rather than leave them

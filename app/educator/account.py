@@ -20,7 +20,7 @@ from app.services.learning import educators
 from app.services.org import account_sessions
 from app.wiring import service_env, utcnow
 from schemas.educators import AccountSchema, AddEmailSchema
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 
 #: Each added address is sent mail: one account must not become a way to flood inboxes.
 ADD_EMAIL_LIMIT = "10 per hour"
@@ -66,7 +66,7 @@ def account_update() -> ResponseReturnValue:
         data = AccountSchema().load(request.form)
     except ValidationError as error:
         form = {key: request.form.get(key, "") for key in ("name", "bio")}
-        return _account_page(status=400, errors=first_errors(error), form=form)
+        return _account_page(status=400, errors=flat_errors(error, depth=1, first=True), form=form)
     educators.update_account(
         current_educator(),
         name=data["name"],
@@ -87,7 +87,9 @@ def email_add() -> ResponseReturnValue:
         data = AddEmailSchema().load(request.form)
         row = educators.add_email(current_educator(), data["email"], service_env())
     except ValidationError as error:
-        errors = {"email": first_errors(error).get("email", "Enter an email address.")}
+        errors = {
+            "email": flat_errors(error, depth=1, first=True).get("email", "Enter an email address.")
+        }
         return _account_page(status=400, errors=errors, form={"email": request.form.get("email")})
     except ServiceError as error:
         form = {"email": request.form.get("email")}

@@ -22,7 +22,7 @@ from app.services._core.errors import ServiceError
 from app.services.learning import educators
 from app.wiring import service_env
 from schemas.educators import SignInRequestSchema
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 
 TOO_MANY_REQUESTS = "Too many sign-in requests. Wait a while, then try again."
 TOO_MANY_TRIES = "Too many attempts from your network. Wait a minute, then try again."
@@ -72,7 +72,7 @@ def sign_in() -> ResponseReturnValue:
         data = SignInRequestSchema().load(request.form)
         educators.request_sign_in(data["email"], service_env(), minutes=link_minutes())
     except ValidationError as error:
-        errors = first_errors(error)
+        errors = flat_errors(error, depth=1, first=True)
     except ServiceError as error:
         errors = {error.field or "email": error.message}
     else:

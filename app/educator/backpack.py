@@ -27,7 +27,7 @@ from app.services.verification import verifier as verification
 from app.wiring import fetcher, service_env
 from credentials import MAX_INPUT_BYTES
 from schemas.educators import CredentialSettingsSchema, ImportSettingsSchema, ImportTextSchema
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 
 #: Pages of a credential the educator may keep private: never cached, no Referer.
 PRIVATE_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -125,7 +125,7 @@ def credential_settings(credential_id: str) -> Response:
     try:
         data = CredentialSettingsSchema().load(request.form)
     except ValidationError as error:
-        return _credential_page(found, first_errors(error), 400)
+        return _credential_page(found, flat_errors(error, depth=1, first=True), 400)
     env = service_env()
     private = data["visibility"] == "private"
     changed = visibility.set_private(
@@ -210,7 +210,9 @@ def _submitted() -> bytes | str:
     try:
         text = ImportTextSchema().load(request.form)["text"]
     except ValidationError as error:
-        raise UnusableUpload(first_errors(error).get("text", "The text is unusable.")) from None
+        raise UnusableUpload(
+            flat_errors(error, depth=1, first=True).get("text", "The text is unusable.")
+        ) from None
     if not text:
         raise UnusableUpload("Choose a badge image or credential file, or paste a credential.")
     return str(text)
@@ -290,7 +292,9 @@ def imported_settings(public_id: str) -> ResponseReturnValue:
         data = ImportSettingsSchema().load(request.form)
         changed = imports.set_show_on_profile(educator, found, data["show_on_profile"])
     except ValidationError as error:
-        return _imported_page(found, first_errors(error).get("show_on_profile"), 400)
+        return _imported_page(
+            found, flat_errors(error, depth=1, first=True).get("show_on_profile"), 400
+        )
     except ServiceError as error:
         return _imported_page(found, error.message, error.status)
     if changed:

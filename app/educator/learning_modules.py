@@ -24,7 +24,7 @@ from app.services._core.errors import ServiceError
 from app.services.learning import educators, modules, portfolio
 from app.services.learning.portfolio import ItemInput
 from app.wiring import service_env
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 from schemas.learning_modules import (
     AnswersSchema,
     CompletionSchema,
@@ -124,7 +124,7 @@ def activity(module_id: str, activity_id: int) -> ResponseReturnValue:
             texts = AnswersSchema().load(request.form.to_dict())["answers"]
             changed = modules.save_answers(enrolment, educator, found, texts, service_env())
         except ValidationError as exc:
-            errors = {"answers": next(iter(first_errors(exc).values()))}
+            errors = {"answers": next(iter(flat_errors(exc, depth=1, first=True).values()))}
         except ServiceError as exc:
             if exc.status == 404:
                 raise
@@ -207,7 +207,7 @@ def attach(module_id: str) -> ResponseReturnValue:
             max_bytes=evidence_limit(),
         )
     except ValidationError as exc:
-        errors = _prefixed("evidence", first_errors(exc))
+        errors = _prefixed("evidence", flat_errors(exc, depth=1, first=True))
     except ServiceError as exc:
         errors = {f"evidence-{exc.field}" if exc.field else "evidence": _refused(exc)}
     else:
@@ -242,7 +242,7 @@ def invite_partner(module_id: str) -> ResponseReturnValue:
             enrolment, current_educator(), loaded["name"], loaded["email"], service_env()
         )
     except ValidationError as exc:
-        errors = _prefixed("partner", first_errors(exc))
+        errors = _prefixed("partner", flat_errors(exc, depth=1, first=True))
     except ServiceError as exc:
         errors = {f"partner-{exc.field}" if exc.field else "partner": _refused(exc)}
     else:
@@ -279,7 +279,7 @@ def thank_partner(module_id: str) -> ResponseReturnValue:
         note = ThanksSchema().load(request.form.to_dict())["note"]
         modules.thank_partner(enrolment, current_educator(), note, service_env())
     except ValidationError as exc:
-        errors = _prefixed("thanks", first_errors(exc))
+        errors = _prefixed("thanks", flat_errors(exc, depth=1, first=True))
     except ServiceError as exc:
         errors = {"thanks-note" if exc.field else "partner": _refused(exc)}
     else:
@@ -298,7 +298,7 @@ def complete(module_id: str) -> ResponseReturnValue:
         publish = CompletionSchema().load({"publish": request.form.getlist("publish")})["publish"]
         modules.complete(enrolment, current_educator(), publish, service_env())
     except ValidationError as exc:
-        errors = {"complete": next(iter(first_errors(exc).values()))}
+        errors = {"complete": next(iter(flat_errors(exc, depth=1, first=True).values()))}
     except ServiceError as exc:
         errors = {"complete": _refused(exc)}
     else:

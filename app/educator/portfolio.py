@@ -25,7 +25,7 @@ from app.services._core.errors import NotFound, ServiceError
 from app.services.learning import portfolio, reviews
 from app.services.learning.portfolio import ItemInput
 from app.wiring import service_env
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 from schemas.portfolio import load_item
 
 #: Views whose form takes an evidence file (their 413 page explains the file limit).
@@ -115,7 +115,7 @@ def new_portfolio_item() -> ResponseReturnValue:
     try:
         data = load_item(values)
     except ValidationError as error:
-        errors = first_errors(error)
+        errors = flat_errors(error, depth=1, first=True)
         data = None
     upload = _upload(request.files.get("file"))
     if upload is not None and values["url"].strip():
@@ -198,7 +198,9 @@ def portfolio_item(public_id: str) -> ResponseReturnValue:
             service_env(),
         )
     except ValidationError as error:
-        return _item_page(item, values=values, errors=first_errors(error), status=400)
+        return _item_page(
+            item, values=values, errors=flat_errors(error, depth=1, first=True), status=400
+        )
     except ServiceError as error:
         if error.status not in (400, 409):
             raise

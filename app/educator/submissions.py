@@ -21,7 +21,7 @@ from app.models import Achievement, AchievementVersion, Issuer, PortfolioItem, S
 from app.services._core.errors import ServiceError
 from app.services.learning import portfolio, reviews
 from app.wiring import service_env
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 from schemas.reviews import load_submission, submission_form_data
 
 #: The service's complaints that belong beside a form input (others go at the top).
@@ -124,7 +124,7 @@ def new_submission(achievement_id: str) -> ResponseReturnValue:
             publish=data["publish"],
         )
     except ValidationError as error:
-        errors = first_errors(error)
+        errors = flat_errors(error, depth=1, first=True)
     except ServiceError as error:
         errors = _refused(error)
     else:
@@ -202,7 +202,9 @@ def resubmit(public_id: str) -> ResponseReturnValue:
             publish=data["publish"],
         )
     except ValidationError as error:
-        return _submission_page(found, values=values, errors=first_errors(error), status=400)
+        return _submission_page(
+            found, values=values, errors=flat_errors(error, depth=1, first=True), status=400
+        )
     except ServiceError as error:
         errors = _refused(error)
         found = reviews.get_for_educator(educator, public_id)  # reloaded after the rollback

@@ -29,8 +29,8 @@ from schemas.achievements import (
     SUGGESTED_FRAMEWORKS,
     AchievementSchema,
     achievement_form_data,
-    flatten_errors,
 )
+from schemas.errors import flat_errors
 
 #: Blank alignment rows offered below the filled ones (the form works without JavaScript).
 SPARE_ALIGNMENT_ROWS = 3
@@ -108,7 +108,7 @@ def achievement_input_from_form(
     try:
         loaded = AchievementSchema().load(achievement_form_data(form))
     except ValidationError as exc:
-        errors = flatten_errors(exc.messages)
+        errors = flat_errors(exc)
     image_id = current_image_id
     upload = files.get("image")
     try:

@@ -22,7 +22,6 @@ from app.services.org import achievements
 from app.services.org.achievements import AwardRulesInput
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
-from schemas.achievements import flatten_errors
 from schemas.award_rules import (
     CRITERION_FIELDS,
     LEVEL_FIELDS,
@@ -32,6 +31,7 @@ from schemas.award_rules import (
     load_award_rules,
     rubric_rows,
 )
+from schemas.errors import flat_errors
 
 #: Levels a new criterion starts with (most rubrics have three or four).
 NEW_LEVELS = 3
@@ -162,7 +162,7 @@ def _save_json(found: Achievement) -> ResponseReturnValue:
             found, _rules(load_award_rules(body)), actor=actor(), env=service_env()
         )
     except ValidationError as error:
-        return jsonify({"error": "invalid", "fields": flatten_errors(error.messages)}), 400
+        return jsonify({"error": "invalid", "fields": flat_errors(error)}), 400
     except ServiceError as error:
         if error.status != 400:
             raise
@@ -195,7 +195,7 @@ def award_rules(slug: str, public_id: str) -> ResponseReturnValue:
             found, _rules(load_award_rules(data)), actor=actor(), env=service_env()
         )
     except ValidationError as error:
-        errors = {k: v[0] for k, v in flatten_errors(error.messages).items()}
+        errors = flat_errors(error, first=True)
         return _page(found, current, shown, errors=errors, status=400)
     except ServiceError as error:
         if error.status != 400:

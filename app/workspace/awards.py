@@ -17,7 +17,8 @@ from app.services.awarding.issuing import AwardInput, EvidenceInput
 from app.services.org import achievements
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
-from schemas.awards import MAX_EVIDENCE, AwardFields, flat_errors, load_award
+from schemas.awards import MAX_EVIDENCE, AwardFields, load_award
+from schemas.errors import flat_errors
 
 #: Evidence rows the form shows (more appear when a replaced credential had more).
 EVIDENCE_ROWS = 3
@@ -85,7 +86,7 @@ def schema_input(values: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
 def form_errors(error: ValidationError, positions: list[int]) -> dict[str, str]:
     """Schema errors keyed by the names of the form's inputs (``evidence-2-url``)."""
     errors: dict[str, str] = {}
-    for path, message in flat_errors(error).items():
+    for path, message in flat_errors(error, separator=".", first=True).items():
         parts = path.split(".")
         if parts[0] == "evidence" and len(parts) == 3 and parts[1].isdigit():
             index = int(parts[1])

@@ -21,7 +21,7 @@ from app.services.learning import modules
 from app.services.learning.modules import ActivityInput, ModuleInput
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 from schemas.learning_modules import ActivitySchema, ModuleSchema, MoveSchema, PromptSchema
 
 Errors = dict[str, list[str]]
@@ -38,7 +38,7 @@ MODULE_FIELDS = (
 
 
 def _errors(exc: ValidationError) -> Errors:
-    return {name: [message] for name, message in first_errors(exc).items()}
+    return {name: [message] for name, message in flat_errors(exc, depth=1, first=True).items()}
 
 
 def _refused(exc: ServiceError) -> Errors:
@@ -311,7 +311,7 @@ def _direction() -> str | None:
     try:
         direction: str = MoveSchema().load(request.form.to_dict())["direction"]
     except ValidationError as exc:
-        flash(next(iter(first_errors(exc).values())), "error")
+        flash(next(iter(flat_errors(exc, depth=1, first=True).values())), "error")
         return None
     return direction
 
@@ -364,7 +364,7 @@ def add_prompt(slug: str, module_id: str, activity_id: int) -> Response | tuple[
         text = PromptSchema().load(request.form.to_dict())["text"]
         modules.add_prompt(chosen, text, actor=actor(), env=service_env())
     except ValidationError as exc:
-        errors = {"new_prompt": list(first_errors(exc).values())}
+        errors = {"new_prompt": list(flat_errors(exc, depth=1, first=True).values())}
     except ServiceError as exc:
         errors = {"new_prompt": [_refused(exc).popitem()[1][0]]}
     else:
@@ -384,7 +384,7 @@ def edit_prompt(slug: str, module_id: str, prompt_id: int) -> Response | tuple[s
         text = PromptSchema().load(request.form.to_dict())["text"]
         modules.update_prompt(prompt, text, actor=actor(), env=service_env())
     except ValidationError as exc:
-        errors = {f"prompt-{prompt.id}": list(first_errors(exc).values())}
+        errors = {f"prompt-{prompt.id}": list(flat_errors(exc, depth=1, first=True).values())}
     except ServiceError as exc:
         errors = {f"prompt-{prompt.id}": [_refused(exc).popitem()[1][0]]}
     else:

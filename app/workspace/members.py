@@ -19,7 +19,7 @@ from app.services.mail import emails
 from app.services.org import invitations, staff
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 from schemas.staff import InviteSchema, RoleSchema
 
 #: What each role may do, shown beside the role choices (each includes those below it).
@@ -83,7 +83,7 @@ def invite_member(slug: str) -> ResponseReturnValue:
     try:
         data = InviteSchema().load(request.form)
     except ValidationError as error:
-        return _page(status=400, errors=first_errors(error), form=form)
+        return _page(status=400, errors=flat_errors(error, depth=1, first=True), form=form)
     issuer = current_issuer()
     try:
         invited = invitations.invite(
@@ -123,7 +123,7 @@ def change_role(slug: str, staff_id: int) -> ResponseReturnValue:
     try:
         role = RoleSchema().load(request.form)["role"]
     except ValidationError as error:
-        flash(first_errors(error).get("role", "Choose a role."), "error")
+        flash(flat_errors(error, depth=1, first=True).get("role", "Choose a role."), "error")
         return _page(status=400)
     if role == current:
         flash(f"{account.name} is already {role}.")

@@ -16,7 +16,7 @@ from app.services.org import issuers, staff
 from app.services.org.issuers import IssuerProfileInput
 from app.wiring import service_env
 from app.workspace import actor, bp
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 from schemas.issuers import NewOrganisationSchema
 
 FORM_FIELDS = ("name", "slug", "url", "email", "description", "proof_format")
@@ -40,7 +40,7 @@ def new_organisation() -> ResponseReturnValue:
     try:
         data = NewOrganisationSchema().load(request.form)
     except ValidationError as error:
-        return _form(status=400, errors=first_errors(error), form=form)
+        return _form(status=400, errors=flat_errors(error, depth=1, first=True), form=form)
     profile = IssuerProfileInput(
         name=data["name"],
         url=data["url"],

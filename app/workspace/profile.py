@@ -18,7 +18,7 @@ from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
 from app.workspace.achievements import store_image_upload
 from credentials import jwk_thumbprint
-from schemas.achievements import flatten_errors
+from schemas.errors import flat_errors
 from schemas.profile import ProfileSchema, RotateKeySchema, profile_form_data
 
 #: How the page names each key type, and what the key signs.
@@ -83,7 +83,7 @@ def profile(slug: str) -> Response | tuple[str, int]:
     try:
         loaded = ProfileSchema().load(profile_form_data(request.form))
     except ValidationError as exc:
-        errors = flatten_errors(exc.messages)
+        errors = flat_errors(exc)
     upload = request.files.get("logo")
     logo: Image | None = None
     try:
@@ -140,7 +140,7 @@ def rotate_key(slug: str) -> Response | tuple[str, int]:
     try:
         loaded = RotateKeySchema().load({"key_type": request.form.get("key_type", "")})
     except ValidationError as exc:
-        return _render(issuer, errors=flatten_errors(exc.messages), status=400)
+        return _render(issuer, errors=flat_errors(exc), status=400)
     old = issuers.active_key(issuer, loaded["key_type"]).kid
     new = issuers.rotate_key(issuer, loaded["key_type"], actor=actor(), env=service_env())
     flash(

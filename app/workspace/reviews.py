@@ -23,7 +23,7 @@ from app.services._core.errors import NotFound, ServiceError, required
 from app.services.learning import educators, reviews
 from app.wiring import service_env
 from app.workspace import bp, current_issuer, workspace_view
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 from schemas.reviews import decision_form_data, load_decision
 
 #: The queue's filters: what each shows, by state.
@@ -155,7 +155,9 @@ def decide_review(slug: str, submission_id: str) -> ResponseReturnValue:
             ip=request.remote_addr,
         )
     except ValidationError as error:
-        return _page(submission, values=values, errors=first_errors(error), status=400)
+        return _page(
+            submission, values=values, errors=flat_errors(error, depth=1, first=True), status=400
+        )
     except ServiceError as error:
         if isinstance(error, NotFound):
             raise
