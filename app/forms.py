@@ -38,6 +38,11 @@ class Refusal:
         """The refusal's message ('' when nothing was refused)."""
         return self.error.message if self.error is not None else ""
 
+    @property
+    def status(self) -> int:
+        """The HTTP status the refusal answers with (200 when nothing was refused)."""
+        return self.error.status if self.error is not None else 200
+
     def field(self, fields: Mapping[str, str] | None = None, default: str = WHOLE_FORM) -> str:
         """The input the refusal is about: the service's field, renamed through ``fields`` when
         given (a field it does not name belongs to ``default``)."""
@@ -49,6 +54,10 @@ class Refusal:
     def errors(self, fields: Mapping[str, str] | None = None) -> dict[str, str]:
         """``{input name: message}`` for the form to show (empty when nothing was refused)."""
         return {self.field(fields): self.message} if self else {}
+
+    def messages(self, fields: Mapping[str, str] | None = None) -> dict[str, list[str]]:
+        """``{input name: [message]}``, for forms that list every message of an input."""
+        return {name: [message] for name, message in self.errors(fields).items()}
 
     def flash(self, done: str | None = None) -> None:
         """Flash the refusal as an error, or ``done`` when the block went through."""

@@ -9,9 +9,9 @@ from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from app.extensions import db
+from app.forms import refusal
 from app.models import AchievementVersion
-from app.services._core.errors import Conflict, NotFound, ServiceError
+from app.services._core.errors import Invalid
 from app.services.awarding import issuing
 from app.services.awarding.issuing import AwardInput, EvidenceInput
 from app.services.org import achievements
@@ -97,11 +97,9 @@ def form_errors(error: ValidationError, positions: list[int]) -> dict[str, str]:
     return errors
 
 
-def service_error_field(error: ServiceError) -> str:
-    """The form input a service's complaint is about (``_schema`` for the form as a whole)."""
-    return {"email": "email", "valid_until": "expiry_date", "reason": "reason"}.get(
-        error.field or "", "_schema"
-    )
+#: The form input a service's complaint is about, by the service's field name (any other
+#: complaint is about the form as a whole).
+AWARD_FIELDS = {"email": "email", "valid_until": "expiry_date", "reason": "reason"}
 
 
 def award_input(fields: AwardFields) -> AwardInput:
@@ -153,15 +151,13 @@ def award(slug: str, public_id: str) -> Response | str | tuple[str, int]:
     if request.method == "POST":
         values, data, errors = read_award_form(request.form)
         if data is not None:
-            try:
+            # An archived achievement (a conflict) is an error page, like a missing one.
+            with refusal(Invalid) as refused:
                 credential = issuing.award(
                     issuer, achievement, data, actor=actor(), env=service_env()
                 )
-            except (Conflict, NotFound):
-                raise  # archived or gone: the error page says so
-            except ServiceError as error:
-                db.session.rollback()
-                errors = {service_error_field(error): error.message}
+            if refused:
+                errors = refused.errors(AWARD_FIELDS)
             else:
                 flash(f"Awarded; an email is on its way to {credential.recipient_email}.")
                 return redirect(

@@ -10,8 +10,10 @@ from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from app.extensions import db
+from app.forms import refusal
 from app.models import Image, Issuer, IssuerKey
 from app.services._core.errors import ServiceError
+from app.services._core.transaction import roll_back_refused
 from app.services.org import issuers
 from app.services.org.issuers import IssuerProfileInput
 from app.wiring import service_env
@@ -98,9 +100,9 @@ def profile(slug: str) -> Response | tuple[str, int]:
         )
     values = {**profile_form_data(request.form)}
     if errors or loaded is None:
-        db.session.rollback()  # an uploaded logo is not kept when the form is refused
+        roll_back_refused()  # an uploaded logo is not kept when the form is refused
         return _render(issuer, values=values, errors=errors, status=400)
-    try:
+    with refusal() as refused:
         issuers.update_profile(
             issuer,
             IssuerProfileInput(
@@ -113,13 +115,8 @@ def profile(slug: str) -> Response | tuple[str, int]:
             actor=actor(),
             env=env,
         )
-    except ServiceError as exc:
-        if exc.status != 400:
-            raise
-        db.session.rollback()
-        return _render(
-            issuer, values=values, errors={exc.field or "_schema": [exc.message]}, status=400
-        )
+    if refused:
+        return _render(issuer, values=values, errors=refused.messages(), status=400)
     if logo is not None and logo.id != issuer.image_id:
         issuers.set_image(issuer, logo, actor=actor(), env=env)
     elif loaded["remove_logo"] and issuer.image_id is not None:
