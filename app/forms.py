@@ -1,11 +1,12 @@
-"""The one way a view answers a refused request: invalid input and conflicts are shown on the
-page (beside the input at fault, or as a flashed message), with the request's writes rolled
-back; a missing, forbidden or gone thing goes on to the error handler, which shows an error page.
+"""The one way a view answers a refused request: invalid input (a schema's ``ValidationError``
+or a service's :class:`Invalid`) and conflicts are shown on the page, beside the input at fault
+or as a flashed message, with the request's writes rolled back; a missing, forbidden or gone
+thing goes on to the error handler (app/errors.py), which shows an error page.
 
     with refusal() as refused:
-        credential = issuing.award(...)
+        credential = issuing.award(issuer, achievement, load(request.form), ...)
     if refused:
-        errors = refused.errors(FIELDS)
+        return page(errors=refused.errors(FIELDS), status=400)
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from flask import flash
+from marshmallow import ValidationError
 
 from app.services._core.errors import Conflict, Invalid, ServiceError
 from app.services._core.transaction import roll_back_refused
+from schemas.errors import flat_errors
 
 #: What a page shows itself; not found, forbidden and gone are error pages.
 SHOWN: tuple[type[ServiceError], ...] = (Invalid, Conflict)
@@ -29,31 +32,37 @@ class Refusal:
 
     def __init__(self) -> None:
         self.error: ServiceError | None = None
+        self.invalid: ValidationError | None = None
 
     def __bool__(self) -> bool:
-        return self.error is not None
-
-    @property
-    def message(self) -> str:
-        """The refusal's message ('' when nothing was refused)."""
-        return self.error.message if self.error is not None else ""
+        return self.error is not None or self.invalid is not None
 
     @property
     def status(self) -> int:
         """The HTTP status the refusal answers with (200 when nothing was refused)."""
-        return self.error.status if self.error is not None else 200
+        if self.error is not None:
+            return self.error.status
+        return 400 if self.invalid is not None else 200
 
-    def field(self, fields: Mapping[str, str] | None = None, default: str = WHOLE_FORM) -> str:
-        """The input the refusal is about: the service's field, renamed through ``fields`` when
-        given (a field it does not name belongs to ``default``)."""
-        named = self.error.field if self.error is not None else None
-        if fields is None:
-            return named or default
-        return fields.get(named or "", default)
+    @property
+    def message(self) -> str:
+        """The refusal's (first) message; '' when nothing was refused."""
+        return next(iter(self.errors().values()), "")
 
     def errors(self, fields: Mapping[str, str] | None = None) -> dict[str, str]:
-        """``{input name: message}`` for the form to show (empty when nothing was refused)."""
-        return {self.field(fields): self.message} if self else {}
+        """``{input name: message}`` for the form to show (empty when nothing was refused).
+
+        A schema's errors are named by its fields (the first message of each); a service's
+        one complaint by its field, renamed through ``fields`` when given (a field ``fields``
+        does not name, or none, belongs to the form as a whole).
+        """
+        if self.invalid is not None:
+            return flat_errors(self.invalid, depth=1, first=True)
+        if self.error is None:
+            return {}
+        named = self.error.field
+        field = (named or WHOLE_FORM) if fields is None else fields.get(named or "", WHOLE_FORM)
+        return {field: self.error.message}
 
     def messages(self, fields: Mapping[str, str] | None = None) -> dict[str, list[str]]:
         """``{input name: [message]}``, for forms that list every message of an input."""
@@ -61,20 +70,24 @@ class Refusal:
 
     def flash(self, done: str | None = None) -> None:
         """Flash the refusal as an error, or ``done`` when the block went through."""
-        if self.error is not None:
-            flash(self.error.message, "error")
+        if self:
+            flash(self.message, "error")
         elif done is not None:
             flash(done)
 
 
 @contextmanager
 def refusal(*shown: type[ServiceError]) -> Iterator[Refusal]:
-    """Run a block that asks services for something; a refusal of a kind in ``shown`` (default
-    :data:`SHOWN`) is caught into the yielded :class:`Refusal`, after the transaction is rolled
-    back so nothing of the refused request is stored. Any other service error propagates."""
+    """Run a block that validates input and asks services for something. A ``ValidationError``,
+    or a service error of a kind in ``shown`` (default :data:`SHOWN`), is caught into the
+    yielded :class:`Refusal` after the transaction is rolled back, so nothing of the refused
+    request is stored. Any other service error goes on to the error handler."""
     outcome = Refusal()
     try:
         yield outcome
+    except ValidationError as invalid:
+        roll_back_refused()
+        outcome.invalid = invalid
     except ServiceError as error:
         if not isinstance(error, shown or SHOWN):
             raise

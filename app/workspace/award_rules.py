@@ -158,12 +158,11 @@ def _save_json(found: Achievement) -> ResponseReturnValue:
     if not isinstance(body, dict):
         return jsonify({"error": "bad_request", "message": "Send a JSON object."}), 400
     try:
-        with refusal() as refused:
-            saved = achievements.update_award_rules(
-                found, _rules(load_award_rules(body)), actor=actor(), env=service_env()
-            )
+        rules = _rules(load_award_rules(body))
     except ValidationError as error:
         return jsonify({"error": "invalid", "fields": flat_errors(error)}), 400
+    with refusal() as refused:
+        saved = achievements.update_award_rules(found, rules, actor=actor(), env=service_env())
     if refused:
         return jsonify({"error": "invalid", "fields": refused.messages()}), 400
     return jsonify({"version": saved.version})
@@ -187,13 +186,12 @@ def award_rules(slug: str, public_id: str) -> ResponseReturnValue:
     data = award_rules_form_data(request.form)
     shown = _values_from_form(data["rubric"])  # without the blank rows, as validated
     try:
-        with refusal() as refused:
-            saved = achievements.update_award_rules(
-                found, _rules(load_award_rules(data)), actor=actor(), env=service_env()
-            )
+        rules = _rules(load_award_rules(data))
     except ValidationError as error:
         errors = flat_errors(error, first=True)
         return _page(found, current, shown, errors=errors, status=400)
+    with refusal() as refused:
+        saved = achievements.update_award_rules(found, rules, actor=actor(), env=service_env())
     if refused:
         current = achievements.current_version(found)  # reloaded after the rollback
         return _page(found, current, shown, errors=refused.errors(SERVICE_FIELDS), status=400)

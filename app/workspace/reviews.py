@@ -12,18 +12,17 @@ from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from app.auth import current_staff
 from app.evidence_files import send_evidence_file
 from app.extensions import db
+from app.forms import refusal
 from app.models import Educator, StaffAccount, Submission
 from app.services._core.errors import NotFound, ServiceError, required
 from app.services.learning import educators, reviews
 from app.wiring import service_env
 from app.workspace import bp, current_issuer, workspace_view
-from schemas.errors import flat_errors
 from schemas.reviews import decision_form_data, load_decision
 
 #: The queue's filters: what each shows, by state.
@@ -143,7 +142,7 @@ def decide_review(slug: str, submission_id: str) -> ResponseReturnValue:
     """Approve (issues the credential), ask for changes, or decline."""
     submission = reviews.get_for_issuer(current_issuer(), submission_id)
     values = decision_form_data(request.form)
-    try:
+    with refusal() as refused:
         data = load_decision(values)
         reviews.decide(
             submission,
@@ -154,16 +153,9 @@ def decide_review(slug: str, submission_id: str) -> ResponseReturnValue:
             service_env(),
             ip=request.remote_addr,
         )
-    except ValidationError as error:
-        return _page(
-            submission, values=values, errors=flat_errors(error, depth=1, first=True), status=400
-        )
-    except ServiceError as error:
-        if isinstance(error, NotFound):
-            raise
+    if refused:
         submission = reviews.get_for_issuer(current_issuer(), submission_id)  # after the rollback
-        field = error.field or "_schema"
-        return _page(submission, values=values, errors={field: error.message}, status=error.status)
+        return _page(submission, values=values, errors=refused.errors(), status=refused.status)
     done = {
         "approve": "Approved: the credential is issued and the educator emailed.",
         "request_changes": "Sent back for changes; the educator has been emailed your feedback.",
