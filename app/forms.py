@@ -45,28 +45,37 @@ class Refusal:
         return 400 if self.invalid is not None else 200
 
     @property
+    def field(self) -> str | None:
+        """The field a service's complaint names, if any (None for a schema's errors)."""
+        return self.error.field if self.error is not None else None
+
+    @property
     def message(self) -> str:
         """The refusal's (first) message; '' when nothing was refused."""
         return next(iter(self.errors().values()), "")
 
-    def errors(self, fields: Mapping[str, str] | None = None) -> dict[str, str]:
+    def errors(
+        self, fields: Mapping[str, str] | None = None, default: str = WHOLE_FORM
+    ) -> dict[str, str]:
         """``{input name: message}`` for the form to show (empty when nothing was refused).
 
         A schema's errors are named by its fields (the first message of each); a service's
-        one complaint by its field, renamed through ``fields`` when given (a field ``fields``
-        does not name, or none, belongs to the form as a whole).
+        one complaint by its field, renamed through ``fields`` when given. A complaint about no
+        field, or one ``fields`` does not name, is about ``default`` (the form as a whole).
         """
         if self.invalid is not None:
             return flat_errors(self.invalid, depth=1, first=True)
         if self.error is None:
             return {}
         named = self.error.field
-        field = (named or WHOLE_FORM) if fields is None else fields.get(named or "", WHOLE_FORM)
+        field = (named or default) if fields is None else fields.get(named or "", default)
         return {field: self.error.message}
 
-    def messages(self, fields: Mapping[str, str] | None = None) -> dict[str, list[str]]:
+    def messages(
+        self, fields: Mapping[str, str] | None = None, default: str = WHOLE_FORM
+    ) -> dict[str, list[str]]:
         """``{input name: [message]}``, for forms that list every message of an input."""
-        return {name: [message] for name, message in self.errors(fields).items()}
+        return {name: [message] for name, message in self.errors(fields, default).items()}
 
     def flash(self, done: str | None = None) -> None:
         """Flash the refusal as an error, or ``done`` when the block went through."""

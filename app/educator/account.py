@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from app.auth import current_session, forget_session
 from app.educator import bp, current_educator, educator_required
 from app.extensions import limiter
+from app.forms import refusal
 from app.security import secret_page
 from app.services._core.errors import ServiceError
 from app.services.learning import educators
@@ -83,17 +84,18 @@ def account_update() -> ResponseReturnValue:
 @limiter.limit(ADD_EMAIL_LIMIT, key_func=_educator_key, error_message=TOO_MANY_ADDRESSES)
 def email_add() -> ResponseReturnValue:
     """Add an address: a confirmation link goes to it."""
+    form = {"email": request.form.get("email")}
     try:
         data = AddEmailSchema().load(request.form)
-        row = educators.add_email(current_educator(), data["email"], service_env())
     except ValidationError as error:
         errors = {
             "email": flat_errors(error, depth=1, first=True).get("email", "Enter an email address.")
         }
-        return _account_page(status=400, errors=errors, form={"email": request.form.get("email")})
-    except ServiceError as error:
-        form = {"email": request.form.get("email")}
-        return _account_page(status=error.status, errors={"email": error.message}, form=form)
+        return _account_page(status=400, errors=errors, form=form)
+    with refusal() as refused:
+        row = educators.add_email(current_educator(), data["email"], service_env())
+    if refused:
+        return _account_page(status=refused.status, errors={"email": refused.message}, form=form)
     flash(
         f"We have sent a confirmation link to {row.email}. Open it while signed in to add the "
         "address to your account.",

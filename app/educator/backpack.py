@@ -18,9 +18,10 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.educator import bp, current_educator, educator_required
 from app.extensions import db
+from app.forms import refusal
 from app.models import ImportedCredential, IssuedCredential, Issuer
 from app.public.credentials import certificate_page, private_download
-from app.services._core.errors import ServiceError, required
+from app.services._core.errors import required
 from app.services.delivery import downloads, visibility
 from app.services.learning import educators, imports
 from app.services.verification import verifier as verification
@@ -226,14 +227,15 @@ def import_credential() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("educator/import.html", error=None)
     try:
-        data = _submitted()
-        imported = imports.import_credential(
-            current_educator(), data, env=service_env(), fallback=fetcher()
-        )
+        with refusal() as refused:
+            data = _submitted()
+            imported = imports.import_credential(
+                current_educator(), data, env=service_env(), fallback=fetcher()
+            )
     except UnusableUpload as error:
         return render_template("educator/import.html", error=error.message), error.status
-    except ServiceError as error:
-        return render_template("educator/import.html", error=error.message), error.status
+    if refused:
+        return render_template("educator/import.html", error=refused.message), refused.status
     verdict = imports.label(imported)
     flash(
         "Imported and verified: " + verdict["sentence"],
@@ -290,13 +292,14 @@ def imported_settings(public_id: str) -> ResponseReturnValue:
     found = imports.get(educator, public_id)
     try:
         data = ImportSettingsSchema().load(request.form)
-        changed = imports.set_show_on_profile(educator, found, data["show_on_profile"])
     except ValidationError as error:
         return _imported_page(
             found, flat_errors(error, depth=1, first=True).get("show_on_profile"), 400
         )
-    except ServiceError as error:
-        return _imported_page(found, error.message, error.status)
+    with refusal() as refused:
+        changed = imports.set_show_on_profile(educator, found, data["show_on_profile"])
+    if refused:
+        return _imported_page(found, refused.message, refused.status)
     if changed:
         flash("Saved.", "success")
     return redirect(url_for("educator.imported", public_id=found.public_id), 303)
