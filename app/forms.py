@@ -90,7 +90,10 @@ def refusal(*shown: type[ServiceError]) -> Iterator[Refusal]:
     """Run a block that validates input and asks services for something. A ``ValidationError``,
     or a service error of a kind in ``shown`` (default :data:`SHOWN`), is caught into the
     yielded :class:`Refusal` after the transaction is rolled back, so nothing of the refused
-    request is stored. Any other service error goes on to the error handler."""
+    request is stored. Any other service error goes on to the error handler.
+
+    A secret link's page passes ``ServiceError``: whatever is wrong, it says the link cannot
+    be used (and tells a stranger nothing more)."""
     outcome = Refusal()
     try:
         yield outcome

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from app.auth import begin_session, bp, end_session
 from app.extensions import db, limiter
+from app.forms import refusal
 from app.models import SESSION_KINDS, StaffAccount
 from app.services._core.errors import Invalid, ServiceError
 from app.services.mail import emails
@@ -213,16 +214,12 @@ def _choose_password(token: str, purpose: str) -> ResponseReturnValue:
     context: dict[str, Any] = {"purpose": purpose, "account": account, "token": token}
     if request.method == "GET":
         return render_template("auth/set_password.html", errors={}, **context)
-    try:
+    with refusal() as refused:
         data = NewPasswordSchema().load(request.form)
         # Checked before anything changes, so a weak password leaves the link usable.
         staff.check_password_strength(data["password"])
-    except ValidationError as error:
-        return render_template(
-            "auth/set_password.html", errors=flat_errors(error, depth=1, first=True), **context
-        ), 400
-    except ServiceError as error:
-        errors = {error.field or "password": error.message}
+    if refused:
+        errors = refused.errors(default="password")
         return render_template("auth/set_password.html", errors=errors, **context), 400
     record.used_at = env.now
     # set_password also marks every other outstanding link of the account used, and ends every

@@ -20,11 +20,12 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.extensions import db, limiter
+from app.forms import refusal
 from app.models import IssuedCredential, Issuer, ManageLink
 from app.public import bp
 from app.public.credentials import certificate_page, links, private_download
 from app.security import secret_page
-from app.services._core.errors import ServiceError, required
+from app.services._core.errors import required
 from app.services.delivery import downloads, visibility
 from app.services.org.audit import Actor
 from app.services.verification import verifier as verification
@@ -168,11 +169,10 @@ def manage_request(credential_id: str) -> BaseResponse:
     email = request.form.get("email", "")[:320] if request.method == "POST" else ""
     error = None
     if request.method == "POST":
-        try:
+        with refusal() as refused:
             g.manage_link_sent = visibility.request_manage_link(found, email, service_env())
-        except ServiceError as exc:
-            error = exc.message
-        else:
+        error = refused.message or None
+        if not refused:
             return secret_page(
                 render_template(
                     "public/manage_sent.html", credential_id=found.id, email=email.strip()
