@@ -371,13 +371,12 @@ def award_csv_command(slug: str, achievement_id: str, yes: bool, csv_file: str) 
 @click.option("--reason", required=True)
 def revoke_command(credential_id: str, reason: str) -> int:
     """Revoke a credential (its id, or its public URL)."""
-    from app.extensions import db
-    from app.models import IssuedCredential
     from app.services.awarding import revocation
+    from app.services.delivery import queries
     from app.wiring import service_env
 
     with instance():
-        credential = db.session.get(IssuedCredential, credential_id.rstrip("/").rsplit("/", 1)[-1])
+        credential = queries.find_credential(credential_id.rstrip("/").rsplit("/", 1)[-1])
         if credential is None:
             raise UsageProblem(f"there is no credential {credential_id}")
         revocation.revoke(credential, reason, actor=CLI, env=service_env())

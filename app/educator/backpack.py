@@ -17,13 +17,13 @@ from werkzeug.wrappers import Response
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.educator import bp, current_educator, educator_required
-from app.extensions import db
 from app.forms import refusal
-from app.models import ImportedCredential, IssuedCredential, Issuer
+from app.models import ImportedCredential, IssuedCredential
 from app.public.credentials import certificate_page, private_download
 from app.services._core.errors import required
 from app.services.delivery import downloads, visibility
 from app.services.learning import educators, imports
+from app.services.org import queries as org_queries
 from app.services.verification import verifier as verification
 from app.wiring import fetcher, service_env
 from credentials import MAX_INPUT_BYTES
@@ -91,7 +91,7 @@ def credential_links(found: IssuedCredential) -> dict[str, str]:
 
 def _credential_page(found: IssuedCredential, errors: dict[str, str], status: int) -> Response:
     env = service_env()
-    issuer = required(db.session.get(Issuer, found.issuer_id), "The issuer is missing.")
+    issuer = required(org_queries.issuer(found.issuer_id), "The issuer is missing.")
     view = downloads.view(found, env.base_url)
     page = render_template(
         "educator/credential.html",

@@ -13,13 +13,13 @@ from flask import Response, abort, render_template, request, url_for
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.extensions import db
 from app.models import STATUS_LABELS, IssuedCredential, Issuer
 from app.public import bp
 from app.qr import qr_png, qr_svg
 from app.services._core.errors import required
 from app.services.delivery import certificates, downloads
 from app.services.delivery import queries as public_queries
+from app.services.org import queries as org_queries
 from app.services.verification import verifier as verification
 from app.wiring import fetcher, service_env
 from credentials import VerificationReport
@@ -176,7 +176,7 @@ class Download:
 
 
 def _issuer_of(found: IssuedCredential) -> Issuer:
-    return required(db.session.get(Issuer, found.issuer_id), "The issuer is missing.")
+    return required(org_queries.issuer(found.issuer_id), "The issuer is missing.")
 
 
 def paper() -> str:

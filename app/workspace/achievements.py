@@ -14,14 +14,14 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from app.errors import wants_json
-from app.extensions import db
 from app.forms import refusal
-from app.models import Achievement, AchievementVersion, Issuer, StaffAccount
+from app.models import Achievement, AchievementVersion, Issuer
 from app.services._core.errors import ServiceError
 from app.services._core.transaction import roll_back_refused
 from app.services.awarding import queries as credential_queries
 from app.services.delivery import images
 from app.services.org import achievements as achievement_service
+from app.services.org import queries as org_queries
 from app.services.org.achievements import AchievementInput
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
@@ -292,7 +292,7 @@ def achievement(slug: str, public_id: str) -> str:
     version = achievement_service.current_version(found)
     history = achievement_service.history(found)
     authors = {
-        v.created_by_id: db.session.get(StaffAccount, v.created_by_id)
+        v.created_by_id: org_queries.staff_account(v.created_by_id)
         for v, _ in history
         if v.created_by_id is not None
     }

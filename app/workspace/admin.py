@@ -7,10 +7,9 @@ from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from app.auth import current_staff, login_required
-from app.extensions import db
 from app.forms import refusal
-from app.models import StaffAccount
 from app.services._core.errors import NotFound
+from app.services.org import queries as org_queries
 from app.services.org import staff
 from app.wiring import service_env
 from app.workspace import actor, bp
@@ -39,7 +38,7 @@ def admin_accounts() -> tuple[str, int]:
 
 def _set_active(staff_id: int, active: bool) -> Response | tuple[str, int]:
     staff.require_admin(current_staff(), ADMINS_ONLY)
-    account = db.session.get(StaffAccount, staff_id)
+    account = org_queries.staff_account(staff_id)
     if account is None:
         raise NotFound("There is no such staff account.")
     with refusal() as refused:

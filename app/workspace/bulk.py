@@ -18,12 +18,12 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.extensions import db
 from app.forms import refusal
 from app.models import Achievement, BulkJob
 from app.services._core.errors import required
 from app.services.awarding import bulk
 from app.services.org import achievements
+from app.services.org import queries as org_queries
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
 from app.workspace.credentials import MAX_PAGE, int_arg
@@ -102,7 +102,7 @@ def bulk_jobs(slug: str) -> str:
 
 def _job_achievement(job: BulkJob) -> tuple[Achievement, str]:
     achievement = required(
-        db.session.get(Achievement, job.achievement_id), "There is no such achievement."
+        org_queries.achievement(job.achievement_id), "There is no such achievement."
     )
     return achievement, achievements.current_version(achievement).name
 

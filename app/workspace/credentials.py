@@ -10,14 +10,14 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from app.extensions import db
 from app.forms import refusal
-from app.models import CREDENTIAL_STATUSES, Achievement, IssuedCredential, StaffAccount
+from app.models import CREDENTIAL_STATUSES, IssuedCredential
 from app.services._core.errors import NotFound, required
 from app.services.awarding import issuing, revocation
 from app.services.awarding import queries as credential_queries
 from app.services.delivery import notices
 from app.services.org import achievements, audit
+from app.services.org import queries as org_queries
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
 from app.workspace.awards import (
@@ -113,9 +113,9 @@ def credential(slug: str, credential_id: str) -> str:
     issuer = current_issuer()
     found = issuing.get_credential(issuer, credential_id)
     env = service_env()
-    achievement = db.session.get(Achievement, found.achievement_id)
+    achievement = org_queries.achievement(found.achievement_id)
     replaces = credential_queries.replaced_by(found)
-    awarded_by = db.session.get(StaffAccount, found.awarded_by_id) if found.awarded_by_id else None
+    awarded_by = org_queries.staff_account(found.awarded_by_id)
     return render_template(
         "workspace/credential.html",
         issuer=issuer,
@@ -227,7 +227,7 @@ def credential_replace(slug: str, credential_id: str) -> Response | str | tuple[
     env = service_env()
     version = found.achievement_version
     current = achievements.current_version(
-        required(db.session.get(Achievement, found.achievement_id), "There is no such achievement.")
+        required(org_queries.achievement(found.achievement_id), "There is no such achievement.")
     )
     values = replace_values(found, env.now)
     errors: dict[str, str] = {}

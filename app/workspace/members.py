@@ -18,6 +18,7 @@ from app.models import ROLES, Issuer, StaffAccount
 from app.services._core.errors import NotFound
 from app.services.mail import emails
 from app.services.org import invitations, staff
+from app.services.org import queries as org_queries
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
 from schemas.errors import flat_errors
@@ -60,7 +61,7 @@ def _page(
 
 
 def _member(issuer: Issuer, staff_id: int) -> tuple[StaffAccount, str]:
-    account = db.session.get(StaffAccount, staff_id)
+    account = org_queries.staff_account(staff_id)
     role = staff.role_of(account, issuer) if account is not None else None
     if account is None or role is None:
         raise NotFound("There is no such member in this organisation.")

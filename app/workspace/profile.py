@@ -9,11 +9,11 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from app.extensions import db
 from app.forms import refusal
 from app.models import Image, Issuer, IssuerKey
 from app.services._core.errors import ServiceError
 from app.services._core.transaction import roll_back_refused
+from app.services.delivery import queries as public_queries
 from app.services.org import issuers
 from app.services.org.issuers import IssuerProfileInput
 from app.wiring import service_env
@@ -93,7 +93,7 @@ def profile(slug: str) -> Response | tuple[str, int]:
     except ServiceError as exc:
         errors.setdefault("logo", []).append(exc.message)
     else:
-        logo = db.session.get(Image, logo_id) if logo_id is not None else None
+        logo = public_queries.stored_image(logo_id) if logo_id is not None else None
     if logo is not None and loaded is not None and loaded["remove_logo"]:
         errors.setdefault("remove_logo", []).append(
             "Either upload a new logo or remove the current one, not both."

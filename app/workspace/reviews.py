@@ -16,11 +16,12 @@ from werkzeug.wrappers import Response
 
 from app.auth import current_staff
 from app.evidence_files import send_evidence_file
-from app.extensions import db
 from app.forms import refusal
-from app.models import Educator, StaffAccount, Submission
+from app.models import Educator, Submission
 from app.services._core.errors import NotFound, ServiceError, required
 from app.services.learning import educators, reviews
+from app.services.learning import queries as learning_queries
+from app.services.org import queries as org_queries
 from app.wiring import service_env
 from app.workspace import bp, current_issuer, workspace_view
 from schemas.reviews import decision_form_data, load_decision
@@ -77,7 +78,7 @@ def reviews_queue(slug: str) -> str:
 
 
 def _educator(submission: Submission) -> Educator:
-    return required(db.session.get(Educator, submission.educator_id), "missing educator")
+    return required(learning_queries.educator(submission.educator_id), "missing educator")
 
 
 def _page(
@@ -90,7 +91,7 @@ def _page(
     achievement, version, _ = reviews.achievement_of(submission)
     educator = _educator(submission)
     history = [
-        (r, db.session.get(StaffAccount, r.reviewer_id), _levels_named(version.rubric, r.results))
+        (r, org_queries.staff_account(r.reviewer_id), _levels_named(version.rubric, r.results))
         for r in submission.reviews
     ]
     try:
