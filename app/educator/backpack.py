@@ -20,6 +20,7 @@ from app.educator import bp, current_educator, educator_required
 from app.forms import refusal
 from app.models import ImportedCredential, IssuedCredential
 from app.public.credentials import certificate_page, private_download
+from app.public.credentials import links as public_links
 from app.services._core.errors import required
 from app.services.delivery import downloads, visibility
 from app.services.learning import educators, imports
@@ -62,31 +63,21 @@ def credential_links(found: IssuedCredential) -> dict[str, str]:
     """The page and downloads of a credential: the public ones, or, while it is private, the
     backpack's own (which work for the signed-in educator)."""
     if not found.is_private:
-        public: dict[str, Any] = {"credential_id": found.id}
-        return {
-            "page": url_for("public.credential", **public),
-            "badge.png": url_for("public.badge_png", **public),
-            "badge.svg": url_for("public.badge_svg", **public),
-            "credential.json": url_for("public.credential_file", **public),
-            "qr.png": url_for("public.qr_code_png", **public),
-            "qr.svg": url_for("public.qr_code_svg", **public),
-            "certificate": url_for("public.certificate", **public),
-            "certificate.pdf": url_for("public.certificate_pdf", **public),
-        }
+        return public_links(found)
     own: dict[str, Any] = {"credential_id": found.id}
-    links = {
+    own_links = {
         name: url_for("educator.credential_download", name=name, **own)
         for name in ("badge.png", "badge.svg", "credential.json", "qr.png", "qr.svg")
     }
-    links["page"] = url_for("public.credential", credential_id=found.id)
-    links["certificate"] = url_for("educator.credential_certificate", **own)
-    links["certificate.pdf"] = url_for(
+    own_links["page"] = url_for("public.credential", credential_id=found.id)
+    own_links["certificate"] = url_for("educator.credential_certificate", **own)
+    own_links["certificate.pdf"] = url_for(
         "educator.credential_download", name="certificate.pdf", **own
     )
-    links["certificate-letter.pdf"] = url_for(
+    own_links["certificate-letter.pdf"] = url_for(
         "educator.credential_download", name="certificate.pdf", paper="letter", **own
     )
-    return links
+    return own_links
 
 
 def _credential_page(found: IssuedCredential, errors: dict[str, str], status: int) -> Response:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -14,8 +14,8 @@ from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from app.forms import Refusal, refusal
-from app.models import Issuer, Module
+from app.forms import refusal
+from app.models import Activity, Issuer, Module
 from app.services.learning import modules
 from app.services.learning.modules import ActivityInput, ModuleInput
 from app.wiring import service_env
@@ -308,9 +308,24 @@ def delete_activity(slug: str, module_id: str, activity_id: int) -> Response:
     return _to_module(slug, found, "activities")
 
 
-def _listed(refused: Refusal) -> list[str]:
-    # A prompt has one input: every complaint about the text is shown beside it.
-    return list(refused.errors().values())
+def _save_prompt(
+    slug: str,
+    found: Module,
+    activity: Activity,
+    name: str,
+    save: Callable[[str], None],
+    done: str,
+) -> Response | tuple[str, int]:
+    """Validate a prompt's text and ``save`` it (a new prompt or an edit); when refused, the
+    activity's page again with the text, and every complaint about it, at the input ``name``."""
+    with refusal() as refused:
+        save(PromptSchema().load(request.form.to_dict())["text"])
+    if not refused:
+        flash(done)
+        return _back_to_activity(slug, found.public_id, activity.id)
+    values = {**_activity_values(activity), name: request.form.get("text", "")}
+    errors = {name: list(refused.errors().values())}
+    return _activity_form(found, activity, values, errors, 400)
 
 
 def _back_to_activity(slug: str, module_id: str, activity_id: int) -> Response:
@@ -328,14 +343,11 @@ def add_prompt(slug: str, module_id: str, activity_id: int) -> Response | tuple[
     """Add a reflection prompt to an activity."""
     found = _module(module_id)
     chosen = modules.get_activity(found, activity_id)
-    with refusal() as refused:
-        text = PromptSchema().load(request.form.to_dict())["text"]
+
+    def add(text: str) -> None:
         modules.add_prompt(chosen, text, actor=actor(), env=service_env())
-    if not refused:
-        flash("Added the prompt.")
-        return _back_to_activity(slug, module_id, activity_id)
-    values = {**_activity_values(chosen), "new_prompt": request.form.get("text", "")}
-    return _activity_form(found, chosen, values, {"new_prompt": _listed(refused)}, 400)
+
+    return _save_prompt(slug, found, chosen, "new_prompt", add, "Added the prompt.")
 
 
 @bp.post("/<slug>/modules/<module_id>/prompts/<int:prompt_id>")
@@ -344,15 +356,13 @@ def edit_prompt(slug: str, module_id: str, prompt_id: int) -> Response | tuple[s
     """Change a prompt's text (also after educators answered it)."""
     found = _module(module_id)
     prompt = modules.get_prompt(found, prompt_id)
-    with refusal() as refused:
-        text = PromptSchema().load(request.form.to_dict())["text"]
+
+    def update(text: str) -> None:
         modules.update_prompt(prompt, text, actor=actor(), env=service_env())
-    if not refused:
-        flash("Saved the prompt.")
-        return _back_to_activity(slug, module_id, prompt.activity_id)
-    name = f"prompt-{prompt.id}"
-    values = {**_activity_values(prompt.activity), name: request.form.get("text", "")}
-    return _activity_form(found, prompt.activity, values, {name: _listed(refused)}, 400)
+
+    return _save_prompt(
+        slug, found, prompt.activity, f"prompt-{prompt.id}", update, "Saved the prompt."
+    )
 
 
 @bp.post("/<slug>/modules/<module_id>/prompts/<int:prompt_id>/move")
