@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from app.services._core.errors import ServiceError
+from app.services._core.transaction import roll_back_refused
 
 #: What JSON and JSON-LD clients (verifiers, wallets) ask for; any of them gets a JSON error.
 JSON_TYPES = ("application/json", "application/ld+json", "application/vc+ld+json")
@@ -35,6 +36,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError) -> tuple[Any, int]:
+        roll_back_refused()
         titles = {400: "Bad request", 403: "Forbidden", 404: "Not found", 409: "Conflict"}
         return _respond(error.status, titles.get(error.status, "Error"), error.message)
 

@@ -288,25 +288,3 @@ def achievement_form_data(form: Mapping[str, str]) -> dict[str, Any]:
         row for _, row in sorted(rows.items()) if any(value.strip() for value in row.values())
     ]
     return data
-
-
-def flatten_errors(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """Marshmallow's nested error messages as ``{form input name: [messages]}``, naming list
-    items the way the form does (``alignments-0-target_url``); schema-wide errors go under
-    ``_schema``."""
-    flat: dict[str, list[str]] = {}
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            name = f"{prefix}-{key}" if prefix else str(key)
-            for found, texts in flatten_errors(value, name).items():
-                flat.setdefault(found, []).extend(texts)
-    elif isinstance(messages, list):
-        for item in messages:
-            if isinstance(item, str):
-                flat.setdefault(prefix or "_schema", []).append(item)
-            else:
-                for found, texts in flatten_errors(item, prefix).items():
-                    flat.setdefault(found, []).extend(texts)
-    elif isinstance(messages, str):
-        flat.setdefault(prefix or "_schema", []).append(messages)
-    return flat

@@ -169,30 +169,7 @@ class AwardSchema(_TidySchema):
 def load_award(data: Mapping[str, Any]) -> AwardFields:
     """Validate an award given as a mapping of strings and lists (a form or a JSON body).
 
-    :raises ValidationError: with the problems per field (see :func:`flat_errors`).
+    :raises ValidationError: with the problems per field (see :func:`schemas.errors.flat_errors`).
     """
     loaded: AwardFields = AwardSchema().load(data)
     return loaded
-
-
-def flat_errors(error: ValidationError) -> dict[str, str]:
-    """The first message for each field, keyed by its dotted path (``evidence.1.url``);
-    problems with the whole input are under ``_schema``."""
-    flat: dict[str, str] = {}
-
-    def walk(prefix: str, messages: Any) -> None:
-        if isinstance(messages, Mapping):
-            for key, value in messages.items():
-                walk(f"{prefix}.{key}" if prefix else str(key), value)
-        elif isinstance(messages, (list, tuple)):
-            strings = [m for m in messages if isinstance(m, str)]
-            if strings:
-                flat.setdefault(prefix or "_schema", strings[0])
-            for item in messages:
-                if not isinstance(item, str):
-                    walk(prefix, item)
-        else:
-            flat.setdefault(prefix or "_schema", str(messages))
-
-    walk("", error.messages)
-    return flat

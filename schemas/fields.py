@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
 #: The longest email address RFC 5321 allows (and the database stores).
 MAX_EMAIL = 320
@@ -42,20 +42,6 @@ class FormSchema(Schema):
                     continue
             tidy[key] = value
         return tidy
-
-
-def first_errors(error: ValidationError) -> dict[str, str]:
-    """One message per field (schema-wide ones under ``_schema``), for showing beside inputs."""
-    messages = error.messages
-    if not isinstance(messages, Mapping):
-        return {"_schema": _first(messages)}
-    return {str(key): _first(value) for key, value in messages.items()}
-
-
-def _first(value: Any) -> str:
-    while isinstance(value, (list, tuple, Mapping)) and value:
-        value = value[0] if not isinstance(value, Mapping) else next(iter(value.values()))
-    return str(value)
 
 
 def required_text(message: str, *, max_length: int) -> fields.String:

@@ -19,9 +19,9 @@ from flask import Blueprint, current_app, g, jsonify, redirect, request, session
 from werkzeug.wrappers import Response
 
 from app.errors import wants_json
-from app.extensions import db
 from app.models import AccountSession, StaffAccount
 from app.services.org import account_sessions
+from app.services.org import queries as org_queries
 from app.wiring import utcnow
 
 bp = Blueprint("auth", __name__)
@@ -111,7 +111,7 @@ def load_staff() -> None:
     row = find_session("staff")
     if row is None:
         return
-    account = db.session.get(StaffAccount, row.account_id)
+    account = org_queries.staff_account(row.account_id)
     # Disabling an account ends its sessions; checking here too costs nothing.
     if account is None or not account.is_active:
         forget_session("staff")

@@ -8,12 +8,12 @@ joins an organisation without saying yes. Every page here is reached by a secret
 from __future__ import annotations
 
 from flask import flash, g, make_response, redirect, render_template, request, url_for
-from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from app.auth import bp
 from app.auth.views import TOO_MANY_TRIES, _choose_password, _ip_limit, sign_in
-from app.extensions import db, limiter
+from app.extensions import limiter
+from app.forms import refusal
 from app.models import Issuer, StaffAccount, StaffInvitation
 from app.security import secret_page
 from app.services._core.env import ServiceEnv
@@ -22,7 +22,6 @@ from app.services.mail import emails
 from app.services.org import invitations
 from app.services.org.audit import Actor
 from app.wiring import service_env
-from schemas.fields import first_errors
 from schemas.staff import NewPasswordSchema
 
 
@@ -91,13 +90,12 @@ def accept_invite(token: str) -> Response:
         return invitee
     if request.method == "GET":
         return _page(invitation, token, state="answer")
-    try:
+    with refusal(ServiceError) as refused:
         invitations.accept(
             invitation, invitee, actor=Actor(invitee, ip=request.remote_addr), env=env
         )
-    except ServiceError as error:
-        db.session.rollback()
-        return _expired(error.message)
+    if refused:
+        return _expired(refused.message)
     flash(f"You now work in {invitation.issuer.name} as {invitation.role}.")
     return secret_page(redirect(url_for("workspace.overview", slug=invitation.issuer.slug)))
 
@@ -120,21 +118,16 @@ def _with_password(invitation: StaffInvitation, token: str, env: ServiceEnv) -> 
     context = {"purpose": "invite", "account": invitation, "token": token}
     if request.method == "GET":
         return secret_page(render_template("auth/set_password.html", errors={}, **context))
-    try:
+    with refusal(ServiceError) as refused:
         data = NewPasswordSchema().load(request.form)
         account = invitations.accept_with_password(
             invitation, data["password"], ip=request.remote_addr, env=env
         )
-    except ValidationError as error:
-        page = render_template("auth/set_password.html", errors=first_errors(error), **context)
+    if refused.invalid is not None or refused.field == "password":
+        page = render_template("auth/set_password.html", errors=refused.errors(), **context)
         return secret_page(page, 400)
-    except ServiceError as error:
-        db.session.rollback()
-        if error.field == "password":
-            errors = {"password": error.message}
-            page = render_template("auth/set_password.html", errors=errors, **context)
-            return secret_page(page, 400)
-        return _expired(error.message)
+    if refused:
+        return _expired(refused.message)
     sign_in(account)
     flash(f"Welcome to Cairn. Your password is set and you work in {invitation.issuer.name}.")
     return secret_page(redirect(url_for("workspace.overview", slug=invitation.issuer.slug)))
@@ -155,9 +148,8 @@ def decline_invite(token: str) -> Response:
         if isinstance(invitee, Response):
             return invitee
         actor = Actor(invitee, ip=request.remote_addr)
-    try:
+    with refusal(ServiceError) as refused:
         invitations.decline(found, actor=actor, env=env)
-    except ServiceError as error:  # answered or withdrawn a moment ago
-        db.session.rollback()
-        return _expired(error.message)
+    if refused:  # answered or withdrawn a moment ago
+        return _expired(refused.message)
     return _page(found, token, state="declined")

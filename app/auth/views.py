@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from app.auth import begin_session, bp, end_session
 from app.extensions import db, limiter
+from app.forms import refusal
 from app.models import SESSION_KINDS, StaffAccount
 from app.services._core.errors import Invalid, ServiceError
 from app.services.mail import emails
@@ -19,7 +20,7 @@ from app.services.org import queries as workspace
 from app.services.org import staff
 from app.services.org.audit import Actor
 from app.wiring import service_env
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 from schemas.staff import ForgotPasswordSchema, LoginSchema, NewPasswordSchema
 
 #: The one answer to a failed sign-in, whichever of email or password was wrong, so the page
@@ -123,7 +124,9 @@ def login() -> ResponseReturnValue:
     try:
         data = LoginSchema().load(request.form)
     except ValidationError as error:
-        return _render_login(email=email, target=target, errors=first_errors(error), status=400)
+        return _render_login(
+            email=email, target=target, errors=flat_errors(error, depth=1, first=True), status=400
+        )
     try:
         account = staff.authenticate(
             data["email"], data["password"], ip=request.remote_addr, env=service_env()
@@ -161,7 +164,9 @@ def forgot_password() -> ResponseReturnValue:
         data = ForgotPasswordSchema().load(request.form)
     except ValidationError as error:
         email = request.form.get("email", "")[:320]
-        return render_template("auth/forgot.html", email=email, errors=first_errors(error)), 400
+        return render_template(
+            "auth/forgot.html", email=email, errors=flat_errors(error, depth=1, first=True)
+        ), 400
     try:
         account: StaffAccount | None = staff.get_by_email(data["email"])
     except ServiceError:  # no such account, or not an email address
@@ -209,14 +214,12 @@ def _choose_password(token: str, purpose: str) -> ResponseReturnValue:
     context: dict[str, Any] = {"purpose": purpose, "account": account, "token": token}
     if request.method == "GET":
         return render_template("auth/set_password.html", errors={}, **context)
-    try:
+    with refusal() as refused:
         data = NewPasswordSchema().load(request.form)
         # Checked before anything changes, so a weak password leaves the link usable.
         staff.check_password_strength(data["password"])
-    except ValidationError as error:
-        return render_template("auth/set_password.html", errors=first_errors(error), **context), 400
-    except ServiceError as error:
-        errors = {error.field or "password": error.message}
+    if refused:
+        errors = refused.errors(default="password")
         return render_template("auth/set_password.html", errors=errors, **context), 400
     record.used_at = env.now
     # set_password also marks every other outstanding link of the account used, and ends every

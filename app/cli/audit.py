@@ -22,15 +22,11 @@ def verify_command(slug: str | None) -> int:
     first broken link of each chain that is not: the event's id and time, and whether it was
     altered, deleted or inserted out of chain.
     """
-    from sqlalchemy import select
-
-    from app.extensions import db
-    from app.models import Issuer
-    from app.services.org import audit
+    from app.services.org import audit, queries
 
     with instance():
         if slug is not None:
-            issuer_id = db.session.scalar(select(Issuer.id).where(Issuer.slug == slug))
+            issuer_id = queries.issuer_id(slug)
             if issuer_id is None:
                 raise UsageProblem(f"no organisation {slug!r}")
             reports = [audit.verify_chain(issuer_id)]

@@ -16,6 +16,7 @@ from flask import Flask
 
 from app.cli.errors import UsageProblem
 from app.services._core.errors import ServiceError
+from app.services._core.transaction import roll_back_refused
 from app.services.org.audit import CLI
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,6 +39,7 @@ def instance(*, jobs_inline: bool = False) -> Iterator[Flask]:
         try:
             yield app
         except ServiceError as exc:
+            roll_back_refused()
             raise UsageProblem(exc.message) from None
         finally:
             # A command is a short-lived process: close its connections rather than leave them
@@ -371,13 +373,12 @@ def award_csv_command(slug: str, achievement_id: str, yes: bool, csv_file: str) 
 @click.option("--reason", required=True)
 def revoke_command(credential_id: str, reason: str) -> int:
     """Revoke a credential (its id, or its public URL)."""
-    from app.extensions import db
-    from app.models import IssuedCredential
     from app.services.awarding import revocation
+    from app.services.delivery import queries
     from app.wiring import service_env
 
     with instance():
-        credential = db.session.get(IssuedCredential, credential_id.rstrip("/").rsplit("/", 1)[-1])
+        credential = queries.find_credential(credential_id.rstrip("/").rsplit("/", 1)[-1])
         if credential is None:
             raise UsageProblem(f"there is no credential {credential_id}")
         revocation.revoke(credential, reason, actor=CLI, env=service_env())

@@ -11,10 +11,10 @@ from flask import Flask, Response, current_app, flash, redirect, render_template
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.dev import bp
-from app.extensions import db
 from app.models import EmailMessage
 from app.services._core.errors import NotFound
 from app.services.mail import emails
+from app.services.mail import queries as mail_queries
 from app.wiring import outbox_dir, service_env
 
 #: For the HTML body of a message, shown in an ``<iframe>`` of the message page: nothing runs
@@ -35,7 +35,7 @@ def _app() -> Flask:
 
 
 def _message(message_id: int) -> EmailMessage:
-    message = db.session.get(EmailMessage, message_id)
+    message = mail_queries.message(message_id)
     if message is None:
         raise NotFound("There is no such message.")
     return message

@@ -15,8 +15,8 @@ from typing import Any, TypeVar, cast
 from flask import Blueprint, g
 
 from app.auth import find_session, forget_session, signed_out
-from app.extensions import db
 from app.models import Educator
+from app.services.learning import queries as learning_queries
 
 bp = Blueprint("educator", __name__, url_prefix="/me")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -26,7 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def load_educator() -> None:
     """Put the signed-in educator (or None) on ``g.educator``."""
     row = find_session("educator")
-    g.educator = db.session.get(Educator, row.account_id) if row is not None else None
+    g.educator = learning_queries.educator(row.account_id) if row is not None else None
     if row is not None and g.educator is None:
         forget_session("educator")
 

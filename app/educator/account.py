@@ -14,13 +14,14 @@ from werkzeug.wrappers import Response
 from app.auth import current_session, forget_session
 from app.educator import bp, current_educator, educator_required
 from app.extensions import limiter
+from app.forms import refusal
 from app.security import secret_page
 from app.services._core.errors import ServiceError
 from app.services.learning import educators
 from app.services.org import account_sessions
 from app.wiring import service_env, utcnow
 from schemas.educators import AccountSchema, AddEmailSchema
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 
 #: Each added address is sent mail: one account must not become a way to flood inboxes.
 ADD_EMAIL_LIMIT = "10 per hour"
@@ -66,7 +67,7 @@ def account_update() -> ResponseReturnValue:
         data = AccountSchema().load(request.form)
     except ValidationError as error:
         form = {key: request.form.get(key, "") for key in ("name", "bio")}
-        return _account_page(status=400, errors=first_errors(error), form=form)
+        return _account_page(status=400, errors=flat_errors(error, depth=1, first=True), form=form)
     educators.update_account(
         current_educator(),
         name=data["name"],
@@ -83,15 +84,18 @@ def account_update() -> ResponseReturnValue:
 @limiter.limit(ADD_EMAIL_LIMIT, key_func=_educator_key, error_message=TOO_MANY_ADDRESSES)
 def email_add() -> ResponseReturnValue:
     """Add an address: a confirmation link goes to it."""
+    form = {"email": request.form.get("email")}
     try:
         data = AddEmailSchema().load(request.form)
-        row = educators.add_email(current_educator(), data["email"], service_env())
     except ValidationError as error:
-        errors = {"email": first_errors(error).get("email", "Enter an email address.")}
-        return _account_page(status=400, errors=errors, form={"email": request.form.get("email")})
-    except ServiceError as error:
-        form = {"email": request.form.get("email")}
-        return _account_page(status=error.status, errors={"email": error.message}, form=form)
+        errors = {
+            "email": flat_errors(error, depth=1, first=True).get("email", "Enter an email address.")
+        }
+        return _account_page(status=400, errors=errors, form=form)
+    with refusal() as refused:
+        row = educators.add_email(current_educator(), data["email"], service_env())
+    if refused:
+        return _account_page(status=refused.status, errors={"email": refused.message}, form=form)
     flash(
         f"We have sent a confirmation link to {row.email}. Open it while signed in to add the "
         "address to your account.",

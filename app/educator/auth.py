@@ -10,19 +10,18 @@ from __future__ import annotations
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from app.auth import begin_session, end_session
 from app.auth.views import safe_next
 from app.educator import bp
 from app.extensions import limiter
+from app.forms import refusal
 from app.security import secret_page
 from app.services._core.errors import ServiceError
 from app.services.learning import educators
 from app.wiring import service_env
 from schemas.educators import SignInRequestSchema
-from schemas.fields import first_errors
 
 TOO_MANY_REQUESTS = "Too many sign-in requests. Wait a while, then try again."
 TOO_MANY_TRIES = "Too many attempts from your network. Wait a minute, then try again."
@@ -68,21 +67,18 @@ def sign_in() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("educator/sign_in.html", email="", next=target, errors={})
     email = request.form.get("email", "")[:320]
-    try:
+    with refusal() as refused:
         data = SignInRequestSchema().load(request.form)
         educators.request_sign_in(data["email"], service_env(), minutes=link_minutes())
-    except ValidationError as error:
-        errors = first_errors(error)
-    except ServiceError as error:
-        errors = {error.field or "email": error.message}
+    if refused:
+        errors = refused.errors(default="email")
+        page = render_template("educator/sign_in.html", email=email, next=target, errors=errors)
+        return page, 400
+    if target:
+        session[NEXT_KEY] = target
     else:
-        if target:
-            session[NEXT_KEY] = target
-        else:
-            session.pop(NEXT_KEY, None)
-        return redirect(url_for("educator.sign_in_sent"), 303)
-    page = render_template("educator/sign_in.html", email=email, next=target, errors=errors)
-    return page, 400
+        session.pop(NEXT_KEY, None)
+    return redirect(url_for("educator.sign_in_sent"), 303)
 
 
 @bp.get("/sign-in/sent")

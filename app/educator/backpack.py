@@ -17,17 +17,19 @@ from werkzeug.wrappers import Response
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.educator import bp, current_educator, educator_required
-from app.extensions import db
-from app.models import ImportedCredential, IssuedCredential, Issuer
+from app.forms import refusal
+from app.models import ImportedCredential, IssuedCredential
 from app.public.credentials import certificate_page, private_download
-from app.services._core.errors import ServiceError, required
+from app.public.credentials import links as public_links
+from app.services._core.errors import required
 from app.services.delivery import downloads, visibility
 from app.services.learning import educators, imports
+from app.services.org import queries as org_queries
 from app.services.verification import verifier as verification
 from app.wiring import fetcher, service_env
 from credentials import MAX_INPUT_BYTES
 from schemas.educators import CredentialSettingsSchema, ImportSettingsSchema, ImportTextSchema
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 
 #: Pages of a credential the educator may keep private: never cached, no Referer.
 PRIVATE_PAGE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -61,36 +63,26 @@ def credential_links(found: IssuedCredential) -> dict[str, str]:
     """The page and downloads of a credential: the public ones, or, while it is private, the
     backpack's own (which work for the signed-in educator)."""
     if not found.is_private:
-        public: dict[str, Any] = {"credential_id": found.id}
-        return {
-            "page": url_for("public.credential", **public),
-            "badge.png": url_for("public.badge_png", **public),
-            "badge.svg": url_for("public.badge_svg", **public),
-            "credential.json": url_for("public.credential_file", **public),
-            "qr.png": url_for("public.qr_code_png", **public),
-            "qr.svg": url_for("public.qr_code_svg", **public),
-            "certificate": url_for("public.certificate", **public),
-            "certificate.pdf": url_for("public.certificate_pdf", **public),
-        }
+        return public_links(found)
     own: dict[str, Any] = {"credential_id": found.id}
-    links = {
+    own_links = {
         name: url_for("educator.credential_download", name=name, **own)
         for name in ("badge.png", "badge.svg", "credential.json", "qr.png", "qr.svg")
     }
-    links["page"] = url_for("public.credential", credential_id=found.id)
-    links["certificate"] = url_for("educator.credential_certificate", **own)
-    links["certificate.pdf"] = url_for(
+    own_links["page"] = url_for("public.credential", credential_id=found.id)
+    own_links["certificate"] = url_for("educator.credential_certificate", **own)
+    own_links["certificate.pdf"] = url_for(
         "educator.credential_download", name="certificate.pdf", **own
     )
-    links["certificate-letter.pdf"] = url_for(
+    own_links["certificate-letter.pdf"] = url_for(
         "educator.credential_download", name="certificate.pdf", paper="letter", **own
     )
-    return links
+    return own_links
 
 
 def _credential_page(found: IssuedCredential, errors: dict[str, str], status: int) -> Response:
     env = service_env()
-    issuer = required(db.session.get(Issuer, found.issuer_id), "The issuer is missing.")
+    issuer = required(org_queries.issuer(found.issuer_id), "The issuer is missing.")
     view = downloads.view(found, env.base_url)
     page = render_template(
         "educator/credential.html",
@@ -125,7 +117,7 @@ def credential_settings(credential_id: str) -> Response:
     try:
         data = CredentialSettingsSchema().load(request.form)
     except ValidationError as error:
-        return _credential_page(found, first_errors(error), 400)
+        return _credential_page(found, flat_errors(error, depth=1, first=True), 400)
     env = service_env()
     private = data["visibility"] == "private"
     changed = visibility.set_private(
@@ -210,7 +202,9 @@ def _submitted() -> bytes | str:
     try:
         text = ImportTextSchema().load(request.form)["text"]
     except ValidationError as error:
-        raise UnusableUpload(first_errors(error).get("text", "The text is unusable.")) from None
+        raise UnusableUpload(
+            flat_errors(error, depth=1, first=True).get("text", "The text is unusable.")
+        ) from None
     if not text:
         raise UnusableUpload("Choose a badge image or credential file, or paste a credential.")
     return str(text)
@@ -224,14 +218,15 @@ def import_credential() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("educator/import.html", error=None)
     try:
-        data = _submitted()
-        imported = imports.import_credential(
-            current_educator(), data, env=service_env(), fallback=fetcher()
-        )
+        with refusal() as refused:
+            data = _submitted()
+            imported = imports.import_credential(
+                current_educator(), data, env=service_env(), fallback=fetcher()
+            )
     except UnusableUpload as error:
         return render_template("educator/import.html", error=error.message), error.status
-    except ServiceError as error:
-        return render_template("educator/import.html", error=error.message), error.status
+    if refused:
+        return render_template("educator/import.html", error=refused.message), refused.status
     verdict = imports.label(imported)
     flash(
         "Imported and verified: " + verdict["sentence"],
@@ -288,11 +283,14 @@ def imported_settings(public_id: str) -> ResponseReturnValue:
     found = imports.get(educator, public_id)
     try:
         data = ImportSettingsSchema().load(request.form)
-        changed = imports.set_show_on_profile(educator, found, data["show_on_profile"])
     except ValidationError as error:
-        return _imported_page(found, first_errors(error).get("show_on_profile"), 400)
-    except ServiceError as error:
-        return _imported_page(found, error.message, error.status)
+        return _imported_page(
+            found, flat_errors(error, depth=1, first=True).get("show_on_profile"), 400
+        )
+    with refusal() as refused:
+        changed = imports.set_show_on_profile(educator, found, data["show_on_profile"])
+    if refused:
+        return _imported_page(found, refused.message, refused.status)
     if changed:
         flash("Saved.", "success")
     return redirect(url_for("educator.imported", public_id=found.public_id), 303)

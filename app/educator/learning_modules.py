@@ -12,15 +12,13 @@ from typing import Any
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from app.educator import bp, current_educator, educator_required
 from app.errors import wants_json
 from app.evidence_files import evidence_limit
-from app.extensions import db
+from app.forms import Refusal, refusal
 from app.models import Enrolment, Module
-from app.services._core.errors import ServiceError
 from app.services.learning import (
     answers,
     authoring,
@@ -33,7 +31,6 @@ from app.services.learning import (
 )
 from app.services.learning.portfolio import ItemInput
 from app.wiring import service_env
-from schemas.fields import first_errors
 from schemas.learning_modules import (
     AnswersSchema,
     CompletionSchema,
@@ -45,8 +42,11 @@ from schemas.learning_modules import (
 Errors = dict[str, str]
 
 
-def _prefixed(prefix: str, errors: dict[str, str]) -> Errors:
-    return {f"{prefix}-{name}": message for name, message in errors.items()}
+def _prefixed(prefix: str, refused: Refusal) -> Errors:
+    # The module page has several forms: their inputs are named ``<prefix>-<field>``, and a
+    # service's complaint about no one field is shown beside the section (``<prefix>``).
+    errors = refused.errors(default="")
+    return {f"{prefix}-{name}" if name else prefix: message for name, message in errors.items()}
 
 
 def _module_page(
@@ -129,16 +129,11 @@ def activity(module_id: str, activity_id: int) -> ResponseReturnValue:
     errors: Errors = {}
     values: dict[int, str] = {}
     if request.method == "POST":
-        try:
+        with refusal() as refused:
             texts = AnswersSchema().load(request.form.to_dict())["answers"]
             changed = answers.save_answers(enrolment, educator, found, texts, service_env())
-        except ValidationError as exc:
-            errors = {"answers": next(iter(first_errors(exc).values()))}
-        except ServiceError as exc:
-            if exc.status == 404:
-                raise
-            db.session.rollback()
-            errors = {"answers": exc.message}
+        if refused:
+            errors = {"answers": refused.message}
         if wants_json():
             if errors:
                 return jsonify({"error": "not_saved", "message": errors["answers"]}), 400
@@ -184,13 +179,6 @@ def _next_activity(enrolment: Enrolment, activity_id: int) -> int | None:
     return ids[position + 1] if position + 1 < len(ids) else None
 
 
-def _refused(exc: ServiceError) -> str:
-    if exc.status == 404:
-        raise exc
-    db.session.rollback()
-    return exc.message
-
-
 @bp.post("/modules/<module_id>/evidence")
 @educator_required
 def attach(module_id: str) -> ResponseReturnValue:
@@ -198,8 +186,7 @@ def attach(module_id: str) -> ResponseReturnValue:
     educator = current_educator()
     enrolment = _enrolment(module_id)
     upload = request.files.get("file")
-    errors: Errors = {}
-    try:
+    with refusal() as refused:
         loaded = EvidenceSchema().load(request.form.to_dict())
         data = ItemInput(title=loaded["title"] or "", body=loaded["body"] or "", url=loaded["url"])
         # One byte over the limit is enough for the portfolio to refuse the file by its size.
@@ -215,14 +202,17 @@ def attach(module_id: str) -> ResponseReturnValue:
             upload=file,
             max_bytes=evidence_limit(),
         )
-    except ValidationError as exc:
-        errors = _prefixed("evidence", first_errors(exc))
-    except ServiceError as exc:
-        errors = {f"evidence-{exc.field}" if exc.field else "evidence": _refused(exc)}
-    else:
+    if not refused:
         flash(f"Attached “{item.title}”.")
         return redirect(url_for(".module", module_id=module_id, _anchor="evidence"), 303)
-    values = {f"evidence-{k}": v for k, v in request.form.items() if k != "csrf_token"}
+    return _refused_form(enrolment, "evidence", refused)
+
+
+def _refused_form(enrolment: Enrolment, prefix: str, refused: Refusal) -> ResponseReturnValue:
+    """The module page again, with a refused form's values and errors (its inputs are named
+    ``<prefix>-<field>``)."""
+    values = {f"{prefix}-{k}": v for k, v in request.form.items() if k != "csrf_token"}
+    errors = _prefixed(prefix, refused)
     return _module_page(enrolment.module, enrolment, errors=errors, values=values, status=400)
 
 
@@ -231,12 +221,9 @@ def attach(module_id: str) -> ResponseReturnValue:
 def detach(module_id: str, item_id: str) -> Response:
     """Take an item off the module (it stays in the portfolio)."""
     enrolment = _enrolment(module_id)
-    try:
+    with refusal() as refused:
         answers.detach_evidence(enrolment, current_educator(), item_id, service_env())
-    except ServiceError as exc:
-        flash(_refused(exc), "error")
-    else:
-        flash("Removed it from this module; it is still in your portfolio.")
+    refused.flash("Removed it from this module; it is still in your portfolio.")
     return redirect(url_for(".module", module_id=module_id, _anchor="evidence"), 303)
 
 
@@ -245,20 +232,15 @@ def detach(module_id: str, item_id: str) -> Response:
 def invite_partner(module_id: str) -> ResponseReturnValue:
     """Invite a learning partner by email."""
     enrolment = _enrolment(module_id)
-    try:
+    with refusal() as refused:
         loaded = PartnerInviteSchema().load(request.form.to_dict())
         partners.invite_partner(
             enrolment, current_educator(), loaded["name"], loaded["email"], service_env()
         )
-    except ValidationError as exc:
-        errors = _prefixed("partner", first_errors(exc))
-    except ServiceError as exc:
-        errors = {f"partner-{exc.field}" if exc.field else "partner": _refused(exc)}
-    else:
+    if not refused:
         flash(f"Invited {enrolment.partner_name}: an email is on its way to them.")
         return redirect(url_for(".module", module_id=module_id, _anchor="partner"), 303)
-    values = {f"partner-{k}": v for k, v in request.form.items() if k != "csrf_token"}
-    return _module_page(enrolment.module, enrolment, errors=errors, values=values, status=400)
+    return _refused_form(enrolment, "partner", refused)
 
 
 @bp.post("/modules/<module_id>/partner/revoke")
@@ -267,14 +249,13 @@ def revoke_partner(module_id: str) -> ResponseReturnValue:
     """Withdraw the learning partner's invitation: its link stops working."""
     enrolment = _enrolment(module_id)
     educator = current_educator()
-    try:
+    with refusal() as refused:
         partners.revoke_partner(
             enrolment, actor=educators.actor(educator, request.remote_addr), env=service_env()
         )
-    except ServiceError as exc:
-        db.session.rollback()
-        return _module_page(enrolment.module, enrolment, errors={"partner": _refused(exc)},
-                            status=exc.status)  # fmt: skip
+    if refused:
+        errors = {"partner": refused.message}
+        return _module_page(enrolment.module, enrolment, errors=errors, status=refused.status)
     flash(f"Withdrawn: the link sent to {enrolment.partner_name} no longer works.")
     return redirect(url_for(".module", module_id=module_id, _anchor="partner"), 303)
 
@@ -284,16 +265,16 @@ def revoke_partner(module_id: str) -> ResponseReturnValue:
 def thank_partner(module_id: str) -> ResponseReturnValue:
     """Send the learning partner a thank-you note."""
     enrolment = _enrolment(module_id)
-    try:
+    with refusal() as refused:
         note = ThanksSchema().load(request.form.to_dict())["note"]
         partners.thank_partner(enrolment, current_educator(), note, service_env())
-    except ValidationError as exc:
-        errors = _prefixed("thanks", first_errors(exc))
-    except ServiceError as exc:
-        errors = {"thanks-note" if exc.field else "partner": _refused(exc)}
-    else:
+    if not refused:
         flash(f"Sent your note to {enrolment.partner_name}.")
         return redirect(url_for(".module", module_id=module_id, _anchor="partner"), 303)
+    if refused.invalid is not None:
+        errors = _prefixed("thanks", refused)
+    else:  # the note's own problem beside it; the partner's state beside the partner section
+        errors = {"thanks-note" if refused.field else "partner": refused.message}
     values = {"thanks-note": request.form.get("note", "")}
     return _module_page(enrolment.module, enrolment, errors=errors, values=values, status=400)
 
@@ -303,18 +284,15 @@ def thank_partner(module_id: str) -> ResponseReturnValue:
 def complete(module_id: str) -> ResponseReturnValue:
     """Submit the module for completion, publishing the chosen items as evidence."""
     enrolment = _enrolment(module_id)
-    try:
+    with refusal() as refused:
         publish = CompletionSchema().load({"publish": request.form.getlist("publish")})["publish"]
         completion.complete(enrolment, current_educator(), publish, service_env())
-    except ValidationError as exc:
-        errors = {"complete": next(iter(first_errors(exc).values()))}
-    except ServiceError as exc:
-        errors = {"complete": _refused(exc)}
-    else:
+    if not refused:
         if enrolment.state == "awarded":
             flash("Complete! Your badge has been issued; it is in your backpack.")
         else:
             flash("Submitted: a reviewer will look at your work, and you will hear by email.")
         return redirect(url_for(".module", module_id=module_id), 303)
     values = {"publish": set(request.form.getlist("publish")), "submitted": True}
+    errors = {"complete": refused.message}
     return _module_page(enrolment.module, enrolment, errors=errors, values=values, status=400)

@@ -8,9 +8,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from app.extensions import db
+from app.forms import refusal
 from app.security import secret_page
 from app.services._core.errors import Gone, NotFound, ServiceError
+from app.services._core.transaction import roll_back_refused
 from app.services.learning import partners
 from app.wiring import service_env
 
@@ -44,14 +45,14 @@ def confirm(token: str) -> Response:
     """Confirm the checklist (once)."""
     env = service_env()
     try:
-        view = partners.confirm_partner(token, env)
+        with refusal() as refused:
+            view = partners.confirm_partner(token, env)
     except (NotFound, Gone) as exc:
-        db.session.rollback()
+        roll_back_refused()
         return _unusable(exc)
-    except ServiceError as exc:
-        db.session.rollback()
+    if refused:
         try:
-            return _page(token, partners.partner_view(token, env), exc.message)
+            return _page(token, partners.partner_view(token, env), refused.message)
         except (NotFound, Gone) as gone:
             return _unusable(gone)
     flash(f"Thank you: {view.educator_name} has been told that you confirmed their checklist.")

@@ -19,13 +19,13 @@ from werkzeug.wrappers import Response
 from app.educator import bp, current_educator, educator_required
 from app.errors import wants_json
 from app.evidence_files import evidence_limit, send_evidence_file
-from app.extensions import db
+from app.forms import refusal
 from app.models import PortfolioItem, StoredFile
-from app.services._core.errors import NotFound, ServiceError
+from app.services._core.errors import NotFound
 from app.services.learning import portfolio, reviews
 from app.services.learning.portfolio import ItemInput
 from app.wiring import service_env
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 from schemas.portfolio import load_item
 
 #: Views whose form takes an evidence file (their 413 page explains the file limit).
@@ -115,7 +115,7 @@ def new_portfolio_item() -> ResponseReturnValue:
     try:
         data = load_item(values)
     except ValidationError as error:
-        errors = first_errors(error)
+        errors = flat_errors(error, depth=1, first=True)
         data = None
     upload = _upload(request.files.get("file"))
     if upload is not None and values["url"].strip():
@@ -124,7 +124,7 @@ def new_portfolio_item() -> ResponseReturnValue:
         return _item_form(item=None, values=values, errors=errors, status=400)
     env = service_env()
     educator = current_educator()
-    try:
+    with refusal() as refused:  # a stored file of a refused item goes with it
         stored: StoredFile | None = None
         if upload is not None:
             stored = portfolio.store_file(
@@ -138,13 +138,8 @@ def new_portfolio_item() -> ResponseReturnValue:
             env,
             file=stored,
         )
-    except ServiceError as error:
-        if error.status != 400:
-            raise
-        db.session.rollback()  # a stored file of a refused item goes with it
-        return _item_form(
-            item=None, values=values, errors={error.field or "_schema": error.message}, status=400
-        )
+    if refused:
+        return _item_form(item=None, values=values, errors=refused.errors(), status=400)
     flash(f"Added “{item.title}” to your portfolio. It is private until you publish it.")
     return redirect(url_for("educator.portfolio_item", public_id=item.public_id), 303)
 
@@ -187,7 +182,7 @@ def portfolio_item(public_id: str) -> ResponseReturnValue:
     values = {name: request.form.get(name, "") for name in ("title", "body", "url")}
     if item.kind != "link":
         values["url"] = ""  # only link items have one
-    try:
+    with refusal() as refused:
         data = load_item(values)
         if item.kind == "link" and not data["url"]:
             raise ValidationError("Give a link starting with https://.", "url")
@@ -197,14 +192,9 @@ def portfolio_item(public_id: str) -> ResponseReturnValue:
             ItemInput(title=data["title"], body=data["body"], url=data["url"]),
             service_env(),
         )
-    except ValidationError as error:
-        return _item_page(item, values=values, errors=first_errors(error), status=400)
-    except ServiceError as error:
-        if error.status not in (400, 409):
-            raise
-        db.session.rollback()
-        field = error.field if error.field in values else "_schema"
-        return _item_page(item, values=values, errors={field: error.message}, status=error.status)
+    if refused:
+        errors = refused.errors({name: name for name in values})
+        return _item_page(item, values=values, errors=errors, status=refused.status)
     flash("Saved.")
     return redirect(url_for("educator.portfolio_item", public_id=item.public_id), 303)
 
@@ -232,12 +222,10 @@ def delete_portfolio_item(public_id: str) -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("educator/portfolio/delete.html", item=item)
     title = item.title
-    try:
+    with refusal() as refused:
         portfolio.delete_item(item, current_educator(), service_env())
-    except ServiceError as error:
-        if isinstance(error, NotFound):
-            raise
-        flash(error.message, "error")
+    if refused:
+        refused.flash()
         return redirect(url_for("educator.portfolio_item", public_id=public_id), 303)
     flash(f"Deleted “{title}”.")
     return redirect(url_for("educator.portfolio"), 303)

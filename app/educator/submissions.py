@@ -11,17 +11,15 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from app.educator import bp, current_educator, educator_required
 from app.educator.portfolio import KIND_LABELS, STATE_LABELS
-from app.extensions import db
+from app.forms import Refusal, refusal
 from app.models import Achievement, AchievementVersion, Issuer, PortfolioItem, Submission
-from app.services._core.errors import ServiceError
+from app.services._core.errors import Conflict, Invalid, NotFound
 from app.services.learning import portfolio, reviews
 from app.wiring import service_env
-from schemas.fields import first_errors
 from schemas.reviews import load_submission, submission_form_data
 
 #: The service's complaints that belong beside a form input (others go at the top).
@@ -66,13 +64,15 @@ def _form_page(
     )
 
 
-def _refused(error: ServiceError) -> dict[str, str]:
-    if error.status == 404 and error.field is None and "item" in error.message:
+#: What the submission forms show: a chosen item that is gone is a problem of the input too.
+SHOWN = (Invalid, Conflict, NotFound)
+
+
+def _refused(refused: Refusal) -> dict[str, str]:
+    error = refused.error
+    if isinstance(error, NotFound) and error.field is None and "item" in error.message:
         return {"items": "One of the chosen items is not in your portfolio any more."}
-    if error.status not in (400, 404, 409):
-        raise error
-    db.session.rollback()
-    return {FIELD_OF.get(error.field or "", "_schema"): error.message}
+    return refused.errors(FIELD_OF)
 
 
 @bp.get("/portfolio/submit")
@@ -113,7 +113,7 @@ def new_submission(achievement_id: str) -> ResponseReturnValue:
     if request.method == "GET":
         return page({"items": [], "statement": "", "publish": []})
     values = submission_form_data(request.form)
-    try:
+    with refusal(*SHOWN) as refused:
         data = load_submission(values)
         submission = reviews.submit(
             educator,
@@ -123,14 +123,10 @@ def new_submission(achievement_id: str) -> ResponseReturnValue:
             service_env(),
             publish=data["publish"],
         )
-    except ValidationError as error:
-        errors = first_errors(error)
-    except ServiceError as error:
-        errors = _refused(error)
-    else:
-        flash(f"Submitted for “{version.name}”. You will get an email when it has been reviewed.")
-        return redirect(url_for("educator.submission", public_id=submission.public_id), 303)
-    return page(values, errors)
+    if refused:
+        return page(values, _refused(refused))
+    flash(f"Submitted for “{version.name}”. You will get an email when it has been reviewed.")
+    return redirect(url_for("educator.submission", public_id=submission.public_id), 303)
 
 
 @bp.get("/submissions")
@@ -191,7 +187,7 @@ def resubmit(public_id: str) -> ResponseReturnValue:
     educator = current_educator()
     found = reviews.get_for_educator(educator, public_id)
     values = submission_form_data(request.form)
-    try:
+    with refusal(*SHOWN) as refused:
         data = load_submission(values)
         reviews.resubmit(
             found,
@@ -201,10 +197,8 @@ def resubmit(public_id: str) -> ResponseReturnValue:
             service_env(),
             publish=data["publish"],
         )
-    except ValidationError as error:
-        return _submission_page(found, values=values, errors=first_errors(error), status=400)
-    except ServiceError as error:
-        errors = _refused(error)
+    if refused:
+        errors = _refused(refused)
         found = reviews.get_for_educator(educator, public_id)  # reloaded after the rollback
         return _submission_page(found, values=values, errors=errors, status=400)
     flash("Sent back for review.")
@@ -217,12 +211,7 @@ def withdraw_submission(public_id: str) -> Response:
     """Withdraw a submission that has not been decided."""
     educator = current_educator()
     found = reviews.get_for_educator(educator, public_id)
-    try:
+    with refusal(Conflict) as refused:
         reviews.withdraw(found, educator, service_env())
-    except ServiceError as error:
-        if error.status != 409:
-            raise
-        flash(error.message, "error")
-    else:
-        flash("Withdrawn. You can submit for this badge again whenever you like.")
+    refused.flash("Withdrawn. You can submit for this badge again whenever you like.")
     return redirect(url_for("educator.submission", public_id=public_id), 303)

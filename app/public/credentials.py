@@ -13,13 +13,13 @@ from flask import Response, abort, render_template, request, url_for
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.extensions import db
 from app.models import STATUS_LABELS, IssuedCredential, Issuer
 from app.public import bp
 from app.qr import qr_png, qr_svg
 from app.services._core.errors import required
 from app.services.delivery import certificates, downloads
 from app.services.delivery import queries as public_queries
+from app.services.org import queries as org_queries
 from app.services.verification import verifier as verification
 from app.wiring import fetcher, service_env
 from credentials import VerificationReport
@@ -176,7 +176,7 @@ class Download:
 
 
 def _issuer_of(found: IssuedCredential) -> Issuer:
-    return required(db.session.get(Issuer, found.issuer_id), "The issuer is missing.")
+    return required(org_queries.issuer(found.issuer_id), "The issuer is missing.")
 
 
 def paper() -> str:
@@ -291,16 +291,31 @@ def private_download(found: IssuedCredential, name: str) -> BaseResponse:
     return response
 
 
-@bp.get("/credentials/<credential_id>/badge.png")
-def badge_png(credential_id: str) -> BaseResponse:
-    """The badge image with the credential baked in (PNG)."""
-    return _public(_shareable(credential_id), "badge.png")
+#: The downloads of a shareable credential, by endpoint: the badge image with the credential
+#: baked in, a QR code of its public URL, and the certificate as a PDF (``?paper=letter`` for
+#: US Letter). A private credential's are refused as its page is.
+SHAREABLE_DOWNLOADS = {
+    "badge_png": "badge.png",
+    "badge_svg": "badge.svg",
+    "qr_code_png": "qr.png",
+    "qr_code_svg": "qr.svg",
+    "certificate_pdf": "certificate.pdf",
+}
 
 
-@bp.get("/credentials/<credential_id>/badge.svg")
-def badge_svg(credential_id: str) -> BaseResponse:
-    """The badge image with the credential baked in (SVG)."""
-    return _public(_shareable(credential_id), "badge.svg")
+def shareable_download(credential_id: str, name: str) -> BaseResponse:
+    """One of :data:`SHAREABLE_DOWNLOADS` of a shareable credential."""
+    return _public(_shareable(credential_id), name)
+
+
+for _endpoint, _name in SHAREABLE_DOWNLOADS.items():
+    bp.add_url_rule(
+        f"/credentials/<credential_id>/{_name}",
+        _endpoint,
+        shareable_download,
+        methods=["GET"],
+        defaults={"name": _name},
+    )
 
 
 @bp.get("/credentials/<credential_id>/credential.json")
@@ -309,24 +324,6 @@ def credential_file(credential_id: str) -> BaseResponse:
     for private credentials too: the stored credential stays verifiable by whoever holds its
     URL, as its content-negotiated form does."""
     return _public(public_queries.credential(credential_id), "credential.json")
-
-
-@bp.get("/credentials/<credential_id>/qr.png")
-def qr_code_png(credential_id: str) -> BaseResponse:
-    """A QR code of the credential's public URL (PNG)."""
-    return _public(_shareable(credential_id), "qr.png")
-
-
-@bp.get("/credentials/<credential_id>/qr.svg")
-def qr_code_svg(credential_id: str) -> BaseResponse:
-    """A QR code of the credential's public URL (SVG)."""
-    return _public(_shareable(credential_id), "qr.svg")
-
-
-@bp.get("/credentials/<credential_id>/certificate.pdf")
-def certificate_pdf(credential_id: str) -> BaseResponse:
-    """The certificate as a PDF (``?paper=letter`` for US Letter)."""
-    return _public(_shareable(credential_id), "certificate.pdf")
 
 
 def links(found: IssuedCredential, token: str | None = None) -> dict[str, str]:

@@ -7,11 +7,11 @@ from flask import Response, render_template
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.evidence_files import INLINE_TYPES, send_evidence_file
-from app.extensions import db
-from app.models import Educator, IssuedCredential
+from app.models import IssuedCredential
 from app.public import bp
 from app.services._core.errors import NotFound, required
 from app.services.learning import portfolio
+from app.services.learning import queries as learning_queries
 from app.wiring import service_env
 
 
@@ -26,7 +26,7 @@ def evidence(public_id: str) -> Response:
     """The evidence page: title, narrative, link, file, the credentials it supports, and the
     educator's name when their public profile is on."""
     item = portfolio.public_item(public_id)
-    educator = required(db.session.get(Educator, item.educator_id), "missing educator")
+    educator = required(learning_queries.educator(item.educator_id), "missing educator")
     citing = _shown_credentials(portfolio.credentials_citing(item, service_env()))
     page = render_template(
         "public/evidence.html",

@@ -19,13 +19,16 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.extensions import db, limiter
-from app.models import IssuedCredential, Issuer, ManageLink
+from app.extensions import limiter
+from app.forms import refusal
+from app.models import IssuedCredential, ManageLink
 from app.public import bp
 from app.public.credentials import certificate_page, links, private_download
 from app.security import secret_page
-from app.services._core.errors import ServiceError, required
+from app.services._core.errors import required
 from app.services.delivery import downloads, visibility
+from app.services.delivery import queries as public_queries
+from app.services.org import queries as org_queries
 from app.services.org.audit import Actor
 from app.services.verification import verifier as verification
 from app.wiring import service_env
@@ -81,7 +84,7 @@ def manage(credential_id: str, token: str) -> BaseResponse:
         return secret_page(
             redirect(url_for("public.manage", credential_id=found.id, token=token), 303)
         )
-    issuer = required(db.session.get(Issuer, found.issuer_id), "The issuer is missing.")
+    issuer = required(org_queries.issuer(found.issuer_id), "The issuer is missing.")
     view = downloads.view(found, service_env().base_url)
     page = render_template(
         "public/manage.html",
@@ -162,17 +165,16 @@ def _mail_sent(response: BaseResponse) -> bool:
 def manage_request(credential_id: str) -> BaseResponse:
     """Ask for a new manage link by email. It goes only to the address the credential was
     awarded to, and the answer is the same whether or not the address given was that one."""
-    found = db.session.get(IssuedCredential, credential_id)
+    found = public_queries.find_credential(credential_id)
     if found is None:
         abort(404)
     email = request.form.get("email", "")[:320] if request.method == "POST" else ""
     error = None
     if request.method == "POST":
-        try:
+        with refusal() as refused:
             g.manage_link_sent = visibility.request_manage_link(found, email, service_env())
-        except ServiceError as exc:
-            error = exc.message
-        else:
+        error = refused.message or None
+        if not refused:
             return secret_page(
                 render_template(
                     "public/manage_sent.html", credential_id=found.id, email=email.strip()

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from flask import Response, render_template
 
-from app.extensions import db
-from app.models import Issuer
 from app.public import bp
 from app.public.credentials import wants_html
 from app.public.identity import IDENTITY_CACHE, json_response
 from app.services._core.errors import required
 from app.services.delivery import queries as public_queries
 from app.services.org import achievements, issuers
+from app.services.org import queries as org_queries
 from app.wiring import service_env
 from credentials import OB_CONTEXT, VC_V2_CONTEXT, achievement_json
 
@@ -42,7 +41,7 @@ def issuer_page(slug: str) -> Response | str:
 
 def _achievement(public_id: str, number: int | None) -> Response | str:
     achievement, version = public_queries.achievement_version(public_id, number)
-    issuer = required(db.session.get(Issuer, achievement.issuer_id), "There is no such issuer.")
+    issuer = required(org_queries.issuer(achievement.issuer_id), "There is no such issuer.")
     env = service_env()
     ob = achievements.ob_achievement(achievement, version, issuer, env)
     if not wants_html():

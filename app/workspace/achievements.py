@@ -14,12 +14,14 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from app.errors import wants_json
-from app.extensions import db
-from app.models import Achievement, AchievementVersion, Issuer, StaffAccount
+from app.forms import refusal
+from app.models import Achievement, AchievementVersion, Issuer
 from app.services._core.errors import ServiceError
+from app.services._core.transaction import roll_back_refused
 from app.services.awarding import queries as credential_queries
 from app.services.delivery import images
 from app.services.org import achievements as achievement_service
+from app.services.org import queries as org_queries
 from app.services.org.achievements import AchievementInput
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
@@ -29,8 +31,8 @@ from schemas.achievements import (
     SUGGESTED_FRAMEWORKS,
     AchievementSchema,
     achievement_form_data,
-    flatten_errors,
 )
+from schemas.errors import flat_errors
 
 #: Blank alignment rows offered below the filled ones (the form works without JavaScript).
 SPARE_ALIGNMENT_ROWS = 3
@@ -108,7 +110,7 @@ def achievement_input_from_form(
     try:
         loaded = AchievementSchema().load(achievement_form_data(form))
     except ValidationError as exc:
-        errors = flatten_errors(exc.messages)
+        errors = flat_errors(exc)
     image_id = current_image_id
     upload = files.get("image")
     try:
@@ -126,7 +128,7 @@ def achievement_input_from_form(
         elif not errors:
             image_id = images.generate_default(loaded["name"], now=now).id
     if errors or loaded is None:
-        db.session.rollback()
+        roll_back_refused()
         raise FormInvalid(errors)
     return AchievementInput(
         name=loaded["name"],
@@ -226,14 +228,6 @@ def _render_form(
     return page, status
 
 
-def _refused(exc: ServiceError) -> dict[str, list[str]]:
-    # Only bad input is shown on the form; a missing or forbidden thing stays an error page.
-    if exc.status != 400:
-        raise exc
-    db.session.rollback()
-    return {exc.field or "_schema": [exc.message]}
-
-
 @bp.get("/<slug>/achievements", endpoint="achievements")
 @workspace_view("viewer")
 def list_achievements(slug: str) -> str:
@@ -270,17 +264,20 @@ def new_achievement(slug: str) -> Response | tuple[str, int]:
         return _render_form(issuer, achievement=None, current=None, values=values, preview=True)
     env = service_env()
     try:
-        data = achievement_input_from_form(
-            request.form, request.files, current_image_id=None, now=env.now
-        )
-        created = achievement_service.create_achievement(issuer, data, actor=actor(), env=env)
+        with refusal() as refused:
+            data = achievement_input_from_form(
+                request.form, request.files, current_image_id=None, now=env.now
+            )
+            created = achievement_service.create_achievement(issuer, data, actor=actor(), env=env)
     except FormInvalid as exc:
         errors = exc.errors
-    except ServiceError as exc:
-        errors = _refused(exc)
     else:
-        flash(f"Created “{data.name}”, version 1.")
-        return redirect(url_for(".achievement", slug=issuer.slug, public_id=created.public_id), 303)
+        if not refused:
+            flash(f"Created “{data.name}”, version 1.")
+            return redirect(
+                url_for(".achievement", slug=issuer.slug, public_id=created.public_id), 303
+            )
+        errors = refused.messages()
     return _render_form(
         issuer, achievement=None, current=None, values=values, errors=errors, status=400
     )
@@ -295,7 +292,7 @@ def achievement(slug: str, public_id: str) -> str:
     version = achievement_service.current_version(found)
     history = achievement_service.history(found)
     authors = {
-        v.created_by_id: db.session.get(StaffAccount, v.created_by_id)
+        v.created_by_id: org_queries.staff_account(v.created_by_id)
         for v, _ in history
         if v.created_by_id is not None
     }
@@ -331,27 +328,35 @@ def edit_achievement(slug: str, public_id: str) -> Response | tuple[str, int]:
     env = service_env()
     number = current.version
     try:
-        data = achievement_input_from_form(
-            request.form, request.files, current_image_id=current.image_id, now=env.now
-        )
-        saved = achievement_service.update_achievement(found, data, actor=actor(), env=env)
+        with refusal() as refused:
+            data = achievement_input_from_form(
+                request.form, request.files, current_image_id=current.image_id, now=env.now
+            )
+            saved = achievement_service.update_achievement(found, data, actor=actor(), env=env)
     except FormInvalid as exc:
         errors = exc.errors
-    except ServiceError as exc:
-        errors = _refused(exc)
     else:
-        if saved.version == number:
-            flash("Nothing changed, so no new version was made.")
-        else:
-            flash(
-                f"Saved as version {saved.version}. Credentials already issued keep version "
-                f"{number}; new awards use version {saved.version}."
+        if not refused:
+            flash_saved(saved.version, number, "new awards use")
+            return redirect(
+                url_for(".achievement", slug=issuer.slug, public_id=found.public_id), 303
             )
-        return redirect(url_for(".achievement", slug=issuer.slug, public_id=found.public_id), 303)
+        errors = refused.messages()
     current = achievement_service.current_version(found)  # reloaded after the rollback
     return _render_form(
         issuer, achievement=found, current=current, values=values, errors=errors, status=400
     )
+
+
+def flash_saved(version: int, previous: int, users: str) -> None:
+    """Say what saving an achievement (or its award rules) made: a new version or none."""
+    if version == previous:
+        flash("Nothing changed, so no new version was made.")
+    else:
+        flash(
+            f"Saved as version {version}. Credentials already issued keep version "
+            f"{previous}; {users} version {version}."
+        )
 
 
 def _set_archived(public_id: str, archived: bool) -> Response:

@@ -7,9 +7,9 @@ from flask import flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from app.auth import current_staff, login_required
-from app.extensions import db
-from app.models import StaffAccount
-from app.services._core.errors import NotFound, ServiceError
+from app.forms import refusal
+from app.services._core.errors import NotFound
+from app.services.org import queries as org_queries
 from app.services.org import staff
 from app.wiring import service_env
 from app.workspace import actor, bp
@@ -38,16 +38,13 @@ def admin_accounts() -> tuple[str, int]:
 
 def _set_active(staff_id: int, active: bool) -> Response | tuple[str, int]:
     staff.require_admin(current_staff(), ADMINS_ONLY)
-    account = db.session.get(StaffAccount, staff_id)
+    account = org_queries.staff_account(staff_id)
     if account is None:
         raise NotFound("There is no such staff account.")
-    try:
+    with refusal() as refused:
         staff.set_active(account, active, actor=actor(), env=service_env())
-    except ServiceError as error:
-        if error.status != 400:
-            raise
-        db.session.rollback()
-        return _page(error=error.message, status=400)
+    if refused:
+        return _page(error=refused.message, status=400)
     if active:
         flash(f"{account.name}'s account is enabled: they can sign in again.")
     else:

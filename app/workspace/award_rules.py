@@ -11,18 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from marshmallow import ValidationError
 
-from app.extensions import db
+from app.forms import refusal
 from app.models import Achievement, AchievementVersion
-from app.services._core.errors import ServiceError
 from app.services.org import achievements
 from app.services.org.achievements import AwardRulesInput
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
-from schemas.achievements import flatten_errors
+from app.workspace.achievements import flash_saved
 from schemas.award_rules import (
     CRITERION_FIELDS,
     LEVEL_FIELDS,
@@ -32,6 +31,7 @@ from schemas.award_rules import (
     load_award_rules,
     rubric_rows,
 )
+from schemas.errors import flat_errors
 
 #: Levels a new criterion starts with (most rubrics have three or four).
 NEW_LEVELS = 3
@@ -158,18 +158,13 @@ def _save_json(found: Achievement) -> ResponseReturnValue:
     if not isinstance(body, dict):
         return jsonify({"error": "bad_request", "message": "Send a JSON object."}), 400
     try:
-        saved = achievements.update_award_rules(
-            found, _rules(load_award_rules(body)), actor=actor(), env=service_env()
-        )
+        rules = _rules(load_award_rules(body))
     except ValidationError as error:
-        return jsonify({"error": "invalid", "fields": flatten_errors(error.messages)}), 400
-    except ServiceError as error:
-        if error.status != 400:
-            raise
-        db.session.rollback()
-        return jsonify(
-            {"error": "invalid", "fields": {error.field or "_schema": [error.message]}}
-        ), 400
+        return jsonify({"error": "invalid", "fields": flat_errors(error)}), 400
+    with refusal() as refused:
+        saved = achievements.update_award_rules(found, rules, actor=actor(), env=service_env())
+    if refused:
+        return jsonify({"error": "invalid", "fields": refused.messages()}), 400
     return jsonify({"version": saved.version})
 
 
@@ -191,24 +186,14 @@ def award_rules(slug: str, public_id: str) -> ResponseReturnValue:
     data = award_rules_form_data(request.form)
     shown = _values_from_form(data["rubric"])  # without the blank rows, as validated
     try:
-        saved = achievements.update_award_rules(
-            found, _rules(load_award_rules(data)), actor=actor(), env=service_env()
-        )
+        rules = _rules(load_award_rules(data))
     except ValidationError as error:
-        errors = {k: v[0] for k, v in flatten_errors(error.messages).items()}
+        errors = flat_errors(error, first=True)
         return _page(found, current, shown, errors=errors, status=400)
-    except ServiceError as error:
-        if error.status != 400:
-            raise
-        db.session.rollback()
-        field = SERVICE_FIELDS.get(error.field or "", "_schema")
-        current = achievements.current_version(found)
-        return _page(found, current, shown, errors={field: error.message}, status=400)
-    if saved.version == current.version:
-        flash("Nothing changed, so no new version was made.")
-    else:
-        flash(
-            f"Saved as version {saved.version}. Credentials already issued keep version "
-            f"{current.version}; new awards and reviews use version {saved.version}."
-        )
+    with refusal() as refused:
+        saved = achievements.update_award_rules(found, rules, actor=actor(), env=service_env())
+    if refused:
+        current = achievements.current_version(found)  # reloaded after the rollback
+        return _page(found, current, shown, errors=refused.errors(SERVICE_FIELDS), status=400)
+    flash_saved(saved.version, current.version, "new awards and reviews use")
     return redirect(url_for(".achievement", slug=slug, public_id=public_id), 303)

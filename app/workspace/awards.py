@@ -9,15 +9,16 @@ from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from app.extensions import db
+from app.forms import refusal
 from app.models import AchievementVersion
-from app.services._core.errors import Conflict, NotFound, ServiceError
+from app.services._core.errors import Invalid
 from app.services.awarding import issuing
 from app.services.awarding.issuing import AwardInput, award_input
 from app.services.org import achievements
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
-from schemas.awards import MAX_EVIDENCE, flat_errors, load_award
+from schemas.awards import MAX_EVIDENCE, load_award
+from schemas.errors import flat_errors
 
 #: Evidence rows the form shows (more appear when a replaced credential had more).
 EVIDENCE_ROWS = 3
@@ -85,7 +86,7 @@ def schema_input(values: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
 def form_errors(error: ValidationError, positions: list[int]) -> dict[str, str]:
     """Schema errors keyed by the names of the form's inputs (``evidence-2-url``)."""
     errors: dict[str, str] = {}
-    for path, message in flat_errors(error).items():
+    for path, message in flat_errors(error, separator=".", first=True).items():
         parts = path.split(".")
         if parts[0] == "evidence" and len(parts) == 3 and parts[1].isdigit():
             index = int(parts[1])
@@ -96,11 +97,9 @@ def form_errors(error: ValidationError, positions: list[int]) -> dict[str, str]:
     return errors
 
 
-def service_error_field(error: ServiceError) -> str:
-    """The form input a service's complaint is about (``_schema`` for the form as a whole)."""
-    return {"email": "email", "valid_until": "expiry_date", "reason": "reason"}.get(
-        error.field or "", "_schema"
-    )
+#: The form input a service's complaint is about, by the service's field name (any other
+#: complaint is about the form as a whole).
+AWARD_FIELDS = {"email": "email", "valid_until": "expiry_date", "reason": "reason"}
 
 
 def read_award_form(
@@ -136,15 +135,13 @@ def award(slug: str, public_id: str) -> Response | str | tuple[str, int]:
     if request.method == "POST":
         values, data, errors = read_award_form(request.form)
         if data is not None:
-            try:
+            # An archived achievement (a conflict) is an error page, like a missing one.
+            with refusal(Invalid) as refused:
                 credential = issuing.award(
                     issuer, achievement, data, actor=actor(), env=service_env()
                 )
-            except (Conflict, NotFound):
-                raise  # archived or gone: the error page says so
-            except ServiceError as error:
-                db.session.rollback()
-                errors = {service_error_field(error): error.message}
+            if refused:
+                errors = refused.errors(AWARD_FIELDS)
             else:
                 flash(f"Awarded; an email is on its way to {credential.recipient_email}.")
                 return redirect(

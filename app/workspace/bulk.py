@@ -9,7 +9,6 @@ from pathlib import PurePosixPath
 from flask import (
     Response,
     current_app,
-    flash,
     jsonify,
     redirect,
     render_template,
@@ -19,11 +18,12 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.extensions import db
+from app.forms import refusal
 from app.models import Achievement, BulkJob
-from app.services._core.errors import NotFound, ServiceError, required
+from app.services._core.errors import required
 from app.services.awarding import bulk
 from app.services.org import achievements
+from app.services.org import queries as org_queries
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
 from app.workspace.credentials import MAX_PAGE, int_arg
@@ -55,7 +55,7 @@ def bulk_upload(slug: str, public_id: str) -> BaseResponse | str | tuple[str, in
         else:
             # Browsers send only a file's name, but some send a whole path; keep the name.
             filename = PurePosixPath(upload.filename.replace("\\", "/")).name
-            try:
+            with refusal() as refused:
                 job = bulk.create_job(
                     issuer,
                     achievement,
@@ -65,11 +65,8 @@ def bulk_upload(slug: str, public_id: str) -> BaseResponse | str | tuple[str, in
                     env=service_env(),
                     max_rows=int(current_app.config["MAX_CSV_ROWS"]),
                 )
-            except NotFound:
-                raise
-            except ServiceError as problem:
-                db.session.rollback()
-                error = problem.message
+            if refused:
+                error = refused.message
             else:
                 return redirect(url_for(".bulk_job", slug=issuer.slug, job_id=job.id))
     page = render_template(
@@ -105,7 +102,7 @@ def bulk_jobs(slug: str) -> str:
 
 def _job_achievement(job: BulkJob) -> tuple[Achievement, str]:
     achievement = required(
-        db.session.get(Achievement, job.achievement_id), "There is no such achievement."
+        org_queries.achievement(job.achievement_id), "There is no such achievement."
     )
     return achievement, achievements.current_version(achievement).name
 
@@ -168,13 +165,9 @@ def bulk_confirm(slug: str, job_id: str) -> BaseResponse:
     """Start issuing the rows the preview passed."""
     issuer = current_issuer()
     job = bulk.get_job(issuer, job_id)
-    try:
+    with refusal() as refused:
         bulk.confirm(job, actor=actor(), env=service_env())
-    except NotFound:
-        raise
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    refused.flash()
     return redirect(url_for(".bulk_job", slug=issuer.slug, job_id=job_id))
 
 
@@ -184,13 +177,7 @@ def bulk_cancel(slug: str, job_id: str) -> BaseResponse:
     """Discard a job that has not been confirmed."""
     issuer = current_issuer()
     job = bulk.get_job(issuer, job_id)
-    try:
+    with refusal() as refused:
         bulk.cancel(job, actor=actor(), env=service_env())
-    except NotFound:
-        raise
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        flash("Cancelled; nothing was issued.")
+    refused.flash("Cancelled; nothing was issued.")
     return redirect(url_for(".bulk_job", slug=issuer.slug, job_id=job_id))

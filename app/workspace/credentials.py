@@ -10,21 +10,22 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from app.extensions import db
-from app.models import CREDENTIAL_STATUSES, Achievement, IssuedCredential, StaffAccount
-from app.services._core.errors import NotFound, ServiceError, required
+from app.forms import refusal
+from app.models import CREDENTIAL_STATUSES, IssuedCredential
+from app.services._core.errors import NotFound, required
 from app.services.awarding import issuing, revocation
 from app.services.awarding import queries as credential_queries
 from app.services.delivery import notices
 from app.services.org import achievements, audit
+from app.services.org import queries as org_queries
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
 from app.workspace.awards import (
+    AWARD_FIELDS,
     EVIDENCE_ROWS,
     blank_values,
     default_expiry,
     read_award_form,
-    service_error_field,
 )
 from credentials import CredentialError, decode_jwt
 from schemas.awards import MAX_EVIDENCE
@@ -112,9 +113,9 @@ def credential(slug: str, credential_id: str) -> str:
     issuer = current_issuer()
     found = issuing.get_credential(issuer, credential_id)
     env = service_env()
-    achievement = db.session.get(Achievement, found.achievement_id)
+    achievement = org_queries.achievement(found.achievement_id)
     replaces = credential_queries.replaced_by(found)
-    awarded_by = db.session.get(StaffAccount, found.awarded_by_id) if found.awarded_by_id else None
+    awarded_by = org_queries.staff_account(found.awarded_by_id)
     return render_template(
         "workspace/credential.html",
         issuer=issuer,
@@ -144,16 +145,9 @@ def _act(credential_id: str, action: str) -> Response:
         "unsuspend": (revocation.unsuspend, "The suspension is lifted."),
     }
     operation, done = operations[action]
-    try:
+    with refusal() as refused:
         operation(found, reason, actor=actor(), env=service_env())
-    except NotFound:
-        raise
-    except ServiceError as error:
-        # A refused change leaves nothing half-done behind.
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        flash(done)
+    refused.flash(done)
     return _back(credential_id)
 
 
@@ -183,15 +177,9 @@ def credential_unsuspend(slug: str, credential_id: str) -> Response:
 def credential_resend(slug: str, credential_id: str) -> Response:
     """Send the recipient the award email again."""
     found = issuing.get_credential(current_issuer(), credential_id)
-    try:
+    with refusal() as refused:
         notices.resend_award_email(found, actor=actor(), env=service_env())
-    except NotFound:
-        raise
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        flash(f"The award email is on its way to {found.recipient_email} again.")
+    refused.flash(f"The award email is on its way to {found.recipient_email} again.")
     return _back(credential_id)
 
 
@@ -239,7 +227,7 @@ def credential_replace(slug: str, credential_id: str) -> Response | str | tuple[
     env = service_env()
     version = found.achievement_version
     current = achievements.current_version(
-        required(db.session.get(Achievement, found.achievement_id), "There is no such achievement.")
+        required(org_queries.achievement(found.achievement_id), "There is no such achievement.")
     )
     values = replace_values(found, env.now)
     errors: dict[str, str] = {}
@@ -250,13 +238,10 @@ def credential_replace(slug: str, credential_id: str) -> Response | str | tuple[
         if not reason:
             errors["reason"] = "Give a reason; it is kept in the audit log."
         if data is not None and not errors:
-            try:
+            with refusal() as refused:
                 replacement = revocation.replace(found, data, reason, actor=actor(), env=env)
-            except NotFound:
-                raise
-            except ServiceError as error:
-                db.session.rollback()
-                errors = {service_error_field(error): error.message}
+            if refused:
+                errors = refused.errors(AWARD_FIELDS)
             else:
                 flash(
                     "Replaced: this is the corrected credential; the old one is revoked and "

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -14,14 +14,13 @@ from flask import flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from app.extensions import db
-from app.models import Issuer, Module
-from app.services._core.errors import ServiceError
+from app.forms import refusal
+from app.models import Activity, Issuer, Module
 from app.services.learning import authoring, cohorts, enrolments, partners
 from app.services.learning.authoring import ActivityInput, ModuleInput
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 from schemas.learning_modules import ActivitySchema, ModuleSchema, MoveSchema, PromptSchema
 
 Errors = dict[str, list[str]]
@@ -35,18 +34,6 @@ MODULE_FIELDS = (
     "requires_partner",
     "award_mode",
 )
-
-
-def _errors(exc: ValidationError) -> Errors:
-    return {name: [message] for name, message in first_errors(exc).items()}
-
-
-def _refused(exc: ServiceError) -> Errors:
-    # Bad input is shown on the form; a missing thing stays an error page (404).
-    if exc.status == 404:
-        raise exc
-    db.session.rollback()
-    return {exc.field or "_schema": [exc.message]}
 
 
 def _module(public_id: str) -> Module:
@@ -134,16 +121,12 @@ def new_module(slug: str) -> Response | tuple[str, int]:
     issuer = current_issuer()
     if request.method == "GET":
         return _module_form(issuer, None, _module_values(None))
-    try:
+    with refusal() as refused:
         created = authoring.create_module(issuer, _module_input(), actor=actor(), env=service_env())
-    except ValidationError as exc:
-        errors = _errors(exc)
-    except ServiceError as exc:
-        errors = _refused(exc)
-    else:
-        flash(f"Created “{created.title}”. Add its activities and prompts, then publish it.")
-        return _to_module(slug, created)
-    return _module_form(issuer, None, _submitted_values(), errors, 400)
+    if refused:
+        return _module_form(issuer, None, _submitted_values(), refused.messages(), 400)
+    flash(f"Created “{created.title}”. Add its activities and prompts, then publish it.")
+    return _to_module(slug, created)
 
 
 def _answered_per_activity(module: Module) -> dict[int, int]:
@@ -181,32 +164,24 @@ def edit_module(slug: str, module_id: str) -> Response | tuple[str, int]:
     found = _module(module_id)
     if request.method == "GET":
         return _module_form(issuer, found, _module_values(found))
-    try:
+    with refusal() as refused:
         authoring.update_module(found, _module_input(), actor=actor(), env=service_env())
-    except ValidationError as exc:
-        errors = _errors(exc)
-    except ServiceError as exc:
-        errors = _refused(exc)
-    else:
-        flash("Saved.")
-        return _to_module(slug, found)
-    return _module_form(issuer, found, _submitted_values(), errors, 400)
+    if refused:
+        return _module_form(issuer, found, _submitted_values(), refused.messages(), 400)
+    flash("Saved.")
+    return _to_module(slug, found)
 
 
 def _set_published(slug: str, module_id: str, published: bool) -> Response:
     found = _module(module_id)
-    try:
+    with refusal() as refused:
         authoring.set_published(found, published, actor=actor(), env=service_env())
-    except ServiceError as exc:
-        _refused(exc)
-        flash(exc.message, "error")
+    if not published:
+        refused.flash("Unpublished: the module is a draft again; enrolled educators carry on.")
+    elif found.enrolment_mode == "open":
+        refused.flash("Published: educators can find it in their catalogue and enrol.")
     else:
-        if not published:
-            flash("Unpublished: the module is a draft again; enrolled educators carry on.")
-        elif found.enrolment_mode == "open":
-            flash("Published: educators can find it in their catalogue and enrol.")
-        else:
-            flash("Published: you can now enrol a cohort.")
+        refused.flash("Published: you can now enrol a cohort.")
     return _to_module(slug, found)
 
 
@@ -271,18 +246,14 @@ def new_activity(slug: str, module_id: str) -> Response | tuple[str, int]:
     found = _module(module_id)
     if request.method == "GET":
         return _activity_form(found, None, {})
-    try:
+    with refusal() as refused:
         created = authoring.add_activity(found, _activity_input(), actor=actor(), env=service_env())
-    except ValidationError as exc:
-        errors = _errors(exc)
-    except ServiceError as exc:
-        errors = _refused(exc)
-    else:
-        flash(f"Added “{created.title}”. Now add its reflection prompts.")
-        return redirect(
-            url_for(".activity", slug=slug, module_id=module_id, activity_id=created.id), 303
-        )
-    return _activity_form(found, None, request.form.to_dict(), errors, 400)
+    if refused:
+        return _activity_form(found, None, request.form.to_dict(), refused.messages(), 400)
+    flash(f"Added “{created.title}”. Now add its reflection prompts.")
+    return redirect(
+        url_for(".activity", slug=slug, module_id=module_id, activity_id=created.id), 303
+    )
 
 
 @bp.route("/<slug>/modules/<module_id>/activities/<int:activity_id>", methods=["GET", "POST"])
@@ -293,25 +264,21 @@ def activity(slug: str, module_id: str, activity_id: int) -> Response | tuple[st
     chosen = authoring.get_activity(found, activity_id)
     if request.method == "GET":
         return _activity_form(found, chosen, _activity_values(chosen))
-    try:
+    with refusal() as refused:
         authoring.update_activity(chosen, _activity_input(), actor=actor(), env=service_env())
-    except ValidationError as exc:
-        errors = _errors(exc)
-    except ServiceError as exc:
-        errors = _refused(exc)
-    else:
-        flash("Saved the activity.")
-        return redirect(
-            url_for(".activity", slug=slug, module_id=module_id, activity_id=activity_id), 303
-        )
-    return _activity_form(found, chosen, request.form.to_dict(), errors, 400)
+    if refused:
+        return _activity_form(found, chosen, request.form.to_dict(), refused.messages(), 400)
+    flash("Saved the activity.")
+    return redirect(
+        url_for(".activity", slug=slug, module_id=module_id, activity_id=activity_id), 303
+    )
 
 
 def _direction() -> str | None:
     try:
         direction: str = MoveSchema().load(request.form.to_dict())["direction"]
     except ValidationError as exc:
-        flash(next(iter(first_errors(exc).values())), "error")
+        flash(next(iter(flat_errors(exc, depth=1, first=True).values())), "error")
         return None
     return direction
 
@@ -335,14 +302,30 @@ def delete_activity(slug: str, module_id: str, activity_id: int) -> Response:
     found = _module(module_id)
     chosen = authoring.get_activity(found, activity_id)
     title = chosen.title
-    try:
+    with refusal() as refused:
         authoring.delete_activity(chosen, actor=actor(), env=service_env())
-    except ServiceError as exc:
-        _refused(exc)
-        flash(exc.message, "error")
-    else:
-        flash(f"Deleted “{title}”.")
+    refused.flash(f"Deleted “{title}”.")
     return _to_module(slug, found, "activities")
+
+
+def _save_prompt(
+    slug: str,
+    found: Module,
+    activity: Activity,
+    name: str,
+    save: Callable[[str], None],
+    done: str,
+) -> Response | tuple[str, int]:
+    """Validate a prompt's text and ``save`` it (a new prompt or an edit); when refused, the
+    activity's page again with the text, and every complaint about it, at the input ``name``."""
+    with refusal() as refused:
+        save(PromptSchema().load(request.form.to_dict())["text"])
+    if not refused:
+        flash(done)
+        return _back_to_activity(slug, found.public_id, activity.id)
+    values = {**_activity_values(activity), name: request.form.get("text", "")}
+    errors = {name: list(refused.errors().values())}
+    return _activity_form(found, activity, values, errors, 400)
 
 
 def _back_to_activity(slug: str, module_id: str, activity_id: int) -> Response:
@@ -360,18 +343,11 @@ def add_prompt(slug: str, module_id: str, activity_id: int) -> Response | tuple[
     """Add a reflection prompt to an activity."""
     found = _module(module_id)
     chosen = authoring.get_activity(found, activity_id)
-    try:
-        text = PromptSchema().load(request.form.to_dict())["text"]
+
+    def add(text: str) -> None:
         authoring.add_prompt(chosen, text, actor=actor(), env=service_env())
-    except ValidationError as exc:
-        errors = {"new_prompt": list(first_errors(exc).values())}
-    except ServiceError as exc:
-        errors = {"new_prompt": [_refused(exc).popitem()[1][0]]}
-    else:
-        flash("Added the prompt.")
-        return _back_to_activity(slug, module_id, activity_id)
-    values = {**_activity_values(chosen), "new_prompt": request.form.get("text", "")}
-    return _activity_form(found, chosen, values, errors, 400)
+
+    return _save_prompt(slug, found, chosen, "new_prompt", add, "Added the prompt.")
 
 
 @bp.post("/<slug>/modules/<module_id>/prompts/<int:prompt_id>")
@@ -380,21 +356,13 @@ def edit_prompt(slug: str, module_id: str, prompt_id: int) -> Response | tuple[s
     """Change a prompt's text (also after educators answered it)."""
     found = _module(module_id)
     prompt = authoring.get_prompt(found, prompt_id)
-    try:
-        text = PromptSchema().load(request.form.to_dict())["text"]
+
+    def update(text: str) -> None:
         authoring.update_prompt(prompt, text, actor=actor(), env=service_env())
-    except ValidationError as exc:
-        errors = {f"prompt-{prompt.id}": list(first_errors(exc).values())}
-    except ServiceError as exc:
-        errors = {f"prompt-{prompt.id}": [_refused(exc).popitem()[1][0]]}
-    else:
-        flash("Saved the prompt.")
-        return _back_to_activity(slug, module_id, prompt.activity_id)
-    values = {
-        **_activity_values(prompt.activity),
-        f"prompt-{prompt.id}": request.form.get("text", ""),
-    }
-    return _activity_form(found, prompt.activity, values, errors, 400)
+
+    return _save_prompt(
+        slug, found, prompt.activity, f"prompt-{prompt.id}", update, "Saved the prompt."
+    )
 
 
 @bp.post("/<slug>/modules/<module_id>/prompts/<int:prompt_id>/move")
@@ -416,13 +384,9 @@ def delete_prompt(slug: str, module_id: str, prompt_id: int) -> Response:
     found = _module(module_id)
     prompt = authoring.get_prompt(found, prompt_id)
     activity_id = prompt.activity_id
-    try:
+    with refusal() as refused:
         authoring.delete_prompt(prompt, actor=actor(), env=service_env())
-    except ServiceError as exc:
-        _refused(exc)
-        flash(exc.message, "error")
-    else:
-        flash("Deleted the prompt.")
+    refused.flash("Deleted the prompt.")
     return _back_to_activity(slug, module_id, activity_id)
 
 
@@ -433,13 +397,9 @@ def revoke_partner(slug: str, module_id: str, enrolment_id: int) -> Response:
     link stops working; the educator can invite again."""
     found = _module(module_id)
     enrolment = enrolments.enrolment_in(found, enrolment_id)
-    try:
+    with refusal() as refused:
         partners.revoke_partner(enrolment, actor=actor(), env=service_env())
-    except ServiceError as exc:
-        _refused(exc)
-        flash(exc.message, "error")
-    else:
-        flash(f"Withdrawn: the link sent to {enrolment.partner_name} no longer works.")
+    refused.flash(f"Withdrawn: the link sent to {enrolment.partner_name} no longer works.")
     return _to_module(slug, found, "enrolments")
 
 
@@ -481,11 +441,10 @@ def cohort(slug: str, module_id: str) -> tuple[str, int]:
     if upload is None or not upload.filename:
         return _cohort_page(found, error="Choose a CSV file to upload.")
     data = upload.read()
-    try:
+    with refusal() as refused:
         rows = cohorts.cohort_preview(found, data)
-    except ServiceError as exc:
-        _refused(exc)
-        return _cohort_page(found, error=exc.message)
+    if refused:
+        return _cohort_page(found, error=refused.message)
     filename = PurePosixPath(upload.filename.replace("\\", "/")).name
     # The confirmation sends the file back, byte for byte, and it is checked again then.
     encoded = base64.b64encode(data).decode("ascii")
@@ -505,11 +464,10 @@ def cohort_confirm(slug: str, module_id: str) -> Response | tuple[str, int]:
         return _cohort_page(
             found, error="The file did not come back with the form; upload it again."
         )
-    try:
+    with refusal() as refused:
         rows = cohorts.enrol_cohort(found, data, actor=actor(), env=service_env())
-    except ServiceError as exc:
-        _refused(exc)
-        return _cohort_page(found, error=exc.message)
+    if refused:
+        return _cohort_page(found, error=refused.message)
     enrolled = sum(1 for r in rows if r.ok)
     flash(
         f"Enrolled {enrolled} educator{'' if enrolled == 1 else 's'} and emailed "

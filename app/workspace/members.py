@@ -13,13 +13,15 @@ from werkzeug.wrappers import Response
 from app.auth import current_staff
 from app.auth.invitations import queue_invitation
 from app.extensions import db
+from app.forms import Refusal, refusal
 from app.models import ROLES, Issuer, StaffAccount
-from app.services._core.errors import NotFound, ServiceError
+from app.services._core.errors import NotFound
 from app.services.mail import emails
 from app.services.org import invitations, staff
+from app.services.org import queries as org_queries
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 from schemas.staff import InviteSchema, RoleSchema
 
 #: What each role may do, shown beside the role choices (each includes those below it).
@@ -59,7 +61,7 @@ def _page(
 
 
 def _member(issuer: Issuer, staff_id: int) -> tuple[StaffAccount, str]:
-    account = db.session.get(StaffAccount, staff_id)
+    account = org_queries.staff_account(staff_id)
     role = staff.role_of(account, issuer) if account is not None else None
     if account is None or role is None:
         raise NotFound("There is no such member in this organisation.")
@@ -83,9 +85,9 @@ def invite_member(slug: str) -> ResponseReturnValue:
     try:
         data = InviteSchema().load(request.form)
     except ValidationError as error:
-        return _page(status=400, errors=first_errors(error), form=form)
+        return _page(status=400, errors=flat_errors(error, depth=1, first=True), form=form)
     issuer = current_issuer()
-    try:
+    with refusal() as refused:
         invited = invitations.invite(
             issuer, email=data["email"], name=data["name"], role=data["role"], actor=actor(),
             env=service_env(),
@@ -93,9 +95,8 @@ def invite_member(slug: str) -> ResponseReturnValue:
         if invited is not None:
             invitation, token = invited
             queue_invitation(invitation, token, issuer=issuer)
-    except ServiceError as error:
-        db.session.rollback()
-        return _page(status=400, errors={error.field or "_schema": error.message}, form=form)
+    if refused:
+        return _page(status=400, errors=refused.errors(), form=form)
     db.session.commit()
     emails.deliver_soon(service_env())
     # One text for every case; a member (already listed on this page) is left as they are.
@@ -123,17 +124,15 @@ def change_role(slug: str, staff_id: int) -> ResponseReturnValue:
     try:
         role = RoleSchema().load(request.form)["role"]
     except ValidationError as error:
-        flash(first_errors(error).get("role", "Choose a role."), "error")
+        flash(flat_errors(error, depth=1, first=True).get("role", "Choose a role."), "error")
         return _page(status=400)
     if role == current:
         flash(f"{account.name} is already {role}.")
         return redirect(url_for("workspace.members", slug=slug))
-    try:
+    with refusal() as refused:
         staff.set_role(issuer, account, role, actor=actor(), env=service_env())
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _page(status=error.status)
+    if refused:
+        return _refused_change(refused)
     flash(f"{account.name} is now {role}.")
     return _after_change(account, slug)
 
@@ -144,14 +143,17 @@ def remove_member(slug: str, staff_id: int) -> ResponseReturnValue:
     """Take a member out of the organisation (their account stays, for other workspaces)."""
     issuer = current_issuer()
     account, _ = _member(issuer, staff_id)
-    try:
+    with refusal() as refused:
         staff.set_role(issuer, account, None, actor=actor(), env=service_env())
-    except ServiceError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _page(status=error.status)
+    if refused:
+        return _refused_change(refused)
     flash(f"{account.name} no longer works in {issuer.name}.")
     return _after_change(account, slug)
+
+
+def _refused_change(refused: Refusal) -> ResponseReturnValue:
+    refused.flash()
+    return _page(status=refused.status)
 
 
 def _after_change(account: StaffAccount, slug: str) -> Response:

@@ -10,13 +10,13 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from app.auth import current_staff, login_required
-from app.extensions import db
-from app.services._core.errors import ServiceError
+from app.forms import refusal
+from app.services._core.transaction import roll_back_refused
 from app.services.org import issuers, staff
 from app.services.org.issuers import IssuerProfileInput
 from app.wiring import service_env
 from app.workspace import actor, bp
-from schemas.fields import first_errors
+from schemas.errors import flat_errors
 from schemas.issuers import NewOrganisationSchema
 
 FORM_FIELDS = ("name", "slug", "url", "email", "description", "proof_format")
@@ -40,7 +40,7 @@ def new_organisation() -> ResponseReturnValue:
     try:
         data = NewOrganisationSchema().load(request.form)
     except ValidationError as error:
-        return _form(status=400, errors=first_errors(error), form=form)
+        return _form(status=400, errors=flat_errors(error, depth=1, first=True), form=form)
     profile = IssuerProfileInput(
         name=data["name"],
         url=data["url"],
@@ -49,16 +49,16 @@ def new_organisation() -> ResponseReturnValue:
         proof_format=data["proof_format"],
     )
     try:
-        issuer = issuers.create_issuer(
-            profile, slug=data["slug"], owner=current_staff(), actor=actor(), env=service_env()
-        )
-    except ServiceError as error:
-        db.session.rollback()
-        return _form(status=400, errors={error.field or "_schema": error.message}, form=form)
+        with refusal() as refused:
+            issuer = issuers.create_issuer(
+                profile, slug=data["slug"], owner=current_staff(), actor=actor(), env=service_env()
+            )
     except IntegrityError:
         # Two administrators chose the same short name at the same moment; the check in
         # create_issuer passed for both and the unique index stopped the second.
-        db.session.rollback()
+        roll_back_refused()
         return _form(status=400, errors={"slug": "That short name was just taken."}, form=form)
+    if refused:
+        return _form(status=400, errors=refused.errors(), form=form)
     flash(f"{issuer.name} is ready: its signing keys and status lists have been created.")
     return redirect(url_for("workspace.overview", slug=issuer.slug))

@@ -9,16 +9,18 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from app.extensions import db
+from app.forms import refusal
 from app.models import Image, Issuer, IssuerKey
 from app.services._core.errors import ServiceError
+from app.services._core.transaction import roll_back_refused
+from app.services.delivery import queries as public_queries
 from app.services.org import issuers
 from app.services.org.issuers import IssuerProfileInput
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
 from app.workspace.achievements import store_image_upload
 from credentials import jwk_thumbprint
-from schemas.achievements import flatten_errors
+from schemas.errors import flat_errors
 from schemas.profile import ProfileSchema, RotateKeySchema, profile_form_data
 
 #: How the page names each key type, and what the key signs.
@@ -83,7 +85,7 @@ def profile(slug: str) -> Response | tuple[str, int]:
     try:
         loaded = ProfileSchema().load(profile_form_data(request.form))
     except ValidationError as exc:
-        errors = flatten_errors(exc.messages)
+        errors = flat_errors(exc)
     upload = request.files.get("logo")
     logo: Image | None = None
     try:
@@ -91,16 +93,16 @@ def profile(slug: str) -> Response | tuple[str, int]:
     except ServiceError as exc:
         errors.setdefault("logo", []).append(exc.message)
     else:
-        logo = db.session.get(Image, logo_id) if logo_id is not None else None
+        logo = public_queries.stored_image(logo_id) if logo_id is not None else None
     if logo is not None and loaded is not None and loaded["remove_logo"]:
         errors.setdefault("remove_logo", []).append(
             "Either upload a new logo or remove the current one, not both."
         )
     values = {**profile_form_data(request.form)}
     if errors or loaded is None:
-        db.session.rollback()  # an uploaded logo is not kept when the form is refused
+        roll_back_refused()  # an uploaded logo is not kept when the form is refused
         return _render(issuer, values=values, errors=errors, status=400)
-    try:
+    with refusal() as refused:
         issuers.update_profile(
             issuer,
             IssuerProfileInput(
@@ -113,13 +115,8 @@ def profile(slug: str) -> Response | tuple[str, int]:
             actor=actor(),
             env=env,
         )
-    except ServiceError as exc:
-        if exc.status != 400:
-            raise
-        db.session.rollback()
-        return _render(
-            issuer, values=values, errors={exc.field or "_schema": [exc.message]}, status=400
-        )
+    if refused:
+        return _render(issuer, values=values, errors=refused.messages(), status=400)
     if logo is not None and logo.id != issuer.image_id:
         issuers.set_image(issuer, logo, actor=actor(), env=env)
     elif loaded["remove_logo"] and issuer.image_id is not None:
@@ -140,7 +137,7 @@ def rotate_key(slug: str) -> Response | tuple[str, int]:
     try:
         loaded = RotateKeySchema().load({"key_type": request.form.get("key_type", "")})
     except ValidationError as exc:
-        return _render(issuer, errors=flatten_errors(exc.messages), status=400)
+        return _render(issuer, errors=flat_errors(exc), status=400)
     old = issuers.active_key(issuer, loaded["key_type"]).kid
     new = issuers.rotate_key(issuer, loaded["key_type"], actor=actor(), env=service_env())
     flash(

@@ -12,18 +12,18 @@ from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
 from app.auth import current_staff
 from app.evidence_files import send_evidence_file
-from app.extensions import db
-from app.models import Educator, StaffAccount, Submission
+from app.forms import refusal
+from app.models import Educator, Submission
 from app.services._core.errors import NotFound, ServiceError, required
 from app.services.learning import educators, reviews
+from app.services.learning import queries as learning_queries
+from app.services.org import queries as org_queries
 from app.wiring import service_env
 from app.workspace import bp, current_issuer, workspace_view
-from schemas.fields import first_errors
 from schemas.reviews import decision_form_data, load_decision
 
 #: The queue's filters: what each shows, by state.
@@ -78,7 +78,7 @@ def reviews_queue(slug: str) -> str:
 
 
 def _educator(submission: Submission) -> Educator:
-    return required(db.session.get(Educator, submission.educator_id), "missing educator")
+    return required(learning_queries.educator(submission.educator_id), "missing educator")
 
 
 def _page(
@@ -91,7 +91,7 @@ def _page(
     achievement, version, _ = reviews.achievement_of(submission)
     educator = _educator(submission)
     history = [
-        (r, db.session.get(StaffAccount, r.reviewer_id), _levels_named(version.rubric, r.results))
+        (r, org_queries.staff_account(r.reviewer_id), _levels_named(version.rubric, r.results))
         for r in submission.reviews
     ]
     try:
@@ -143,7 +143,7 @@ def decide_review(slug: str, submission_id: str) -> ResponseReturnValue:
     """Approve (issues the credential), ask for changes, or decline."""
     submission = reviews.get_for_issuer(current_issuer(), submission_id)
     values = decision_form_data(request.form)
-    try:
+    with refusal() as refused:
         data = load_decision(values)
         reviews.decide(
             submission,
@@ -154,14 +154,9 @@ def decide_review(slug: str, submission_id: str) -> ResponseReturnValue:
             service_env(),
             ip=request.remote_addr,
         )
-    except ValidationError as error:
-        return _page(submission, values=values, errors=first_errors(error), status=400)
-    except ServiceError as error:
-        if isinstance(error, NotFound):
-            raise
+    if refused:
         submission = reviews.get_for_issuer(current_issuer(), submission_id)  # after the rollback
-        field = error.field or "_schema"
-        return _page(submission, values=values, errors={field: error.message}, status=error.status)
+        return _page(submission, values=values, errors=refused.errors(), status=refused.status)
     done = {
         "approve": "Approved: the credential is issued and the educator emailed.",
         "request_changes": "Sent back for changes; the educator has been emailed your feedback.",

@@ -20,7 +20,8 @@ from app.services.org.audit import Actor
 from app.wiring import service_env
 from app.workspace.awards import award_input
 from credentials import verify_credential
-from schemas.awards import flat_errors, load_award
+from schemas.awards import load_award
+from schemas.errors import flat_errors
 from tests.app.conftest import BASE_URL, sign_in_directly
 
 TEST = Actor(label="test")
@@ -336,7 +337,7 @@ def test_the_schema_reads_a_json_body_as_it_reads_the_form() -> None:
     assert defaults["valid_until"] is None and defaults["no_expiry"] is False
     with pytest.raises(ValidationError) as caught:
         load_award({"email": "a@b.example.org", "evidence": [{"url": "ftp://x.example.org"}, "x"]})
-    assert set(flat_errors(caught.value)) == {"evidence.0.url", "evidence.1._schema"}
+    assert set(flat_errors(caught.value, separator=".")) == {"evidence.0.url", "evidence.1._schema"}
     with pytest.raises(ValidationError) as caught:
         load_award(["not", "a", "mapping"])  # type: ignore[arg-type]
-    assert set(flat_errors(caught.value)) == {"_schema"}
+    assert set(flat_errors(caught.value, separator=".")) == {"_schema"}

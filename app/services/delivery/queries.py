@@ -1,5 +1,6 @@
 """Reads for the public pages: a credential by its id (the ORM object, or only its stored
-text on the fast path), an achievement version, an image, and an issuer page's counts."""
+text on the fast path), an achievement version, an image (by hash or id), and an issuer page's
+counts."""
 
 from __future__ import annotations
 
@@ -18,10 +19,15 @@ def credential(credential_id: str) -> IssuedCredential:
 
     :raises NotFound: when there is none.
     """
-    found = db.session.get(IssuedCredential, credential_id)
+    found = find_credential(credential_id)
     if found is None:
         raise NotFound("There is no such credential.")
     return found
+
+
+def find_credential(credential_id: str) -> IssuedCredential | None:
+    """The credential with this id, if there is one."""
+    return db.session.get(IssuedCredential, credential_id)
 
 
 #: Only what serving the stored credential needs, by id: no ORM object, no session.
@@ -80,3 +86,8 @@ def achievement_version(
 def image(sha256: str) -> Image | None:
     """The stored image with this content hash, if any."""
     return db.session.scalar(select(Image).where(Image.sha256 == sha256))
+
+
+def stored_image(image_id: int) -> Image | None:
+    """The stored image with this id, if any."""
+    return db.session.get(Image, image_id)

@@ -1,4 +1,5 @@
-"""Reads for the workspace's overview page and for finding an account's newest workspace."""
+"""Reads for the workspace's overview page and for finding an account's newest workspace, and
+the organisation's rows by key (staff accounts, issuers, achievements) for the edges."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import BulkJob, IssuedCredential, Issuer, Membership, StaffAccount
+from app.models import Achievement, BulkJob, IssuedCredential, Issuer, Membership, StaffAccount
 
 #: How many of the latest awards the overview lists.
 RECENT = 10
@@ -56,3 +57,24 @@ def newest_workspace_slug(account: StaffAccount) -> str | None:
         .order_by(Membership.created_at.desc(), Membership.id.desc())
         .limit(1)
     )
+
+
+def staff_account(staff_id: int | None) -> StaffAccount | None:
+    """The staff account with this id, if there is one."""
+    return db.session.get(StaffAccount, staff_id) if staff_id is not None else None
+
+
+def issuer(issuer_id: int) -> Issuer | None:
+    """The issuer with this id, if there is one."""
+    return db.session.get(Issuer, issuer_id)
+
+
+def issuer_id(slug: str) -> int | None:
+    """The id of the issuer with this short name, if there is one."""
+    return db.session.scalar(select(Issuer.id).where(Issuer.slug == slug))
+
+
+def achievement(achievement_id: int) -> Achievement | None:
+    """The achievement with this id, if there is one (of any issuer: callers hold a row that
+    names it)."""
+    return db.session.get(Achievement, achievement_id)

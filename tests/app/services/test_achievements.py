@@ -16,7 +16,8 @@ from app.services.org import achievements
 from app.services.org.achievements import AchievementInput
 from app.services.org.audit import Actor
 from app.wiring import service_env
-from schemas.achievements import AchievementSchema, achievement_form_data, flatten_errors
+from schemas.achievements import AchievementSchema, achievement_form_data
+from schemas.errors import flat_errors
 
 ACTOR = Actor(label="test")
 ISTE = {
@@ -223,7 +224,7 @@ def test_schema_loads_the_same_operation_from_a_form() -> None:
 def test_schema_refuses_bad_values_by_field(changes: dict, field: str, message: str) -> None:
     with pytest.raises(ValidationError) as info:
         AchievementSchema().load({**JSON_BODY, **changes})
-    errors = flatten_errors(info.value.messages)
+    errors = flat_errors(info.value)
     assert field in errors, errors
     assert any(message in text for text in errors[field]), errors
 
@@ -231,7 +232,7 @@ def test_schema_refuses_bad_values_by_field(changes: dict, field: str, message: 
 def test_schema_refuses_a_body_that_is_not_an_object() -> None:
     with pytest.raises(ValidationError) as info:
         AchievementSchema().load(["not", "an", "object"])  # type: ignore[arg-type]
-    assert "_schema" in flatten_errors(info.value.messages)
+    assert "_schema" in flat_errors(info.value)
 
 
 def test_extension_types_are_accepted() -> None:

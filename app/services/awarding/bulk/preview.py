@@ -26,7 +26,8 @@ from app.services.awarding import issuing
 from app.services.awarding.bulk.csv import ParsedRow, parse_csv
 from app.services.org import achievements, audit
 from app.services.org.audit import Actor
-from schemas.awards import MAX_NAME, MAX_TEXT, MAX_URL, flat_errors, too_long
+from schemas.awards import MAX_NAME, MAX_TEXT, MAX_URL, too_long
+from schemas.errors import flat_errors
 
 #: Column size of ``BulkRow.expires`` (the name and evidence URL columns are the schema's sizes).
 MAX_EXPIRY = 40
@@ -58,7 +59,7 @@ def problem(row: ParsedRow, env: ServiceEnv) -> str | None:
     try:
         issuing.check(row.award(), env.now)
     except ValidationError as error:
-        return in_words(flat_errors(error), row)
+        return in_words(flat_errors(error, separator=".", first=True), row)
     except ServiceError as error:
         return in_words({error.field or "_schema": error.message}, row)
     return None

@@ -25,7 +25,7 @@ from app.services.awarding.bulk.preview import audit_step, in_words
 from app.services.awarding.issuing import AwardInput, Outcome
 from app.services.mail import emails
 from app.services.org.audit import SYSTEM, Actor
-from schemas.awards import flat_errors
+from schemas.errors import flat_errors
 
 #: A worker that has not reported for this long is presumed dead; its job may be resumed.
 #: The ``BULK_LEASE_SECONDS`` setting (``CAIRN_BULK_LEASE_SECONDS``) overrides it; it must stay
@@ -205,7 +205,9 @@ def _awards(rows: list[BulkRow]) -> tuple[dict[int, AwardInput], dict[int, Outco
         try:
             awards[row.id] = parsed.award()
         except ValidationError as error:  # valid at the preview: only a changed schema gets here
-            refused[row.id] = Outcome(refused=Invalid(in_words(flat_errors(error), parsed)))
+            refused[row.id] = Outcome(
+                refused=Invalid(in_words(flat_errors(error, separator=".", first=True), parsed))
+            )
     return awards, refused
 
 
