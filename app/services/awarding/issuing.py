@@ -26,6 +26,7 @@ from app.services._core import events
 from app.services._core.addresses import check_email
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Invalid, NotFound, ServiceError
+from app.services._core.transaction import all_or_nothing
 from app.services.awarding import signing, status_lists
 from app.services.mail import emails
 from app.services.org import achievements, audit, issuers
@@ -326,10 +327,13 @@ def issue_many(
     if still_ours is not None and not still_ours():
         db.session.rollback()
         return None
-    outcomes = _store_all(issuance, pending, actor=actor, bulk_job_id=bulk_job_id, notify=notify)
-    if on_store is not None:
-        on_store(outcomes)
-    db.session.commit()
+    with all_or_nothing():  # a refusing handler or on_store leaves no credential behind
+        outcomes = _store_all(
+            issuance, pending, actor=actor, bulk_job_id=bulk_job_id, notify=notify
+        )
+        if on_store is not None:
+            on_store(outcomes)
+        db.session.commit()
     stored = tuple(o.credential for o in outcomes if o.credential is not None)
     events.publish(events.CredentialsAwarded(stored, env, follow_pathways=follow_pathways))
     return outcomes

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Activity, Educator, Enrolment, EnrolmentItem, PortfolioItem, Prompt, Response
 from app.services._core.env import ServiceEnv
-from app.services._core.errors import Invalid, NotFound, ServiceError
+from app.services._core.errors import Invalid, NotFound
+from app.services._core.transaction import all_or_nothing
 from app.services.learning import enrolments, portfolio
 from app.services.learning.portfolio import ItemInput
 
@@ -93,7 +94,7 @@ def attach_evidence(
     enrolments.require_editable(enrolment)
     if kind not in ("file", "link", "narrative"):
         raise Invalid("Choose a file, a link or a narrative.", "kind")
-    try:
+    with all_or_nothing():
         stored = None
         if kind == "file":
             if upload is None or not upload[1]:
@@ -101,9 +102,6 @@ def attach_evidence(
             stored = portfolio.store_file(upload[0], upload[1], max_bytes=max_bytes, now=env.now)
             data = ItemInput(title=data.title.strip() or stored.filename, body=data.body)
         item = portfolio.create_item(educator, kind, data, env, file=stored)
-    except ServiceError:
-        db.session.rollback()
-        raise
     db.session.add(EnrolmentItem(enrolment_id=enrolment.id, item_id=item.id, created_at=env.now))
     db.session.commit()
     return item

@@ -19,7 +19,8 @@ from app.models import (
 )
 from app.services._core import events
 from app.services._core.env import ServiceEnv
-from app.services._core.errors import Conflict, Invalid, ServiceError
+from app.services._core.errors import Conflict, Invalid
+from app.services._core.transaction import all_or_nothing
 from app.services.awarding import issuing
 from app.services.awarding.issuing import AwardInput, EvidenceInput
 from app.services.learning import answers, authoring, enrolments, portfolio, reviews
@@ -154,7 +155,7 @@ def _award(
         EvidenceInput(name=f"Completion of “{module.title}”", narrative=summary),
     )
     # Nothing is written before award(): it reserves a status index on a connection of its own.
-    try:
+    with all_or_nothing():
         issuing.award(
             issuer,
             achievement,
@@ -166,9 +167,6 @@ def _award(
             notify=True,
             on_store=record,
         )
-    except ServiceError:
-        db.session.rollback()
-        raise
 
 
 def _submit_for_review(
@@ -181,15 +179,12 @@ def _submit_for_review(
 ) -> None:
     module = enrolment.module
     previous = submission_of(enrolment)
-    try:
+    with all_or_nothing():
         _claim(enrolment, "in_review", env)
         if previous is not None and previous.state == "changes_requested":
             submission = reviews.resubmit(previous, educator, [], summary, env)
         else:
             submission = reviews.submit(educator, achievement, [], summary, env, origin="module")
-    except ServiceError:
-        db.session.rollback()
-        raise
     # The reviewers see everything the module holds; only published items become evidence.
     reviews.attach_items(submission, items)
     enrolment.submission_id = submission.id

@@ -26,6 +26,7 @@ from app.models import (
 from app.services._core.addresses import check_email
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Invalid, NotFound
+from app.services._core.transaction import roll_back_refused
 from app.services.mail import emails
 from app.services.org import account_sessions, audit
 from app.services.org.audit import Actor
@@ -164,7 +165,7 @@ def redeem(token: str, purpose: str, env: ServiceEnv) -> MagicLink:
         .execution_options(synchronize_session=False)
     )
     if getattr(claimed, "rowcount", 0) != 1:
-        db.session.rollback()
+        roll_back_refused()
         raise Invalid(LINK_UNUSABLE)
     db.session.refresh(link)
     return link
@@ -271,7 +272,7 @@ def verify_email(token: str, env: ServiceEnv, *, educator: Educator | None = Non
     link = redeem(token, "verify_email", env)
     row = db.session.scalar(select(EducatorEmail).where(EducatorEmail.email == link.email))
     if row is None or row.educator_id != link.educator_id:
-        db.session.rollback()
+        roll_back_refused()
         raise Invalid("This address is no longer on the account.")
     row.verified_at = env.now
     _record_address_event("educator.email_verify", row.educator, row.email, env)

@@ -17,6 +17,7 @@ from app.models import Educator, Enrolment, Module
 from app.services._core import addresses
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Gone, Invalid, NotFound, required
+from app.services._core.transaction import roll_back_refused
 from app.services.learning import authoring, enrolments
 from app.services.learning.progress import Progress, progress
 from app.services.mail import emails
@@ -198,7 +199,7 @@ def _claim_confirmation(enrolment: Enrolment, token: str, env: ServiceEnv) -> No
         .execution_options(synchronize_session=False)
     )
     if getattr(claimed, "rowcount", 0) != 1:
-        db.session.rollback()
+        roll_back_refused()
         raise Conflict("This checklist has already been confirmed.")
 
 

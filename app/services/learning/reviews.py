@@ -27,7 +27,8 @@ from app.models import (
 from app.models import SubmissionItem as SubmissionItemRow
 from app.services._core import events
 from app.services._core.env import ServiceEnv
-from app.services._core.errors import Conflict, Invalid, NotFound, ServiceError, required
+from app.services._core.errors import Conflict, Invalid, NotFound, required
+from app.services._core.transaction import all_or_nothing
 from app.services.awarding import issuing
 from app.services.awarding.issuing import AwardInput, ResultInput
 from app.services.learning import portfolio
@@ -430,12 +431,9 @@ def decide(
     if decision == "approve":
         _approve(decided, educator, achievement, version)
         return submission
-    try:
+    with all_or_nothing():
         decided.record(None)
         _tell(educator, submission, achievement, decision, text, env)
-    except ServiceError:
-        db.session.rollback()
-        raise
     db.session.commit()
     emails.deliver_soon(env)
     return submission
@@ -516,7 +514,7 @@ def _approve(
         evidence=portfolio.evidence_for(items, env),
         results=results,
     )
-    try:
+    with all_or_nothing():
         issuing.award(
             decided.issuer,
             achievement,
@@ -526,9 +524,6 @@ def _approve(
             notify=True,
             on_store=lambda credential: decided.record(credential.id),
         )
-    except ServiceError:
-        db.session.rollback()
-        raise
 
 
 def _tell(
