@@ -37,10 +37,10 @@ from app.services.org.achievements import AchievementInput
 from app.services.org.audit import Actor
 from app.services.org.issuers import IssuerProfileInput
 from app.wiring import service_env
+from tests.app.auth.test_auth import like_a_browser
 from tests.app.conftest import BASE_URL, Web, database_url, reset_schema, sign_in_directly
 from tests.app.mail_helpers import delivered, latest_delivered, link_in_delivered
-from tests.app.services.test_modules import answer_all, build
-from tests.app.test_auth import like_a_browser
+from tests.app.services.learning.test_learning_modules import answer_all, build
 
 ANN = "ann.lee@school.example.org"
 PARTNER = "ben.partner@school.example.org"

@@ -19,6 +19,7 @@ from app.models import Achievement, EmailMessage, IssuedCredential, Issuer, Staf
 from app.services.learning import cohorts, completion, educators, enrolments, partners
 from app.services.mail import emails
 from app.wiring import service_env
+from tests.app.auth.test_auth import like_a_browser
 from tests.app.conftest import BASE_URL, Web, sign_in_directly
 from tests.app.mail_helpers import (
     assert_nowhere_in_database,
@@ -27,8 +28,7 @@ from tests.app.mail_helpers import (
     latest_delivered,
     link_in_delivered,
 )
-from tests.app.services.test_modules import answer_all, build
-from tests.app.test_auth import like_a_browser
+from tests.app.services.learning.test_learning_modules import answer_all, build
 
 ANN = "ann.lee@school.example.org"
 OWNER = "owner@district7.example.org"

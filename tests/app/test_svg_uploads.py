@@ -18,9 +18,9 @@ from app.models import Achievement, Image, IssuedCredential, Issuer
 from app.services.delivery import downloads, images
 from app.services.org import achievements
 from app.wiring import service_env
-from tests.app import test_achievements_ui as shared
 from tests.app.conftest import BASE_URL
-from tests.app.test_profile_ui import PROFILE_FORM, profile_path
+from tests.app.workspace import test_achievements as shared
+from tests.app.workspace.test_profile import PROFILE_FORM, profile_path
 
 ANIMATED_LINK = (
     b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'

@@ -16,7 +16,7 @@ from app.infrastructure.mail import OutboxTransport, SmtpTransport, Unconfigured
 from app.services.mail import emails
 from app.wiring import reconfigure_mail, wiring
 
-APP = Path(__file__).resolve().parents[2] / "app"
+APP = Path(__file__).resolve().parents[3] / "app"
 
 
 def build(tmp_path: Path, **settings: Any) -> Flask:

@@ -21,7 +21,7 @@ from app.services.mail import emails
 from app.wiring import service_env
 from tests.app.guarantee_instance import BASE_URL, preserved_logging
 from tests.app.mail_helpers import database_text
-from tests.app.test_migrations import script_directory
+from tests.app.migrations.test_migrations import script_directory
 
 SIGN_IN_TOKEN = "S" * 43
 RESET_TOKEN = "R" * 43

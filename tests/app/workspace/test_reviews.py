@@ -31,7 +31,7 @@ from tests.app.portfolio_helpers import (
     verify,
 )
 from tests.app.public.conftest import Page, assert_csp_clean
-from tests.app.test_achievements_ui import add_member, sign_in
+from tests.app.workspace.test_achievements import add_member, sign_in
 
 LEVELS = {"level-evidence-of-impact": "proficient", "level-reflection": "secure"}
 

@@ -18,9 +18,9 @@ from app.models import AuditEvent, EmailMessage, Issuer, StaffAccount, StaffInvi
 from app.services.org import staff
 from app.services.org.audit import Actor
 from app.wiring import service_env
+from tests.app.auth.test_auth import like_a_browser
 from tests.app.conftest import BASE_URL, PASSWORD, Web
 from tests.app.mail_helpers import link_in_delivered
-from tests.app.test_auth import like_a_browser
 
 OWNER = "owner@district7.example.org"
 NEW = "new.person@district7.example.org"

@@ -24,7 +24,7 @@ from keys import generate_key
 
 UNSIGNED = json.loads(
     (
-        Path(__file__).resolve().parents[2]
+        Path(__file__).resolve().parents[3]
         / "fixtures/vectors/ob3-impl-guide-test-vector/unsigned-credential.json"
     ).read_text()
 )

@@ -32,7 +32,7 @@ from app.services.org import achievements, staff
 from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, Web, sign_in_directly
-from tests.app.educator.test_modules import assert_accessible
+from tests.app.educator.test_learning_modules import assert_accessible
 from tests.app.mail_helpers import latest_delivered
 
 ACTOR = Actor(label="test")

@@ -19,9 +19,9 @@ from app.services.delivery import images
 from app.services.org import issuers
 from app.wiring import service_env
 from credentials import jwk_thumbprint, verify_credential
-from tests.app import test_achievements_ui as shared
 from tests.app.conftest import BASE_URL
-from tests.app.services.test_images import BAD_UPLOADS, SAFE_SVG, png
+from tests.app.services.delivery.test_images import BAD_UPLOADS, SAFE_SVG, png
+from tests.app.workspace import test_achievements as shared
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from PIL import Image
 from app.cli import main
 from credentials import CHECK_ORDER
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 UNSIGNED = FIXTURES / "vectors" / "ob3-impl-guide-test-vector" / "unsigned-credential.json"
 PASSPHRASE = "a long test passphrase, not a real one"
 

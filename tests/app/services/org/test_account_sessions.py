@@ -20,9 +20,9 @@ from app.extensions import db
 from app.models import AccountSession, AuditEvent, Educator, StaffAccount
 from app.services.org import account_sessions
 from app.wiring import wiring
+from tests.app.auth.test_auth import like_a_browser, request_reset, reset_token_from_mail
 from tests.app.conftest import BASE_URL, PASSWORD, Web
 from tests.app.educator.educator_helpers import make_educator, sign_in_by_link
-from tests.app.test_auth import like_a_browser, request_reset, reset_token_from_mail
 
 EMAIL = "owner@district7.example.org"
 EDUCATOR = "ann.lee@school.example.org"

@@ -103,7 +103,7 @@ def test_db_upgrade_creates_the_schema_on_an_empty_database(cli: Cli, tmp_path: 
         from sqlalchemy import text
 
         version = db.session.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-        from tests.app.test_migrations import script_directory
+        from tests.app.migrations.test_migrations import script_directory
 
         assert version == script_directory().get_current_head()
         db.session.remove()

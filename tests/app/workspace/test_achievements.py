@@ -22,7 +22,7 @@ from app.services.org import achievements
 from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, sign_in_directly
-from tests.app.services.test_images import BAD_UPLOADS, SAFE_SVG, png
+from tests.app.services.delivery.test_images import BAD_UPLOADS, SAFE_SVG, png
 
 
 def sign_in(client: FlaskClient, account: StaffAccount) -> None:

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Issuer, IssuerKey, StaffAccount
 from app.services.org import issuers, staff
+from tests.app.auth.test_auth import like_a_browser
 from tests.app.conftest import BASE_URL, Web
-from tests.app.test_auth import like_a_browser
 
 ADMIN = "admin@cairn.example.org"
 NEW = "/workspace/new"

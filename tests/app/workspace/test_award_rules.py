@@ -10,15 +10,13 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from marshmallow import ValidationError
 
 from app.extensions import db
 from app.models import Achievement, Issuer, StaffAccount
 from app.services.org import achievements
-from schemas.award_rules import award_rules_form_data, load_award_rules
 from tests.app.conftest import BASE_URL, Web
 from tests.app.public.conftest import Page, assert_csp_clean
-from tests.app.test_achievements_ui import FormReader, add_member, sign_in
+from tests.app.workspace.test_achievements import FormReader, add_member, sign_in
 
 
 @pytest.fixture
@@ -196,31 +194,3 @@ def test_the_same_schema_reads_a_json_body(
     assert bad.status_code == 400 and "rubric-0-levels" in bad.get_json()["fields"]
     db.session.expire_all()
     assert achievements.current_version(badge).version == 2
-
-
-def test_form_data_and_json_load_the_same_rules() -> None:
-    from werkzeug.datastructures import MultiDict
-
-    form = MultiDict({**RUBRIC_FORM, "accepts_submissions": "1", "pathway_required": ""})
-    from_form = load_award_rules(award_rules_form_data(form))
-    from_json = load_award_rules({
-        "rubric": [
-            {"name": "Evidence of impact", "description": "How clearly the work shows an effect on students.",
-             "levels": [{"name": "Emerging", "points": "1"}, {"name": "Proficient", "points": "2"}]},
-            {"name": "Reflection", "levels": [{"name": "Developing"}, {"name": "Secure"}]},
-        ],
-        "accepts_submissions": True,
-    })  # fmt: skip
-    assert from_form == from_json
-    with pytest.raises(ValidationError):
-        load_award_rules(
-            {
-                "rubric": [
-                    {"name": "Dup", "levels": [{"id": "a", "name": "A"}, {"id": "a", "name": "B"}]}
-                ]
-            }
-        )
-    same_names = load_award_rules(
-        {"rubric": [{"name": "Impact", "levels": [{"name": "Good"}, {"name": "Good"}]}]}
-    )
-    assert [lvl["id"] for lvl in same_names["rubric"][0]["levels"]] == ["good", "good-2"]

@@ -1,0 +1,1 @@
+"""Tests of staff sign-in, accounts and invitations (``app.auth``)."""

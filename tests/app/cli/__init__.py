@@ -1,0 +1,1 @@
+"""Tests of the ``cairn`` command line (``app.cli``)."""

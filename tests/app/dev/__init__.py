@@ -1,0 +1,1 @@
+"""Tests of the development-only pages (``app.dev``)."""

@@ -1,0 +1,1 @@
+"""Tests of the mail transports, job runners and their wiring."""

@@ -1,0 +1,1 @@
+"""Tests of the awarding domain (issuing, signing, bulk, queries)."""

@@ -1,0 +1,1 @@
+"""Tests of the learning domain (modules, portfolios, reviews, pathways)."""

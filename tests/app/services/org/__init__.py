@@ -1,0 +1,1 @@
+"""Tests of the org domain (issuers, staff, achievements, audit)."""
