@@ -15,8 +15,10 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import IssuedCredential, Issuer, ManageLink
+from app.services._core.addresses import check_email
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import required
+from app.services.mail import emails
 from app.services.org import audit
 from app.services.org.audit import Actor
 
@@ -125,8 +127,6 @@ def revoke_manage_links(credential: IssuedCredential, *, actor: Actor, env: Serv
 
 def send_manage_link(credential: IssuedCredential, env: ServiceEnv) -> None:
     """Email a new manage link to the address the credential was awarded to. Committed."""
-    from app.services.mail import emails  # emails imports this module
-
     issuer = required(db.session.get(Issuer, credential.issuer_id), "The issuer is missing.")
     emails.queue_template(
         "manage_link",
@@ -150,8 +150,6 @@ def request_manage_link(credential: IssuedCredential, email: str, env: ServiceEn
 
     :raises ServiceError: when ``email`` is not an email address.
     """
-    from app.services._core.addresses import check_email
-
     if check_email(email) != credential.recipient_email:
         return False
     send_manage_link(credential, env)
