@@ -178,10 +178,12 @@ def enrol_cohort(module: Module, data: bytes, *, actor: Actor, env: ServiceEnv) 
         if _enrol_row(module, row, issuer, env):
             created += 1
     enrolled = sum(1 for row in rows if row.ok)
-    # As recorded since cohorts began: the verdict count "enrolled" (rows already enrolled)
-    # takes the place of the number enrolled now, hence a dict rather than keyword arguments.
-    detail = {"enrolled": enrolled, "created": created, **cohort_counts(rows)}
-    authoring.record("module.cohort_enrol", module, actor, env, **detail)
+    # The verdict counts are named rows_*: their "enrolled" (rows already enrolled before)
+    # once overwrote the number enrolled now.
+    verdicts = {f"rows_{verdict}": n for verdict, n in cohort_counts(rows).items()}
+    authoring.record(
+        "module.cohort_enrol", module, actor, env, enrolled=enrolled, created=created, **verdicts
+    )
     try:
         db.session.commit()
     except IntegrityError:

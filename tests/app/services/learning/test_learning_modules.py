@@ -549,6 +549,14 @@ def test_a_cohort_file_is_previewed_then_enrolled_and_invited(issuer, badge) -> 
     assert (count(Enrolment), count(EmailMessage), count(EducatorEmail)) == before
     cohorts.enrol_cohort(module, COHORT, actor=ACTOR, env=service_env())
     assert count(Enrolment) == 3
+    audited = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "module.cohort_enrol")
+    ).one()
+    assert audited.detail["enrolled"] == 2 and audited.detail["created"] == 1
+    assert {k: v for k, v in audited.detail.items() if k.startswith("rows_")} == {
+        "rows_new": 1, "rows_existing": 1, "rows_duplicate": 1, "rows_invalid": 1,
+        "rows_enrolled": 1,
+    }  # fmt: skip
     new = educators.find_by_email("new.teacher@school.example.org")
     assert new is not None and new.name == "New Teacher"
     assert new.emails[0].verified_at is None  # confirmed when they first sign in
