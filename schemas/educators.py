@@ -51,12 +51,11 @@ class NameSchema(FormSchema):
 
 
 class ClaimSchema(FormSchema):
-    """Accepting a credential into the backpack: who sees its page."""
+    """Accepting a credential into the backpack: who sees its page (none: as it is now)."""
 
     visibility = fields.String(
-        required=True,
+        load_default=None,
         validate=validate.OneOf(VISIBILITIES, error="Choose public or private."),
-        error_messages={"required": "Choose whether its page is public or private."},
     )
 
 

@@ -104,8 +104,9 @@ def claim(credential_id: str) -> ResponseReturnValue:
         if not educator.credential_name:
             named = NameSchema().load(request.form)
             claims.confirm_name(educator, named["name"], named["credential_name"], env)
-        choice = ClaimSchema().load({"visibility": request.form.get("visibility", "")})
-        claims.claim(educator, found, public=choice["visibility"] == "public", env=env)
+        visibility = ClaimSchema().load(request.form)["visibility"]
+        public = not found.is_private if visibility is None else visibility == "public"
+        claims.claim(educator, found, public=public, env=env)
     if refused:
         values = {key: request.form.get(key, "")[:400] for key in ("name", "credential_name")}
         errors = refused.errors(default="visibility")
