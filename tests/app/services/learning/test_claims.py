@@ -22,7 +22,7 @@ from app.models import (
     MagicLink,
 )
 from app.services._core.errors import Conflict, Invalid, NotFound
-from app.services.learning import claims, completion, educators, enrolments, reviews
+from app.services.learning import claims, completion, educators, enrolments, partners, reviews
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL
 from tests.app.mail_helpers import body_of, delivered
@@ -202,3 +202,14 @@ def test_nobody_claims_what_is_not_theirs_nor_a_revoked_credential(
     with pytest.raises(Conflict, match="revoked"):
         claims.claim(ann, credential, public=True, env=service_env())
     assert credential.claimed_at is None
+
+
+def test_a_partner_is_not_invited_by_someone_without_a_name(app, issuer, badge) -> None:
+    module = build(issuer, badge, requires_partner=True)
+    ann = unnamed()
+    enrolment = enrolments.enrol(ann, module, service_env())
+    with pytest.raises(Conflict, match="Confirm your name first"):
+        partners.invite_partner(
+            enrolment, ann, "Ben Partner", "ben@school.example.org", service_env()
+        )
+    assert not delivered(kind="partner_invite")
