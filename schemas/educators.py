@@ -42,6 +42,23 @@ class AccountSchema(FormSchema):
     profile_public = _switch()
 
 
+class NameSchema(FormSchema):
+    """What Cairn calls the educator, and the name signed into their credentials (asked at first
+    sign-in: a signed name cannot be corrected)."""
+
+    name = required_text("Enter your name.", max_length=MAX_NAME)
+    credential_name = required_text("Enter the name for your credentials.", max_length=MAX_NAME)
+
+
+class ClaimSchema(FormSchema):
+    """Accepting a credential into the backpack: who sees its page (none: as it is now)."""
+
+    visibility = fields.String(
+        load_default=None,
+        validate=validate.OneOf(VISIBILITIES, error="Choose public or private."),
+    )
+
+
 class CredentialSettingsSchema(FormSchema):
     """Who sees a credential's page, and whether the profile page lists it."""
 

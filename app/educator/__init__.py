@@ -50,4 +50,13 @@ def educator_required(view: F) -> F:
 
 
 # The views, registered on ``bp`` by importing them (last, since they import ``bp``).
-from app.educator import account, auth, backpack, learning_modules, nav, portfolio, submissions  # noqa: E402,F401
+from app.educator import (  # noqa: E402,F401
+    account,
+    auth,
+    backpack,
+    claim,
+    learning_modules,
+    nav,
+    portfolio,
+    submissions,
+)

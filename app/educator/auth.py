@@ -102,6 +102,10 @@ def redeem(token: str) -> Response:
         return secret_page(page, 400)
     target = safe_next(session.get(NEXT_KEY))
     start_session(educator.id)
+    if not educator.credential_name:
+        # First sign-in (or never confirmed): ask for the name before anything is issued.
+        flash("Welcome. You are signed in.", "success")
+        return secret_page(redirect(url_for("educator.confirm_name", next=target), 303))
     flash(f"Welcome, {educator.name}. You are signed in.", "success")
     return secret_page(redirect(target or url_for("educator.backpack"), 303))
 

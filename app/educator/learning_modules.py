@@ -293,6 +293,8 @@ def complete(module_id: str) -> ResponseReturnValue:
         else:
             flash("Submitted: a reviewer will look at your work, and you will hear by email.")
         return redirect(url_for(".module", module_id=module_id), 303)
+    if refused.field == "credential_name":  # asked first; back here once it is confirmed
+        return redirect(url_for(".confirm_name", next=url_for(".module", module_id=module_id)), 303)
     values = {"publish": set(request.form.getlist("publish")), "submitted": True}
     errors = {"complete": refused.message}
     return _module_page(enrolment.module, enrolment, errors=errors, values=values, status=400)

@@ -123,6 +123,8 @@ def new_submission(achievement_id: str) -> ResponseReturnValue:
             service_env(),
             publish=data["publish"],
         )
+    if refused.field == "credential_name":  # asked first; back here once it is confirmed
+        return redirect(url_for("educator.confirm_name", next=request.path), 303)
     if refused:
         return page(values, _refused(refused))
     flash(f"Submitted for “{version.name}”. You will get an email when it has been reviewed.")

@@ -21,7 +21,11 @@ class Educator(Base):
     __tablename__ = "educator"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: What Cairn calls them (pages, mail to partners); never made from an address.
     name: Mapped[str] = mapped_column(String(200))
+    #: The name signed into their credentials, exactly as they confirmed it; None until they
+    #: have (then nothing is issued in their own name: they are asked first).
+    credential_name: Mapped[str | None] = mapped_column(String(200))
     profile_slug: Mapped[str] = mapped_column(String(64), unique=True)
     profile_public: Mapped[bool] = mapped_column(Boolean, default=False)
     bio: Mapped[str | None] = mapped_column(Text)

@@ -85,6 +85,9 @@ class IssuedCredential(Base):
     #: Listed on the earner's public profile page (their choice, from the backpack).
     show_on_profile: Mapped[bool] = mapped_column(Boolean, default=False)
     expiry_notice_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the recipient accepted it into their backpack (signed in by the award email's
+    #: claim link, confirmed their name, chose its visibility); None: not yet claimed.
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     issuer: Mapped[Issuer] = relationship()
     achievement_version: Mapped[AchievementVersion] = relationship()

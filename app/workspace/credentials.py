@@ -62,6 +62,10 @@ def int_arg(name: str, default: int | None, *, low: int = 1, high: int = MAX_ID)
     return value
 
 
+#: The credential list's "claimed" filter: its value in the URL, and what it asks for.
+CLAIMED_FILTER = {"yes": True, "no": False}
+
+
 @bp.get("/<slug>/credentials")
 @workspace_view("viewer")
 def credentials(slug: str) -> str:
@@ -75,11 +79,19 @@ def credentials(slug: str) -> str:
     # Matched here, among the issuer's own achievements, so nothing unchecked reaches the
     # database (PostgreSQL refuses a NUL byte in a query instead of finding nothing).
     ids = tuple(a.id for a, _ in choices if a.public_id == achievement) if achievement else None
-    wanted = credential_queries.Search(text=text, achievement_ids=ids, status=status)
+    claimed = CLAIMED_FILTER.get(request.args.get("claimed", ""))
+    wanted = credential_queries.Search(
+        text=text, achievement_ids=ids, status=status, claimed=claimed
+    )
     found = credential_queries.search(
         issuer, wanted, now, page=int_arg("page", 1, high=MAX_PAGE) or 1, page_size=PAGE_SIZE
     )
-    filters = {"q": text, "achievement": achievement, "status": status or ""}
+    filters = {
+        "q": text,
+        "achievement": achievement,
+        "status": status or "",
+        "claimed": "" if claimed is None else ("yes" if claimed else "no"),
+    }
     return render_template(
         "workspace/credentials.html",
         issuer=issuer,

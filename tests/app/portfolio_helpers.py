@@ -54,7 +54,7 @@ SVG_WITH_SCRIPT = (
 
 def make_educator(email: str = "ann.lee@school.example.org", name: str = "Ann Lee") -> Educator:
     """An educator with one confirmed address (committed)."""
-    educator = educators.create(email, name, service_env(), verified=True)
+    educator = educators.create(email, name, service_env(), verified=True, name_confirmed=True)
     db.session.commit()
     return educator
 

@@ -314,6 +314,8 @@ EDUCATOR_ROUTES = (
     ("GET", "/me/credentials/{credential_id}/certificate"),
     ("POST", "/me/credentials/{credential_id}/manage-links/revoke"),
     ("POST", "/me/credentials/{credential_id}/manage-links/send"),
+    ("GET", "/me/credentials/{credential_id}/claim"),
+    ("POST", "/me/credentials/{credential_id}/claim"),
     ("POST", "/me/modules/{module_id}/partner/revoke"),
 )
 

@@ -1,7 +1,7 @@
 """No usable secret at rest: after every kind of mail that carries a secret link is sent (an
 educator's sign-in link, an address confirmation, a cohort invitation, a staff invitation, a
-password reset, a learning partner's invitation, the award's manage link), no column of any
-table holds the token or the link, while the mail as delivered holds the working link. A
+password reset, a learning partner's invitation, the award's manage and claim links), no column
+of any table holds the token or the link, while the mail as delivered holds the working link. A
 message still waiting to be sent holds the link only encrypted, bound to its recipient."""
 
 from __future__ import annotations
@@ -88,7 +88,8 @@ def test_an_educator_sign_in_link(app: Flask, web: Web) -> None:
     check_secret_link(match)
     # The recipient can still use it.
     used = web.submit(f"/me/sign-in/{match.group(1)}")
-    assert used.status_code == 303 and used.headers["Location"].endswith("/me/")
+    # A first sign-in asks for the name credentials carry before anything else.
+    assert used.status_code == 303 and used.headers["Location"].endswith("/me/name")
 
 
 def test_an_address_confirmation_link(app: Flask, web: Web) -> None:
@@ -159,6 +160,22 @@ def test_the_award_email_and_its_manage_link(
     assert page.status_code == 200 and "Manage your credential" in page.get_data(as_text=True)
     # The public link stays in the stored message: it is no secret.
     assert any(f"{BASE_URL}/credentials/{credential.id}" in body for body in stored_bodies())
+
+
+def test_the_award_emails_claim_link(
+    app: Flask,
+    web: Web,
+    issuer: Issuer,
+    badge: Achievement,
+    make_award: Callable[..., IssuedCredential],
+) -> None:
+    credential = make_award(issuer, badge, ANN)
+    match = link_in_delivered(link(f"/me/claim/{credential.id}/"), ANN, "award")
+    check_secret_link(match)
+    assert hashlib.sha256(match.group(1).encode()).hexdigest() in database_text()
+    used = web.submit(f"/me/claim/{credential.id}/{match.group(1)}")
+    assert used.status_code == 303
+    assert used.headers["Location"].endswith(f"/me/credentials/{credential.id}/claim")
 
 
 # --- while a message waits to be sent -------------------------------------------------------------

@@ -51,6 +51,8 @@ EDUCATOR = "dana.reyes@school.example.org"
 OTHER_EDUCATOR = "eli.stone@school.example.org"
 PARTNER = "priya.shah@school.example.org"
 OTHER_STAFF = "olga@south.example.org"
+#: The names educators confirm at their first sign-in, as their credentials carry them.
+NAMES = {EDUCATOR: "Dana Reyes", OTHER_EDUCATOR: "Eli Stone"}
 MODULE_BADGE = "Exit Tickets in Practice"
 PORTFOLIO_BADGE = "Action Research Portfolio"
 MODULE_TITLE = "Exit tickets that change tomorrow's lesson"
@@ -159,6 +161,13 @@ def educator_sign_in(page: Page, site: Site, email: str) -> None:
     expect(page.get_by_text(f"You are signing in as {email}")).to_be_visible()
     page.get_by_role("button", name="Sign in").click()
     expect(flash(page)).to_contain_text("You are signed in")
+    if page.url.startswith(site.url("/me/name")):
+        # A first sign-in asks for the name credentials carry (never made from the address).
+        name = NAMES.get(email, "Sam Educator")
+        page.get_by_label("Your name").fill(name.split()[0])
+        page.get_by_label("Name on your credentials").fill(name)
+        page.get_by_role("button", name="Confirm my name").click()
+        expect(flash(page)).to_contain_text("your credentials will carry this name")
 
 
 def axe_violations(browser: Browser, url: str, state: Any | None, name: str) -> list[Any]:
@@ -359,6 +368,7 @@ def complete_module(page: Page, site: Site, journey: Journey, shot: Shot) -> Non
     attached = complete.get_by_role("checkbox", name=EVIDENCE_TITLE)
     expect(attached).not_to_be_checked()
     attached.check()
+    expect(complete.locator(".issued-to")).to_contain_text(f"Issued to: {NAMES[EDUCATOR]} — change")
     shot(page, "journey-07-educator-module-ready")
     page.get_by_role("button", name="Complete the module and get the badge").click()
     expect(flash(page)).to_contain_text("Your badge has been issued")
@@ -509,6 +519,13 @@ def test_the_module_badge_carries_the_completed_work_as_evidence(
 ) -> None:
     credential = journey.module_credential
     assert credential["credentialSubject"]["achievement"]["name"] == MODULE_BADGE
+    # The name the educator confirmed is the one signed, not one made from the address.
+    names = [
+        i["identityHash"]
+        for i in credential["credentialSubject"]["identifier"]
+        if i["identityType"] == "name"
+    ]
+    assert names == [NAMES[EDUCATOR]]
     evidence = evidence_by_name(credential)
     prompts = [prompt for _, pairs in ACTIVITIES for prompt, _ in pairs]
     assert set(evidence) == {*prompts, EVIDENCE_TITLE, f"Completion of “{MODULE_TITLE}”"}

@@ -77,6 +77,9 @@ class AwardInput:
     awarded_date: datetime | None = None
     results: tuple[ResultInput, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    #: The recipient earned it in Cairn, signed in (a module, a reviewed submission), so it is
+    #: in their backpack already: claimed when issued, and the award email asks no claim.
+    claimed: bool = False
 
 
 def award_input(fields: AwardFields) -> AwardInput:
@@ -241,6 +244,7 @@ def store(
         status_index=index,
         awarded_by_id=actor.staff_id,
         bulk_job_id=bulk_job_id,
+        claimed_at=env.now if award.claimed else None,
     )
     db.session.add(credential)
     audit.record(

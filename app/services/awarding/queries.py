@@ -28,11 +28,13 @@ COUNTS: tuple[str, ...] = ("issued", *CREDENTIAL_STATUSES)
 @dataclass(frozen=True)
 class Search:
     """What the credentials list is narrowed to: part of a recipient's email or name, the
-    achievements (by id) and a status; empty or ``None`` means any."""
+    achievements (by id), a status, and whether the recipient claimed it; empty or ``None``
+    means any."""
 
     text: str = ""
     achievement_ids: tuple[int, ...] | None = None
     status: CredentialStatus | None = None
+    claimed: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ def search(issuer: Issuer, wanted: Search, now: datetime, *, page: int, page_siz
     if wanted.achievement_ids is not None:
         query = query.where(IssuedCredential.achievement_id.in_(wanted.achievement_ids))
     query = with_status(query, wanted.status, now)
+    if wanted.claimed is not None:
+        claimed_at = IssuedCredential.claimed_at
+        query = query.where(claimed_at.is_not(None) if wanted.claimed else claimed_at.is_(None))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     found = list(
         db.session.scalars(

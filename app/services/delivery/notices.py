@@ -30,10 +30,13 @@ def _credential_url(credential: IssuedCredential, env: ServiceEnv) -> str:
 def queue_award(
     credential: IssuedCredential, issuer: Issuer, version: AchievementVersion, env: ServiceEnv
 ) -> None:
-    """Tell a recipient about a new credential: the link is the credential's public URL, and a
-    second, secret link lets the earner make it private or download it."""
+    """Tell a recipient about a new credential: the link is the credential's public URL, a
+    second, secret link lets the earner make it private or download it, and (until it is
+    claimed) a third signs them in to claim it into their backpack."""
     link = _credential_url(credential, env)
     manage = visibility.issue_manage_link(credential, env)
+    # Until it is claimed, the email invites the recipient to accept it into their backpack.
+    claim = None if credential.claimed_at else visibility.issue_claim_link(credential, env)
     image_url = None
     if version.image is not None and version.image.media_type == "image/png":
         # Many mail clients do not show SVG, so only a PNG badge is shown inline.
@@ -46,7 +49,7 @@ def queue_award(
         secret=False,
         issuer_id=issuer.id,
         credential=credential,
-        secret_links=(manage,),
+        secret_links=(manage,) if claim is None else (manage, claim),
         recipient_name=credential.recipient_name,
         issuer_name=issuer.name,
         achievement_name=version.name,
@@ -54,6 +57,7 @@ def queue_award(
         image_url=image_url,
         days=env.settings.manage_link_days,
         manage_link=manage,
+        claim_link=claim,
     )
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import IssuedCredential, Issuer, ManageLink
+from app.models import IssuedCredential, Issuer, MagicLink, ManageLink
 from app.services._core.addresses import check_email
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import required
@@ -51,6 +51,23 @@ def issue_manage_link(credential: IssuedCredential, env: ServiceEnv) -> str:
         )
     )
     return manage_url(credential.id, token, env)
+
+
+def issue_claim_link(credential: IssuedCredential, env: ServiceEnv) -> str:
+    """A single-use link (its URL) that signs the recipient in to claim ``credential`` into
+    their backpack: a sign-in link for the address it was awarded to, working as long as a
+    manage link. Only the token's hash is stored; not committed (stored with its message)."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        MagicLink(
+            token_hash=_hash(token),
+            email=credential.recipient_email,
+            purpose="claim",
+            created_at=env.now,
+            expires_at=env.now + timedelta(days=env.settings.manage_link_days),
+        )
+    )
+    return f"{env.base_url}/me/claim/{credential.id}/{token}"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from app.services._core.errors import Conflict, Invalid
 from app.services._core.transaction import all_or_nothing
 from app.services.awarding import issuing
 from app.services.awarding.issuing import AwardInput, EvidenceInput
-from app.services.learning import answers, authoring, enrolments, portfolio, reviews
+from app.services.learning import answers, authoring, claims, enrolments, portfolio, reviews
 from app.services.learning.progress import Progress, progress
 from app.services.org import achievements
 from app.services.org.audit import Actor
@@ -93,12 +93,14 @@ def complete(
     the completion) or, for modules in review mode, the work goes to the issuer's reviewers.
 
     :raises NotFound: when the enrolment is not theirs.
-    :raises Conflict: when it was already submitted, or the achievement cannot be awarded.
+    :raises Conflict: when it was already submitted, the achievement cannot be awarded, or the
+        educator has not confirmed the name their credentials carry.
     :raises ServiceError: when the completion rules are not met (the message says what is
         missing), or for an item that is not part of the module.
     """
     enrolments.require_own(enrolment, educator)
     enrolments.require_editable(enrolment)
+    claims.credential_name(educator)  # asked first: a signed name cannot be corrected
     done = progress(enrolment)
     problems = completion_problems(enrolment, done)
     if problems:
@@ -160,7 +162,10 @@ def _award(
             issuer,
             achievement,
             AwardInput(
-                email=reviews.recipient_email(educator), name=educator.name, evidence=evidence
+                email=reviews.recipient_email(educator),
+                name=claims.credential_name(educator),
+                evidence=evidence,
+                claimed=True,
             ),
             actor=MODULE_ACTOR,
             env=env,

@@ -65,16 +65,26 @@ def _new_slug(name: str) -> str:
             return slug
 
 
-def create(email: str, name: str, env: ServiceEnv, *, verified: bool) -> Educator:
-    """An educator with one address (not committed).
+def create(
+    email: str, name: str, env: ServiceEnv, *, verified: bool, name_confirmed: bool = False
+) -> Educator:
+    """An educator with one address (not committed). ``name`` may be empty (someone signing in
+    for the first time): it is never made from the address, since it may end up signed into a
+    credential; they are asked for it. With ``name_confirmed`` it is also the name their
+    credentials carry (they typed it themselves).
 
     :raises Conflict: when the address already belongs to someone.
     """
     address = check_email(email)
     if find_by_email(address) is not None:
         raise Conflict(f"{address} already belongs to an educator.", "email")
-    display = name.strip() or address.split("@")[0]
-    educator = Educator(name=display[:200], profile_slug=_new_slug(display), created_at=env.now)
+    display = name.strip()[:200]
+    educator = Educator(
+        name=display,
+        credential_name=display if name_confirmed and display else None,
+        profile_slug=_new_slug(display),
+        created_at=env.now,
+    )
     db.session.add(educator)
     db.session.flush()
     db.session.add(
@@ -176,7 +186,27 @@ def sign_in(token: str, env: ServiceEnv, *, ip: str | None = None) -> Educator:
 
     :raises ServiceError: for an unknown, used or expired link.
     """
-    link = redeem(token, "sign_in", env)
+    return _signed_in(redeem(token, "sign_in", env), env, ip)
+
+
+def claim_sign_in(
+    token: str, credential_id: str, env: ServiceEnv, *, ip: str | None = None
+) -> Educator:
+    """The educator a credential's claim link (from its award email) signs in: like a sign-in
+    link, it proves the recipient reads that address's mail. The link works once, and only
+    for the credential it came with.
+
+    :raises ServiceError: for an unknown, used or expired link, or another credential's.
+    """
+    link = find_link(token, "claim", env)
+    credential = db.session.get(IssuedCredential, credential_id)
+    if credential is None or credential.recipient_email != link.email:
+        raise Invalid(LINK_UNUSABLE)
+    return _signed_in(redeem(token, "claim", env), env, ip)
+
+
+def _signed_in(link: MagicLink, env: ServiceEnv, ip: str | None) -> Educator:
+    """The educator a used link's address belongs to (created on first use), now verified."""
     row = db.session.scalar(select(EducatorEmail).where(EducatorEmail.email == link.email))
     if row is not None and row.verified_at is None and verified_emails(row.educator):
         # Someone added this address to their account but never confirmed it: whoever proves

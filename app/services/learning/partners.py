@@ -48,13 +48,16 @@ def invite_partner(
     answers or files) and confirm it. Inviting again replaces the earlier invitation, whose
     link stops working.
 
-    :raises Conflict: when the partner has already confirmed, or the work was submitted.
+    :raises Conflict: when the partner has already confirmed, the work was submitted, or the
+        educator has no name yet.
     :raises ServiceError: for a missing name, a bad address, or the educator's own address.
     """
     enrolments.require_own(enrolment, educator)
     enrolments.require_editable(enrolment)
     if enrolment.partner_confirmed_at is not None:
         raise Conflict("Your learning partner has already confirmed your checklist.")
+    if not educator.name:  # no name is made from an address, and the partner must know who asks
+        raise Conflict("Confirm your name first (in your account): your partner is told who asks.")
     name = " ".join(name.split())
     if not name or len(name) > authoring.MAX_TITLE:
         raise Invalid(

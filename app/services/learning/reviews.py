@@ -31,7 +31,7 @@ from app.services._core.errors import Conflict, Invalid, NotFound, required
 from app.services._core.transaction import all_or_nothing
 from app.services.awarding import issuing
 from app.services.awarding.issuing import AwardInput, ResultInput
-from app.services.learning import portfolio
+from app.services.learning import claims, portfolio
 from app.services.learning.educators import actor as educator_actor
 from app.services.learning.educators import verified_emails
 from app.services.mail import emails
@@ -104,10 +104,12 @@ def submit(
     the educator agrees to publish as evidence.
 
     :raises Conflict: when the achievement takes no submissions, is archived, one is already
-        open, or the educator already holds it.
+        open, the educator already holds it or has not confirmed their name.
     :raises ServiceError: for no items or a statement that is too long.
     """
     version = achievements.current_version(achievement)
+    if origin == "portfolio":
+        claims.credential_name(educator)  # asked before anything can be issued in their name
     if origin == "portfolio" and not version.accepts_submissions:
         raise Conflict("This achievement is not awarded for portfolio submissions.")
     if achievement.archived_at is not None:
@@ -509,10 +511,12 @@ def _approve(
     # its own first, and calls record() before its single commit.
     award = AwardInput(
         email=recipient_email(educator),
-        name=educator.name,
+        # Only a name they confirmed is signed (a pathway's may be nobody's yet: no name).
+        name=educator.credential_name,
         narrative=submission.statement or None,
         evidence=portfolio.evidence_for(items, env),
         results=results,
+        claimed=submission.origin != "pathway",
     )
     with all_or_nothing():
         issuing.award(

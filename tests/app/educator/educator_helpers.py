@@ -24,7 +24,7 @@ VERIFY_LINK = re.compile(re.escape(BASE_URL) + r"/me/emails/verify/([A-Za-z0-9_\
 
 def make_educator(email: str, name: str = "Ann Lee") -> Educator:
     """An educator with one confirmed address (committed)."""
-    educator = educators.create(email, name, service_env(), verified=True)
+    educator = educators.create(email, name, service_env(), verified=True, name_confirmed=True)
     db.session.commit()
     return educator
 

@@ -389,3 +389,22 @@ def test_a_jwt_credential_is_shown_and_prefilled_for_replacement(
     form = web.get(f"{detail(issuer, credential)}/replace").get_data(as_text=True)
     assert ">Coached **three** peers.</textarea>" in form and 'value="Kim"' in form
     assert 'name="show_name" value="on">' in form  # the name was not published, so unticked
+
+
+def test_the_list_and_the_page_say_whether_the_recipient_claimed_it(
+    signed_in, issuer, achievement, credential, make_award
+) -> None:
+    claimed = make_award(issuer, achievement, "claimed@school.example.org", name="Cla Imed")
+    claimed.claimed_at = service_env().now
+    db.session.commit()
+    base = f"/workspace/{issuer.slug}/credentials"
+    assert listed(signed_in.get(f"{base}?claimed=yes").get_data(as_text=True)) == [
+        "claimed@school.example.org"
+    ]
+    assert listed(signed_in.get(f"{base}?claimed=no").get_data(as_text=True)) == [
+        "ann.lee@school.example.org"
+    ]
+    assert len(listed(signed_in.get(f"{base}?claimed=bogus").get_data(as_text=True))) == 2
+    assert "Not yet claimed" in signed_in.get(detail(issuer, credential)).get_data(as_text=True)
+    page = signed_in.get(detail(issuer, claimed)).get_data(as_text=True)
+    assert "Claimed by the recipient on" in page

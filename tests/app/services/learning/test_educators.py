@@ -56,7 +56,11 @@ def test_the_first_sign_in_creates_the_account_with_a_confirmed_address(app: Fla
     educators.request_sign_in(ANN, service_env())
     educator = educators.sign_in(token_from_mail(ANN), service_env())
     assert educators.verified_emails(educator) == [ANN]
-    assert educator.last_login_at is not None and educator.profile_slug.startswith("ann-lee-")
+    assert educator.last_login_at is not None
+    # Nothing is made from the address: no name until they give one, none on credentials
+    # until they confirm it (the slug is a neutral one, not "ann-lee-…").
+    assert educator.name == "" and educator.credential_name is None
+    assert educator.profile_slug.startswith("educator-")
 
 
 def test_a_sign_in_link_works_once(app: Flask) -> None:

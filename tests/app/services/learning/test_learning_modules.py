@@ -58,7 +58,7 @@ def count(model: Any) -> int:
 
 
 def educator(email: str = "ann.lee@school.example.org", name: str = "Ann Lee") -> Any:
-    found = educators.create(email, name, service_env(), verified=True)
+    found = educators.create(email, name, service_env(), verified=True, name_confirmed=True)
     db.session.commit()
     return found
 
