@@ -218,21 +218,25 @@ def test_an_expired_credential_says_expired(
 def test_a_suspended_credential_says_suspended(
     client: FlaskClient, credential: IssuedCredential
 ) -> None:
-    revocation.suspend(credential, "Under review", actor=TEST, env=service_env())
+    revocation.suspend(credential, "Complaint from the district office", actor=TEST,
+                       env=service_env(), public="Under review by the issuer")  # fmt: skip
     html = get(client, f"/credentials/{credential.id}", BROWSER).get_data(as_text=True)
     assert '<strong class="status-word">Suspended</strong>' in html
-    assert "Under review" in html
+    assert "Under review by the issuer" in html
+    assert "Complaint from the district office" not in html  # the internal note stays internal
     assert "linkedin.com" not in html and "certificate.pdf" not in html
 
 
-def test_a_revoked_credential_says_revoked_with_its_reason(
+def test_a_revoked_credential_says_revoked_with_its_public_reason_only(
     client: FlaskClient, credential: IssuedCredential
 ) -> None:
-    revocation.revoke(credential, "Awarded in error", actor=TEST, env=service_env())
+    revocation.revoke(credential, "Awarded in error: the roster had two Ann Lees", actor=TEST,
+                      env=service_env(), public="Issued in error")  # fmt: skip
     response = get(client, f"/credentials/{credential.id}", BROWSER)
     html = response.get_data(as_text=True)
     assert '<strong class="status-word">Revoked</strong>' in html
-    assert "Awarded in error" in html
+    assert "Issued in error" in html
+    assert "roster" not in html  # the internal note is for staff and the audit log
     shown = page(response)
     assert "The issuer has revoked this credential." in shown.text
     # Nothing invites sharing or printing it any more; the JSON stays downloadable.
@@ -404,3 +408,15 @@ def test_a_public_again_credential_shows_its_page(
     visibility.set_private(credential, False, actor=TEST, env=env)
     text = page(get(client, f"/credentials/{credential.id}", BROWSER)).text
     assert "Formative Assessment in Practice" in text and RECIPIENT in text
+
+
+def test_a_revocation_without_a_public_reason_shows_no_reason(
+    client: FlaskClient, credential: IssuedCredential
+) -> None:
+    """A credential revoked with only an internal note (the CLI, or before public reasons
+    existed) says it was revoked and nothing of the note."""
+    revocation.revoke(credential, "Parent complaint, see ticket 4411", actor=TEST,
+                      env=service_env())  # fmt: skip
+    html = get(client, f"/credentials/{credential.id}", BROWSER).get_data(as_text=True)
+    assert '<strong class="status-word">Revoked</strong>' in html
+    assert "The issuer revoked it." in html and "ticket 4411" not in html
