@@ -132,6 +132,8 @@ class Confirmation:
     cancel: str
     facts: Sequence[tuple[str, str]] = ()
     fields: Mapping[str, str] = field(default_factory=dict)
+    #: The words before ``undone``, in bold: what kind of step this is.
+    warning: str = "This cannot be undone."
     layout: str = "base.html"
     section: str = ""
 

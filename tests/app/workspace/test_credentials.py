@@ -250,7 +250,9 @@ def test_suspending_and_unsuspending_through_the_forms(
     assert bit(client, issuer, "suspension", credential.status_index)
     assert not bit(client, issuer, "revocation", credential.status_index)
 
-    signed_in.submit(page, f"{page}/suspend", data={"reason": "Twice", "public_reason": "under_review"})
+    signed_in.submit(
+        page, f"{page}/suspend", data={"reason": "Twice", "public_reason": "under_review"}
+    )
     assert "already suspended" in signed_in.get(page).get_data(as_text=True)
     signed_in.submit(page, f"{page}/unsuspend", data={"reason": ""})
     assert bit(client, issuer, "suspension", credential.status_index)  # no reason, no change
