@@ -46,7 +46,7 @@ def test_the_credential_page_shows_everything_without_javascript(
         "Add to LinkedIn",
         "Share by email",
     ):
-        expect(page.get_by_role("link", name=name)).to_be_visible()
+        expect(page.get_by_role("link", name=name, exact=True)).to_be_visible()
     # The link can still be selected and copied by hand; the copy button needs the script.
     expect(page.get_by_label("Link to this credential")).to_have_value(
         site.url(f"/credentials/{site.valid_id}")
