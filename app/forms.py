@@ -7,14 +7,18 @@ thing goes on to the error handler (app/errors.py), which shows an error page.
         credential = issuing.award(issuer, achievement, load(request.form), ...)
     if refused:
         return page(errors=refused.errors(FIELDS), status=400)
+
+An irreversible action asks first: a view that gets its form without ``confirmed()`` answers
+with ``confirm_page(Confirmation(...))``, which posts the same fields again, confirmed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 
-from flask import flash
+from flask import flash, render_template, request
 from marshmallow import ValidationError
 
 from app.services._core.errors import Conflict, Invalid, ServiceError
@@ -105,3 +109,36 @@ def refusal(*shown: type[ServiceError]) -> Iterator[Refusal]:
             raise
         roll_back_refused()
         outcome.error = error
+
+
+#: The form field a confirm step adds; an irreversible action without it only asks.
+CONFIRMED = "confirmed"
+
+
+def confirmed() -> bool:
+    """Whether the posted form is the answer to a confirm step (see :func:`confirm_page`)."""
+    return request.form.get(CONFIRMED) == "1"
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A confirm step for an irreversible action, asked before it is done: what it is, what
+    cannot be undone, and the form that does it (posting ``fields`` again, confirmed)."""
+
+    title: str
+    undone: str
+    action: str
+    button: str
+    cancel: str
+    facts: Sequence[tuple[str, str]] = ()
+    fields: Mapping[str, str] = field(default_factory=dict)
+    #: The words before ``undone``, in bold: what kind of step this is.
+    warning: str = "This cannot be undone."
+    layout: str = "base.html"
+    section: str = ""
+
+
+def confirm_page(confirmation: Confirmation) -> str:
+    """The page that asks: it works without JavaScript (a form that posts again, with
+    ``confirmed=1`` and the fields already given), and says what cannot be undone."""
+    return render_template("confirm.html", confirm=confirmation, confirmed_field=CONFIRMED)

@@ -370,8 +370,17 @@ def award_csv_command(slug: str, achievement_id: str, yes: bool, csv_file: str) 
 
 @click.command("revoke")
 @click.argument("credential_id")
-@click.option("--reason", required=True)
-def revoke_command(credential_id: str, reason: str) -> int:
+@click.option("--reason", required=True, help="The internal note: staff and the audit log only.")
+@click.option(
+    "--public-reason",
+    "public_choice",
+    type=click.Choice(["issued_in_error", "requirements", "replaced", "other"]),
+    help="The reason its public page shows (none without it); 'other' takes --public-text.",
+)
+@click.option("--public-text", default="", help="The public reason, written for the public.")
+def revoke_command(
+    credential_id: str, reason: str, public_choice: str | None, public_text: str
+) -> int:
     """Revoke a credential (its id, or its public URL)."""
     from app.services.awarding import revocation
     from app.services.delivery import queries
@@ -381,7 +390,12 @@ def revoke_command(credential_id: str, reason: str) -> int:
         credential = queries.find_credential(credential_id.rstrip("/").rsplit("/", 1)[-1])
         if credential is None:
             raise UsageProblem(f"there is no credential {credential_id}")
-        revocation.revoke(credential, reason, actor=CLI, env=service_env())
+        public = (
+            revocation.public_reason("revocation", public_choice, public_text)
+            if public_choice
+            else None
+        )
+        revocation.revoke(credential, reason, actor=CLI, env=service_env(), public=public)
         click.echo(f"revoked {credential.id}", err=True)
     return 0
 

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.educator import bp, current_educator, educator_required
-from app.forms import refusal
+from app.forms import Confirmation, confirm_page, confirmed, refusal
 from app.models import ImportedCredential, IssuedCredential
 from app.public.credentials import certificate_page, private_download
 from app.public.credentials import links as public_links
@@ -299,9 +299,28 @@ def imported_settings(public_id: str) -> ResponseReturnValue:
 @bp.post("/imported/<public_id>/delete")
 @educator_required
 def imported_delete(public_id: str) -> Response:
-    """Remove an imported credential from the backpack."""
+    """Remove an imported credential from the backpack, after a confirm step."""
     educator = current_educator()
-    imports.delete(educator, imports.get(educator, public_id), service_env())
+    found = imports.get(educator, public_id)
+    if not confirmed():
+        question = confirm_page(
+            Confirmation(
+                title="Remove this credential from your backpack?",
+                undone=(
+                    "Cairn deletes its copy of the credential you imported. The credential "
+                    "itself is the issuer's: to have it in your backpack again, import the file "
+                    "or badge image again."
+                ),
+                action=url_for("educator.imported_delete", public_id=found.public_id),
+                button="Remove it",
+                cancel=url_for("educator.imported", public_id=found.public_id),
+                facts=(("Credential", found.name), ("Issuer", found.issuer_name)),
+                layout="educator/layout.html",
+                section="backpack",
+            )
+        )
+        return Response(question, mimetype="text/html", headers=PRIVATE_PAGE_HEADERS)
+    imports.delete(educator, found, service_env())
     flash("The imported credential has been removed from your backpack.", "success")
     return redirect(url_for("educator.backpack"), 303)
 

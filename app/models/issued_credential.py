@@ -75,9 +75,15 @@ class IssuedCredential(Base):
     valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     status_index: Mapped[int] = mapped_column(Integer)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The internal note staff wrote on revoking (staff and the audit log only, never public).
     revocation_reason: Mapped[str | None] = mapped_column(Text)
+    #: The reason shown on the public pages, chosen or written for the public (or none).
+    revocation_public_reason: Mapped[str | None] = mapped_column(Text)
     suspended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The internal note on suspending (staff and the audit log only).
     suspension_reason: Mapped[str | None] = mapped_column(Text)
+    #: The suspension's reason for the public pages (or none).
+    suspension_public_reason: Mapped[str | None] = mapped_column(Text)
     replaced_by_id: Mapped[str | None] = mapped_column(ForeignKey("issued_credential.id"))
     awarded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
     bulk_job_id: Mapped[str | None] = mapped_column(ForeignKey("bulk_job.id"), index=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, abort, render_template, request, url_for
+from flask import Response, abort, g, render_template, request, url_for
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -19,6 +19,7 @@ from app.qr import qr_png, qr_svg
 from app.services._core.errors import required
 from app.services.delivery import certificates, downloads
 from app.services.delivery import queries as public_queries
+from app.services.learning import educators
 from app.services.org import queries as org_queries
 from app.services.verification import verifier as verification
 from app.wiring import fetcher, service_env
@@ -120,6 +121,7 @@ def credential(credential_id: str) -> BaseResponse | str:
     view = downloads.view(found, env.base_url)
     report = verification.verify(found.document, env=env, fallback=fetcher())
     state = verification.state_of(found)
+    holder = is_holder(found)
     page = render_template(
         "public/credential.html",
         credential=found,
@@ -131,8 +133,19 @@ def credential(credential_id: str) -> BaseResponse | str:
         linkedin=downloads.linkedin_url(view, issuer),
         links=links(found),
         env=env,
+        holder=holder,
     )
-    return Response(page, headers={"Vary": "Accept", "Cache-Control": "no-cache"})
+    # The holder's page has their sharing tools on it: it is theirs alone, never kept.
+    cache = "private, no-store" if holder else "no-cache"
+    return Response(page, headers={"Vary": "Accept, Cookie", "Cache-Control": cache})
+
+
+def is_holder(found: IssuedCredential) -> bool:
+    """Whether the visitor is signed in as the educator the credential was awarded to: the one
+    visitor whose page has the sharing tools (LinkedIn, downloads, link, QR); everyone else sees
+    a page to check it."""
+    educator = g.get("educator")
+    return educator is not None and educators.owns(educator, found)
 
 
 def banner(report: VerificationReport, state: verification.CredentialState) -> dict[str, str]:

@@ -14,7 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from app.errors import wants_json
-from app.forms import refusal
+from app.forms import Confirmation, confirm_page, confirmed, refusal
 from app.models import Achievement, AchievementVersion, Issuer
 from app.services._core.errors import ServiceError
 from app.services._core.transaction import roll_back_refused
@@ -359,9 +359,11 @@ def flash_saved(version: int, previous: int, users: str) -> None:
         )
 
 
-def _set_archived(public_id: str, archived: bool) -> Response:
+def _set_archived(public_id: str, archived: bool) -> Response | str:
     issuer = current_issuer()
     found = achievement_service.get(issuer, public_id)
+    if archived and found.archived_at is None and not confirmed():
+        return _confirm_archive(issuer, found)
     if (found.archived_at is not None) != archived:
         achievement_service.set_archived(found, archived, actor=actor(), env=service_env())
     name = achievement_service.current_version(found).name
@@ -373,16 +375,37 @@ def _set_archived(public_id: str, archived: bool) -> Response:
     return redirect(url_for(".achievement", slug=issuer.slug, public_id=public_id), 303)
 
 
+def _confirm_archive(issuer: Issuer, found: Achievement) -> str:
+    """The confirm step of archiving: what stops, and what stays as it is."""
+    name = achievement_service.current_version(found).name
+    return confirm_page(
+        Confirmation(
+            title=f"Archive “{name}”?",
+            warning="It stops being awarded at once.",
+            undone=(
+                "No one can be awarded it, by the form, a bulk upload, a module or a pathway, "
+                "until it is restored. Credentials already issued stay valid and keep their "
+                "pages; nothing already signed changes."
+            ),
+            action=url_for(".archive_achievement", slug=issuer.slug, public_id=found.public_id),
+            button="Archive it",
+            cancel=url_for(".achievement", slug=issuer.slug, public_id=found.public_id),
+            facts=(("Achievement", name), ("Organisation", issuer.name)),
+        )
+    )
+
+
 @bp.post("/<slug>/achievements/<public_id>/archive")
 @workspace_view("editor")
-def archive_achievement(slug: str, public_id: str) -> Response:
-    """Archive an achievement (no new awards; issued credentials stay valid)."""
+def archive_achievement(slug: str, public_id: str) -> Response | str:
+    """Archive an achievement (no new awards; issued credentials stay valid), after a confirm
+    step."""
     return _set_archived(public_id, True)
 
 
 @bp.post("/<slug>/achievements/<public_id>/restore")
 @workspace_view("editor")
-def restore_achievement(slug: str, public_id: str) -> Response:
+def restore_achievement(slug: str, public_id: str) -> Response | str:
     """Restore an archived achievement."""
     return _set_archived(public_id, False)
 

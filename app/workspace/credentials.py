@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from app.forms import refusal
+from app.forms import Confirmation, confirm_page, confirmed, refusal
 from app.models import CREDENTIAL_STATUSES, IssuedCredential
 from app.services._core.errors import NotFound, required
 from app.services.awarding import issuing, revocation
@@ -139,6 +139,7 @@ def credential(slug: str, credential_id: str) -> str:
         document=document_json(found),
         replaces=replaces,
         awarded_by=awarded_by,
+        public_reasons=revocation.PUBLIC_REASONS,
         events=audit.events(issuer.id, subject_type="credential", subject_id=found.id, limit=200),
     )
 
@@ -147,40 +148,85 @@ def _back(credential_id: str) -> Response:
     return redirect(url_for(".credential", slug=current_issuer().slug, credential_id=credential_id))
 
 
-def _act(credential_id: str, action: str) -> Response:
-    """Run a status change from the credential page; report the outcome there."""
+#: Each status change: its service, the list its public reason comes from (none for lifting a
+#: suspension, which the public pages no longer mention), and the message when it is done.
+OPERATIONS: dict[str, tuple[Any, Literal["revocation", "suspension"] | None, str]] = {
+    "revoke": (
+        revocation.revoke,
+        "revocation",
+        "Revoked. Anyone who checks it now sees it is revoked.",
+    ),
+    "suspend": (revocation.suspend, "suspension", "Suspended until the suspension is lifted."),
+    "unsuspend": (revocation.unsuspend, None, "The suspension is lifted."),
+}
+
+
+def _act(credential_id: str, action: str) -> Response | str:
+    """Run a status change from the credential page; report the outcome there. A revocation
+    cannot be undone, so its form first answers with a confirm step that says so."""
     found = issuing.get_credential(current_issuer(), credential_id)
     reason = request.form.get("reason", "")
-    operations = {
-        "revoke": (revocation.revoke, "Revoked. Anyone who checks it now sees it is revoked."),
-        "suspend": (revocation.suspend, "Suspended until the suspension is lifted."),
-        "unsuspend": (revocation.unsuspend, "The suspension is lifted."),
-    }
-    operation, done = operations[action]
+    operation, purpose, done = OPERATIONS[action]
+    choice = request.form.get("public_reason", "")
+    other = request.form.get("public_other", "")
     with refusal() as refused:
-        operation(found, reason, actor=actor(), env=service_env())
+        note = revocation.internal_note(reason)
+        public = revocation.public_reason(purpose, choice, other) if purpose else None
+        if action == "revoke" and not confirmed():
+            return _confirm_revoke(found, note, public or "", choice, other)
+        kwargs = {"public": public} if purpose else {}
+        operation(found, reason, actor=actor(), env=service_env(), **kwargs)
     refused.flash(done)
     return _back(credential_id)
 
 
+def _confirm_revoke(
+    credential: IssuedCredential, note: str, public: str, choice: str, other: str
+) -> str:
+    """The confirm step of a revocation: who loses what, the two reasons, and that it is final."""
+    slug = current_issuer().slug
+    page = url_for(".credential", slug=slug, credential_id=credential.id)
+    return confirm_page(
+        Confirmation(
+            title="Revoke this credential?",
+            undone=(
+                "A revoked credential stays revoked: its status list says so to every verifier "
+                "from now on, and it cannot be restored or un-revoked. To correct a mistake, "
+                "replace it instead; to pause it, suspend it."
+            ),
+            action=url_for(".credential_revoke", slug=slug, credential_id=credential.id),
+            button="Revoke permanently",
+            cancel=page,
+            facts=(
+                ("Credential", credential.achievement_version.name),
+                ("Recipient", credential.recipient_name or credential.recipient_email),
+                ("Public reason", public),
+                ("Internal note", note),
+            ),
+            fields={"reason": note, "public_reason": choice, "public_other": other},
+        )
+    )
+
+
 @bp.post("/<slug>/credentials/<credential_id>/revoke")
 @workspace_view("awarder")
-def credential_revoke(slug: str, credential_id: str) -> Response:
-    """Revoke a credential for good (a reason is required)."""
+def credential_revoke(slug: str, credential_id: str) -> Response | str:
+    """Revoke a credential for good (a public reason and an internal note are required), after
+    a confirm step."""
     return _act(credential_id, "revoke")
 
 
 @bp.post("/<slug>/credentials/<credential_id>/suspend")
 @workspace_view("awarder")
-def credential_suspend(slug: str, credential_id: str) -> Response:
-    """Suspend a credential (a reason is required)."""
+def credential_suspend(slug: str, credential_id: str) -> Response | str:
+    """Suspend a credential (a public reason and an internal note are required)."""
     return _act(credential_id, "suspend")
 
 
 @bp.post("/<slug>/credentials/<credential_id>/unsuspend")
 @workspace_view("awarder")
-def credential_unsuspend(slug: str, credential_id: str) -> Response:
-    """Lift a credential's suspension (a reason is required)."""
+def credential_unsuspend(slug: str, credential_id: str) -> Response | str:
+    """Lift a credential's suspension (an internal note is required)."""
     return _act(credential_id, "unsuspend")
 
 

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from app.auth import current_staff
 from app.auth.invitations import queue_invitation
 from app.extensions import db
-from app.forms import Refusal, refusal
+from app.forms import Confirmation, Refusal, confirm_page, confirmed, refusal
 from app.models import ROLES, Issuer, StaffAccount
 from app.services._core.errors import NotFound
 from app.services.mail import emails
@@ -142,13 +142,37 @@ def change_role(slug: str, staff_id: int) -> ResponseReturnValue:
 def remove_member(slug: str, staff_id: int) -> ResponseReturnValue:
     """Take a member out of the organisation (their account stays, for other workspaces)."""
     issuer = current_issuer()
-    account, _ = _member(issuer, staff_id)
+    account, role = _member(issuer, staff_id)
+    if not confirmed():
+        return _confirm_removal(issuer, account, role)
     with refusal() as refused:
         staff.set_role(issuer, account, None, actor=actor(), env=service_env())
     if refused:
         return _refused_change(refused)
     flash(f"{account.name} no longer works in {issuer.name}.")
     return _after_change(account, slug)
+
+
+def _confirm_removal(issuer: Issuer, account: StaffAccount, role: str) -> str:
+    """The confirm step of taking someone out of the organisation."""
+    yourself = account.id == current_staff().id
+    return confirm_page(
+        Confirmation(
+            title=f"Remove yourself from {issuer.name}?"
+            if yourself
+            else f"Remove {account.name} from {issuer.name}?",
+            warning="You lose access at once." if yourself else "They lose access at once.",
+            undone=(
+                f"{'You' if yourself else account.name} can no longer open this organisation's "
+                "workspace. The account stays, for other organisations, and what was done stays "
+                "in the audit log. Only an owner can give access back, with a new invitation."
+            ),
+            action=url_for(".remove_member", slug=issuer.slug, staff_id=account.id),
+            button="Remove from the organisation",
+            cancel=url_for(".members", slug=issuer.slug),
+            facts=(("Name", account.name), ("Email", account.email), ("Role now", role)),
+        )
+    )
 
 
 def _refused_change(refused: Refusal) -> ResponseReturnValue:

@@ -9,7 +9,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from marshmallow import ValidationError
 from werkzeug.wrappers import Response
 
-from app.forms import refusal
+from app.forms import Confirmation, confirm_page, confirmed, refusal
 from app.models import Image, Issuer, IssuerKey
 from app.services._core.errors import ServiceError
 from app.services._core.transaction import roll_back_refused
@@ -139,9 +139,32 @@ def rotate_key(slug: str) -> Response | tuple[str, int]:
     except ValidationError as exc:
         return _render(issuer, errors=flat_errors(exc), status=400)
     old = issuers.active_key(issuer, loaded["key_type"]).kid
+    if not confirmed():
+        return _confirm_rotation(issuer, loaded["key_type"], old), 200
     new = issuers.rotate_key(issuer, loaded["key_type"], actor=actor(), env=service_env())
     flash(
         f"New {KEY_TYPE_LABELS[new.key_type]} key {new.kid} now signs new credentials. The old "
         f"key {old} stays published, so credentials it signed still verify."
     )
     return redirect(url_for(".profile", slug=issuer.slug), 303)
+
+
+def _confirm_rotation(issuer: Issuer, key_type: str, old: str) -> str:
+    """The confirm step of a key rotation: which key retires, and that it stays retired."""
+    label = KEY_TYPE_LABELS[key_type]
+    return confirm_page(
+        Confirmation(
+            title=f"Make a new {label} signing key?",
+            undone=(
+                f"The current {label} key retires for good: it never signs again, and no key "
+                "can be made active again. It stays published in the DID document and the JWKS, "
+                "so every credential it signed still verifies; credentials issued from now on "
+                "are signed with the new key."
+            ),
+            action=url_for(".rotate_key", slug=issuer.slug),
+            button=f"Make a new {label} key",
+            cancel=url_for(".profile", slug=issuer.slug),
+            facts=(("Organisation", issuer.name), ("Key that retires", old)),
+            fields={"key_type": key_type},
+        )
+    )

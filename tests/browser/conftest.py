@@ -45,7 +45,9 @@ SCREENSHOTS = Path(os.environ.get("CAIRN_SCREENSHOTS") or "/tmp/cairn-screenshot
 DESKTOP = {"width": 1280, "height": 900}
 PASSWORD = "correct horse battery staple"
 STAFF_EMAIL = "tess@example.org"
-REVOKE_REASON = "Awarded in error: the workshop was not completed"
+#: The revocation's internal note (staff and the audit log) and its public reason (the page).
+REVOKE_NOTE = "Awarded in error: the workshop was not completed"
+REVOKE_REASON = "Issued in error"
 _START_TIMEOUT = 40.0
 _CLI_TIMEOUT = 120.0
 
@@ -65,6 +67,7 @@ class Site:
     staff_email: str = STAFF_EMAIL
     password: str = PASSWORD
     revoke_reason: str = REVOKE_REASON
+    revoke_note: str = REVOKE_NOTE
 
     def url(self, path: str) -> str:
         """An absolute URL on this instance."""
@@ -111,12 +114,12 @@ ids = []
 for award in plan["awards"]:
     document = run(*award, "--achievement", achievement)
     ids.append(json.loads(document)["id"].rsplit("/", 1)[-1])
-run("revoke", ids[1], "--reason", plan["reason"])
+run("revoke", ids[1], "--reason", plan["note"], "--public-reason", "issued_in_error")
 print(json.dumps({"achievement_id": achievement, "valid_id": ids[0], "revoked_id": ids[1]}))
 """
 SEED_PLAN = {
     "password": PASSWORD,
-    "reason": REVOKE_REASON,
+    "note": REVOKE_NOTE,
     "staff": ["staff", "create", "--email", STAFF_EMAIL, "--name", "Tess Teacher", "--password-stdin"],
     "issuer": [
         "issuers", "create",

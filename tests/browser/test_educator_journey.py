@@ -360,11 +360,14 @@ def complete_module(page: Page, site: Site, journey: Journey, shot: Shot) -> Non
         state=page.context.storage_state(),
         name="educator-module",
     )
-    # Answers are offered for publishing, ticked; the file is the educator's to tick.
+    # Answers and the file are offered for publishing, none ticked: nothing is published
+    # unless the educator ticks it; this educator ticks every answer and the file.
     publish = complete.get_by_role("checkbox")
     expect(publish).to_have_count(len(REFLECTIONS) + 1)
     for prompt, _ in (pair for _, pairs in ACTIVITIES for pair in pairs):
-        expect(complete.get_by_role("checkbox", name=prompt)).to_be_checked()
+        answer = complete.get_by_role("checkbox", name=prompt)
+        expect(answer).not_to_be_checked()
+        answer.check()
     attached = complete.get_by_role("checkbox", name=EVIDENCE_TITLE)
     expect(attached).not_to_be_checked()
     attached.check()

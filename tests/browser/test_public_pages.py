@@ -1,4 +1,5 @@
-"""What an employer sees: a credential link showing Valid, a revoked one showing its reason, a
+"""What an employer sees: a credential link showing Valid (a page to check it, without the
+holder's sharing tools), a revoked one showing its public reason, a
 baked PNG and a tampered file dropped on the Verify page, on a desktop and on a phone."""
 
 from __future__ import annotations
@@ -61,15 +62,17 @@ def test_employer_opens_a_credential_link_and_sees_valid(
     checks = page.locator(".checks .check")
     assert checks.count() >= 6
     assert page.locator(".checks .check-fail").count() == 0
+    # A verification page: the sharing tools are the holder's, not an employer's.
     for name in (
         "Badge image (PNG)",
-        "Badge image (SVG)",
-        "Credential (JSON)",
         "Printable certificate",
+        "Certificate PDF (A4)",
         "Add to LinkedIn",
+        "Share by email",
     ):
-        expect(page.get_by_role("link", name=name)).to_be_visible()
-    expect(page.get_by_role("img", name="QR code linking to this credential")).to_be_visible()
+        expect(page.get_by_role("link", name=name)).to_have_count(0)
+    expect(page.get_by_role("img", name="QR code linking to this credential")).to_have_count(0)
+    expect(page.get_by_role("link", name="the signed credential (JSON)")).to_be_visible()
     shot(page, "credential-valid")
 
 
@@ -79,6 +82,7 @@ def test_a_revoked_credential_shows_its_reason(page: Page, site: Site, shot: Sho
     expect(banner).to_have_class("status-banner status-banner-revoked")
     expect(banner.locator(".status-word")).to_contain_text("Revoked")
     expect(banner).to_contain_text(site.revoke_reason)
+    expect(page.locator("main")).not_to_contain_text(site.revoke_note)  # the internal note
     expect(page.locator(".checks .check-fail")).to_have_count(1)
     shot(page, "credential-revoked")
 

@@ -120,7 +120,9 @@ class LocalFirstFetcher:
 
 @dataclass(frozen=True)
 class CredentialState:
-    """What Cairn's own records say about one of its credentials, beside the live verification."""
+    """What Cairn's own records say about one of its credentials, beside the live verification.
+    The reasons are the public ones (what the issuer wrote or chose for the public), never the
+    internal notes staff keep."""
 
     revoked: bool
     revocation_reason: str | None
@@ -173,16 +175,16 @@ def _apply_own_record(report: VerificationReport, state: CredentialState) -> Non
 
 
 def state_of(credential: IssuedCredential) -> CredentialState:
-    """Revocation and suspension as recorded when they happened (with their reasons).
+    """Revocation and suspension as recorded when they happened (with their public reasons).
 
     Suspension is also checked here because the strict OB 3.0 schema lets a credential name
     one status entry (the revocation list); Cairn keeps the suspension bit at the same index.
     """
     return CredentialState(
         revoked=credential.revoked_at is not None,
-        revocation_reason=credential.revocation_reason,
+        revocation_reason=credential.revocation_public_reason,
         suspended=credential.suspended_at is not None,
-        suspension_reason=credential.suspension_reason,
+        suspension_reason=credential.suspension_public_reason,
         replaced_by=credential.replaced_by_id,
     )
 

@@ -282,6 +282,32 @@ def test_revoke_flips_the_bit_and_refuses_twice(ready: tuple[Cli, str]) -> None:
     assert (status, out) == (2, "") and err.count("\n") == 1 and err.startswith("cairn: ")
 
 
+def test_revoke_takes_a_public_reason_apart_from_the_internal_note(ready: tuple[Cli, str]) -> None:
+    cli, achievement_id = ready
+    award = ("award", "--issuer", SLUG, "--achievement", achievement_id, "--json", "--no-email")
+    first = json.loads(cli.ok(*award, "--recipient", "a@school.example.org"))["id"]
+    second = json.loads(cli.ok(*award, "--recipient", "b@school.example.org"))["id"]
+    status, _, err = cli("revoke", first, "--reason", "Ticket 4411", "--public-reason", "other")
+    assert status == 2 and "Write the reason the public will see." in err  # nothing revoked
+    cli.ok("revoke", first, "--reason", "Ticket 4411", "--public-reason", "requirements")
+    cli.ok("revoke", second, "--reason", "Roster mix-up", "--public-reason", "other",
+           "--public-text", "Awarded to the wrong teacher")  # fmt: skip
+    application = cli.app()
+    with application.app_context():
+        found = {c.recipient_email: c for c in db.session.scalars(select(IssuedCredential))}
+        a, b = found["a@school.example.org"], found["b@school.example.org"]
+        assert (a.revocation_reason, a.revocation_public_reason) == (
+            "Ticket 4411",
+            "No longer meets the requirements",
+        )
+        assert (b.revocation_reason, b.revocation_public_reason) == (
+            "Roster mix-up",
+            "Awarded to the wrong teacher",
+        )
+        db.session.remove()
+        db.engine.dispose()
+
+
 def test_demo_if_empty_seeds_once(cli: Cli, tmp_path: Path) -> None:
     cli.ok("db", "upgrade")
     status, _, err = cli("demo", "--if-empty")

@@ -272,5 +272,11 @@ def test_reverify_and_remove_an_import(web: Web, award: Callable[[str], IssuedCr
     assert refused.status_code == 409 and "confirmed addresses" in body(refused)
     imported = db.session.scalar(select(ImportedCredential))
     assert imported is not None and not imported.show_on_profile
-    assert web.submit(location, f"{location}/delete").headers["Location"] == "/me/"
+    # Removing it asks first, saying it cannot be undone; nothing is removed until confirmed.
+    asked = web.submit(location, f"{location}/delete")
+    assert asked.status_code == 200 and "This cannot be undone." in body(asked)
+    assert "Remove this credential from your backpack?" in body(asked)
+    assert count(ImportedCredential) == 1
+    confirmed = web.submit(location, f"{location}/delete", {"confirmed": "1"})
+    assert confirmed.headers["Location"] == "/me/"
     assert count(ImportedCredential) == 0

@@ -297,6 +297,28 @@ def test_completion_is_refused_with_a_message_until_the_rules_are_met(
     assert count(IssuedCredential) == 0 and count(Submission) == 0
 
 
+def test_nothing_is_published_unless_the_educator_ticks_it(app, staff_web, issuer, badge) -> None:
+    """Privacy by default: the completion form ticks no answer, and completing without ticking
+    anything issues a credential that cites no answer and publishes no item."""
+    module = build_module(staff_web, issuer, badge, requires_partner="")
+    web = browser(app)
+    sign_in_as(web, make_educator("ann.lee@school.example.org", "Ann Lee"))
+    home = f"/me/modules/{module.public_id}"
+    web.submit(home, f"{home}/enrol")
+    answer_everything(web, module)
+    page = text(web.get(home))
+    boxes = re.findall(r'<input type="checkbox" id="publish-\d+" name="publish"[^>]*>', page)
+    assert len(boxes) == 3 and not any("checked" in box for box in boxes)
+    assert "Nothing is published unless you tick it." in page
+    done = web.submit(home, f"{home}/complete", data={})
+    assert done.status_code == 303, text(done)[:800]
+    credential = db.session.scalars(select(IssuedCredential)).one()
+    evidence = json.loads(credential.document)["evidence"]
+    assert [e.get("id") for e in evidence] == [None]  # only the completion narrative
+    assert SECRET_ANSWER not in credential.document
+    assert not any(item.publish for item in db.session.scalars(select(PortfolioItem)))
+
+
 def test_answers_autosave_as_json_to_the_same_address(app, staff_web, issuer, badge) -> None:
     module = build_module(staff_web, issuer, badge)
     web = browser(app)

@@ -237,7 +237,7 @@ def test_deleting_an_item(ann, web: Web, badge) -> None:
     reviews.submit(ann, badge, [kept.public_id], "", service_env())
     gone = add_item(ann, "Old notes", file=(PDF, "notes.pdf"))
     confirm = page(web.get(f"/me/portfolio/{gone.public_id}/delete"))
-    assert "Delete “Old notes”?" in confirm.text
+    assert "Delete “Old notes”?" in confirm.text and "This cannot be undone." in confirm.text
     response = web.submit(f"/me/portfolio/{gone.public_id}/delete")
     assert response.status_code == 303 and response.headers["Location"].endswith("/me/portfolio")
     assert count(PortfolioItem) == 1 and count(StoredFile) == 0

@@ -13,13 +13,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.models import Achievement, IssuedCredential, Issuer
+from app.models import Achievement, Educator, IssuedCredential, Issuer
 from app.services.awarding import revocation
 from app.services.delivery import visibility
 from app.services.org.audit import Actor
 from app.wiring import service_env
-from tests.app.conftest import BASE_URL
-from tests.app.public.conftest import ALIGNMENT, RECIPIENT, assert_csp_clean, page
+from tests.app.conftest import BASE_URL, sign_in_directly
+from tests.app.educator.educator_helpers import make_educator
+from tests.app.public.conftest import ALIGNMENT, EMAIL, RECIPIENT, assert_csp_clean, page
 
 TEST = Actor(label="test")
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -218,21 +219,25 @@ def test_an_expired_credential_says_expired(
 def test_a_suspended_credential_says_suspended(
     client: FlaskClient, credential: IssuedCredential
 ) -> None:
-    revocation.suspend(credential, "Under review", actor=TEST, env=service_env())
+    revocation.suspend(credential, "Complaint from the district office", actor=TEST,
+                       env=service_env(), public="Under review by the issuer")  # fmt: skip
     html = get(client, f"/credentials/{credential.id}", BROWSER).get_data(as_text=True)
     assert '<strong class="status-word">Suspended</strong>' in html
-    assert "Under review" in html
+    assert "Under review by the issuer" in html
+    assert "Complaint from the district office" not in html  # the internal note stays internal
     assert "linkedin.com" not in html and "certificate.pdf" not in html
 
 
-def test_a_revoked_credential_says_revoked_with_its_reason(
+def test_a_revoked_credential_says_revoked_with_its_public_reason_only(
     client: FlaskClient, credential: IssuedCredential
 ) -> None:
-    revocation.revoke(credential, "Awarded in error", actor=TEST, env=service_env())
+    revocation.revoke(credential, "Awarded in error: the roster had two Ann Lees", actor=TEST,
+                      env=service_env(), public="Issued in error")  # fmt: skip
     response = get(client, f"/credentials/{credential.id}", BROWSER)
     html = response.get_data(as_text=True)
     assert '<strong class="status-word">Revoked</strong>' in html
-    assert "Awarded in error" in html
+    assert "Issued in error" in html
+    assert "roster" not in html  # the internal note is for staff and the audit log
     shown = page(response)
     assert "The issuer has revoked this credential." in shown.text
     # Nothing invites sharing or printing it any more; the JSON stays downloadable.
@@ -280,14 +285,65 @@ def test_open_graph_and_twitter_tags(client: FlaskClient, credential: IssuedCred
     assert client.get(urlsplit(meta["og:image"]).path, base_url=BASE_URL).status_code == 200
 
 
+@pytest.fixture
+def holder(client: FlaskClient) -> Educator:
+    """The educator the credentials here are awarded to, signed in on ``client``."""
+    educator = make_educator(EMAIL, RECIPIENT)
+    sign_in_directly(client, "educator", educator.id)
+    return educator
+
+
+def test_visitors_get_a_page_to_check_it_without_the_sharing_tools(
+    client: FlaskClient, credential: IssuedCredential
+) -> None:
+    """Share controls belong to the holder: a visitor (an employer, say, or another educator
+    signed in) sees what it claims, the issuer and the verification, not "Add to LinkedIn" or the
+    downloads; the signed credential stays readable for verifiers."""
+    response = get(client, f"/credentials/{credential.id}", BROWSER)
+    shown = page(response)
+    html = response.get_data(as_text=True)
+    assert "Formative Assessment in Practice" in shown.text and "Verification" in shown.text
+    assert not [h for h in shown.hrefs() if "linkedin.com" in h or "certificate" in h]
+    assert "mailto:" not in html and "qr.svg" not in html and "share-link" not in html
+    assert "badge.svg" not in html and "Your credential" not in shown.text
+    assert "share.js" not in html
+    assert f"/credentials/{credential.id}/credential.json" in shown.hrefs()
+    assert "Sign in to your backpack" in shown.text
+    assert f"/credentials/{credential.id}/manage" in shown.hrefs()
+    assert response.headers["Cache-Control"] == "no-cache"
+    # The downloads themselves keep working for whoever has their address.
+    for name in ("badge.png", "badge.svg", "credential.json", "qr.svg", "certificate.pdf"):
+        assert get(client, f"/credentials/{credential.id}/{name}").status_code == 200, name
+    # Another educator, signed in, is a visitor too.
+    sign_in_directly(client, "educator", make_educator("bo@school.example.org", "Bo Ng").id)
+    shown = page(get(client, f"/credentials/{credential.id}", BROWSER))
+    assert "Your credential" not in shown.text
+    assert not [h for h in shown.hrefs() if "linkedin.com" in h]
+
+
+def test_the_holder_signed_in_gets_the_sharing_tools(
+    client: FlaskClient, credential: IssuedCredential, holder: Educator
+) -> None:
+    response = get(client, f"/credentials/{credential.id}", BROWSER)
+    shown = page(response)
+    assert "Your credential" in shown.text and "Only you see this part" in shown.text
+    assert any("linkedin.com" in h for h in shown.hrefs())
+    assert f"/me/credentials/{credential.id}" in shown.hrefs()
+    assert "share.js" in response.get_data(as_text=True)
+    # It is theirs alone: never kept by a cache, and a cache keeps pages apart by cookie.
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert "Cookie" in response.headers["Vary"]
+
+
 def test_linkedin_copy_link_and_email_sharing(
     client: FlaskClient,
     issuer: Issuer,
     achievement: Achievement,
     make_award: Callable[..., IssuedCredential],
+    holder: Educator,
 ) -> None:
     until = datetime(2031, 3, 15, tzinfo=UTC)
-    expiring = make_award(issuer, achievement, name=RECIPIENT, valid_until=until)
+    expiring = make_award(issuer, achievement, EMAIL, name=RECIPIENT, valid_until=until)
     shown = page(get(client, f"/credentials/{expiring.id}", BROWSER))
     url = f"{BASE_URL}/credentials/{expiring.id}"
 
@@ -318,7 +374,7 @@ def test_linkedin_copy_link_and_email_sharing(
 
 
 def test_linkedin_without_expiry_has_no_expiration_fields(
-    client: FlaskClient, credential: IssuedCredential
+    client: FlaskClient, credential: IssuedCredential, holder: Educator
 ) -> None:
     shown = page(get(client, f"/credentials/{credential.id}", BROWSER))
     (linkedin,) = [h for h in shown.hrefs() if h.startswith("https://www.linkedin.com/")]
@@ -327,7 +383,9 @@ def test_linkedin_without_expiry_has_no_expiration_fields(
     assert query["certId"] == [credential.id]
 
 
-def test_the_page_links_every_download(client: FlaskClient, credential: IssuedCredential) -> None:
+def test_the_holders_page_links_every_download(
+    client: FlaskClient, credential: IssuedCredential, holder: Educator
+) -> None:
     hrefs = page(get(client, f"/credentials/{credential.id}", BROWSER)).hrefs()
     base = f"/credentials/{credential.id}"
     for path in (
@@ -404,3 +462,15 @@ def test_a_public_again_credential_shows_its_page(
     visibility.set_private(credential, False, actor=TEST, env=env)
     text = page(get(client, f"/credentials/{credential.id}", BROWSER)).text
     assert "Formative Assessment in Practice" in text and RECIPIENT in text
+
+
+def test_a_revocation_without_a_public_reason_shows_no_reason(
+    client: FlaskClient, credential: IssuedCredential
+) -> None:
+    """A credential revoked with only an internal note (the CLI, or before public reasons
+    existed) says it was revoked and nothing of the note."""
+    revocation.revoke(credential, "Parent complaint, see ticket 4411", actor=TEST,
+                      env=service_env())  # fmt: skip
+    html = get(client, f"/credentials/{credential.id}", BROWSER).get_data(as_text=True)
+    assert '<strong class="status-word">Revoked</strong>' in html
+    assert "The issuer revoked it." in html and "ticket 4411" not in html

@@ -473,7 +473,13 @@ def test_archive_and_restore(app, web, workspace, make_achievement) -> None:
     other = make_achievement(workspace["issuer"], "Another Badge")
     sign_in(web.client, workspace["editor"])
     detail = f"{workspace['base']}/{achievement.public_id}"
-    response = web.submit(detail, f"{detail}/archive")
+    # Archiving asks first, saying what stops and what stays; nothing changes until confirmed.
+    asked = web.submit(detail, f"{detail}/archive")
+    question = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Archive “Formative Assessment in Practice”?" in question
+    assert "It stops being awarded at once." in question and "stay valid" in question
+    assert achievement.archived_at is None
+    response = web.submit(detail, f"{detail}/archive", data={"confirmed": "1"})
     assert response.status_code == 303 and achievement.archived_at is not None
     page = web.get(detail).get_data(as_text=True)
     assert "Archived" in page and "Restore" in page
@@ -487,7 +493,7 @@ def test_archive_and_restore(app, web, workspace, make_achievement) -> None:
     assert web.submit(detail, f"{detail}/restore").status_code == 303
     assert achievement.archived_at is None and other.archived_at is None
     # Without the form's CSRF token nothing happens.
-    refused = web.client.post(f"{detail}/archive", base_url=BASE_URL)
+    refused = web.client.post(f"{detail}/archive", data={"confirmed": "1"}, base_url=BASE_URL)
     assert refused.status_code == 400 and achievement.archived_at is None
 
 

@@ -188,18 +188,44 @@ def test_revoking_through_the_form_flips_the_served_bit(
     assert "Give a reason" in signed_in.get(page).get_data(as_text=True)
     assert not bit(client, issuer, "revocation", credential.status_index)
 
-    done = signed_in.submit(page, action, data={"reason": "Awarded to the wrong person"})
+    # A public reason is chosen as well as the internal note; "Other" needs its words.
+    note = {"reason": "Awarded to the wrong person"}
+    unchosen = signed_in.submit(page, action, data=note)
+    assert unchosen.status_code == 302
+    assert "Choose the reason the public will see." in signed_in.get(page).get_data(as_text=True)
+    wordless = signed_in.submit(page, action, data=note | {"public_reason": "other"})
+    assert wordless.status_code == 302
+    assert "Write the reason the public will see." in signed_in.get(page).get_data(as_text=True)
+
+    # The form first asks, saying what cannot be undone; nothing changes until it is confirmed.
+    chosen = note | {"public_reason": "issued_in_error"}
+    asked = signed_in.submit(page, action, data=chosen)
+    assert asked.status_code == 200
+    question = asked.get_data(as_text=True)
+    assert "Revoke this credential?" in question and "This cannot be undone." in question
+    assert "Issued in error" in question and "Awarded to the wrong person" in question
+    assert 'name="confirmed" value="1"' in question and 'name="csrf_token"' in question
+    assert credential.revoked_at is None
+    assert not bit(client, issuer, "revocation", credential.status_index)
+
+    done = signed_in.submit(page, action, data=chosen | {"confirmed": "1"})
     assert done.status_code == 302 and done.headers["Location"].endswith(page)
     html = signed_in.get(page).get_data(as_text=True)
     assert "Revoked. Anyone who checks it now sees it is revoked." in html
     assert "Awarded to the wrong person" in html and "<code>credential.revoke</code>" in html
+    assert "Public reason: Issued in error" in html
+    assert credential.revocation_public_reason == "Issued in error"
+    public = client.get(f"/credentials/{credential.id}", base_url=BASE_URL,
+                        headers={"Accept": "text/html"}).get_data(as_text=True)  # fmt: skip
+    assert "Issued in error" in public and "Awarded to the wrong person" not in public
     assert "Revoke permanently" not in html  # nothing more to do to a revoked credential
     assert bit(client, issuer, "revocation", credential.status_index)
     assert not bit(client, issuer, "revocation", bystander.status_index)
     assert verify(credential.document, local_fetch).check("status").code == "revoked"
     assert verify(bystander.document, local_fetch).valid
 
-    again = signed_in.submit(page, action, data={"reason": "Twice"})
+    again = signed_in.submit(page, action, data={"reason": "Twice", "public_reason": "other",
+                                                  "public_other": "Twice", "confirmed": "1"})  # fmt: skip
     assert again.status_code == 302
     assert "already revoked" in signed_in.get(page).get_data(as_text=True)
     revokes = (
@@ -212,16 +238,21 @@ def test_suspending_and_unsuspending_through_the_forms(
     signed_in, client, issuer, credential
 ) -> None:
     page = detail(issuer, credential)
-    assert (
-        signed_in.submit(page, f"{page}/suspend", data={"reason": "Complaint"}).status_code == 302
-    )
+    suspend = {"reason": "Complaint", "public_reason": "under_review"}
+    assert signed_in.submit(page, f"{page}/suspend", data=suspend).status_code == 302
     html = signed_in.get(page).get_data(as_text=True)
     assert "Suspended until the suspension is lifted." in html and "Complaint" in html
+    assert "Public reason: Under review by the issuer" in html
+    public = client.get(f"/credentials/{credential.id}", base_url=BASE_URL,
+                        headers={"Accept": "text/html"}).get_data(as_text=True)  # fmt: skip
+    assert "Under review by the issuer" in public and "Complaint" not in public
     assert "Lift suspension" in html and "Resend award email" not in html
     assert bit(client, issuer, "suspension", credential.status_index)
     assert not bit(client, issuer, "revocation", credential.status_index)
 
-    signed_in.submit(page, f"{page}/suspend", data={"reason": "Twice"})
+    signed_in.submit(
+        page, f"{page}/suspend", data={"reason": "Twice", "public_reason": "under_review"}
+    )
     assert "already suspended" in signed_in.get(page).get_data(as_text=True)
     signed_in.submit(page, f"{page}/unsuspend", data={"reason": ""})
     assert bit(client, issuer, "suspension", credential.status_index)  # no reason, no change

@@ -419,7 +419,15 @@ def test_an_owner_changes_a_role_and_removes_a_member(
     assert "Ada Awarder is now editor." in owner_web.get(members_path(issuer)).get_data(
         as_text=True
     )
-    removed = owner_web.submit(members_path(issuer), members_path(issuer, f"/{ada.id}/remove"))
+    # Removing asks first, saying they lose access at once; nothing changes until confirmed.
+    asked = owner_web.submit(members_path(issuer), members_path(issuer, f"/{ada.id}/remove"))
+    question = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "Remove Ada Awarder from" in question
+    assert "They lose access at once." in question and 'name="confirmed" value="1"' in question
+    assert staff.role_of(ada, issuer) == "editor"
+    removed = owner_web.submit(
+        members_path(issuer), members_path(issuer, f"/{ada.id}/remove"), data={"confirmed": "1"}
+    )
     assert removed.status_code == 302 and staff.role_of(ada, issuer) is None
     # The account stays (it may work elsewhere); it just no longer sees this workspace.
     assert db.session.get(StaffAccount, ada.id) is not None
@@ -444,7 +452,9 @@ def test_the_last_owner_cannot_leave_or_step_down(owner_web: Web, issuer: Issuer
     demoted = owner_web.submit(
         members_path(issuer), members_path(issuer, f"/{me.id}/role"), data={"role": "viewer"}
     )
-    removed = owner_web.submit(members_path(issuer), members_path(issuer, f"/{me.id}/remove"))
+    removed = owner_web.submit(
+        members_path(issuer), members_path(issuer, f"/{me.id}/remove"), data={"confirmed": "1"}
+    )
     for response in (demoted, removed):
         assert response.status_code == 409
         body = response.get_data(as_text=True)
@@ -472,7 +482,7 @@ def test_changes_need_a_csrf_token(
     add(issuer, ada, "awarder")
     for action, data in (
         (f"/{ada.id}/role", {"role": "owner"}),
-        (f"/{ada.id}/remove", {}),
+        (f"/{ada.id}/remove", {"confirmed": "1"}),
         ("/invite", {"email": NEW, "name": "N", "role": "owner"}),
     ):
         response = owner_web.client.post(members_path(issuer, action), data=data,
@@ -495,7 +505,7 @@ def test_only_owners_manage_staff(
     for action, data in (
         ("/invite", {"email": NEW, "name": "N", "role": "owner"}),
         (f"/{owner.id}/role", {"role": "viewer"}),
-        (f"/{owner.id}/remove", {}),
+        (f"/{owner.id}/remove", {"confirmed": "1"}),
         (f"/{member.id}/role", {"role": "owner"}),
     ):
         response = web.client.post(
@@ -518,7 +528,9 @@ def test_outsiders_and_unknown_workspaces_get_404(
     assert web.get(members_path(issuer)).status_code == 404
     assert web.get("/workspace/no-such-place/members").status_code == 404
     owner = staff.get_by_email(OWNER)
-    response = web.submit("/workspace/", members_path(issuer, f"/{owner.id}/remove"))
+    response = web.submit(
+        "/workspace/", members_path(issuer, f"/{owner.id}/remove"), data={"confirmed": "1"}
+    )
     assert response.status_code == 404
     assert staff.role_of(owner, issuer) == "owner"
 

@@ -89,7 +89,7 @@ def test_only_owners_may_see_or_change_it(app, web, workspace, who: str, status:
     keys = count(IssuerKey)
     for path, data in (
         (profile_path(workspace), {**PROFILE_FORM, "name": "Hijacked"}),
-        (rotate_path(workspace), {"key_type": "ed25519"}),
+        (rotate_path(workspace), {"key_type": "ed25519", "confirmed": "1"}),
     ):
         response = web.client.post(path, data={**data, "csrf_token": token}, base_url=BASE_URL)
         assert response.status_code == status
@@ -259,7 +259,17 @@ def test_key_rotation_through_the_page(
     before = make_award(issuer, achievement, "a@school.example.org")
     old = issuers.active_key(issuer, "ed25519")
     shared.sign_in(web.client, workspace["owner"])
-    response = web.submit(profile_path(workspace), rotate_path(workspace), {"key_type": "ed25519"})
+    # The form first asks, naming the key that retires and saying it cannot be undone.
+    asked = web.submit(profile_path(workspace), rotate_path(workspace), {"key_type": "ed25519"})
+    question = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and "This cannot be undone." in question
+    assert "Make a new Ed25519" in question and old.kid in question
+    assert 'name="confirmed" value="1"' in question and 'value="ed25519"' in question
+    assert issuers.active_key(issuer, "ed25519").kid == old.kid
+    assert count(AuditEvent, AuditEvent.action == "key.rotate") == 0
+    response = web.submit(
+        profile_path(workspace), rotate_path(workspace), {"key_type": "ed25519", "confirmed": "1"}
+    )
     assert response.status_code == 303
     new = issuers.active_key(issuer, "ed25519")
     assert new.kid != old.kid and old.retired_at is not None
@@ -291,7 +301,9 @@ def test_rotating_the_jwt_key_keeps_jwt_credentials_verifiable(
     achievement = make_achievement(issuer)
     before = make_award(issuer, achievement, "a@school.example.org")
     shared.sign_in(web.client, workspace["owner"])
-    response = web.submit(profile_path(workspace), rotate_path(workspace), {"key_type": "p256"})
+    response = web.submit(
+        profile_path(workspace), rotate_path(workspace), {"key_type": "p256", "confirmed": "1"}
+    )
     assert response.status_code == 303
     after = make_award(issuer, achievement, "b@school.example.org")
     jwks = client.get(f"/issuers/{issuer.slug}/jwks.json", base_url=BASE_URL).json
@@ -303,14 +315,16 @@ def test_rotating_the_jwt_key_keeps_jwt_credentials_verifiable(
 def test_bad_rotation_requests_change_nothing(app, web, workspace) -> None:
     shared.sign_in(web.client, workspace["owner"])
     keys = count(IssuerKey)
-    response = web.submit(profile_path(workspace), rotate_path(workspace), {"key_type": "rsa"})
+    response = web.submit(
+        profile_path(workspace), rotate_path(workspace), {"key_type": "rsa", "confirmed": "1"}
+    )
     assert response.status_code == 400
     assert "Choose the Ed25519 or the P-256 key." in response.get_data(as_text=True)
     response = web.submit(profile_path(workspace), rotate_path(workspace), {})
     assert response.status_code == 400
     # Without the page's CSRF token a rotation is refused.
     response = web.client.post(
-        rotate_path(workspace), data={"key_type": "ed25519"}, base_url=BASE_URL
+        rotate_path(workspace), data={"key_type": "ed25519", "confirmed": "1"}, base_url=BASE_URL
     )
     assert response.status_code == 400
     assert count(IssuerKey) == keys and count(AuditEvent, AuditEvent.action == "key.rotate") == 0
