@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Site
+from tests.browser.conftest import Site, save_screenshot
 from tests.browser.test_accessibility import assert_accessible
 from tests.browser.test_educator_journey import educator_sign_in
 
@@ -62,9 +62,11 @@ def same_site_links(page: Page, site: Site) -> list[str]:
     return found
 
 
-def crawl(page: Page, site: Site, starts: list[str], within: tuple[str, ...]) -> dict[str, int]:
+def crawl(
+    page: Page, site: Site, starts: list[str], within: tuple[str, ...], name: str
+) -> dict[str, int]:
     """Visit every page reachable from ``starts`` whose path begins with one of ``within``;
-    the document width of each."""
+    the document width of each. Each page's screenshot is ``phone-<name>-<path>``."""
     seen: dict[str, int] = {}
     queue = list(starts)
     while queue and len(seen) < MAX_PAGES:
@@ -78,6 +80,8 @@ def crawl(page: Page, site: Site, starts: list[str], within: tuple[str, ...]) ->
         # A mobile browser widens its layout viewport to fit content that overflows, so the
         # viewport's width counts too.
         seen[url] = max(overflow(page))
+        path = urlsplit(url).path.strip("/").replace("/", "-") or "home"
+        save_screenshot(page, f"phone-{name}-{path}"[:120])
         queue += [
             link
             for link in same_site_links(page, site)
@@ -102,7 +106,7 @@ def test_every_public_page_fits_a_phone(new_page: Callable[..., Page], site: Sit
         site.url("/me/sign-in"),
         site.url("/login"),
     ]
-    widths = crawl(page, site, starts, ("/",))
+    widths = crawl(page, site, starts, ("/",), "public")
     assert len(widths) >= len(starts)
     assert_all_fit(widths)
 
@@ -116,6 +120,7 @@ def test_every_workspace_page_fits_a_phone(new_page: Callable[..., Page], site: 
         site,
         [start, site.url("/workspace"), site.url("/account")],
         ("/workspace", "/account"),
+        "staff",
     )
     # Overview, achievements, modules, credentials, reviews, reports, audit log, profile, staff
     # at least, and the pages they link to.
@@ -126,7 +131,7 @@ def test_every_workspace_page_fits_a_phone(new_page: Callable[..., Page], site: 
 def test_every_educator_page_fits_a_phone(new_page: Callable[..., Page], site: Site) -> None:
     page = new_page(**PHONE_OPTIONS)
     educator_sign_in(page, site, "ann@example.org")
-    widths = crawl(page, site, [site.url("/me")], ("/me",))
+    widths = crawl(page, site, [site.url("/me")], ("/me",), "educator")
     assert len(widths) >= 4, sorted(widths)
     assert_all_fit(widths)
 
@@ -189,3 +194,26 @@ def test_the_open_menus_have_no_serious_violations(
     # Both open at once (the header's panel would cover the workspace's button for a click).
     page.evaluate("() => document.querySelectorAll('details.menu').forEach(d => { d.open = true })")
     assert_accessible(page, "phone-open-menus", shot)
+
+
+@pytest.mark.parametrize("width", ["desktop", "phone"])
+def test_the_credentials_table_stacks_its_rows_on_a_phone(
+    new_page: Callable[..., Page], site: Site, shot: Shot, width: str
+) -> None:
+    page = new_page(**PHONE_OPTIONS) if width == "phone" else new_page()
+    url = site.url(f"/workspace/{site.issuer_slug}/credentials")
+    open_signed_in(page, site, url)
+    table = page.locator("table.stack-on-phone")
+    header = table.locator("thead")
+    cell = table.locator("tbody tr").first.locator("td[data-label=Issued]")
+    label = cell.evaluate("cell => getComputedStyle(cell, '::before').content")
+    if width == "phone":
+        # A card per row: the cells one under the other, each labelled; no header row shown.
+        expect(header).to_have_css("position", "absolute")
+        assert label == '"Issued: "'
+        box = table.locator("tbody tr").first.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    else:
+        expect(header).to_be_visible()
+        assert label in ("none", "normal")
+    shot(page, f"credentials-table-{width}")
