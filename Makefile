@@ -9,7 +9,7 @@ AXE_DIR := tests/browser/axe
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck check bench bench-serving clean
+.PHONY: run test lint typecheck check bench bench-serving clean messages
 
 $(BIN)/cairn: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ bench: $(BIN)/cairn $(NODE_DIR)/node_modules/.installed
 
 bench-serving: $(BIN)/cairn
 	$(BIN)/python bench/serving.py
+
+# The catalogue template a translator starts from (app/translations/<locale>/LC_MESSAGES/
+# messages.po, compiled with `pybabel compile -d app/translations`, is what Flask-Babel reads).
+messages: $(BIN)/cairn
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -k ngettext -o app/translations/messages.pot .
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules $(AXE_DIR)/node_modules test-artifacts .pytest_cache .mypy_cache .ruff_cache

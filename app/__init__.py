@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from app import rate_limits, wiring
+from app import formatting, rate_limits, wiring
 from app.config import DEFAULTS, apply_defaults, check_config
 from app.extensions import csrf, db, limiter, migrate
 from app.json_provider import CairnJSONProvider
@@ -47,6 +47,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
     wiring.init_app(app)
+    formatting.init_app(app)
 
     _register_blueprints(app)
     from app import errors, security

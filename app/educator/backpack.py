@@ -23,7 +23,7 @@ from app.public.credentials import certificate_page, private_download
 from app.public.credentials import links as public_links
 from app.services._core.errors import required
 from app.services.delivery import downloads, visibility
-from app.services.learning import educators, imports
+from app.services.learning import educators, enrolments, imports
 from app.services.org import queries as org_queries
 from app.services.verification import verifier as verification
 from app.wiring import fetcher, service_env
@@ -49,10 +49,14 @@ class UnusableUpload(Exception):
 def backpack() -> str:
     """All of the educator's credentials."""
     educator = current_educator()
+    entries = educators.backpack(educator)
+    # An empty backpack points to what would fill it: the modules the educator can work on.
+    modules = [] if entries else enrolments.catalogue(educator)[:3]
     return render_template(
         "educator/backpack.html",
         educator=educator,
-        entries=educators.backpack(educator),
+        entries=entries,
+        modules=modules,
         imported=imports.list_for(educator),
         import_label=imports.label,
         now=service_env().now,

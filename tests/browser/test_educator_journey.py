@@ -192,6 +192,8 @@ def credential_from_backpack(page: Page, site: Site, badge: str) -> dict[str, An
     expect(card.locator(".status").first).to_have_text("Valid")
     card.get_by_role("link", name=badge).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(badge)
+    # The files are behind the credential's one "Download" menu.
+    page.locator("summary", has_text="Download").click()
     href = page.get_by_role("link", name="Credential (JSON)").get_attribute("href")
     assert href
     from_page = page.request.get(site.url(href) if href.startswith("/") else href)
@@ -281,7 +283,8 @@ def enrol_and_answer(page: Page, site: Site, journey: Journey, shot: Shot) -> No
 
     for number, (title, prompts) in enumerate(ACTIVITIES):
         if number == 0:
-            page.get_by_role("link", name=title).click()
+            # exact: the module page also has a "Continue with “<title>”" link now.
+            page.get_by_role("link", name=title, exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_have_text(f"Activity {number + 1}: {title}")
         journey.activity_ids.append(int(page.url.rstrip("/").rsplit("/", 1)[-1]))
         last = number == len(ACTIVITIES) - 1

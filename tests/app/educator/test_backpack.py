@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Achievement, AuditEvent, ImportedCredential, IssuedCredential, Issuer
-from app.services.learning import educators, imports
+from app.services.learning import authoring, educators, imports
+from app.services.org.audit import SYSTEM
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, Web
 from tests.app.educator.educator_helpers import (
@@ -280,3 +281,47 @@ def test_reverify_and_remove_an_import(web: Web, award: Callable[[str], IssuedCr
     confirmed = web.submit(location, f"{location}/delete", {"confirmed": "1"})
     assert confirmed.headers["Location"] == "/me/"
     assert count(ImportedCredential) == 0
+
+
+def test_an_empty_backpack_points_to_open_modules(
+    web: Web, issuer: Issuer, achievement: Achievement
+) -> None:
+    sign_in_as(web, make_educator(ANN))
+    # No module yet: the empty backpack still says how credentials arrive, and where modules are.
+    page = body(web.get("/me/"))
+    assert "No credentials yet." in page
+    assert 'class="button" href="/me/modules">Browse modules</a>' in page
+    module = authoring.create_module(
+        issuer,
+        authoring.ModuleInput(
+            title="Exit tickets that change tomorrow",
+            summary="Four weeks of exit tickets.",
+            achievement_public_id=achievement.public_id,
+        ),
+        actor=SYSTEM,
+        env=service_env(),
+    )
+    module.published = True
+    db.session.commit()
+    page = body(web.get("/me/"))
+    assert f'href="/me/modules/{module.public_id}">Exit tickets that change tomorrow</a>' in page
+    assert "See all modules" in page
+
+
+def test_a_credential_has_one_main_action_and_its_files_in_one_download_menu(
+    web: Web, award: Callable[[str], IssuedCredential]
+) -> None:
+    credential = award(ANN)
+    sign_in_as(web, make_educator(ANN))
+    page = body(web.get(f"/me/credentials/{credential.id}"))
+    actions = page[page.index('id="share-heading"') : page.index('id="settings-heading"')]
+    # One filled button (the main action); the rest are secondary or inside the menu.
+    assert actions.count('class="button"') == 1 and "Add to LinkedIn" in actions
+    menu = actions[actions.index('<details class="dropdown">') : actions.index("</details>")]
+    for suffix in ("badge.png", "badge.svg", "credential.json", "qr.png", "qr.svg", "certificate"):
+        assert f'href="/credentials/{credential.id}/{suffix}"' in menu
+    assert '<summary class="button secondary">Download</summary>' in menu
+    assert 'data-copy="share-link"' in actions and "js/share.js" in page
+    # Who can see it is part of the same card.
+    settings = page[page.index('id="settings-heading"') :]
+    assert settings.index('name="visibility"') < settings.index("</section>")

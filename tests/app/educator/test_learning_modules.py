@@ -477,3 +477,32 @@ def test_another_issuers_staff_get_404(
     assert response.status_code == 404
     db.session.refresh(module)
     assert module.published
+
+
+def test_complete_is_offered_only_once_nothing_is_missing(app, staff_web, issuer, badge) -> None:
+    module = build_module(staff_web, issuer, badge)
+    ann = make_educator("ann.lee@school.example.org")
+    web = browser(app)
+    sign_in_as(web, ann)
+    home = f"/me/modules/{module.public_id}"
+    web.submit(home, f"{home}/enrol")
+    first = module.activities[0]
+    # Nothing done: what is missing is listed, with the next step linked, and no Complete button.
+    page = web.get(home).get_data(as_text=True)
+    assert "Still to do before you can complete it:" in page
+    assert "still to do: Activity 1; Activity 2." in page
+    assert "Invite a learning partner to confirm your checklist." in page
+    assert f'href="{home}/activities/{first.id}">Continue with “Activity 1”' in page
+    assert 'href="#partner">Invite a learning partner</a>' in page
+    assert "Complete the module and get the badge" not in page
+    assert f'action="{home}/complete"' not in page
+    # Every prompt answered, the partner still missing: the one step left, still no button.
+    answer_everything(web, module)
+    page = web.get(home).get_data(as_text=True)
+    assert "still to do: Activity" not in page and "Continue with" not in page
+    assert "Invite a learning partner to confirm your checklist." in page
+    assert "Complete the module and get the badge" not in page
+    # The service still refuses a completion posted anyway.
+    refused = web.submit(home, f"{home}/complete", data={})
+    assert refused.status_code == 400
+    assert "Complete the module and get the badge" not in text(refused)

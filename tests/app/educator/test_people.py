@@ -155,4 +155,5 @@ def test_an_expired_credential_is_listed_as_expired(
     page = body(web.get(f"/people/{ann.profile_slug}"))
     # Still part of the educator's record, but never passed off as current.
     assert credential.id in page
-    assert f"Expired {credential.valid_until.strftime('%Y-%m-%d')}" in page
+    until = credential.valid_until
+    assert f"Expired {until:%b} {until.day}, {until.year}" in page

@@ -136,8 +136,9 @@ def test_the_page_shows_what_was_awarded(
     # Issuer, linked to its profile.
     assert f"/issuers/{issuer.slug}" in shown.hrefs()
     assert issuer.name in text
-    # Dates (issued today, no expiry by default).
-    assert f"Issued {credential.issued_at:%Y-%m-%d}" in text
+    # Dates (issued today, no expiry by default), in the request's locale: English by default.
+    issued = credential.issued_at
+    assert f"Issued {issued:%b} {issued.day}, {issued.year}" in text
     assert "Expires Does not expire" in text
     # Evidence and alignment.
     assert "https://portfolio.example.org/ann" in shown.hrefs()
@@ -177,7 +178,7 @@ def test_expiry_date_is_shown(
     until = datetime.now(UTC) + timedelta(days=400)
     expiring = make_award(issuer, achievement, valid_until=until)
     text = page(get(client, f"/credentials/{expiring.id}", BROWSER)).text
-    assert f"Expires {until:%Y-%m-%d}" in text
+    assert f"Expires {until:%b} {until.day}, {until.year}" in text
 
 
 def test_a_valid_credential_says_valid_and_lists_its_checks(
@@ -474,3 +475,22 @@ def test_a_revocation_without_a_public_reason_shows_no_reason(
     html = get(client, f"/credentials/{credential.id}", BROWSER).get_data(as_text=True)
     assert '<strong class="status-word">Revoked</strong>' in html
     assert "The issuer revoked it." in html and "ticket 4411" not in html
+
+
+def test_its_dates_are_in_the_readers_locale(
+    client: FlaskClient,
+    issuer: Issuer,
+    achievement: Achievement,
+    make_award: Callable[..., IssuedCredential],
+) -> None:
+    credential = make_award(issuer, achievement)
+    issued = credential.issued_at
+    path = f"/credentials/{credential.id}"
+
+    def shown(language: str) -> str:
+        response = client.get(path, headers={"Accept": BROWSER, "Accept-Language": language})
+        return page(response).text
+
+    assert f"Issued {issued:%b} {issued.day}, {issued.year}" in shown("en-US,en;q=0.9")
+    assert f"Issued {issued.day} {issued:%b} {issued.year}" in shown("en-GB")
+    assert f"Issued {issued:%d.%m.%Y}" in shown("de")
