@@ -29,7 +29,23 @@ CENTRE = SIZE / 2
 #: The drawing elements and geometry an icon may contribute; anything else in a file is skipped.
 _ICON_ELEMENTS = frozenset({"path", "circle", "ellipse", "line", "polyline", "polygon", "rect"})
 _ICON_ATTRIBUTES = frozenset(
-    {"d", "cx", "cy", "r", "rx", "ry", "x", "y", "x1", "y1", "x2", "y2", "width", "height", "points"}
+    {
+        "d",
+        "cx",
+        "cy",
+        "r",
+        "rx",
+        "ry",
+        "x",
+        "y",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        "width",
+        "height",
+        "points",
+    }
 )
 _FONT = "DejaVu Sans, Verdana, Arial, sans-serif"
 
@@ -87,8 +103,12 @@ def _shield(scale: float) -> str:
 
 
 def _draw_shape(svg: ET.Element, design: BadgeDesign) -> None:
-    fill = {"fill": design.background, "stroke": design.border, "stroke_width": 14}
-    ring = {"fill": "none", "stroke": design.border, "stroke_width": 5}
+    fill: dict[str, str | float] = {
+        "fill": design.background,
+        "stroke": design.border,
+        "stroke_width": 14,
+    }
+    ring: dict[str, str | float] = {"fill": "none", "stroke": design.border, "stroke_width": 5}
     if design.shape == "hexagon":
         _el(svg, "polygon", points=_polygon(6, 236), stroke_linejoin="round", **fill)
         _el(svg, "polygon", points=_polygon(6, 204), stroke_linejoin="round", **ring)
@@ -120,6 +140,8 @@ def icon_shapes(name: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...
     if name not in ICONS:
         raise KeyError(name)
     root = parse_xml(ICON_DIR / f"{name}.svg").getroot()
+    if root is None:
+        raise KeyError(name)
     shapes = []
     for element in root.iter():
         tag = element.tag.rsplit("}", 1)[-1]
