@@ -262,6 +262,7 @@ def list_achievements(slug: str) -> str:
         filters=LIST_FILTERS,
         image_link=image_link,
         format_number=format_number,
+        type_label=achievement_type_label,
     )
 
 
@@ -329,6 +330,7 @@ def achievement(slug: str, public_id: str) -> str:
         labels=HISTORY_LABELS,
         image_link=image_link,
         format_number=format_number,
+        type_label=achievement_type_label,
     )
 
 

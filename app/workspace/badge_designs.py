@@ -68,6 +68,13 @@ def swatch(background: str, border: str) -> str:
 def preview_link(slug: str, values: Mapping[str, Any]) -> str:
     """The preview's URL for the designer's values (the page without JavaScript shows it)."""
     arguments: dict[str, Any] = {name: values.get(PREFIX + name) or "" for name in FIELDS}
+    try:
+        BadgeDesignSchema().load(arguments)
+    except ValidationError as exc:
+        # A refused choice is left out (the default is drawn instead), so the page shows a
+        # picture beside the error rather than a broken image.
+        for name in exc.messages:
+            arguments.pop(str(name), None)
     return url_for("workspace.badge_design_preview", slug=slug, **arguments)
 
 

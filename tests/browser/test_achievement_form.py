@@ -5,6 +5,7 @@ refused form keeping the chosen file, and the page fitting a phone."""
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,6 +46,11 @@ def fits(page: Page) -> None:
     assert width <= viewport, f"{page.url} scrolls sideways: {width} > {viewport}: {wide}"
 
 
+def matching(text: str) -> re.Pattern[str]:
+    """A pattern for ``expect``: the attribute contains ``text``."""
+    return re.compile(re.escape(text))
+
+
 def loaded(page: Page, selector: str) -> None:
     page.wait_for_function(
         "s => { const i = document.querySelector(s); return i && i.complete && i.naturalWidth > 0 }",
@@ -75,11 +81,12 @@ def test_design_a_badge_with_the_live_preview(page: Page, site: Site, shot: Shot
     page.get_by_label("Light bulb").check()
     page.get_by_label("First line").fill("Ideas Lab")
     preview = page.locator("#design-preview")
-    expect(preview).to_have_attribute("src", lambda_src := _matching("icon=lightbulb"))
-    expect(preview).to_have_attribute("src", _matching("line1=Ideas"))
-    expect(preview).to_have_attribute("src", _matching("shape=rosette"))
+    designed = matching("icon=lightbulb")
+    expect(preview).to_have_attribute("src", designed)
+    expect(preview).to_have_attribute("src", matching("line1=Ideas"))
+    expect(preview).to_have_attribute("src", matching("shape=rosette"))
     loaded(page, "#design-preview")
-    expect(page.locator("#badge-card-image")).to_have_attribute("src", lambda_src)
+    expect(page.locator("#badge-card-image")).to_have_attribute("src", designed)
 
     page.get_by_text("More details").click()
     page.locator("#achievement_type").select_option("MicroCredential")
@@ -94,15 +101,9 @@ def test_design_a_badge_with_the_live_preview(page: Page, site: Site, shot: Shot
     page.get_by_role("button", name="Create achievement").click()
     expect(page.locator(".flash").first).to_contain_text("Created “Ideas Lab Facilitator”")
     image = page.locator("img.badge-image").first
-    expect(image).to_have_attribute("src", _matching(".svg"))
+    expect(image).to_have_attribute("src", matching(".svg"))
     loaded(page, "img.badge-image")
     shot(page, "achievement-designed-detail-1280")
-
-
-def _matching(text: str):  # noqa: ANN202 - a compiled pattern for expect()
-    import re
-
-    return re.compile(re.escape(text))
 
 
 def test_the_form_fits_a_phone(new_page: Callable[..., Page], site: Site, shot: Shot) -> None:
@@ -133,7 +134,7 @@ def test_without_javascript_the_designer_and_a_kept_upload_work_by_submitting(
     expect(page.locator("#design_background")).to_have_value("#1d3a6b")
     expect(page.get_by_label("Design a badge")).to_be_checked()
     expect(page.locator("#name")).to_have_value("Reading Coach")
-    expect(page.locator("#design-preview")).to_have_attribute("src", _matching("shape=shield"))
+    expect(page.locator("#design-preview")).to_have_attribute("src", matching("shape=shield"))
     loaded(page, "#design-preview")
     shot(page, "achievement-form-no-js-designer-1280")
 
@@ -155,4 +156,4 @@ def test_without_javascript_the_designer_and_a_kept_upload_work_by_submitting(
     page.locator("#name").fill("Reading Coach")
     page.get_by_role("button", name="Create achievement").click()
     expect(page.locator(".flash").first).to_contain_text("Created “Reading Coach”")
-    expect(page.locator("img.badge-image").first).to_have_attribute("src", _matching(".png"))
+    expect(page.locator("img.badge-image").first).to_have_attribute("src", matching(".png"))

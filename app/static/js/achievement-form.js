@@ -75,10 +75,19 @@
   form.querySelectorAll("[data-no-js-hint]").forEach(function (hint) {
     hint.textContent = "The preview follows your choices.";
   });
+  document.querySelectorAll("[data-card-hint]").forEach(function (hint) {
+    hint.textContent = "As holders and visitors see it in lists and wallets; it follows what you type.";
+  });
 
   form.addEventListener("change", function (event) {
     var name = event.target.name || "";
-    if (name === "image_source") { showPanels(); refreshCard(); }
+    if (name === "image_source") {
+      // A file chosen earlier would otherwise be sent with another choice (and be refused).
+      if (event.target.value !== "upload" && form.elements.image) form.elements.image.value = "";
+      uploaded = null;
+      showPanels();
+      refreshCard();
+    }
     if (name.indexOf("design_") === 0) refreshDesign();
     if (name === "achievement_type") refreshCard();
     if (name === "image") {

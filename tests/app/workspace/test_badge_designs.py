@@ -105,6 +105,10 @@ def test_a_bad_design_is_refused_beside_its_field_and_in_the_summary(app, web, w
     assert re.search(r'<div id="design_icon-error"><p class="field-error">Choose an icon', page)
     assert '<a href="#design_line1">First line</a>: At most 16' in page
     assert '<a href="#design_icon">Icon</a>: Choose an icon' in page
+    # The preview beside the errors draws the rest of the design, not a broken image.
+    preview = re.search(r'<img id="design-preview" src="([^"]+)"', page)
+    assert preview and "shape=shield" in preview.group(1)
+    assert "line1=" not in preview.group(1) and "icon=" not in preview.group(1)
     assert (count(Achievement), count(Image)) == (0, 0)
 
 
@@ -239,3 +243,14 @@ def test_an_edit_keeps_the_image_unless_another_is_chosen(
         )
         == 2
     )
+
+
+def test_the_list_and_the_detail_page_name_the_type_in_words(
+    app, web, workspace, make_achievement
+) -> None:
+    achievement = make_achievement(workspace["issuer"], achievement_type="MicroCredential")
+    sign_in(web.client, workspace["viewer"])
+    detail = web.get(f"{workspace['base']}/{achievement.public_id}").get_data(as_text=True)
+    assert "<dt>Type</dt><dd>Micro-credential</dd>" in detail
+    listing = web.get(workspace["base"]).get_data(as_text=True)
+    assert "Micro-credential · version 1" in listing
