@@ -73,6 +73,7 @@ from app.workspace import (  # noqa: E402,F401
     audit,
     award_rules,
     awards,
+    badge_designs,
     bulk,
     credentials,
     home,

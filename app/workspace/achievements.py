@@ -3,39 +3,48 @@ version), the detail page with its version history, and archive / restore."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
-from marshmallow import ValidationError
-from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from app.errors import wants_json
 from app.forms import Confirmation, confirm_page, confirmed, refusal
 from app.models import Achievement, AchievementVersion, Issuer
-from app.services._core.errors import ServiceError
-from app.services._core.transaction import roll_back_refused
 from app.services.awarding import queries as credential_queries
-from app.services.delivery import images
 from app.services.org import achievements as achievement_service
 from app.services.org import queries as org_queries
-from app.services.org.achievements import AchievementInput
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
-from credentials import ACHIEVEMENT_TYPES, ALIGNMENT_TARGET_TYPES
-from schemas.achievements import (
-    ALIGNMENT_FIELDS,
-    SUGGESTED_FRAMEWORKS,
-    AchievementSchema,
-    achievement_form_data,
+from app.workspace.achievement_forms import (
+    FormInvalid,
+    KeptImage,
+    achievement_input_from_form,
+    kept_upload,
 )
-from schemas.errors import flat_errors
+from app.workspace.achievement_labels import (
+    ACHIEVEMENT_TYPE_LABELS,
+    ALIGNMENT_TYPE_LABELS,
+    COMMON_ACHIEVEMENT_TYPES,
+    achievement_type_label,
+)
+from app.workspace.badge_designs import design_values, designer_context, preview_link
+from credentials import ACHIEVEMENT_TYPES, ALIGNMENT_TARGET_TYPES
+from schemas.achievements import ALIGNMENT_FIELDS, SUGGESTED_FRAMEWORKS, achievement_form_data
 
-#: Blank alignment rows offered below the filled ones (the form works without JavaScript).
-SPARE_ALIGNMENT_ROWS = 3
+#: Blank alignment rows offered below the filled ones: one, so alignments are added one at a
+#: time ("Add another alignment" offers the next, with JavaScript or by submitting the form).
+SPARE_ALIGNMENT_ROWS = 1
+#: The inputs under "More details" (the form opens that part when one of them is filled in).
+MORE_DETAILS = (
+    "achievement_type",
+    "tags",
+    "credits_available",
+    "default_validity_days",
+    "learning_outcomes",
+    "criteria_url",
+)
 #: How the version history names each field an edit changed.
 FIELD_LABELS = {
     "name": "name",
@@ -64,87 +73,6 @@ LIST_FILTERS = ("active", "archived", "all")
 IMAGE_FORMS = ("workspace.new_achievement", "workspace.edit_achievement", "workspace.profile")
 
 
-class FormInvalid(Exception):
-    """A submitted form was refused; ``errors`` maps input names to messages."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(m for messages in errors.values() for m in messages))
-        self.errors = errors
-
-
-def store_image_upload(upload: FileStorage | None, now: datetime) -> int | None:
-    """Validate and store an uploaded badge image or logo (in the open transaction).
-
-    :returns: the image id, or None when no file was chosen.
-    :raises ServiceError: explaining what is wrong with the file.
-    """
-    if upload is None or not upload.filename:
-        return None
-    max_bytes: int = current_app.config["MAX_IMAGE_BYTES"]
-    # One byte over the limit is enough for store_upload to refuse the file with its message.
-    data = upload.read(max_bytes + 1)
-    image = images.store_upload(
-        data, max_bytes=max_bytes, max_pixels=current_app.config["MAX_IMAGE_PIXELS"], now=now
-    )
-    return image.id
-
-
-def achievement_input_from_form(
-    form: Mapping[str, str],
-    files: Mapping[str, FileStorage],
-    *,
-    current_image_id: int | None,
-    now: datetime,
-) -> AchievementInput:
-    """Validate a submitted achievement form (fields with ``schemas.achievements``, the image
-    with ``images.store_upload``) into the service's input.
-
-    The image is the uploaded file, a generated default, or ``current_image_id`` (kept).
-    A new image is added to the session uncommitted; when the form is refused the session is
-    rolled back, so a refused form stores nothing.
-
-    :raises FormInvalid: with every problem found, by input name.
-    """
-    errors: dict[str, list[str]] = {}
-    loaded: dict[str, Any] | None = None
-    try:
-        loaded = AchievementSchema().load(achievement_form_data(form))
-    except ValidationError as exc:
-        errors = flat_errors(exc)
-    image_id = current_image_id
-    upload = files.get("image")
-    try:
-        uploaded = store_image_upload(upload, now)
-    except ServiceError as exc:
-        errors.setdefault("image", []).append(exc.message)
-        uploaded = None
-    if uploaded is not None:
-        image_id = uploaded
-    if loaded is not None and loaded["generate_image"]:
-        if upload is not None and upload.filename:
-            errors.setdefault("generate_image", []).append(
-                "Either upload an image or generate one, not both."
-            )
-        elif not errors:
-            image_id = images.generate_default(loaded["name"], now=now).id
-    if errors or loaded is None:
-        roll_back_refused()
-        raise FormInvalid(errors)
-    return AchievementInput(
-        name=loaded["name"],
-        description=loaded["description"],
-        criteria_markdown=loaded["criteria_markdown"],
-        criteria_url=loaded["criteria_url"],
-        learning_outcomes=tuple(loaded["learning_outcomes"]),
-        alignments=tuple(loaded["alignments"]),
-        achievement_type=loaded["achievement_type"],
-        tags=tuple(loaded["tags"]),
-        credits_available=loaded["credits_available"],
-        default_validity_days=loaded["default_validity_days"],
-        image_id=image_id,
-    )
-
-
 def format_number(value: float | None) -> str:
     """A number as a form shows it: ``2`` rather than ``2.0``, blank for none."""
     if value is None:
@@ -160,20 +88,24 @@ def image_link(version: AchievementVersion) -> str | None:
     return url_for("public.image", sha256=version.image.sha256, extension=extension)
 
 
-def _with_rows(values: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _with_rows(
+    values: dict[str, Any], rows: list[dict[str, Any]], spare: int = SPARE_ALIGNMENT_ROWS
+) -> dict[str, Any]:
     # Alignment rows as the form names their inputs (alignments-<n>-<field>), then spare rows.
     for index, row in enumerate(rows):
         for name in ALIGNMENT_FIELDS:
             values[f"alignments-{index}-{name}"] = row.get(name) or ""
-    values["alignment_rows"] = len(rows) + SPARE_ALIGNMENT_ROWS
+    values["alignment_rows"] = len(rows) + spare
+    values["filled_alignments"] = len(rows)
     return values
 
 
 def _values_from_version(version: AchievementVersion | None) -> dict[str, Any]:
     if version is None:
         # A badge without an image looks broken in wallets, so a new one gets a generated image
-        # unless the editor uploads one or unticks the box.
-        return _with_rows({"achievement_type": "Badge", "generate_image": True}, [])
+        # unless the editor designs or uploads one.
+        values = {"achievement_type": "Badge", "generate_image": True, "image_source": "generate"}
+        return _with_rows({**values, **design_values(None)}, [])
     values = {
         "name": version.name,
         "description": version.description,
@@ -185,6 +117,8 @@ def _values_from_version(version: AchievementVersion | None) -> dict[str, Any]:
         "credits_available": format_number(version.credits_available),
         "default_validity_days": str(version.default_validity_days or ""),
         "generate_image": False,
+        "image_source": "keep",
+        **design_values(None),
     }
     return _with_rows(values, list(version.alignments))
 
@@ -193,8 +127,34 @@ def _values_from_request() -> dict[str, Any]:
     form = request.form
     values: dict[str, Any] = {key: form.get(key, "") for key in FIELD_LABELS if key != "image_id"}
     values["generate_image"] = bool(form.get("generate_image"))
+    values["image_source"] = form.get("image_source") or (
+        "generate" if values["generate_image"] else "keep"
+    )
+    values.update(design_values(form))
+    if form.get("design_preset"):
+        values["image_source"] = "design"
     # The non-blank rows in order: the schema's alignments[i] errors refer to the i-th of them.
-    return _with_rows(values, achievement_form_data(form)["alignments"])
+    # "Add another alignment" without JavaScript submits the form for one more blank row.
+    spare = SPARE_ALIGNMENT_ROWS + (1 if form.get("add_alignment") else 0)
+    return _with_rows(values, achievement_form_data(form)["alignments"], spare)
+
+
+def _only_shown() -> bool:
+    # Buttons that show the form again without saving: the criteria preview, one more alignment
+    # row, a designer colour preset (without JavaScript each of these submits the form).
+    return any(request.form.get(name) for name in ("preview", "add_alignment", "design_preset"))
+
+
+def _type_choices(chosen: str) -> list[tuple[str, list[str]]]:
+    # The common types first, then the rest by name; an ext: type set through the API stays
+    # selectable.
+    others = sorted(
+        (kind for kind in ACHIEVEMENT_TYPES if kind not in COMMON_ACHIEVEMENT_TYPES),
+        key=achievement_type_label,
+    )
+    if chosen not in ACHIEVEMENT_TYPES:
+        others.append(chosen)
+    return [("Most used", list(COMMON_ACHIEVEMENT_TYPES)), ("All types", others)]
 
 
 def _render_form(
@@ -204,13 +164,11 @@ def _render_form(
     current: AchievementVersion | None,
     values: dict[str, Any],
     errors: dict[str, list[str]] | None = None,
+    kept: KeptImage | None = None,
     preview: bool = False,
     status: int = 200,
 ) -> tuple[str, int]:
-    types = list(ACHIEVEMENT_TYPES)
-    chosen = values.get("achievement_type") or "Badge"
-    if chosen not in types:
-        types.append(chosen)  # an ext: type set through the API stays selectable
+    errors = errors or {}
     page = render_template(
         "workspace/achievement_form.html",
         issuer=issuer,
@@ -218,14 +176,71 @@ def _render_form(
         current=current,
         current_image=image_link(current) if current is not None else None,
         values=values,
-        errors=errors or {},
+        errors=errors,
+        error_links=_error_links(errors),
+        kept=kept,
         preview=preview,
-        achievement_types=types,
+        design_preview=preview_link(issuer.slug, values),
+        more_details_open=any(values.get(n) and values.get(n) != "Badge" for n in MORE_DETAILS)
+        or any(n in errors for n in MORE_DETAILS),
+        alignments_open=bool(values.get("filled_alignments"))
+        or any(name.startswith("alignments") for name in errors)
+        or values.get("alignment_rows", 0) > values.get("filled_alignments", 0) + 1,
+        achievement_types=_type_choices(values.get("achievement_type") or "Badge"),
+        type_labels=ACHIEVEMENT_TYPE_LABELS,
         alignment_types=ALIGNMENT_TARGET_TYPES,
+        alignment_labels=ALIGNMENT_TYPE_LABELS,
         frameworks=SUGGESTED_FRAMEWORKS,
         max_image_kb=current_app.config["MAX_IMAGE_BYTES"] // 1024,
+        **designer_context(),
     )
     return page, status
+
+
+#: How the summary at the top of a refused form names each input it links to.
+INPUT_LABELS = {
+    "name": "Name",
+    "description": "Description",
+    "criteria_markdown": "What earns it",
+    "criteria_url": "Criteria URL",
+    "learning_outcomes": "Learning outcomes",
+    "achievement_type": "Achievement type",
+    "tags": "Tags",
+    "credits_available": "Credit hours",
+    "default_validity_days": "Default validity",
+    "image": "Image file",
+    "image_source": "Image",
+    "generate_image": "Image",
+    "design_shape": "Badge shape",
+    "design_background": "Background colour",
+    "design_border": "Border colour",
+    "design_text_colour": "Text colour",
+    "design_icon": "Icon",
+    "design_line1": "First line",
+    "design_line2": "Second line",
+}
+_ALIGNMENT_LABELS = {
+    "target_name": "standard name",
+    "target_url": "standard URL",
+    "target_framework": "framework",
+    "target_code": "code",
+    "target_description": "description",
+    "target_type": "type",
+}
+
+
+def _error_links(errors: dict[str, list[str]]) -> list[tuple[str, str, str]]:
+    """``(input id, label, message)`` for each refused input, for the summary at the top."""
+    links = []
+    for name, messages in errors.items():
+        if name == "_schema" or not messages:
+            continue
+        label = INPUT_LABELS.get(name)
+        if label is None and name.startswith("alignments-") and name.count("-") == 2:
+            _, index, field = name.split("-")
+            label = f"Alignment {int(index) + 1}: {_ALIGNMENT_LABELS.get(field, field)}"
+        links.append((name, label or name.replace("_", " ").capitalize(), messages[0]))
+    return links
 
 
 @bp.get("/<slug>/achievements", endpoint="achievements")
@@ -247,6 +262,7 @@ def list_achievements(slug: str) -> str:
         filters=LIST_FILTERS,
         image_link=image_link,
         format_number=format_number,
+        type_label=achievement_type_label,
     )
 
 
@@ -260,8 +276,15 @@ def new_achievement(slug: str) -> Response | tuple[str, int]:
             issuer, achievement=None, current=None, values=_values_from_version(None)
         )
     values = _values_from_request()
-    if request.form.get("preview"):
-        return _render_form(issuer, achievement=None, current=None, values=values, preview=True)
+    if _only_shown():
+        return _render_form(
+            issuer,
+            achievement=None,
+            current=None,
+            values=values,
+            kept=kept_upload(request.form, request.files, service_env().now),
+            preview=bool(request.form.get("preview")),
+        )
     env = service_env()
     try:
         with refusal() as refused:
@@ -270,16 +293,16 @@ def new_achievement(slug: str) -> Response | tuple[str, int]:
             )
             created = achievement_service.create_achievement(issuer, data, actor=actor(), env=env)
     except FormInvalid as exc:
-        errors = exc.errors
+        errors, kept = exc.errors, exc.kept
     else:
         if not refused:
             flash(f"Created “{data.name}”, version 1.")
             return redirect(
                 url_for(".achievement", slug=issuer.slug, public_id=created.public_id), 303
             )
-        errors = refused.messages()
+        errors, kept = refused.messages(), None
     return _render_form(
-        issuer, achievement=None, current=None, values=values, errors=errors, status=400
+        issuer, achievement=None, current=None, values=values, errors=errors, kept=kept, status=400
     )
 
 
@@ -307,6 +330,7 @@ def achievement(slug: str, public_id: str) -> str:
         labels=HISTORY_LABELS,
         image_link=image_link,
         format_number=format_number,
+        type_label=achievement_type_label,
     )
 
 
@@ -323,8 +347,15 @@ def edit_achievement(slug: str, public_id: str) -> Response | tuple[str, int]:
             issuer, achievement=found, current=current, values=_values_from_version(current)
         )
     values = _values_from_request()
-    if request.form.get("preview"):
-        return _render_form(issuer, achievement=found, current=current, values=values, preview=True)
+    if _only_shown():
+        return _render_form(
+            issuer,
+            achievement=found,
+            current=current,
+            values=values,
+            kept=kept_upload(request.form, request.files, service_env().now),
+            preview=bool(request.form.get("preview")),
+        )
     env = service_env()
     number = current.version
     try:
@@ -334,17 +365,23 @@ def edit_achievement(slug: str, public_id: str) -> Response | tuple[str, int]:
             )
             saved = achievement_service.update_achievement(found, data, actor=actor(), env=env)
     except FormInvalid as exc:
-        errors = exc.errors
+        errors, kept = exc.errors, exc.kept
     else:
         if not refused:
             flash_saved(saved.version, number, "new awards use")
             return redirect(
                 url_for(".achievement", slug=issuer.slug, public_id=found.public_id), 303
             )
-        errors = refused.messages()
+        errors, kept = refused.messages(), None
     current = achievement_service.current_version(found)  # reloaded after the rollback
     return _render_form(
-        issuer, achievement=found, current=current, values=values, errors=errors, status=400
+        issuer,
+        achievement=found,
+        current=current,
+        values=values,
+        errors=errors,
+        kept=kept,
+        status=400,
     )
 
 

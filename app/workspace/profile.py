@@ -18,7 +18,7 @@ from app.services.org import issuers
 from app.services.org.issuers import IssuerProfileInput
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
-from app.workspace.achievements import store_image_upload
+from app.workspace.achievement_forms import store_image_upload
 from credentials import jwk_thumbprint
 from schemas.errors import flat_errors
 from schemas.profile import ProfileSchema, RotateKeySchema, profile_form_data

@@ -160,7 +160,14 @@ def test_verify_page_with_a_result_has_no_serious_violations(
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/credentials", "/achievements/{achievement_id}", "/achievements/{achievement_id}/award"],
+    [
+        "/",
+        "/credentials",
+        "/achievements/{achievement_id}",
+        "/achievements/{achievement_id}/award",
+        "/achievements/new",
+        "/achievements/{achievement_id}/edit",
+    ],
 )
 def test_workspace_pages_have_no_serious_violations(
     axe_context: BrowserContext, site: Site, shot: Shot, path: str
@@ -174,5 +181,26 @@ def test_workspace_pages_have_no_serious_violations(
             "/", "-"
         ).rstrip("-")
         assert_accessible(page, name, shot)
+    finally:
+        page.close()
+
+
+def test_the_achievement_form_with_the_designer_and_errors_has_no_serious_violations(
+    axe_context: BrowserContext, site: Site, shot: Shot
+) -> None:
+    page = axe_context.new_page()
+    try:
+        open_signed_in(page, site, site.url(f"/workspace/{site.issuer_slug}/achievements/new"))
+        page.get_by_label("Design a badge").check()
+        page.get_by_text("More details").click()
+        page.get_by_text("Alignments").click()
+        assert_accessible(page, "workspace-achievement-designer", shot)
+        page.locator("#name").evaluate("input => input.removeAttribute('required')")
+        page.locator("#description").evaluate("input => input.removeAttribute('required')")
+        page.locator("#design_line1").evaluate("input => input.removeAttribute('maxlength')")
+        page.locator("#design_line1").fill("A line far too long for a badge")
+        page.get_by_role("button", name="Create achievement").click()
+        page.locator(".error-summary").wait_for()
+        assert_accessible(page, "workspace-achievement-form-refused", shot)
     finally:
         page.close()

@@ -3,6 +3,7 @@ history, archive / restore; roles, sanitised markdown and image validation throu
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -166,8 +167,11 @@ def test_create_through_the_form(app, web, workspace) -> None:
     new = workspace["base"] + "/new"
     page = web.get(new).get_data(as_text=True)
     assert '<datalist id="frameworks"><option value="ISTE Standards for Educators">' in page
-    assert 'name="alignments-2-target_name"' in page  # three spare rows on a new form
-    assert 'id="generate_image" name="generate_image" value="1" checked' in page
+    # Alignments are added one at a time: a new form offers one blank row.
+    assert 'name="alignments-0-target_name"' in page
+    assert 'name="alignments-1-target_name"' not in page
+    # A new badge gets an image made from its name unless the editor designs or uploads one.
+    assert 'name="image_source" value="generate" id="image_source" checked' in page
     response = web.submit(new, data={**NEW_FORM, "generate_image": "1"})
     assert response.status_code == 303, response.get_data(as_text=True)
     achievement = db.session.scalars(select(Achievement)).one()
@@ -286,15 +290,27 @@ def test_an_image_over_the_image_limit_is_refused_on_the_field(app, web, workspa
     assert (count(Achievement), count(Image)) == (0, 0)
 
 
-def test_a_valid_image_is_not_kept_when_the_rest_of_the_form_is_refused(
+def test_a_valid_image_is_kept_in_the_page_not_stored_when_the_rest_of_the_form_is_refused(
     app, web, workspace
 ) -> None:
     sign_in(web.client, workspace["editor"])
-    form = {**NEW_FORM, "name": "", "image": (io.BytesIO(png()), "badge.png")}
+    picture = png()
+    form = {**NEW_FORM, "name": "", "image": (io.BytesIO(picture), "badge.png")}
     response = web.submit(workspace["base"] + "/new", data=form, content_type="multipart/form-data")
     assert response.status_code == 400
-    assert "choose it again" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "If you chose a file before, choose it again" not in page
+    assert "you need not choose it again" in page
+    kept = re.search(r'name="kept_image" value="([^"]+)"', page)
+    assert kept and base64.b64decode(kept.group(1)) == picture
+    assert 'name="kept_image_name" value="badge.png"' in page
     assert (count(Achievement), count(Image)) == (0, 0)
+    # Sent back with the name filled in, the kept file becomes the badge's image.
+    again = {**NEW_FORM, "image_source": "upload", "kept_image": kept.group(1)}
+    response = web.submit(workspace["base"] + "/new", data=again)
+    assert response.status_code == 303
+    version = achievements.current_version(db.session.scalars(select(Achievement)).one())
+    assert version.image is not None and version.image.data == picture
 
 
 def test_upload_and_generate_together_is_refused(app, web, workspace) -> None:
@@ -335,7 +351,9 @@ def test_preview_renders_the_criteria_and_saves_nothing(app, web, workspace) -> 
     page = response.get_data(as_text=True)
     assert "Criteria preview" in page and "<em>this</em>" in page
     assert "<script>alert(1)</script>" not in page
-    assert 'name="alignments-3-target_name"' in page  # the filled row plus three spare rows
+    # The filled row plus one blank row.
+    assert 'name="alignments-1-target_name"' in page
+    assert 'name="alignments-2-target_name"' not in page
     assert count(Achievement) == 0
 
 
@@ -453,12 +471,12 @@ def test_edit_can_replace_the_image(app, web, workspace, make_achievement) -> No
     sign_in(web.client, workspace["editor"])
     edit = f"{workspace['base']}/{achievement.public_id}/edit"
     values = form_values(web.get(edit).get_data(as_text=True), edit)
-    values["generate_image"] = "1"
+    values["image_source"] = "generate"
     assert web.submit(edit, data=values).status_code == 303
     generated = achievements.current_version(achievement).image_id
     assert generated is not None
     values = form_values(web.get(edit).get_data(as_text=True), edit)
-    assert "generate_image" not in values  # keeping the image is the default on edit
+    assert values["image_source"] == "keep"  # keeping the image is the default on edit
     assert web.submit(edit, data=values).status_code == 303
     assert achievement.current_version == 2  # kept: no new version
     values["image"] = (io.BytesIO(SAFE_SVG), "new.svg")
@@ -593,7 +611,11 @@ def test_pages_have_labels_for_every_input_and_no_inline_code(
         f"{workspace['base']}/{achievement.public_id}/edit",
     ):
         page = web.get(path).get_data(as_text=True)
-        assert "<script" not in page and "style=" not in page and " on" + "click=" not in page
+        # Scripts only from files (the form's live preview), never inline code.
+        scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, re.S)
+        assert len(scripts) == page.count("<script")
+        assert all('src="/static/js/' in attrs and not body.strip() for attrs, body in scripts)
+        assert "style=" not in page and " on" + "click=" not in page
         labelled = set(re.findall(r'<label for="([^"]+)"', page))
         for kind, ident in re.findall(
             r'<(input|textarea|select)(?=[^>]*\sid="([^"]+)")(?![^>]*type="hidden")', page
