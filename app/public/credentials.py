@@ -17,7 +17,7 @@ from app.models import STATUS_LABELS, IssuedCredential, Issuer
 from app.public import bp
 from app.qr import qr_png, qr_svg
 from app.services._core.errors import required
-from app.services.delivery import certificates, downloads
+from app.services.delivery import certificate_design, certificates, downloads
 from app.services.delivery import queries as public_queries
 from app.services.org import queries as org_queries
 from app.services.verification import verifier as verification
@@ -173,15 +173,32 @@ class Download:
     etag: str
     body: Callable[[], bytes]
     attachment: bool = True
+    #: The file depends on the request's Accept-Language (the certificate's paper).
+    vary_language: bool = False
 
 
 def _issuer_of(found: IssuedCredential) -> Issuer:
     return required(org_queries.issuer(found.issuer_id), "The issuer is missing.")
 
 
-def paper() -> str:
-    """The certificate's paper size asked for: ``letter`` or (by default) ``a4``."""
-    return "letter" if request.args.get("paper") == "letter" else "a4"
+def paper(issuer: Issuer) -> str:
+    """The certificate's paper: ``?paper=a4`` or ``?paper=letter`` when asked for, else the
+    issuer's choice, else US Letter for a reader whose language names a Letter region
+    (``en-US``) and A4 for everyone else."""
+    return certificate_design.paper_for(
+        request.args.get("paper"),
+        issuer.certificate_paper,
+        [language for language, _ in request.accept_languages],
+    )
+
+
+def paper_follows_language(issuer: Issuer) -> bool:
+    """Whether the paper was chosen by the request's ``Accept-Language`` (so a cache must keep
+    one file per language)."""
+    return (
+        request.args.get("paper") not in certificate_design.PAPERS
+        and issuer.certificate_paper not in certificate_design.PAPERS
+    )
 
 
 def download(found: IssuedCredential, name: str) -> Download:
@@ -227,21 +244,16 @@ def download(found: IssuedCredential, name: str) -> Download:
         )
     if name == "certificate.pdf":
         issuer = _issuer_of(found)
-        size = paper()
-        logo = (
-            issuer.image
-            if issuer.image is not None and issuer.image.media_type == "image/png"
-            else None
-        )
+        size = paper(issuer)
+        design = certificate_design.design_for(issuer, found)
         return Download(
             "application/pdf",
             f"certificate-{found.id}-{size}.pdf",
-            downloads.etag(found, f"pdf-{size}", logo.sha256 if logo else ""),
+            downloads.etag(found, f"pdf-{size}", design.fingerprint()),
             lambda: certificates.certificate_pdf(
-                downloads.view(found, service_env().base_url),
-                paper=size,
-                logo_png=logo.data if logo else None,
+                downloads.view(found, service_env().base_url), paper=size, design=design
             ),
+            vary_language=paper_follows_language(issuer),
         )
     abort(404)
 
@@ -254,6 +266,8 @@ def send(item: Download, *, cache: str) -> BaseResponse:
     if item.attachment:
         response.headers["Content-Disposition"] = f'attachment; filename="{item.filename}"'
     response.headers["Cache-Control"] = cache
+    if item.vary_language:
+        response.headers["Vary"] = "Accept-Language"
     response.set_etag(item.etag)
     return response.make_conditional(request)
 
