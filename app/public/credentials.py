@@ -13,7 +13,7 @@ from flask import Response, abort, render_template, request, url_for
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.models import STATUS_LABELS, IssuedCredential, Issuer
+from app.models import STATUS_LABELS, Image, IssuedCredential, Issuer
 from app.public import bp
 from app.qr import qr_png, qr_svg
 from app.services._core.errors import required
@@ -354,6 +354,7 @@ def links(found: IssuedCredential, token: str | None = None) -> dict[str, str]:
             "qr.svg": url_for("public.qr_code_svg", **public),
             "certificate": url_for("public.certificate", **public),
             "certificate.pdf": url_for("public.certificate_pdf", **public),
+            "certificate-a4.pdf": url_for("public.certificate_pdf", paper="a4", **public),
             "certificate-letter.pdf": url_for("public.certificate_pdf", paper="letter", **public),
         }
     managed: dict[str, Any] = {"credential_id": found.id, "token": token}
@@ -362,22 +363,44 @@ def links(found: IssuedCredential, token: str | None = None) -> dict[str, str]:
     }
     found_links["page"] = url_for("public.manage", **managed)
     found_links["certificate"] = url_for("public.manage_certificate", **managed)
-    found_links["certificate-letter.pdf"] = url_for(
-        "public.manage_download", name="certificate.pdf", paper="letter", **managed
-    )
+    for size in certificate_design.PAPERS:
+        found_links[f"certificate-{size}.pdf"] = url_for(
+            "public.manage_download", name="certificate.pdf", paper=size, **managed
+        )
     return found_links
 
 
 def certificate_page(found: IssuedCredential, page_links: dict[str, str] | None = None) -> str:
     """The printable certificate page; with ``page_links`` (the manage link's, or the
     backpack's) its links keep working while the credential is private."""
-    return render_template(
+    issuer = _issuer_of(found)
+    page_links = page_links or links(found)
+    view = downloads.view(found, service_env().base_url)
+    badge = downloads.version_image(found)
+    design = certificate_design.design_for(issuer, found)
+    response = render_template(
         "public/certificate.html",
         credential=found,
-        issuer=_issuer_of(found),
-        view=downloads.view(found, service_env().base_url),
-        links=page_links or links(found),
+        issuer=issuer,
+        view=view,
+        links=page_links,
+        design=design,
+        paper=paper(issuer),
+        badge_url=_image_url(badge) if badge is not None else page_links["badge.png"],
+        signature_url=_image_url(issuer.signature_image)
+        if design.signatory_name and issuer.signature_image is not None
+        else None,
+        dates={
+            "issued": certificate_design.long_date(view.awarded or view.valid_from),
+            "expires": certificate_design.long_date(view.valid_until),
+        },
     )
+    return response
+
+
+def _image_url(image: Image) -> str:
+    extension = "svg" if image.media_type == "image/svg+xml" else "png"
+    return url_for("public.image", sha256=image.sha256, extension=extension)
 
 
 @bp.get("/credentials/<credential_id>/certificate")

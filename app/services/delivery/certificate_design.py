@@ -99,6 +99,14 @@ def badge_of(design: CertificateDesign) -> Picture | None:
     return None
 
 
+def long_date(value: str | None) -> tuple[str, str] | None:
+    """A credential date as ``(ISO date, "5 December 2026")``, as the certificate prints it."""
+    parsed = downloads.parse_date(value)
+    if parsed is None:
+        return None
+    return parsed.date().isoformat(), f"{parsed.day} {parsed:%B %Y}"
+
+
 def region_paper(languages: Iterable[str]) -> str:
     """The paper for a reader's languages, best first (``en-US`` → ``letter``): the first
     language tag that names a region decides; without one, A4."""

@@ -236,9 +236,7 @@ def _minimal(pdf: FPDF, view: CredentialView, design: CertificateDesign) -> Fram
 # ---------------------------------------------------------------------------- body and footer
 
 
-def _draw_body(
-    pdf: FPDF, view: CredentialView, design: CertificateDesign, frame: Frame
-) -> None:
+def _draw_body(pdf: FPDF, view: CredentialView, design: CertificateDesign, frame: Frame) -> None:
     """The body, moved down by half the room it leaves above the footer (at most 20 mm), so a
     short certificate does not hang from the top."""
     spare = pdf.h - FOOTER - _body(pdf, view, design, frame, frame.top, draw=False)
@@ -318,7 +316,9 @@ def _draw_footer(
         y = _text(pdf, f"Issued {_day(issued)}", dates, y, Style("B", 10, 7))
     expires = parse_date(view.valid_until)
     if expires is not None:
-        _text(pdf, f"valid until {_day(expires)}", dates, y, Style(size=9, smallest=7, colour=MUTED))
+        _text(
+            pdf, f"valid until {_day(expires)}", dates, y, Style(size=9, smallest=7, colour=MUTED)
+        )
     _draw_signature(pdf, design, signature_x, 76 if design.template == "classic" else 72)
     verify = Frame(x0=left, x1=qr_x - 6, top=height - 30, align="L")
     # The address is never cut (a cut address verifies nothing): one line if it fits at any

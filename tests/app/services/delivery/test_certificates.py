@@ -119,7 +119,7 @@ def assert_fits(data: bytes, template: str) -> str:
     """Every character lies on the page inside a 9 mm margin, and none on the QR code."""
     (width, height), boxes = text_boxes(data)
     margin = 9 * PT_PER_MM
-    right = (width - (22 if template != "minimal" else 24) * PT_PER_MM)
+    right = width - (22 if template != "minimal" else 24) * PT_PER_MM
     qr = (right - QR * PT_PER_MM, 22 * PT_PER_MM, right, (22 + QR) * PT_PER_MM)
     for char, (left, bottom, right_edge, top) in boxes:
         assert margin <= left and right_edge <= width - margin, (char, left, right_edge, width)
