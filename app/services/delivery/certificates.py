@@ -105,7 +105,7 @@ def _place(pdf: FPDF, picture: Picture | None, x: float, y: float, w: float, h: 
         return False
     try:
         pdf.image(io.BytesIO(picture.data), x=x, y=y, w=w, h=h, keep_aspect_ratio=True)
-    except Exception:  # noqa: BLE001 - a drawing fpdf cannot render must not stop the certificate
+    except Exception:  # a drawing fpdf cannot render must not stop the certificate
         log.warning("certificate: a %s picture could not be drawn", picture.media_type)
         return False
     return True
