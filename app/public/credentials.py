@@ -267,7 +267,7 @@ def send(item: Download, *, cache: str) -> BaseResponse:
         response.headers["Content-Disposition"] = f'attachment; filename="{item.filename}"'
     response.headers["Cache-Control"] = cache
     if item.vary_language:
-        response.headers["Vary"] = "Accept-Language"
+        response.vary.add("Accept-Language")
     response.set_etag(item.etag)
     return response.make_conditional(request)
 

@@ -125,6 +125,7 @@ PUBLIC_PAGES = {
     "achievement": "/achievements/{achievement_id}",
     "login": "/login",
     "not-found": "/credentials/no-such-credential",
+    "certificate": "/credentials/{valid_id}/certificate",
 }
 
 
@@ -160,7 +161,13 @@ def test_verify_page_with_a_result_has_no_serious_violations(
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/credentials", "/achievements/{achievement_id}", "/achievements/{achievement_id}/award"],
+    [
+        "/",
+        "/credentials",
+        "/achievements/{achievement_id}",
+        "/achievements/{achievement_id}/award",
+        "/profile",
+    ],
 )
 def test_workspace_pages_have_no_serious_violations(
     axe_context: BrowserContext, site: Site, shot: Shot, path: str
