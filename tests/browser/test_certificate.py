@@ -19,9 +19,7 @@ from tests.browser.test_accessibility import open_signed_in
 
 Shot = Callable[[Page, str], Path]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True}
-LONG_NAME = (
-    "Maximiliana Alejandra Guadalupe Fernández-Villanueva de los Santos Oyelaran-Whitcombe"
-)
+LONG_NAME = "Maximiliana Alejandra Guadalupe Fernández-Villanueva de los Santos Oyelaran-Whitcombe"
 
 
 def signature_png(tmp_path: Path) -> Path:
@@ -81,8 +79,12 @@ def test_the_owner_designs_the_certificate(
     page.locator("#paper-letter").check()
     page.get_by_role("button", name="Save certificate design").click()
     page.get_by_text("Certificate design saved").wait_for()
-    assert page.get_by_role("img", name="The current signature image").is_visible()
-    page.locator("#certificate-heading").scroll_into_view_if_needed()
+    preview = page.get_by_role("img", name="The current signature image")
+    preview.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.signature-preview'); return i.complete; }"
+    )
+    assert preview.evaluate("i => i.naturalWidth") > 0
     shot(page, "certificate-profile-desktop")
     phone = page.context.browser.new_context(**PHONE)  # type: ignore[union-attr]
     try:

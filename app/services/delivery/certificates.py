@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from fpdf import FPDF
 
@@ -128,8 +129,9 @@ def _fit(
 
     def wrap(at: float) -> list[str]:
         pdf.set_font("DejaVu", style, at)
-        wrapped: list[str] = pdf.multi_cell(width, 1, text, dry_run=True, output="LINES")
-        return wrapped
+        # With output="LINES" multi_cell answers the lines (its annotation is the union of all
+        # its answers).
+        return cast(list[str], pdf.multi_cell(width, 1, text, dry_run=True, output="LINES"))
 
     sizes = [size - step for step in range(int(size - smallest) + 1)] or [size]
     if sizes[-1] != smallest:

@@ -122,9 +122,12 @@ def test_a_title_without_a_name_and_unknown_choices_are_refused(app, web, worksp
         assert "Nothing was saved." in page
     db.session.refresh(issuer)
     assert issuer.certificate_template == "classic" and issuer.signatory_name is None
-    assert count(AuditEvent) == 0 or not db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "issuer.certificate")
-    ).all()
+    assert (
+        count(AuditEvent) == 0
+        or not db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "issuer.certificate")
+        ).all()
+    )
 
 
 BAD_SIGNATURES = {
@@ -145,7 +148,9 @@ def test_a_bad_signature_upload_is_refused_and_nothing_is_stored(
     response = web.submit(profile_path(workspace), design_path(workspace), data=form,
                           content_type="multipart/form-data")  # fmt: skip
     assert response.status_code == 400
-    error = re.search(r'<div id="signature-error">(.*?)</div>', response.get_data(as_text=True), re.S)
+    error = re.search(
+        r'<div id="signature-error">(.*?)</div>', response.get_data(as_text=True), re.S
+    )
     assert error and message.replace("<", "&lt;").replace(">", "&gt;") in error.group(1)
     db.session.refresh(issuer)
     assert issuer.signature_image_id is None and issuer.certificate_template == "classic"
