@@ -40,9 +40,15 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("signatory_name", sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column("signatory_title", sa.String(length=200), nullable=True))
-        batch_op.add_column(sa.Column("signature_image_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key(
-            batch_op.f("fk_issuer_signature_image_id_image"),
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite cannot add a constraint to a table, and rebuilding "issuer" to add one fails
+        # once other rows refer to it; a new column may carry its reference inline.
+        op.execute("ALTER TABLE issuer ADD COLUMN signature_image_id INTEGER REFERENCES image (id)")
+    else:
+        op.add_column("issuer", sa.Column("signature_image_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            op.f("fk_issuer_signature_image_id_image"),
+            "issuer",
             "image",
             ["signature_image_id"],
             ["id"],
@@ -50,13 +56,19 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        # Dropping a referencing column rebuilds "issuer" on SQLite, and the rebuild's DROP
+        # TABLE would fail for every row that refers to an issuer while keys are enforced.
+        op.execute("PRAGMA foreign_keys=OFF")
+    else:
+        op.drop_constraint(op.f("fk_issuer_signature_image_id_image"), "issuer", type_="foreignkey")
     with op.batch_alter_table("issuer", schema=None) as batch_op:
-        batch_op.drop_constraint(
-            batch_op.f("fk_issuer_signature_image_id_image"), type_="foreignkey"
-        )
         batch_op.drop_column("signature_image_id")
         batch_op.drop_column("signatory_title")
         batch_op.drop_column("signatory_name")
         batch_op.drop_column("certificate_paper")
         batch_op.drop_column("certificate_colour")
         batch_op.drop_column("certificate_template")
+    if sqlite:
+        op.execute("PRAGMA foreign_keys=ON")
