@@ -78,9 +78,10 @@ def credential_links(found: IssuedCredential) -> dict[str, str]:
     own_links["certificate.pdf"] = url_for(
         "educator.credential_download", name="certificate.pdf", **own
     )
-    own_links["certificate-letter.pdf"] = url_for(
-        "educator.credential_download", name="certificate.pdf", paper="letter", **own
-    )
+    for size in ("a4", "letter"):
+        own_links[f"certificate-{size}.pdf"] = url_for(
+            "educator.credential_download", name="certificate.pdf", paper=size, **own
+        )
     return own_links
 
 

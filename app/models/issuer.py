@@ -15,6 +15,22 @@ from app.models.types import UTCDateTime
 
 #: Proof formats an issuer can choose for new credentials.
 PROOF_FORMATS = ("di", "jwt")
+#: The printable certificate's layouts an issuer can choose.
+CERTIFICATE_TEMPLATES = ("classic", "modern", "minimal")
+#: The certificate's accent colours, by name. A fixed palette rather than any colour: each
+#: one keeps text on white at a contrast of at least 4.5:1, and the page's stylesheet can
+#: name each as a class (the content security policy allows no inline styles).
+CERTIFICATE_COLOURS = {
+    "teal": "#2f6f6a",
+    "navy": "#1f3a68",
+    "burgundy": "#7a2335",
+    "forest": "#2e5e2b",
+    "plum": "#5b2c6f",
+    "charcoal": "#33393d",
+}
+#: The certificate's paper: ``auto`` is US Letter for readers in a Letter region (by their
+#: browser's language), A4 for everyone else.
+CERTIFICATE_PAPERS = ("auto", "a4", "letter")
 
 
 class Issuer(Base):
@@ -34,8 +50,21 @@ class Issuer(Base):
     image_id: Mapped[int | None] = mapped_column(ForeignKey("image.id"))
     proof_format: Mapped[str] = mapped_column(String(8), default="di")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The certificate's design: not part of any signed credential, so a change applies to
+    # every certificate printed from then on.
+    certificate_template: Mapped[str] = mapped_column(
+        String(16), default="classic", server_default="classic"
+    )
+    certificate_colour: Mapped[str] = mapped_column(
+        String(16), default="teal", server_default="teal"
+    )
+    certificate_paper: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
+    signatory_name: Mapped[str | None] = mapped_column(String(200))
+    signatory_title: Mapped[str | None] = mapped_column(String(200))
+    signature_image_id: Mapped[int | None] = mapped_column(ForeignKey("image.id"))
 
-    image: Mapped[Image | None] = relationship()
+    image: Mapped[Image | None] = relationship(foreign_keys=[image_id])
+    signature_image: Mapped[Image | None] = relationship(foreign_keys=[signature_image_id])
     keys: Mapped[list[IssuerKey]] = relationship(
         back_populates="issuer", order_by="IssuerKey.created_at"
     )

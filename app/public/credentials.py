@@ -13,11 +13,11 @@ from flask import Response, abort, g, render_template, request, url_for
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response as BaseResponse
 
-from app.models import STATUS_LABELS, IssuedCredential, Issuer
+from app.models import STATUS_LABELS, Image, IssuedCredential, Issuer
 from app.public import bp
 from app.qr import qr_png, qr_svg
 from app.services._core.errors import required
-from app.services.delivery import certificates, downloads
+from app.services.delivery import certificate_design, certificates, downloads
 from app.services.delivery import queries as public_queries
 from app.services.learning import educators
 from app.services.org import queries as org_queries
@@ -186,15 +186,32 @@ class Download:
     etag: str
     body: Callable[[], bytes]
     attachment: bool = True
+    #: The file depends on the request's Accept-Language (the certificate's paper).
+    vary_language: bool = False
 
 
 def _issuer_of(found: IssuedCredential) -> Issuer:
     return required(org_queries.issuer(found.issuer_id), "The issuer is missing.")
 
 
-def paper() -> str:
-    """The certificate's paper size asked for: ``letter`` or (by default) ``a4``."""
-    return "letter" if request.args.get("paper") == "letter" else "a4"
+def paper(issuer: Issuer) -> str:
+    """The certificate's paper: ``?paper=a4`` or ``?paper=letter`` when asked for, else the
+    issuer's choice, else US Letter for a reader whose language names a Letter region
+    (``en-US``) and A4 for everyone else."""
+    return certificate_design.paper_for(
+        request.args.get("paper"),
+        issuer.certificate_paper,
+        [language for language, _ in request.accept_languages],
+    )
+
+
+def paper_follows_language(issuer: Issuer) -> bool:
+    """Whether the paper was chosen by the request's ``Accept-Language`` (so a cache must keep
+    one file per language)."""
+    return (
+        request.args.get("paper") not in certificate_design.PAPERS
+        and issuer.certificate_paper not in certificate_design.PAPERS
+    )
 
 
 def download(found: IssuedCredential, name: str) -> Download:
@@ -240,21 +257,16 @@ def download(found: IssuedCredential, name: str) -> Download:
         )
     if name == "certificate.pdf":
         issuer = _issuer_of(found)
-        size = paper()
-        logo = (
-            issuer.image
-            if issuer.image is not None and issuer.image.media_type == "image/png"
-            else None
-        )
+        size = paper(issuer)
+        design = certificate_design.design_for(issuer, found)
         return Download(
             "application/pdf",
             f"certificate-{found.id}-{size}.pdf",
-            downloads.etag(found, f"pdf-{size}", logo.sha256 if logo else ""),
+            downloads.etag(found, f"pdf-{size}", design.fingerprint()),
             lambda: certificates.certificate_pdf(
-                downloads.view(found, service_env().base_url),
-                paper=size,
-                logo_png=logo.data if logo else None,
+                downloads.view(found, service_env().base_url), paper=size, design=design
             ),
+            vary_language=paper_follows_language(issuer),
         )
     abort(404)
 
@@ -267,6 +279,8 @@ def send(item: Download, *, cache: str) -> BaseResponse:
     if item.attachment:
         response.headers["Content-Disposition"] = f'attachment; filename="{item.filename}"'
     response.headers["Cache-Control"] = cache
+    if item.vary_language:
+        response.vary.add("Accept-Language")
     response.set_etag(item.etag)
     return response.make_conditional(request)
 
@@ -353,6 +367,7 @@ def links(found: IssuedCredential, token: str | None = None) -> dict[str, str]:
             "qr.svg": url_for("public.qr_code_svg", **public),
             "certificate": url_for("public.certificate", **public),
             "certificate.pdf": url_for("public.certificate_pdf", **public),
+            "certificate-a4.pdf": url_for("public.certificate_pdf", paper="a4", **public),
             "certificate-letter.pdf": url_for("public.certificate_pdf", paper="letter", **public),
         }
     managed: dict[str, Any] = {"credential_id": found.id, "token": token}
@@ -361,22 +376,44 @@ def links(found: IssuedCredential, token: str | None = None) -> dict[str, str]:
     }
     found_links["page"] = url_for("public.manage", **managed)
     found_links["certificate"] = url_for("public.manage_certificate", **managed)
-    found_links["certificate-letter.pdf"] = url_for(
-        "public.manage_download", name="certificate.pdf", paper="letter", **managed
-    )
+    for size in certificate_design.PAPERS:
+        found_links[f"certificate-{size}.pdf"] = url_for(
+            "public.manage_download", name="certificate.pdf", paper=size, **managed
+        )
     return found_links
 
 
 def certificate_page(found: IssuedCredential, page_links: dict[str, str] | None = None) -> str:
     """The printable certificate page; with ``page_links`` (the manage link's, or the
     backpack's) its links keep working while the credential is private."""
-    return render_template(
+    issuer = _issuer_of(found)
+    page_links = page_links or links(found)
+    view = downloads.view(found, service_env().base_url)
+    badge = downloads.version_image(found)
+    design = certificate_design.design_for(issuer, found)
+    response = render_template(
         "public/certificate.html",
         credential=found,
-        issuer=_issuer_of(found),
-        view=downloads.view(found, service_env().base_url),
-        links=page_links or links(found),
+        issuer=issuer,
+        view=view,
+        links=page_links,
+        design=design,
+        paper=paper(issuer),
+        badge_url=_image_url(badge) if badge is not None else page_links["badge.png"],
+        signature_url=_image_url(issuer.signature_image)
+        if design.signatory_name and issuer.signature_image is not None
+        else None,
+        dates={
+            "issued": certificate_design.long_date(view.awarded or view.valid_from),
+            "expires": certificate_design.long_date(view.valid_until),
+        },
     )
+    return response
+
+
+def _image_url(image: Image) -> str:
+    extension = "svg" if image.media_type == "image/svg+xml" else "png"
+    return url_for("public.image", sha256=image.sha256, extension=extension)
 
 
 @bp.get("/credentials/<credential_id>/certificate")

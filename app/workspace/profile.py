@@ -1,5 +1,5 @@
 """The issuer's profile and keys: editing the public profile and logo, the proof format of new
-credentials, the DID and its documents, and key rotation."""
+credentials, the certificate's design, the DID and its documents, and key rotation."""
 
 from __future__ import annotations
 
@@ -11,15 +11,17 @@ from werkzeug.wrappers import Response
 
 from app.forms import Confirmation, confirm_page, confirmed, refusal
 from app.models import Image, Issuer, IssuerKey
+from app.models.issuer import CERTIFICATE_COLOURS
 from app.services._core.errors import ServiceError
 from app.services._core.transaction import roll_back_refused
 from app.services.delivery import queries as public_queries
-from app.services.org import issuers
+from app.services.org import certificate_design, issuers
 from app.services.org.issuers import IssuerProfileInput
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
 from app.workspace.achievement_forms import store_image_upload
 from credentials import jwk_thumbprint
+from schemas.certificate_design import CertificateDesignSchema, design_form_data
 from schemas.errors import flat_errors
 from schemas.profile import ProfileSchema, RotateKeySchema, profile_form_data
 
@@ -49,11 +51,24 @@ def _values_from_issuer(issuer: Issuer) -> dict[str, Any]:
     }
 
 
+def _design_from_issuer(issuer: Issuer) -> dict[str, Any]:
+    return {
+        "template": issuer.certificate_template,
+        "colour": issuer.certificate_colour,
+        "paper": issuer.certificate_paper,
+        "signatory_name": issuer.signatory_name or "",
+        "signatory_title": issuer.signatory_title or "",
+        "remove_signature": False,
+    }
+
+
 def _render(
     issuer: Issuer,
     *,
     values: dict[str, Any] | None = None,
     errors: dict[str, list[str]] | None = None,
+    design: dict[str, Any] | None = None,
+    design_errors: dict[str, list[str]] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
     env = service_env()
@@ -63,6 +78,9 @@ def _render(
         issuer=issuer,
         values=values if values is not None else _values_from_issuer(issuer),
         errors=errors or {},
+        design=design if design is not None else _design_from_issuer(issuer),
+        design_errors=design_errors or {},
+        colours=CERTIFICATE_COLOURS,
         did=issuers.issuer_did(issuer, env),
         keys=[(key, *key_fingerprint(key)) for key in keys],
         key_types=KEY_TYPE_LABELS,
@@ -126,6 +144,51 @@ def profile(slug: str) -> Response | tuple[str, int]:
         "profile they were signed with."
     )
     return redirect(url_for(".profile", slug=issuer.slug), 303)
+
+
+@bp.post("/<slug>/certificate-design")
+@workspace_view("owner")
+def certificate_design_form(slug: str) -> Response | tuple[str, int]:
+    """Save how the issuer's printable certificates look: template, colour, paper, and the
+    signature block (name, title, and a PNG or SVG signature image)."""
+    issuer = current_issuer()
+    env = service_env()
+    values = design_form_data(request.form)
+    errors: dict[str, list[str]] = {}
+    loaded: dict[str, Any] | None = None
+    try:
+        loaded = CertificateDesignSchema().load(values)
+    except ValidationError as exc:
+        errors = flat_errors(exc)
+    signature: Image | None = None
+    try:
+        signature_id = store_image_upload(request.files.get("signature"), env.now)
+    except ServiceError as exc:
+        errors.setdefault("signature", []).append(exc.message)
+    else:
+        signature = public_queries.stored_image(signature_id) if signature_id else None
+    if errors or loaded is None:
+        roll_back_refused()  # an uploaded signature is not kept when the form is refused
+        return _render(issuer, design=values, design_errors=errors, status=400)
+    with refusal() as refused:
+        certificate_design.update(
+            issuer,
+            certificate_design.CertificateDesignInput(
+                template=loaded["template"],
+                colour=loaded["colour"],
+                paper=loaded["paper"],
+                signatory_name=loaded["signatory_name"],
+                signatory_title=loaded["signatory_title"],
+            ),
+            signature=signature,
+            remove_signature=loaded["remove_signature"],
+            actor=actor(),
+            env=env,
+        )
+    if refused:
+        return _render(issuer, design=values, design_errors=refused.messages(), status=400)
+    flash("Certificate design saved. Every certificate printed from now on uses it.")
+    return redirect(url_for(".profile", slug=issuer.slug, _anchor="certificate-heading"), 303)
 
 
 @bp.post("/<slug>/keys/rotate")

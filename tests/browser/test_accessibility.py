@@ -125,6 +125,7 @@ PUBLIC_PAGES = {
     "achievement": "/achievements/{achievement_id}",
     "login": "/login",
     "not-found": "/credentials/no-such-credential",
+    "certificate": "/credentials/{valid_id}/certificate",
 }
 
 
@@ -167,6 +168,7 @@ def test_verify_page_with_a_result_has_no_serious_violations(
         "/achievements/{achievement_id}/award",
         "/achievements/new",
         "/achievements/{achievement_id}/edit",
+        "/profile",
     ],
 )
 def test_workspace_pages_have_no_serious_violations(

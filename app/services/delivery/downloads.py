@@ -92,14 +92,16 @@ def view(credential: IssuedCredential, base_url: str) -> CredentialView:
     )
 
 
-def _version_image(credential: IssuedCredential) -> Image | None:
+def version_image(credential: IssuedCredential) -> Image | None:
+    """The badge image of the achievement version the credential was issued from, if any."""
     version = required(
         db.session.get(AchievementVersion, credential.achievement_version_id), "missing version"
     )
     return version.image
 
 
-def _version_name(credential: IssuedCredential) -> str:
+def version_name(credential: IssuedCredential) -> str:
+    """The name of the achievement version the credential was issued from."""
     version = required(
         db.session.get(AchievementVersion, credential.achievement_version_id), "missing version"
     )
@@ -108,19 +110,19 @@ def _version_name(credential: IssuedCredential) -> str:
 
 def badge_png(credential: IssuedCredential) -> bytes:
     """The badge image as a PNG with the credential baked in."""
-    image = _version_image(credential)
+    image = version_image(credential)
     source = image.data if image is not None and image.media_type == "image/png" else None
     if source is None:
-        source = images.default_badge_png(_version_name(credential))
+        source = images.default_badge_png(version_name(credential))
     return bake_png(source, credential.document)
 
 
 def badge_svg(credential: IssuedCredential) -> bytes:
     """The badge image as an SVG with the credential baked in."""
-    image = _version_image(credential)
+    image = version_image(credential)
     if image is not None and image.media_type == "image/svg+xml":
         return bake_svg(image.data, credential.document)
-    png = image.data if image is not None else images.default_badge_png(_version_name(credential))
+    png = image.data if image is not None else images.default_badge_png(version_name(credential))
     width = image.width if image is not None else 512
     height = image.height if image is not None else 512
     wrapper = (
@@ -134,7 +136,7 @@ def badge_svg(credential: IssuedCredential) -> bytes:
 def etag(credential: IssuedCredential, kind: str, extra: str = "") -> str:
     """An entity tag for a download of a credential. The credential and its achievement image
     never change; ``extra`` names anything else the download shows (e.g. the issuer's logo)."""
-    image = _version_image(credential)
+    image = version_image(credential)
     name = image.sha256 if image else "default"
     if image is not None and image.media_type == "image/svg+xml":
         # A stored SVG is rewritten (same address) when the sanitiser's rules change.
