@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, abort, render_template, request, url_for
+from flask import Response, abort, redirect, render_template, request, url_for
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -17,7 +17,7 @@ from app.models import STATUS_LABELS, IssuedCredential, Issuer
 from app.public import bp
 from app.qr import qr_png, qr_svg
 from app.services._core.errors import required
-from app.services.delivery import certificates, downloads
+from app.services.delivery import analytics, certificates, downloads
 from app.services.delivery import queries as public_queries
 from app.services.org import queries as org_queries
 from app.services.verification import verifier as verification
@@ -132,6 +132,7 @@ def credential(credential_id: str) -> BaseResponse | str:
         links=links(found),
         env=env,
     )
+    analytics.record(found.id, "view", env)
     return Response(page, headers={"Vary": "Accept", "Cache-Control": "no-cache"})
 
 
@@ -266,8 +267,15 @@ def _shareable(credential_id: str) -> IssuedCredential:
     return found
 
 
+def _counted(response: BaseResponse, found: IssuedCredential, name: str) -> BaseResponse:
+    """Count a download that was served (a ``304`` revalidation is not a new download)."""
+    if response.status_code == 200:
+        analytics.record_download(found.id, name, service_env())
+    return response
+
+
 def _public(found: IssuedCredential, name: str) -> BaseResponse:
-    response = send(download(found, name), cache=PUBLIC_CACHE)
+    response = _counted(send(download(found, name), cache=PUBLIC_CACHE), found, name)
     response.headers["Access-Control-Allow-Origin"] = "*"  # e.g. a wallet importing the badge
     if name == "badge.svg":
         # An SVG opened directly is a document; the baked one only needs its own data: images.
@@ -284,7 +292,7 @@ def private_download(found: IssuedCredential, name: str) -> BaseResponse:
     private: never kept in a shared cache, and its address never sent on as a referrer."""
     if name not in DOWNLOADS:
         abort(404)
-    response = send(download(found, name), cache=PRIVATE_CACHE)
+    response = _counted(send(download(found, name), cache=PRIVATE_CACHE), found, name)
     if name == "badge.svg":
         response.headers["Content-Security-Policy"] = SVG_CSP
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -316,6 +324,21 @@ for _endpoint, _name in SHAREABLE_DOWNLOADS.items():
         methods=["GET"],
         defaults={"name": _name},
     )
+
+
+@bp.get("/credentials/<credential_id>/linkedin")
+def linkedin(credential_id: str) -> BaseResponse:
+    """ "Add to LinkedIn": count the click, then on to LinkedIn's pre-filled form. Only ever
+    LinkedIn's address, built here, so this is no open redirect; a private credential has
+    nothing to add."""
+    found = _shareable(credential_id)
+    env = service_env()
+    target = downloads.linkedin_url(downloads.view(found, env.base_url), _issuer_of(found))
+    analytics.record(found.id, "linkedin", env)
+    response = redirect(target)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @bp.get("/credentials/<credential_id>/credential.json")
