@@ -19,7 +19,7 @@ from app.models import Achievement, AchievementVersion, Issuer
 from app.services._core.errors import ServiceError
 from app.services._core.transaction import roll_back_refused
 from app.services.awarding import queries as credential_queries
-from app.services.delivery import images
+from app.services.delivery import analytics, images
 from app.services.org import achievements as achievement_service
 from app.services.org import queries as org_queries
 from app.services.org.achievements import AchievementInput
@@ -302,6 +302,7 @@ def achievement(slug: str, public_id: str) -> str:
         achievement=found,
         version=version,
         counts=credential_queries.counts(found, service_env().now),
+        activity=analytics.for_achievement(found.id),
         history=history,
         authors=authors,
         labels=HISTORY_LABELS,

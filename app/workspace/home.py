@@ -51,8 +51,13 @@ def overview(slug: str) -> str:
 
 @bp.get("/<slug>/award")
 @workspace_view("awarder")
-def award_start(slug: str) -> Response:
-    """The dashboard's "Award" action: on to the chosen achievement's award form."""
+def award_start(slug: str) -> Response | str:
+    """The dashboard's "Award" action: on to the chosen achievement's award form; without a
+    choice, the achievements that can be awarded, to choose from."""
     issuer = current_issuer()
-    chosen = achievements.get(issuer, request.args.get("achievement", ""))
-    return redirect(url_for(".award", slug=issuer.slug, public_id=chosen.public_id))
+    public_id = request.args.get("achievement")
+    if public_id:
+        chosen = achievements.get(issuer, public_id)
+        return redirect(url_for(".award", slug=issuer.slug, public_id=chosen.public_id))
+    awardable = [(a, v) for a, v in achievements.list_for(issuer) if not a.archived_at]
+    return render_template("workspace/award_start.html", issuer=issuer, awardable=awardable)
