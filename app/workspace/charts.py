@@ -10,8 +10,11 @@ from dataclasses import dataclass
 WIDTH = 600
 HEIGHT = 200
 #: Room below the bars for their labels, and above them for the largest value.
-LABEL_SPACE = 28
-TOP_SPACE = 18
+LABEL_SPACE = 34
+TOP_SPACE = 30
+#: Room at either side, so the first and last labels are not cut off when the text is enlarged
+#: for a phone.
+SIDE_SPACE = 24
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,7 @@ def bar_chart(series: Sequence[tuple[str, int]]) -> BarChart:
     largest = max((value for _, value in series), default=0)
     baseline = HEIGHT - LABEL_SPACE
     room = baseline - TOP_SPACE
-    step = WIDTH / max(len(series), 1)
+    step = (WIDTH - 2 * SIDE_SPACE) / max(len(series), 1)
     bar_width = step * 0.7
     bars = []
     for index, (label, value) in enumerate(series):
@@ -51,7 +54,7 @@ def bar_chart(series: Sequence[tuple[str, int]]) -> BarChart:
         height = max(height, 1.5)
         bars.append(
             Bar(
-                x=round(index * step + (step - bar_width) / 2, 2),
+                x=round(SIDE_SPACE + index * step + (step - bar_width) / 2, 2),
                 y=round(baseline - height, 2),
                 width=round(bar_width, 2),
                 height=round(height, 2),

@@ -160,7 +160,15 @@ def test_verify_page_with_a_result_has_no_serious_violations(
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/credentials", "/achievements/{achievement_id}", "/achievements/{achievement_id}/award"],
+    [
+        "/",
+        "/credentials",
+        "/achievements/{achievement_id}",
+        "/achievements/{achievement_id}/award",
+        "/award",
+        "/audit",
+        "/credentials/{valid_id}",
+    ],
 )
 def test_workspace_pages_have_no_serious_violations(
     axe_context: BrowserContext, site: Site, shot: Shot, path: str
@@ -171,8 +179,8 @@ def test_workspace_pages_have_no_serious_violations(
             page, site, site.url(f"/workspace/{site.issuer_slug}" + path.format(**vars(site)))
         )
         name = "workspace" + path.replace("{achievement_id}", "achievement").replace(
-            "/", "-"
-        ).rstrip("-")
+            "{valid_id}", "valid"
+        ).replace("/", "-").rstrip("-")
         assert_accessible(page, name, shot)
     finally:
         page.close()
