@@ -3,6 +3,8 @@ dashboard: the numbers, awards over time, each achievement's figures, and recent
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
@@ -44,9 +46,20 @@ def overview(slug: str) -> str:
         activity=activity,
         per_achievement=analytics.by_achievement(issuer.id),
         chart=bar_chart([(start.strftime("%d %b"), count) for start, count in glance.weekly]),
+        views_chart=bar_chart(weekly_views(activity, [start for start, _ in glance.weekly])),
         expiring_days=workspace.EXPIRING_DAYS,
         env=env,
     )
+
+
+def weekly_views(activity: analytics.IssuerActivity, starts: list[date]) -> list[tuple[str, int]]:
+    """Page views per week (the weeks starting on ``starts``), from the daily counts."""
+    totals = dict.fromkeys(starts, 0)
+    for day, counts in activity.daily.items():
+        week = day - timedelta(days=day.weekday())
+        if week in totals:
+            totals[week] += counts["view"]
+    return [(start.strftime("%d %b"), totals[start]) for start in starts]
 
 
 @bp.get("/<slug>/award")

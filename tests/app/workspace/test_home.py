@@ -75,6 +75,12 @@ def test_the_dashboard_shows_the_numbers_a_chart_and_recent_awards_by_achievemen
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert svg.count('class="chart-bar') == 12
     assert "2 in the week of" in svg
+    # And page views per week: the two views of today.
+    views = html[html.index('id="views-chart-title"') :].split("</svg>")[0]
+    assert views.count('class="chart-bar') == 12
+    assert "Credential page views in each of the last 12 weeks:" in views
+    assert views.count(" in the week of ") == 12 and "2 in the week of" in views
+    assert "2 views of your credentials" in html
     assert "<script" not in html and "style=" not in html
     # Per achievement: issued, views, verifications, LinkedIn, downloads.
     row = html[html.index(">Coaching Cycles</a>") :].split("</tr>")[0]
@@ -118,7 +124,7 @@ def test_an_empty_workspace_has_zeros_and_an_empty_chart(web, owner, issuer) -> 
     sign_in(web.client, owner)
     html = web.get(f"/workspace/{issuer.slug}/").get_data(as_text=True)
     assert stat(html, "issued") == "0" and "Nothing awarded yet." in html
-    assert html.count("chart-bar chart-bar-empty") == 12
+    assert html.count("chart-bar chart-bar-empty") == 24  # awards and views: nothing yet
     assert "award-start" not in html  # nothing to award yet
     assert "There is nothing to award yet." in web.get(f"/workspace/{issuer.slug}/award").get_data(
         as_text=True
