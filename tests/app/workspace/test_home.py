@@ -80,7 +80,7 @@ def test_the_dashboard_shows_the_numbers_a_chart_and_recent_awards_by_achievemen
     assert views.count('class="chart-bar') == 12
     assert "Credential page views in each of the last 12 weeks:" in views
     assert views.count(" in the week of ") == 12 and "2 in the week of" in views
-    assert "2 views of your credentials" in html
+    assert "public pages in the last 12 weeks: 2." in html
     assert "<script" not in html and "style=" not in html
     # Per achievement: issued, views, verifications, LinkedIn, downloads.
     row = html[html.index(">Coaching Cycles</a>") :].split("</tr>")[0]
