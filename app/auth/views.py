@@ -115,8 +115,8 @@ def _render_login(
     error_message=TOO_MANY_SIGN_INS,
 )
 def login() -> ResponseReturnValue:
-    """The sign-in form; on success, go to the page that asked for it (``next``) or the
-    workspace list."""
+    """The sign-in form; on success, go to the page that asked for it (``next``), else the
+    account's one workspace, or the list of its workspaces (see :func:`landing`)."""
     target = safe_next(request.values.get("next"))
     if request.method == "GET":
         return _render_login(target=target, errors={}, status=200)
@@ -140,7 +140,7 @@ def login() -> ResponseReturnValue:
             email=email, target=target, errors={"_schema": BAD_CREDENTIALS}, status=400
         )
     sign_in(account)
-    return redirect(target or url_for("workspace.dashboard"))
+    return redirect(target or landing(account))
 
 
 @bp.post("/logout")
@@ -231,7 +231,14 @@ def _choose_password(token: str, purpose: str) -> ResponseReturnValue:
         flash("Welcome to Cairn. Your password is set and you are signed in.")
         return redirect(_newest_workspace(account))
     flash("Your password has been changed. Any other sessions have been signed out.")
-    return redirect(url_for("workspace.dashboard"))
+    return redirect(landing(account))
+
+
+def landing(account: StaffAccount) -> str:
+    """Where a signed-in staff member starts: their workspace when they work in exactly one
+    (nothing to choose between), else the list of workspaces."""
+    slug = workspace.only_workspace_slug(account)
+    return url_for("workspace.overview", slug=slug) if slug else url_for("workspace.dashboard")
 
 
 def _newest_workspace(account: StaffAccount) -> str:

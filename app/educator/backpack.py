@@ -97,7 +97,8 @@ def _credential_page(found: IssuedCredential, errors: dict[str, str], status: in
         state=verification.state_of(found),
         expired=found.status_at(env.now) == "expired",
         links=credential_links(found),
-        linkedin=None if found.is_private else downloads.linkedin_url(view, issuer),
+        # Through our counter: a click is counted, then on to LinkedIn.
+        linkedin=None if found.is_private else url_for("public.linkedin", credential_id=found.id),
         errors=errors,
     )
     response = Response(page, status=status, mimetype="text/html")

@@ -2,6 +2,7 @@
 
 from app.models.account_session import SESSION_KINDS, AccountSession
 from app.models.achievement import Achievement, AchievementVersion
+from app.models.analytics import ACTIVITY_KINDS, CredentialActivity
 from app.models.audit import AuditChainHead, AuditEvent
 from app.models.bulk import BulkJob, BulkRow
 from app.models.educator import Educator, EducatorEmail, MagicLink
@@ -30,6 +31,7 @@ from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, Staf
 from app.models.status_list import StatusList
 
 __all__ = [
+    "ACTIVITY_KINDS",
     "CREDENTIAL_STATUSES",
     "ROLES",
     "SESSION_KINDS",
@@ -43,6 +45,7 @@ __all__ = [
     "AuditEvent",
     "BulkJob",
     "BulkRow",
+    "CredentialActivity",
     "CredentialStatus",
     "Educator",
     "EducatorEmail",

@@ -23,6 +23,8 @@ class BulkJob(Base):
     issuer_id: Mapped[int] = mapped_column(ForeignKey("issuer.id"), index=True)
     achievement_id: Mapped[int] = mapped_column(ForeignKey("achievement.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
+    #: Who confirmed the job: its awards and audit events are theirs, not the system's.
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
     filename: Mapped[str] = mapped_column(String(255))
     file_sha256: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16), default="previewed")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, abort, g, render_template, request, url_for
+from flask import Response, abort, g, redirect, render_template, request, url_for
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -17,7 +17,7 @@ from app.models import STATUS_LABELS, Image, IssuedCredential, Issuer
 from app.public import bp
 from app.qr import qr_png, qr_svg
 from app.services._core.errors import required
-from app.services.delivery import certificate_design, certificates, downloads
+from app.services.delivery import analytics, certificate_design, certificates, downloads
 from app.services.delivery import queries as public_queries
 from app.services.learning import educators
 from app.services.org import queries as org_queries
@@ -135,6 +135,8 @@ def credential(credential_id: str) -> BaseResponse | str:
         env=env,
         holder=holder,
     )
+    if not holder:  # the holder looking at their own credential is not a view
+        analytics.record(found.id, "view", env)
     # The holder's page has their sharing tools on it: it is theirs alone, never kept.
     cache = "private, no-store" if holder else "no-cache"
     return Response(page, headers={"Vary": "Accept, Cookie", "Cache-Control": cache})
@@ -293,8 +295,15 @@ def _shareable(credential_id: str) -> IssuedCredential:
     return found
 
 
+def _counted(response: BaseResponse, found: IssuedCredential, name: str) -> BaseResponse:
+    """Count a download that was served (a ``304`` revalidation is not a new download)."""
+    if response.status_code == 200:
+        analytics.record_download(found.id, name, service_env())
+    return response
+
+
 def _public(found: IssuedCredential, name: str) -> BaseResponse:
-    response = send(download(found, name), cache=PUBLIC_CACHE)
+    response = _counted(send(download(found, name), cache=PUBLIC_CACHE), found, name)
     response.headers["Access-Control-Allow-Origin"] = "*"  # e.g. a wallet importing the badge
     if name == "badge.svg":
         # An SVG opened directly is a document; the baked one only needs its own data: images.
@@ -311,7 +320,7 @@ def private_download(found: IssuedCredential, name: str) -> BaseResponse:
     private: never kept in a shared cache, and its address never sent on as a referrer."""
     if name not in DOWNLOADS:
         abort(404)
-    response = send(download(found, name), cache=PRIVATE_CACHE)
+    response = _counted(send(download(found, name), cache=PRIVATE_CACHE), found, name)
     if name == "badge.svg":
         response.headers["Content-Security-Policy"] = SVG_CSP
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -343,6 +352,21 @@ for _endpoint, _name in SHAREABLE_DOWNLOADS.items():
         methods=["GET"],
         defaults={"name": _name},
     )
+
+
+@bp.get("/credentials/<credential_id>/linkedin")
+def linkedin(credential_id: str) -> BaseResponse:
+    """ "Add to LinkedIn": count the click, then on to LinkedIn's pre-filled form. Only ever
+    LinkedIn's address, built here, so this is no open redirect; a private credential has
+    nothing to add."""
+    found = _shareable(credential_id)
+    env = service_env()
+    target = downloads.linkedin_url(downloads.view(found, env.base_url), _issuer_of(found))
+    analytics.record(found.id, "linkedin", env)
+    response = redirect(target)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @bp.get("/credentials/<credential_id>/credential.json")

@@ -93,7 +93,8 @@ def manage(credential_id: str, token: str) -> BaseResponse:
         view=view,
         state=verification.state_of(found),
         links=links(found, token),
-        linkedin=downloads.linkedin_url(view, issuer),
+        # Through our counter: a click is counted, then on to LinkedIn.
+        linkedin=url_for("public.linkedin", credential_id=found.id),
         token=token,
         manage_link=link,
     )

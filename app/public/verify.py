@@ -19,6 +19,7 @@ from werkzeug.datastructures import FileStorage
 from app.extensions import csrf, limiter
 from app.fetch import FetchError
 from app.public import bp
+from app.services.delivery import analytics
 from app.services.verification import verifier as verification
 from app.services.verification.verifier import LocalFirstFetcher
 from app.wiring import base_url, fetcher, service_env
@@ -103,7 +104,13 @@ def submission() -> tuple[bytes | str | dict[str, Any], str | None]:
 
 
 def _run(data: bytes | str | dict[str, Any], recipient: str | None) -> VerificationReport:
-    return verification.verify(data, env=service_env(), fallback=fetcher(), recipient=recipient)
+    """Verify, and count the verification when the credential is one of ours."""
+    env = service_env()
+    report = verification.verify(data, env=env, fallback=fetcher(), recipient=recipient)
+    ours = verification.own_credential_id(report, env)
+    if ours is not None:
+        analytics.record(ours, "verify", env)
+    return report
 
 
 @bp.route("/verify", methods=["GET", "POST"])

@@ -13,6 +13,7 @@ from app.errors import wants_json
 from app.forms import Confirmation, confirm_page, confirmed, refusal
 from app.models import Achievement, AchievementVersion, Issuer
 from app.services.awarding import queries as credential_queries
+from app.services.delivery import analytics
 from app.services.org import achievements as achievement_service
 from app.services.org import queries as org_queries
 from app.wiring import service_env
@@ -325,6 +326,7 @@ def achievement(slug: str, public_id: str) -> str:
         achievement=found,
         version=version,
         counts=credential_queries.counts(found, service_env().now),
+        activity=analytics.for_achievement(found.id),
         history=history,
         authors=authors,
         labels=HISTORY_LABELS,

@@ -15,7 +15,7 @@ from app.models import CREDENTIAL_STATUSES, IssuedCredential
 from app.services._core.errors import NotFound, required
 from app.services.awarding import issuing, revocation
 from app.services.awarding import queries as credential_queries
-from app.services.delivery import notices
+from app.services.delivery import analytics, notices
 from app.services.org import achievements, audit
 from app.services.org import queries as org_queries
 from app.wiring import service_env
@@ -140,6 +140,7 @@ def credential(slug: str, credential_id: str) -> str:
         replaces=replaces,
         awarded_by=awarded_by,
         public_reasons=revocation.PUBLIC_REASONS,
+        activity=analytics.for_credential(found.id),
         events=audit.events(issuer.id, subject_type="credential", subject_id=found.id, limit=200),
     )
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AccountSession, AuditEvent, Enrolment, IssuedCredential, StaffAccount
 from app.services.awarding import bulk
+from app.services.delivery import visibility
 from app.services.learning import authoring, reviews
 from app.services.learning.authoring import ActivityInput, ModuleInput
 from app.services.org import invitations, staff
@@ -396,3 +397,38 @@ def test_the_holder_may_use_every_educator_route(
         else:
             response = client.post(path, data={"csrf_token": token.group(1)}, base_url=BASE_URL)
             assert response.status_code in (303, 409), f"POST {path} -> {response.status_code}"
+
+
+# --- Routes of the issuer's view (issue 10, part 5) ---
+
+
+def test_the_award_chooser_is_for_awarders_of_that_issuer_only(
+    app: Flask, client: FlaskClient, two_issuers, make_staff: Callable[..., StaffAccount]
+) -> None:
+    path = f"/workspace/{two_issuers['b'].slug}/award"
+    chosen = f"{path}?achievement={two_issuers['values']['public_id']}"
+    sign_in(client, app, two_issuers["alice"])  # another issuer's owner
+    assert client.get(path, base_url=BASE_URL).status_code == 404
+    assert client.get(chosen, base_url=BASE_URL).status_code == 404
+    viewer = make_staff("viewer@b.example.org", name="Vera Viewer")
+    staff.set_role(two_issuers["b"], viewer, "viewer", actor=Actor(label="test"), env=service_env())
+    sign_in(client, app, viewer)
+    assert client.get(path, base_url=BASE_URL).status_code == 403
+    assert client.get(chosen, base_url=BASE_URL).status_code == 403
+    sign_in(client, app, two_issuers["bob"])
+    assert client.get(chosen, base_url=BASE_URL).status_code == 302
+
+
+def test_the_linkedin_counter_serves_shareable_credentials_only(
+    app: Flask, client: FlaskClient, two_issuers
+) -> None:
+    credential_id = two_issuers["values"]["credential_id"]
+    path = f"/credentials/{credential_id}/linkedin"
+    # Anyone may follow a shared credential's link (it is public); it only ever leads to LinkedIn.
+    response = client.get(path, base_url=BASE_URL)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("https://www.linkedin.com/")
+    found = db.session.get(IssuedCredential, credential_id)
+    assert found is not None
+    visibility.set_private(found, True, actor=Actor(label="test"), env=service_env())
+    assert client.get(path, base_url=BASE_URL).status_code == 404

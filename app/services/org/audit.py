@@ -183,13 +183,23 @@ def events(
     action: str | None = None,
     subject_type: str | None = None,
     subject_id: str | None = None,
+    actor_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[AuditEvent]:
-    """An issuer's events, newest first; optionally only one action or one subject's."""
+    """An issuer's events, newest first; optionally only one action's, one staff member's, one
+    subject's, or those at or after ``since`` and before ``until``."""
     query = select(AuditEvent).where(in_log_of(issuer_id))
     if before_id is not None:
         query = query.where(AuditEvent.id < before_id)
     if action:
         query = query.where(AuditEvent.action == action)
+    if actor_id is not None:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    if since is not None:
+        query = query.where(AuditEvent.created_at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.created_at < until)
     if subject_type is not None:
         query = query.where(AuditEvent.subject_type == subject_type)
     if subject_id is not None:
@@ -208,6 +218,35 @@ def actions(issuer_id: int) -> list[str]:
             .where(in_log_of(issuer_id))
             .distinct()
             .order_by(AuditEvent.action)
+        )
+    )
+
+
+def actors(issuer_id: int) -> list[tuple[int, str]]:
+    """The staff members an issuer's log names, as ``(account id, email)`` by email (for
+    filtering it); system actors are not staff and are not listed."""
+    rows = db.session.execute(
+        select(StaffAccount.id, StaffAccount.email)
+        .where(
+            StaffAccount.id.in_(
+                select(AuditEvent.actor_id).where(
+                    in_log_of(issuer_id), AuditEvent.actor_id.is_not(None)
+                )
+            )
+        )
+        .order_by(StaffAccount.email)
+    )
+    return [(account_id, email) for account_id, email in rows]
+
+
+def subject_types(issuer_id: int) -> list[str]:
+    """The kinds of subject an issuer's log names, alphabetically (for filtering it)."""
+    return list(
+        db.session.scalars(
+            select(AuditEvent.subject_type)
+            .where(in_log_of(issuer_id), AuditEvent.subject_type.is_not(None))
+            .distinct()
+            .order_by(AuditEvent.subject_type)
         )
     )
 

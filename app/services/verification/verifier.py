@@ -25,6 +25,7 @@ from app.services.org import issuers
 from credentials import (
     FAIL,
     ISSUER_NOT_CONFIRMED,
+    PASS,
     VALID,
     Check,
     CredentialError,
@@ -153,6 +154,17 @@ def verify(
     if record is not None:
         _apply_own_record(report, state_of(record))
     return report
+
+
+def own_credential_id(report: VerificationReport, env: ServiceEnv) -> str | None:
+    """The id of this instance's credential that ``report`` verified, when it is one of ours
+    and its proof held (a forgery naming one of our ids is not a verification of it)."""
+    credential_id = (report.credential or {}).get("id")
+    proof = report.check("proof")
+    if not isinstance(credential_id, str) or proof is None or proof.status != PASS:
+        return None
+    record = LocalFirstFetcher(env, None).own_credential(credential_id)
+    return record.id if record is not None else None
 
 
 def _apply_own_record(report: VerificationReport, state: CredentialState) -> None:

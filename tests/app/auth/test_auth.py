@@ -440,3 +440,19 @@ def test_a_reset_token_is_not_an_invitation(web: Web, account: StaffAccount) -> 
     token = reset_token_from_mail(EMAIL)
     assert web.get(f"/invite/{token}").status_code == 400
     assert web.get(f"/password/reset/{token}").status_code == 200
+
+
+def test_staff_with_one_organisation_land_in_it(
+    web: Web, account: StaffAccount, make_issuer: Callable[..., Any]
+) -> None:
+    one = make_issuer("One School", owner=account)
+    response = web.sign_in(EMAIL)
+    assert response.headers["Location"] == f"/workspace/{one.slug}/"
+
+
+def test_staff_with_several_organisations_land_on_the_list(
+    web: Web, account: StaffAccount, make_issuer: Callable[..., Any]
+) -> None:
+    make_issuer("One School", owner=account)
+    make_issuer("Two School", owner=account)
+    assert web.sign_in(EMAIL).headers["Location"] == "/workspace/"

@@ -109,7 +109,12 @@ def test_a_credential_page_offers_downloads_and_sharing(
     page = body(response)
     for suffix in ("badge.png", "badge.svg", "credential.json", "qr.png", "qr.svg", "certificate"):
         assert f'href="/credentials/{credential.id}/{suffix}"' in page
-    assert "linkedin.com" in page and f"{BASE_URL}/credentials/{credential.id}" in page
+    # "Add to LinkedIn" goes through the click counter, which sends the visitor on to LinkedIn.
+    assert f'href="/credentials/{credential.id}/linkedin"' in page
+    assert f"{BASE_URL}/credentials/{credential.id}" in page
+    onward = web.get(f"/credentials/{credential.id}/linkedin")
+    assert onward.status_code == 302
+    assert onward.headers["Location"].startswith("https://www.linkedin.com/profile/add?")
 
 
 def test_making_a_credential_private_uses_the_visibility_service(

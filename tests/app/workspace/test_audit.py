@@ -115,6 +115,62 @@ def test_the_log_pages_with_before_id(web, owner, issuer, history, monkeypatch) 
     assert "Older events" not in filtered
 
 
+def test_the_log_filters_by_staff_member_date_range_and_subject(
+    web, owner, issuer, history, make_staff
+) -> None:
+    colleague = make_staff("colleague@district7.example.org", name="Cal Colleague")
+    staff.set_role(issuer, colleague, "awarder", actor=Actor(owner), env=service_env())
+    revocation.unsuspend(history["second"], "Checked", actor=Actor(colleague), env=service_env())
+    sign_in(web.client, owner)
+    page = f"/workspace/{issuer.slug}/audit"
+    html = web.get(page).get_data(as_text=True)
+    assert f'<option value="{colleague.id}">colleague@district7.example.org</option>' in html
+    assert '<option value="credential">credential</option>' in html
+
+    theirs = web.get(f"{page}?staff={colleague.id}").get_data(as_text=True)
+    assert shown_actions(theirs) == ["credential.unsuspend"]
+    assert f'<option value="{colleague.id}" selected>' in theirs
+    mine = web.get(f"{page}?staff={owner.id}").get_data(as_text=True)
+    assert shown_actions(mine) == ["staff.role"]
+
+    second = history["second"].id
+    about = web.get(f"{page}?subject=credential&subject_id={second}").get_data(as_text=True)
+    assert shown_actions(about) == [
+        "credential.unsuspend",
+        "credential.suspend",
+        "credential.issue",
+    ]
+    today = service_env().now.date()
+    dated = web.get(f"{page}?from={today}&to={today}").get_data(as_text=True)
+    assert shown_actions(dated) == own_actions(issuer)
+    tomorrow = today + timedelta(days=1)
+    none = web.get(f"{page}?from={tomorrow}").get_data(as_text=True)
+    assert shown_actions(none) == [] and "No events match these filters." in none
+    yesterday = today - timedelta(days=1)
+    assert shown_actions(web.get(f"{page}?to={yesterday}").get_data(as_text=True)) == []
+    # Filters combine, and values the log cannot match are ignored.
+    both = web.get(f"{page}?staff={colleague.id}&action=credential.revoke").get_data(as_text=True)
+    assert shown_actions(both) == []
+    for junk in ("staff=abc", "staff=999999", "from=yesterday", "to=2026-13-40", "subject=nope"):
+        response = web.get(f"{page}?{junk}")
+        assert response.status_code == 200
+        assert shown_actions(response.get_data(as_text=True)) == own_actions(issuer), junk
+
+
+def test_paging_keeps_the_filters(web, owner, issuer, history, monkeypatch) -> None:
+    monkeypatch.setattr(audit_view, "PAGE_SIZE", 1)
+    sign_in(web.client, owner)
+    today = service_env().now.date()
+    html = web.get(f"/workspace/{issuer.slug}/audit?subject=credential&from={today}").get_data(
+        as_text=True
+    )
+    older = re.search(r'href="([^"]+)" rel="next">Older events', html)
+    assert older is not None
+    link = older.group(1).replace("&amp;", "&")
+    assert "subject=credential" in link and f"from={today}" in link and "before=" in link
+    assert len(shown_actions(web.get(link).get_data(as_text=True))) == 1
+
+
 def test_owners_export_the_log_as_csv(web, owner, issuer, history) -> None:
     sign_in(web.client, owner)
     response = web.get(f"/workspace/{issuer.slug}/audit.csv")

@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import Achievement, BulkJob, BulkRow, Issuer
+from app.models import Achievement, BulkJob, BulkRow, Issuer, StaffAccount
 from app.services._core import addresses, jobs
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Invalid, required
@@ -44,6 +44,7 @@ def confirm(job: BulkJob, *, actor: Actor, env: ServiceEnv) -> BulkJob:
         raise Conflict("No row in this file can be issued.")
     job.state = "queued"
     job.queued_at = env.now
+    job.confirmed_by_id = actor.staff_id
     audit_step("confirm", job, actor, env, {"rows": job.valid_rows})
     db.session.commit()
     jobs.submit(env, jobs.RUN_BULK_JOB, job.id)
@@ -102,13 +103,15 @@ def run_job(
     job_id: str,
     env: ServiceEnv,
     *,
-    actor: Actor = SYSTEM,
+    actor: Actor | None = None,
     chunk_size: int = 250,
     processes: int = 0,
 ) -> BulkJob | None:
     """Issue every pending ``ok`` row of a job, a chunk per transaction.
 
     :param processes: sign each chunk on this many worker processes (0: in this process).
+    :param actor: who the awards are by; by default the staff member who confirmed the job
+        (the system only when no one did, e.g. a job from the command line).
 
     :returns: the job, or None when another worker holds it.
     """
@@ -121,6 +124,7 @@ def run_job(
         db.session.commit()
     issuer = required(db.session.get(Issuer, job.issuer_id), "The issuer is missing.")
     achievement = required(db.session.get(Achievement, job.achievement_id), "missing achievement")
+    actor = actor or confirmer(job)
     try:
         while True:
             chunk_env = env.later()
@@ -266,6 +270,16 @@ def _fail(job_id: str, token: str, message: str, env: ServiceEnv) -> None:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
+
+
+def confirmer(job: BulkJob) -> Actor:
+    """The staff member who confirmed ``job``, as the actor of its awards; else the system."""
+    account = (
+        db.session.get(StaffAccount, job.confirmed_by_id)
+        if job.confirmed_by_id is not None
+        else None
+    )
+    return Actor(account) if account is not None else SYSTEM
 
 
 def run_job_by_id(job_id: str, env: ServiceEnv) -> None:

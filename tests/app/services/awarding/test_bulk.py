@@ -439,3 +439,33 @@ def test_results_csv_streams_every_row_in_batches(issuer, achievement) -> None:
     assert table[0] == list(bulk.RESULT_COLUMNS) and len(table) == 1002
     assert table[1] == ["2", "p0@school.example.org", "Person 0", "ok", "pending", "", ""]
     assert table[-1][0] == "1002"
+
+
+def test_a_jobs_awards_are_by_the_staff_member_who_confirmed_it(
+    issuer, achievement, queued, make_staff
+) -> None:
+    confirmer = make_staff("confirmer@district7.example.org", name="Cam Confirmer")
+    job = bulk.confirm(
+        make_job(issuer, achievement, good_rows(2)), actor=Actor(confirmer), env=service_env()
+    )
+    assert job.confirmed_by_id == confirmer.id
+    bulk.run_job(job.id, service_env())  # the worker, which knows no one signed in
+    assert {c.awarded_by_id for c in issued_for(job.id)} == {confirmer.id}
+    actors = set(
+        db.session.execute(
+            select(AuditEvent.actor, AuditEvent.actor_id).where(
+                AuditEvent.subject_type == "credential", AuditEvent.action == "credential.issue"
+            )
+        )
+    )
+    assert actors == {("confirmer@district7.example.org", confirmer.id)}
+    finish = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "bulk.finish"))
+    assert finish is not None and finish.actor_id == confirmer.id
+
+
+def test_a_job_no_staff_member_confirmed_is_by_the_system(issuer, achievement, queued) -> None:
+    job = confirmed(issuer, achievement, good_rows(1))  # confirmed by a system actor (the CLI)
+    assert job.confirmed_by_id is None
+    bulk.run_job(job.id, service_env())
+    assert {c.awarded_by_id for c in issued_for(job.id)} == {None}
+    assert bulk.confirmer(job).label == "system"

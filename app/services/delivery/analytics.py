@@ -1,0 +1,157 @@
+"""Credential analytics: how often each credential's page is viewed, it is verified, and it is
+added to LinkedIn or downloaded, counted per credential, day and kind.
+
+Counted without tracking people: no third-party script, no cookie, no IP address or browser is
+kept; a counter only says how many times something happened on a day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.extensions import db
+from app.models import ACTIVITY_KINDS, CredentialActivity, IssuedCredential
+from app.services._core.env import ServiceEnv
+
+#: The downloads that count as a download click; the QR codes are shown on the page itself.
+COUNTED_DOWNLOADS = frozenset({"badge.png", "badge.svg", "credential.json", "certificate.pdf"})
+
+
+def record(credential_id: str, kind: str, env: ServiceEnv) -> None:
+    """Count one ``kind`` (one of :data:`ACTIVITY_KINDS`) for a credential today, and commit.
+
+    One upsert, so concurrent requests never lose a count or collide on the day's row.
+    """
+    if kind not in ACTIVITY_KINDS:
+        raise ValueError(f"unknown activity {kind!r}")
+    values = {"credential_id": credential_id, "day": env.now.date(), "kind": kind, "count": 1}
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(CredentialActivity).values(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["credential_id", "day", "kind"],
+        set_={"count": CredentialActivity.count + 1},
+    )
+    db.session.execute(statement)
+    db.session.commit()
+
+
+def record_download(credential_id: str, name: str, env: ServiceEnv) -> None:
+    """Count a download of the file ``name`` when it is one people keep or share."""
+    if name in COUNTED_DOWNLOADS:
+        record(credential_id, "download", env)
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Counts by kind: ``view``, ``verify``, ``linkedin``, ``download``."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __getitem__(self, kind: str) -> int:
+        return self.counts.get(kind, 0)
+
+    @property
+    def total(self) -> int:
+        """Every counted event."""
+        return sum(self.counts.values())
+
+
+def _activity(rows: Iterable[tuple[str, int | None]]) -> Activity:
+    return Activity({kind: int(total or 0) for kind, total in rows})
+
+
+def for_credential(credential_id: str) -> Activity:
+    """One credential's counts since it was issued."""
+    rows = db.session.execute(
+        select(CredentialActivity.kind, func.sum(CredentialActivity.count))
+        .where(CredentialActivity.credential_id == credential_id)
+        .group_by(CredentialActivity.kind)
+    )
+    return _activity((kind, total) for kind, total in rows)
+
+
+def for_achievement(achievement_id: int) -> Activity:
+    """The counts of every credential of one achievement."""
+    credentials = select(IssuedCredential.id).where(
+        IssuedCredential.achievement_id == achievement_id
+    )
+    rows = db.session.execute(
+        select(CredentialActivity.kind, func.sum(CredentialActivity.count))
+        .where(CredentialActivity.credential_id.in_(credentials))
+        .group_by(CredentialActivity.kind)
+    )
+    return _activity((kind, total) for kind, total in rows)
+
+
+def by_achievement(issuer_id: int) -> dict[int, Activity]:
+    """The counts of an issuer's credentials, by achievement id."""
+    rows = db.session.execute(
+        select(
+            IssuedCredential.achievement_id,
+            CredentialActivity.kind,
+            func.sum(CredentialActivity.count),
+        )
+        .join(IssuedCredential, IssuedCredential.id == CredentialActivity.credential_id)
+        .where(IssuedCredential.issuer_id == issuer_id)
+        .group_by(IssuedCredential.achievement_id, CredentialActivity.kind)
+    )
+    found: dict[int, dict[str, int]] = {}
+    for achievement_id, kind, total in rows:
+        found.setdefault(achievement_id, {})[kind] = int(total or 0)
+    return {key: Activity(value) for key, value in found.items()}
+
+
+@dataclass(frozen=True)
+class IssuerActivity:
+    """An issuer's counts in all, how many credentials were shared (added to LinkedIn or
+    downloaded at least once), and the counts per day since ``since``."""
+
+    totals: Activity
+    shared: int
+    daily: dict[date, Activity]
+
+
+def for_issuer(issuer_id: int, since: date) -> IssuerActivity:
+    """The issuer's :class:`IssuerActivity`."""
+    joined = (
+        select(CredentialActivity.kind, func.sum(CredentialActivity.count))
+        .join(IssuedCredential, IssuedCredential.id == CredentialActivity.credential_id)
+        .where(IssuedCredential.issuer_id == issuer_id)
+    )
+    totals = _activity(
+        (kind, total)
+        for kind, total in db.session.execute(joined.group_by(CredentialActivity.kind))
+    )
+    shared = db.session.scalar(
+        select(func.count(func.distinct(CredentialActivity.credential_id)))
+        .join(IssuedCredential, IssuedCredential.id == CredentialActivity.credential_id)
+        .where(
+            IssuedCredential.issuer_id == issuer_id,
+            CredentialActivity.kind.in_(("linkedin", "download")),
+        )
+    )
+    daily_rows = db.session.execute(
+        joined.add_columns(CredentialActivity.day)
+        .where(CredentialActivity.day >= since)
+        .group_by(CredentialActivity.day, CredentialActivity.kind)
+    )
+    daily: dict[date, dict[str, int]] = {}
+    for kind, total, day in daily_rows:
+        daily.setdefault(day, {})[kind] = int(total or 0)
+    return IssuerActivity(
+        totals=totals,
+        shared=shared or 0,
+        daily={day: Activity(counts) for day, counts in daily.items()},
+    )
+
+
+def days_back(today: date, days: int) -> date:
+    """The first day of a window of ``days`` days ending ``today``."""
+    return today - timedelta(days=days - 1)

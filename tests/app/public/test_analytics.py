@@ -1,0 +1,140 @@
+"""Counting in the public views: page views, verifications (the Verify page and
+``/api/verify``, for our own credentials), LinkedIn clicks and downloads, without keeping
+anything about the visitor."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import CredentialActivity, IssuedCredential
+from app.services.delivery import analytics, visibility
+from app.services.org.audit import Actor
+from app.wiring import service_env
+from tests.app.conftest import BASE_URL
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+TEST = Actor(label="test")
+
+
+def counts(credential: IssuedCredential) -> dict[str, int]:
+    return analytics.for_credential(credential.id).counts
+
+
+def test_each_page_view_is_counted_and_nothing_about_the_visitor_is_kept(
+    client: FlaskClient, credential: IssuedCredential
+) -> None:
+    for _ in range(3):
+        page = client.get(
+            f"/credentials/{credential.id}",
+            headers={"Accept": BROWSER, "User-Agent": "Tracker/1.0"},
+            base_url=BASE_URL,
+            environ_base={"REMOTE_ADDR": "203.0.113.9"},
+        )
+        assert page.status_code == 200
+        assert "Set-Cookie" not in page.headers
+    assert counts(credential) == {"view": 3}
+    (row,) = db.session.scalars(select(CredentialActivity))
+    # One row per credential, day and kind: a count, nothing that could name a person.
+    assert {c.name for c in CredentialActivity.__table__.columns} == {
+        "credential_id",
+        "day",
+        "kind",
+        "count",
+    }
+    assert (row.kind, row.count, row.day) == ("view", 3, service_env().now.date())
+
+
+def test_machines_fetching_the_document_are_not_page_views(
+    client: FlaskClient, credential: IssuedCredential
+) -> None:
+    response = client.get(f"/credentials/{credential.id}", base_url=BASE_URL)
+    assert response.status_code == 200 and response.mimetype == "application/ld+json"
+    assert counts(credential) == {}
+
+
+def test_a_private_credentials_page_is_not_counted(
+    client: FlaskClient, credential: IssuedCredential
+) -> None:
+    visibility.set_private(credential, True, actor=TEST, env=service_env())
+    client.get(f"/credentials/{credential.id}", headers={"Accept": BROWSER}, base_url=BASE_URL)
+    assert counts(credential) == {}
+
+
+def test_downloads_are_counted_once_served_but_not_qr_codes_or_revalidations(
+    client: FlaskClient, credential: IssuedCredential
+) -> None:
+    for name in ("badge.png", "badge.svg", "credential.json", "certificate.pdf"):
+        assert (
+            client.get(f"/credentials/{credential.id}/{name}", base_url=BASE_URL).status_code == 200
+        )
+    for name in ("qr.png", "qr.svg"):
+        assert (
+            client.get(f"/credentials/{credential.id}/{name}", base_url=BASE_URL).status_code == 200
+        )
+    first = client.get(f"/credentials/{credential.id}/badge.png", base_url=BASE_URL)
+    again = client.get(
+        f"/credentials/{credential.id}/badge.png",
+        headers={"If-None-Match": first.headers["ETag"]},
+        base_url=BASE_URL,
+    )
+    assert again.status_code == 304
+    assert counts(credential) == {"download": 5}
+
+
+def test_add_to_linkedin_counts_the_click_and_goes_on_to_linkedin(
+    client: FlaskClient, credential: IssuedCredential
+) -> None:
+    response = client.get(f"/credentials/{credential.id}/linkedin", base_url=BASE_URL)
+    assert response.status_code == 302
+    target = urlsplit(response.headers["Location"])
+    assert (target.scheme, target.netloc, target.path) == (
+        "https",
+        "www.linkedin.com",
+        "/profile/add",
+    )
+    assert parse_qs(target.query)["certUrl"] == [f"{BASE_URL}/credentials/{credential.id}"]
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert counts(credential) == {"linkedin": 1}
+
+
+def test_add_to_linkedin_of_a_private_or_unknown_credential_is_not_found(
+    client: FlaskClient, credential: IssuedCredential
+) -> None:
+    visibility.set_private(credential, True, actor=TEST, env=service_env())
+    assert (
+        client.get(f"/credentials/{credential.id}/linkedin", base_url=BASE_URL).status_code == 404
+    )
+    assert client.get("/credentials/no-such-id/linkedin", base_url=BASE_URL).status_code == 404
+    assert counts(credential) == {}
+
+
+def test_verifying_our_credential_counts_on_the_api_and_the_verify_page(
+    client: FlaskClient, credential: IssuedCredential
+) -> None:
+    response = client.post(
+        "/api/verify", data=credential.document, content_type="application/json", base_url=BASE_URL
+    )
+    assert response.status_code == 200 and response.get_json()["valid"] is True
+    page = client.get(
+        "/verify",
+        query_string={"url": f"{BASE_URL}/credentials/{credential.id}"},
+        base_url=BASE_URL,
+    )
+    assert page.status_code == 200
+    assert counts(credential) == {"verify": 2}
+
+
+def test_a_forgery_naming_our_credential_is_not_a_verification_of_it(
+    client: FlaskClient, credential: IssuedCredential
+) -> None:
+    forged = json.loads(credential.document)
+    forged["credentialSubject"]["name"] = "Someone Else"
+    response = client.post("/api/verify", json=forged, base_url=BASE_URL)
+    assert response.status_code == 200 and response.get_json()["valid"] is False
+    assert counts(credential) == {}

@@ -1,0 +1,22 @@
+"""The server-drawn bar chart's geometry."""
+
+from __future__ import annotations
+
+from app.workspace import charts
+
+
+def test_bars_fit_the_drawing_and_scale_to_the_largest() -> None:
+    chart = charts.bar_chart([("a", 0), ("b", 5), ("c", 10)])
+    assert chart.largest == 10 and len(chart.bars) == 3
+    empty, half, full = chart.bars
+    assert empty.height == 1.5 and empty.y == chart.baseline - 1.5  # a sliver for an empty week
+    assert full.y == charts.TOP_SPACE and full.y + full.height == chart.baseline
+    assert abs(half.height - full.height / 2) < 0.01
+    assert empty.x >= charts.SIDE_SPACE
+    assert full.x + full.width <= chart.width - charts.SIDE_SPACE
+    assert [b.label for b in chart.bars] == ["a", "b", "c"]
+
+
+def test_all_zero_and_empty_series() -> None:
+    assert {b.height for b in charts.bar_chart([("a", 0), ("b", 0)]).bars} == {1.5}
+    assert charts.bar_chart([]).bars == []

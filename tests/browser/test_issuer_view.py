@@ -1,0 +1,126 @@
+"""The issuer's view in a browser, at desktop and phone width: sign-in lands in the one
+workspace, the dashboard's numbers, chart and Award action, a credential's views and shares,
+and the audit log's filters; nothing scrolls sideways."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Site
+
+Shot = Callable[[Page, str], Path]
+PHONE = {"width": 390, "height": 844}
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": PHONE}
+
+
+def sign_in(page: Page, site: Site) -> None:
+    page.goto(site.url("/login"))
+    page.get_by_label("Email address").fill(site.staff_email)
+    page.get_by_label("Password").fill(site.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+def assert_fits(page: Page) -> None:
+    """Nothing wider than the window: no sideways scrolling."""
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_the_dashboard_shows_numbers_a_chart_and_leads_to_an_award(
+    new_page: Callable[..., Page], site: Site, shot: Shot, width: str
+) -> None:
+    page = new_page(viewport=WIDTHS[width])
+    # A visit to the public page is counted (a page view, nothing about the visitor).
+    page.goto(site.url(f"/credentials/{site.valid_id}"))
+    sign_in(page, site)
+    # One organisation: sign-in lands in it.
+    assert page.url == site.url(f"/workspace/{site.issuer_slug}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(site.issuer_name)
+    views = page.locator(".stat", has_text="page views").locator(".stat-value")
+    assert int(views.inner_text().replace(",", "")) >= 1
+    expect(page.locator(".stat", has_text="revoked").locator(".stat-value")).not_to_have_text("0")
+    expect(
+        page.get_by_role("img", name="Credentials awarded in each of the last 12 weeks")
+    ).to_be_visible()
+    recent = page.locator("section", has=page.get_by_role("heading", name="Recent awards"))
+    # Each recent award names its achievement (the session's other tests award too).
+    achievement_cell = recent.locator("tbody tr").first.locator("td").nth(1)
+    assert achievement_cell.inner_text().strip()
+    assert_fits(page)
+    shot(page, f"issuer-dashboard-{width}")
+
+    page.get_by_label("Award an achievement").select_option(label=site.achievement_name)
+    page.get_by_role("button", name="Award…").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(site.achievement_name)
+    assert page.url.endswith(f"/achievements/{site.achievement_id}/award")
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_the_award_chooser(
+    new_page: Callable[..., Page], site: Site, shot: Shot, width: str
+) -> None:
+    page = new_page(viewport=WIDTHS[width])
+    sign_in(page, site)
+    page.goto(site.url(f"/workspace/{site.issuer_slug}/award"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("What would you like to award?")
+    assert_fits(page)
+    shot(page, f"issuer-award-chooser-{width}")
+    choice = page.locator(".award-choice", has_text=site.achievement_name)
+    choice.get_by_role("link", name="Award to one person").click()
+    assert page.url.endswith(f"/achievements/{site.achievement_id}/award")
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_a_credentials_views_and_shares(
+    new_page: Callable[..., Page], site: Site, shot: Shot, width: str
+) -> None:
+    page = new_page(viewport=WIDTHS[width])
+    page.goto(site.url(f"/credentials/{site.valid_id}"))
+    page.request.get(site.url(f"/credentials/{site.valid_id}/badge.png"))
+    sign_in(page, site)
+    page.goto(site.url(f"/workspace/{site.issuer_slug}/credentials/{site.valid_id}"))
+    section = page.locator("section", has=page.get_by_role("heading", name="Views and shares"))
+    for label in ("page views", "downloads"):
+        value = section.locator(".stat", has_text=label).locator(".stat-value").inner_text()
+        assert int(value.replace(",", "")) >= 1, label
+    assert_fits(page)
+    shot(page, f"issuer-credential-analytics-{width}")
+    page.goto(site.url(f"/workspace/{site.issuer_slug}/achievements/{site.achievement_id}"))
+    expect(page.get_by_role("heading", name="Views and shares")).to_be_visible()
+    assert_fits(page)
+    shot(page, f"issuer-achievement-analytics-{width}")
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_the_audit_log_filters_and_fits(
+    new_page: Callable[..., Page], site: Site, shot: Shot, width: str
+) -> None:
+    page = new_page(viewport=WIDTHS[width])
+    sign_in(page, site)
+    page.goto(site.url(f"/workspace/{site.issuer_slug}/audit"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Audit log")
+    assert_fits(page)
+    shot(page, f"issuer-audit-{width}")
+    page.get_by_label("Action").select_option("credential.revoke")
+    page.get_by_label("About").select_option("credential")
+    page.get_by_label("Subject id").fill(site.revoked_id)
+    page.get_by_role("button", name="Show").click()
+    rows = page.locator("table.log tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("credential.revoke")
+    expect(page.get_by_label("Action")).to_have_value("credential.revoke")
+    expect(page.get_by_role("link", name="Clear filters")).to_be_visible()
+    assert_fits(page)
+    shot(page, f"issuer-audit-filtered-{width}")
+    page.get_by_label("From").fill("2000-01-01")
+    page.get_by_label("To").fill("2000-01-02")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_text("No events match these filters.")).to_be_visible()
