@@ -22,7 +22,15 @@ def sign_in(page: Page, site: Site) -> None:
     page.get_by_label("Email address").fill(site.staff_email)
     page.get_by_label("Password").fill(site.password)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    page.wait_for_url(lambda url: "/login" not in url)
+    menu = page.get_by_role("banner").locator(".menu-button")
+    if menu.is_visible():
+        # On a phone Sign out sits behind the header's Menu button: open it, look, close it.
+        menu.click()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+        menu.click()
+    else:
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 def assert_fits(page: Page) -> None:

@@ -116,7 +116,8 @@ def test_the_summary_links_every_refused_field(app, web, workspace) -> None:
     sign_in(web.client, workspace["editor"])
     data = {**NEW_FORM, "name": "", "alignments-0-target_url": "iste", "image_source": "generate"}
     page = web.submit(workspace["base"] + "/new", data=data).get_data(as_text=True)
-    summary = page[page.index('class="flash flash-error error-summary"') : page.index("</div>")]
+    start = page.index('class="flash flash-error error-summary"')
+    summary = page[start : page.index("</div>", start)]
     assert '<a href="#name">Name</a>: Give it a name.' in summary
     assert '<a href="#alignments-0-target_url">Alignment 1: standard URL</a>' in summary
     assert 'id="name"' in page and 'id="alignments-0-target_url"' in page
