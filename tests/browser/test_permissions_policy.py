@@ -8,6 +8,7 @@ from collections.abc import Callable
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Site
+from tests.browser.test_educator_journey import educator_sign_in
 
 ALLOWS = "feature => document.featurePolicy.allowsFeature(feature)"
 
@@ -16,6 +17,8 @@ def test_unused_features_are_off_and_the_copy_button_works(
     new_page: Callable[..., Page], site: Site
 ) -> None:
     page = new_page(permissions=["clipboard-read", "clipboard-write"])
+    # The copy-link button is among the holder's sharing tools: sign in as the holder.
+    educator_sign_in(page, site, "ann@example.org")
     response = page.goto(site.url(f"/credentials/{site.valid_id}"))
     assert response is not None and "camera=()" in response.headers["permissions-policy"]
     # Chromium reports no error for the header (a typo would switch a feature back on).
