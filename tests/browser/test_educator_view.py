@@ -138,6 +138,10 @@ def test_an_empty_backpack_points_to_an_open_module_which_lists_what_is_missing(
 
     complete.get_by_role("link", name=f"Continue with “{ACTIVITY}”").click()
     page.get_by_label(PROMPT).fill("That a larger denominator means a larger fraction.")
+    # Let the autosave of leaving the field finish first: under load, its status line changing
+    # while the button is pressed has made the press miss (kept as an open question).
+    page.get_by_label(PROMPT).blur()
+    expect(page.locator("[data-autosave-status]")).to_contain_text("Saved at")
     page.get_by_role("button", name="Save and back to the module").click()
     expect(page).to_have_url(site.url(f"/me/modules/{module_id}"))
     expect(complete).not_to_contain_text("still to do:")
