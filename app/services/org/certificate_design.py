@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.extensions import db
 from app.models import Image, Issuer
 from app.models.issuer import CERTIFICATE_COLOURS, CERTIFICATE_PAPERS, CERTIFICATE_TEMPLATES
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Invalid
-from app.services.org import audit
+from app.services.org import issuers
 from app.services.org.audit import Actor
 
 
@@ -79,17 +78,5 @@ def update(
     elif remove_signature:
         issuer.signature_image = None
     after = _state(issuer)
-    changed = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
-    if not changed:
-        return issuer  # a save that changes nothing is not an event worth auditing
-    audit.record(
-        "issuer.certificate",
-        actor=actor,
-        now=env.now,
-        issuer_id=issuer.id,
-        subject_type="issuer",
-        subject_id=issuer.id,
-        detail=changed,
-    )
-    db.session.commit()
+    issuers.record_changes(issuer, "issuer.certificate", before, after, actor=actor, env=env)
     return issuer

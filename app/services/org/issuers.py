@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -246,11 +247,26 @@ def update_profile(
         "description": issuer.description,
         "proof_format": issuer.proof_format,
     }
+    record_changes(issuer, "issuer.update", before, after, actor=actor, env=env)
+    return issuer
+
+
+def record_changes(
+    issuer: Issuer,
+    action: str,
+    before: Mapping[str, object],
+    after: Mapping[str, object],
+    *,
+    actor: Actor,
+    env: ServiceEnv,
+) -> None:
+    """Audit the fields of an issuer a save changed (``from`` and ``to`` each) and commit; a
+    save that changes nothing is not an event worth auditing, and commits nothing."""
     changed = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
     if not changed:
-        return issuer  # a save that changes nothing is not an event worth auditing
+        return
     audit.record(
-        "issuer.update",
+        action,
         actor=actor,
         now=env.now,
         issuer_id=issuer.id,
@@ -259,7 +275,6 @@ def update_profile(
         detail=changed,
     )
     db.session.commit()
-    return issuer
 
 
 def set_image(issuer: Issuer, image: Image | None, *, actor: Actor, env: ServiceEnv) -> None:
