@@ -3,6 +3,7 @@
 from app.models.account_session import SESSION_KINDS, AccountSession
 from app.models.achievement import Achievement, AchievementVersion
 from app.models.analytics import ACTIVITY_KINDS, CredentialActivity
+from app.models.api_token import API_SCOPES, ApiIdempotentAnswer, ApiToken
 from app.models.audit import AuditChainHead, AuditEvent
 from app.models.bulk import BulkJob, BulkRow
 from app.models.educator import Educator, EducatorEmail, MagicLink
@@ -32,6 +33,7 @@ from app.models.status_list import StatusList
 
 __all__ = [
     "ACTIVITY_KINDS",
+    "API_SCOPES",
     "CREDENTIAL_STATUSES",
     "ROLES",
     "SESSION_KINDS",
@@ -41,6 +43,8 @@ __all__ = [
     "Achievement",
     "AchievementVersion",
     "Activity",
+    "ApiIdempotentAnswer",
+    "ApiToken",
     "AuditChainHead",
     "AuditEvent",
     "BulkJob",
