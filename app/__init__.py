@@ -50,7 +50,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     formatting.init_app(app)
 
     _register_blueprints(app)
-    from app import errors, security
+    from app import api, errors, security
+
+    api.init_app(app)
 
     errors.init_app(app)
     security.init_app(app)

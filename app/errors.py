@@ -34,8 +34,12 @@ def _respond(status: int, title: str, message: str) -> tuple[Any, int]:
 def init_app(app: Flask) -> None:
     """Register the handlers."""
 
+    from app.api.core import http_error_response, is_api_request, service_error_response
+
     @app.errorhandler(ServiceError)
-    def service_error(error: ServiceError) -> tuple[Any, int]:
+    def service_error(error: ServiceError) -> Response | tuple[Any, int]:
+        if is_api_request():  # the API's own error body, with the field at fault
+            return service_error_response(error)
         roll_back_refused()
         titles = {400: "Bad request", 403: "Forbidden", 404: "Not found", 409: "Conflict"}
         return _respond(error.status, titles.get(error.status, "Error"), error.message)
@@ -49,7 +53,9 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(413)
-    def too_large(error: HTTPException) -> tuple[Any, int]:
+    def too_large(error: HTTPException) -> Response | tuple[Any, int]:
+        if is_api_request():
+            return http_error_response(error)
         limit = app.config.get("MAX_CONTENT_LENGTH") or 0
         return _respond(
             413,
@@ -61,4 +67,6 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException) -> Response | tuple[Any, int]:
         if error.code is None or error.code < 400:
             return error.get_response()
+        if is_api_request():
+            return http_error_response(error)
         return _respond(error.code, error.name, error.description or error.name)

@@ -173,3 +173,114 @@ def load_award(data: Mapping[str, Any]) -> AwardFields:
     """
     loaded: AwardFields = AwardSchema().load(data)
     return loaded
+
+
+class ExpiryField(fields.Field[datetime]):
+    """An expiry as a date (``2027-06-30``: valid through that whole day, UTC, as in the form
+    and a bulk row) or an ISO 8601 time with its offset."""
+
+    default_error_messages = {  # noqa: RUF012 - marshmallow's own declaration style
+        "invalid": "Give a date like 2027-06-30 or a time like 2027-06-30T12:00:00Z."
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        if not isinstance(value, str) or len(value) > 40:
+            raise self.make_error("invalid")
+        try:
+            if len(value) == 10:
+                return datetime.combine(date.fromisoformat(value), time(23, 59, 59), UTC)
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise self.make_error("invalid") from None
+        if moment.tzinfo is None:
+            raise self.make_error("invalid")
+        return moment.astimezone(UTC)
+
+
+class RecipientSchema(_TidySchema):
+    """Who receives a credential: an email address, and the name to show (optional)."""
+
+    email = AwardSchema._declared_fields["email"]
+    name = _optional_text(MAX_NAME)
+    show_name = fields.Boolean(load_default=True)
+
+
+class ApiAwardSchema(_TidySchema):
+    """One award as the API takes it: the achievement's id, the recipient, evidence, a
+    narrative and an expiry (``valid_until``; ``null`` for none, absent for the achievement's
+    default). Loads to ``{"achievement": id, "award": AwardFields}``, so the API and the form
+    make the same award."""
+
+    achievement = fields.String(
+        required=True,
+        validate=_length(64),
+        error_messages={"required": "Name the achievement (its id)."},
+    )
+    recipient = fields.Nested(
+        RecipientSchema, required=True, error_messages={"required": "Name the recipient."}
+    )
+    narrative = _optional_text(MAX_TEXT)
+    evidence = AwardSchema._declared_fields["evidence"]
+    valid_until = ExpiryField(allow_none=True, load_default="default")
+
+    @post_load
+    def _award(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        recipient = data["recipient"]
+        until = data["valid_until"]
+        return {
+            "achievement": data["achievement"],
+            "award": AwardFields(
+                email=recipient["email"],
+                name=recipient["name"],
+                show_name=recipient["show_name"],
+                narrative=data["narrative"],
+                evidence=tuple(
+                    EvidenceFields(url=e["url"], name=e["name"], narrative=e["narrative"])
+                    for e in data["evidence"]
+                ),
+                valid_until=until if isinstance(until, datetime) else None,
+                no_expiry=until is None,
+            ),
+        }
+
+
+#: The most rows one bulk request may carry as JSON (a CSV upload has the instance's limit).
+MAX_BULK_ROWS = 5000
+
+
+class BulkRowSchema(Schema):
+    """A bulk row given as JSON: the columns of a bulk CSV file (checked, as a file's rows
+    are, when the job is made)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    email = fields.String(required=True, validate=_length(MAX_EMAIL))
+    name = fields.String(load_default=None, allow_none=True, validate=_length(MAX_NAME))
+    narrative = fields.String(load_default=None, allow_none=True, validate=_length(MAX_TEXT))
+    evidence_url = fields.String(load_default=None, allow_none=True, validate=_length(MAX_URL))
+    evidence_narrative = fields.String(
+        load_default=None, allow_none=True, validate=_length(MAX_TEXT)
+    )
+    expiry = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=_length(40),
+        metadata={"description": "YYYY-MM-DD, or never; absent for the achievement's default"},
+    )
+
+
+class BulkAwardSchema(Schema):
+    """A bulk award as JSON: the achievement's id and its rows."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    achievement = fields.String(required=True, validate=_length(64))
+    rows = fields.List(
+        fields.Nested(BulkRowSchema),
+        required=True,
+        validate=validate.Length(
+            min=1, max=MAX_BULK_ROWS, error=f"Give 1 to {MAX_BULK_ROWS:,} rows."
+        ),
+    )

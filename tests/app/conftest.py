@@ -233,3 +233,18 @@ def local_fetch(client: FlaskClient) -> Callable[[str], bytes]:
         return response.data
 
     return fetch
+
+
+@pytest.fixture
+def make_token(app: Flask) -> Callable[..., str]:
+    """An API token (its secret) for an issuer, made by ``creator`` with ``scopes``."""
+    from app.models import API_SCOPES
+    from app.services.org import tokens
+
+    def make(issuer: Issuer, creator: StaffAccount, scopes: Any = API_SCOPES, **kwargs: Any) -> str:
+        made = tokens.create(issuer, creator=creator, name=kwargs.pop("name", "Test token"),
+                             scopes=tuple(scopes), expires_at=kwargs.pop("expires_at", None),
+                             actor=Actor(creator), env=service_env())  # fmt: skip
+        return made.secret
+
+    return make

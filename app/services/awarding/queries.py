@@ -28,13 +28,19 @@ COUNTS: tuple[str, ...] = ("issued", *CREDENTIAL_STATUSES)
 @dataclass(frozen=True)
 class Search:
     """What the credentials list is narrowed to: part of a recipient's email or name, the
-    achievements (by id), a status, and whether the recipient claimed it; empty or ``None``
-    means any."""
+    achievements (by id), a status, and whether the recipient claimed it; for the API also an
+    exact (normalised) recipient address, issued in ``[issued_from, issued_before)``, and
+    changed (issued, revoked, suspended or claimed) at or after ``updated_since``. Empty or
+    ``None`` means any."""
 
     text: str = ""
     achievement_ids: tuple[int, ...] | None = None
     status: CredentialStatus | None = None
     claimed: bool | None = None
+    recipient_email: str | None = None
+    issued_from: datetime | None = None
+    issued_before: datetime | None = None
+    updated_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -54,8 +60,17 @@ def with_status(query: Select[Any], status: CredentialStatus | None, now: dateti
     return query.where(IssuedCredential.status_sql(now) == status)
 
 
-def search(issuer: Issuer, wanted: Search, now: datetime, *, page: int, page_size: int) -> Page:
-    """The issuer's credentials matching ``wanted``, page ``page`` (from 1) of ``page_size``."""
+def search(
+    issuer: Issuer,
+    wanted: Search,
+    now: datetime,
+    *,
+    page: int,
+    page_size: int,
+    offset: int | None = None,
+) -> Page:
+    """The issuer's credentials matching ``wanted``, page ``page`` (from 1) of ``page_size``;
+    or, with ``offset``, the ``page_size`` from that one on (the API's limit and offset)."""
     query = select(IssuedCredential).where(IssuedCredential.issuer_id == issuer.id)
     if wanted.text:
         term = wanted.text.lower()
@@ -71,12 +86,28 @@ def search(issuer: Issuer, wanted: Search, now: datetime, *, page: int, page_siz
     if wanted.claimed is not None:
         claimed_at = IssuedCredential.claimed_at
         query = query.where(claimed_at.is_not(None) if wanted.claimed else claimed_at.is_(None))
+    if wanted.recipient_email is not None:
+        query = query.where(IssuedCredential.recipient_email == wanted.recipient_email)
+    if wanted.issued_from is not None:
+        query = query.where(IssuedCredential.issued_at >= wanted.issued_from)
+    if wanted.issued_before is not None:
+        query = query.where(IssuedCredential.issued_at < wanted.issued_before)
+    if wanted.updated_since is not None:
+        since = wanted.updated_since
+        query = query.where(
+            or_(
+                IssuedCredential.issued_at >= since,
+                IssuedCredential.revoked_at >= since,
+                IssuedCredential.suspended_at >= since,
+                IssuedCredential.claimed_at >= since,
+            )
+        )
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     found = list(
         db.session.scalars(
             query.options(selectinload(IssuedCredential.achievement_version))
             .order_by(IssuedCredential.issued_at.desc(), IssuedCredential.id)
-            .offset((page - 1) * page_size)
+            .offset((page - 1) * page_size if offset is None else offset)
             .limit(page_size)
         )
     )

@@ -1,0 +1,384 @@
+"""What every API route shares: the blueprint, token authentication and scopes, the error body,
+limit/offset pagination with ``Link`` headers, ``Idempotency-Key`` replay, ETags and rate limits
+per token."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import Any, TypeVar, cast
+from urllib.parse import urlencode
+
+from flask import Response, current_app, g, make_response, request
+from flask_smorest import Api, Blueprint
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import csrf, db, limiter
+from app.models import ApiIdempotentAnswer, ApiToken, Issuer
+from app.services._core.errors import Conflict, Forbidden, Invalid, ServiceError
+from app.services._core.transaction import roll_back_refused
+from app.services.org import tokens
+from app.services.org.audit import Actor
+from app.wiring import service_env
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+bp = Blueprint(
+    "api",
+    __name__,
+    url_prefix="/api/v1",
+    description="The issuer API: everything the workspace does, over HTTP.",
+)
+csrf.exempt(bp)  # bearer tokens, never cookies: there is no session to forge a request with
+
+#: The name of the security scheme in the OpenAPI document.
+BEARER = "bearerAuth"
+#: The most items one page holds, and the default.
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 50
+#: Marks a route that needs a valid token of its issuer but no particular scope.
+ANY_SCOPE = ""
+
+
+class ErrorDetailSchema(Schema):
+    """What went wrong: a stable ``code``, a sentence for people, and the input at fault."""
+
+    code = fields.String(required=True, metadata={"example": "invalid"})
+    message = fields.String(required=True)
+    field = fields.String(allow_none=True, required=True, metadata={"example": "recipient.email"})
+
+
+class ErrorSchema(Schema):
+    """Every refusal: ``{"error": {"code", "message", "field"}}``."""
+
+    error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+class CairnApi(Api):  # type: ignore[misc]
+    """flask-smorest's ``Api`` with Cairn's error body; the application's own error handlers
+    (``app/errors.py``) answer API paths through :func:`error_response`, so none is added."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        return None
+
+    def init_app(self, app: Any, *, spec_kwargs: Any = None) -> None:
+        super().init_app(app, spec_kwargs=spec_kwargs)
+        self.spec.components.security_scheme(
+            BEARER,
+            {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API token made in the workspace (Settings, API tokens) or "
+                "with `cairn tokens create`; it starts with `cairn_`.",
+            },
+        )
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    410: "gone",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    428: "precondition_required",
+    429: "rate_limited",
+}
+
+
+def is_api_request() -> bool:
+    """Whether the request is for the API (its refusals get the API's error body)."""
+    return request.path.startswith("/api/v1/")
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    field: str | None = None,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The API's answer to a refusal."""
+    body = {"error": {"code": code or CODES.get(status, "error"), "message": message, "field": field}}
+    response = make_response(json.dumps(body), status)
+    response.mimetype = "application/json"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _first_problem(messages: Any, path: tuple[str, ...] = ()) -> tuple[str | None, str]:
+    """The first field and message of marshmallow's nested messages (webargs adds the location
+    as the first level, which is left out)."""
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            return _first_problem(value, (*path, str(key)))
+    if isinstance(messages, (list, tuple)) and messages:
+        first = messages[0]
+        if isinstance(first, str):
+            return ".".join(path) or None, first
+        return _first_problem(first, path)
+    return ".".join(path) or None, str(messages)
+
+
+def http_error_response(error: HTTPException) -> Response:
+    """An ``HTTPException`` as an API error (webargs' 422 keeps the field it names)."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    if "messages" in data:
+        messages = data["messages"]
+        # {"json": {...}} or {"query": {...}}: the location is not part of the field's name.
+        if isinstance(messages, Mapping) and len(messages) == 1:
+            messages = next(iter(messages.values()))
+        field, message = _first_problem(messages)
+        if field == "_schema":
+            field = None
+        return error_response(422, message, field=field, code="invalid")
+    headers = {
+        name: value
+        for name, value in error.get_headers()
+        if name.lower() in ("retry-after", "www-authenticate", "allow")
+    }
+    return error_response(status, error.description or error.name, headers=headers)
+
+
+def service_error_response(error: ServiceError) -> Response:
+    """A service's refusal as an API error: bad input is 422 (the body was well-formed JSON
+    but its content is refused), the rest keep their status."""
+    roll_back_refused()
+    status = 422 if isinstance(error, Invalid) else error.status
+    return error_response(status, error.message, field=error.field)
+
+
+class Unauthorized(HTTPException):
+    """No token, or one that is not (or no longer) valid."""
+
+    code = 401
+    description = "Send a valid API token: Authorization: Bearer cairn_…"
+
+    def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
+        return [("WWW-Authenticate", 'Bearer realm="cairn"')]
+
+
+# -- authentication and scopes --------------------------------------------------------------
+
+
+def requires(*scopes: str) -> Callable[[F], F]:
+    """Declare what a route needs: a token of the issuer with one of ``scopes`` (``ANY_SCOPE``:
+    any token of the issuer), checked by the blueprint before the view; documented too."""
+
+    def decorate(view: F) -> F:
+        view.api_scopes = scopes  # type: ignore[attr-defined]
+        needed = " or ".join(f"`{s}`" for s in scopes if s) or "any scope"
+        documented = bp.doc(
+            operationId=view.__name__,
+            summary=view.__name__.replace("_", " ").capitalize(),
+            security=[{BEARER: []}],
+            description=" ".join((view.__doc__ or "").split()) + f"\n\nNeeds a token with {needed}.",
+        )(view)
+        for status, text in (
+            (401, "No token, or an invalid, expired or revoked one"),
+            (403, "The token lacks the scope, is another organisation's, or its creator's role no longer allows it"),
+            (429, "Too many requests for this token"),
+        ):  # fmt: skip
+            documented = bp.alt_response(status, schema=ErrorSchema, description=text)(documented)
+        return cast(F, documented)
+
+    return decorate
+
+
+@bp.before_request
+def _authenticate() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    scopes: tuple[str, ...] = getattr(view, "api_scopes", ("-",))
+    header = request.headers.get("Authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized()
+    token = tokens.authenticate(secret.strip(), env=service_env())
+    if token is None:
+        raise Unauthorized()
+    g.api_token = token
+    issuer = token.issuer
+    slug = (request.view_args or {}).get("slug")
+    if slug is not None and slug != issuer.slug:
+        raise Forbidden("This token is for another organisation.")
+    refusal: ServiceError | None = None
+    for scope in scopes:
+        try:
+            tokens.require_scope(token, issuer, scope or None)
+            break
+        except ServiceError as error:
+            refusal = refusal or error
+    else:
+        raise refusal or Forbidden("This token may not do that.")
+    g.issuer = issuer
+
+
+def current_token() -> ApiToken:
+    """The token of the current API request."""
+    token: ApiToken = g.api_token
+    return token
+
+
+def current_issuer() -> Issuer:
+    """The organisation of the current API request (its token's)."""
+    issuer: Issuer = g.issuer
+    return issuer
+
+
+def actor() -> Actor:
+    """The audit actor of an API change: the token's creator, named with the token."""
+    return tokens.actor_for(current_token(), ip=request.remote_addr)
+
+
+def _rate_limit_key() -> str:
+    header = request.headers.get("Authorization", "")
+    # Counted per token (by its hash, never the secret itself); without one, per address.
+    if header.lower().startswith("bearer "):
+        return "api-token:" + tokens.hash_secret(header[7:].strip())
+    return "api-address:" + (request.remote_addr or "unknown")
+
+
+limiter.limit(
+    lambda: str(current_app.config.get("API_RATE_LIMIT", "600/minute")),
+    key_func=_rate_limit_key,
+)(bp)
+
+
+@bp.after_request
+def _finish(response: Response) -> Response:
+    current = limiter.current_limit
+    if current is not None:
+        # The IETF RateLimit header fields (draft), beside Flask-Limiter's X-RateLimit-*.
+        response.headers["RateLimit-Limit"] = str(current.limit.amount)
+        response.headers["RateLimit-Remaining"] = str(max(0, current.remaining))
+        reset = max(0, int(current.reset_at - service_env().now.timestamp()))
+        response.headers["RateLimit-Reset"] = str(reset)
+    if request.method == "GET" and response.status_code == 200 and response.is_json:
+        response.headers["Cache-Control"] = "private, no-cache"
+        response.add_etag()
+        response.make_conditional(request)
+    return response
+
+
+# -- pagination -----------------------------------------------------------------------------
+
+
+class PageArgs(Schema):
+    """``limit`` (1–100, default 50) and ``offset`` (from 0)."""
+
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT)
+    )
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
+
+
+def link_header(total: int, limit: int, offset: int) -> str:
+    """RFC 8288 links to the first, previous and next pages of this request's list."""
+
+    def url(to: int) -> str:
+        query = {k: v for k, v in request.args.items() if k not in ("limit", "offset")}
+        query.update(limit=str(limit), offset=str(to))
+        return f"<{request.base_url}?{urlencode(query)}>"
+
+    links = [f'{url(0)}; rel="first"']
+    if offset > 0:
+        links.append(f'{url(max(0, offset - limit))}; rel="prev"')
+    if offset + limit < total:
+        links.append(f'{url(offset + limit)}; rel="next"')
+    return ", ".join(links)
+
+
+def page(items: list[Any], total: int, limit: int, offset: int) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """A page of a list as a view's answer: the body, 200 and the ``Link`` header."""
+    body = {"items": items, "total": total, "limit": limit, "offset": offset}
+    return body, 200, {"Link": link_header(total, limit, offset)}
+
+
+PAGE_HEADERS = {
+    "Link": {
+        "description": "RFC 8288 links to the first, previous and next pages",
+        "schema": {"type": "string"},
+    }
+}
+
+
+# -- idempotency ----------------------------------------------------------------------------
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_KEY = 255
+
+
+def idempotent(view: F) -> F:
+    """Replay the first successful answer to a creating request sent again with the same
+    ``Idempotency-Key`` and body (per token); the same key with another body is 409."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key is None:
+            return view(*args, **kwargs)
+        if not key.strip() or len(key) > MAX_KEY:
+            raise Invalid(f"An Idempotency-Key has 1 to {MAX_KEY} characters.", IDEMPOTENCY_HEADER)
+        token = current_token()
+        digest = hashlib.sha256(
+            b"\n".join([request.method.encode(), request.path.encode(), request.get_data()])
+        ).hexdigest()
+        earlier = db.session.scalar(
+            select(ApiIdempotentAnswer).where(
+                ApiIdempotentAnswer.token_id == token.id, ApiIdempotentAnswer.key == key
+            )
+        )
+        if earlier is not None:
+            if earlier.request_hash != digest:
+                raise Conflict(
+                    "This Idempotency-Key was used for a different request.", IDEMPOTENCY_HEADER
+                )
+            replay = make_response(earlier.body, earlier.status)
+            replay.mimetype = "application/json"
+            for name, value in earlier.headers.items():
+                replay.headers[name] = value
+            replay.headers["Idempotent-Replayed"] = "true"
+            return replay
+        response = make_response(view(*args, **kwargs))
+        if 200 <= response.status_code < 300:
+            kept = {n: v for n, v in response.headers.items() if n in ("Location",)}
+            db.session.add(
+                ApiIdempotentAnswer(
+                    token_id=token.id, key=key, request_hash=digest, status=response.status_code,
+                    body=response.get_data(as_text=True), headers=kept, created_at=service_env().now,
+                )
+            )  # fmt: skip
+            try:
+                db.session.commit()
+            except IntegrityError:  # a concurrent request with the key answered first
+                db.session.rollback()
+        return response
+
+    view_headers = {
+        "name": IDEMPOTENCY_HEADER,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY},
+        "description": "Send the same key again to get the first answer instead of a second "
+        "change (kept per token); another request under the same key is 409.",
+    }
+    documented = bp.doc(parameters=[view_headers])(wrapped)
+    documented = bp.alt_response(409, schema=ErrorSchema, description="Conflict")(documented)
+    return cast(F, documented)

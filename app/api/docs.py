@@ -1,0 +1,116 @@
+"""``/api/docs``: the API's documentation page, rendered on the server from the OpenAPI document
+(no script, nothing from a CDN), with curl and Python samples for every operation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, current_app, render_template
+
+from app.wiring import base_url
+
+docs_bp = Blueprint("api_docs", __name__)
+
+METHODS = ("get", "post", "put", "patch", "delete")
+#: A sample body per operation that takes one (the rest are built from the schema's fields).
+SAMPLES: dict[str, dict[str, Any]] = {
+    "award": {
+        "achievement": "ACHIEVEMENT_ID",
+        "recipient": {"email": "teacher@school.example.org", "name": "Ada Teacher"},
+        "evidence": [{"url": "https://lms.example.org/courses/7/completion"}],
+        "narrative": "Completed the formative assessment module.",
+        "valid_until": "2028-06-30",
+    },
+    "award_bulk": {
+        "achievement": "ACHIEVEMENT_ID",
+        "rows": [
+            {"email": "one@school.example.org", "name": "One Teacher"},
+            {"email": "two@school.example.org", "name": "Two Teacher", "expiry": "never"},
+        ],
+    },
+    "revoke_credential": {"reason": "Awarded to the wrong person", "public_reason": "issued_in_error"},
+    "suspend_credential": {"reason": "Under review"},
+    "unsuspend_credential": {"reason": "Review finished"},
+    "create_achievement": {
+        "name": "Formative Assessment in Practice",
+        "description": "Completed the formative assessment module.",
+        "criteria_markdown": "Complete every activity and a reflection.",
+    },
+    "invite_staff": {"email": "new.colleague@district.example.org", "name": "New Colleague", "role": "awarder"},
+    "change_role": {"role": "editor"},
+    "verify": {"credential": {"@context": ["https://www.w3.org/ns/credentials/v2"], "…": "…"}},
+}
+
+
+def _sample_path(path: str) -> str:
+    return (
+        path.replace("{slug}", "your-organisation")
+        .replace("{public_id}", "ACHIEVEMENT_ID")
+        .replace("{credential_id}", "CREDENTIAL_ID")
+        .replace("{job_id}", "JOB_ID")
+        .replace("{staff_id}", "42")
+    )
+
+
+def _samples(method: str, path: str, body: dict[str, Any] | None) -> dict[str, str]:
+    url = base_url() + _sample_path(path)
+    curl = [f"curl -X {method.upper()} '{url}'", '  -H "Authorization: Bearer $CAIRN_TOKEN"']
+    python = ["import os, requests", "", f"response = requests.{method}(", f'    "{url}",',
+              '    headers={"Authorization": f"Bearer {os.environ[\'CAIRN_TOKEN\']}"},']  # fmt: skip
+    if body is not None:
+        text = json.dumps(body, indent=2, ensure_ascii=False)
+        curl.append('  -H "Content-Type: application/json"')
+        if method == "post":
+            curl.append('  -H "Idempotency-Key: $(uuidgen)"')
+        curl.append("  -d '" + text.replace("'", "'\\''") + "'")
+        python.append("    json=" + text.replace("\n", "\n    ") + ",")
+    python += [")", "response.raise_for_status()", "print(response.json())"]
+    return {"curl": " \\\n".join(curl), "python": "\n".join(python)}
+
+
+def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The document's operations, in its order, with what the page shows of each."""
+    found = []
+    for path, item in spec.get("paths", {}).items():
+        for method in METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            name = operation.get("operationId") or f"{method}{path}"
+            body = SAMPLES.get(name) if "requestBody" in operation else None
+            if body is None and "requestBody" in operation:
+                body = {}
+            parameters = [
+                p for p in [*item.get("parameters", []), *operation.get("parameters", [])]
+                if isinstance(p, dict) and "name" in p
+            ]  # fmt: skip
+            found.append(
+                {
+                    "id": f"{method}-{path}".replace("/", "-").replace("{", "").replace("}", ""),
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": operation.get("summary", ""),
+                    "description": operation.get("description", ""),
+                    "tags": operation.get("tags", []),
+                    "parameters": parameters,
+                    "responses": sorted(operation.get("responses", {}).items()),
+                    "samples": _samples(method, path, body),
+                }
+            )
+    return found
+
+
+@docs_bp.get("/api/docs")
+def api_docs() -> str:
+    """The documentation page."""
+    from app.api import api
+
+    spec = api.spec.to_dict()
+    return render_template(
+        "api/docs.html",
+        spec=spec,
+        operations=operations(spec),
+        scopes=current_app.config.get("API_SCOPES_DOC"),
+        openapi_url="/api/v1/openapi.json",
+    )
