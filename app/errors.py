@@ -1,16 +1,19 @@
-"""Error handlers: a JSON body for API and machine clients, an HTML page for browsers. Bad input
+"""Error handlers: a JSON body for API and machine clients (the issuer API's own shape under
+``/api/v1/``), an HTML page for browsers. Bad input
 is a 4xx with an explanation; nothing a client sends is answered with a bare 500."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from app.services._core.errors import ServiceError
+from app.services._core.errors import Invalid, ServiceError
 from app.services._core.transaction import roll_back_refused
 
 #: What JSON and JSON-LD clients (verifiers, wallets) ask for; any of them gets a JSON error.
@@ -31,10 +34,94 @@ def _respond(status: int, title: str, message: str) -> tuple[Any, int]:
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
+# -- the issuer API's error body: {"error": {"code", "message", "field"}} (app/api) -----------
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    410: "gone",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    428: "precondition_required",
+    429: "rate_limited",
+}
+
+
+def is_api_request() -> bool:
+    """Whether the request is for the API (its refusals get the API's error body)."""
+    return request.path.startswith("/api/v1/")
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    field: str | None = None,
+    code: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The API's answer to a refusal."""
+    body = {
+        "error": {"code": code or CODES.get(status, "error"), "message": message, "field": field}
+    }
+    response = make_response(json.dumps(body), status)
+    response.mimetype = "application/json"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _first_problem(messages: Any, path: tuple[str, ...] = ()) -> tuple[str | None, str]:
+    """The first field and message of marshmallow's nested messages (webargs adds the location
+    as the first level, which is left out)."""
+    if isinstance(messages, Mapping):
+        for key, value in messages.items():
+            return _first_problem(value, (*path, str(key)))
+    if isinstance(messages, (list, tuple)) and messages:
+        first = messages[0]
+        if isinstance(first, str):
+            return ".".join(path) or None, first
+        return _first_problem(first, path)
+    return ".".join(path) or None, str(messages)
+
+
+def http_error_response(error: HTTPException) -> Response:
+    """An ``HTTPException`` as an API error (webargs' 422 keeps the field it names)."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    if "messages" in data:
+        messages = data["messages"]
+        # {"json": {...}} or {"query": {...}}: the location is not part of the field's name.
+        if isinstance(messages, Mapping) and len(messages) == 1:
+            messages = next(iter(messages.values()))
+        field, message = _first_problem(messages)
+        if field == "_schema":
+            field = None
+        return error_response(422, message, field=field, code="invalid")
+    headers = {
+        name: value
+        for name, value in error.get_headers()
+        if name.lower() in ("retry-after", "www-authenticate", "allow")
+    }
+    return error_response(status, error.description or error.name, headers=headers)
+
+
+def service_error_response(error: ServiceError) -> Response:
+    """A service's refusal as an API error: bad input is 422 (the body was well-formed JSON
+    but its content is refused), the rest keep their status."""
+    roll_back_refused()
+    status = 422 if isinstance(error, Invalid) else error.status
+    return error_response(status, error.message, field=error.field)
+
+
 def init_app(app: Flask) -> None:
     """Register the handlers."""
-
-    from app.api.core import http_error_response, is_api_request, service_error_response
 
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError) -> Response | tuple[Any, int]:

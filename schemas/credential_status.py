@@ -22,4 +22,3 @@ class StatusChangeSchema(Schema):
     )
     public_reason = fields.String(load_default="", validate=validate.Length(max=64))
     public_other = fields.String(load_default="", validate=validate.Length(max=500))
-

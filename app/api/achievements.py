@@ -15,7 +15,6 @@ from app.wiring import service_env
 from schemas.achievements import AchievementSchema
 
 
-
 def achievement_json(achievement: Achievement, version: AchievementVersion) -> dict[str, Any]:
     """An achievement as the API shows it."""
     return {

@@ -5,8 +5,7 @@ per token."""
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
@@ -21,7 +20,6 @@ from werkzeug.exceptions import HTTPException
 from app.extensions import csrf, db, limiter
 from app.models import ApiIdempotentAnswer, ApiToken, Issuer
 from app.services._core.errors import Conflict, Forbidden, Invalid, ServiceError
-from app.services._core.transaction import roll_back_refused
 from app.services.org import tokens
 from app.services.org.audit import Actor
 from app.wiring import service_env
@@ -83,87 +81,6 @@ class CairnApi(Api):  # type: ignore[misc]
 
 # -- errors ---------------------------------------------------------------------------------
 
-CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    409: "conflict",
-    410: "gone",
-    413: "too_large",
-    415: "unsupported_media_type",
-    422: "invalid",
-    428: "precondition_required",
-    429: "rate_limited",
-}
-
-
-def is_api_request() -> bool:
-    """Whether the request is for the API (its refusals get the API's error body)."""
-    return request.path.startswith("/api/v1/")
-
-
-def error_response(
-    status: int,
-    message: str,
-    *,
-    field: str | None = None,
-    code: str | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    """The API's answer to a refusal."""
-    body = {"error": {"code": code or CODES.get(status, "error"), "message": message, "field": field}}
-    response = make_response(json.dumps(body), status)
-    response.mimetype = "application/json"
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
-def _first_problem(messages: Any, path: tuple[str, ...] = ()) -> tuple[str | None, str]:
-    """The first field and message of marshmallow's nested messages (webargs adds the location
-    as the first level, which is left out)."""
-    if isinstance(messages, Mapping):
-        for key, value in messages.items():
-            return _first_problem(value, (*path, str(key)))
-    if isinstance(messages, (list, tuple)) and messages:
-        first = messages[0]
-        if isinstance(first, str):
-            return ".".join(path) or None, first
-        return _first_problem(first, path)
-    return ".".join(path) or None, str(messages)
-
-
-def http_error_response(error: HTTPException) -> Response:
-    """An ``HTTPException`` as an API error (webargs' 422 keeps the field it names)."""
-    status = error.code or 500
-    data = getattr(error, "data", None) or {}
-    if "messages" in data:
-        messages = data["messages"]
-        # {"json": {...}} or {"query": {...}}: the location is not part of the field's name.
-        if isinstance(messages, Mapping) and len(messages) == 1:
-            messages = next(iter(messages.values()))
-        field, message = _first_problem(messages)
-        if field == "_schema":
-            field = None
-        return error_response(422, message, field=field, code="invalid")
-    headers = {
-        name: value
-        for name, value in error.get_headers()
-        if name.lower() in ("retry-after", "www-authenticate", "allow")
-    }
-    return error_response(status, error.description or error.name, headers=headers)
-
-
-def service_error_response(error: ServiceError) -> Response:
-    """A service's refusal as an API error: bad input is 422 (the body was well-formed JSON
-    but its content is refused), the rest keep their status."""
-    roll_back_refused()
-    status = 422 if isinstance(error, Invalid) else error.status
-    return error_response(status, error.message, field=error.field)
-
 
 class Unauthorized(HTTPException):
     """No token, or one that is not (or no longer) valid."""
@@ -189,11 +106,13 @@ def requires(*scopes: str) -> Callable[[F], F]:
             operationId=view.__name__,
             summary=view.__name__.replace("_", " ").capitalize(),
             security=[{BEARER: []}],
-            description=" ".join((view.__doc__ or "").split()) + f"\n\nNeeds a token with {needed}.",
+            description=" ".join((view.__doc__ or "").split())
+            + f"\n\nNeeds a token with {needed}.",
         )(view)
         for status, text in (
             (401, "No token, or an invalid, expired or revoked one"),
-            (403, "The token lacks the scope, is another organisation's, or its creator's role no longer allows it"),
+            (403, "The token lacks the scope, is another organisation's, or its creator's "
+                  "role no longer allows it"),
             (429, "Too many requests for this token"),
         ):  # fmt: skip
             documented = bp.alt_response(status, schema=ErrorSchema, description=text)(documented)
@@ -281,7 +200,7 @@ def _finish(response: Response) -> Response:
 
 
 class PageArgs(Schema):
-    """``limit`` (1–100, default 50) and ``offset`` (from 0)."""
+    """``limit`` (1 to 100, default 50) and ``offset`` (from 0)."""
 
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT)
@@ -305,7 +224,9 @@ def link_header(total: int, limit: int, offset: int) -> str:
     return ", ".join(links)
 
 
-def page(items: list[Any], total: int, limit: int, offset: int) -> tuple[dict[str, Any], int, dict[str, str]]:
+def page(
+    items: list[Any], total: int, limit: int, offset: int
+) -> tuple[dict[str, Any], int, dict[str, str]]:
     """A page of a list as a view's answer: the body, 200 and the ``Link`` header."""
     body = {"items": items, "total": total, "limit": limit, "offset": offset}
     return body, 200, {"Link": link_header(total, limit, offset)}
@@ -361,10 +282,15 @@ def idempotent(view: F) -> F:
             kept = {n: v for n, v in response.headers.items() if n in ("Location",)}
             db.session.add(
                 ApiIdempotentAnswer(
-                    token_id=token.id, key=key, request_hash=digest, status=response.status_code,
-                    body=response.get_data(as_text=True), headers=kept, created_at=service_env().now,
+                    token_id=token.id,
+                    key=key,
+                    request_hash=digest,
+                    status=response.status_code,
+                    body=response.get_data(as_text=True),
+                    headers=kept,
+                    created_at=service_env().now,
                 )
-            )  # fmt: skip
+            )
             try:
                 db.session.commit()
             except IntegrityError:  # a concurrent request with the key answered first

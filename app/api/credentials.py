@@ -7,7 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from app.api.core import PAGE_HEADERS, actor, bp, current_issuer, page, requires
-from app.api.schemas import CredentialDetailOut, CredentialListArgs, CredentialOut, CredentialPage, ReportOut
+from app.api.schemas import (
+    CredentialDetailOut,
+    CredentialListArgs,
+    CredentialOut,
+    CredentialPage,
+    ReportOut,
+)
 from app.models import IssuedCredential
 from app.services._core.addresses import check_email
 from app.services._core.errors import Invalid

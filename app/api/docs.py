@@ -29,7 +29,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
             {"email": "two@school.example.org", "name": "Two Teacher", "expiry": "never"},
         ],
     },
-    "revoke_credential": {"reason": "Awarded to the wrong person", "public_reason": "issued_in_error"},
+    "revoke_credential": {
+        "reason": "Awarded to the wrong person",
+        "public_reason": "issued_in_error",
+    },
     "suspend_credential": {"reason": "Under review"},
     "unsuspend_credential": {"reason": "Review finished"},
     "create_achievement": {
@@ -37,7 +40,11 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "description": "Completed the formative assessment module.",
         "criteria_markdown": "Complete every activity and a reflection.",
     },
-    "invite_staff": {"email": "new.colleague@district.example.org", "name": "New Colleague", "role": "awarder"},
+    "invite_staff": {
+        "email": "new.colleague@district.example.org",
+        "name": "New Colleague",
+        "role": "awarder",
+    },
     "change_role": {"role": "editor"},
     "verify": {"credential": {"@context": ["https://www.w3.org/ns/credentials/v2"], "…": "…"}},
 }
@@ -56,8 +63,13 @@ def _sample_path(path: str) -> str:
 def _samples(method: str, path: str, body: dict[str, Any] | None) -> dict[str, str]:
     url = base_url() + _sample_path(path)
     curl = [f"curl -X {method.upper()} '{url}'", '  -H "Authorization: Bearer $CAIRN_TOKEN"']
-    python = ["import os, requests", "", f"response = requests.{method}(", f'    "{url}",',
-              '    headers={"Authorization": f"Bearer {os.environ[\'CAIRN_TOKEN\']}"},']  # fmt: skip
+    python = [
+        "import os, requests",
+        "",
+        f"response = requests.{method}(",
+        f'    "{url}",',
+        '    headers={"Authorization": f"Bearer {os.environ[\'CAIRN_TOKEN\']}"},',
+    ]
     if body is not None:
         text = json.dumps(body, indent=2, ensure_ascii=False)
         curl.append('  -H "Content-Type: application/json"')

@@ -8,9 +8,9 @@ from flask import url_for
 
 from app.api.core import bp, current_issuer, requires
 from app.api.schemas import JobOut
+from app.extensions import db
 from app.models import Achievement, BulkJob
 from app.services.awarding import bulk
-from app.extensions import db
 
 
 def job_json(job: BulkJob) -> dict[str, Any]:

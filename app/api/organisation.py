@@ -50,8 +50,13 @@ def update_issuer(data: dict[str, Any], slug: str) -> Any:
     """Change the profile (owners' `staff:write` scope). Credentials already issued keep the
     profile they were signed with. The logo is changed in the workspace."""
     issuer = current_issuer()
-    profile = IssuerProfileInput(name=data["name"], url=data["url"], email=data["email"],
-                                 description=data["description"], proof_format=data["proof_format"])  # fmt: skip
+    profile = IssuerProfileInput(
+        name=data["name"],
+        url=data["url"],
+        email=data["email"],
+        description=data["description"],
+        proof_format=data["proof_format"],
+    )
     issuers.update_profile(issuer, profile, actor=actor(), env=service_env())
     return issuer_json(issuer)
 

@@ -8,7 +8,10 @@ from marshmallow import Schema, fields, validate
 from app.api.core import PageArgs
 from app.models import CREDENTIAL_STATUSES, ROLES
 
-_nullable_time = {"allow_none": True, "required": True}
+
+def _nullable_time() -> fields.DateTime:
+    """A time that may be ``null`` (always present in the answer)."""
+    return fields.DateTime(allow_none=True, required=True)
 
 
 class PageSchema(Schema):
@@ -69,10 +72,10 @@ class CredentialOut(Schema):
     recipient = fields.Nested(RecipientOut, required=True)
     issued_at = fields.DateTime(required=True)
     valid_from = fields.DateTime(required=True)
-    valid_until = fields.DateTime(**_nullable_time)
-    revoked_at = fields.DateTime(**_nullable_time)
-    suspended_at = fields.DateTime(**_nullable_time)
-    claimed_at = fields.DateTime(**_nullable_time)
+    valid_until = _nullable_time()
+    revoked_at = _nullable_time()
+    suspended_at = _nullable_time()
+    claimed_at = _nullable_time()
     replaced_by = fields.String(allow_none=True, required=True)
     job = fields.String(allow_none=True, required=True, metadata={"description": "A bulk job"})
     proof_format = fields.String(required=True)
@@ -134,7 +137,7 @@ class JobOut(Schema):
     percent = fields.Integer(required=True)
     error = fields.String(allow_none=True, required=True)
     created_at = fields.DateTime(required=True)
-    finished_at = fields.DateTime(**_nullable_time)
+    finished_at = _nullable_time()
     rows = fields.List(fields.Nested(JobRowOut), required=True)
 
 

@@ -63,7 +63,9 @@ def check_scopes(scopes: list[str] | tuple[str, ...]) -> list[str]:
     """
     unknown = sorted(set(scopes) - set(API_SCOPES))
     if unknown:
-        raise Invalid(f"Unknown scope {unknown[0]!r}: choose from {', '.join(API_SCOPES)}.", "scopes")
+        raise Invalid(
+            f"Unknown scope {unknown[0]!r}: choose from {', '.join(API_SCOPES)}.", "scopes"
+        )
     if not scopes:
         raise Invalid("Choose at least one scope.", "scopes")
     return [scope for scope in API_SCOPES if scope in scopes]

@@ -68,7 +68,9 @@ def test_achievements_list_each_with_its_id(client, setup) -> None:
 
 def test_award_answers_201_with_id_url_status_and_audits_naming_the_token(client, setup) -> None:
     body = award_body(setup["achievement"].public_id)
-    response = call(client, "POST", f"/api/v1/issuers/{setup['slug']}/awards", setup["token"], json=body)
+    response = call(
+        client, "POST", f"/api/v1/issuers/{setup['slug']}/awards", setup["token"], json=body
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     answer = response.get_json()
     assert answer["status"] == "valid"
@@ -96,11 +98,15 @@ def test_award_answers_201_with_id_url_status_and_audits_naming_the_token(client
         (lambda b: b.update(achievement="no-such-achievement"), None),
     ],
 )
-def test_bad_awards_are_refused_with_the_field_and_change_nothing(client, setup, change, field) -> None:
+def test_bad_awards_are_refused_with_the_field_and_change_nothing(
+    client, setup, change, field
+) -> None:
     body = award_body(setup["achievement"].public_id)
     change(body)
     before = (count(IssuedCredential), count(AuditEvent))
-    response = call(client, "POST", f"/api/v1/issuers/{setup['slug']}/awards", setup["token"], json=body)
+    response = call(
+        client, "POST", f"/api/v1/issuers/{setup['slug']}/awards", setup["token"], json=body
+    )
     assert response.status_code in (404, 422), response.get_data(as_text=True)
     error = response.get_json()["error"]
     assert error["message"] and error["code"] in ("invalid", "not_found")
@@ -229,7 +235,9 @@ def test_issuer_staff_and_audit(client, setup) -> None:
     body = events.get_json()
     assert len(body["items"]) == 2 and body["next_before"]
     assert 'rel="next"' in events.headers["Link"]
-    actions = call(client, "GET", f"/api/v1/issuers/{slug}/audit-events?action=issuer.update", token).get_json()
+    actions = call(
+        client, "GET", f"/api/v1/issuers/{slug}/audit-events?action=issuer.update", token
+    ).get_json()
     assert [e["action"] for e in actions["items"]] == ["issuer.update"]
 
 
