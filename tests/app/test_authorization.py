@@ -23,7 +23,7 @@ from app.services.awarding import bulk
 from app.services.delivery import visibility
 from app.services.learning import authoring, reviews
 from app.services.learning.authoring import ActivityInput, ModuleInput
-from app.services.org import invitations, staff
+from app.services.org import invitations, staff, tokens
 from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, sign_in_directly
@@ -87,6 +87,8 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
     assert invited is not None
     db.session.commit()
     enrolment_b = partner_invited_enrolment(module_b)
+    token_b = tokens.create(issuer_b, creator=bob, name="B's LMS", scopes=["awards:write"],
+                            expires_at=None, actor=Actor(bob), env=service_env()).token  # fmt: skip
     return {
         "alice": alice, "bob": bob, "a": issuer_a, "b": issuer_b,
         "values": {
@@ -95,7 +97,7 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
             "submission_id": submission_b.public_id, "item_id": item_b.public_id,
             "module_id": module_b.public_id, "activity_id": activity_b.id, "prompt_id": prompt_b.id,
             "invitation_id": invited[0].id,
-            "enrolment_id": enrolment_b.id,
+            "enrolment_id": enrolment_b.id, "token_id": token_b.public_id,
         },
     }  # fmt: skip
 

@@ -5,7 +5,7 @@ document.querySelectorAll("button[data-copy]").forEach(function (button) {
   button.addEventListener("click", function () {
     var field = document.getElementById(button.getAttribute("data-copy"));
     navigator.clipboard.writeText(field.value).then(function () {
-      button.textContent = "Link copied";
+      button.textContent = button.getAttribute("data-copied") || "Link copied";
     }, function () {
       field.select();
     });
