@@ -23,6 +23,8 @@ from app.services._core.errors import Conflict, Forbidden, Invalid, ServiceError
 from app.services.org import tokens
 from app.services.org.audit import Actor
 from app.wiring import service_env
+from schemas.achievements import TextList
+from schemas.awards import ExpiryField
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,6 +70,7 @@ class CairnApi(Api):  # type: ignore[misc]
 
     def init_app(self, app: Any, *, spec_kwargs: Any = None) -> None:
         super().init_app(app, spec_kwargs=spec_kwargs)
+        self.ma_plugin.converter.add_attribute_function(_cairn_fields)
         self.spec.components.security_scheme(
             BEARER,
             {
@@ -77,6 +80,31 @@ class CairnApi(Api):  # type: ignore[misc]
                 "with `cairn tokens create`; it starts with `cairn_`.",
             },
         )
+
+
+def _cairn_fields(converter: Any, field: fields.Field[Any], **kwargs: Any) -> dict[str, Any]:
+    """JSON Schema for the form schemas' own field types, which apispec cannot know, and
+    numeric bounds of decimals (apispec writes them as strings)."""
+    found: dict[str, Any] = {}
+    if isinstance(field, TextList):
+        found = {
+            "type": "array",
+            "maxItems": field.max_items,
+            "items": {"type": "string", "maxLength": field.max_length},
+        }
+    elif isinstance(field, ExpiryField):
+        found = {
+            "type": ["string", "null"] if field.allow_none else "string",
+            "description": "A date (YYYY-MM-DD) or an ISO 8601 time with its offset",
+        }
+    elif isinstance(field, fields.Decimal):
+        for validator in field.validators:
+            if isinstance(validator, validate.Range):
+                if validator.min is not None:
+                    found["minimum"] = float(validator.min)
+                if validator.max is not None:
+                    found["maximum"] = float(validator.max)
+    return found
 
 
 # -- errors ---------------------------------------------------------------------------------
