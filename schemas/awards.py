@@ -215,13 +215,24 @@ class ApiAwardSchema(_TidySchema):
         required=True,
         validate=_length(64),
         error_messages={"required": "Name the achievement (its id)."},
+        metadata={"description": "The achievement's id"},
     )
     recipient = fields.Nested(
-        RecipientSchema, required=True, error_messages={"required": "Name the recipient."}
+        RecipientSchema,
+        required=True,
+        error_messages={"required": "Name the recipient."},
+        metadata={"description": "email (required), name, show_name (default true)"},
     )
     narrative = _optional_text(MAX_TEXT)
     evidence = AwardSchema._declared_fields["evidence"]
-    valid_until = ExpiryField(allow_none=True, load_default="default")
+    valid_until = ExpiryField(
+        allow_none=True,
+        load_default="default",
+        metadata={
+            "description": "A date (valid through that day, UTC) or a time; null: no expiry; "
+            "absent: the achievement's default validity"
+        },
+    )
 
     @post_load
     def _award(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:

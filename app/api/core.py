@@ -93,10 +93,7 @@ def _cairn_fields(converter: Any, field: fields.Field[Any], **kwargs: Any) -> di
             "items": {"type": "string", "maxLength": field.max_length},
         }
     elif isinstance(field, ExpiryField):
-        found = {
-            "type": ["string", "null"] if field.allow_none else "string",
-            "description": "A date (YYYY-MM-DD) or an ISO 8601 time with its offset",
-        }
+        found = {"type": ["string", "null"] if field.allow_none else "string"}
     elif isinstance(field, fields.Decimal):
         for validator in field.validators:
             if isinstance(validator, validate.Range):

@@ -81,6 +81,48 @@ def _samples(method: str, path: str, body: dict[str, Any] | None) -> dict[str, s
     return {"curl": " \\\n".join(curl), "python": "\n".join(python)}
 
 
+def _resolve(spec: dict[str, Any], item: Any) -> Any:
+    """``item`` with a local ``$ref`` followed (once per level)."""
+    while isinstance(item, dict) and "$ref" in item:
+        node: Any = spec
+        for part in item["$ref"].lstrip("#/").split("/"):
+            node = node.get(part, {})
+        item = node
+    return item
+
+
+def _type(spec: dict[str, Any], schema: dict[str, Any]) -> str:
+    schema = _resolve(spec, schema)
+    kind = schema.get("type", "any")
+    if isinstance(kind, list):
+        kind = " or ".join(str(k) for k in kind)
+    if kind == "array":
+        return f"array of {_type(spec, schema.get('items', {}))}"
+    if "enum" in schema:
+        return f"{kind}: " + ", ".join(str(v) for v in schema["enum"] if v is not None)
+    return str(kind)
+
+
+def body_fields(spec: dict[str, Any], operation: dict[str, Any]) -> list[dict[str, Any]]:
+    """The JSON request body's members (one level, nested objects named by their type)."""
+    content = _resolve(spec, operation.get("requestBody", {})).get("content", {})
+    schema = _resolve(spec, content.get("application/json", {}).get("schema", {}))
+    required = set(schema.get("required", []))
+    found = []
+    for name, member in schema.get("properties", {}).items():
+        member = _resolve(spec, member)
+        nested = member.get("properties")
+        found.append(
+            {
+                "name": name,
+                "type": "object: " + ", ".join(nested) if nested else _type(spec, member),
+                "required": name in required,
+                "description": member.get("description", ""),
+            }
+        )
+    return found
+
+
 def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
     """The document's operations, in its order, with what the page shows of each."""
     found = []
@@ -106,7 +148,11 @@ def operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
                     "description": operation.get("description", ""),
                     "tags": operation.get("tags", []),
                     "parameters": parameters,
-                    "responses": sorted(operation.get("responses", {}).items()),
+                    "responses": [
+                        (status, _resolve(spec, answer).get("description", ""))
+                        for status, answer in sorted(operation.get("responses", {}).items())
+                    ],
+                    "body": body_fields(spec, operation),
                     "samples": _samples(method, path, body),
                 }
             )

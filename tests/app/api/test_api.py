@@ -4,6 +4,7 @@ token."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -248,3 +249,17 @@ def test_no_token_or_a_bad_one_is_401(client, setup) -> None:
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"].startswith("Bearer")
         assert response.get_json()["error"]["code"] == "unauthorized"
+
+
+def test_the_docs_page_lists_every_operation_with_samples(client: FlaskClient) -> None:
+    response = client.get("/api/docs", base_url=BASE_URL)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for path, item in spec["paths"].items():
+        for method in item:
+            if method in ("get", "post", "put", "patch", "delete"):
+                assert f'{method.upper()}</code> <code class="break-anywhere">{path}</code>' in html
+    assert html.count("curl -X") == html.count("import os, requests") > 15
+    assert "<code>recipient</code>" in html  # the award's JSON body is described
+    assert not re.search(r'(?:src|href)="(?:https?:)?//', html)  # nothing from elsewhere

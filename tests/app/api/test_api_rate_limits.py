@@ -55,7 +55,7 @@ def test_each_token_has_its_own_allowance(limited_app: Flask) -> None:
             expires_at=None,
             actor=Actor(owner),
             env=env,
-        ).secret  # fmt: skip
+        ).secret
         for name in ("one", "two")
     )
     client = limited_app.test_client()
