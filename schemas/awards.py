@@ -239,7 +239,8 @@ class ApiAwardSchema(_TidySchema):
         recipient = data["recipient"]
         until = data["valid_until"]
         return {
-            "achievement": data["achievement"],
+            "achievement": data.get("achievement"),
+            "reason": data.get("reason"),
             "award": AwardFields(
                 email=recipient["email"],
                 name=recipient["name"],
@@ -253,6 +254,23 @@ class ApiAwardSchema(_TidySchema):
                 no_expiry=until is None,
             ),
         }
+
+
+class ApiReplaceSchema(ApiAwardSchema):
+    """A correction of a credential as the API takes it: the award's members without the
+    achievement (the credential's own, at its current version), and the reason (the internal
+    note). Loads to ``{"reason": …, "award": AwardFields}``."""
+
+    class Meta:
+        unknown = EXCLUDE
+        exclude = ("achievement",)
+
+    reason = fields.String(
+        required=True,
+        validate=_length(2000),
+        error_messages={"required": "Give a reason; it is kept in the audit log."},
+        metadata={"description": "The internal note (staff and the audit log)"},
+    )
 
 
 #: The most rows one bulk request may carry as JSON (a CSV upload has the instance's limit).

@@ -120,13 +120,16 @@ class Unauthorized(HTTPException):
 # -- authentication and scopes --------------------------------------------------------------
 
 
-def requires(*scopes: str) -> Callable[[F], F]:
+def requires(*scopes: str, also: tuple[str, ...] = ()) -> Callable[[F], F]:
     """Declare what a route needs: a token of the issuer with one of ``scopes`` (``ANY_SCOPE``:
-    any token of the issuer), checked by the blueprint before the view; documented too."""
+    any token of the issuer) and every scope in ``also``, checked by the blueprint before the
+    view; documented too."""
 
     def decorate(view: F) -> F:
         view.api_scopes = scopes  # type: ignore[attr-defined]
+        view.api_also = also  # type: ignore[attr-defined]
         needed = " or ".join(f"`{s}`" for s in scopes if s) or "any scope"
+        needed += "".join(f" and `{s}`" for s in also)
         documented = bp.doc(
             operationId=view.__name__,
             summary=view.__name__.replace("_", " ").capitalize(),
@@ -171,6 +174,8 @@ def _authenticate() -> None:
             refusal = refusal or error
     else:
         raise refusal or Forbidden("This token may not do that.")
+    for scope in getattr(view, "api_also", ()):
+        tokens.require_scope(token, issuer, scope)
     g.issuer = issuer
 
 

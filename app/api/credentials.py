@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.core import PAGE_HEADERS, actor, bp, current_issuer, page, requires
+from app.api.core import (
+    PAGE_HEADERS,
+    actor,
+    bp,
+    current_issuer,
+    idempotent,
+    page,
+    requires,
+)
 from app.api.schemas import (
     CredentialDetailOut,
     CredentialListArgs,
@@ -18,8 +26,10 @@ from app.models import IssuedCredential
 from app.services._core.addresses import check_email
 from app.services._core.errors import Invalid
 from app.services.awarding import issuing, queries, revocation
+from app.services.awarding.issuing import award_input
 from app.services.org import achievements
 from app.wiring import service_env
+from schemas.awards import ApiReplaceSchema
 from schemas.credential_status import StatusChangeSchema
 
 
@@ -143,6 +153,22 @@ def suspend_credential(data: dict[str, Any], credential_id: str) -> Any:
 def unsuspend_credential(data: dict[str, Any], credential_id: str) -> Any:
     """Lift a credential's suspension (`reason` required)."""
     return _change(credential_id, data, "unsuspend")
+
+
+@bp.route("/credentials/<credential_id>/replace", methods=["POST"])
+@requires("credentials:revoke", also=("awards:write",))
+@idempotent
+@bp.arguments(ApiReplaceSchema)
+@bp.response(201, CredentialOut)
+def replace_credential(data: dict[str, Any], credential_id: str) -> Any:
+    """Issue a corrected credential (the achievement's current version, the original award
+    date) and revoke this one, pointing at the correction; the answer is the new credential.
+    A revoked credential is 409."""
+    credential = issuing.get_credential(current_issuer(), credential_id)
+    replacement = revocation.replace(
+        credential, award_input(data["award"]), data["reason"], actor=actor(), env=service_env()
+    )
+    return credential_json(replacement), 201
 
 
 @bp.route("/issuers/<slug>/reports/awards", methods=["GET"])

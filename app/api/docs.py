@@ -34,6 +34,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "public_reason": "issued_in_error",
     },
     "suspend_credential": {"reason": "Under review"},
+    "replace_credential": {
+        "reason": "Name misspelt",
+        "recipient": {"email": "teacher@school.example.org", "name": "Ada Teacher"},
+    },
     "unsuspend_credential": {"reason": "Review finished"},
     "create_achievement": {
         "name": "Formative Assessment in Practice",

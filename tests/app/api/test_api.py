@@ -263,3 +263,18 @@ def test_the_docs_page_lists_every_operation_with_samples(client: FlaskClient) -
     assert html.count("curl -X") == html.count("import os, requests") > 15
     assert "<code>recipient</code>" in html  # the award's JSON body is described
     assert not re.search(r'(?:src|href)="(?:https?:)?//', html)  # nothing from elsewhere
+
+
+def test_replace_issues_a_correction_and_revokes_the_original(client, setup, make_award) -> None:
+    credential = make_award(setup["issuer"], setup["achievement"], name="Ada Teachr")
+    path = f"/api/v1/credentials/{credential.id}/replace"
+    body = {"reason": "Name misspelt", "recipient": {"email": "teacher@school.example.org", "name": "Ada Teacher"}}  # fmt: skip
+    missing = call(client, "POST", path, setup["token"], json={"recipient": body["recipient"]})
+    assert missing.status_code == 422 and missing.get_json()["error"]["field"] == "reason"
+    response = call(client, "POST", path, setup["token"], json=body)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    new = db.session.get(IssuedCredential, response.get_json()["id"])
+    assert new.recipient_name == "Ada Teacher"
+    db.session.refresh(credential)
+    assert credential.revoked_at is not None and credential.replaced_by_id == new.id
+    assert call(client, "POST", path, setup["token"], json=body).status_code == 409

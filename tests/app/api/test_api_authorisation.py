@@ -8,6 +8,7 @@ A refusal (401, 403, or 404 for another organisation's object) changes nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -39,6 +40,7 @@ EXPECTED_SCOPES = {
     "api.revoke_credential": ("credentials:revoke",),
     "api.suspend_credential": ("credentials:revoke",),
     "api.unsuspend_credential": ("credentials:revoke",),
+    "api.replace_credential": ("credentials:revoke",),
     "api.awards_report": ("credentials:read",),
     "api.read_issuer": ("",),
     "api.update_issuer": ("staff:write",),
@@ -48,6 +50,8 @@ EXPECTED_SCOPES = {
     "api.list_audit_events": ("audit:read",),
     "api.verify": ("",),
 }
+#: Scopes a route needs besides one of the above (replacing revokes and issues).
+EXPECTED_ALSO = {"api.replace_credential": ("awards:write",)}
 CSV = b"email,name\nnew.teacher@school.example.org,New Teacher\n"
 
 
@@ -98,6 +102,7 @@ def body_for(endpoint: str, values: dict[str, Any]) -> Any:
         "api.award": {"achievement": values["public_id"], "recipient": {"email": "r@x.example.org"}},
         "api.award_bulk": {"achievement": values["public_id"], "rows": [{"email": "s@x.example.org"}]},
         "api.revoke_credential": {"reason": "r"},
+        "api.replace_credential": {"reason": "r", "recipient": {"email": "c@x.example.org"}},
         "api.suspend_credential": {"reason": "r"},
         "api.unsuspend_credential": {"reason": "r"},
         "api.update_issuer": {"name": "Renamed"},
@@ -126,10 +131,18 @@ def state() -> tuple[int, int]:
 
 
 def test_every_route_declares_the_expected_scopes(app: Flask) -> None:
-    declared = {
-        rule.endpoint: app.view_functions[rule.endpoint].api_scopes for rule, _ in api_rules(app)
-    }
-    assert declared == EXPECTED_SCOPES
+    views = {rule.endpoint: app.view_functions[rule.endpoint] for rule, _ in api_rules(app)}
+    assert {endpoint: view.api_scopes for endpoint, view in views.items()} == EXPECTED_SCOPES
+    also = {endpoint: view.api_also for endpoint, view in views.items() if view.api_also}
+    assert also == EXPECTED_ALSO
+
+
+def permitted(endpoint: str, has: Callable[[str], bool]) -> bool:
+    """Whether a token for which ``has(scope)`` holds may use the route."""
+    needed = EXPECTED_SCOPES[endpoint]
+    return ("" in needed or any(has(scope) for scope in needed)) and all(
+        has(scope) for scope in EXPECTED_ALSO.get(endpoint, ())
+    )
 
 
 def test_without_a_token_every_route_is_401_and_changes_nothing(app, client, world) -> None:
@@ -163,10 +176,9 @@ def test_a_token_with_one_scope_may_use_only_its_routes(
 ) -> None:
     token = make_token(world["a"], world["owner_a"], (scope,))
     for rule, method in api_rules(app):
-        needed = EXPECTED_SCOPES[rule.endpoint]
         before = state()
         response = send(client, rule, method, token, world["values"]["a"])
-        if scope in needed or "" in needed:
+        if permitted(rule.endpoint, lambda s: s == scope):
             assert response.status_code not in (401, 403), (scope, method, rule.rule)
             assert response.status_code < 500, (scope, method, rule.rule)
         else:
@@ -185,10 +197,7 @@ def test_a_token_never_does_more_than_its_creators_current_role(
     token = make_token(world["a"], creator)
     staff.set_role(world["a"], creator, role, actor=Actor(world["owner_a"]), env=service_env())
     for rule, method in api_rules(app):
-        needed = EXPECTED_SCOPES[rule.endpoint]
-        allowed = role is not None and (
-            "" in needed or any(tokens.allows(role, scope) for scope in needed)
-        )
+        allowed = role is not None and permitted(rule.endpoint, lambda s: tokens.allows(role, s))
         before = state()
         response = send(client, rule, method, token, world["values"]["a"])
         if allowed:

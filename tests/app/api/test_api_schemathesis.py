@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import API_SCOPES, AuditEvent, IssuedCredential
-from tests.app.api.test_api_authorisation import EXPECTED_SCOPES
+from tests.app.api.test_api_authorisation import EXPECTED_ALSO, EXPECTED_SCOPES
 
 MAX_EXAMPLES = 25
 CHECKS = [
@@ -121,6 +121,9 @@ def test_generated_requests_get_no_5xx_and_conforming_answers(app, api_world) ->
 
 def test_no_write_without_the_scope(app, api_world) -> None:
     for operation in operations(app):
-        scopes = EXPECTED_SCOPES["api." + operation.definition.raw["operationId"]]
+        endpoint = "api." + operation.definition.raw["operationId"]
+        scopes = EXPECTED_SCOPES[endpoint]
         if operation.method.upper() != "GET" and "" not in scopes:
             refused_without(operation, scopes, api_world)
+        for scope in EXPECTED_ALSO.get(endpoint, ()):
+            refused_without(operation, (scope,), api_world)
