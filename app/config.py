@@ -73,6 +73,8 @@ DEFAULTS: dict[str, Any] = {
     # Educators' evidence files (module answers and portfolio items); under MAX_CONTENT_LENGTH.
     "MAX_EVIDENCE_BYTES": 5 * 1024 * 1024,
     "MAX_CSV_ROWS": 20_000,
+    # Requests per API token (Flask-Limiter syntax, e.g. "600/minute;20000/day").
+    "API_RATE_LIMIT": "600/minute",
     "BULK_CHUNK_SIZE": 250,
     "BULK_LEASE_SECONDS": 20,
     # Processes that sign bulk chunks (None: one per core; 0 or 1: sign in the job's process).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
@@ -13,7 +14,7 @@ from urllib.parse import urlencode
 from flask import Response, current_app, g, make_response, request
 from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -274,11 +275,80 @@ PAGE_HEADERS = {
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_KEY = 255
+#: How long an answer is kept for replay, and when a request that never answered (its process
+#: died) no longer holds its key.
+KEEP = timedelta(days=1)
+ABANDONED = timedelta(minutes=10)
+#: ``ApiIdempotentAnswer.status`` while the first request is still being answered.
+IN_PROGRESS = 0
+
+
+def _replay(earlier: ApiIdempotentAnswer) -> Response:
+    replay = make_response(earlier.body, earlier.status)
+    replay.mimetype = "application/json"
+    for name, value in earlier.headers.items():
+        replay.headers[name] = value
+    replay.headers["Idempotent-Replayed"] = "true"
+    return replay
+
+
+def _reserve(token: ApiToken, key: str, digest: str) -> int | Response:
+    """Claim ``key`` for this request (committed at once, so a concurrent request with the key
+    waits its turn): the reservation's id, or the answer to give instead."""
+    now = service_env().now
+    # This token's answers are kept a day; forget older ones on the way.
+    db.session.execute(
+        delete(ApiIdempotentAnswer).where(
+            ApiIdempotentAnswer.token_id == token.id, ApiIdempotentAnswer.created_at < now - KEEP
+        )
+    )
+    reservation = ApiIdempotentAnswer(
+        token_id=token.id,
+        key=key,
+        request_hash=digest,
+        status=IN_PROGRESS,
+        body="",
+        headers={},
+        created_at=now,
+    )
+    db.session.add(reservation)
+    try:
+        db.session.commit()
+        return reservation.id
+    except IntegrityError:
+        db.session.rollback()
+    earlier = db.session.scalar(
+        select(ApiIdempotentAnswer).where(
+            ApiIdempotentAnswer.token_id == token.id, ApiIdempotentAnswer.key == key
+        )
+    )
+    if earlier is None or earlier.request_hash != digest:
+        raise Conflict("This Idempotency-Key was used for a different request.", IDEMPOTENCY_HEADER)
+    if earlier.status == IN_PROGRESS:
+        if now - earlier.created_at < ABANDONED:
+            raise Conflict(
+                "A request with this Idempotency-Key is still being answered; try again shortly.",
+                IDEMPOTENCY_HEADER,
+            )
+        # Its process died before answering: this request takes the key over.
+        earlier.created_at = now
+        db.session.commit()
+        return earlier.id
+    return _replay(earlier)
+
+
+def _release(reservation_id: int) -> None:
+    """Give up a reservation: the request was refused, so the key may be used again."""
+    db.session.rollback()
+    db.session.execute(delete(ApiIdempotentAnswer).where(ApiIdempotentAnswer.id == reservation_id))
+    db.session.commit()
 
 
 def idempotent(view: F) -> F:
     """Replay the first successful answer to a creating request sent again with the same
-    ``Idempotency-Key`` and body (per token); the same key with another body is 409."""
+    ``Idempotency-Key`` and body (per token, for a day); the same key with another body, or
+    while the first request is still being answered, is 409. A refused request keeps no
+    answer, so it may be sent again under the same key."""
 
     @wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -287,44 +357,26 @@ def idempotent(view: F) -> F:
             return view(*args, **kwargs)
         if not key.strip() or len(key) > MAX_KEY:
             raise Invalid(f"An Idempotency-Key has 1 to {MAX_KEY} characters.", IDEMPOTENCY_HEADER)
-        token = current_token()
         digest = hashlib.sha256(
             b"\n".join([request.method.encode(), request.path.encode(), request.get_data()])
         ).hexdigest()
-        earlier = db.session.scalar(
-            select(ApiIdempotentAnswer).where(
-                ApiIdempotentAnswer.token_id == token.id, ApiIdempotentAnswer.key == key
-            )
-        )
-        if earlier is not None:
-            if earlier.request_hash != digest:
-                raise Conflict(
-                    "This Idempotency-Key was used for a different request.", IDEMPOTENCY_HEADER
-                )
-            replay = make_response(earlier.body, earlier.status)
-            replay.mimetype = "application/json"
-            for name, value in earlier.headers.items():
-                replay.headers[name] = value
-            replay.headers["Idempotent-Replayed"] = "true"
-            return replay
-        response = make_response(view(*args, **kwargs))
-        if 200 <= response.status_code < 300:
-            kept = {n: v for n, v in response.headers.items() if n in ("Location",)}
-            db.session.add(
-                ApiIdempotentAnswer(
-                    token_id=token.id,
-                    key=key,
-                    request_hash=digest,
-                    status=response.status_code,
-                    body=response.get_data(as_text=True),
-                    headers=kept,
-                    created_at=service_env().now,
-                )
-            )
-            try:
-                db.session.commit()
-            except IntegrityError:  # a concurrent request with the key answered first
-                db.session.rollback()
+        reserved = _reserve(current_token(), key, digest)
+        if isinstance(reserved, Response):
+            return reserved
+        try:
+            response = make_response(view(*args, **kwargs))
+        except BaseException:
+            _release(reserved)
+            raise
+        if not 200 <= response.status_code < 300:
+            _release(reserved)
+            return response
+        answer = db.session.get(ApiIdempotentAnswer, reserved)
+        if answer is not None:
+            answer.status = response.status_code
+            answer.body = response.get_data(as_text=True)
+            answer.headers = {n: v for n, v in response.headers.items() if n == "Location"}
+            db.session.commit()
         return response
 
     view_headers = {

@@ -4,6 +4,8 @@ token."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from typing import Any
 
@@ -278,3 +280,35 @@ def test_replace_issues_a_correction_and_revokes_the_original(client, setup, mak
     db.session.refresh(credential)
     assert credential.revoked_at is not None and credential.replaced_by_id == new.id
     assert call(client, "POST", path, setup["token"], json=body).status_code == 409
+
+
+def test_a_refused_request_keeps_no_answer_and_a_key_in_use_is_409(client, setup) -> None:
+    from datetime import timedelta
+
+    from app.models import ApiIdempotentAnswer
+    from app.services.org import tokens
+    from app.wiring import service_env
+
+    path = f"/api/v1/issuers/{setup['slug']}/awards"
+    key = {"Idempotency-Key": "retry-me"}
+    bad = award_body(setup["achievement"].public_id, "not an address")
+    assert call(client, "POST", path, setup["token"], json=bad, headers=key).status_code == 422
+    # Corrected and sent again under the same key: the refusal held nothing back.
+    good = award_body(setup["achievement"].public_id)
+    assert call(client, "POST", path, setup["token"], json=good, headers=key).status_code == 201
+    # A key whose first request is still being answered (or whose process died).
+    token = tokens.authenticate(setup["token"], env=service_env())
+    now = service_env().now
+    sent = json.dumps(award_body(setup["achievement"].public_id, "c@school.example.org")).encode()
+    digest = hashlib.sha256(b"\n".join([b"POST", path.encode(), sent])).hexdigest()
+    for age, expected in ((timedelta(minutes=1), 409), (timedelta(minutes=11), 201)):
+        name = f"busy-{age.seconds}"
+        reservation = ApiIdempotentAnswer(token_id=token.id, key=name, request_hash=digest,
+                                          status=0, body="", headers={}, created_at=now - age)  # fmt: skip
+        db.session.add(reservation)
+        db.session.commit()
+        response = call(client, "POST", path, setup["token"], data=sent,
+                        content_type="application/json", headers={"Idempotency-Key": name})  # fmt: skip
+        assert response.status_code == expected, response.get_data(as_text=True)
+        if expected == 409:
+            assert "still being answered" in response.get_json()["error"]["message"]
