@@ -114,6 +114,15 @@ class VcJs:
         )
         return response["verified"] is True, response["error"]
 
+    def verify_many(
+        self, credentials: list[Mapping[str, Any]], documents: Mapping[str, Any] | None = None
+    ) -> list[tuple[bool, str | None]]:
+        """``(verified, error message)`` of each credential, in one run of the harness."""
+        response = self.request(
+            "verify_many", credentials=credentials, documents=dict(documents or {})
+        )
+        return [(r["verified"] is True, r["error"]) for r in response["results"]]
+
     def canonize(self, document: Mapping[str, Any]) -> str:
         """RDFC-1.0 N-Quads of ``document`` as jsonld.js + rdf-canonize produce them."""
         nquads: str = self.request("canonize", document=document)["nquads"]

@@ -7,6 +7,8 @@
 //    "secretKeyMultibase"}, "date": ISO}                   -> {"signed": {...}}
 //   {"op": "verify", "credential": {...}, "documents": {URL: DOC}, "now"?: ISO}
 //                                                          -> {"verified": bool, "error": str|null}
+//   {"op": "verify_many", "credentials": [...], "documents": {URL: DOC}, "now"?: ISO}
+//                                                          -> {"results": [{"verified", "error"}]}
 //   {"op": "canonize", "document": {...}}                  -> {"nquads": "..."}  (rdf-canonize
 //                                                             RDFC-1.0 via jsonld.js, safe mode)
 //   {"op": "bench", "kind": "sign"|"verify", "credential": {...}, "key": {...}, "n": N,
@@ -242,6 +244,14 @@ async function handle(request) {
       return {signed: await sign({credential, key, date, documentLoader})};
     case 'verify':
       return verify({credential, now, documentLoader});
+    case 'verify_many': {
+      // One process for many credentials (starting Node costs about a second each time).
+      const results = [];
+      for(const each of request.credentials) {
+        results.push(await verify({credential: each, now, documentLoader}));
+      }
+      return {results};
+    }
     case 'canonize':
       return {nquads: await canonize({document: request.document, documentLoader})};
     case 'bench':
