@@ -139,6 +139,14 @@ class JobOut(Schema):
     created_at = fields.DateTime(required=True)
     finished_at = _nullable_time()
     rows = fields.List(fields.Nested(JobRowOut), required=True)
+    rows_offset = fields.Integer(required=True)
+
+
+class JobArgs(Schema):
+    """Which of a job's rows to show: from ``rows_offset``, at most ``rows_limit``."""
+
+    rows_offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
+    rows_limit = fields.Integer(load_default=1000, validate=validate.Range(min=0, max=5000))
 
 
 class IssuerOut(Schema):

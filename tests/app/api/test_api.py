@@ -312,3 +312,16 @@ def test_a_refused_request_keeps_no_answer_and_a_key_in_use_is_409(client, setup
         assert response.status_code == expected, response.get_data(as_text=True)
         if expected == 409:
             assert "still being answered" in response.get_json()["error"]["message"]
+
+
+def test_a_jobs_rows_come_in_pages(client, setup) -> None:
+    rows = [{"email": f"r{n}@school.example.org"} for n in range(5)]
+    job = call(client, "POST", f"/api/v1/issuers/{setup['slug']}/awards/bulk", setup["token"],
+               json={"achievement": setup["achievement"].public_id, "rows": rows}).get_json()  # fmt: skip
+    assert [r["row"] for r in job["rows"]] == [2, 3, 4, 5, 6]  # file rows, after the header
+    part = call(
+        client, "GET", f"/api/v1/jobs/{job['id']}?rows_offset=1&rows_limit=2", setup["token"]
+    )
+    body = part.get_json()
+    assert [r["email"] for r in body["rows"]] == ["r1@school.example.org", "r2@school.example.org"]
+    assert (body["rows_offset"], body["total_rows"]) == (1, 5)
