@@ -101,9 +101,9 @@ def http_error_response(error: HTTPException) -> Response:
         if isinstance(messages, Mapping) and len(messages) == 1:
             messages = next(iter(messages.values()))
         field, message = _first_problem(messages)
-        if field == "_schema":
+        if field == "_schema" or status == 400:  # 400: the body is not JSON at all
             field = None
-        return error_response(422, message, field=field, code="invalid")
+        return error_response(status, message, field=field)
     headers = {
         name: value
         for name, value in error.get_headers()

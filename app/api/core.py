@@ -5,6 +5,7 @@ per token."""
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -16,6 +17,7 @@ from flask_smorest import Api, Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import csrf, db, limiter
@@ -29,12 +31,26 @@ from schemas.awards import ExpiryField
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
+class CairnParser(FlaskParser):
+    """webargs' parser, with JSON nested too deeply for Python's parser refused as malformed
+    (400) rather than a ``RecursionError`` (500), as ``app/json_provider.py`` does for Flask."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            # A non-empty document: webargs reads an empty one as "no body".
+            raise json.JSONDecodeError("The JSON is nested too deeply.", "[…]", 0) from None
+
+
 bp = Blueprint(
     "api",
     __name__,
     url_prefix="/api/v1",
     description="The issuer API: everything the workspace does, over HTTP.",
 )
+bp.ARGUMENTS_PARSER = CairnParser()
 csrf.exempt(bp)  # bearer tokens, never cookies: there is no session to forge a request with
 
 #: The name of the security scheme in the OpenAPI document.

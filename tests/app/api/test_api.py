@@ -117,11 +117,22 @@ def test_bad_awards_are_refused_with_the_field_and_change_nothing(
     assert (count(IssuedCredential), count(AuditEvent)) == before
 
 
-def test_malformed_json_is_400_not_500(client, setup) -> None:
-    response = call(client, "POST", f"/api/v1/issuers/{setup['slug']}/awards", setup["token"],
-                    data="{not json", content_type="application/json")  # fmt: skip
-    assert 400 <= response.status_code < 500
-    assert "error" in response.get_json()
+@pytest.mark.parametrize("body", ["{not json", "[" * 100_000, '{"a":' * 50_000, b"\xff\xfe"])
+@pytest.mark.parametrize("route", ["awards", "achievements"])
+def test_malformed_json_is_400_not_500(client, setup, body, route) -> None:
+    response = call(client, "POST", f"/api/v1/issuers/{setup['slug']}/{route}", setup["token"],
+                    data=body, content_type="application/json")  # fmt: skip
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert response.get_json()["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000, "null", "[]", '"text"'])
+def test_bulk_and_verify_refuse_unusable_json_with_a_4xx(client, setup, body) -> None:
+    for path in (f"/api/v1/issuers/{setup['slug']}/awards/bulk", "/api/v1/verify"):
+        response = call(
+            client, "POST", path, setup["token"], data=body, content_type="application/json"
+        )
+        assert 400 <= response.status_code < 500, (path, body[:10], response.status_code)
 
 
 def test_idempotency_key_replays_the_first_answer_and_refuses_another_body(client, setup) -> None:
