@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -18,7 +19,7 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from app.extensions import csrf, db, limiter
 from app.models import ApiIdempotentAnswer, ApiToken, Issuer
@@ -53,6 +54,7 @@ bp = Blueprint(
 bp.ARGUMENTS_PARSER = CairnParser()
 csrf.exempt(bp)  # bearer tokens, never cookies: there is no session to forge a request with
 
+_NUL = re.compile(rb"\x00|\\u0000", re.IGNORECASE)
 #: The name of the security scheme in the OpenAPI document.
 BEARER = "bearerAuth"
 #: The most items one page holds, and the default.
@@ -193,6 +195,9 @@ def _authenticate() -> None:
         raise refusal or Forbidden("This token may not do that.")
     for scope in getattr(view, "api_also", ()):
         tokens.require_scope(token, issuer, scope)
+    # As app/security.py does for forms: no input holds NUL, and PostgreSQL cannot store it.
+    if request.content_length and _NUL.search(request.get_data(cache=True)):
+        raise BadRequest("The request contains a NUL character.")
     g.issuer = issuer
 
 

@@ -336,3 +336,14 @@ def test_a_jobs_rows_come_in_pages(client, setup) -> None:
     body = part.get_json()
     assert [r["email"] for r in body["rows"]] == ["r1@school.example.org", "r2@school.example.org"]
     assert (body["rows_offset"], body["total_rows"]) == (1, 5)
+
+
+def test_a_nul_character_in_a_json_body_is_400(client, setup) -> None:
+    body = award_body(setup["achievement"].public_id)
+    body["recipient"]["name"] = "Ada\u0000Teacher"
+    before = count(IssuedCredential)
+    response = call(
+        client, "POST", f"/api/v1/issuers/{setup['slug']}/awards", setup["token"], json=body
+    )
+    assert response.status_code == 400 and "NUL" in response.get_json()["error"]["message"]
+    assert count(IssuedCredential) == before
