@@ -207,7 +207,7 @@ class AuditArgs(Schema):
     """Filters of the audit log, and the cursor (``before``: an event id)."""
 
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=100))
-    before = fields.Integer(validate=validate.Range(min=1, max=2**62))
+    before = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))  # an SQL integer
     action = fields.String(validate=validate.Length(max=64))
     subject_type = fields.String(validate=validate.Length(max=32))
     subject_id = fields.String(validate=validate.Length(max=64))
