@@ -155,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
                     statuses[status] = statuses.get(status, 0) + 1
             if set(statuses) - {"201"}:
                 print(f"  answers by status: {statuses}", file=sys.stderr)
-                print("\n".join(log.read_text(errors="replace").splitlines()[-15:]), file=sys.stderr)
+                print(
+                    "\n".join(log.read_text(errors="replace").splitlines()[-15:]), file=sys.stderr
+                )
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
