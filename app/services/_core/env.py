@@ -33,6 +33,9 @@ class ServiceSettings:
     bulk_chunk_size: int = 250
     bulk_lease_seconds: float = 20.0
     signing_processes: int = 0
+    #: Hosts (``host`` or ``host:port``) webhook endpoints may use although they are private
+    #: addresses or plain http: local receivers in development and tests only.
+    webhook_allowed_hosts: tuple[str, ...] = ()
 
     @property
     def mail(self) -> MailSettings:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from app.extensions import db
 from app.models import Educator, IssuedCredential
+from app.services._core import events
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Invalid, NotFound
 from app.services.delivery import visibility
@@ -94,6 +95,7 @@ def claim(
             subject_id=credential.id,
             detail={"public": public},
         )
+        events.publish(events.CredentialClaimed(credential, env))
     visibility.set_private(credential, not public, actor=educators.actor(educator), env=env)
     db.session.commit()
     return claimed_now
