@@ -83,4 +83,5 @@ from app.workspace import (  # noqa: E402,F401
     profile,
     reports,
     reviews,
+    webhooks,
 )

@@ -4,12 +4,8 @@ request (headers and exact body) and answers with the status the test chooses.""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-import pytest
-from flask import Flask
 
 
 @dataclass
@@ -61,13 +57,3 @@ def start_receiver() -> tuple[Receiver, ThreadingHTTPServer]:
     receiver.port = server.server_address[1]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return receiver, server
-
-
-@pytest.fixture
-def receiver(app: Flask) -> Iterator[Receiver]:
-    """A local receiver the application is allowed to deliver to (by the allow-list setting)."""
-    found, server = start_receiver()
-    app.config["WEBHOOK_ALLOWED_HOSTS"] = found.host
-    yield found
-    server.shutdown()
-    server.server_close()

@@ -34,7 +34,7 @@ from app.services.org.audit import Actor
 from app.services.webhooks import deliveries, endpoints
 from app.wiring import service_env
 from schemas.webhooks import EVENT_TYPES
-from tests.app.webhook_receiver import Receiver, receiver  # noqa: F401
+from tests.app.webhook_receiver import Receiver
 
 ACTOR = Actor(label="test")
 ANN = "ann.lee@school.example.org"
@@ -73,7 +73,7 @@ def test_an_award_is_delivered_signed_and_verifies_with_the_library(
     app, issuer, badge, make_award, receiver: Receiver
 ) -> None:
     receiver.answer = b"thanks"
-    endpoint, secret = subscribe(issuer, receiver.url())
+    _, secret = subscribe(issuer, receiver.url())
     credential = make_award(issuer, badge, ANN)
 
     (request,) = receiver.received
@@ -136,7 +136,7 @@ def received_types(receiver: Receiver, secret: str) -> list[str]:
 def test_every_event_source_produces_its_delivery(
     app, issuer, badge, make_award, receiver: Receiver
 ) -> None:
-    endpoint, secret = subscribe(issuer, receiver.url())
+    _, secret = subscribe(issuer, receiver.url())
     credential = make_award(issuer, badge, ANN)
     revocation.suspend(credential, "Checking the records", actor=ACTOR, env=service_env())
     revocation.unsuspend(credential, "Checked", actor=ACTOR, env=service_env())
@@ -171,7 +171,7 @@ def test_every_event_source_produces_its_delivery(
 def test_a_replacement_announces_the_revocation_and_the_new_credential(
     app, issuer, badge, make_award, receiver: Receiver
 ) -> None:
-    endpoint, secret = subscribe(issuer, receiver.url())
+    _, secret = subscribe(issuer, receiver.url())
     credential = make_award(issuer, badge, ANN)
     receiver.received.clear()
     new = revocation.replace(credential, AwardInput(email=ANN, name="Ann Lee"), "Name corrected",
@@ -185,7 +185,7 @@ def test_a_replacement_announces_the_revocation_and_the_new_credential(
 def test_an_endpoint_gets_only_its_events_its_issuers_and_nothing_while_disabled(
     app, issuer, badge, make_issuer, make_achievement, make_award, receiver: Receiver
 ) -> None:
-    only_revoked, secret = subscribe(issuer, receiver.url("/revoked"), ("credential.revoked",))
+    subscribe(issuer, receiver.url("/revoked"), ("credential.revoked",))
     off, _ = subscribe(issuer, receiver.url("/off"), enabled=False)
     other = make_issuer("Another District")
     subscribe(other, receiver.url("/other"))
@@ -248,7 +248,7 @@ def test_the_allow_list_admits_a_local_receiver_and_only_that_one(app, issuer, r
 def test_a_url_is_checked_again_at_delivery_time(
     app, issuer, badge, make_award, receiver: Receiver
 ) -> None:
-    endpoint, _ = subscribe(issuer, receiver.url())
+    subscribe(issuer, receiver.url())
     app.config["WEBHOOK_ALLOWED_HOSTS"] = ""  # the operator withdrew the local exception
     make_award(issuer, badge, ANN)
     assert receiver.received == []
@@ -293,7 +293,7 @@ def test_failures_are_retried_on_the_schedule_and_given_up_after_about_a_day(
 
 def test_a_retry_that_succeeds_delivers(app, issuer, badge, make_award, receiver) -> None:
     receiver.status = 503
-    endpoint, secret = subscribe(issuer, receiver.url())
+    subscribe(issuer, receiver.url())
     make_award(issuer, badge, ANN)
     delivery = db.session.scalar(select(WebhookDelivery))
     assert delivery is not None and delivery.next_attempt_at is not None
