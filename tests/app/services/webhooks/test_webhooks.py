@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from app.cli import main
 from app.extensions import db
 from app.models import (
     WEBHOOK_EVENT_TYPES,
@@ -34,6 +35,7 @@ from app.services.org.audit import Actor
 from app.services.webhooks import deliveries, endpoints
 from app.wiring import service_env
 from schemas.webhooks import EVENT_TYPES
+from tests.app.conftest import database_url
 from tests.app.webhook_receiver import Receiver
 
 ACTOR = Actor(label="test")
@@ -355,3 +357,49 @@ def test_events_must_be_chosen_from_the_list(app, issuer, receiver) -> None:
         with pytest.raises(Invalid) as refused:
             subscribe(issuer, receiver.url(), events)
         assert refused.value.field == "events"
+
+
+def test_the_cli_sweep_sends_what_is_due(
+    app, issuer, badge, make_award, receiver: Receiver, tmp_path, monkeypatch, capsys
+) -> None:
+    receiver.status = 500
+    subscribe(issuer, receiver.url())
+    make_award(issuer, badge, ANN)
+    delivery = db.session.scalar(select(WebhookDelivery))
+    assert delivery is not None and delivery.state == "pending"
+    delivery.next_attempt_at = service_env().now - timedelta(seconds=1)  # its retry came due
+    db.session.commit()
+    receiver.status = 200
+    for name, value in {
+        "CAIRN_ENV": "testing",
+        "CAIRN_DATABASE_URL": database_url(tmp_path),
+        "CAIRN_SECRET_KEY": app.config["SECRET_KEY"],  # it opens the sealed secret
+        "CAIRN_KEYS_DIR": str(tmp_path / "keys"),
+        "CAIRN_BASE_URL": service_env().base_url,
+        "CAIRN_WEBHOOK_ALLOWED_HOSTS": receiver.host,
+    }.items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    assert main(["deliver-webhooks"]) == 0
+    assert capsys.readouterr().err.strip() == "1 delivered, 0 to retry, 0 given up"
+    assert len(receiver.received) == 2
+    assert main(["deliver-webhooks"]) == 0
+    assert capsys.readouterr().err.strip() == "0 delivered, 0 to retry, 0 given up"
+    db.session.refresh(delivery)
+    assert delivery.state == "delivered"
+
+
+def test_a_failed_bulk_job_is_announced(app, issuer, badge, receiver, monkeypatch) -> None:
+    _, secret = subscribe(issuer, receiver.url(), ("job.finished",))
+    job = bulk.create_job(issuer, badge, filename="a.csv", data=b"email\np1@school.example.org\n",
+                          actor=ACTOR, env=service_env(), max_rows=10)  # fmt: skip
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the signing service is down")
+
+    monkeypatch.setattr("app.services.awarding.bulk.runner._run_chunk", broken)
+    with pytest.raises(RuntimeError):
+        bulk.confirm(job, actor=ACTOR, env=service_env())
+    (payload,) = verified(receiver, secret)
+    assert payload["type"] == "job.finished"
+    assert payload["data"]["id"] == job.id and payload["data"]["state"] == "failed"
