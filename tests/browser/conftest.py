@@ -218,6 +218,8 @@ def _instance_env(workdir: Path, base_url: str) -> dict[str, str]:
         "CAIRN_OUTBOX_DIR": str(workdir / "outbox"),
         "CAIRN_JOBS_INLINE": "true",
         "CAIRN_RATELIMIT_ENABLED": "false",
+        # Webhook receivers the browser tests start on this machine (any port of the loopback).
+        "CAIRN_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
         # gunicorn's control socket defaults to one path per user; keep this server's apart.
         "XDG_RUNTIME_DIR": str(workdir),
     }

@@ -24,7 +24,7 @@ from tests.app.webhook_receiver import Receiver
 
 OWNER = "owner@district7.example.org"
 EDITOR = "editor@district7.example.org"
-SECRET = re.compile(r'value="(whsec_[A-Za-z0-9+/=]+)"')
+SECRET = re.compile(r"(whsec_[A-Za-z0-9+/=]+)")
 
 
 @pytest.fixture
