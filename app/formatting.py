@@ -8,12 +8,16 @@ a second language is a translation catalogue away. Flask-Babel picks the locale 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from babel import Locale, UnknownLocaleError, dates, numbers
 from flask import Flask, has_request_context, request
 from flask_babel import Babel, get_locale
+
+import credentials
 
 # English is the source language. Dates and numbers follow any locale the browser asks for
 # (en_GB, de, fr); words fall back to English until a translation catalogue exists.
@@ -84,6 +88,17 @@ def format_decimal(value: float | Decimal | None, locale: Locale | str | None = 
     return numbers.format_decimal(value, locale=locale or _locale())
 
 
+def check_message(check: Any) -> str:
+    """A verification check's message, with the moment a date check names (ISO 8601 in the
+    report, for machines) in the reader's format instead."""
+    # Reports read back from storage are plain mappings; fresh ones are ``Check`` objects.
+    fields: Mapping[str, Any] = check if isinstance(check, Mapping) else vars(check)
+    message, at = str(fields.get("message") or ""), fields.get("at")
+    if isinstance(at, datetime):
+        return message.replace(credentials.format_datetime(at), format_moment(at))
+    return message
+
+
 def init_app(app: Flask) -> None:
     """Flask-Babel (locale from Accept-Language, ``gettext`` in templates) and the filters."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
@@ -93,3 +108,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["moment"] = format_moment
     app.jinja_env.filters["number"] = format_count
     app.jinja_env.filters["decimal"] = format_decimal
+    app.jinja_env.filters["check_message"] = check_message

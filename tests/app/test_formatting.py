@@ -7,7 +7,15 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from flask import Flask, render_template_string
 
-from app.formatting import choose_locale, format_count, format_day, format_decimal, format_moment
+from app.formatting import (
+    check_message,
+    choose_locale,
+    format_count,
+    format_day,
+    format_decimal,
+    format_moment,
+)
+from credentials import Check, format_datetime
 
 # Naive, as Cairn stores its times (in UTC).
 MOMENT = datetime(2026, 12, 5, 14, 5, 3)  # noqa: DTZ001
@@ -79,3 +87,15 @@ def test_templates_have_the_filters_and_gettext(app: Flask) -> None:
     assert shown == "Menu 5 Dec 2026 · 5 Dec 2026, 14:05 UTC · 1,234"
     with app.test_request_context("/"):
         assert render_template_string("{{ when|day }}", when=date(2026, 1, 2)) == "Jan 2, 2026"
+
+
+def test_a_date_checks_moment_is_shown_in_the_readers_format(app: Flask) -> None:
+    moment = datetime(2026, 12, 5, 14, 6, 31, tzinfo=UTC)
+    check = Check("valid_from", "pass", f"Valid from {format_datetime(moment)}.", at=moment)
+    with app.test_request_context(headers={"Accept-Language": "en-GB"}):
+        assert check_message(check) == "Valid from 5 Dec 2026, 14:06 UTC."
+    # Other checks, and reports read back as plain data, keep their message as it is.
+    plain = Check("proof", "pass", "The eddsa-rdfc-2022 signature is valid.")
+    with app.test_request_context():
+        assert check_message(plain) == "The eddsa-rdfc-2022 signature is valid."
+        assert check_message({"message": "It does not expire."}) == "It does not expire."
