@@ -505,8 +505,27 @@ def test_the_expiry_date_is_on_the_certificate(
     make_award: Callable[..., IssuedCredential],
 ) -> None:
     credential = make_award(issuer, achievement, valid_until=datetime(2031, 3, 15, tzinfo=UTC))
-    assert "valid until 15 March 2031" in pdf_text(
+    assert "valid until March 15, 2031" in pdf_text(
         fetch(client, f"/credentials/{credential.id}/certificate.pdf").data
     )
     html = fetch(client, f"/credentials/{credential.id}/certificate").get_data(as_text=True)
-    assert 'valid until <time datetime="2031-03-15">15 March 2031</time>' in html
+    assert 'valid until <time datetime="2031-03-15">March 15, 2031</time>' in html
+
+
+def test_the_certificate_writes_dates_as_its_page_does_in_the_readers_locale(
+    client: FlaskClient,
+    issuer: Issuer,
+    achievement: Achievement,
+    make_award: Callable[..., IssuedCredential],
+) -> None:
+    credential = make_award(issuer, achievement, valid_until=datetime(2031, 3, 15, tzinfo=UTC))
+    path = f"/credentials/{credential.id}/certificate"
+    british = fetch(client, f"{path}.pdf", **{"Accept-Language": "en-GB"})
+    american = fetch(client, f"{path}.pdf", **{"Accept-Language": "en-US"})
+    assert "valid until 15 March 2031" in pdf_text(british.data)
+    assert "valid until March 15, 2031" in pdf_text(american.data)
+    # One file per language: a cache must not hand the British file to an American reader.
+    assert british.headers["ETag"] != american.headers["ETag"]
+    assert "Accept-Language" in british.vary
+    page = fetch(client, path, **{"Accept-Language": "en-GB"}).get_data(as_text=True)
+    assert '<time datetime="2031-03-15">15 March 2031</time>' in page

@@ -82,7 +82,7 @@ def test_one_notice_per_credential_expiring_soon(
     assert notice.to_address == "soon@school.example.org"
     assert notice.credential_id == soon.id
     assert notice.sent_at is not None
-    expires = f"{soon.valid_until:%d %B %Y}"
+    expires = f"{soon.valid_until:%B} {soon.valid_until.day}, {soon.valid_until.year}"
     assert notice.subject == (
         f"“Coaching <Cycles>” from District 7 Professional Learning expires on {expires}"
     )
