@@ -243,7 +243,7 @@ class _Listener:
         listener = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+            def do_GET(self) -> None:
                 listener.requests.append(self.path)
                 self.send_response(200)
                 self.send_header("Content-Type", "image/png")
