@@ -141,7 +141,8 @@ def store_drawn_svg(data: bytes, *, now: datetime) -> Image:
     return _store(clean.data, "image/svg+xml", clean.width, clean.height, now)
 
 
-@lru_cache(maxsize=32)
+# A few badges: each entry keeps an SVG (at most MAX_IMAGE_BYTES) and its PNG in memory.
+@lru_cache(maxsize=16)
 def svg_badge_png(svg: bytes) -> bytes | None:
     """A stored SVG badge drawn as PNG bytes, fitted into :data:`RENDERED_SIZE` pixels square
     (kept for the next download: a badge is drawn once per process, not per request); ``None``
