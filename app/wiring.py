@@ -27,6 +27,7 @@ from app.infrastructure.mail import (
 from app.services import subscriptions
 from app.services._core import jobs
 from app.services._core.env import ServiceEnv, ServiceSettings
+from app.services._core.formatting import DEFAULT_LOCALE
 from app.services.awarding import bulk
 from app.services.delivery import expiry
 from app.services.mail import emails
@@ -191,6 +192,8 @@ def service_settings(config: Mapping[str, Any]) -> ServiceSettings:
         bulk_lease_seconds=float(config.get("BULK_LEASE_SECONDS") or 20),
         signing_processes=signing_processes(config),
         webhook_allowed_hosts=webhook_allowed_hosts(config),
+        # The application's default locale (Flask-Babel's), which mail and jobs write dates in.
+        locale=str(config.get("BABEL_DEFAULT_LOCALE") or DEFAULT_LOCALE),
     )
 
 

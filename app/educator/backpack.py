@@ -52,10 +52,17 @@ def backpack() -> str:
     entries = educators.backpack(educator)
     # An empty backpack points to what would fill it: the modules the educator can work on.
     modules = [] if entries else enrolments.catalogue(educator)[:3]
+    # An achievement without an image of its own shows the generated badge its downloads carry.
+    generated = {
+        e.credential.id: credential_links(e.credential)["badge.png"]
+        for e in entries
+        if not e.image_sha256
+    }
     return render_template(
         "educator/backpack.html",
         educator=educator,
         entries=entries,
+        generated=generated,
         modules=modules,
         imported=imports.list_for(educator),
         import_label=imports.label,

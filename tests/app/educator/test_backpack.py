@@ -86,6 +86,27 @@ def test_the_backpack_lists_credentials_of_confirmed_addresses_only(
     assert web.get(f"/me/credentials/{unconfirmed.id}").status_code == 404
 
 
+def test_every_card_shows_a_badge_even_without_an_achievement_image(
+    web: Web, award: Callable[[str], IssuedCredential]
+) -> None:
+    ann = make_educator(ANN)
+    public = award(ANN)
+    private = award(ANN)
+    private.is_private = True
+    db.session.commit()
+    sign_in_as(web, ann)
+    page = body(web.get("/me/"))
+    # The generated badge the downloads carry: the public one, or the backpack's own for a
+    # private credential (which only its holder can open).
+    public_badge = f"/credentials/{public.id}/badge.png"
+    private_badge = f"/me/credentials/{private.id}/files/badge.png"
+    assert f'class="badge-image" src="{public_badge}"' in page
+    assert f'class="badge-image" src="{private_badge}"' in page
+    for url in (public_badge, private_badge):
+        image = web.get(url)
+        assert image.status_code == 200 and image.mimetype == "image/png"
+
+
 def test_the_educator_nav_shows_what_exists(web: Web, app: Flask) -> None:
     sign_in_as(web, make_educator(ANN))
     page = body(web.get("/me/"))

@@ -145,7 +145,7 @@ def test_the_page_shows_what_was_awarded(
     assert "Ann's portfolio" in text
     assert ALIGNMENT["target_url"] in shown.hrefs()
     assert "Assessment for learning · District Teaching Standards (TS-4.2)" in text
-    assert "Credit hours 6.0" in text
+    assert "Type Badge" in text and "Credit 6 hours" in text
     # The badge image is the baked PNG.
     assert any(i["src"] == f"/credentials/{credential.id}/badge.png" for i in shown.images)
     assert all(i.get("alt") is not None for i in shown.images)
@@ -494,3 +494,34 @@ def test_its_dates_are_in_the_readers_locale(
     assert f"Issued {issued:%b} {issued.day}, {issued.year}" in shown("en-US,en;q=0.9")
     assert f"Issued {issued.day} {issued:%b} {issued.year}" in shown("en-GB")
     assert f"Issued {issued:%d.%m.%Y}" in shown("de")
+
+
+@pytest.mark.parametrize(
+    ("credits", "language", "said"),
+    [
+        (1.5, "en", "Credit 1.5 hours"),
+        (1.0, "en", "Credit 1 hour"),
+        (1.5, "de", "Credit 1,5 Stunden"),
+    ],
+)
+def test_type_and_credit_hours_in_words(
+    client: FlaskClient,
+    issuer: Issuer,
+    make_achievement: Callable[..., Achievement],
+    make_award: Callable[..., IssuedCredential],
+    credits: float,
+    language: str,
+    said: str,
+) -> None:
+    achievement = make_achievement(
+        issuer, "Coaching Cycles", achievement_type="MicroCredential", credits_available=credits
+    )
+    credential = make_award(issuer, achievement)
+    headers = {"Accept": BROWSER, "Accept-Language": language}
+    text = page(client.get(f"/credentials/{credential.id}", headers=headers)).text
+    # The words the achievement form offers, not OB 3.0's term; hours through Babel.
+    assert "Type Micro-credential" in text and "MicroCredential" not in text
+    assert said in text
+    for path in (f"/achievements/{achievement.public_id}", f"/issuers/{issuer.slug}"):
+        shown = page(client.get(path, headers=headers)).text
+        assert "Micro-credential" in shown and "MicroCredential" not in shown, path
