@@ -144,7 +144,8 @@ def test_every_event_source_produces_its_delivery(
     revocation.unsuspend(credential, "Checked", actor=ACTOR, env=service_env())
     ann = educators.create(ANN, "Ann Lee", service_env(), verified=True)
     db.session.commit()
-    claims.claim(ann, credential, public=True, env=service_env())
+    claims.confirm_name(ann, "Ann Lee", "Ann Lee", service_env())
+    claims.claim(ann, credential, public=True, env=service_env())  # signed again with the name
     revocation.revoke(credential, "Awarded in error", actor=ACTOR, env=service_env())
     assert received_types(receiver, secret) == [
         "credential.issued",
