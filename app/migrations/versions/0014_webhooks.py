@@ -1,6 +1,6 @@
 """Webhooks: issuers' endpoints, the messages to deliver to them, and every delivery attempt
 
-Revision ID: 0017
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-05 14:30:00.000000
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0017"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
