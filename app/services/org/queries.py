@@ -34,6 +34,10 @@ class Overview:
     weekly: list[tuple[date, int]] = field(default_factory=list)
     #: Credentials issued, by achievement id.
     per_achievement: dict[int, int] = field(default_factory=dict)
+    #: Accepted by their recipients into a backpack (``claimed_at`` set), revoked since or not.
+    claimed: int = 0
+    #: Claimed credentials, by achievement id.
+    claimed_per_achievement: dict[int, int] = field(default_factory=dict)
 
 
 def overview(issuer: Issuer, now: datetime | None = None) -> Overview:
@@ -65,6 +69,16 @@ def overview(issuer: Issuer, now: datetime | None = None) -> Overview:
     total = sum(per_achievement.values())
     if now is None:
         return Overview(recent=recent, total=total, jobs=jobs, per_achievement=per_achievement)
+    claimed_per_achievement = {
+        achievement_id: count
+        for achievement_id, count in db.session.execute(
+            select(IssuedCredential.achievement_id, func.count())
+            .where(
+                IssuedCredential.issuer_id == issuer.id, IssuedCredential.claimed_at.is_not(None)
+            )
+            .group_by(IssuedCredential.achievement_id)
+        )
+    }
     return Overview(
         recent=recent,
         total=total,
@@ -78,6 +92,8 @@ def overview(issuer: Issuer, now: datetime | None = None) -> Overview:
         ),
         weekly=weekly_awards(issuer, now.date()),
         per_achievement=per_achievement,
+        claimed=sum(claimed_per_achievement.values()),
+        claimed_per_achievement=claimed_per_achievement,
     )
 
 
