@@ -131,7 +131,9 @@ def credential(credential_id: str) -> BaseResponse | str:
         report=report,
         state=state,
         banner=banner(report, state),
-        linkedin=downloads.linkedin_url(view, issuer),
+        # Through our counter, as on the manage page and in the backpack: the click is counted,
+        # then on to LinkedIn.
+        linkedin=url_for("public.linkedin", credential_id=found.id),
         links=links(found),
         env=env,
         holder=holder,
@@ -356,8 +358,12 @@ for _endpoint, _name in SHAREABLE_DOWNLOADS.items():
 def linkedin(credential_id: str) -> BaseResponse:
     """ "Add to LinkedIn": count the click, then on to LinkedIn's pre-filled form. Only ever
     LinkedIn's address, built here, so this is no open redirect; a private credential has
-    nothing to add."""
+    nothing to add, and a revoked or suspended one is not offered for a profile."""
     found = _shareable(credential_id)
+    state = verification.state_of(found)
+    if state.revoked or state.suspended:
+        abort(404, description="This credential is not in good standing, so it is not offered "
+                               "for adding to a profile.")  # fmt: skip
     env = service_env()
     target = downloads.linkedin_url(downloads.view(found, env.base_url), _issuer_of(found))
     analytics.record(found.id, "linkedin", env)
