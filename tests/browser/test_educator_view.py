@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
-from tests.browser.conftest import DESKTOP, Site, cairn_commands
+from tests.browser.conftest import DESKTOP, Site, assert_counted_linkedin, cairn_commands
 from tests.browser.test_accessibility import assert_accessible
 from tests.browser.test_educator_journey import educator_sign_in, flash, staff_sign_in
 
@@ -100,6 +100,8 @@ def test_a_credentials_actions_are_in_one_place(
     actions = page.locator("section.credential-actions")
     expect(actions.locator("a.button:not(.secondary)")).to_have_count(1)
     expect(actions.get_by_role("link", name="Add to LinkedIn")).to_be_visible()
+    linkedin = actions.get_by_role("link", name="Add to LinkedIn")
+    assert_counted_linkedin(page, site, linkedin, site.valid_id)
     expect(actions.get_by_role("button", name="Copy link")).to_be_visible()
     pdf = actions.get_by_role("link", name="Certificate PDF (A4)")
     expect(pdf).to_be_hidden()
