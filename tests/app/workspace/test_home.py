@@ -125,6 +125,11 @@ def test_claimed_counts_the_credentials_their_recipients_accepted(
         "Coaching Cycles": [("Issued", "3"), ("Claimed", "2")],
         "Reading Routines": [("Issued", "2"), ("Claimed", "0")],
     }
+    # Over time: this week's bar has its claimed part drawn at its foot, and says so.
+    svg = html[html.index('id="chart-title"') :].split("</svg>")[0]
+    assert svg.count('class="chart-bar-part"') == 1
+    assert re.search(r"5 in the week of \d\d \w+ \(2 claimed\)\.</title>", svg)
+    assert "5 awarded in the last 12 weeks, 2 of them claimed." in html
 
 
 def test_the_award_action_offers_awardable_achievements_and_goes_to_the_form(
@@ -161,7 +166,8 @@ def test_an_empty_workspace_has_zeros_and_an_empty_chart(web, owner, issuer) -> 
     sign_in(web.client, owner)
     html = web.get(f"/workspace/{issuer.slug}/").get_data(as_text=True)
     assert stat(html, "issued") == "0" and "Nothing awarded yet." in html
-    assert html.count("chart-bar chart-bar-empty") == 24  # awards and views: nothing yet
+    assert html.count('chart-bar-empty"') == 24  # awards and views: nothing yet
+    assert "chart-bar-part" not in html  # nothing claimed either
     assert "award-start" not in html  # nothing to award yet
     assert "There is nothing to award yet." in web.get(f"/workspace/{issuer.slug}/award").get_data(
         as_text=True
