@@ -115,7 +115,9 @@ def number(locator: Locator) -> int:
     return int(locator.inner_text().replace(",", ""))
 
 
-def test_a_claim_shows_on_the_dashboard(new_page: Callable[..., Page], site: Site) -> None:
+def test_a_claim_shows_on_the_dashboard(
+    new_page: Callable[..., Page], site: Site, shot: Shot
+) -> None:
     """A credential awarded to the holder and claimed by them from their backpack: one more
     claimed, in all and for its achievement, and not one more issued than awarded."""
     staff = new_page()
@@ -150,6 +152,14 @@ def test_a_claim_shows_on_the_dashboard(new_page: Callable[..., Page], site: Sit
     expect(holder).to_have_url(site.url(f"/me/credentials/{credential_id}"))
     assert figures() == {**awarded, "claimed": awarded["claimed"] + 1,
                          "row claimed": awarded["row claimed"] + 1}  # fmt: skip
+    # This week's bar has a claimed part, and its text alternative says how many.
+    chart = staff.get_by_role("img", name="Credentials awarded in each of the last 12 weeks")
+    expect(chart.locator("rect.chart-bar-part")).to_have_count(1)
+    expect(chart.locator("title")).to_contain_text(" claimed)")
+    for name, viewport in (("1280", WIDTHS["desktop"]), ("390", PHONE)):
+        staff.set_viewport_size(viewport)
+        assert_fits(staff)
+        shot(staff, f"issuer-dashboard-claimed-{name}")
 
 
 def test_the_holders_click_on_add_to_linkedin_is_counted(
