@@ -154,7 +154,7 @@ def test_an_empty_backpack_points_to_an_open_module_which_lists_what_is_missing(
 
 @pytest.mark.parametrize("width", list(WIDTHS))
 def test_save_and_back_pressed_while_an_autosave_is_on_its_way_is_not_lost(
-    new_page: Callable[..., Page], site: Site, module_id: str, width: str
+    new_page: Callable[..., Page], site: Site, shot: Shot, module_id: str, width: str
 ) -> None:
     """The educator types, the autosave goes out (and is slow to be answered), they type on and
     press "Save and back to the module" at once. The press must not be lost, and the autosave,
@@ -189,6 +189,8 @@ def test_save_and_back_pressed_while_an_autosave_is_on_its_way_is_not_lost(
     expect(status).to_have_text("Saving…")  # a moment after typing stops, the autosave is out
     final = "Half of the class thinks a larger denominator means a larger fraction."
     answer.fill(final)
+    fits(page)
+    shot(page, f"educator-activity-autosave-saving-{width}")
     page.get_by_role("button", name="Save and back to the module").click()
     page.wait_for_timeout(500)  # the autosave is slow: the press would have posted by now
     assert arrived == ["autosave"], "the press posted while the autosave was on its way"
@@ -202,3 +204,11 @@ def test_save_and_back_pressed_while_an_autosave_is_on_its_way_is_not_lost(
     page.unroute(activity_url)
     page.goto(activity_url)
     expect(page.get_by_label(PROMPT)).to_have_value(final)
+    # Leaving the answer saves it; the status line, below the buttons, says so.
+    save_and_back = page.get_by_role("button", name="Save and back to the module")
+    where = save_and_back.bounding_box()
+    page.get_by_label(PROMPT).fill(final + " Most of them, in fact.")
+    page.get_by_label(PROMPT).blur()
+    expect(page.locator("[data-autosave-status]")).to_contain_text("1 of 1 prompts answered")
+    assert save_and_back.bounding_box() == where
+    shot(page, f"educator-activity-autosave-saved-{width}")
