@@ -165,6 +165,8 @@ def test_save_and_back_pressed_while_an_autosave_is_on_its_way_is_not_lost(
     page.goto(site.url(f"/me/modules/{module_id}"))
     page.get_by_role("button", name="Enrol in this module").click()
     page.locator("#complete").get_by_role("link", name=f"Continue with “{ACTIVITY}”").click()
+    # Loaded (its autosave script running) before anything is typed, at the activity's address.
+    page.wait_for_url("**/activities/*")
     activity_url = page.url
 
     # The slow autosave: its request is held here until the test lets it go on.
