@@ -96,16 +96,19 @@ def _credential_page(found: IssuedCredential, errors: dict[str, str], status: in
     env = service_env()
     issuer = required(org_queries.issuer(found.issuer_id), "The issuer is missing.")
     view = downloads.view(found, env.base_url)
+    state = verification.state_of(found)
+    # Through our counter: a click is counted, then on to LinkedIn. Not offered for a private
+    # credential, nor one revoked or suspended (the counter refuses those).
+    shareable = not (found.is_private or state.revoked or state.suspended)
     page = render_template(
         "educator/credential.html",
         credential=found,
         issuer=issuer,
         view=view,
-        state=verification.state_of(found),
+        state=state,
         expired=found.status_at(env.now) == "expired",
         links=credential_links(found),
-        # Through our counter: a click is counted, then on to LinkedIn.
-        linkedin=None if found.is_private else url_for("public.linkedin", credential_id=found.id),
+        linkedin=url_for("public.linkedin", credential_id=found.id) if shareable else None,
         errors=errors,
     )
     response = Response(page, status=status, mimetype="text/html")

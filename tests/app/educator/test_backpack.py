@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Achievement, AuditEvent, ImportedCredential, IssuedCredential, Issuer
+from app.services.awarding import revocation
 from app.services.learning import authoring, educators, imports
 from app.services.org.audit import SYSTEM
 from app.wiring import service_env
@@ -136,6 +137,18 @@ def test_a_credential_page_offers_downloads_and_sharing(
     onward = web.get(f"/credentials/{credential.id}/linkedin")
     assert onward.status_code == 302
     assert onward.headers["Location"].startswith("https://www.linkedin.com/profile/add?")
+
+
+@pytest.mark.parametrize("action", ["revoke", "suspend"])
+def test_a_revoked_or_suspended_credential_is_not_offered_for_linkedin(
+    web: Web, award: Callable[[str], IssuedCredential], action: str
+) -> None:
+    credential = award(ANN)
+    getattr(revocation, action)(credential, "Awarded in error", actor=SYSTEM, env=service_env())
+    sign_in_as(web, make_educator(ANN))
+    page = body(web.get(f"/me/credentials/{credential.id}"))
+    assert "Add to LinkedIn" not in page and f"/credentials/{credential.id}/linkedin" not in page
+    assert web.get(f"/credentials/{credential.id}/linkedin").status_code == 404
 
 
 def test_making_a_credential_private_uses_the_visibility_service(
