@@ -101,6 +101,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.markdown import render as render_markdown
     from app.models import STATUS_LABELS
     from app.public import bp as public_bp
+    from app.services.org.achievement_labels import achievement_type_label
     from app.workspace import bp as workspace_bp
 
     app.register_blueprint(public_bp)
@@ -115,3 +116,5 @@ def _register_blueprints(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     # Every page shows a credential's status in the same words (status_macros.html).
     app.jinja_env.globals["status_labels"] = STATUS_LABELS
+    # ... and an achievement type in the words the achievement form offers ("Micro-credential").
+    app.jinja_env.filters["achievement_type"] = achievement_type_label

@@ -26,6 +26,9 @@ Settings (environment spelling; inside Flask the ``CAIRN_`` prefix is dropped):
   way every worker process and machine shares one count; production refuses a per-process one.
 * ``CAIRN_HSTS``: ``auto`` (the default: send Strict-Transport-Security whenever the base URL is
   https), ``on`` (the same, but refuse to start without https) or ``off``.
+* ``CAIRN_WEBHOOK_ALLOWED_HOSTS``: hosts (``host`` or ``host:port``, separated by commas) that
+  webhook endpoints may use although they are private addresses or plain http: local receivers
+  in development and tests. Empty by default: deliveries go to public https addresses only.
 * ``CAIRN_KEY_KDF_FOR_TESTS``: test suites only (refused outside ``CAIRN_ENV=testing``): write
   key files with the cheapest Argon2id parameters, as the suites create hundreds of stores.
 """
@@ -80,6 +83,8 @@ DEFAULTS: dict[str, Any] = {
     # Processes that sign bulk chunks (None: one per core; 0 or 1: sign in the job's process).
     "SIGNING_PROCESSES": None,
     "EXPIRY_WARNING_DAYS": 30,
+    # Webhook receivers on private addresses or plain http (development and tests only).
+    "WEBHOOK_ALLOWED_HOSTS": "",
     "LOGIN_RATE_LIMIT": "10 per minute",
     "LOGIN_EMAIL_RATE_LIMIT": "20 per hour",
     "RESET_EMAIL_RATE_LIMIT": "5 per hour",

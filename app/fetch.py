@@ -6,6 +6,11 @@ resolved once, every address it resolves to must be public (no loopback, private
 cloud metadata lives there — multicast or reserved ranges), the connection goes to that vetted
 address (so a second DNS answer cannot rebind it to an internal one), redirects are re-vetted,
 and the response is cut off at a size and time limit.
+
+Webhook deliveries go out through the same rules (:class:`WebhookPoster`): an issuer chose the
+URL, so it is vetted when the endpoint is saved and again before every delivery, and redirects
+are not followed at all. Only hosts named in an explicit allow-list (development and tests:
+``CAIRN_WEBHOOK_ALLOWED_HOSTS``) may be private addresses or plain http.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ import ipaddress
 import socket
 import ssl
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 USER_AGENT = "Cairn-Verifier/0.1 (+https://github.com/cairn-badges)"
+WEBHOOK_USER_AGENT = "Cairn-Webhooks/0.1 (+https://github.com/cairn-badges)"
 
 
 class FetchError(Exception):
@@ -44,6 +51,58 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Target:
+    """A vetted URL: where to connect (the address checked, not a second DNS answer)."""
+
+    scheme: str
+    host: str
+    address: str
+    port: int
+    path: str
+
+
+def _allowed(host: str, port: int, allowed_hosts: Sequence[str]) -> bool:
+    """Whether ``host`` (any port) or ``host:port`` is on the allow-list."""
+    host = host.lower()
+    return any(entry.lower() in (host, f"{host}:{port}") for entry in allowed_hosts)
+
+
+def vet_url(url: str, *, allow_private: bool = False, allowed_hosts: Sequence[str] = ()) -> Target:
+    """Check ``url`` may be fetched and resolve its host once: https, no credentials in it, and
+    every address public, unless ``allow_private`` or the host is in ``allowed_hosts`` (which
+    may then also use plain http).
+
+    :raises FetchError: saying why it is refused.
+    """
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise FetchError(f"refusing to fetch {url!r}: malformed URL") from None
+    if not parts.hostname or parts.username or parts.password:
+        raise FetchError(f"refusing to fetch {url!r}: malformed URL")
+    listed = _allowed(
+        parts.hostname, port or (443 if parts.scheme == "https" else 80), allowed_hosts
+    )
+    if parts.scheme != "https" and not (listed and parts.scheme == "http"):
+        raise FetchError(f"refusing to fetch {url!r}: only https URLs are fetched")
+    port = port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchError(f"cannot resolve {parts.hostname}: {exc}") from None
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses:
+        raise FetchError(f"cannot resolve {parts.hostname}")
+    if not (allow_private or listed) and not all(is_public_address(a) for a in addresses):
+        raise FetchError(f"refusing to fetch {url!r}: {parts.hostname} is not a public address")
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    return Target(parts.scheme, parts.hostname, addresses[0], port, path)
 
 
 @dataclass
@@ -81,25 +140,8 @@ class SafeFetcher:
         raise FetchError(f"{url} redirected too many times")
 
     def _vet(self, url: str) -> tuple[str, str, int, str]:
-        parts = urlsplit(url)
-        if parts.scheme != "https":
-            raise FetchError(f"refusing to fetch {url!r}: only https URLs are fetched")
-        if not parts.hostname or parts.username or parts.password:
-            raise FetchError(f"refusing to fetch {url!r}: malformed URL")
-        port = parts.port or 443
-        try:
-            infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise FetchError(f"cannot resolve {parts.hostname}: {exc}") from None
-        addresses = [str(info[4][0]) for info in infos]
-        if not addresses:
-            raise FetchError(f"cannot resolve {parts.hostname}")
-        if not self.allow_private and not all(is_public_address(a) for a in addresses):
-            raise FetchError(f"refusing to fetch {url!r}: {parts.hostname} is not a public address")
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
-        return parts.hostname, addresses[0], port, path
+        target = vet_url(url, allow_private=self.allow_private)
+        return target.host, target.address, target.port, target.path
 
     def _read(self, response: http.client.HTTPResponse, url: str) -> bytes:
         # A per-read timeout alone lets a server drip one byte at a time for ever; the overall
@@ -130,5 +172,74 @@ class SafeFetcher:
             return response.status, response.getheader("Location"), self._read(response, url)
         except (OSError, http.client.HTTPException) as exc:
             raise FetchError(f"could not fetch {url}: {exc}") from None
+        finally:
+            connection.close()
+
+
+@dataclass(frozen=True)
+class PostAnswer:
+    """What a receiver answered: its status and the start of its body (for the attempt log)."""
+
+    status: int
+    excerpt: str
+
+
+@dataclass
+class WebhookPoster:
+    """``post(url, body, headers) -> PostAnswer`` for webhook endpoints an issuer named.
+
+    The URL is vetted (:func:`vet_url`) before each request, and the connection goes to the
+    vetted address; a redirect is answered as it came (never followed), so it cannot lead to
+    private space. The answer is read up to ``max_response_bytes`` within the time limit.
+
+    :param allowed_hosts: ``host`` or ``host:port`` entries that may be private addresses and
+        plain http: local receivers in development and tests, set explicitly by the operator.
+    """
+
+    allowed_hosts: tuple[str, ...] = ()
+    timeout: float = 10.0
+    max_response_bytes: int = 64 * 1024
+    ssl_context: ssl.SSLContext = field(default_factory=ssl.create_default_context)
+
+    def vet(self, url: str) -> Target:
+        """:raises FetchError: when ``url`` may not receive deliveries."""
+        return vet_url(url, allowed_hosts=self.allowed_hosts)
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> PostAnswer:
+        """POST ``body`` to ``url`` with ``headers``.
+
+        :raises FetchError: when the URL is refused or the request fails (no answer).
+        """
+        target = self.vet(url)
+        connection: http.client.HTTPConnection
+        if target.scheme == "https":
+            connection = _PinnedHTTPSConnection(
+                target.host, target.address, target.port, self.timeout, self.ssl_context
+            )
+        else:  # only an allow-listed host gets here
+            connection = http.client.HTTPConnection(
+                target.address, target.port, timeout=self.timeout
+            )
+        sent = {
+            "Content-Type": "application/json",
+            "User-Agent": WEBHOOK_USER_AGENT,
+            "Host": target.host if target.port in (80, 443) else f"{target.host}:{target.port}",
+            **headers,
+        }
+        deadline = time.monotonic() + self.timeout * 2
+        try:
+            connection.request("POST", target.path, body=body, headers=sent)
+            response = connection.getresponse()
+            kept = b""
+            while chunk := response.read1(16 * 1024):
+                if len(kept) < self.max_response_bytes:
+                    kept += chunk[: self.max_response_bytes - len(kept)]
+                else:
+                    break  # the rest is not needed: the status is what counts
+                if time.monotonic() > deadline:
+                    break
+            return PostAnswer(response.status, kept.decode("utf-8", "replace"))
+        except (OSError, http.client.HTTPException) as exc:
+            raise FetchError(f"could not reach {url}: {exc}") from None
         finally:
             connection.close()

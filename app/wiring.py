@@ -27,9 +27,11 @@ from app.infrastructure.mail import (
 from app.services import subscriptions
 from app.services._core import jobs
 from app.services._core.env import ServiceEnv, ServiceSettings
+from app.services._core.formatting import DEFAULT_LOCALE
 from app.services.awarding import bulk
 from app.services.delivery import expiry
 from app.services.mail import emails
+from app.services.webhooks import deliveries as webhook_deliveries
 from credentials import DocumentLoader
 from keys import DEFAULT_KDF, TEST_ONLY_KDF, CachingKeyStore, EncryptedFileStore, KeyStore
 
@@ -98,6 +100,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     jobs.DELIVER_EMAIL: lambda: emails.deliver_pending(service_env()),
     jobs.RUN_BULK_JOB: lambda job_id: bulk.run_job_by_id(job_id, service_env()),
     jobs.EXPIRY_NOTICES: lambda: expiry.send_notices(service_env()),
+    jobs.DELIVER_WEBHOOKS: lambda: webhook_deliveries.deliver_due(service_env()),
 }
 
 
@@ -188,7 +191,19 @@ def service_settings(config: Mapping[str, Any]) -> ServiceSettings:
         bulk_chunk_size=int(config.get("BULK_CHUNK_SIZE") or 250),
         bulk_lease_seconds=float(config.get("BULK_LEASE_SECONDS") or 20),
         signing_processes=signing_processes(config),
+        webhook_allowed_hosts=webhook_allowed_hosts(config),
+        # The application's default locale (Flask-Babel's), which mail and jobs write dates in.
+        locale=str(config.get("BABEL_DEFAULT_LOCALE") or DEFAULT_LOCALE),
     )
+
+
+def webhook_allowed_hosts(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """``WEBHOOK_ALLOWED_HOSTS``: hosts webhook endpoints may use although they are private or
+    plain http (a list, or text separated by commas or spaces); none by default."""
+    configured = config.get("WEBHOOK_ALLOWED_HOSTS") or ()
+    if isinstance(configured, str):
+        configured = configured.replace(",", " ").split()
+    return tuple(str(host).strip() for host in configured if str(host).strip())
 
 
 def signing_processes(config: Mapping[str, Any]) -> int:

@@ -38,13 +38,16 @@ def perform_job(name: str, *args: Any) -> Any:
 
 def resume_loop(app: Flask, stop: threading.Event) -> None:
     """Every few seconds, requeue bulk jobs whose worker stopped reporting (it was killed, or
-    its machine went away), and send mail still waiting (a failed delivery is retried here).
+    its machine went away), send mail still waiting (a failed delivery is retried here), and
+    start the webhook deliveries that are due.
     Runs beside the RQ worker, or in each web process without Redis, until ``stop`` is set."""
     from app.extensions import db
+    from app.services._core import jobs
     from app.services.awarding import bulk
     from app.services.delivery import expiry
     from app.services.mail import emails
     from app.services.org import account_sessions
+    from app.services.webhooks import deliveries as webhook_deliveries
     from app.wiring import service_env, utcnow
 
     rounds = 0
@@ -64,6 +67,11 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
                     db.session.commit()
                 if emails.pending_count():
                     emails.deliver_pending(service_env())
+                env = service_env()
+                if webhook_deliveries.due_count(env.now):
+                    # Retries that came due: sent by the job runner, not this loop, so a slow
+                    # receiver never holds up the rest of the maintenance.
+                    jobs.submit(env, jobs.DELIVER_WEBHOOKS)
             except Exception:  # keep the loop alive; the next round retries
                 log.exception("background maintenance failed; retrying in %ss", RESUME_INTERVAL)
             finally:

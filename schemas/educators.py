@@ -51,11 +51,16 @@ class NameSchema(FormSchema):
 
 
 class ClaimSchema(FormSchema):
-    """Accepting a credential into the backpack: who sees its page (none: as it is now)."""
+    """Accepting a credential into the backpack: who sees its page (none: as it is now), and
+    whether a credential issued without a name gets the recipient's confirmed name signed in."""
 
     visibility = fields.String(
         load_default=None,
         validate=validate.OneOf(VISIBILITIES, error="Choose public or private."),
+    )
+    name_on_it = fields.String(
+        load_default="add",
+        validate=validate.OneOf(("add", "without"), error="Choose whether your name goes on it."),
     )
 
 

@@ -443,6 +443,22 @@ def expiry_command() -> int:
     return 0
 
 
+@click.command("deliver-webhooks")
+def deliver_webhooks_command() -> int:
+    """Send the webhook deliveries that are due (retries included; run every few minutes from
+    cron when no worker runs)."""
+    from app.services.webhooks import deliveries
+    from app.wiring import service_env
+
+    with instance(jobs_inline=True):
+        done = deliveries.deliver_due(service_env())
+        click.echo(
+            f"{done.delivered} delivered, {done.retrying} to retry, {done.failed} given up",
+            err=True,
+        )
+    return 0
+
+
 COMMANDS = [
     serve_command,
     db_group,
@@ -455,4 +471,5 @@ COMMANDS = [
     revoke_command,
     staff_group,
     expiry_command,
+    deliver_webhooks_command,
 ]

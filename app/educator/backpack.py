@@ -52,10 +52,17 @@ def backpack() -> str:
     entries = educators.backpack(educator)
     # An empty backpack points to what would fill it: the modules the educator can work on.
     modules = [] if entries else enrolments.catalogue(educator)[:3]
+    # An achievement without an image of its own shows the generated badge its downloads carry.
+    generated = {
+        e.credential.id: credential_links(e.credential)["badge.png"]
+        for e in entries
+        if not e.image_sha256
+    }
     return render_template(
         "educator/backpack.html",
         educator=educator,
         entries=entries,
+        generated=generated,
         modules=modules,
         imported=imports.list_for(educator),
         import_label=imports.label,
@@ -89,16 +96,19 @@ def _credential_page(found: IssuedCredential, errors: dict[str, str], status: in
     env = service_env()
     issuer = required(org_queries.issuer(found.issuer_id), "The issuer is missing.")
     view = downloads.view(found, env.base_url)
+    state = verification.state_of(found)
+    # Through our counter: a click is counted, then on to LinkedIn. Not offered for a private
+    # credential, nor one revoked or suspended (the counter refuses those).
+    shareable = not (found.is_private or state.revoked or state.suspended)
     page = render_template(
         "educator/credential.html",
         credential=found,
         issuer=issuer,
         view=view,
-        state=verification.state_of(found),
+        state=state,
         expired=found.status_at(env.now) == "expired",
         links=credential_links(found),
-        # Through our counter: a click is counted, then on to LinkedIn.
-        linkedin=None if found.is_private else url_for("public.linkedin", credential_id=found.id),
+        linkedin=url_for("public.linkedin", credential_id=found.id) if shareable else None,
         errors=errors,
     )
     response = Response(page, status=status, mimetype="text/html")

@@ -101,14 +101,19 @@ def claim(credential_id: str) -> ResponseReturnValue:
     found = claims.claimable(educator, credential_id)
     env = service_env()
     with refusal() as refused:
+        # Both choices are checked before the name is confirmed: a refused form changes nothing.
+        chosen = ClaimSchema().load(request.form)
         if not educator.credential_name:
             named = NameSchema().load(request.form)
             claims.confirm_name(educator, named["name"], named["credential_name"], env)
-        visibility = ClaimSchema().load(request.form)["visibility"]
+        visibility = chosen["visibility"]
         public = not found.is_private if visibility is None else visibility == "public"
-        claims.claim(educator, found, public=public, env=env)
+        claims.claim(
+            educator, found, public=public, env=env, add_name=chosen["name_on_it"] == "add"
+        )
     if refused:
-        values = {key: request.form.get(key, "")[:400] for key in ("name", "credential_name")}
+        fields = ("name", "credential_name", "name_on_it")
+        values = {key: request.form.get(key, "")[:400] for key in fields}
         errors = refused.errors(default="visibility")
         return _claim_page(educator, credential_id, values=values, errors=errors), 400
     flash("It is in your backpack.", "success")

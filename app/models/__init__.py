@@ -30,6 +30,12 @@ from app.models.portfolio import (
 from app.models.rate_limit import RateLimitCounter
 from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, StaffInvitation
 from app.models.status_list import StatusList
+from app.models.webhook import (
+    WEBHOOK_EVENT_TYPES,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 
 __all__ = [
     "ACTIVITY_KINDS",
@@ -38,6 +44,7 @@ __all__ = [
     "ROLES",
     "SESSION_KINDS",
     "STATUS_LABELS",
+    "WEBHOOK_EVENT_TYPES",
     "AccountSession",
     "AccountToken",
     "Achievement",
@@ -77,4 +84,7 @@ __all__ = [
     "StoredFile",
     "Submission",
     "SubmissionItem",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

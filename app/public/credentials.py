@@ -13,6 +13,7 @@ from flask import Response, abort, g, redirect, render_template, request, url_fo
 from werkzeug.http import is_resource_modified
 from werkzeug.wrappers import Response as BaseResponse
 
+from app.formatting import page_locale
 from app.models import STATUS_LABELS, Image, IssuedCredential, Issuer
 from app.public import bp
 from app.qr import qr_png, qr_svg
@@ -130,7 +131,9 @@ def credential(credential_id: str) -> BaseResponse | str:
         report=report,
         state=state,
         banner=banner(report, state),
-        linkedin=downloads.linkedin_url(view, issuer),
+        # Through our counter, as on the manage page and in the backpack: the click is counted,
+        # then on to LinkedIn.
+        linkedin=url_for("public.linkedin", credential_id=found.id),
         links=links(found),
         env=env,
         holder=holder,
@@ -188,7 +191,8 @@ class Download:
     etag: str
     body: Callable[[], bytes]
     attachment: bool = True
-    #: The file depends on the request's Accept-Language (the certificate's paper).
+    #: The file depends on the request's Accept-Language (the certificate: its dates, and its
+    #: paper unless the issuer or ``?paper=`` chose one).
     vary_language: bool = False
 
 
@@ -204,15 +208,6 @@ def paper(issuer: Issuer) -> str:
         request.args.get("paper"),
         issuer.certificate_paper,
         [language for language, _ in request.accept_languages],
-    )
-
-
-def paper_follows_language(issuer: Issuer) -> bool:
-    """Whether the paper was chosen by the request's ``Accept-Language`` (so a cache must keep
-    one file per language)."""
-    return (
-        request.args.get("paper") not in certificate_design.PAPERS
-        and issuer.certificate_paper not in certificate_design.PAPERS
     )
 
 
@@ -261,14 +256,19 @@ def download(found: IssuedCredential, name: str) -> Download:
         issuer = _issuer_of(found)
         size = paper(issuer)
         design = certificate_design.design_for(issuer, found)
+        # Dates are written as the certificate page writes them, in the reader's locale.
+        locale = str(page_locale())
         return Download(
             "application/pdf",
             f"certificate-{found.id}-{size}.pdf",
-            downloads.etag(found, f"pdf-{size}", design.fingerprint()),
+            downloads.etag(found, f"pdf-{size}-{locale}", design.fingerprint()),
             lambda: certificates.certificate_pdf(
-                downloads.view(found, service_env().base_url), paper=size, design=design
+                downloads.view(found, service_env().base_url),
+                paper=size,
+                design=design,
+                locale=locale,
             ),
-            vary_language=paper_follows_language(issuer),
+            vary_language=True,
         )
     abort(404)
 
@@ -358,8 +358,12 @@ for _endpoint, _name in SHAREABLE_DOWNLOADS.items():
 def linkedin(credential_id: str) -> BaseResponse:
     """ "Add to LinkedIn": count the click, then on to LinkedIn's pre-filled form. Only ever
     LinkedIn's address, built here, so this is no open redirect; a private credential has
-    nothing to add."""
+    nothing to add, and a revoked or suspended one is not offered for a profile."""
     found = _shareable(credential_id)
+    state = verification.state_of(found)
+    if state.revoked or state.suspended:
+        abort(404, description="This credential is not in good standing, so it is not offered "
+                               "for adding to a profile.")  # fmt: skip
     env = service_env()
     target = downloads.linkedin_url(downloads.view(found, env.base_url), _issuer_of(found))
     analytics.record(found.id, "linkedin", env)
@@ -415,6 +419,7 @@ def certificate_page(found: IssuedCredential, page_links: dict[str, str] | None 
     view = downloads.view(found, service_env().base_url)
     badge = downloads.version_image(found)
     design = certificate_design.design_for(issuer, found)
+    locale = str(page_locale())
     response = render_template(
         "public/certificate.html",
         credential=found,
@@ -428,8 +433,8 @@ def certificate_page(found: IssuedCredential, page_links: dict[str, str] | None 
         if design.signatory_name and issuer.signature_image is not None
         else None,
         dates={
-            "issued": certificate_design.long_date(view.awarded or view.valid_from),
-            "expires": certificate_design.long_date(view.valid_until),
+            "issued": certificate_design.long_date(view.awarded or view.valid_from, locale),
+            "expires": certificate_design.long_date(view.valid_until, locale),
         },
     )
     return response

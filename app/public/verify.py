@@ -18,6 +18,7 @@ from werkzeug.datastructures import FileStorage
 
 from app.extensions import csrf, limiter
 from app.fetch import FetchError
+from app.formatting import format_day
 from app.public import bp
 from app.services.delivery import analytics
 from app.services.verification import verifier as verification
@@ -181,7 +182,14 @@ def _text(value: Any) -> str | None:
 
 
 def _date(value: Any) -> str | None:
-    return value[:10] if isinstance(value, str) and len(value) >= 10 else None
+    """A date the credential claims, in the reader's locale; as written (its first ten
+    characters) when it is not a date Python can read, since it may come from anywhere."""
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return format_day(value)
+    except ValueError:
+        return value[:10]
 
 
 def _is_web(url: str) -> bool:

@@ -84,4 +84,5 @@ from app.workspace import (  # noqa: E402,F401
     reports,
     reviews,
     tokens,
+    webhooks,
 )

@@ -16,6 +16,12 @@ from app.services.awarding import queries as credential_queries
 from app.services.delivery import analytics
 from app.services.org import achievements as achievement_service
 from app.services.org import queries as org_queries
+from app.services.org.achievement_labels import (
+    ACHIEVEMENT_TYPE_LABELS,
+    ALIGNMENT_TYPE_LABELS,
+    COMMON_ACHIEVEMENT_TYPES,
+    achievement_type_label,
+)
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
 from app.workspace.achievement_forms import (
@@ -23,12 +29,6 @@ from app.workspace.achievement_forms import (
     KeptImage,
     achievement_input_from_form,
     kept_upload,
-)
-from app.workspace.achievement_labels import (
-    ACHIEVEMENT_TYPE_LABELS,
-    ALIGNMENT_TYPE_LABELS,
-    COMMON_ACHIEVEMENT_TYPES,
-    achievement_type_label,
 )
 from app.workspace.badge_designs import design_values, designer_context, preview_link
 from credentials import ACHIEVEMENT_TYPES, ALIGNMENT_TARGET_TYPES
@@ -262,8 +262,6 @@ def list_achievements(slug: str) -> str:
         show=show,
         filters=LIST_FILTERS,
         image_link=image_link,
-        format_number=format_number,
-        type_label=achievement_type_label,
     )
 
 
@@ -331,8 +329,6 @@ def achievement(slug: str, public_id: str) -> str:
         authors=authors,
         labels=HISTORY_LABELS,
         image_link=image_link,
-        format_number=format_number,
-        type_label=achievement_type_label,
     )
 
 

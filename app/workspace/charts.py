@@ -27,6 +27,10 @@ class Bar:
     height: float
     label: str
     value: int
+    #: The part of the value drawn darker at the bar's foot (e.g. the week's awards claimed
+    #: since), and its height; 0 when the chart has no parts.
+    part: int = 0
+    part_height: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -38,11 +42,16 @@ class BarChart:
     height: int
     baseline: float
     largest: int
+    #: Whether the bars have parts drawn at their feet.
+    has_parts: bool = False
 
 
-def bar_chart(series: Sequence[tuple[str, int]]) -> BarChart:
+def bar_chart(series: Sequence[tuple[str, int]], parts: Sequence[int] | None = None) -> BarChart:
     """Bars for ``(label, value)`` pairs, scaled so the largest reaches the top; a zero is a
-    sliver on the baseline, so an empty week is still seen as a week."""
+    sliver on the baseline, so an empty week is still seen as a week. ``parts`` (one per
+    bar, none larger than its value) are drawn at the bars' feet on the same scale."""
+    if parts is not None and len(parts) != len(series):
+        raise ValueError("one part per bar")
     largest = max((value for _, value in series), default=0)
     baseline = HEIGHT - LABEL_SPACE
     room = baseline - TOP_SPACE
@@ -52,6 +61,8 @@ def bar_chart(series: Sequence[tuple[str, int]]) -> BarChart:
     for index, (label, value) in enumerate(series):
         height = max(room * value / largest, 0.0) if largest else 0.0
         height = max(height, 1.5)
+        part = min(parts[index], value) if parts is not None else 0
+        part_height = room * part / largest if part else 0.0
         bars.append(
             Bar(
                 x=round(SIDE_SPACE + index * step + (step - bar_width) / 2, 2),
@@ -60,6 +71,15 @@ def bar_chart(series: Sequence[tuple[str, int]]) -> BarChart:
                 height=round(height, 2),
                 label=label,
                 value=value,
+                part=part,
+                part_height=round(part_height, 2),
             )
         )
-    return BarChart(bars=bars, width=WIDTH, height=HEIGHT, baseline=baseline, largest=largest)
+    return BarChart(
+        bars=bars,
+        width=WIDTH,
+        height=HEIGHT,
+        baseline=baseline,
+        largest=largest,
+        has_parts=parts is not None,
+    )

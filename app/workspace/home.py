@@ -45,7 +45,11 @@ def overview(slug: str) -> str:
         jobs=glance.jobs,
         activity=activity,
         per_achievement=analytics.by_achievement(issuer.id),
-        chart=bar_chart([(start.strftime("%d %b"), count) for start, count in glance.weekly]),
+        chart=bar_chart(
+            [(start.strftime("%d %b"), count) for start, count in glance.weekly],
+            # The darker foot of each week's bar: its awards claimed since.
+            parts=[count for _, count in glance.weekly_claimed],
+        ),
         views_chart=bar_chart(weekly_views(activity, [start for start, _ in glance.weekly])),
         expiring_days=workspace.EXPIRING_DAYS,
         env=env,

@@ -153,10 +153,13 @@ def check_dates(credential: Mapping[str, Any], now: datetime) -> list[Check]:
                     FAIL,
                     f"Not valid yet: it takes effect on {format_datetime(start)}.",
                     "not_yet_valid",
+                    at=start,
                 )
             )
         else:
-            checks.append(Check("valid_from", PASS, f"Valid from {format_datetime(start)}."))
+            checks.append(
+                Check("valid_from", PASS, f"Valid from {format_datetime(start)}.", at=start)
+            )
     if credential.get(end_name) is None:
         checks.append(Check("valid_until", PASS, "It does not expire."))
         return checks
@@ -166,9 +169,11 @@ def check_dates(credential: Mapping[str, Any], now: datetime) -> list[Check]:
         checks.append(Check("valid_until", FAIL, exc.message))
         return checks
     if end < now:
-        checks.append(Check("valid_until", FAIL, f"Expired on {format_datetime(end)}.", "expired"))
+        checks.append(
+            Check("valid_until", FAIL, f"Expired on {format_datetime(end)}.", "expired", at=end)
+        )
     else:
-        checks.append(Check("valid_until", PASS, f"Valid until {format_datetime(end)}."))
+        checks.append(Check("valid_until", PASS, f"Valid until {format_datetime(end)}.", at=end))
     return checks
 
 

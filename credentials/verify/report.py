@@ -56,13 +56,16 @@ class Check:
     """One named verification check.
 
     ``code`` is a short machine-readable reason for the outcome (``revoked``, ``suspended``,
-    ``expired``, ``not_yet_valid``, ``unsigned``, ``status_unavailable``…) or empty.
+    ``expired``, ``not_yet_valid``, ``unsigned``, ``status_unavailable``…) or empty. ``at`` is
+    the moment a date check's message names (written there in ISO 8601), so a page can show it
+    in its reader's own format.
     """
 
     id: str
     status: Status
     message: str
     code: str = ""
+    at: datetime | None = None
 
     def as_json(self) -> dict[str, str]:
         """``{"id", "status", "message"}`` (plus ``code`` when set)."""

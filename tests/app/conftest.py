@@ -35,6 +35,7 @@ from app.services.org.achievements import AchievementInput
 from app.services.org.audit import Actor
 from app.services.org.issuers import IssuerProfileInput
 from app.wiring import service_env, utcnow
+from tests.app.webhook_receiver import Receiver, start_receiver
 
 BASE_URL = "https://badges.example.org"
 PASSWORD = "correct horse battery staple"
@@ -248,3 +249,14 @@ def make_token(app: Flask) -> Callable[..., str]:
         return made.secret
 
     return make
+
+
+@pytest.fixture
+def receiver(app: Flask) -> Iterator[Receiver]:
+    """A local webhook receiver (``tests/app/webhook_receiver.py``) the application may deliver
+    to: its host is on the ``WEBHOOK_ALLOWED_HOSTS`` allow-list."""
+    found, server = start_receiver()
+    app.config["WEBHOOK_ALLOWED_HOSTS"] = found.host
+    yield found
+    server.shutdown()
+    server.server_close()

@@ -18,13 +18,23 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AccountSession, AuditEvent, Enrolment, IssuedCredential, StaffAccount
+from app.models import (
+    AccountSession,
+    AuditEvent,
+    Enrolment,
+    IssuedCredential,
+    StaffAccount,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from app.services.awarding import bulk
 from app.services.delivery import visibility
 from app.services.learning import authoring, reviews
 from app.services.learning.authoring import ActivityInput, ModuleInput
 from app.services.org import invitations, staff, tokens
 from app.services.org.audit import Actor
+from app.services.webhooks import deliveries as webhook_deliveries
+from app.services.webhooks import endpoints as webhook_endpoints
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, sign_in_directly
 from tests.app.portfolio_helpers import (
@@ -59,6 +69,30 @@ def partner_invited_enrolment(module: Any) -> Enrolment:
     return enrolment
 
 
+def webhook_with_delivery(app: Flask, issuer: Any, credential: Any) -> tuple[Any, Any]:
+    """A webhook endpoint of ``issuer`` (a local address, allowed, where nothing listens) with
+    one delivery about ``credential`` in its log (tried once, refused, waiting to be retried)."""
+    app.config["WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.1:9"
+    endpoint, _ = webhook_endpoints.create(issuer, url="http://127.0.0.1:9/hooks", events=["credential.issued"],
+                                           description="B's LMS", actor=Actor(label="test"), env=service_env())  # fmt: skip
+    webhook_deliveries.queue(issuer.id, "credential.issued", {"id": credential.id}, service_env())
+    db.session.commit()
+    delivery = db.session.scalar(
+        select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+    )
+    assert delivery is not None
+    return endpoint, delivery
+
+
+def webhook_state() -> tuple[Any, ...]:
+    """What a webhook route could change: endpoints (and their secrets) and deliveries."""
+    endpoints = db.session.execute(select(WebhookEndpoint.url, WebhookEndpoint.enabled, WebhookEndpoint.secret,
+                                          WebhookEndpoint.event_types).order_by(WebhookEndpoint.id)).all()  # fmt: skip
+    sent = db.session.execute(select(WebhookDelivery.state, WebhookDelivery.next_attempt_at,
+                                     WebhookDelivery.failures).order_by(WebhookDelivery.id)).all()  # fmt: skip
+    return tuple(endpoints), tuple(sent)
+
+
 def sign_in(client: FlaskClient, app: Flask, account: StaffAccount) -> None:
     sign_in_directly(client, "staff", account.id)
 
@@ -89,6 +123,7 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
     enrolment_b = partner_invited_enrolment(module_b)
     token_b = tokens.create(issuer_b, creator=bob, name="B's LMS", scopes=["awards:write"],
                             expires_at=None, actor=Actor(bob), env=service_env()).token  # fmt: skip
+    endpoint_b, delivery_b = webhook_with_delivery(app, issuer_b, credential_b)
     return {
         "alice": alice, "bob": bob, "a": issuer_a, "b": issuer_b,
         "values": {
@@ -98,6 +133,7 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
             "module_id": module_b.public_id, "activity_id": activity_b.id, "prompt_id": prompt_b.id,
             "invitation_id": invited[0].id,
             "enrolment_id": enrolment_b.id, "token_id": token_b.public_id,
+            "endpoint_id": endpoint_b.public_id, "delivery_id": delivery_b.public_id,
         },
     }  # fmt: skip
 
@@ -146,7 +182,7 @@ def test_outsiders_get_404_on_every_route_and_change_nothing(
     assert page.status_code == 200
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
     assert token, "the workspace page carries a CSRF token"
-    before = state(two_issuers["b"].id)
+    before = state(two_issuers["b"].id), webhook_state()
     checked = 0
     for rule in workspace_rules(app):
         path = build(rule, two_issuers["values"])
@@ -161,7 +197,7 @@ def test_outsiders_get_404_on_every_route_and_change_nothing(
             assert response.status_code == 404, f"POST {path} -> {response.status_code}"
             checked += 1
     assert checked >= 2
-    assert state(two_issuers["b"].id) == before
+    assert (state(two_issuers["b"].id), webhook_state()) == before
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(
@@ -196,7 +232,7 @@ def test_viewers_cannot_change_anything(
     page = client.get(f"/workspace/{two_issuers['b'].slug}/", base_url=BASE_URL)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
     assert token
-    before = state(two_issuers["b"].id)
+    before = state(two_issuers["b"].id), webhook_state()
     for rule in workspace_rules(app):
         if "POST" not in rule.methods:
             continue
@@ -205,7 +241,7 @@ def test_viewers_cannot_change_anything(
             path, data={"csrf_token": token.group(1), "reason": "x"}, base_url=BASE_URL
         )
         assert response.status_code == 403, f"POST {path} as viewer -> {response.status_code}"
-    assert state(two_issuers["b"].id) == before
+    assert (state(two_issuers["b"].id), webhook_state()) == before
 
 
 # --- Account routes outside the workspaces: sessions, and the administrators' staff accounts ---

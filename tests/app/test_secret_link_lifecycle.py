@@ -119,7 +119,8 @@ def test_a_partner_invitation_expires(
     page = web.get(f"/partner/{token}")
     html = page.get_data(as_text=True)
     assert page.status_code == 410
-    assert f"expired on {enrolment.partner_expires_at:%d %B %Y}" in html
+    expired = enrolment.partner_expires_at
+    assert f"expired on {expired:%B} {expired.day}, {expired.year}" in html
     assert "ask them to invite you again" in html and "Ann Lee" in html
     assert_secret_headers(page)
     # Confirming is refused the same way, and confirms nothing.

@@ -35,9 +35,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -218,6 +219,8 @@ def _instance_env(workdir: Path, base_url: str) -> dict[str, str]:
         "CAIRN_OUTBOX_DIR": str(workdir / "outbox"),
         "CAIRN_JOBS_INLINE": "true",
         "CAIRN_RATELIMIT_ENABLED": "false",
+        # Webhook receivers the browser tests start on this machine (any port of the loopback).
+        "CAIRN_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
         # gunicorn's control socket defaults to one path per user; keep this server's apart.
         "XDG_RUNTIME_DIR": str(workdir),
     }
@@ -367,3 +370,20 @@ def cairn_commands(site: Site, *commands: list[str] | tuple[list[str], str]) -> 
         raise RuntimeError(f"cairn commands failed:\n{completed.stderr[-4000:]}")
     outputs: list[str] = json.loads(completed.stdout.strip().splitlines()[-1])
     return outputs
+
+
+def assert_counted_linkedin(page: Page, site: Site, link: Locator, credential_id: str) -> None:
+    """An "Add to LinkedIn" link goes through Cairn's click counter, never straight to
+    linkedin.com, and the counter sends the browser on to LinkedIn's pre-filled form for this
+    credential (read from its ``Location``: nothing is fetched from LinkedIn)."""
+    href = link.get_attribute("href")
+    assert href == f"/credentials/{credential_id}/linkedin", href
+    onward = page.request.get(site.url(href), max_redirects=0)
+    assert onward.status == 302
+    target = urlsplit(onward.headers["location"])
+    assert (target.scheme, target.netloc, target.path) == (
+        "https",
+        "www.linkedin.com",
+        "/profile/add",
+    )
+    assert parse_qs(target.query)["certId"] == [credential_id]

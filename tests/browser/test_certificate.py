@@ -123,7 +123,7 @@ def test_the_certificate_page_follows_the_design(
         page.goto(site.url(f"/credentials/{credential_id}/certificate"))
         sheet = page.locator("main.certificate")
         assert f"template-{template}" in (sheet.get_attribute("class") or "")
-        assert sheet.get_by_text("credit hours").is_visible()
+        assert sheet.get_by_text("hours of credit").is_visible()
         shot(page, f"certificate-{template}-{label}-desktop")
         # Every part of the sheet stays inside it.
         overflowing = page.evaluate(

@@ -102,6 +102,7 @@ def test_a_staff_award_is_claimed_from_its_email(
     expect(page).to_have_url(site.url(f"/me/credentials/{credential_id}"))
     expect(page.locator(".flash").first).to_contain_text("It is in your backpack")
     expect(page.locator(".facts")).to_contain_text("Private")
+    expect(page.locator(".credential-head")).to_contain_text("to Casey T. Nguyen")  # signed in
     shot(page, "claim-4-claimed")
 
     # The link worked once.

@@ -301,10 +301,11 @@ def enrol_and_answer(page: Page, site: Site, journey: Journey, shot: Shot) -> No
             expect(page.locator("[data-autosave-status]")).to_contain_text("Saved at")
             assert save.bounding_box() == where
         shot(page, f"journey-04-educator-activity-{number + 1}")
-        # Typing, then clicking at once: the click must land. (Not checked: the "Saved your
-        # answers" notice, which the autosave's response, racing the form's, can drop.)
+        # Typing, then clicking at once: the click must land, and no autosave races the
+        # press (module-autosave.js starts none on the way to a Save button).
         save.click()
     expect(page).to_have_url(site.url(f"/me/modules/{journey.module_id}"))
+    expect(flash(page)).to_contain_text("Saved your answers.")
 
     total = sum(len(prompts) for _, prompts in ACTIVITIES)
     expect(page.get_by_text(f"{total} of {total} prompts answered (100%)")).to_be_visible()

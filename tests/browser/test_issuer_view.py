@@ -4,17 +4,21 @@ and the audit log's filters; nothing scrolls sideways."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import Site
+from tests.browser.conftest import Site, cairn_commands
+from tests.browser.test_educator_journey import educator_sign_in
 
 Shot = Callable[[Page, str], Path]
 PHONE = {"width": 390, "height": 844}
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": PHONE}
+HOLDER = "ann@example.org"
 
 
 def sign_in(page: Page, site: Site) -> None:
@@ -105,6 +109,89 @@ def test_a_credentials_views_and_shares(
     expect(page.get_by_role("heading", name="Views and shares")).to_be_visible()
     assert_fits(page)
     shot(page, f"issuer-achievement-analytics-{width}")
+
+
+def number(locator: Locator) -> int:
+    return int(locator.inner_text().replace(",", ""))
+
+
+def test_a_claim_shows_on_the_dashboard(
+    new_page: Callable[..., Page], site: Site, shot: Shot
+) -> None:
+    """A credential awarded to the holder and claimed by them from their backpack: one more
+    claimed, in all and for its achievement, and not one more issued than awarded."""
+    staff = new_page()
+    sign_in(staff, site)
+    dashboard = site.url(f"/workspace/{site.issuer_slug}/")
+
+    def figures() -> dict[str, int]:
+        staff.goto(dashboard)
+        row = staff.locator("table.numbers tbody tr", has_text=site.achievement_name)
+        return {
+            "issued": number(staff.locator(".stat", has_text="issued").locator(".stat-value")),
+            "claimed": number(staff.locator(".stat", has_text="claimed").locator(".stat-value")),
+            "row issued": number(row.locator('td[data-label="Issued"]')),
+            "row claimed": number(row.locator('td[data-label="Claimed"]')),
+        }
+
+    before = figures()
+    (printed,) = cairn_commands(site, [
+        "award", "--issuer", site.issuer_slug, "--achievement", site.achievement_id,
+        "--recipient", HOLDER, "--name", "Ann Example", "--json", "--no-email",
+    ])  # fmt: skip
+    credential_id = str(json.loads(printed)["id"]).rsplit("/", 1)[-1]
+    awarded = figures()
+    assert awarded == {**before, "issued": before["issued"] + 1,
+                       "row issued": before["row issued"] + 1}  # fmt: skip
+
+    holder = new_page()
+    educator_sign_in(holder, site, HOLDER)
+    holder.goto(site.url(f"/me/credentials/{credential_id}/claim"))
+    holder.get_by_label("Public").check()
+    holder.get_by_role("button", name="Add to my backpack").click()
+    expect(holder).to_have_url(site.url(f"/me/credentials/{credential_id}"))
+    assert figures() == {**awarded, "claimed": awarded["claimed"] + 1,
+                         "row claimed": awarded["row claimed"] + 1}  # fmt: skip
+    # This week's bar has a claimed part, and its text alternative says how many.
+    chart = staff.get_by_role("img", name="Credentials awarded in each of the last 12 weeks")
+    expect(chart.locator("rect.chart-bar-part")).to_have_count(1)
+    expect(chart.locator("title")).to_contain_text(" claimed)")
+    for name, viewport in (("1280", WIDTHS["desktop"]), ("390", PHONE)):
+        staff.set_viewport_size(viewport)
+        assert_fits(staff)
+        shot(staff, f"issuer-dashboard-claimed-{name}")
+
+
+def test_the_holders_click_on_add_to_linkedin_is_counted(
+    new_page: Callable[..., Page], site: Site
+) -> None:
+    """The holder, signed in on their credential's page, presses "Add to LinkedIn": the click
+    goes through Cairn's counter (the issuer sees one more) and on to LinkedIn's form. LinkedIn
+    itself is answered by a stand-in here: no test touches the internet."""
+    staff = new_page()
+    sign_in(staff, site)
+    credential_page = site.url(f"/workspace/{site.issuer_slug}/credentials/{site.valid_id}")
+
+    def added_to_linkedin() -> int:
+        staff.goto(credential_page)
+        section = staff.locator(
+            "section", has=staff.get_by_role("heading", name="Views and shares")
+        )
+        stat = section.locator(".stat", has_text="added to LinkedIn").locator(".stat-value")
+        return int(stat.inner_text().replace(",", ""))
+
+    before = added_to_linkedin()
+    holder = new_page()
+    holder.route(
+        "https://www.linkedin.com/**",
+        lambda route: route.fulfill(status=200, content_type="text/html", body="<p>LinkedIn</p>"),
+    )
+    educator_sign_in(holder, site, HOLDER)
+    holder.goto(site.url(f"/credentials/{site.valid_id}"))
+    holder.locator(".holder-tools").get_by_role("link", name="Add to LinkedIn").click()
+    holder.wait_for_url(re.compile(r"^https://www\.linkedin\.com/profile/add\?"))
+    assert f"certId={site.valid_id}" in holder.url
+    assert added_to_linkedin() == before + 1
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import DESKTOP, Site, cairn_commands
+from tests.browser.conftest import DESKTOP, Site, assert_counted_linkedin, cairn_commands
 from tests.browser.test_accessibility import AXE_JS, BLOCKING, axe, describe
 from tests.browser.test_educator_journey import educator_sign_in, staff_sign_in
 
@@ -82,6 +82,8 @@ def test_visitors_check_it_and_the_holder_shares_it(
     expect(tools.get_by_role("heading", name="Your credential")).to_be_visible()
     expect(tools).to_contain_text("Only you see this part")
     expect(tools.get_by_role("link", name="Add to LinkedIn")).to_be_visible()
+    linkedin = tools.get_by_role("link", name="Add to LinkedIn")
+    assert_counted_linkedin(holder, site, linkedin, site.valid_id)
     expect(tools.get_by_role("button", name="Copy link")).to_be_visible()  # the script ran
     expect(tools.get_by_role("img", name="QR code linking to this credential")).to_be_visible()
     for name in ("Badge image (PNG)", "Certificate PDF (A4)", "Certificate PDF (Letter)"):

@@ -1,7 +1,7 @@
 """API tokens and the stored answers of idempotent API requests
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-05 14:20:00.000000
 
 A token is stored as the SHA-256 of its secret (shown once when made); ``hint`` keeps its
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0016"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

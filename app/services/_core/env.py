@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from app.infrastructure.jobs import JobRunner
 from app.infrastructure.mail import MailSettings, MailTransport
+from app.services._core.formatting import DEFAULT_LOCALE
 from credentials import DocumentLoader
 from keys import KeyStore
 
@@ -33,6 +34,12 @@ class ServiceSettings:
     bulk_chunk_size: int = 250
     bulk_lease_seconds: float = 20.0
     signing_processes: int = 0
+    #: Hosts (``host`` or ``host:port``) webhook endpoints may use although they are private
+    #: addresses or plain http: local receivers in development and tests only.
+    webhook_allowed_hosts: tuple[str, ...] = ()
+    #: How mail writes dates (Babel locale): the application's default, until a recipient's own
+    #: language is known.
+    locale: str = DEFAULT_LOCALE
 
     @property
     def mail(self) -> MailSettings:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
-    from app.models import AchievementVersion, IssuedCredential, Issuer, Submission
+    from app.models import AchievementVersion, BulkJob, IssuedCredential, Issuer, Submission
     from app.services._core.env import ServiceEnv
 
 
@@ -51,6 +51,46 @@ class CredentialsAwarded:
     credentials: tuple[IssuedCredential, ...]
     env: ServiceEnv
     follow_pathways: bool = True
+
+
+@dataclass(frozen=True)
+class CredentialClaimed:
+    """An educator accepted a credential into their backpack, not yet committed."""
+
+    credential: IssuedCredential
+    env: ServiceEnv
+
+
+@dataclass(frozen=True)
+class CredentialRevoked:
+    """A credential was revoked (or replaced, which revokes it), not yet committed."""
+
+    credential: IssuedCredential
+    env: ServiceEnv
+
+
+@dataclass(frozen=True)
+class CredentialSuspended:
+    """A credential was suspended, not yet committed."""
+
+    credential: IssuedCredential
+    env: ServiceEnv
+
+
+@dataclass(frozen=True)
+class CredentialUnsuspended:
+    """A credential's suspension was lifted, not yet committed."""
+
+    credential: IssuedCredential
+    env: ServiceEnv
+
+
+@dataclass(frozen=True)
+class JobFinished:
+    """A bulk job ended (``job.state`` is ``done`` or ``failed``), not yet committed."""
+
+    job: BulkJob
+    env: ServiceEnv
 
 
 @dataclass(frozen=True)

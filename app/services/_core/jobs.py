@@ -16,6 +16,7 @@ from app.services._core.env import ServiceEnv
 
 __all__ = [
     "DELIVER_EMAIL",
+    "DELIVER_WEBHOOKS",
     "EXPIRY_NOTICES",
     "QUEUE_NAME",
     "RUN_BULK_JOB",
@@ -29,6 +30,8 @@ DELIVER_EMAIL = "deliver_email"
 RUN_BULK_JOB = "run_bulk_job"
 #: Queue "expiring soon" notices and deliver waiting mail (``expiry.send_notices``).
 EXPIRY_NOTICES = "expiry_notices"
+#: Try every webhook delivery that is due (``webhooks.deliveries.deliver_due``).
+DELIVER_WEBHOOKS = "deliver_webhooks"
 
 
 def submit(env: ServiceEnv, name: str, *args: Any) -> None:

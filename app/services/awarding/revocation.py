@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from app.extensions import db
 from app.models import Achievement, IssuedCredential, Issuer
+from app.services._core import events
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Invalid, required
 from app.services.awarding import issuing, status_lists
@@ -125,7 +126,17 @@ def _set_status(
         subject_id=credential.id,
         detail=detail,
     )
+    events.publish(_status_event(purpose, on)(credential, env))
     db.session.commit()
+
+
+def _status_event(
+    purpose: Literal["revocation", "suspension"], on: bool
+) -> type[events.CredentialRevoked | events.CredentialSuspended | events.CredentialUnsuspended]:
+    """The event a status change announces (a revocation is never lifted)."""
+    if purpose == "revocation":
+        return events.CredentialRevoked
+    return events.CredentialSuspended if on else events.CredentialUnsuspended
 
 
 def revoke(

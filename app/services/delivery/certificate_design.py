@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from app.models import Image, IssuedCredential, Issuer
 from app.models.issuer import CERTIFICATE_COLOURS, CERTIFICATE_TEMPLATES
+from app.services._core.formatting import format_day
 from app.services.delivery import downloads, images
 
 #: Regions whose paper is US Letter (the Unicode CLDR's ``paperSize`` data); A4 elsewhere.
@@ -99,12 +100,13 @@ def badge_of(design: CertificateDesign) -> Picture | None:
     return None
 
 
-def long_date(value: str | None) -> tuple[str, str] | None:
-    """A credential date as ``(ISO date, "5 December 2026")``, as the certificate prints it."""
+def long_date(value: str | None, locale: str) -> tuple[str, str] | None:
+    """A credential date as ``(ISO date, "December 5, 2026")`` in ``locale``, as the
+    certificate prints it."""
     parsed = downloads.parse_date(value)
     if parsed is None:
         return None
-    return parsed.date().isoformat(), f"{parsed.day} {parsed:%B %Y}"
+    return parsed.date().isoformat(), format_day(parsed, locale, width="long")
 
 
 def region_paper(languages: Iterable[str]) -> str:

@@ -19,6 +19,7 @@ from typing import cast
 from fpdf import FPDF
 
 from app.qr import qr_png
+from app.services._core.formatting import DEFAULT_LOCALE, format_day, format_hours
 from app.services.delivery.certificate_design import CertificateDesign, Picture, badge_of
 from app.services.delivery.downloads import CredentialView, parse_date
 
@@ -56,17 +57,19 @@ def _plain(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def _day(value: datetime) -> str:
-    return f"{value.day} {value:%B %Y}"
-
-
 def certificate_pdf(
-    view: CredentialView, *, paper: str = "a4", design: CertificateDesign | None = None
+    view: CredentialView,
+    *,
+    paper: str = "a4",
+    design: CertificateDesign | None = None,
+    locale: str = DEFAULT_LOCALE,
 ) -> bytes:
     """The certificate as PDF bytes.
 
     :param paper: ``a4`` or ``letter``.
     :param design: the issuer's template, colour, pictures and signature block.
+    :param locale: how dates and hours are written ("December 5, 2026" in ``en``, "5 December
+        2026" in ``en_GB``): the reader's, as the certificate page shows them.
     """
     design = design or CertificateDesign()
     pdf = FPDF(orientation="landscape", unit="mm", format=PAPER.get(paper, "A4"))
@@ -80,8 +83,8 @@ def certificate_pdf(
     pdf.add_page()
     draw = {"modern": _modern, "minimal": _minimal}.get(design.template, _classic)
     frame = draw(pdf, view, design)
-    _draw_body(pdf, view, design, frame)
-    _draw_footer(pdf, view, design, frame, issued)
+    _draw_body(pdf, view, design, frame, locale)
+    _draw_footer(pdf, view, design, frame, issued, locale)
     return bytes(pdf.output())
 
 
@@ -238,16 +241,18 @@ def _minimal(pdf: FPDF, view: CredentialView, design: CertificateDesign) -> Fram
 # ---------------------------------------------------------------------------- body and footer
 
 
-def _draw_body(pdf: FPDF, view: CredentialView, design: CertificateDesign, frame: Frame) -> None:
+def _draw_body(
+    pdf: FPDF, view: CredentialView, design: CertificateDesign, frame: Frame, locale: str
+) -> None:
     """The body, moved down by half the room it leaves above the footer (at most 20 mm), so a
     short certificate does not hang from the top."""
-    spare = pdf.h - FOOTER - _body(pdf, view, design, frame, frame.top, draw=False)
-    _body(pdf, view, design, frame, frame.top + min(max(spare, 0) / 2, 20), draw=True)
+    spare = pdf.h - FOOTER - _body(pdf, view, design, frame, frame.top, locale, draw=False)
+    _body(pdf, view, design, frame, frame.top + min(max(spare, 0) / 2, 20), locale, draw=True)
 
 
 def _body(
-    pdf: FPDF, view: CredentialView, design: CertificateDesign, frame: Frame, y: float, *,
-    draw: bool,
+    pdf: FPDF, view: CredentialView, design: CertificateDesign, frame: Frame, y: float,
+    locale: str, *, draw: bool,
 ) -> float:  # fmt: skip
     """Heading, holder, achievement, its credit hours and what it recognises; the ``y`` below."""
     limit = pdf.h - FOOTER  # nothing of the body below the footer's top
@@ -269,8 +274,8 @@ def _body(
     y = _text(pdf, "for", frame, y + 5, Style(size=11, colour=MUTED), draw=draw)
     y = _text(pdf, view.name, frame, y + 1, Style("B", 19, 11, lines=2, colour=accent), draw=draw)
     if view.credits:
-        y = _text(pdf, f"{view.credits:g} credit hours", frame, y + 1.5, Style("B", 11),
-                  draw=draw)  # fmt: skip
+        credit = f"{format_hours(view.credits, locale)} of credit"
+        y = _text(pdf, credit, frame, y + 1.5, Style("B", 11), draw=draw)
     description = _plain(view.description, 420)
     room = int((limit - y - 3) // (10 * PT * 1.3))
     if description and room > 0:
@@ -300,6 +305,7 @@ def _draw_footer(
     design: CertificateDesign,
     frame: Frame,
     issued: datetime | None,
+    locale: str,
 ) -> None:
     """Dates, the signature block, the QR code of the credential's URL and the lines that say
     where and how to verify it."""
@@ -315,11 +321,17 @@ def _draw_footer(
     dates = Frame(x0=dates_x, x1=min(dates_x + 72, qr_x - 6), top=height - 50, align="L")
     y = dates.top
     if issued is not None:
-        y = _text(pdf, f"Issued {_day(issued)}", dates, y, Style("B", 10, 7))
+        y = _text(
+            pdf, f"Issued {format_day(issued, locale, width='long')}", dates, y, Style("B", 10, 7)
+        )
     expires = parse_date(view.valid_until)
     if expires is not None:
         _text(
-            pdf, f"valid until {_day(expires)}", dates, y, Style(size=9, smallest=7, colour=MUTED)
+            pdf,
+            f"valid until {format_day(expires, locale, width='long')}",
+            dates,
+            y,
+            Style(size=9, smallest=7, colour=MUTED),
         )
     _draw_signature(pdf, design, signature_x, 76 if design.template == "classic" else 72)
     verify = Frame(x0=left, x1=qr_x - 6, top=height - 30, align="L")

@@ -1,9 +1,10 @@
 """What an earner downloads: baked badge images (PNG, SVG), QR codes, a printable certificate PDF,
 and the LinkedIn "Add to profile" link.
 
-Baking splices the stored credential text into the achievement's own image bytes; the image is
-never re-encoded. When the achievement image is an SVG, the PNG badge uses the generated default
-image (Cairn does not rasterise SVG), and when it is a PNG, the SVG badge wraps that PNG.
+Baking splices the stored credential text into the achievement's own image bytes; a PNG is
+never re-encoded. When the achievement image is an SVG, the PNG badge is that SVG drawn as a
+512-pixel PNG (:func:`images.svg_badge_png`), and when it is a PNG, the SVG badge wraps that PNG,
+so every credential has both.
 """
 
 from __future__ import annotations
@@ -111,7 +112,11 @@ def version_name(credential: IssuedCredential) -> str:
 def badge_png(credential: IssuedCredential) -> bytes:
     """The badge image as a PNG with the credential baked in."""
     image = version_image(credential)
-    source = image.data if image is not None and image.media_type == "image/png" else None
+    source = None
+    if image is not None and image.media_type == "image/png":
+        source = image.data
+    elif image is not None and image.media_type == "image/svg+xml":
+        source = images.svg_badge_png(image.data)
     if source is None:
         source = images.default_badge_png(version_name(credential))
     return bake_png(source, credential.document)
@@ -141,6 +146,8 @@ def etag(credential: IssuedCredential, kind: str, extra: str = "") -> str:
     if image is not None and image.media_type == "image/svg+xml":
         # A stored SVG is rewritten (same address) when the sanitiser's rules change.
         name += f":sanitiser-{svg_sanitiser.VERSION}"
+        if kind == "png":  # the SVG drawn as PNG: a new renderer may draw it differently
+            name += f":{images.RENDERER}"
     seed = (
         f"{kind}:{credential.id}:{name}:"
         f"{hashlib.sha256(credential.document.encode('utf-8')).hexdigest()}:{extra}"

@@ -6,6 +6,8 @@ bytes are kept as uploaded, because baking splices the credential into the origi
 SVG is rewritten by the allow-list sanitiser (:mod:`app.svg_sanitiser`), and refused, naming
 the problem, if it carried scripts, event handlers, animated links, foreign content or
 references to anything outside itself; what is stored is the rewritten document.
+
+An SVG badge is drawn as a PNG (:func:`svg_badge_png`, by resvg) for the baked PNG download.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ import math
 import re
 import struct
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 
+import resvg_py
 from PIL import Image as PILImage
 from PIL import ImageDraw, ImageFont, UnidentifiedImageError
 from sqlalchemy import select
@@ -27,6 +32,13 @@ from app.models import Image
 from app.services._core.errors import Invalid, ServiceError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: The box an SVG badge is drawn into for the baked PNG (its longer side fills it).
+RENDERED_SIZE = 512
+#: The bundled fonts, the only ones the renderer sees: the same drawing on every machine.
+FONTS = Path(__file__).resolve().parents[2] / "static" / "fonts"
+#: What the drawn PNG depends on besides the SVG, for entity tags: a new renderer or size is a
+#: new file.
+RENDERER = f"resvg-{resvg_py.__resvg_version__}-{RENDERED_SIZE}"
 
 
 def _store(data: bytes, media_type: str, width: int, height: int, now: datetime) -> Image:
@@ -127,6 +139,38 @@ def store_drawn_svg(data: bytes, *, now: datetime) -> Image:
     """
     clean = _clean_svg(data)
     return _store(clean.data, "image/svg+xml", clean.width, clean.height, now)
+
+
+# A few badges: each entry keeps an SVG (at most MAX_IMAGE_BYTES) and its PNG in memory.
+@lru_cache(maxsize=16)
+def svg_badge_png(svg: bytes) -> bytes | None:
+    """A stored SVG badge drawn as PNG bytes, fitted into :data:`RENDERED_SIZE` pixels square
+    (kept for the next download: a badge is drawn once per process, not per request); ``None``
+    if today's SVG rules refuse it.
+
+    The stored SVG was sanitised when it was uploaded; it goes through the sanitiser again so
+    only what today's rules keep is drawn, and nothing it could name outside itself (a URL, a
+    file) is ever loaded: the sanitiser keeps only ``#id`` references and embedded raster
+    ``data:`` pictures, and resvg itself never opens a network connection. Fonts are the
+    bundled ones only, so text is drawn the same everywhere.
+    """
+    try:
+        clean = svg_sanitiser.sanitise(svg)
+    except svg_sanitiser.SvgRejected:
+        return None
+    return bytes(
+        resvg_py.svg_to_bytes(
+            svg_string=clean.data.decode("utf-8"),
+            width=RENDERED_SIZE,
+            height=RENDERED_SIZE,
+            skip_system_fonts=True,
+            font_files=[str(FONTS / "DejaVuSans.ttf"), str(FONTS / "DejaVuSans-Bold.ttf")],
+            font_family="DejaVu Sans",
+            sans_serif_family="DejaVu Sans",
+            serif_family="DejaVu Sans",
+            monospace_family="DejaVu Sans",
+        )
+    )
 
 
 _PALETTE = ("#2f6f6a", "#7a4e9c", "#b5542f", "#2f5f9e", "#8a6d1d", "#3d7a3a", "#9c3d5a", "#4a5a6a")

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from app.extensions import db
 from app.models import Educator, IssuedCredential
+from app.services._core import events
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Invalid, NotFound
+from app.services.awarding import naming
 from app.services.delivery import visibility
 from app.services.learning import educators
 from app.services.org import audit
@@ -69,14 +71,23 @@ def claimable(educator: Educator, credential_id: str) -> IssuedCredential:
 
 
 def claim(
-    educator: Educator, credential: IssuedCredential, *, public: bool, env: ServiceEnv
+    educator: Educator,
+    credential: IssuedCredential,
+    *,
+    public: bool,
+    env: ServiceEnv,
+    add_name: bool = True,
 ) -> bool:
     """Accept a credential awarded to one of the educator's confirmed addresses into their
     backpack, with its page public or private as they chose. Committed; whether it was
     claimed now (False: it already was; the visibility is still set).
 
+    A credential staff awarded without a name is signed again with the educator's confirmed
+    credential name when they claim it, unless they chose ``add_name=False``.
+
     :raises NotFound: when it is not theirs.
-    :raises Conflict: when it is revoked (there is nothing to accept).
+    :raises Conflict: when it is revoked (there is nothing to accept), or when its name is to
+        be added and the educator has not confirmed one.
     """
     if not educators.owns(educator, credential):
         raise NotFound("There is no such credential in your backpack.")
@@ -84,6 +95,10 @@ def claim(
         raise Conflict("This credential has been revoked, so it cannot be claimed.")
     claimed_now = credential.claimed_at is None
     if claimed_now:
+        if add_name and not credential.recipient_name:
+            naming.add_recipient_name(
+                credential, credential_name(educator), actor=educators.actor(educator), env=env
+            )
         credential.claimed_at = env.now
         audit.record(
             "credential.claim",
@@ -94,6 +109,7 @@ def claim(
             subject_id=credential.id,
             detail={"public": public},
         )
+        events.publish(events.CredentialClaimed(credential, env))
     visibility.set_private(credential, not public, actor=educators.actor(educator), env=env)
     db.session.commit()
     return claimed_now

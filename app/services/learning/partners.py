@@ -17,6 +17,7 @@ from app.models import Educator, Enrolment, Module
 from app.services._core import addresses
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Gone, Invalid, NotFound, required
+from app.services._core.formatting import format_day
 from app.services._core.transaction import roll_back_refused
 from app.services.learning import authoring, enrolments
 from app.services.learning.progress import Progress, progress
@@ -129,12 +130,12 @@ def partner_view(token: str, env: ServiceEnv) -> PartnerView:
         "again."
     )
     if enrolment.partner_revoked_at is not None:
-        raise Gone(
-            f"This invitation was withdrawn on {enrolment.partner_revoked_at:%d %B %Y}. {again}"
-        )
+        withdrawn = format_day(enrolment.partner_revoked_at, env.settings.locale, width="long")
+        raise Gone(f"This invitation was withdrawn on {withdrawn}. {again}")
     if enrolment.partner_expires_at is not None and enrolment.partner_expires_at <= env.now:
+        expired = format_day(enrolment.partner_expires_at, env.settings.locale, width="long")
         raise Gone(
-            f"This invitation expired on {enrolment.partner_expires_at:%d %B %Y} (invitations "
+            f"This invitation expired on {expired} (invitations "
             f"work for {env.settings.partner_link_days} days). {again}"
         )
     module = enrolment.module

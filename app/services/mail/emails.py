@@ -25,7 +25,7 @@ import os
 import re
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage as MimeMessage
@@ -37,15 +37,23 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
 from markupsafe import escape
 from sqlalchemy import CursorResult, func, select, update
 
 from app.extensions import db
 from app.infrastructure.mail import MailSettings, MailTransport, Refused, Unavailable
 from app.models import EmailMessage, IssuedCredential, Issuer
-from app.services._core import jobs
+from app.services._core import formatting, jobs
 from app.services._core.env import ServiceEnv
+from app.services._core.formatting import DEFAULT_LOCALE
 
 log = logging.getLogger(__name__)
 
@@ -204,10 +212,21 @@ _templates = Environment(
 )
 
 
-def render(kind: str, **context: Any) -> tuple[str, str, str]:
+@pass_context
+def _day(context: Context, value: date | datetime | None) -> str:
+    return formatting.format_day(value, context["locale"], width="long")
+
+
+# Dates as pages write them (Babel), in the locale the message is rendered in.
+_templates.filters["day"] = _day
+
+
+def render(kind: str, *, locale: str = DEFAULT_LOCALE, **context: Any) -> tuple[str, str, str]:
     """The subject, text body and HTML body of message ``kind``, from
-    ``templates/email/<kind>/``. Every value is escaped in the HTML body."""
+    ``templates/email/<kind>/``, its dates written for ``locale`` (``{{ when | day }}``).
+    Every value is escaped in the HTML body."""
     context.setdefault("image_url", None)
+    context["locale"] = locale
     subject, text, html = (
         _templates.get_template(f"{kind}/{part}").render(context)
         for part in ("subject.txt", "body.txt", "body.html")
@@ -233,7 +252,7 @@ def queue_template(
     every one of ``secret_links``, is stored only encrypted until the message is sent, and not at
     all afterwards.
     """
-    subject, text, html = render(kind, link=link, **context)
+    subject, text, html = render(kind, locale=env.settings.locale, link=link, **context)
     return queue(
         to=to,
         subject=subject,

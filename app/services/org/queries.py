@@ -32,8 +32,14 @@ class Overview:
     expiring: int = 0
     #: Awards per week, oldest first: (the week's first day, how many).
     weekly: list[tuple[date, int]] = field(default_factory=list)
+    #: Of each week's awards, how many their recipients have claimed since (same weeks).
+    weekly_claimed: list[tuple[date, int]] = field(default_factory=list)
     #: Credentials issued, by achievement id.
     per_achievement: dict[int, int] = field(default_factory=dict)
+    #: Accepted by their recipients into a backpack (``claimed_at`` set), revoked since or not.
+    claimed: int = 0
+    #: Claimed credentials, by achievement id.
+    claimed_per_achievement: dict[int, int] = field(default_factory=dict)
 
 
 def overview(issuer: Issuer, now: datetime | None = None) -> Overview:
@@ -65,6 +71,16 @@ def overview(issuer: Issuer, now: datetime | None = None) -> Overview:
     total = sum(per_achievement.values())
     if now is None:
         return Overview(recent=recent, total=total, jobs=jobs, per_achievement=per_achievement)
+    claimed_per_achievement = {
+        achievement_id: count
+        for achievement_id, count in db.session.execute(
+            select(IssuedCredential.achievement_id, func.count())
+            .where(
+                IssuedCredential.issuer_id == issuer.id, IssuedCredential.claimed_at.is_not(None)
+            )
+            .group_by(IssuedCredential.achievement_id)
+        )
+    }
     return Overview(
         recent=recent,
         total=total,
@@ -77,7 +93,10 @@ def overview(issuer: Issuer, now: datetime | None = None) -> Overview:
             IssuedCredential.valid_until <= now + timedelta(days=EXPIRING_DAYS),
         ),
         weekly=weekly_awards(issuer, now.date()),
+        weekly_claimed=weekly_awards(issuer, now.date(), claimed=True),
         per_achievement=per_achievement,
+        claimed=sum(claimed_per_achievement.values()),
+        claimed_per_achievement=claimed_per_achievement,
     )
 
 
@@ -96,17 +115,19 @@ def week_starts(today: date, weeks: int = WEEKS) -> list[date]:
     return [this_week - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
 
 
-def weekly_awards(issuer: Issuer, today: date, weeks: int = WEEKS) -> list[tuple[date, int]]:
-    """How many credentials the issuer awarded in each of the last ``weeks`` weeks."""
+def weekly_awards(
+    issuer: Issuer, today: date, weeks: int = WEEKS, *, claimed: bool = False
+) -> list[tuple[date, int]]:
+    """How many credentials the issuer awarded in each of the last ``weeks`` weeks; with
+    ``claimed``, how many of those their recipients have claimed since."""
     starts = week_starts(today, weeks)
     since = datetime.combine(starts[0], datetime.min.time(), tzinfo=UTC)
     counts = dict.fromkeys(starts, 0)
+    conditions = [IssuedCredential.issuer_id == issuer.id, IssuedCredential.issued_at >= since]
+    if claimed:
+        conditions.append(IssuedCredential.claimed_at.is_not(None))
     # Bucketed here rather than in SQL: a day's boundary is UTC's, whatever the database's zone.
-    for issued_at in db.session.scalars(
-        select(IssuedCredential.issued_at).where(
-            IssuedCredential.issuer_id == issuer.id, IssuedCredential.issued_at >= since
-        )
-    ):
+    for issued_at in db.session.scalars(select(IssuedCredential.issued_at).where(*conditions)):
         day = issued_at.astimezone(UTC).date()
         counts[day - timedelta(days=day.weekday())] += 1
     return sorted(counts.items())

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Achievement, AuditEvent, ImportedCredential, IssuedCredential, Issuer
+from app.services.awarding import revocation
 from app.services.learning import authoring, educators, imports
 from app.services.org.audit import SYSTEM
 from app.wiring import service_env
@@ -86,6 +87,27 @@ def test_the_backpack_lists_credentials_of_confirmed_addresses_only(
     assert web.get(f"/me/credentials/{unconfirmed.id}").status_code == 404
 
 
+def test_every_card_shows_a_badge_even_without_an_achievement_image(
+    web: Web, award: Callable[[str], IssuedCredential]
+) -> None:
+    ann = make_educator(ANN)
+    public = award(ANN)
+    private = award(ANN)
+    private.is_private = True
+    db.session.commit()
+    sign_in_as(web, ann)
+    page = body(web.get("/me/"))
+    # The generated badge the downloads carry: the public one, or the backpack's own for a
+    # private credential (which only its holder can open).
+    public_badge = f"/credentials/{public.id}/badge.png"
+    private_badge = f"/me/credentials/{private.id}/files/badge.png"
+    assert f'class="badge-image" src="{public_badge}"' in page
+    assert f'class="badge-image" src="{private_badge}"' in page
+    for url in (public_badge, private_badge):
+        image = web.get(url)
+        assert image.status_code == 200 and image.mimetype == "image/png"
+
+
 def test_the_educator_nav_shows_what_exists(web: Web, app: Flask) -> None:
     sign_in_as(web, make_educator(ANN))
     page = body(web.get("/me/"))
@@ -115,6 +137,18 @@ def test_a_credential_page_offers_downloads_and_sharing(
     onward = web.get(f"/credentials/{credential.id}/linkedin")
     assert onward.status_code == 302
     assert onward.headers["Location"].startswith("https://www.linkedin.com/profile/add?")
+
+
+@pytest.mark.parametrize("action", ["revoke", "suspend"])
+def test_a_revoked_or_suspended_credential_is_not_offered_for_linkedin(
+    web: Web, award: Callable[[str], IssuedCredential], action: str
+) -> None:
+    credential = award(ANN)
+    getattr(revocation, action)(credential, "Awarded in error", actor=SYSTEM, env=service_env())
+    sign_in_as(web, make_educator(ANN))
+    page = body(web.get(f"/me/credentials/{credential.id}"))
+    assert "Add to LinkedIn" not in page and f"/credentials/{credential.id}/linkedin" not in page
+    assert web.get(f"/credentials/{credential.id}/linkedin").status_code == 404
 
 
 def test_making_a_credential_private_uses_the_visibility_service(

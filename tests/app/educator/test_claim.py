@@ -112,6 +112,7 @@ def test_a_staff_award_is_claimed_from_its_email(
     assert signed_in.headers["Location"].endswith(claim_page)
     page = web.get(claim_page).get_data(as_text=True)
     assert "issued it without a name" in page and 'name="credential_name"' in page
+    assert 'name="name_on_it" value="add" checked' in page
     refused = web.submit(
         claim_page, data={"name": "", "credential_name": "", "visibility": "public"}
     )
@@ -126,9 +127,33 @@ def test_a_staff_award_is_claimed_from_its_email(
     db.session.expire_all()
     claimed = db.session.get(IssuedCredential, credential.id)
     assert claimed is not None and claimed.claimed_at is not None and claimed.is_private
+    assert claimed.recipient_name == "Ann Lee"  # the confirmed name is signed into it
+    assert '"identityHash":"Ann Lee"' in claimed.document
     educator = educators.find_by_email(ANN)
     assert educator is not None and educator.credential_name == "Ann Lee"
     assert "already in your backpack" in web.get(claim_page).get_data(as_text=True)
+
+
+def test_the_recipient_may_claim_without_adding_their_name(
+    app: Flask, web: Web, issuer: Any, badge: Any, make_award: Any
+) -> None:
+    credential = make_award(issuer, badge, ANN)
+    document = credential.document
+    web.submit(claim_path(ANN))
+    claim_page = f"/me/credentials/{credential.id}/claim"
+    odd = web.submit(claim_page, data={"name": "Ann", "credential_name": "Ann Lee",
+                                       "visibility": "public", "name_on_it": "maybe"})  # fmt: skip
+    assert odd.status_code == 400
+    assert "Choose whether your name goes on it." in odd.get_data(as_text=True)
+    found = educators.find_by_email(ANN)
+    assert found is not None and found.credential_name is None  # the refused form changed nothing
+    done = web.submit(claim_page, data={"name": "Ann", "credential_name": "Ann Lee",
+                                        "visibility": "public", "name_on_it": "without"})  # fmt: skip
+    assert done.status_code == 303
+    db.session.expire_all()
+    claimed = db.session.get(IssuedCredential, credential.id)
+    assert claimed is not None and claimed.claimed_at is not None
+    assert claimed.document == document and claimed.recipient_name is None
 
 
 def test_a_claim_link_works_once(

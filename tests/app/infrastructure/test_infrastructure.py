@@ -4,6 +4,7 @@ from the configuration, and the email templates (one folder per message)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +113,21 @@ def test_values_are_escaped_in_the_html_body_only() -> None:
     assert text.endswith("Sign in to Cairn: https://badges.example.org/me/sign-in/a&b\n")
     assert 'href="https://badges.example.org/me/sign-in/a&amp;b"' in html
     assert "a&b" not in html
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"), [("en", "December 5, 2026"), ("en_GB", "5 December 2026")]
+)
+def test_dates_in_mail_are_written_for_the_locale_given(locale: str, said: str) -> None:
+    subject, text, html = emails.render(
+        "expiry",
+        locale=locale,
+        link="https://badges.example.org/credentials/1",
+        recipient_name="Ann",
+        issuer_name="District 7",
+        issuer_email=None,
+        achievement_name="Exit Tickets",
+        expires=datetime(2026, 12, 5, 10, 0, tzinfo=UTC),
+    )
+    assert subject == f"“Exit Tickets” from District 7 expires on {said}"
+    assert f"expires on {said}." in text and f"expires on {said}." in html

@@ -5,17 +5,22 @@ anything about the visitor."""
 from __future__ import annotations
 
 import json
+import re
+from html import unescape
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import CredentialActivity, IssuedCredential
+from app.services.awarding import revocation
 from app.services.delivery import analytics, visibility
 from app.services.org.audit import Actor
 from app.wiring import service_env
-from tests.app.conftest import BASE_URL
+from tests.app.conftest import BASE_URL, sign_in_directly
+from tests.app.educator.educator_helpers import make_educator
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 TEST = Actor(label="test")
@@ -101,6 +106,67 @@ def test_add_to_linkedin_counts_the_click_and_goes_on_to_linkedin(
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "no-referrer"
     assert counts(credential) == {"linkedin": 1}
+
+
+def holder_page(client: FlaskClient, credential: IssuedCredential, place: str) -> str:
+    """The holder's sharing tools in ``place``: the public page signed in as the holder, the
+    manage link's page, or the backpack's page of the credential."""
+    if place == "manage":
+        url = visibility.issue_manage_link(credential, service_env())
+        db.session.commit()
+        path = urlsplit(url).path
+    else:
+        educator = make_educator(credential.recipient_email)
+        sign_in_directly(client, "educator", educator.id)
+        path = {"page": "", "backpack": "/me"}[place] + f"/credentials/{credential.id}"
+    response = client.get(path, headers={"Accept": BROWSER}, base_url=BASE_URL)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def link_to(html: str, text: str) -> str:
+    """The address of the one link whose words match ``text`` (a regular expression)."""
+    (href,) = re.findall(r'href="([^"]+)"[^>]*>' + text + "<", html)
+    return unescape(href)
+
+
+@pytest.mark.parametrize("place", ["page", "manage", "backpack"])
+def test_the_holders_linkedin_and_download_clicks_are_counted_from_each_place(
+    client: FlaskClient, credential: IssuedCredential, place: str
+) -> None:
+    html = holder_page(client, credential, place)
+    assert "www.linkedin.com" not in html  # no link around the counter
+    linkedin = link_to(html, "Add to LinkedIn")
+    assert linkedin == f"/credentials/{credential.id}/linkedin"
+    response = client.get(linkedin, base_url=BASE_URL)
+    assert response.status_code == 302
+    target = urlsplit(response.headers["Location"])
+    assert (target.scheme, target.netloc, target.path) == (
+        "https",
+        "www.linkedin.com",
+        "/profile/add",
+    )
+    assert parse_qs(target.query)["certId"] == [credential.id]
+    assert counts(credential) == {"linkedin": 1}
+
+    badge = link_to(html, r"Badge image[^<]*\(PNG\)")
+    assert client.get(badge, base_url=BASE_URL).status_code == 200
+    assert counts(credential) == {"linkedin": 1, "download": 1}
+    # Nothing about the holder is kept with the counts: one row per day and kind.
+    assert db.session.scalar(select(func.count()).select_from(CredentialActivity)) == 2
+
+
+def test_add_to_linkedin_of_a_revoked_or_suspended_credential_is_not_offered(
+    client: FlaskClient, credential: IssuedCredential, make_award, issuer, achievement
+) -> None:
+    revocation.revoke(credential, "Awarded in error", actor=TEST, env=service_env())
+    suspended = make_award(issuer, achievement, "bo@school.example.org", name="Bo Ng")
+    revocation.suspend(suspended, "Under review", actor=TEST, env=service_env())
+    for found in (credential, suspended):
+        response = client.get(f"/credentials/{found.id}/linkedin", base_url=BASE_URL)
+        assert response.status_code == 404
+        assert "Location" not in response.headers
+        assert counts(found) == {}
 
 
 def test_add_to_linkedin_of_a_private_or_unknown_credential_is_not_found(

@@ -15,12 +15,19 @@ from flask.testing import FlaskClient
 
 from app.models import Achievement, Educator, IssuedCredential, Issuer
 from app.services.awarding import revocation
-from app.services.delivery import visibility
+from app.services.delivery import analytics, visibility
 from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL, sign_in_directly
 from tests.app.educator.educator_helpers import make_educator
-from tests.app.public.conftest import ALIGNMENT, EMAIL, RECIPIENT, assert_csp_clean, page
+from tests.app.public.conftest import (
+    ALIGNMENT,
+    EMAIL,
+    RECIPIENT,
+    Page,
+    assert_csp_clean,
+    page,
+)
 
 TEST = Actor(label="test")
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -145,7 +152,7 @@ def test_the_page_shows_what_was_awarded(
     assert "Ann's portfolio" in text
     assert ALIGNMENT["target_url"] in shown.hrefs()
     assert "Assessment for learning · District Teaching Standards (TS-4.2)" in text
-    assert "Credit hours 6.0" in text
+    assert "Type Badge" in text and "Credit 6 hours" in text
     # The badge image is the baked PNG.
     assert any(i["src"] == f"/credentials/{credential.id}/badge.png" for i in shown.images)
     assert all(i.get("alt") is not None for i in shown.images)
@@ -226,7 +233,7 @@ def test_a_suspended_credential_says_suspended(
     assert '<strong class="status-word">Suspended</strong>' in html
     assert "Under review by the issuer" in html
     assert "Complaint from the district office" not in html  # the internal note stays internal
-    assert "linkedin.com" not in html and "certificate.pdf" not in html
+    assert "linkedin" not in html.lower() and "certificate.pdf" not in html
 
 
 def test_a_revoked_credential_says_revoked_with_its_public_reason_only(
@@ -242,7 +249,7 @@ def test_a_revoked_credential_says_revoked_with_its_public_reason_only(
     shown = page(response)
     assert "The issuer has revoked this credential." in shown.text
     # Nothing invites sharing or printing it any more; the JSON stays downloadable.
-    assert not [h for h in shown.hrefs() if "linkedin.com" in h or "certificate" in h]
+    assert not [h for h in shown.hrefs() if is_linkedin(h) or "certificate" in h]
     assert "mailto:" not in html and "qr.svg" not in html
     assert f"/credentials/{credential.id}/credential.json" in html
     # The stored credential is unchanged: revocation lives in the status list.
@@ -286,6 +293,23 @@ def test_open_graph_and_twitter_tags(client: FlaskClient, credential: IssuedCred
     assert client.get(urlsplit(meta["og:image"]).path, base_url=BASE_URL).status_code == 200
 
 
+def is_linkedin(href: str) -> bool:
+    """Whether a link adds the credential to LinkedIn: straight there, or through the counter."""
+    return "linkedin.com" in href or href.endswith("/linkedin")
+
+
+def followed_linkedin(client: FlaskClient, shown: Page, found: IssuedCredential) -> str:
+    """The holder's one "Add to LinkedIn" link, which must be the click counter, followed
+    without the network: where its redirect sends the browser."""
+    (linkedin,) = [h for h in shown.hrefs() if is_linkedin(h)]
+    assert linkedin == f"/credentials/{found.id}/linkedin"
+    before = analytics.for_credential(found.id)["linkedin"]
+    response = client.get(linkedin, base_url=BASE_URL)
+    assert response.status_code == 302
+    assert analytics.for_credential(found.id)["linkedin"] == before + 1
+    return response.headers["Location"]
+
+
 @pytest.fixture
 def holder(client: FlaskClient) -> Educator:
     """The educator the credentials here are awarded to, signed in on ``client``."""
@@ -304,7 +328,7 @@ def test_visitors_get_a_page_to_check_it_without_the_sharing_tools(
     shown = page(response)
     html = response.get_data(as_text=True)
     assert "Formative Assessment in Practice" in shown.text and "Verification" in shown.text
-    assert not [h for h in shown.hrefs() if "linkedin.com" in h or "certificate" in h]
+    assert not [h for h in shown.hrefs() if is_linkedin(h) or "certificate" in h]
     assert "mailto:" not in html and "qr.svg" not in html and "share-link" not in html
     assert "badge.svg" not in html and "Your credential" not in shown.text
     assert "share.js" not in html
@@ -319,7 +343,7 @@ def test_visitors_get_a_page_to_check_it_without_the_sharing_tools(
     sign_in_directly(client, "educator", make_educator("bo@school.example.org", "Bo Ng").id)
     shown = page(get(client, f"/credentials/{credential.id}", BROWSER))
     assert "Your credential" not in shown.text
-    assert not [h for h in shown.hrefs() if "linkedin.com" in h]
+    assert not [h for h in shown.hrefs() if is_linkedin(h)]
 
 
 def test_the_holder_signed_in_gets_the_sharing_tools(
@@ -328,7 +352,10 @@ def test_the_holder_signed_in_gets_the_sharing_tools(
     response = get(client, f"/credentials/{credential.id}", BROWSER)
     shown = page(response)
     assert "Your credential" in shown.text and "Only you see this part" in shown.text
-    assert any("linkedin.com" in h for h in shown.hrefs())
+    # "Add to LinkedIn" goes through the click counter, never straight to linkedin.com.
+    assert [h for h in shown.hrefs() if is_linkedin(h)] == [
+        f"/credentials/{credential.id}/linkedin"
+    ]
     assert f"/me/credentials/{credential.id}" in shown.hrefs()
     assert "share.js" in response.get_data(as_text=True)
     # It is theirs alone: never kept by a cache, and a cache keeps pages apart by cookie.
@@ -348,9 +375,8 @@ def test_linkedin_copy_link_and_email_sharing(
     shown = page(get(client, f"/credentials/{expiring.id}", BROWSER))
     url = f"{BASE_URL}/credentials/{expiring.id}"
 
-    (linkedin,) = [h for h in shown.hrefs() if h.startswith("https://www.linkedin.com/")]
-    parts = urlsplit(linkedin)
-    assert parts.path == "/profile/add"
+    parts = urlsplit(followed_linkedin(client, shown, expiring))
+    assert (parts.scheme, parts.netloc, parts.path) == ("https", "www.linkedin.com", "/profile/add")
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
     issued = expiring.issued_at
     assert query == {
@@ -378,8 +404,7 @@ def test_linkedin_without_expiry_has_no_expiration_fields(
     client: FlaskClient, credential: IssuedCredential, holder: Educator
 ) -> None:
     shown = page(get(client, f"/credentials/{credential.id}", BROWSER))
-    (linkedin,) = [h for h in shown.hrefs() if h.startswith("https://www.linkedin.com/")]
-    query = parse_qs(urlsplit(linkedin).query)
+    query = parse_qs(urlsplit(followed_linkedin(client, shown, credential)).query)
     assert "expirationYear" not in query and "expirationMonth" not in query
     assert query["certId"] == [credential.id]
 
@@ -494,3 +519,34 @@ def test_its_dates_are_in_the_readers_locale(
     assert f"Issued {issued:%b} {issued.day}, {issued.year}" in shown("en-US,en;q=0.9")
     assert f"Issued {issued.day} {issued:%b} {issued.year}" in shown("en-GB")
     assert f"Issued {issued:%d.%m.%Y}" in shown("de")
+
+
+@pytest.mark.parametrize(
+    ("credits", "language", "said"),
+    [
+        (1.5, "en", "Credit 1.5 hours"),
+        (1.0, "en", "Credit 1 hour"),
+        (1.5, "de", "Credit 1,5 Stunden"),
+    ],
+)
+def test_type_and_credit_hours_in_words(
+    client: FlaskClient,
+    issuer: Issuer,
+    make_achievement: Callable[..., Achievement],
+    make_award: Callable[..., IssuedCredential],
+    credits: float,
+    language: str,
+    said: str,
+) -> None:
+    achievement = make_achievement(
+        issuer, "Coaching Cycles", achievement_type="MicroCredential", credits_available=credits
+    )
+    credential = make_award(issuer, achievement)
+    headers = {"Accept": BROWSER, "Accept-Language": language}
+    text = page(client.get(f"/credentials/{credential.id}", headers=headers)).text
+    # The words the achievement form offers, not OB 3.0's term; hours through Babel.
+    assert "Type Micro-credential" in text and "MicroCredential" not in text
+    assert said in text
+    for path in (f"/achievements/{achievement.public_id}", f"/issuers/{issuer.slug}"):
+        shown = page(client.get(path, headers=headers)).text
+        assert "Micro-credential" in shown and "MicroCredential" not in shown, path

@@ -169,9 +169,39 @@ def test_an_svg_achievement_image_gives_a_baked_copy_of_that_svg(
     # Opened on its own, the SVG may run nothing.
     assert "sandbox" in response.headers["Content-Security-Policy"]
     assert "script-src" not in response.headers["Content-Security-Policy"]
-    # The PNG badge of an SVG achievement still bakes (on the generated image).
-    png = fetch(client, f"/credentials/{credential.id}/badge.png").data
-    assert unbake(png).text == credential.document  # type: ignore[union-attr]
+
+
+def test_an_svg_achievement_image_gives_a_png_drawn_from_that_svg(
+    client: FlaskClient,
+    issuer: Issuer,
+    make_achievement: Callable[..., Achievement],
+    make_award: Callable[..., IssuedCredential],
+    local_fetch: Callable[[str], bytes],
+) -> None:
+    achievement = make_achievement(issuer, "Vector Badge", image_id=store_image(SVG_BADGE))
+    credential = make_award(issuer, achievement)
+    response = fetch(client, f"/credentials/{credential.id}/badge.png")
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    baked = response.data
+    # The SVG's own teal circle, drawn at 512 pixels, not the generated hexagon.
+    picture = PILImage.open(io.BytesIO(baked)).convert("RGBA")
+    assert picture.size == (512, 512)
+    assert picture.getpixel((256, 256)) == (0x2F, 0x6F, 0x6A, 255)
+    assert picture.getpixel((4, 4))[3] == 0
+    generated = images.default_badge_png("Vector Badge")
+    assert [c for c in png_chunks(baked) if c[0] != b"iTXt"] != png_chunks(generated)
+    # One iTXt chunk holds exactly the stored credential, and the baked PNG verifies.
+    texts = [data for kind, data in png_chunks(baked) if kind == b"iTXt"]
+    assert len(texts) == 1 and texts[0].startswith(b"openbadgecredential\0")
+    payload = unbake(baked)
+    assert payload is not None and payload.image_format == "png"
+    assert payload.text == credential.document
+    report = verify(baked, local_fetch)
+    assert report.valid, report.as_json()
+    assert report.format == "png/json"
+    # Both baked images of one credential.
+    svg = fetch(client, f"/credentials/{credential.id}/badge.svg").data
+    assert unbake(svg).text == unbake(baked).text  # type: ignore[union-attr]
 
 
 def test_a_png_achievement_image_gives_an_svg_wrapping_it(
@@ -505,8 +535,27 @@ def test_the_expiry_date_is_on_the_certificate(
     make_award: Callable[..., IssuedCredential],
 ) -> None:
     credential = make_award(issuer, achievement, valid_until=datetime(2031, 3, 15, tzinfo=UTC))
-    assert "valid until 15 March 2031" in pdf_text(
+    assert "valid until March 15, 2031" in pdf_text(
         fetch(client, f"/credentials/{credential.id}/certificate.pdf").data
     )
     html = fetch(client, f"/credentials/{credential.id}/certificate").get_data(as_text=True)
-    assert 'valid until <time datetime="2031-03-15">15 March 2031</time>' in html
+    assert 'valid until <time datetime="2031-03-15">March 15, 2031</time>' in html
+
+
+def test_the_certificate_writes_dates_as_its_page_does_in_the_readers_locale(
+    client: FlaskClient,
+    issuer: Issuer,
+    achievement: Achievement,
+    make_award: Callable[..., IssuedCredential],
+) -> None:
+    credential = make_award(issuer, achievement, valid_until=datetime(2031, 3, 15, tzinfo=UTC))
+    path = f"/credentials/{credential.id}/certificate"
+    british = fetch(client, f"{path}.pdf", **{"Accept-Language": "en-GB"})
+    american = fetch(client, f"{path}.pdf", **{"Accept-Language": "en-US"})
+    assert "valid until 15 March 2031" in pdf_text(british.data)
+    assert "valid until March 15, 2031" in pdf_text(american.data)
+    # One file per language: a cache must not hand the British file to an American reader.
+    assert british.headers["ETag"] != american.headers["ETag"]
+    assert "Accept-Language" in british.vary
+    page = fetch(client, path, **{"Accept-Language": "en-GB"}).get_data(as_text=True)
+    assert '<time datetime="2031-03-15">15 March 2031</time>' in page

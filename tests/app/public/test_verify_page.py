@@ -399,6 +399,8 @@ def test_a_valid_credential_shows_its_image_issuer_and_the_recipient_match(
     assert 'class="verified-badge-image"' in html
     text = page(response).text
     assert "Issued by District 7 Professional Learning" in text
+    issued = credential.issued_at  # the claimed date in words, as the credential page says it
+    assert f"Issued {issued:%b} {issued.day}, {issued.year}" in text
     assert "Matches" in text and 'data-recipient="pass"' in html
     assert "What it claims" not in text
     # Another recipient: the credential is not valid for that person, so its claims are shown.
@@ -406,3 +408,18 @@ def test_a_valid_credential_shows_its_image_issuer_and_the_recipient_match(
     assert banner(other.get_data(as_text=True)) == "Not valid"
     assert "The credential was not awarded to someone.else@example.org" in page(other).text
     assert 'data-recipient="fail"' in other.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("claimed", "shown"),
+    [("2026-03-15T09:00:00Z", "Claims issue date Mar 15, 2026"), ("2026-13-45T99", "2026-13-45")],
+)
+def test_claimed_dates_in_words_and_an_unreadable_one_as_written(
+    web: Web, credential: IssuedCredential, claimed: str, shown: str
+) -> None:
+    document = json.loads(credential.document)
+    document["validFrom"] = claimed  # the proof no longer matches: its claims are listed
+    response = submit(web, text=json.dumps(document))
+    assert response.status_code == 200
+    assert banner(response.get_data(as_text=True)) == "Not valid"
+    assert shown in page(response).text

@@ -205,7 +205,7 @@ def test_create_through_the_form(app, web, workspace) -> None:
     assert "assessment, feedback" in detail
     listing = web.get(workspace["base"]).get_data(as_text=True)
     assert "Feedback That Moves Learning" in listing and "version 1" in listing
-    assert "1.5 credit hours" in listing
+    assert "1.5 hours of credit" in listing
 
 
 def test_create_with_an_uploaded_image(app, web, workspace) -> None:

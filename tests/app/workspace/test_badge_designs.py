@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import Achievement, AchievementVersion, Image
 from app.services.delivery.badge_designer import BadgeDesign, render_svg
 from app.services.org import achievements
-from app.workspace.achievement_labels import ACHIEVEMENT_TYPE_LABELS, ALIGNMENT_TYPE_LABELS
+from app.services.org.achievement_labels import ACHIEVEMENT_TYPE_LABELS, ALIGNMENT_TYPE_LABELS
 from credentials import ACHIEVEMENT_TYPES, ALIGNMENT_TARGET_TYPES
 from schemas.badge_designs import PRESETS
 from tests.app.services.delivery.test_images import png

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from app.workspace import charts
 
 
@@ -20,3 +22,14 @@ def test_bars_fit_the_drawing_and_scale_to_the_largest() -> None:
 def test_all_zero_and_empty_series() -> None:
     assert {b.height for b in charts.bar_chart([("a", 0), ("b", 0)]).bars} == {1.5}
     assert charts.bar_chart([]).bars == []
+
+
+def test_parts_are_drawn_at_the_bars_feet_on_the_same_scale() -> None:
+    chart = charts.bar_chart([("a", 0), ("b", 4), ("c", 10)], parts=[0, 2, 12])
+    empty, some, full = chart.bars
+    assert chart.has_parts and not charts.bar_chart([("a", 1)]).has_parts
+    assert (empty.part, empty.part_height) == (0, 0.0)
+    assert some.part == 2 and abs(some.part_height * 2 - some.height) < 0.02
+    assert full.part == 10 and full.part_height == full.height  # never more than the bar
+    with pytest.raises(ValueError):
+        charts.bar_chart([("a", 1)], parts=[])

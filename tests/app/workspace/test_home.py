@@ -12,10 +12,12 @@ from flask.testing import FlaskClient
 from app.models import StaffAccount
 from app.services.awarding import revocation
 from app.services.delivery import analytics
+from app.services.learning import claims
 from app.services.org import achievements, staff
 from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.conftest import sign_in_directly
+from tests.app.educator.educator_helpers import make_educator
 
 TEST = Actor(label="test")
 
@@ -70,7 +72,7 @@ def test_the_dashboard_shows_the_numbers_a_chart_and_recent_awards_by_achievemen
     assert stat(html, "verifications") == "1"
     assert stat(html, "revoked") == "1"
     assert stat(html, "expiring in 30 days") == "0"
-    assert "claimed" not in html  # the claim step is not in Cairn yet
+    assert stat(html, "claimed") == "0"  # neither recipient has accepted theirs yet
     # The chart: drawn on the server, twelve weeks, the latest holding both awards.
     svg = html[html.index("<svg") : html.index("</svg>")]
     assert svg.count('class="chart-bar') == 12
@@ -82,12 +84,52 @@ def test_the_dashboard_shows_the_numbers_a_chart_and_recent_awards_by_achievemen
     assert views.count(" in the week of ") == 12 and "2 in the week of" in views
     assert "public pages in the last 12 weeks: 2." in html
     assert "<script" not in html and "style=" not in html
-    # Per achievement: issued, views, verifications, LinkedIn, downloads.
+    # Per achievement: issued, claimed, views, verifications, LinkedIn, downloads.
     row = html[html.index(">Coaching Cycles</a>") :].split("</tr>")[0]
-    assert re.findall(r'<td data-label="\w+">([\d,]+)</td>', row) == ["1", "2", "0", "1", "0"]
+    assert re.findall(r'<td data-label="\w+">([\d,]+)</td>', row) == ["1", "0", "2", "0", "1", "0"]
     # Recent awards name their achievement.
     recent = html[html.index('id="recent-heading"') :]
     assert "Ann One" in recent and "Coaching Cycles" in recent and "Reading Routines" in recent
+
+
+def test_claimed_counts_the_credentials_their_recipients_accepted(
+    web, owner, issuer, make_achievement, make_award
+) -> None:
+    """Five issued: two claimed (one through the claim step, one claimed when issued), one
+    revoked before it was claimed, two waiting. Every figure differs, so counting the wrong
+    thing (issued, valid, unclaimed) shows."""
+    first = make_achievement(issuer, "Coaching Cycles")
+    second = make_achievement(issuer, "Reading Routines")
+    env = service_env()
+    accepted = make_award(issuer, first, "ann@school.example.org", name="Ann Lee")
+    claims.claim(make_educator("ann@school.example.org"), accepted, public=True, env=env)
+    make_award(issuer, first, "bo@school.example.org", name="Bo Ng", claimed=True)
+    make_award(issuer, first, "cy@school.example.org", name="Cy Dee")
+    withdrawn = make_award(issuer, second, "di@school.example.org", name="Di Eve")
+    revocation.revoke(withdrawn, "Awarded in error", actor=TEST, env=env)
+    make_award(issuer, second, "ed@school.example.org", name="Ed Fox")
+
+    sign_in(web.client, owner)
+    html = web.get(f"/workspace/{issuer.slug}/").get_data(as_text=True)
+    assert stat(html, "issued") == "5"
+    assert stat(html, "claimed") == "2"
+    assert stat(html, "revoked") == "1"
+    numbers = {
+        name: re.findall(
+            r'<td data-label="(Issued|Claimed)">([\d,]+)</td>',
+            html[html.index(f">{name}</a>") :].split("</tr>")[0],
+        )
+        for name in ("Coaching Cycles", "Reading Routines")
+    }
+    assert numbers == {
+        "Coaching Cycles": [("Issued", "3"), ("Claimed", "2")],
+        "Reading Routines": [("Issued", "2"), ("Claimed", "0")],
+    }
+    # Over time: this week's bar has its claimed part drawn at its foot, and says so.
+    svg = html[html.index('id="chart-title"') :].split("</svg>")[0]
+    assert svg.count('class="chart-bar-part"') == 1
+    assert re.search(r"5 in the week of \d\d \w+ \(2 claimed\)\.</title>", svg)
+    assert "5 awarded in the last 12 weeks, 2 of them claimed." in html
 
 
 def test_the_award_action_offers_awardable_achievements_and_goes_to_the_form(
@@ -124,7 +166,8 @@ def test_an_empty_workspace_has_zeros_and_an_empty_chart(web, owner, issuer) -> 
     sign_in(web.client, owner)
     html = web.get(f"/workspace/{issuer.slug}/").get_data(as_text=True)
     assert stat(html, "issued") == "0" and "Nothing awarded yet." in html
-    assert html.count("chart-bar chart-bar-empty") == 24  # awards and views: nothing yet
+    assert html.count('chart-bar-empty"') == 24  # awards and views: nothing yet
+    assert "chart-bar-part" not in html  # nothing claimed either
     assert "award-start" not in html  # nothing to award yet
     assert "There is nothing to award yet." in web.get(f"/workspace/{issuer.slug}/award").get_data(
         as_text=True

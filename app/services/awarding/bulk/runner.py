@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from app.extensions import db
 from app.models import Achievement, BulkJob, BulkRow, Issuer, StaffAccount
-from app.services._core import addresses, jobs
+from app.services._core import addresses, events, jobs
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Invalid, required
 from app.services.awarding import issuing
@@ -259,16 +260,21 @@ def _finish(job: BulkJob, token: str, actor: Actor, env: ServiceEnv) -> None:
     job.lease = None
     counts = {"issued": job.issued_rows, "skipped": job.skipped_rows, "failed": job.failed_rows}
     audit_step("finish", job, actor, env, counts)
+    events.publish(events.JobFinished(job, env))
     db.session.commit()
 
 
 def _fail(job_id: str, token: str, message: str, env: ServiceEnv) -> None:
-    db.session.execute(
+    failed: CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
         update(BulkJob)
         .where(BulkJob.id == job_id, BulkJob.lease == token)
         .values(state="failed", finished_at=env.now, error=message[:1000])
         .execution_options(synchronize_session=False)
     )
+    if failed.rowcount == 1:  # this worker held the job: it announces the end
+        job = db.session.get(BulkJob, job_id, populate_existing=True)
+        if job is not None:
+            events.publish(events.JobFinished(job, env))
     db.session.commit()
 
 

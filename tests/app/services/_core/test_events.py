@@ -18,6 +18,7 @@ from app.services._core.errors import Invalid
 from app.services.awarding import status_lists
 from app.services.delivery import notices
 from app.services.learning import completion, pathways
+from app.services.webhooks import reactions
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,17 @@ def test_a_handlers_exception_reaches_the_publisher(monkeypatch: pytest.MonkeyPa
 
 def test_the_application_connects_each_domains_reaction(app: Flask) -> None:
     assert events.subscribers(events.IssuerCreated) == [status_lists.on_issuer_created]
-    assert events.subscribers(events.CredentialStored) == [notices.on_credential_stored]
+    assert events.subscribers(events.CredentialStored) == [
+        notices.on_credential_stored,
+        reactions.on_credential_stored,
+    ]
     assert events.subscribers(events.CredentialsAwarded) == [pathways.on_credentials_awarded]
     assert events.subscribers(events.SubmissionDecided) == [completion.on_submission_decided]
+    assert events.subscribers(events.CredentialClaimed) == [reactions.on_credential_claimed]
+    assert events.subscribers(events.CredentialRevoked) == [reactions.on_credential_revoked]
+    assert events.subscribers(events.CredentialSuspended) == [reactions.on_credential_suspended]
+    assert events.subscribers(events.CredentialUnsuspended) == [reactions.on_credential_unsuspended]
+    assert events.subscribers(events.JobFinished) == [reactions.on_job_finished]
 
 
 def test_an_award_is_announced_before_and_after_its_commit(

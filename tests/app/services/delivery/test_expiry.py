@@ -82,7 +82,7 @@ def test_one_notice_per_credential_expiring_soon(
     assert notice.to_address == "soon@school.example.org"
     assert notice.credential_id == soon.id
     assert notice.sent_at is not None
-    expires = f"{soon.valid_until:%d %B %Y}"
+    expires = f"{soon.valid_until:%B} {soon.valid_until.day}, {soon.valid_until.year}"
     assert notice.subject == (
         f"“Coaching <Cycles>” from District 7 Professional Learning expires on {expires}"
     )
@@ -303,3 +303,19 @@ def test_the_cli_command_sends_each_notice_once(
             ("expiry", "soon@school.example.org", True)
         ]
         db.session.remove()
+
+
+def test_the_notice_writes_its_date_in_the_applications_locale(
+    app: Flask, outbox: Path, make_issuer: Any, make_achievement: Any, make_award: Any
+) -> None:
+    # The locale is the application's default (Flask-Babel's), passed to the mail explicitly.
+    app.config["BABEL_DEFAULT_LOCALE"] = "en_GB"
+    issuer = make_issuer()
+    expires = utcnow() + timedelta(days=10)
+    make_award(issuer, make_achievement(issuer, "Exit Tickets"), valid_until=expires)
+    assert service_env().settings.locale == "en_GB"
+    assert expiry.send_notices(service_env()) == 1
+    (notice,) = notices()
+    said = f"{expires.day} {expires:%B} {expires.year}"
+    assert notice.subject.endswith(f"expires on {said}")
+    assert f"expires on {said}." in notice.body_text

@@ -191,3 +191,117 @@ def test_generated_default_is_a_stable_png(app) -> None:
     assert images.default_badge_png("Another Badge") != first.data
     assert images.initials("Formative Assessment in Practice") == "FAP"
     assert images.initials("!!!") == "★"
+
+
+# ---------------------------------------------------------------------------- SVG drawn as PNG
+
+TEAL_CIRCLE = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100" viewBox="0 0 200 100">'
+    b'<circle cx="100" cy="50" r="40" fill="#2f6f6a"/></svg>'
+)
+
+
+def _pixels(data: bytes) -> PILImage.Image:
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    picture = PILImage.open(io.BytesIO(data))
+    picture.load()
+    return picture.convert("RGBA")
+
+
+def test_an_svg_badge_is_drawn_as_a_png_fitted_into_512_pixels() -> None:
+    images.svg_badge_png.cache_clear()
+    drawn = _pixels(required_png(images.svg_badge_png(TEAL_CIRCLE)))
+    assert drawn.size == (512, 256)  # the longer side fills the box; the shape is kept
+    assert drawn.getpixel((256, 128)) == (0x2F, 0x6F, 0x6A, 255)
+    assert drawn.getpixel((5, 5))[3] == 0  # outside the circle: transparent, as drawn
+
+
+def required_png(data: bytes | None) -> bytes:
+    assert data is not None
+    return data
+
+
+def test_text_is_drawn_with_the_bundled_font() -> None:
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
+        b'<text x="5" y="60" font-family="Nonexistent Face" font-size="40" fill="#000">Hi'
+        b"</text></svg>"
+    )
+    drawn = _pixels(required_png(images.svg_badge_png(svg)))
+    # Some ink where the letters are: the unknown face falls back to DejaVu Sans, not nothing.
+    assert any(drawn.getpixel((x, y))[3] > 0 for x in range(0, 300, 2) for y in range(100, 320, 2))
+
+
+class _Listener:
+    """A local HTTP server that counts every connection made to it."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.requests: list[str] = []
+        listener = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                listener.requests.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.end_headers()
+                self.wfile.write(png(64, 64, "#ff0000"))
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_drawing_an_svg_loads_nothing_from_outside_it(app, tmp_path) -> None:
+    """An SVG naming a picture on a server or on disk: upload refuses it, and even drawn
+    directly (an SVG stored under older rules) nothing is fetched or read: only the sanitised
+    document reaches the renderer."""
+    listener = _Listener()
+    local_file = tmp_path / "red.png"
+    local_file.write_bytes(png(64, 64, "#ff0000"))
+    try:
+        url = f"http://127.0.0.1:{listener.port}/badge.png"
+        for href in (url, str(local_file), local_file.as_uri()):
+            svg = (
+                '<svg xmlns="http://www.w3.org/2000/svg" '
+                'xmlns:xlink="http://www.w3.org/1999/xlink" width="64" height="64">'
+                f'<image href="{href}" width="64" height="64"/>'
+                f'<image xlink:href="{href}" width="64" height="64"/>'
+                '<rect width="8" height="8" fill="#0000ff"/></svg>'
+            ).encode()
+            with pytest.raises(ServiceError, match="outside"):
+                store(svg)
+            images.svg_badge_png.cache_clear()
+            drawn = _pixels(required_png(images.svg_badge_png(svg)))
+            assert drawn.getpixel((4, 4)) == (0, 0, 255, 255)  # the SVG's own drawing is kept
+            colours = {drawn.getpixel((x, y)) for x in range(0, 512, 16) for y in range(0, 512, 16)}
+            assert not any(r > 200 and g < 50 and b < 50 and a for r, g, b, a in colours), href
+        assert listener.requests == []
+    finally:
+        listener.close()
+
+
+def test_a_badge_is_drawn_once_per_process(monkeypatch) -> None:
+    calls: list[int] = []
+    real = images.resvg_py.svg_to_bytes
+
+    def counting(**kwargs: object) -> bytes:
+        calls.append(1)
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(images.resvg_py, "svg_to_bytes", counting)
+    images.svg_badge_png.cache_clear()
+    first = images.svg_badge_png(TEAL_CIRCLE)
+    assert images.svg_badge_png(TEAL_CIRCLE) == first
+    assert len(calls) == 1

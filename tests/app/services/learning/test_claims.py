@@ -22,11 +22,13 @@ from app.models import (
     MagicLink,
 )
 from app.services._core.errors import Conflict, Invalid, NotFound
+from app.services.awarding.naming import unsigned_document
 from app.services.learning import claims, completion, educators, enrolments, partners, reviews
 from app.wiring import service_env
 from tests.app.conftest import BASE_URL
 from tests.app.mail_helpers import body_of, delivered
 from tests.app.portfolio_helpers import PDF, add_item, portfolio_badge
+from tests.app.services.awarding.test_issuing import verify as verify_document
 from tests.app.services.learning.test_learning_modules import answer_all, build
 
 ANN = "ann.lee@school.example.org"
@@ -175,16 +177,75 @@ def test_the_claim_link_signs_the_recipient_in_once(app, issuer, badge, make_awa
 def test_claiming_sets_the_visibility_and_is_audited(app, issuer, badge, make_award) -> None:
     credential = make_award(issuer, badge, ANN)
     ann = unnamed()
-    assert claims.claim(ann, credential, public=False, env=service_env()) is True
+    claimed = claims.claim(ann, credential, public=False, env=service_env(), add_name=False)
+    assert claimed is True
     assert credential.claimed_at is not None and credential.is_private
     assert claims.unclaimed(ann) == []
     claimed_at = credential.claimed_at
     assert claims.claim(ann, credential, public=True, env=service_env()) is False
     assert credential.claimed_at == claimed_at and not credential.is_private
+    assert signed_names(credential) == []  # a second claim signs nothing
     actions = db.session.scalars(
         select(AuditEvent.action).where(AuditEvent.subject_id == credential.id)
     ).all()
     assert actions.count("credential.claim") == 1
+
+
+def named(email: str = ANN, credential_name: str = "Ann M. Lee") -> Educator:
+    ann = unnamed(email)
+    claims.confirm_name(ann, "Ann", credential_name, service_env())
+    return ann
+
+
+@pytest.mark.parametrize("proof_format", ["di", "jwt"])
+def test_claiming_signs_the_confirmed_name_into_an_unnamed_award(
+    app, make_issuer, make_achievement, make_award, local_fetch, proof_format: str
+) -> None:
+    issuer = make_issuer(proof_format=proof_format)
+    credential = make_award(issuer, make_achievement(issuer), ANN)
+    unnamed_copy = credential.document
+    before = unsigned_document(credential)
+    assert claims.claim(named(), credential, public=True, env=service_env()) is True
+    db.session.expire_all()
+    stored = db.session.get(IssuedCredential, credential.id)
+    assert stored is not None and stored.recipient_name == "Ann M. Lee"
+    after = unsigned_document(stored)
+    identifiers = after["credentialSubject"]["identifier"]
+    assert {"type": "IdentityObject", "identityType": "name", "hashed": False,
+            "identityHash": "Ann M. Lee"}.items() <= identifiers[-1].items()  # fmt: skip
+    # The same credential: id, dates, status entry and hashed email all as awarded.
+    identifiers.pop()
+    assert after == before
+    for document in (stored.document, unnamed_copy):  # both copies verify
+        report = verify_document(document, local_fetch)
+        assert report.valid, report.as_json()["checks"]
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.subject_id == credential.id)
+    ).all()
+    assert "credential.name_added" in actions and actions.count("credential.claim") == 1
+
+
+def test_the_recipient_may_keep_an_award_without_a_name(app, issuer, badge, make_award) -> None:
+    credential = make_award(issuer, badge, ANN)
+    document = credential.document
+    claims.claim(named(), credential, public=True, env=service_env(), add_name=False)
+    assert credential.document == document and credential.recipient_name is None
+
+
+def test_a_named_award_keeps_the_name_staff_signed(app, issuer, badge, make_award) -> None:
+    credential = make_award(issuer, badge, ANN, name="Ann Lee")
+    document = credential.document
+    claims.claim(named(), credential, public=True, env=service_env())
+    assert credential.document == document and signed_names(credential) == ["Ann Lee"]
+
+
+def test_no_name_is_signed_before_it_is_confirmed(app, issuer, badge, make_award) -> None:
+    credential = make_award(issuer, badge, ANN)
+    document = credential.document
+    with pytest.raises(Conflict, match="Confirm the name"):
+        claims.claim(unnamed(), credential, public=True, env=service_env())
+    db.session.rollback()
+    assert credential.document == document and credential.claimed_at is None
 
 
 def test_nobody_claims_what_is_not_theirs_nor_a_revoked_credential(

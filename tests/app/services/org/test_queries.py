@@ -55,6 +55,13 @@ def test_weeks_are_utc_weeks(make_issuer, make_achievement, make_award) -> None:
     db.session.commit()
     weekly = dict(queries.weekly_awards(issuer, date(2026, 12, 5), weeks=2))
     assert weekly == {date(2026, 11, 23): 1, date(2026, 11, 30): 0}
+    # Claimed ones by the week they were awarded in: none yet, then this one.
+    claimed = dict(queries.weekly_awards(issuer, date(2026, 12, 5), weeks=2, claimed=True))
+    assert claimed == {date(2026, 11, 23): 0, date(2026, 11, 30): 0}
+    award.claimed_at = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    db.session.commit()
+    claimed = dict(queries.weekly_awards(issuer, date(2026, 12, 5), weeks=2, claimed=True))
+    assert claimed == {date(2026, 11, 23): 1, date(2026, 11, 30): 0}
 
 
 def test_only_workspace_slug(make_staff, make_issuer) -> None:
