@@ -1,7 +1,8 @@
 """The API driven as an LMS integration would: create an achievement, award 50 recipients in a
-bulk job and poll it, page through the credentials with the Link headers, revoke one; every
-credential verifies with Cairn's verifier and with Digital Bazaar's vc.js (the revoked one is
-reported revoked by Cairn).
+bulk job and poll it, page through the credentials with the Link headers, revoke one; receive
+the signed webhooks on a local receiver and verify them with the ``standardwebhooks`` library's
+verifier; every credential verifies with Cairn's verifier and with Digital Bazaar's vc.js (the
+revoked one is reported revoked by Cairn).
 
 vc.js runs in one Node process for all fifty (``verify_many``); the test skips, with the
 reason, when Node or the harness's ``node_modules`` is missing.
@@ -17,8 +18,11 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from standardwebhooks import Webhook
 
-from app.models import API_SCOPES
+from app.models import API_SCOPES, WEBHOOK_EVENT_TYPES
+from app.services.org.audit import Actor
+from app.services.webhooks import endpoints
 from app.wiring import service_env
 from credentials import DocumentLoader, verify_credential
 from tests.app.conftest import BASE_URL
@@ -56,10 +60,12 @@ def next_link(response: Any) -> str | None:
 
 
 def test_an_lms_awards_a_cohort_and_every_credential_verifies(
-    vcjs: VcJs, client: FlaskClient, make_staff, make_issuer, make_token, local_fetch
+    vcjs: VcJs, client: FlaskClient, make_staff, make_issuer, make_token, local_fetch, receiver
 ) -> None:
     owner = make_staff("owner@district.example.org")
     issuer = make_issuer("District Learning", owner=owner)
+    _, secret = endpoints.create(issuer, url=receiver.url(), events=WEBHOOK_EVENT_TYPES,
+                                 description="LMS", actor=Actor(owner), env=service_env())  # fmt: skip
     lms = Lms(client, make_token(issuer, owner, API_SCOPES, name="Moodle"))
     base = f"/api/v1/issuers/{issuer.slug}"
 
@@ -101,6 +107,13 @@ def test_an_lms_awards_a_cohort_and_every_credential_verifies(
         "POST", f"/api/v1/credentials/{revoked_id}/revoke", json={"reason": "Left the course"}
     )
     assert revoked.get_json()["status"] == "revoked"
+
+    # The webhooks, each verified with the library's own verifier.
+    payloads = [Webhook(secret).verify(r.body, r.headers) for r in receiver.received]
+    issued = [p["data"]["id"] for p in payloads if p["type"] == "credential.issued"]
+    assert sorted(issued) == sorted(c["id"] for c in listed)
+    assert [p["data"]["id"] for p in payloads if p["type"] == "credential.revoked"] == [revoked_id]
+    assert [p["type"] for p in payloads].count("job.finished") == 1
 
     documents = [
         lms.send("GET", f"{base}/credentials/{c['id']}").get_json()["document"] for c in listed
