@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 
 from app.wiring import base_url
 
@@ -173,6 +173,5 @@ def api_docs() -> str:
         "api/docs.html",
         spec=spec,
         operations=operations(spec),
-        scopes=current_app.config.get("API_SCOPES_DOC"),
         openapi_url="/api/v1/openapi.json",
     )
