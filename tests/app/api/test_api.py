@@ -347,3 +347,27 @@ def test_a_nul_character_in_a_json_body_is_400(client, setup) -> None:
     )
     assert response.status_code == 400 and "NUL" in response.get_json()["error"]["message"]
     assert count(IssuedCredential) == before
+
+
+def test_credentials_filter_by_time_and_achievement(
+    client, setup, make_award, make_achievement
+) -> None:
+    other = make_achievement(setup["issuer"], "Other badge")
+    make_award(setup["issuer"], setup["achievement"], "one@school.example.org")
+    make_award(setup["issuer"], other, "two@school.example.org")
+    path = f"/api/v1/issuers/{setup['slug']}/credentials"
+
+    def total(query: str) -> int:
+        response = call(client, "GET", f"{path}?{query}", setup["token"])
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()["total"]
+
+    assert total("issued_from=2000-01-01T00:00:00Z") == 2
+    assert total("issued_before=2000-01-01T00:00:00Z") == 0
+    assert total("updated_since=2000-01-01T00:00:00Z") == 2
+    assert total(f"achievement={other.public_id}") == 1
+    assert total("q=two@") == 1
+    unknown = call(client, "GET", f"{path}?achievement=nope", setup["token"])
+    assert unknown.status_code == 404
+    bad = call(client, "GET", f"{path}?issued_from=yesterday", setup["token"])
+    assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "issued_from"
