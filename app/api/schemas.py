@@ -106,7 +106,10 @@ class CredentialListArgs(PageArgs):
     issued_from = fields.AwareDateTime()
     issued_before = fields.AwareDateTime()
     updated_since = fields.AwareDateTime(
-        metadata={"description": "Issued, revoked, suspended or claimed at or after this time"}
+        metadata={
+            "description": "Issued, or changed (revoked, suspended, unsuspended, claimed, made "
+            "private…: anything in the audit log), at or after this time"
+        }
     )
 
 

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import (
     CREDENTIAL_STATUSES,
     Achievement,
+    AuditEvent,
     CredentialStatus,
     IssuedCredential,
     Issuer,
@@ -30,8 +31,8 @@ class Search:
     """What the credentials list is narrowed to: part of a recipient's email or name, the
     achievements (by id), a status, and whether the recipient claimed it; for the API also an
     exact (normalised) recipient address, issued in ``[issued_from, issued_before)``, and
-    changed (issued, revoked, suspended or claimed) at or after ``updated_since``. Empty or
-    ``None`` means any."""
+    changed (issued, or anything about it in the audit log) at or after ``updated_since``.
+    Empty or ``None`` means any."""
 
     text: str = ""
     achievement_ids: tuple[int, ...] | None = None
@@ -93,14 +94,18 @@ def search(
     if wanted.issued_before is not None:
         query = query.where(IssuedCredential.issued_at < wanted.issued_before)
     if wanted.updated_since is not None:
+        # Changed: issued since, or anything recorded about it since in the audit log (a
+        # revocation, a suspension and its lifting, a claim, a visibility change...). The log
+        # is read by time first (its created_at index), then narrowed to this issuer's
+        # credentials.
         since = wanted.updated_since
+        audited = select(AuditEvent.subject_id).where(
+            AuditEvent.created_at >= since,
+            AuditEvent.issuer_id == issuer.id,
+            AuditEvent.subject_type == "credential",
+        )
         query = query.where(
-            or_(
-                IssuedCredential.issued_at >= since,
-                IssuedCredential.revoked_at >= since,
-                IssuedCredential.suspended_at >= since,
-                IssuedCredential.claimed_at >= since,
-            )
+            or_(IssuedCredential.issued_at >= since, IssuedCredential.id.in_(audited))
         )
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     found = list(

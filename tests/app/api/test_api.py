@@ -371,3 +371,26 @@ def test_credentials_filter_by_time_and_achievement(
     assert unknown.status_code == 404
     bad = call(client, "GET", f"{path}?issued_from=yesterday", setup["token"])
     assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "issued_from"
+
+
+def test_updated_since_finds_a_credential_whose_suspension_was_lifted(
+    client, setup, make_award
+) -> None:
+    from dataclasses import replace as with_fields
+    from datetime import timedelta
+
+    from app.services.awarding import revocation
+    from app.services.org.audit import Actor
+    from app.wiring import service_env
+
+    credential = make_award(setup["issuer"], setup["achievement"])
+    make_award(setup["issuer"], setup["achievement"], "untouched@school.example.org")
+    later = service_env().now + timedelta(hours=1)
+    env = with_fields(service_env(), now=later, clock=lambda: later)
+    revocation.suspend(credential, "Checking", actor=Actor(setup["owner"]), env=env)
+    revocation.unsuspend(credential, "Checked", actor=Actor(setup["owner"]), env=env)
+    since = (later - timedelta(minutes=1)).isoformat().replace("+00:00", "Z")
+    response = call(client, "GET", f"/api/v1/issuers/{setup['slug']}/credentials",
+                    setup["token"], query_string={"updated_since": since})  # fmt: skip
+    assert [c["id"] for c in response.get_json()["items"]] == [credential.id]
+    assert response.get_json()["items"][0]["status"] == "valid"
