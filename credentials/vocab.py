@@ -79,3 +79,16 @@ PNG_KEYWORD = "openbadgecredential"
 OB2_PNG_KEYWORD = "openbadges"
 SVG_NAMESPACE = "https://purl.imsglobal.org/ob/v3p0"
 OB2_SVG_NAMESPACE = "http://openbadges.org"
+
+CLR_CREDENTIAL = "ClrCredential"
+CLR_SUBJECT = "ClrSubject"
+CLR_CREDENTIAL_SCHEMA = (
+    "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2p0_clrcredential_schema.json"
+)
+#: CLR 2.0 association types (``AssociationType`` enumeration).
+ASSOCIATION_TYPES = (
+    "exactMatchOf", "isChildOf", "isParentOf", "isPartOf", "isPeerOf", "isRelatedTo",
+    "precedes", "replacedBy",
+)  # fmt: skip
+#: The PNG iTXt keyword a baked CLR 2.0 credential sits under (OB 3.0's is ``openbadgecredential``).
+CLR_PNG_KEYWORD = "clrcredential"

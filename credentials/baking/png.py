@@ -27,6 +27,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Keywords include their NUL terminator so a prefix test cannot match a longer keyword.
 _OB3_KEYWORD = b"openbadgecredential\0"
 _OB2_KEYWORD = b"openbadges\0"
+# CLR 2.0 bakes a ClrCredential the same way under its own keyword (1EdTech validator's enums).
+_CLR_KEYWORD = b"clrcredential\0"
 _MAX_CHUNK_LENGTH = 2**31 - 1  # PNG spec: lengths are limited to 2^31 - 1
 
 
@@ -184,3 +186,42 @@ def unbake_png(image: bytes) -> BakedPayload | None:
         # tEXt is Latin-1 by definition; OB 1.x put the hosted assertion URL there.
         return _ob2_payload(ob2_text[0].data[len(_OB2_KEYWORD) :].decode("latin-1"), "png")
     return None
+
+
+def _is_clr_chunk(chunk: _Chunk) -> bool:
+    return chunk.type == b"iTXt" and chunk.data.startswith(_CLR_KEYWORD)
+
+
+def bake_clr_png(image: bytes, payload: str) -> bytes:
+    """Bake a CLR 2.0 ``ClrCredential`` into a PNG as one uncompressed ``clrcredential`` iTXt
+    chunk just before ``IEND`` (an existing one is replaced; other chunks are copied as they are).
+
+    :param image: the PNG bytes.
+    :param payload: the signed ClrCredential as JSON text, or a compact JWS.
+    :raises BakingError: as :func:`bake_png` does.
+    """
+    _kind, text = _prepare_payload(payload)
+    chunks = _read_chunks(image)
+    if sum(1 for chunk in chunks if _is_clr_chunk(chunk)) > 1:
+        raise BakingError("the PNG already has more than one clrcredential chunk")
+    kept = [chunk.raw for chunk in chunks[:-1] if not _is_clr_chunk(chunk)]
+    baked = b"".join([PNG_SIGNATURE, *kept, _make_itxt(_CLR_KEYWORD, text), chunks[-1].raw])
+    _check_size(baked, "the baked image")
+    return baked
+
+
+def unbake_clr_png(image: bytes) -> str | None:
+    """The text of the ClrCredential baked into a PNG (``clrcredential`` iTXt), or ``None``.
+
+    :raises BakingError: when the PNG is invalid, or the chunk is repeated, compressed or empty.
+    """
+    chunks = _read_chunks(image)
+    found = [chunk for chunk in chunks if _is_clr_chunk(chunk)]
+    if len(found) > 1:
+        raise BakingError("the PNG has more than one clrcredential chunk")
+    if not found:
+        return None
+    text = _itxt_text(found[0], _CLR_KEYWORD).strip()
+    if not text:
+        raise BakingError("the image has a CLR credential slot, but it is empty")
+    return text

@@ -16,9 +16,11 @@ status is reported as skipped.
 
 The modules inside are private to ``credentials``: ``report`` (checks, outcomes, the report),
 ``parsing`` (input to credential), ``checks`` (content), ``proof_checks`` (proofs and the
-issuer's key), ``status_checks``, ``endorsements``, and ``verifier`` (the entry point).
+issuer's key), ``status_checks``, ``endorsements``, ``verifier`` (the entry point) and
+``clr`` (a CLR 2.0 record and every credential it holds).
 """
 
+from credentials.verify.clr import ClrReport, is_clr, verify_clr
 from credentials.verify.report import (
     CHECK_ORDER,
     FAIL,
@@ -53,8 +55,11 @@ __all__ = [
     "VALID",
     "WARN",
     "Check",
+    "ClrReport",
     "Outcome",
     "Status",
     "VerificationReport",
+    "is_clr",
+    "verify_clr",
     "verify_credential",
 ]
