@@ -24,6 +24,7 @@ from credentials import (
     SKIP,
     VALID,
     WARN,
+    ClrReport,
     CredentialError,
     DocumentLoader,
     Fetcher,
@@ -31,12 +32,14 @@ from credentials import (
     add_proof,
     bake,
     did_key_verification_method,
+    is_clr,
     looks_like_jws,
     parse_datetime,
     public_jwk,
     schema_errors,
     sign_jwt,
     unbake,
+    verify_clr,
     verify_credential,
 )
 from keys import KeyStoreError, SigningKey, load_key_file
@@ -274,6 +277,15 @@ def _human_report(report: VerificationReport) -> str:
     return "\n".join(lines)
 
 
+def _human_record_report(report: ClrReport) -> str:
+    lines = [f"Learning record (CLR 2.0): {_VERDICTS[report.outcome]}", "", "The record itself:"]
+    lines.append("  " + _human_report(report.record).replace("\n", "\n  "))
+    for number, inner in enumerate(report.embedded, start=1):
+        lines += ["", f"Credential {number} of {len(report.embedded)}:"]
+        lines.append("  " + _human_report(inner).replace("\n", "\n  "))
+    return "\n".join(lines)
+
+
 @click.command("verify")
 @click.argument("source")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -296,7 +308,9 @@ def verify_command(
     offline: bool,
     documents: tuple[str, ...],
 ) -> int:
-    """Verify SOURCE: a .json/.jwt/.png/.svg file, - for stdin, or an https URL.
+    """Verify SOURCE: a .json/.jwt/.png/.svg file, - for stdin, or an https URL. A CLR 2.0
+    learning record (JSON, or a PNG baked with ``clrcredential``) is verified with every
+    credential in it, each reported; it is valid only when all of them are.
 
     Exit status: 0 valid; 1 not valid; 2 unusable input or usage; 3 the signature is genuine
     but nothing ties its key to the issuer the credential names (issuer not confirmed).
@@ -307,6 +321,23 @@ def verify_command(
     if documents:
         fetcher = _GivenDocuments(_given_documents(documents), fetcher)
     data = _verify_input(source, offline, fetcher)
+    if is_clr(data):
+        if recipient is not None:
+            raise UsageProblem("--recipient checks one credential, not a learning record")
+        record = verify_clr(
+            data,
+            loader=DocumentLoader(),
+            now=_parse_time(at, "--at"),
+            fetch=None if offline else fetcher,
+        )
+        if as_json:
+            click.echo(json.dumps(record.as_json(), ensure_ascii=False, indent=2))
+        else:
+            click.echo(_human_record_report(record))
+        parse = record.record.check("parse")
+        if parse is not None and parse.status == FAIL:
+            return 2
+        return EXIT_STATUS[record.outcome]
     report = verify_credential(
         data,
         loader=DocumentLoader(),

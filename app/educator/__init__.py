@@ -58,5 +58,6 @@ from app.educator import (  # noqa: E402,F401
     learning_modules,
     nav,
     portfolio,
+    records,
     submissions,
 )

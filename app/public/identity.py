@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.public import bp
 from app.services._core.errors import NotFound
 from app.services.awarding import status_lists
-from app.services.org import issuers
+from app.services.org import instance, issuers
 from app.wiring import service_env
 
 #: Identity documents change rarely (a key rotation); caches may keep them a few minutes.
@@ -44,6 +44,14 @@ def did_document(slug: str) -> Response:
     issuer = issuers.get_by_slug(slug)
     return json_response(
         issuers.did_document(issuer, service_env()), "application/did+ld+json", cache=IDENTITY_CACHE
+    )
+
+
+@bp.get("/instance/did.json")
+def instance_did_document() -> Response:
+    """This instance's did:web DID document (the key that signs multi-issuer learning records)."""
+    return json_response(
+        instance.did_document(service_env()), "application/did+ld+json", cache=IDENTITY_CACHE
     )
 
 

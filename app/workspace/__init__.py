@@ -81,6 +81,7 @@ from app.workspace import (  # noqa: E402,F401
     members,
     organisations,
     profile,
+    records,
     reports,
     reviews,
     tokens,

@@ -21,16 +21,18 @@ from app.extensions import db
 from app.models import STATUS_LABELS, IssuedCredential, Issuer
 from app.services._core.env import ServiceEnv
 from app.services.awarding import status_lists
-from app.services.org import issuers
+from app.services.org import instance, issuers
 from credentials import (
     FAIL,
     ISSUER_NOT_CONFIRMED,
     PASS,
     VALID,
     Check,
+    ClrReport,
     CredentialError,
     VerificationReport,
     decode_jwt,
+    verify_clr,
     verify_credential,
 )
 
@@ -86,6 +88,8 @@ class LocalFirstFetcher:
 
     def local(self, path: str) -> bytes | None:
         """The body this instance serves at ``path``, or None."""
+        if path == "/instance/did.json":
+            return json.dumps(instance.did_document(self.env)).encode("utf-8")
         for pattern, kind in _ROUTES:
             match = pattern.match(path)
             if not match:
@@ -153,6 +157,21 @@ def verify(
     record = fetch.own_credential(credential_id) if isinstance(credential_id, str) else None
     if record is not None:
         _apply_own_record(report, state_of(record))
+    return report
+
+
+def verify_record(
+    data: bytes | str | Mapping[str, Any], *, env: ServiceEnv, fallback: Fetcher | None
+) -> ClrReport:
+    """Verify a learning record (CLR 2.0) and every credential in it, with local-first
+    resolution; each of this instance's credentials inside also gets Cairn's own record."""
+    fetch = LocalFirstFetcher(env, fallback)
+    report = verify_clr(data, loader=env.loader, now=env.now, fetch=fetch)
+    for inner in report.embedded:
+        credential_id = (inner.credential or {}).get("id")
+        own = fetch.own_credential(credential_id) if isinstance(credential_id, str) else None
+        if own is not None:
+            _apply_own_record(inner, state_of(own))
     return report
 
 
