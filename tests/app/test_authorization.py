@@ -470,3 +470,61 @@ def test_the_linkedin_counter_serves_shareable_credentials_only(
     assert found is not None
     visibility.set_private(found, True, actor=Actor(label="test"), env=service_env())
     assert client.get(path, base_url=BASE_URL).status_code == 404
+
+
+# --- Learning records (CLR 2.0): the backpack's export and the workspace's PD transcript ---------
+
+
+def test_only_the_holder_exports_their_credentials_in_a_record(
+    app: Flask, client: FlaskClient, holder_and_stranger
+) -> None:
+    response = client.get("/me/record", base_url=BASE_URL)
+    assert response.status_code in (302, 303) and "/me/sign-in" in response.headers["Location"]
+    held = holder_and_stranger["credential"].id
+    sign_in_educator(client, holder_and_stranger["stranger"])
+    page = client.get("/me/record", base_url=BASE_URL)
+    assert page.status_code == 200 and held not in page.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token
+    form = {"csrf_token": token.group(1), "scope": "chosen", "credential": held, "format": "json"}
+    refused = client.post("/me/record", data=form, base_url=BASE_URL)
+    assert refused.status_code == 400 and "Content-Disposition" not in refused.headers
+    sign_in_educator(client, holder_and_stranger["holder"])
+    page = client.get("/me/record", base_url=BASE_URL)
+    assert page.status_code == 200 and held in page.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token
+    form["csrf_token"] = token.group(1)
+    allowed = client.post("/me/record", data=form, base_url=BASE_URL)
+    assert allowed.status_code == 200 and "attachment" in allowed.headers["Content-Disposition"]
+
+
+def test_a_transcript_holds_only_the_exporting_organisations_credentials(
+    app: Flask, client: FlaskClient, two_issuers, make_staff: Callable[..., StaffAccount]
+) -> None:
+    b_credential = two_issuers["values"]["credential_id"]
+    viewer = make_staff("viewer@b.example.org", name="Vera Viewer")
+    staff.set_role(two_issuers["b"], viewer, "viewer", actor=Actor(label="test"), env=service_env())
+    before = state(two_issuers["b"].id)
+    # Alice owns A: B's credential of that person is not A's to export, chosen or not.
+    sign_in(client, app, two_issuers["alice"])
+    path = f"/workspace/{two_issuers['a'].slug}/records"
+    page = client.get(f"{path}?email=holder@b.example.org", base_url=BASE_URL)
+    assert page.status_code == 200 and "B&#39;s badge" not in page.get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token
+    for scope in ("all", "chosen"):
+        response = client.post(path, data={"csrf_token": token.group(1), "email": "holder@b.example.org",
+                                           "scope": scope, "credential": b_credential}, base_url=BASE_URL)  # fmt: skip
+        assert response.status_code in (400, 404), f"{scope} -> {response.status_code}"
+        assert "Content-Disposition" not in response.headers
+    # A viewer of B may not sign a transcript in B's name.
+    sign_in(client, app, viewer)
+    b_path = f"/workspace/{two_issuers['b'].slug}/records?email=holder@b.example.org"
+    assert client.get(b_path, base_url=BASE_URL).status_code == 403
+    assert state(two_issuers["b"].id) == before
+
+
+def test_the_instance_did_document_is_public(app: Flask, client: FlaskClient) -> None:
+    response = client.get("/instance/did.json", base_url=BASE_URL)
+    assert response.status_code == 200 and response.json["id"].endswith(":instance")
