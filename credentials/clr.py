@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from importlib import resources
 from typing import Any
 
 from jsonschema import Draft4Validator  # type: ignore[import-untyped, unused-ignore]
@@ -24,7 +22,7 @@ from referencing import Registry
 
 from credentials.build import profile_json
 from credentials.dates import format_datetime
-from credentials.schema import _format_checker, _messages, _refuse_retrieval
+from credentials.schema import _format_checker, _load_schema, _messages, _refuse_retrieval
 from credentials.types import Profile
 from credentials.vocab import (
     ASSOCIATION_TYPES,
@@ -157,8 +155,8 @@ def build_clr(
 
 @functools.cache
 def _clr_validator() -> Draft4Validator:
-    text = resources.files("credentials").joinpath("jsonschema", CLR_SCHEMA_FILE).read_text("utf-8")
-    schema = _vc2_schema(json.loads(text))
+    # schema.py is the one module that reads vendored schemas from package data.
+    schema = _vc2_schema(_load_schema(CLR_SCHEMA_FILE))
     registry: Registry[Any] = Registry(retrieve=_refuse_retrieval)  # type: ignore[call-arg]
     return Draft4Validator(schema, registry=registry, format_checker=_format_checker())
 
