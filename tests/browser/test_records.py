@@ -1,0 +1,72 @@
+"""The learning record (CLR 2.0) export screens in a real browser: the backpack's and the
+workspace's, at 1280 and 390 px, fitting the phone's width; the downloads are signed records."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Site
+from tests.browser.test_educator_journey import educator_sign_in
+
+PHONE = {"width": 390, "height": 844}
+HOLDER = "ann@example.org"
+
+
+def fits(page: Page) -> None:
+    scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll <= inner, f"{page.url} is {scroll}px wide in a {inner}px window"
+
+
+def downloaded(page: Page, button: str) -> Path:
+    with page.expect_download() as download:
+        page.get_by_role("button", name=button).click()
+    return Path(download.value.path())
+
+
+def test_the_educator_exports_a_record(
+    site: Site, new_page: Callable[..., Page], shot: Callable[[Page, str], Path]
+) -> None:
+    for width, options in (("1280", {}), ("390", {"viewport": PHONE})):
+        page = new_page(accept_downloads=True, **options)
+        educator_sign_in(page, site, HOLDER)
+        page.goto(site.url("/me/"))
+        shot(page, f"backpack-record-link-{width}")
+        page.get_by_role("link", name="Export a record (CLR)").click()
+        expect(page.get_by_role("heading", name="Export a learning record")).to_be_visible()
+        expect(page.get_by_label(site.achievement_name)).to_be_visible()
+        fits(page)
+        shot(page, f"record-export-{width}")
+        record: Any = json.loads(downloaded(page, "Download the record").read_text())
+        assert record["type"] == ["VerifiableCredential", "ClrCredential"]
+        assert record["issuer"]["id"].endswith(":issuers:north")
+        page.get_by_label("Only the ones ticked below").check()
+        page.get_by_role("button", name="Download the record").click()
+        expect(page.get_by_text("Tick at least one credential.")).to_be_visible()
+        fits(page)
+        shot(page, f"record-export-refused-{width}")
+
+
+def test_staff_export_a_pd_transcript(
+    site: Site, new_page: Callable[..., Page], shot: Callable[[Page, str], Path]
+) -> None:
+    for width, options in (("1280", {}), ("390", {"viewport": PHONE})):
+        page = new_page(accept_downloads=True, **options)
+        page.goto(site.url("/login"))
+        page.get_by_label("Email address").fill(site.staff_email)
+        page.get_by_label("Password").fill(site.password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/login" not in url)
+        page.goto(site.url(f"/workspace/{site.issuer_slug}/records"))
+        page.get_by_label("Educator's email address").fill(HOLDER)
+        page.get_by_role("button", name="Find their credentials").click()
+        expect(page.get_by_role("heading", name=f"Credentials of {HOLDER}")).to_be_visible()
+        fits(page)
+        shot(page, f"record-transcript-{width}")
+        page.get_by_label("PNG image").check()
+        baked = downloaded(page, "Download the transcript").read_bytes()
+        assert baked.startswith(b"\x89PNG") and b"iTXtclrcredential\x00" in baked
