@@ -90,7 +90,7 @@ def open_signed_in(page: Page, site: Site, url: str) -> None:
         page.get_by_label("Password").fill(site.password)
         page.get_by_role("button", name="Sign in").click()
         page.get_by_role("button", name="Sign out").wait_for()
-    assert page.url.split("?")[0] == url, page.url
+    assert page.url.split("?")[0] == url.split("?")[0], page.url
 
 
 def test_axe_reports_a_planted_problem(axe_context: BrowserContext, site: Site) -> None:
@@ -172,6 +172,7 @@ def test_verify_page_with_a_result_has_no_serious_violations(
         "/award",
         "/audit",
         "/credentials/{valid_id}",
+        "/records?email=ann@example.org",
     ],
 )
 def test_workspace_pages_have_no_serious_violations(
@@ -184,7 +185,7 @@ def test_workspace_pages_have_no_serious_violations(
         )
         name = "workspace" + path.replace("{achievement_id}", "achievement").replace(
             "{valid_id}", "valid"
-        ).replace("/", "-").rstrip("-")
+        ).replace("/", "-").split("?")[0].rstrip("-")
         assert_accessible(page, name, shot)
     finally:
         page.close()

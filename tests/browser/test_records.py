@@ -8,10 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Site
-from tests.browser.test_educator_journey import educator_sign_in
+from tests.browser.test_accessibility import describe
+from tests.browser.test_educator_journey import axe_violations, educator_sign_in
 
 PHONE = {"width": 390, "height": 844}
 HOLDER = "ann@example.org"
@@ -29,7 +30,10 @@ def downloaded(page: Page, button: str) -> Path:
 
 
 def test_the_educator_exports_a_record(
-    site: Site, new_page: Callable[..., Page], shot: Callable[[Page, str], Path]
+    site: Site,
+    browser: Browser,
+    new_page: Callable[..., Page],
+    shot: Callable[[Page, str], Path],
 ) -> None:
     for width, options in (("1280", {}), ("390", {"viewport": PHONE})):
         page = new_page(accept_downloads=True, **options)
@@ -41,6 +45,10 @@ def test_the_educator_exports_a_record(
         expect(page.get_by_label(site.achievement_name)).to_be_visible()
         fits(page)
         shot(page, f"record-export-{width}")
+        if width == "1280":
+            state = page.context.storage_state()
+            blocking = axe_violations(browser, site.url("/me/record"), state, "record-export")
+            assert not blocking, describe(blocking)
         record: Any = json.loads(downloaded(page, "Download the record").read_text())
         assert record["type"] == ["VerifiableCredential", "ClrCredential"]
         assert record["issuer"]["id"].endswith(":issuers:north")
