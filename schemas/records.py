@@ -20,7 +20,7 @@ class RecordExportSchema(Schema):
 
     scope = fields.String(load_default="all", validate=validate.OneOf(("all", "chosen")))
     credential = fields.List(
-        fields.String(validate=validate.Length(min=1, max=36)),
+        fields.String(validate=validate.Length(min=1, max=60)),
         load_default=list,
         validate=validate.Length(max=500),
     )

@@ -134,7 +134,7 @@ def test_chosen_credentials_make_a_partial_record_without_the_pathway_edges(
 ) -> None:
     choices = records.educator_choices(held["educator"], service_env())
     module = next(c for c in choices if c.achievement_name == "Coaching module 1")
-    record = records.educator_record(held["educator"], [module.credential.id], service_env())
+    record = records.educator_record(held["educator"], [module.key], service_env())
     assert record["partial"] is True
     assert len(record["credentialSubject"]["verifiableCredential"]) == 1
     assert "association" not in record["credentialSubject"]
@@ -147,11 +147,11 @@ def test_revoked_credentials_and_other_peoples_are_never_in_a_record(
     make_award: Callable[..., IssuedCredential],
 ) -> None:
     choices = records.educator_choices(held["educator"], service_env())
-    revoked = choices[0].credential
+    revoked = choices[0].issued
     revocation.revoke(revoked, "Awarded in error", actor=ACTOR, env=service_env())
     someone_else = make_award(district, held["modules"][0], "bob@school.example.org")
     assert revoked.id not in [
-        c.credential.id for c in records.educator_choices(held["educator"], service_env())
+        c.key for c in records.educator_choices(held["educator"], service_env())
     ]
     record = records.educator_record(held["educator"], None, service_env())
     inside = [c["id"] for c in record["credentialSubject"]["verifiableCredential"]]
@@ -236,7 +236,7 @@ def test_the_form_bakes_a_png_of_the_chosen_credentials(web: Web, held: dict[str
     chosen = records.educator_choices(held["educator"], service_env())[:2]
     response = web.submit(
         "/me/record",
-        data={"scope": "chosen", "format": "png", "credential": [c.credential.id for c in chosen]},
+        data={"scope": "chosen", "format": "png", "credential": [c.key for c in chosen]},
     )
     assert response.status_code == 200 and response.mimetype == "image/png"
     text = unbake_clr_png(response.data)
@@ -294,3 +294,29 @@ def test_the_instance_did_document_is_served(client: Any, held: dict[str, Any]) 
     assert response.mimetype == "application/did+ld+json"
     assert response.json["id"] == "did:web:badges.example.org:instance"
     assert len(response.json["verificationMethod"]) == 1
+
+
+def test_an_imported_credential_goes_in_and_the_instance_signs(
+    held: dict[str, Any],
+    district: Issuer,
+    make_issuer: Callable[..., Issuer],
+    make_achievement: Callable[..., Achievement],
+    make_award: Callable[..., IssuedCredential],
+) -> None:
+    from app.services.learning import imports
+
+    elsewhere = make_issuer("Riverside Teaching Centre", slug="riverside")
+    earned = make_award(elsewhere, make_achievement(elsewhere, "Literacy coaching"), ANN_HOME)
+    imported = imports.import_credential(
+        held["educator"], earned.document, env=service_env(), fallback=None
+    )
+    assert imported.valid
+    choices = records.educator_choices(held["educator"], service_env())
+    assert choices[-1].key == f"imported-{imported.public_id}" and choices[-1].issued is None
+    record = records.educator_record(held["educator"], [choices[-1].key], service_env())
+    assert record["issuer"]["id"] == instance.did(service_env())
+    assert record["credentialSubject"]["verifiableCredential"] == [json.loads(earned.document)]
+    assert clr_schema_errors(record) == [] and _verify(record).valid
+    # Only Cairn's own credentials of its organisation go in a staff transcript.
+    transcript = records.staff_record(district, ANN, None, actor=ACTOR, env=service_env())
+    assert len(transcript["credentialSubject"]["verifiableCredential"]) == 3
