@@ -6,38 +6,26 @@ from __future__ import annotations
 import copy
 import io
 import json
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image as PillowImage
 
 from credentials import (
-    Achievement,
     Association,
-    Profile,
-    add_proof,
+    BakingError,
     bake_clr_png,
     bake_png,
-    build_clr,
     clr_schema_errors,
-    controller_document,
-    did_web_document_url,
-    identity_object,
     is_clr,
     pathway_associations,
     unbake_clr_png,
     verify_clr,
 )
-from credentials.errors import BakingError
-from keys import generate_key
+from tests.credentials.clr_helpers import MODULE, PATHWAY, signed_record, small_png, two_credentials
 from tests.credentials.world import NOW, World
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-RECORD_ISSUER = "did:web:badges.example.org:instance"
-PATHWAY = "https://badges.example.org/achievements/coaching-pathway"
-MODULE = "https://badges.example.org/achievements/formative-assessment"
 
 
 @pytest.fixture
@@ -45,55 +33,9 @@ def world() -> World:
     return World()
 
 
-def _credentials(world: World) -> list[dict[str, Any]]:
-    module = world.credential(17)
-    pathway = world.credential(
-        18,
-        credential_id="https://badges.example.org/credentials/1b6f1e2a-5b7c-4f0e-8f3e-1c2d3e4f5a6b",
-        achievement=Achievement(
-            id=PATHWAY,
-            name="Coaching pathway",
-            description="Holds the coaching modules.",
-            criteria_narrative="Earn the coaching module badges.",
-        ),
-    )
-    return [module, pathway]
-
-
-def _signed_record(world: World, embedded: list[dict[str, Any]]) -> dict[str, Any]:
-    key = generate_key("ed25519")
-    method = RECORD_ISSUER + "#key-clr"
-    world.documents[did_web_document_url(RECORD_ISSUER)] = controller_document(
-        RECORD_ISSUER,
-        {method: key.public_key()},  # type: ignore[dict-item]
-    )
-    unsigned = build_clr(
-        clr_id="urn:uuid:6a1b9c3e-0b7a-4a8e-9d52-2f5a4c1e7b10",
-        issuer=Profile(id=RECORD_ISSUER, name="Cairn at badges.example.org"),
-        subject_identifiers=[identity_object("teacher@school.example.org", salt="f00d")],
-        embedded=embedded,
-        associations=pathway_associations({PATHWAY: [MODULE]}, [MODULE, PATHWAY]),
-        name="Professional learning record",
-        valid_from=NOW - timedelta(minutes=5),
-    )
-    return add_proof(
-        unsigned,
-        signer=key,
-        verification_method=method,
-        created=NOW - timedelta(minutes=5),
-        loader=world.loader,
-    )
-
-
-def _png() -> bytes:
-    out = io.BytesIO()
-    PillowImage.new("RGBA", (4, 4), (10, 120, 90, 255)).save(out, "PNG")
-    return out.getvalue()
-
-
 def test_the_record_holds_each_credential_with_its_own_proof(world: World) -> None:
-    embedded = _credentials(world)
-    record = _signed_record(world, embedded)
+    embedded = two_credentials(world)
+    record = signed_record(world, embedded)
     subject = record["credentialSubject"]
     assert subject["verifiableCredential"] == embedded  # copied as signed, proofs included
     assert [a["id"] for a in subject["achievement"]] == [MODULE, PATHWAY]
@@ -106,11 +48,11 @@ def test_the_record_holds_each_credential_with_its_own_proof(world: World) -> No
 
 
 def test_the_record_passes_the_clr_schema(world: World) -> None:
-    assert clr_schema_errors(_signed_record(world, _credentials(world))) == []
+    assert clr_schema_errors(signed_record(world, two_credentials(world))) == []
 
 
 def test_the_schema_refuses_a_record_without_credentials_or_a_date(world: World) -> None:
-    record = _signed_record(world, _credentials(world))
+    record = signed_record(world, two_credentials(world))
     broken = copy.deepcopy(record)
     broken["credentialSubject"]["verifiableCredential"] = []
     del broken["validFrom"]
@@ -139,7 +81,7 @@ def test_pathway_associations_name_both_directions_of_edges_inside_the_record() 
 
 
 def test_verifying_checks_the_record_and_every_credential(world: World) -> None:
-    record = _signed_record(world, _credentials(world))
+    record = signed_record(world, two_credentials(world))
     report = verify_clr(record, loader=world.loader, now=NOW, fetch=world.fetch)
     assert report.record.valid, report.record.as_json()
     assert [r.valid for r in report.embedded] == [True, True]
@@ -151,9 +93,9 @@ def test_verifying_checks_the_record_and_every_credential(world: World) -> None:
 def test_a_tampered_credential_inside_fails_even_under_a_good_record_signature(
     world: World,
 ) -> None:
-    embedded = _credentials(world)
+    embedded = two_credentials(world)
     embedded[1]["credentialSubject"]["achievement"]["name"] = "Principal of the year"
-    record = _signed_record(world, embedded)  # the record is signed over the tampered copy
+    record = signed_record(world, embedded)  # the record is signed over the tampered copy
     report = verify_clr(record, loader=world.loader, now=NOW, fetch=world.fetch)
     assert report.record.valid
     assert [r.valid for r in report.embedded] == [True, False]
@@ -162,7 +104,7 @@ def test_a_tampered_credential_inside_fails_even_under_a_good_record_signature(
 
 
 def test_a_tampered_record_fails_its_own_proof(world: World) -> None:
-    record = _signed_record(world, _credentials(world))
+    record = signed_record(world, two_credentials(world))
     record["name"] = "Something else"
     report = verify_clr(record, loader=world.loader, now=NOW, fetch=world.fetch)
     assert report.record.check("proof").status == "fail"  # type: ignore[union-attr]
@@ -170,9 +112,9 @@ def test_a_tampered_record_fails_its_own_proof(world: World) -> None:
 
 
 def test_png_round_trip_and_verification_of_the_baked_record(world: World) -> None:
-    record = _signed_record(world, _credentials(world))
+    record = signed_record(world, two_credentials(world))
     text = json.dumps(record)
-    baked = bake_clr_png(_png(), text)
+    baked = bake_clr_png(small_png(), text)
     assert unbake_clr_png(baked) == text
     assert b"iTXtclrcredential\x00" in baked
     PillowImage.open(io.BytesIO(baked)).load()  # still a PNG an image library reads
@@ -185,7 +127,7 @@ def test_png_round_trip_and_verification_of_the_baked_record(world: World) -> No
 
 
 def test_a_png_with_an_ob3_credential_is_not_a_clr(world: World) -> None:
-    baked = bake_png(_png(), json.dumps(world.credential()))
+    baked = bake_png(small_png(), json.dumps(world.credential()))
     assert unbake_clr_png(baked) is None
     assert not is_clr(baked)
     report = verify_clr(baked, loader=world.loader, now=NOW)

@@ -10,7 +10,7 @@ import pytest
 
 from credentials import bake_clr_png
 from tests.app.cli.test_cli import run
-from tests.credentials.test_clr import _credentials, _png, _signed_record
+from tests.credentials.clr_helpers import signed_record, small_png, two_credentials
 from tests.credentials.world import NOW, World
 
 
@@ -29,10 +29,10 @@ def test_verify_reports_the_record_and_every_credential(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], baked: bool
 ) -> None:
     world = World()
-    record = _signed_record(world, _credentials(world))
+    record = signed_record(world, two_credentials(world))
     path = tmp_path / ("record.png" if baked else "record.json")
     if baked:
-        path.write_bytes(bake_clr_png(_png(), json.dumps(record)))
+        path.write_bytes(bake_clr_png(small_png(), json.dumps(record)))
     else:
         path.write_text(json.dumps(record))
     at = ["--at", NOW.isoformat()]
@@ -51,9 +51,9 @@ def test_a_tampered_credential_inside_makes_the_record_not_valid(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     world = World()
-    embedded = _credentials(world)
+    embedded = two_credentials(world)
     embedded[0]["credentialSubject"]["achievement"]["name"] = "Superintendent"
-    record = _signed_record(world, embedded)  # a good record signature over a bad credential
+    record = signed_record(world, embedded)  # a good record signature over a bad credential
     path = tmp_path / "record.json"
     path.write_text(json.dumps(record))
     status, out, _ = run(
