@@ -43,6 +43,7 @@ from credentials import (
     add_proof,
     bake_clr_png,
     build_clr,
+    clr_schema_errors,
     identity_object,
     parse_datetime,
     pathway_associations,
@@ -206,6 +207,13 @@ def _sign_record(
             valid_from=env.now,
             partial=partial,
         )
+        problems = clr_schema_errors(unsigned)
+        if problems:
+            # Never hand out a record 1EdTech's schema refuses (an imported credential's shape).
+            raise Invalid(
+                "The record would not match the CLR 2.0 schema: " + "; ".join(problems[:3]),
+                field="credential",
+            )
         return add_proof(
             unsigned, signer=key, verification_method=method, created=env.now, loader=env.loader
         )

@@ -30,7 +30,8 @@ def signing_key(env: ServiceEnv) -> tuple[SigningKey, str]:
     try:
         key = env.keystore.active(KEY_OWNER, KEY_TYPE)
     except KeyNotFound:
-        # Two first uses at once may each make a key: both are listed, either verifies.
+        # Two first uses at once may each make a key (the later retires the earlier): both stay
+        # in the DID document, so what either signed verifies.
         key = env.keystore.rotate(KEY_OWNER, KEY_TYPE, env.now)
     return key, f"{did(env)}#{key.kid}"
 

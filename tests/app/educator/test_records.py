@@ -320,3 +320,25 @@ def test_an_imported_credential_goes_in_and_the_instance_signs(
     # Only Cairn's own credentials of its organisation go in a staff transcript.
     transcript = records.staff_record(district, ANN, None, actor=ACTOR, env=service_env())
     assert len(transcript["credentialSubject"]["verifiableCredential"]) == 3
+
+
+def test_a_record_the_clr_schema_would_refuse_is_never_made(
+    held: dict[str, Any],
+    make_issuer: Callable[..., Issuer],
+    make_achievement: Callable[..., Achievement],
+    make_award: Callable[..., IssuedCredential],
+) -> None:
+    from app.services.learning import imports
+
+    elsewhere = make_issuer("Riverside Teaching Centre", slug="riverside")
+    earned = make_award(elsewhere, make_achievement(elsewhere, "Literacy coaching"), ANN_HOME)
+    imported = imports.import_credential(
+        held["educator"], earned.document, env=service_env(), fallback=None
+    )
+    # A stored import that lost its validFrom (it was valid when checked; its copy is not).
+    document = json.loads(imported.document)
+    del document["validFrom"]
+    imported.document = json.dumps(document)
+    db.session.commit()
+    with pytest.raises(Invalid, match="CLR 2.0 schema"):
+        records.educator_record(held["educator"], [f"imported-{imported.public_id}"], service_env())
