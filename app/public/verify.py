@@ -24,7 +24,7 @@ from app.services.delivery import analytics
 from app.services.verification import verifier as verification
 from app.services.verification.verifier import LocalFirstFetcher
 from app.wiring import base_url, fetcher, service_env
-from credentials import MAX_INPUT_BYTES, VALID, VerificationReport, detect_image_format
+from credentials import MAX_INPUT_BYTES, VALID, VerificationReport, detect_image_format, is_clr
 
 VERIFY_LIMIT = "30 per minute"
 #: A badge image shown on the page is embedded as a data: URI; larger uploads are not echoed.
@@ -129,6 +129,14 @@ def verify_page() -> tuple[str, int] | str:
         return render_template(
             "public/verify.html", report=None, banner=None, error=exc.message
         ), exc.status
+    if is_clr(data):
+        record = verification.verify_record(data, env=service_env(), fallback=fetcher())
+        failed = record.record.check("parse")
+        return render_template(
+            "public/verify_record.html",
+            record=record,
+            banner=verification.record_verdict(record),
+        ), (400 if failed is not None and failed.status == "fail" else 200)
     report = _run(data, recipient)
     status = 200 if report.check("parse") is None or report.check("parse").status != "fail" else 400  # type: ignore[union-attr]
     return (
@@ -229,6 +237,11 @@ def verify_api() -> tuple[Response, int]:
         data, recipient = submission()
     except UnusableInput as exc:
         return jsonify({"error": "unusable_input", "message": exc.message}), exc.status
+    if is_clr(data):
+        record = verification.verify_record(data, env=service_env(), fallback=fetcher())
+        answer = {**record.as_json(), "summary": verification.record_verdict(record)}
+        failed = record.record.check("parse")
+        return jsonify(answer), (422 if failed is not None and failed.status == "fail" else 200)
     report = _run(data, recipient)
     body = report.as_json()
     body["summary"] = verification.verdict(report)

@@ -175,6 +175,32 @@ def verify_record(
     return report
 
 
+def record_verdict(report: ClrReport) -> dict[str, str]:
+    """A learning record's verdict in words, as :func:`verdict` gives one credential's: valid
+    only when the record and every credential in it are."""
+    total = len(report.embedded)
+    failing = [i for i, inner in enumerate(report.embedded, start=1) if not inner.valid]
+    if report.outcome == VALID:
+        detail = f"The record and all {total} credentials in it are genuine and current."
+        return {"kind": "valid", "title": STATUS_LABELS["valid"], "outcome": VALID,
+                "detail": detail}  # fmt: skip
+    if report.outcome == ISSUER_NOT_CONFIRMED:
+        detail = (
+            "Every signature is genuine, but not every key is tied to the issuer it names. "
+            "The checks below say which."
+        )
+        return {"kind": "unconfirmed", "title": "Issuer not confirmed", "outcome": report.outcome,
+                "detail": detail}  # fmt: skip
+    if not report.record.valid:
+        detail = "The record itself did not verify: its own checks below say why."
+    elif failing:
+        numbers = ", ".join(str(n) for n in failing)
+        detail = f"The record is genuine, but credential {numbers} of {total} in it is not valid."
+    else:
+        detail = "The record holds no credentials."
+    return {"kind": "invalid", "title": "Not valid", "outcome": report.outcome, "detail": detail}
+
+
 def own_credential_id(report: VerificationReport, env: ServiceEnv) -> str | None:
     """The id of this instance's credential that ``report`` verified, when it is one of ours
     and its proof held (a forgery naming one of our ids is not a verification of it)."""

@@ -340,5 +340,50 @@ def test_a_record_the_clr_schema_would_refuse_is_never_made(
     del document["validFrom"]
     imported.document = json.dumps(document)
     db.session.commit()
-    with pytest.raises(Invalid, match="CLR 2.0 schema"):
+    with pytest.raises(Invalid, match=r"CLR 2\.0 schema"):
         records.educator_record(held["educator"], [f"imported-{imported.public_id}"], service_env())
+
+
+# --- The Verify page and API read a record too ----------------------------------------------
+
+
+def test_the_verify_page_checks_a_baked_record_and_each_credential(
+    web: Web, held: dict[str, Any]
+) -> None:
+    import io
+
+    record = records.educator_record(held["educator"], None, service_env())
+    db.session.commit()
+    baked = records.baked_png(record)
+    response = web.submit(
+        "/verify",
+        data={"file": (io.BytesIO(baked), "learning-record.png")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Verify a learning record" in html
+    assert "The record and all 3 credentials in it are genuine and current." in html
+    assert html.count('class="card record-credential"') == 3
+    record["credentialSubject"]["verifiableCredential"][1]["credentialSubject"]["achievement"][
+        "name"
+    ] = "Superintendent"
+    tampered = web.submit("/verify", data={"text": json.dumps(record)})
+    assert tampered.status_code == 200
+    assert "The record itself did not verify" in tampered.get_data(as_text=True)
+
+
+def test_the_verify_api_answers_a_record_as_json(web: Web, held: dict[str, Any]) -> None:
+    record = records.educator_record(held["educator"], None, service_env())
+    db.session.commit()
+    response = web.client.post(
+        "/api/verify",
+        data=records.baked_png(record),
+        content_type="image/png",
+        base_url=BASE_URL,
+    )
+    assert response.status_code == 200
+    body = response.json
+    assert body["kind"] == "ClrCredential" and body["valid"] is True
+    assert body["summary"]["kind"] == "valid"
+    assert [c["valid"] for c in body["credentials"]] == [True, True, True]
