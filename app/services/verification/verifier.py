@@ -181,7 +181,11 @@ def record_verdict(report: ClrReport) -> dict[str, str]:
     total = len(report.embedded)
     failing = [i for i, inner in enumerate(report.embedded, start=1) if not inner.valid]
     if report.outcome == VALID:
-        detail = f"The record and all {total} credentials in it are genuine and current."
+        detail = (
+            "The record and the credential in it are genuine and current."
+            if total == 1
+            else f"The record and all {total} credentials in it are genuine and current."
+        )
         return {"kind": "valid", "title": STATUS_LABELS["valid"], "outcome": VALID,
                 "detail": detail}  # fmt: skip
     if report.outcome == ISSUER_NOT_CONFIRMED:
