@@ -119,13 +119,14 @@ def badge_png(credential: IssuedCredential) -> bytes:
 
 def version_png(version: AchievementVersion) -> bytes:
     """An achievement version's badge image as a PNG: a PNG as it is, an SVG drawn, or the
-    generated badge when it has none."""
+    generated badge when it has none (or today's SVG rules refuse its SVG)."""
     image = version.image
     if image is not None and image.media_type == "image/png":
         return image.data
+    drawn = None
     if image is not None and image.media_type == "image/svg+xml":
-        return images.svg_badge_png(image.data)
-    return images.default_badge_png(version.name)
+        drawn = images.svg_badge_png(image.data)
+    return drawn if drawn is not None else images.default_badge_png(version.name)
 
 
 def badge_svg(credential: IssuedCredential) -> bytes:
