@@ -254,6 +254,17 @@ def test_the_credential_url_answers_the_assertion_when_asked_for_ob2(
     assert again.status_code == 304 and again.data == b""
 
 
+def test_the_checker_follows_a_negotiated_url_to_the_assertions_own_id(
+    client: FlaskClient, credential: IssuedCredential
+) -> None:
+    # As graph.jsonld_compact_data does: the node fetched declares another id, so it is fetched
+    # again from there, and that is the node validated.
+    negotiated = f"{BASE_URL}/credentials/{credential.id}?v=2_0"
+    result = verify_hosted(negotiated, app_fetch(client), recipient=EMAIL)
+    assert result.errors == []
+    assert negotiated not in result.nodes and assertion_url(credential) in result.nodes
+
+
 def test_unknown_ob2_objects_are_json_404s(client: FlaskClient, issuer: Issuer) -> None:
     for path in (
         "/ob2/assertions/00000000-0000-4000-8000-000000000000",
