@@ -132,7 +132,7 @@ def _ob2_payload(text: str, image_format: ImageFormat) -> BakedPayload:
 
 # The format modules import the shared definitions above, so they can only be imported
 # once those exist; keeping them here avoids a private helper module.
-from credentials.baking.png import PNG_SIGNATURE, bake_png, unbake_png  # noqa: E402
+from credentials.baking.png import PNG_SIGNATURE, bake_ob2_png, bake_png, unbake_png  # noqa: E402
 from credentials.baking.svg import bake_svg, looks_like_svg, unbake_svg  # noqa: E402
 
 
@@ -191,6 +191,7 @@ __all__ = [
     "MAX_IMAGE_BYTES",
     "BakedPayload",
     "bake",
+    "bake_ob2_png",
     "bake_png",
     "bake_svg",
     "detect_image_format",
