@@ -13,6 +13,32 @@ from app.wiring import base_url
 docs_bp = Blueprint("api_docs", __name__)
 
 METHODS = ("get", "post", "put", "patch", "delete")
+#: The webhook events in words, in the order of ``WEBHOOK_EVENT_TYPES`` (a test keeps them equal).
+WEBHOOK_EVENTS = (
+    ("credential.issued", "a credential was awarded (one award, a bulk row, a replacement)"),
+    ("credential.claimed", "its recipient accepted it into their backpack"),
+    ("credential.revoked", "it was revoked (or replaced by a corrected one)"),
+    ("credential.suspended", "it was suspended"),
+    ("credential.unsuspended", "its suspension was lifted"),
+    ("job.finished", "a bulk award job finished or failed; read its rows at the job's url"),
+)
+#: What a ``credential.issued`` delivery looks like (the shape ``webhooks.reactions`` sends).
+WEBHOOK_SAMPLE: dict[str, Any] = {
+    "type": "credential.issued",
+    "timestamp": "2026-12-05T14:31:07Z",
+    "data": {
+        "id": "0b6f0a52-3f0e-4a57-9d55-2f1f4f8f8a10",
+        "url": "https://badges.example.org/credentials/0b6f0a52-3f0e-4a57-9d55-2f1f4f8f8a10",
+        "issuer": "district-7",
+        "achievement": {"id": "ACHIEVEMENT_ID", "name": "Formative Assessment in Practice"},
+        "status": "valid",
+        "issued_at": "2026-12-05T14:31:07Z",
+        "valid_until": "2028-06-30T23:59:59Z",
+        "claimed": False,
+        "replaced_by": None,
+        "bulk_job": None,
+    },
+}
 #: A sample body per operation that takes one (the rest are built from the schema's fields).
 SAMPLES: dict[str, dict[str, Any]] = {
     "award": {
@@ -174,4 +200,6 @@ def api_docs() -> str:
         spec=spec,
         operations=operations(spec),
         openapi_url="/api/v1/openapi.json",
+        webhook_events=WEBHOOK_EVENTS,
+        webhook_sample=json.dumps(WEBHOOK_SAMPLE, indent=2),
     )

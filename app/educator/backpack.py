@@ -78,7 +78,14 @@ def credential_links(found: IssuedCredential) -> dict[str, str]:
     own: dict[str, Any] = {"credential_id": found.id}
     own_links = {
         name: url_for("educator.credential_download", name=name, **own)
-        for name in ("badge.png", "badge.svg", "credential.json", "qr.png", "qr.svg")
+        for name in (
+            "badge.png",
+            "badge.svg",
+            "badge-ob2.png",
+            "credential.json",
+            "qr.png",
+            "qr.svg",
+        )
     }
     own_links["page"] = url_for("public.credential", credential_id=found.id)
     own_links["certificate"] = url_for("educator.credential_certificate", **own)

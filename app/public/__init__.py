@@ -9,7 +9,7 @@ from app.extensions import limiter
 
 bp = Blueprint("public", __name__)
 
-from app.public import credentials, identity, manage, pages, resources, verify  # noqa: E402,F401
+from app.public import credentials, identity, manage, ob2, pages, resources, verify  # noqa: E402,F401
 
 # isort: split
 from app.public import people  # noqa: E402,F401

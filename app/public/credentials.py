@@ -16,9 +16,10 @@ from werkzeug.wrappers import Response as BaseResponse
 from app.formatting import page_locale
 from app.models import STATUS_LABELS, Image, IssuedCredential, Issuer
 from app.public import bp
+from app.public.ob2 import assertion_response, wants_ob2
 from app.qr import qr_png, qr_svg
 from app.services._core.errors import required
-from app.services.delivery import analytics, certificate_design, certificates, downloads
+from app.services.delivery import analytics, certificate_design, certificates, downloads, ob2
 from app.services.delivery import queries as public_queries
 from app.services.learning import educators
 from app.services.org import queries as org_queries
@@ -103,7 +104,10 @@ def not_found_json() -> Response:
 def credential(credential_id: str) -> BaseResponse | str:
     """Content negotiation: a page for people, the stored credential for machines. The page
     shows the live status, so it is never kept (``no-cache``), and it ignores ``If-None-Match``:
-    an entity tag only ever names a stored document's bytes."""
+    an entity tag only ever names a stored document's bytes. ``?v=2_0`` or an OB 2.0 profile in
+    ``Accept`` gets the OB 2.0 hosted assertion (:mod:`app.public.ob2`)."""
+    if wants_ob2():
+        return assertion_response(credential_id)
     if not wants_html():
         document = public_queries.stored(credential_id)
         if document is None:
@@ -175,6 +179,7 @@ PRIVATE_CACHE = "private, no-cache"
 DOWNLOADS = (
     "badge.png",
     "badge.svg",
+    "badge-ob2.png",
     "credential.json",
     "qr.png",
     "qr.svg",
@@ -227,6 +232,14 @@ def download(found: IssuedCredential, name: str) -> Download:
             f"badge-{found.id}.svg",
             downloads.etag(found, "svg"),
             lambda: downloads.badge_svg(found),
+        )
+    if name == "badge-ob2.png":
+        env = service_env()
+        return Download(
+            "image/png",
+            f"badge-{found.id}-ob2.png",
+            ob2.baked_png_etag(found, env),
+            lambda: ob2.baked_png(found, env),
         )
     if name == "credential.json":
         jwt = found.proof_format == "jwt"
@@ -333,6 +346,7 @@ def private_download(found: IssuedCredential, name: str) -> BaseResponse:
 SHAREABLE_DOWNLOADS = {
     "badge_png": "badge.png",
     "badge_svg": "badge.svg",
+    "badge_ob2_png": "badge-ob2.png",
     "qr_code_png": "qr.png",
     "qr_code_svg": "qr.svg",
     "certificate_pdf": "certificate.pdf",
@@ -390,6 +404,7 @@ def links(found: IssuedCredential, token: str | None = None) -> dict[str, str]:
             "page": url_for("public.credential", **public),
             "badge.png": url_for("public.badge_png", **public),
             "badge.svg": url_for("public.badge_svg", **public),
+            "badge-ob2.png": url_for("public.badge_ob2_png", **public),
             "credential.json": url_for("public.credential_file", **public),
             "qr.png": url_for("public.qr_code_png", **public),
             "qr.svg": url_for("public.qr_code_svg", **public),

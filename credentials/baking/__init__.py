@@ -135,6 +135,7 @@ def _ob2_payload(text: str, image_format: ImageFormat) -> BakedPayload:
 from credentials.baking.png import (  # noqa: E402
     PNG_SIGNATURE,
     bake_clr_png,
+    bake_ob2_png,
     bake_png,
     unbake_clr_png,
     unbake_png,
@@ -198,6 +199,7 @@ __all__ = [
     "BakedPayload",
     "bake",
     "bake_clr_png",
+    "bake_ob2_png",
     "bake_png",
     "bake_svg",
     "detect_image_format",

@@ -154,6 +154,40 @@ def bake_png(image: bytes, payload: str) -> bytes:
     return baked
 
 
+def bake_ob2_png(image: bytes, assertion_url: str) -> bytes:
+    """Bake an Open Badges 2.0 hosted assertion into a PNG: one uncompressed ``openbadges``
+    iTXt chunk holding the assertion's URL, for backpacks that only read OB 2.0.
+
+    https://www.imsglobal.org/sites/default/files/Badges/OBv2p0Final/baking/index.html
+
+    Every other chunk is copied byte for byte, except earlier badges: any ``openbadges`` or
+    ``openbadgecredential`` chunk is dropped, so the image carries exactly this one badge (an
+    OB 3.0 chunk would win over it in readers that know both).
+
+    :param image: the PNG bytes.
+    :param assertion_url: the hosted assertion's http(s) URL.
+    :returns: the baked PNG bytes.
+    :raises BakingError: when the PNG is invalid, the URL is not an http(s) URL, or the
+        result would exceed the size limit.
+    """
+    kind = _ob2_payload(assertion_url, "png").kind if assertion_url.strip() else None
+    if kind != "url" or assertion_url != assertion_url.strip():
+        raise BakingError("an Open Badges 2.0 hosted badge needs the assertion's http(s) URL")
+    chunks = _read_chunks(image)
+    kept = [chunk.raw for chunk in chunks[:-1] if not _is_badge_chunk(chunk)]
+    baked = b"".join(
+        [PNG_SIGNATURE, *kept, _make_itxt(_OB2_KEYWORD, assertion_url), chunks[-1].raw]
+    )
+    _check_size(baked, "the baked image")
+    return baked
+
+
+def _is_badge_chunk(chunk: _Chunk) -> bool:
+    return chunk.type in (b"iTXt", b"tEXt", b"zTXt") and chunk.data.startswith(
+        (_OB3_KEYWORD, _OB2_KEYWORD)
+    )
+
+
 def unbake_png(image: bytes) -> BakedPayload | None:
     """Read the credential baked into a PNG.
 

@@ -38,6 +38,8 @@ BUNDLED_CONTEXTS: Mapping[str, str] = {
         "w3id_security_suites_ed25519-2020_v1.jsonld"
     ),
     "https://www.w3.org/ns/did/v1": "w3c_did_v1.jsonld",
+    # Open Badges 2.0: the hosted Assertion, BadgeClass and Issuer for older backpacks.
+    "https://w3id.org/openbadges/v2": "openbadges_v2_context.json",
 }
 
 

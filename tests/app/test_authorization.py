@@ -349,6 +349,7 @@ def test_nobody_ends_another_accounts_session(
 #: Routes of ``/me`` that act on one credential of the signed-in educator, or on their enrolment.
 EDUCATOR_ROUTES = (
     ("GET", "/me/credentials/{credential_id}/files/badge.png"),
+    ("GET", "/me/credentials/{credential_id}/files/badge-ob2.png"),
     ("GET", "/me/credentials/{credential_id}/files/credential.json"),
     ("GET", "/me/credentials/{credential_id}/certificate"),
     ("POST", "/me/credentials/{credential_id}/manage-links/revoke"),
@@ -528,3 +529,45 @@ def test_a_transcript_holds_only_the_exporting_organisations_credentials(
 def test_the_instance_did_document_is_public(app: Flask, client: FlaskClient) -> None:
     response = client.get("/instance/did.json", base_url=BASE_URL)
     assert response.status_code == 200 and response.json["id"].endswith(":instance")
+
+
+# --- Open Badges 2.0 hosted objects (issue 12) ---
+
+#: The public OB 2.0 routes, by endpoint: who may GET them (anyone: a backpack verifying a hosted
+#: badge signs in nowhere) and what a private credential answers. Nothing under /ob2/ writes.
+OB2_ROUTES = {
+    "public.ob2_assertion": ("/ob2/assertions/{credential_id}", 200),
+    "public.ob2_badge_class": ("/ob2/badges/{public_id}/1", 200),
+    "public.ob2_badge_image": ("/ob2/badges/{public_id}/1/image.png", 200),
+    "public.ob2_issuer": ("/ob2/issuers/{slug}", 200),
+    "public.badge_ob2_png": ("/credentials/{credential_id}/badge-ob2.png", 404),
+}
+
+
+def test_every_ob2_route_has_a_row(app: Flask) -> None:
+    found = {r.endpoint for r in app.url_map.iter_rules() if "ob2" in r.endpoint}
+    assert found == set(OB2_ROUTES)
+
+
+def test_ob2_routes_are_public_reads_and_a_private_credential_keeps_its_proof_only(
+    app: Flask, client: FlaskClient, two_issuers
+) -> None:
+    values = two_issuers["values"]
+    credential = db.session.get(IssuedCredential, values["credential_id"])
+    assert credential is not None
+    filled = {
+        endpoint: path.format(
+            credential_id=credential.id, public_id=values["public_id"], slug=two_issuers["b"].slug
+        )
+        for endpoint, (path, _) in OB2_ROUTES.items()
+    }
+    before = state(two_issuers["b"].id)
+    for path in filled.values():
+        assert client.get(path, base_url=BASE_URL).status_code == 200, path
+        assert client.post(path, base_url=BASE_URL).status_code == 405, path
+    visibility.set_private(credential, True, actor=Actor(label="test"), env=service_env())
+    for endpoint, (_, private_status) in OB2_ROUTES.items():
+        response = client.get(filled[endpoint], base_url=BASE_URL)
+        assert response.status_code == private_status, filled[endpoint]
+    events, credentials = state(two_issuers["b"].id)
+    assert credentials == before[1] and events == before[0] + 1  # the visibility change only

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, Page, Route, expect
 
 from tests.browser.conftest import DESKTOP, Site, assert_counted_linkedin, cairn_commands
 from tests.browser.test_accessibility import assert_accessible
-from tests.browser.test_educator_journey import educator_sign_in, flash, staff_sign_in
+from tests.browser.test_educator_journey import educator_sign_in, flash, mailed_link, staff_sign_in
 
 Shot = Callable[[Page, str], Path]
 PHONE = {"width": 390, "height": 844}
@@ -214,3 +214,55 @@ def test_save_and_back_pressed_while_an_autosave_is_on_its_way_is_not_lost(
     expect(page.locator("[data-autosave-status]")).to_contain_text("1 of 1 prompts answered")
     assert save_and_back.bounding_box() == where
     shot(page, f"educator-activity-autosave-saved-{width}")
+
+
+def assert_ob2_badge(page: Page, site: Site, href: str) -> None:
+    """The link gives a PNG whose ``openbadges`` iTXt chunk holds the hosted assertion's URL, and
+    that URL answers the OB 2.0 assertion."""
+    data = page.request.get(site.url(href)).body()
+    marker = b"iTXtopenbadges\0\0\0\0\0"
+    assert data.startswith(b"\x89PNG") and marker in data
+    start = data.index(marker) + len(marker)
+    url = data[start : start + len(site.url("/ob2/assertions/")) + 36].decode()
+    assert url == site.url(f"/ob2/assertions/{site.valid_id}")
+    assertion = page.request.get(url).json()
+    assert assertion["type"] == "Assertion" and assertion["id"] == url
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_the_holder_is_offered_the_badge_for_older_backpacks(
+    new_page: Callable[..., Page], site: Site, shot: Shot, width: str
+) -> None:
+    page = new_page(viewport=WIDTHS[width])
+    educator_sign_in(page, site, HOLDER)
+    # In the backpack, behind "Download".
+    page.goto(site.url(f"/me/credentials/{site.valid_id}"))
+    actions = page.locator("section.credential-actions")
+    ob2_link = actions.get_by_role("link", name="For older backpacks (Open Badges 2.0)")
+    expect(ob2_link).to_be_hidden()
+    actions.locator("summary", has_text="Download").click()
+    expect(ob2_link).to_be_visible()
+    fits(page)
+    shot(page, f"ob2-educator-credential-download-open-{width}")
+    assert_ob2_badge(page, site, ob2_link.get_attribute("href") or "")
+    # On the credential's own page, which the holder sees with their sharing tools.
+    page.goto(site.url(f"/credentials/{site.valid_id}"))
+    link = page.get_by_role("link", name="Badge image for older backpacks (Open Badges 2.0, PNG)")
+    expect(link).to_be_visible()
+    link.scroll_into_view_if_needed()
+    fits(page)
+    shot(page, f"ob2-holder-credential-page-{width}")
+    assert_ob2_badge(page, site, link.get_attribute("href") or "")
+    # Through a manage link, asked for by email as a holder without an account would.
+    page.goto(site.url(f"/credentials/{site.valid_id}/manage"))
+    page.get_by_label("Email address").fill(HOLDER)
+    page.get_by_role("button", name="Email me a new link").click()
+    manage = mailed_link(
+        page, site, HOLDER, "Your link to manage", f"/credentials/{site.valid_id}/manage/"
+    )
+    page.goto(manage)
+    link = page.get_by_role("link", name="Badge image for older backpacks (Open Badges 2.0, PNG)")
+    expect(link).to_be_visible()
+    fits(page)
+    shot(page, f"ob2-manage-page-{width}")
+    assert_ob2_badge(page, site, link.get_attribute("href") or "")

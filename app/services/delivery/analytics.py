@@ -20,7 +20,9 @@ from app.models import ACTIVITY_KINDS, CredentialActivity, IssuedCredential
 from app.services._core.env import ServiceEnv
 
 #: The downloads that count as a download click; the QR codes are shown on the page itself.
-COUNTED_DOWNLOADS = frozenset({"badge.png", "badge.svg", "credential.json", "certificate.pdf"})
+COUNTED_DOWNLOADS = frozenset(
+    {"badge.png", "badge.svg", "badge-ob2.png", "credential.json", "certificate.pdf"}
+)
 
 
 def record(credential_id: str, kind: str, env: ServiceEnv) -> None:

@@ -111,15 +111,22 @@ def version_name(credential: IssuedCredential) -> str:
 
 def badge_png(credential: IssuedCredential) -> bytes:
     """The badge image as a PNG with the credential baked in."""
-    image = version_image(credential)
-    source = None
+    version = required(
+        db.session.get(AchievementVersion, credential.achievement_version_id), "missing version"
+    )
+    return bake_png(version_png(version), credential.document)
+
+
+def version_png(version: AchievementVersion) -> bytes:
+    """An achievement version's badge image as a PNG: a PNG as it is, an SVG drawn, or the
+    generated badge when it has none (or today's SVG rules refuse its SVG)."""
+    image = version.image
     if image is not None and image.media_type == "image/png":
-        source = image.data
-    elif image is not None and image.media_type == "image/svg+xml":
-        source = images.svg_badge_png(image.data)
-    if source is None:
-        source = images.default_badge_png(version_name(credential))
-    return bake_png(source, credential.document)
+        return image.data
+    drawn = None
+    if image is not None and image.media_type == "image/svg+xml":
+        drawn = images.svg_badge_png(image.data)
+    return drawn if drawn is not None else images.default_badge_png(version.name)
 
 
 def badge_svg(credential: IssuedCredential) -> bytes:

@@ -13,8 +13,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from app.api.docs import WEBHOOK_EVENTS, WEBHOOK_SAMPLE
 from app.extensions import db
 from app.models import AuditEvent, BulkJob, IssuedCredential
+from app.models.webhook import WEBHOOK_EVENT_TYPES
+from app.services.webhooks import reactions
+from app.wiring import service_env
 from tests.app.conftest import BASE_URL
 
 
@@ -276,6 +280,22 @@ def test_the_docs_page_lists_every_operation_with_samples(client: FlaskClient) -
     assert html.count("curl -X") == html.count("import os, requests") > 15
     assert "<code>recipient</code>" in html  # the award's JSON body is described
     assert not re.search(r'(?:src|href)="(?:https?:)?//', html)  # nothing from elsewhere
+
+
+def test_the_docs_page_explains_every_webhook_event_and_payload(
+    client: FlaskClient, setup: Any, make_award: Any
+) -> None:
+    html = client.get("/api/docs", base_url=BASE_URL).get_data(as_text=True)
+    assert [kind for kind, _meaning in WEBHOOK_EVENTS] == list(WEBHOOK_EVENT_TYPES)
+    for kind in WEBHOOK_EVENT_TYPES:
+        assert f"<code>{kind}</code>" in html
+    # The sample has the shape of a real delivery.
+    credential = make_award(setup["issuer"], setup["achievement"], name="Ada Teacher")
+    real = reactions.credential_data(credential, service_env())
+    assert set(WEBHOOK_SAMPLE) == {"type", "timestamp", "data"}
+    assert set(WEBHOOK_SAMPLE["data"]) == set(real)
+    assert set(WEBHOOK_SAMPLE["data"]["achievement"]) == set(real["achievement"])
+    assert "Webhook(ENDPOINT_SECRET).verify" in html
 
 
 def test_replace_issues_a_correction_and_revokes_the_original(client, setup, make_award) -> None:

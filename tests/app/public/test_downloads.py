@@ -494,7 +494,16 @@ def test_a4_and_letter_have_different_etags(
 
 
 @pytest.mark.parametrize(
-    "name", ["badge.png", "badge.svg", "qr.png", "qr.svg", "certificate", "certificate.pdf"]
+    "name",
+    [
+        "badge.png",
+        "badge.svg",
+        "badge-ob2.png",
+        "qr.png",
+        "qr.svg",
+        "certificate",
+        "certificate.pdf",
+    ],
 )
 def test_a_private_credential_has_no_shareable_downloads(
     client: FlaskClient, credential: IssuedCredential, name: str
