@@ -175,7 +175,8 @@ def save_code(
 
 def find_code(code: str, client: OAuthClient, env: ServiceEnv) -> OAuthAuthorizationCode | None:
     """The client's unused, unexpired code; None otherwise. A code presented again after it
-    was used revokes every token it gave (RFC 6749 §4.1.2: it may have been stolen)."""
+    was used revokes every token the client got for the educator since the code was made
+    (RFC 6749 §4.1.2: the code may have been stolen)."""
     row: OAuthAuthorizationCode | None = db.session.scalar(
         select(OAuthAuthorizationCode).where(OAuthAuthorizationCode.code_hash == secret_hash(code))
     )
@@ -185,7 +186,7 @@ def find_code(code: str, client: OAuthClient, env: ServiceEnv) -> OAuthAuthoriza
         _revoke_where(
             (OAuthToken.client_id == row.client_id)
             & (OAuthToken.educator_id == row.educator_id)
-            & (OAuthToken.issued_at >= row.used_at),
+            & (OAuthToken.issued_at >= row.created_at),
             env.now,
         )
         db.session.commit()
