@@ -137,11 +137,18 @@ class Registration(ClientRegistrationEndpoint):  # type: ignore[misc]
         return connections.new_secret()
 
     def extract_client_metadata(self, oauth_request: Any) -> dict[str, Any]:
-        metadata: dict[str, Any] = super().extract_client_metadata(oauth_request)
+        # Checked before Authlib reads it too: its claim checks assume the JSON types are right
+        # (a number where a URI belongs would be an AttributeError, a 500).
         try:
+            connections.check_metadata(oauth_request.payload.data)
+            metadata: dict[str, Any] = super().extract_client_metadata(oauth_request)
             return connections.check_metadata(metadata)
         except Invalid as error:
             raise InvalidClientMetadataError(error.message) from error
+        except (AttributeError, TypeError, ValueError) as error:
+            raise InvalidClientMetadataError(
+                "The metadata has a value of the wrong type."
+            ) from error
 
     def save_client(
         self, client_info: dict[str, Any], client_metadata: dict[str, Any], oauth_request: Any

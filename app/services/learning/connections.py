@@ -63,7 +63,11 @@ def _is_loopback(host: str | None) -> bool:
 def _url(value: Any, field: str, *, loopback: bool = False) -> str:
     if not isinstance(value, str) or not value or len(value) > MAX_URL:
         raise Invalid(f"{field} must be a URL.", field)
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        raise Invalid(f"{field} must be a URL.", field) from None
     if parts.fragment or not parts.hostname:
         raise Invalid(f"{field} must be an absolute URL without a fragment.", field)
     if parts.scheme == "https" or (
@@ -107,6 +111,10 @@ def check_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
         raise Invalid(
             "token_endpoint_auth_method must be client_secret_basic.", "token_endpoint_auth_method"
         )
+    for field in ("grant_types", "response_types", "contacts"):
+        value = metadata.get(field, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise Invalid(f"{field} must be a list of strings.", field)
     for field in ("software_id", "software_version"):
         value = metadata.get(field)
         if value is not None and (not isinstance(value, str) or len(value) > MAX_TEXT):

@@ -15,6 +15,7 @@ from app.models import Educator
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Invalid
 from app.services.learning import educators, imports
+from credentials import ISSUER_NOT_CONFIRMED, VALID
 from schemas.educators import AccountSchema
 from schemas.errors import flat_errors
 
@@ -39,11 +40,16 @@ class StoredCredential:
 
 
 def credentials(educator: Educator, *, since: datetime | None = None) -> list[StoredCredential]:
-    """Every credential in the educator's backpack that verified when it arrived, newest first:
-    Cairn's own (awarded to a confirmed address) and imported ones, each exactly as signed."""
+    """Every credential in the educator's backpack whose signature verified when it arrived
+    (what an upsert accepts), newest first: Cairn's own (awarded to a confirmed address) and
+    imported ones, each exactly as signed."""
     found = [
         StoredCredential(c.document, c.issued_at) for c in educators.credentials_of(educator)
-    ] + [StoredCredential(i.document, i.imported_at) for i in imports.list_for(educator) if i.valid]
+    ] + [
+        StoredCredential(i.document, i.imported_at)
+        for i in imports.list_for(educator)
+        if imports.report_of(i).outcome in (VALID, ISSUER_NOT_CONFIRMED)
+    ]
     if since is not None:
         found = [c for c in found if c.arrived_at >= since]
     return sorted(found, key=lambda c: c.arrived_at, reverse=True)

@@ -302,3 +302,56 @@ def test_scopes_asked_beyond_the_registration_are_dropped(
     tokens = wallet.exchange(wallet.code_from(wallet.consent(url)), verifier)
     assert tokens.get_json()["scope"] == f"{SCOPE}profile.readonly"
     imsx(wallet.api("GET", "/credentials"), 403)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"client_name": "W", "redirect_uris": "https://w.example/cb", "scope": ALL_SCOPES[0]},
+        {"client_name": "W", "redirect_uris": [1], "scope": ALL_SCOPES[0]},
+        {"client_name": 5, "redirect_uris": [REDIRECT_URI], "scope": ALL_SCOPES[0]},
+        {"client_name": "W", "redirect_uris": [REDIRECT_URI], "scope": 7},
+        {"client_name": "W", "redirect_uris": [REDIRECT_URI + "#frag"], "scope": ALL_SCOPES[0]},
+        {"client_name": "W", "redirect_uris": ["https://[::1"], "scope": ALL_SCOPES[0]},
+        {"client_name": "W", "redirect_uris": [REDIRECT_URI], "scope": ALL_SCOPES[0],
+         "grant_types": ["client_credentials"]},
+        {"client_name": "W", "redirect_uris": [REDIRECT_URI], "scope": ALL_SCOPES[0],
+         "software_id": {"x": 1}},
+        {},
+    ],
+)  # fmt: skip
+def test_hostile_registrations_get_400_and_store_nothing(client: FlaskClient, body: object) -> None:
+    from app.models import OAuthClient
+
+    refused = client.post("/ims/ob/v3p0/register", json=body, base_url=BASE_URL)
+    assert refused.status_code == 400, refused.get_data(as_text=True)
+    assert "error" in refused.get_json()
+    assert db.session.query(OAuthClient).count() == 0
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "response_type=code&client_id=nobody&redirect_uri=https://x.example/cb&state=s",
+        "response_type=token&client_id={id}&redirect_uri=" + REDIRECT_URI,
+    ],
+)
+def test_hostile_authorize_requests_get_an_error_page(wallet: Wallet, query: str) -> None:
+    page = wallet.http.get(
+        "/ims/ob/v3p0/authorize?" + query.format(id=wallet.client_id), base_url=BASE_URL
+    )
+    assert page.status_code in (302, 400)
+    if page.status_code == 302:  # a known client and redirect URI: the error goes back to it
+        assert page.headers["Location"].startswith(REDIRECT_URI + "?error=")
+    assert db.session.query(OAuthAuthorizationCode).count() == 0
+
+
+def test_garbage_at_the_token_endpoint_is_refused(wallet: Wallet) -> None:
+    for form in ({}, {"grant_type": "password", "username": "a", "password": "b"},
+                 {"grant_type": "authorization_code", "code": "nope", "redirect_uri": REDIRECT_URI},
+                 {"grant_type": "refresh_token", "refresh_token": "nope"}):  # fmt: skip
+        refused = wallet.token(form)
+        assert refused.status_code in (400, 401), (form, refused.get_data(as_text=True))
+        assert "error" in refused.get_json()
+    assert db.session.query(OAuthToken).count() == 0
