@@ -37,6 +37,18 @@ def schema_check(name: str, instance: Any) -> None:
     jsonschema.Draft201909Validator(schema).validate(instance)
 
 
+def openapi_check(document: dict[str, Any], path: str, method: str, response: TestResponse) -> None:
+    """Validate a JSON answer against the schema the OpenAPI document (1EdTech's, as discovery
+    serves it) gives for that operation and status (or its ``default``)."""
+    if response.mimetype != "application/json":
+        return
+    operation = document["paths"][path][method.lower()]["responses"]
+    answer = operation.get(str(response.status_code)) or operation["default"]
+    ref = answer["content"]["application/json"]["schema"]["$ref"]
+    # Draft 7 ignores the keywords beside a root "$ref", so the document resolves its own refs.
+    jsonschema.Draft7Validator({**document, "$ref": ref}).validate(response.get_json())
+
+
 def imsx(response: TestResponse, status: int) -> dict[str, Any]:
     """The Imsx_StatusInfo of a refusal, checked against the schema."""
     assert response.status_code == status, response.get_data(as_text=True)[:300]
@@ -175,7 +187,14 @@ class Wallet:
         assert self.exchange(code, verifier).status_code == 200
 
     def api(self, method: str, path: str, **kwargs: Any) -> TestResponse:
+        """Call a resource; every JSON answer is checked against the OpenAPI document."""
         headers = {"Authorization": f"Bearer {self.access_token}", **kwargs.pop("headers", {})}
-        return self.http.open(
+        response = self.http.open(
             f"/ims/ob/v3p0{path}", method=method, headers=headers, base_url=BASE_URL, **kwargs
         )
+        if not self.discovery:
+            self.discover()
+        operation = path.split("?")[0]
+        if method.lower() in self.discovery["paths"].get(operation, {}):
+            openapi_check(self.discovery, operation, method, response)
+        return response

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import jsonschema
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -78,6 +79,9 @@ def test_discovery_names_this_instance_and_the_four_scopes(client: FlaskClient) 
         with client.get(url[len(BASE_URL) :], base_url=BASE_URL) as page:
             assert page.status_code == 200
     assert {"/credentials", "/profile", "/discovery"} <= set(document["paths"])
+    # The document is itself what its own ServiceDescriptionDocument schema describes.
+    ref = "#/components/schemas/ServiceDescriptionDocument"
+    jsonschema.Draft7Validator({**document, "$ref": ref}).validate(document)
 
 
 def test_the_whole_walk(

@@ -355,3 +355,23 @@ def test_garbage_at_the_token_endpoint_is_refused(wallet: Wallet) -> None:
         assert refused.status_code in (400, 401), (form, refused.get_data(as_text=True))
         assert "error" in refused.get_json()
     assert db.session.query(OAuthToken).count() == 0
+
+
+def test_consent_without_the_csrf_token_is_refused(wallet: Wallet) -> None:
+    _, challenge = pkce_pair()
+    url = wallet.authorize_url(challenge)
+    forged = wallet.http.post(url, data={"decision": "allow"}, base_url=BASE_URL)
+    assert forged.status_code == 400
+    assert db.session.query(OAuthAuthorizationCode).count() == 0
+
+
+def test_an_anonymous_authorize_request_goes_to_sign_in_and_keeps_the_request(
+    app: Flask,
+) -> None:
+    visitor = app.test_client()
+    url = "/ims/ob/v3p0/authorize?response_type=code&client_id=c&state=s"
+    answer = visitor.get(url, base_url=BASE_URL)
+    assert answer.status_code == 302
+    location = urlsplit(answer.headers["Location"])
+    assert location.path == "/me/sign-in"
+    assert parse_qs(location.query)["next"] == [url]
