@@ -24,6 +24,7 @@ from app.models import (
     OAuthAuthorizationCode,
     OAuthToken,
 )
+from app.wiring import service_env
 from tests.app.conftest import BASE_URL, sign_in_directly
 from tests.app.educator.educator_helpers import make_educator
 from tests.app.obapi.client import (
@@ -375,3 +376,30 @@ def test_an_anonymous_authorize_request_goes_to_sign_in_and_keeps_the_request(
     location = urlsplit(answer.headers["Location"])
     assert location.path == "/me/sign-in"
     assert parse_qs(location.query)["next"] == [url]
+
+
+def move_clock(app: Flask, minutes: float) -> None:
+    now = service_env().now + timedelta(minutes=minutes)
+    app.extensions["cairn.wiring"].clock = lambda: now
+
+
+def test_a_code_lasts_ten_minutes(app: Flask, wallet: Wallet) -> None:
+    verifier, challenge = pkce_pair()
+    code = wallet.code_from(wallet.consent(wallet.authorize_url(challenge)))
+    move_clock(app, 10.5)
+    refused = wallet.exchange(code, verifier)
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_grant"
+
+
+def test_an_access_token_lasts_an_hour_and_the_refresh_token_renews_it(
+    app: Flask, connected: Wallet
+) -> None:
+    move_clock(app, 59)
+    assert connected.api("GET", "/profile").status_code == 200
+    move_clock(app, 2)
+    imsx(connected.api("GET", "/profile"), 401)
+    renewed = connected.token(
+        {"grant_type": "refresh_token", "refresh_token": connected.refresh_token}
+    )
+    assert renewed.status_code == 200
+    assert connected.api("GET", "/profile").status_code == 200
