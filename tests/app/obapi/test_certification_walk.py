@@ -57,6 +57,12 @@ def held(
     ]
 
 
+def wallet_etag(client: FlaskClient) -> str:
+    response = client.get("/ims/ob/v3p0/discovery", base_url=BASE_URL)
+    assert "max-age" in response.headers["Cache-Control"]
+    return str(response.headers["ETag"])
+
+
 def test_discovery_names_this_instance_and_the_four_scopes(client: FlaskClient) -> None:
     wallet = Wallet(client)
     document = wallet.discover()
@@ -79,6 +85,13 @@ def test_discovery_names_this_instance_and_the_four_scopes(client: FlaskClient) 
         with client.get(url[len(BASE_URL) :], base_url=BASE_URL) as page:
             assert page.status_code == 200
     assert {"/credentials", "/profile", "/discovery"} <= set(document["paths"])
+    # Clients may cache it: an ETag, and 304 when it has not changed.
+    again = client.get(
+        "/ims/ob/v3p0/discovery",
+        headers={"If-None-Match": wallet_etag(client)},
+        base_url=BASE_URL,
+    )
+    assert again.status_code == 304
     # The document is itself what its own ServiceDescriptionDocument schema describes.
     ref = "#/components/schemas/ServiceDescriptionDocument"
     jsonschema.Draft7Validator({**document, "$ref": ref}).validate(document)
