@@ -403,3 +403,37 @@ def test_an_access_token_lasts_an_hour_and_the_refresh_token_renews_it(
     )
     assert renewed.status_code == 200
     assert connected.api("GET", "/profile").status_code == 200
+
+
+def test_pushing_one_of_the_educators_own_cairn_credentials_changes_nothing(
+    connected: Wallet,
+    make_issuer: Callable[..., Issuer],
+    make_achievement: Callable[..., Achievement],
+    make_award: Callable[..., IssuedCredential],
+) -> None:
+    issuer = make_issuer()
+    own = make_award(issuer, make_achievement(issuer), ANN)
+    answer = connected.api(
+        "POST", "/credentials", data=own.document, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 200 and answer.get_json() == json.loads(own.document)
+    assert db.session.query(ImportedCredential).count() == 0
+    assert connected.api("GET", "/credentials").headers["X-Total-Count"] == "1"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"name": "No type"},
+        {"type": ["Profile"], "name": ""},
+        {"type": ["Profile"], "name": "x" * 500},
+        {"type": "Profile", "name": "Ann", "description": "y" * 5000},
+        ["not", "an", "object"],
+    ],
+)
+def test_a_bad_profile_is_refused_and_changes_nothing(
+    connected: Wallet, ann: Educator, body: object
+) -> None:
+    imsx(connected.api("PUT", "/profile", json=body), 400)
+    db.session.refresh(ann)
+    assert ann.name == "Ann Lee" and ann.bio is None
