@@ -100,6 +100,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.educator.partner import bp as partner_bp
     from app.markdown import render as render_markdown
     from app.models import STATUS_LABELS
+    from app.obapi import bp as obapi_bp
+    from app.obapi import oauth as obapi_oauth
     from app.public import bp as public_bp
     from app.services.org.achievement_labels import achievement_type_label
     from app.workspace import bp as workspace_bp
@@ -109,6 +111,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(workspace_bp)
     app.register_blueprint(educator_bp)
     app.register_blueprint(partner_bp)
+    app.register_blueprint(obapi_bp)
+    obapi_oauth.init_app(app)
     if app.config["ENV"] != "production":
         from app.dev import bp as dev_bp
 

@@ -78,6 +78,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CSV_ROWS": 20_000,
     # Requests per API token (Flask-Limiter syntax, e.g. "600/minute;20000/day").
     "API_RATE_LIMIT": "600/minute",
+    # The OB 3.0 API (app/obapi): registrations per network address (registration is open,
+    # as the spec wants), and the policy pages its discovery document names (empty: Cairn's
+    # own short pages at /privacy and /terms).
+    "OB_API_REGISTRATION_RATE_LIMIT": "20 per hour",
+    "OB_API_PRIVACY_POLICY_URL": "",
+    "OB_API_TERMS_URL": "",
     "BULK_CHUNK_SIZE": 250,
     "BULK_LEASE_SECONDS": 20,
     # Processes that sign bulk chunks (None: one per core; 0 or 1: sign in the job's process).

@@ -112,6 +112,60 @@ def http_error_response(error: HTTPException) -> Response:
     return error_response(status, error.description or error.name, headers=headers)
 
 
+# -- the OB 3.0 API's error body: Imsx_StatusInfo (app/obapi) ----------------------------------
+
+#: The OB 3.0 resource endpoints, whose refusals carry an ``Imsx_StatusInfo`` body.
+OB_API_RESOURCES = ("/ims/ob/v3p0/credentials", "/ims/ob/v3p0/profile")
+#: The spec's ``imsx_codeMinorFieldValue`` for each refusal's status.
+IMSX_MINOR = {
+    400: "invalid_data",
+    401: "unauthorizedrequest",
+    403: "forbidden",
+    404: "not_found",
+    405: "not_allowed",
+    406: "not_acceptable",
+    409: "invalid_data",
+    413: "invalid_data",
+    415: "invalid_data",
+    422: "invalid_data",
+    429: "server_busy",
+}
+
+
+def is_ob_api_request() -> bool:
+    """Whether the request is for an OB 3.0 API resource (refusals get an Imsx body)."""
+    return request.path.rstrip("/") in OB_API_RESOURCES
+
+
+def imsx_response(
+    status: int,
+    message: str,
+    *,
+    minor: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The OB 3.0 API's answer to a refusal: an ``Imsx_StatusInfo``."""
+    body = {
+        "imsx_codeMajor": "failure",
+        "imsx_severity": "error",
+        "imsx_description": message,
+        "imsx_codeMinor": {
+            "imsx_codeMinorField": [
+                {
+                    "imsx_codeMinorFieldName": "TargetEndSystem",
+                    "imsx_codeMinorFieldValue": minor
+                    or IMSX_MINOR.get(status, "internal_server_error"),
+                }
+            ]
+        },
+    }
+    response = make_response(json.dumps(body), status)
+    response.mimetype = "application/json"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
 def service_error_response(error: ServiceError) -> Response:
     """A service's refusal as an API error: bad input is 422 (the body was well-formed JSON
     but its content is refused), the rest keep their status."""
@@ -125,6 +179,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError) -> Response | tuple[Any, int]:
+        if is_ob_api_request():
+            roll_back_refused()
+            return imsx_response(400 if isinstance(error, Invalid) else error.status, error.message)
         if is_api_request():  # the API's own error body, with the field at fault
             return service_error_response(error)
         roll_back_refused()
@@ -141,6 +198,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(error: HTTPException) -> Response | tuple[Any, int]:
+        if is_ob_api_request():
+            return imsx_response(413, "The request body is too large.")
         if is_api_request():
             return http_error_response(error)
         limit = app.config.get("MAX_CONTENT_LENGTH") or 0
@@ -154,6 +213,9 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException) -> Response | tuple[Any, int]:
         if error.code is None or error.code < 400:
             return error.get_response()
+        if is_ob_api_request():
+            allow = {k: v for k, v in error.get_headers() if k.lower() == "allow"}
+            return imsx_response(error.code, error.description or error.name, headers=allow)
         if is_api_request():
             return http_error_response(error)
         return _respond(error.code, error.name, error.description or error.name)

@@ -19,6 +19,7 @@ from app.models.issued_credential import (
 from app.models.issuer import Issuer, IssuerKey
 from app.models.learning import Activity, Enrolment, EnrolmentItem, Module, Prompt, Response
 from app.models.manage_link import ManageLink
+from app.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthToken
 from app.models.portfolio import (
     ImportedCredential,
     PortfolioItem,
@@ -72,6 +73,9 @@ __all__ = [
     "ManageLink",
     "Membership",
     "Module",
+    "OAuthAuthorizationCode",
+    "OAuthClient",
+    "OAuthToken",
     "PortfolioItem",
     "Prompt",
     "RateLimitCounter",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import func, select
 
@@ -180,8 +180,17 @@ def import_credential(
     count = db.session.scalar(select(func.count()).select_from(mine.subquery())) or 0
     if count >= MAX_IMPORTS:
         raise Conflict(f"Your backpack holds at most {MAX_IMPORTS} imported credentials.", "file")
+    imported = _new_import(educator, report, document, env)
+    db.session.commit()
+    return imported
+
+
+def _new_import(
+    educator: Educator, report: VerificationReport, document: str, env: ServiceEnv
+) -> ImportedCredential:
+    """An import of a verified document, added with its audit event (not committed)."""
     judged = _judged(report, educator)
-    name, issuer_name = _names(report.credential)
+    name, issuer_name = _names(report.credential or {})
     imported = ImportedCredential(
         public_id=str(uuid.uuid4()),
         educator_id=educator.id,
@@ -204,8 +213,84 @@ def import_credential(
         subject_id=educator.id,
         detail={"import": imported.public_id, "valid": imported.valid},
     )
-    db.session.commit()
     return imported
+
+
+def identity_of(credential: Mapping[str, Any]) -> tuple[str, str] | None:
+    """What makes two credentials the same for the OB 3.0 API's upsert: the issuer's ``id``
+    and the credential's ``id``, percent-decoded and trimmed (the spec's equality rule)."""
+    issuer = credential.get("issuer")
+    issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+    identifier = credential.get("id")
+    if not isinstance(issuer_id, str) or not isinstance(identifier, str):
+        return None
+    return unquote(issuer_id).strip(), unquote(identifier).strip()
+
+
+def _valid_from(credential: Mapping[str, Any]) -> str:
+    value = credential.get("validFrom") or credential.get("issuanceDate")
+    return value if isinstance(value, str) else ""
+
+
+def upsert(
+    educator: Educator, data: bytes | str, *, env: ServiceEnv, fallback: Fetcher | None
+) -> tuple[ImportedCredential | IssuedCredential, bool]:
+    """Keep a credential an application pushed through the OB 3.0 API: verified first, as an
+    import is, and refused unless it verifies; the same credential (``identity_of``) already
+    in the backpack is replaced when this one's ``validFrom`` is not older. Returns what holds
+    it and whether it was created. Committed.
+
+    :raises Invalid: when it is not an Open Badges credential, or does not verify.
+    :raises Conflict: when the backpack is full.
+    """
+    report = verification.verify(data, env=env, fallback=fallback)
+    parse = report.check("parse")
+    if parse is None or parse.status == "fail" or report.credential is None:
+        raise Invalid(parse.message if parse else "No credential was sent.", "credential")
+    kind = report.check("type")
+    if kind is not None and kind.status == "fail":
+        raise Invalid(f"This is not an Open Badges credential. {kind.message}", "credential")
+    if report.outcome not in (VALID, ISSUER_NOT_CONFIRMED):
+        failed = next((c for c in report.checks if c.status == "fail"), None)
+        reason = f" {failed.message}" if failed else ""
+        raise Invalid(f"The credential did not pass verification.{reason}", "credential")
+    identity = identity_of(report.credential)
+    if identity is None:
+        raise Invalid("The credential needs an id and an issuer id.", "credential")
+    if _already_in_backpack(educator, report.credential, env):
+        found = db.session.get(IssuedCredential, str(report.credential["id"]).rsplit("/", 1)[-1])
+        if found is not None:
+            return found, False
+    document = _text_of(data)
+    for existing in list_for(educator):
+        stored = credential_of(existing)
+        if identity_of(stored) != identity:
+            continue
+        if _valid_from(report.credential) >= _valid_from(stored):
+            judged = _judged(report, educator)
+            existing.document = document
+            existing.format = report.format[:16]
+            existing.name, existing.issuer_name = _names(report.credential)
+            existing.valid = judged.valid
+            existing.report = _stored(judged)
+            existing.verified_at = env.now
+            audit.record(
+                "educator.import_replace",
+                actor=educators.actor(educator),
+                now=env.now,
+                subject_type="educator",
+                subject_id=educator.id,
+                detail={"import": existing.public_id, "via": "ob_api"},
+            )
+            db.session.commit()
+        return existing, False
+    mine = select(ImportedCredential.id).where(ImportedCredential.educator_id == educator.id)
+    count = db.session.scalar(select(func.count()).select_from(mine.subquery())) or 0
+    if count >= MAX_IMPORTS:
+        raise Conflict(f"Your backpack holds at most {MAX_IMPORTS} imported credentials.")
+    imported = _new_import(educator, report, document, env)
+    db.session.commit()
+    return imported, True
 
 
 def list_for(educator: Educator) -> list[ImportedCredential]:
