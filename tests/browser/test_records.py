@@ -42,7 +42,8 @@ def test_the_educator_exports_a_record(
         shot(page, f"backpack-record-link-{width}")
         page.get_by_role("link", name="Export a record (CLR)").click()
         expect(page.get_by_role("heading", name="Export a learning record")).to_be_visible()
-        expect(page.get_by_label(site.achievement_name)).to_be_visible()
+        # Other tests of the shared site may award this holder the same achievement again.
+        expect(page.get_by_label(site.achievement_name).first).to_be_visible()
         fits(page)
         shot(page, f"record-export-{width}")
         if width == "1280":
