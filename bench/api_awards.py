@@ -89,20 +89,63 @@ def seed(env: dict[str, str], workdir: Path) -> tuple[str, str]:
 
     cairn(env, workdir, "db", "upgrade")
     subprocess.run(
-        [str(Path(sys.executable).parent / "cairn"), "staff", "create", "--email",
-         "owner@north.example.org", "--name", "Olive Owner", "--password-stdin"],
-        env=env, cwd=workdir, input=PASSWORD + "\n", text=True, check=True, capture_output=True,
-    )  # fmt: skip
-    cairn(env, workdir, "issuers", "create", "--name", "North District Professional Learning",
-          "--slug", "north", "--owner", "owner@north.example.org")  # fmt: skip
+        [
+            str(Path(sys.executable).parent / "cairn"),
+            "staff",
+            "create",
+            "--email",
+            "owner@north.example.org",
+            "--name",
+            "Olive Owner",
+            "--password-stdin",
+        ],
+        env=env,
+        cwd=workdir,
+        input=PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    cairn(
+        env,
+        workdir,
+        "issuers",
+        "create",
+        "--name",
+        "North District Professional Learning",
+        "--slug",
+        "north",
+        "--owner",
+        "owner@north.example.org",
+    )
     achievement = cairn(
-        env, workdir, "achievements", "create", "--issuer", "north",
-        "--name", "Formative Assessment in Practice",
-        "--description", "Designs and uses formative assessment.",
-        "--criteria", "Completed the six-week course.", "--valid-days", "730",
-    ).strip()  # fmt: skip
-    token = cairn(env, workdir, "tokens", "create", "--issuer", "north", "--scope", "awards:write",
-                  "--name", "bench").strip()  # fmt: skip
+        env,
+        workdir,
+        "achievements",
+        "create",
+        "--issuer",
+        "north",
+        "--name",
+        "Formative Assessment in Practice",
+        "--description",
+        "Designs and uses formative assessment.",
+        "--criteria",
+        "Completed the six-week course.",
+        "--valid-days",
+        "730",
+    ).strip()
+    token = cairn(
+        env,
+        workdir,
+        "tokens",
+        "create",
+        "--issuer",
+        "north",
+        "--scope",
+        "awards:write",
+        "--name",
+        "bench",
+    ).strip()
     return achievement, token
 
 
@@ -171,10 +214,33 @@ class Session:
 
     def sign_in(self, email: str, password: str) -> None:
         token = self.csrf("/login")
-        status, _ = self.open("/login", {"csrf_token": token, "email": email,
-                                         "password": password})  # fmt: skip
+        status, _ = self.open("/login", {"csrf_token": token, "email": email, "password": password})
         if status not in (302, 303):
             raise BenchError(f"signing in answered {status}")
+
+
+def cpu_by_process(*markers: str) -> dict[int, float]:
+    """CPU seconds used so far by each process whose command line (or, for PostgreSQL
+    backends, process title) holds every one of ``markers``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if all(marker in title for marker in markers):
+            fields = stat.rsplit(")", 1)[1].split()
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two :func:`cpu_by_process` snapshots (new processes whole)."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
 
 
 def log_statuses(log: Path, marker: str) -> dict[str, int]:
@@ -201,19 +267,27 @@ def check_store(
     url = env["CAIRN_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
     engine = create_engine(url)
     with engine.connect() as connection:
-        stored, indices, recipients = connection.execute(text(
-            "SELECT count(*), count(DISTINCT status_index), count(DISTINCT recipient_email) "
-            "FROM issued_credential"
-        )).one()  # fmt: skip
+        stored, indices, recipients = connection.execute(
+            text(
+                "SELECT count(*), count(DISTINCT status_index), count(DISTINCT recipient_email) "
+                "FROM issued_credential"
+            )
+        ).one()
         events = connection.execute(
             text("SELECT count(*) FROM audit_event WHERE action = 'credential.issue'")
         ).scalar_one()
-        sample = [row[0] for row in connection.execute(text(
-            "SELECT document FROM issued_credential ORDER BY random() LIMIT 3"))]  # fmt: skip
+        sample = [
+            row[0]
+            for row in connection.execute(
+                text("SELECT document FROM issued_credential ORDER BY random() LIMIT 3")
+            )
+        ]
     engine.dispose()
-    print(f"  stored {stored} credentials for {issued} successful answers; {indices} distinct "
-          f"status indices, {recipients} distinct recipients, {events} issue events",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"  stored {stored} credentials for {issued} successful answers; {indices} distinct "
+        f"status indices, {recipients} distinct recipients, {events} issue events",
+        file=sys.stderr,
+    )
     # A request still being answered when wrk stops (at most one per connection and run) is
     # stored, but its answer is never read, so it is not in the access log.
     if not stored == indices == events == recipients or not 0 <= stored - issued <= in_flight:
@@ -240,17 +314,23 @@ def check_store(
         file.write_text(document)
         verified = subprocess.run(
             [str(Path(sys.executable).parent / "cairn"), "verify", *documents, str(file)],
-            env=env, cwd=workdir, capture_output=True, text=True, check=False,
-        )  # fmt: skip
+            env=env,
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         verified_count += verified.returncode == 0
         if verified.returncode != 0:
             problems.append(
                 f"a stored credential does not verify: {verified.stdout[-600:]}"
                 f"{verified.stderr[-600:]}"
             )
-    print(f"  audit chain: {audit.stdout.strip().splitlines()[-1] if audit.stdout else '?'}; "
-          f"{verified_count} of {len(sample)} sampled credentials verify (cairn verify)",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"  audit chain: {audit.stdout.strip().splitlines()[-1] if audit.stdout else '?'}; "
+        f"{verified_count} of {len(sample)} sampled credentials verify (cairn verify)",
+        file=sys.stderr,
+    )
     return problems
 
 
@@ -274,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     load_before = os.getloadavg()
     results: dict[str, dict[str, int]] = {}
+    cpu_seconds: dict[str, tuple[float, float]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="cairn-bench-api-") as tmp:
             workdir = Path(tmp)
@@ -288,12 +369,14 @@ def main(argv: list[str] | None = None) -> int:
             achievement, token = seed(env, workdir)
             script = workdir / "awards.lua"
             script.write_text(AWARDS_LUA)
-            api_body = json.dumps({
-                "achievement": achievement,
-                "recipient": {"email": "api-{n}@example.org", "name": "Ann Example {n}"},
-                "evidence": [{"url": "https://north.example.org/portfolios/42"}],
-                "narrative": "Portfolio reviewed by the district coach.",
-            })  # fmt: skip
+            api_body = json.dumps(
+                {
+                    "achievement": achievement,
+                    "recipient": {"email": "api-{n}@example.org", "name": "Ann Example {n}"},
+                    "evidence": [{"url": "https://north.example.org/portfolios/42"}],
+                    "narrative": "Portfolio reviewed by the district coach.",
+                }
+            )
             port = free_port()
             log = workdir / "server.log"
             successes = 0
@@ -302,14 +385,32 @@ def main(argv: list[str] | None = None) -> int:
                 first = check_award(api_url, api_body.replace("{n}", "first").encode(), token)
                 successes += 1
                 print(f"  one award first: {first}", file=sys.stderr)
-                api_env = {"BENCH_BODY_TEMPLATE": api_body, "BENCH_RUN": "api",
-                           "BENCH_CONTENT_TYPE": "application/json",
-                           "BENCH_AUTHORIZATION": f"Bearer {token}"}  # fmt: skip
+                api_env = {
+                    "BENCH_BODY_TEMPLATE": api_body,
+                    "BENCH_RUN": "api",
+                    "BENCH_CONTENT_TYPE": "application/json",
+                    "BENCH_AUTHORIZATION": f"Bearer {token}",
+                }
                 print(f"  API: warm-up {args.warmup} s, then {args.duration} s", file=sys.stderr)
-                run_wrk(wrk, script, api_url, args.connections, args.warmup, 2,
-                        {**api_env, "BENCH_RUN": "api-warm"})  # fmt: skip
-                results["API"] = run_wrk(wrk, script, api_url, args.connections, args.duration,
-                                         2, api_env)  # fmt: skip
+                run_wrk(
+                    wrk,
+                    script,
+                    api_url,
+                    args.connections,
+                    args.warmup,
+                    2,
+                    {**api_env, "BENCH_RUN": "api-warm"},
+                )
+                database = args.database_url.rsplit("/", 1)[-1]
+                server_marker, postgres_marker = f"--port {port}", f"postgres {database} "
+                cpu = (cpu_by_process(server_marker), cpu_by_process(postgres_marker))
+                results["API"] = run_wrk(
+                    wrk, script, api_url, args.connections, args.duration, 2, api_env
+                )
+                cpu_seconds["API"] = (
+                    cpu_used(cpu[0], cpu_by_process(server_marker)),
+                    cpu_used(cpu[1], cpu_by_process(postgres_marker)),
+                )
                 # The award form, signed in, with the session's CSRF token.
                 browser = Session(base)
                 browser.sign_in("owner@north.example.org", PASSWORD)
@@ -329,26 +430,42 @@ def main(argv: list[str] | None = None) -> int:
                 if status not in (302, 303):
                     raise BenchError(f"the award form answered {status}")
                 successes += 1
-                form_env = {"BENCH_BODY_TEMPLATE": form_body, "BENCH_RUN": "form",
-                            "BENCH_CONTENT_TYPE": "application/x-www-form-urlencoded",
-                            "BENCH_COOKIE": browser.cookie()}  # fmt: skip
+                form_env = {
+                    "BENCH_BODY_TEMPLATE": form_body,
+                    "BENCH_RUN": "form",
+                    "BENCH_CONTENT_TYPE": "application/x-www-form-urlencoded",
+                    "BENCH_COOKIE": browser.cookie(),
+                }
                 print(f"  form: warm-up {args.warmup} s, then {args.duration} s", file=sys.stderr)
                 form_url = base + form_path
-                run_wrk(wrk, script, form_url, args.connections, args.warmup, 2,
-                        {**form_env, "BENCH_RUN": "form-warm"})  # fmt: skip
-                results["form"] = run_wrk(wrk, script, form_url, args.connections,
-                                          args.duration, 2, form_env)  # fmt: skip
+                run_wrk(
+                    wrk,
+                    script,
+                    form_url,
+                    args.connections,
+                    args.warmup,
+                    2,
+                    {**form_env, "BENCH_RUN": "form-warm"},
+                )
+                cpu = (cpu_by_process(server_marker), cpu_by_process(postgres_marker))
+                results["form"] = run_wrk(
+                    wrk, script, form_url, args.connections, args.duration, 2, form_env
+                )
+                cpu_seconds["form"] = (
+                    cpu_used(cpu[0], cpu_by_process(server_marker)),
+                    cpu_used(cpu[1], cpu_by_process(postgres_marker)),
+                )
                 api_statuses = log_statuses(log, "POST /api/v1/")
                 form_statuses = log_statuses(log, f"POST {form_path}")
                 successes += api_statuses.get("201", 0) - 1
                 successes += form_statuses.get("302", 0) + form_statuses.get("303", 0) - 1
                 problems = check_store(env, workdir, base, successes, 4 * args.connections)
-            print(f"  answers by status: API {api_statuses}, form {form_statuses}",
-                  file=sys.stderr)  # fmt: skip
+            print(f"  answers by status: API {api_statuses}, form {form_statuses}", file=sys.stderr)
             if set(api_statuses) - {"201"} or set(form_statuses) - {"302", "303"}:
                 problems.append("some answers were not successes")
-                print("\n".join(log.read_text(errors="replace").splitlines()[-15:]),
-                      file=sys.stderr)  # fmt: skip
+                print(
+                    "\n".join(log.read_text(errors="replace").splitlines()[-15:]), file=sys.stderr
+                )
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
@@ -357,8 +474,10 @@ def main(argv: list[str] | None = None) -> int:
         f"POST awards, {args.connections} connections, `cairn serve` with {args.workers} workers "
         f"x 4 threads, PostgreSQL, {wrk_version(wrk)}, a distinct recipient per request"
     )
-    print(f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "
-          f"({os.cpu_count()} CPUs)")  # fmt: skip
+    print(
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "
+        f"({os.cpu_count()} CPUs)"
+    )
     rates = {}
     for name, raw in results.items():
         seconds = raw["duration_us"] / 1e6
@@ -369,6 +488,16 @@ def main(argv: list[str] | None = None) -> int:
             f"p90 {raw['p90_us'] / 1000:6.1f} ms  p99 {raw['p99_us'] / 1000:6.1f} ms  "
             f"max {raw['max_us'] / 1000:6.1f} ms  non-2xx/3xx {raw['status']}  "
             f"socket errors {errors}"
+        )
+    print("  CPU per award (what the run itself used, whatever else shared the machine):")
+    for name, (server_cpu, postgres_cpu) in cpu_seconds.items():
+        awards = results[name]["requests"]
+        per_award = (server_cpu + postgres_cpu) / awards * 1000
+        print(
+            f"  {name:5} server {server_cpu / awards * 1000:5.2f} ms + PostgreSQL "
+            f"{postgres_cpu / awards * 1000:5.2f} ms = {per_award:5.2f} ms an award: at most "
+            f"{(os.cpu_count() or 1) * 1000 / per_award:5.0f} awards/s on "
+            f"{os.cpu_count()} idle cores (wrk's own share not counted)"
         )
     if rates.get("form"):
         print(f"  API / form: {rates['API'] / rates['form']:.2f}x")
