@@ -186,7 +186,6 @@ def test_threads_meeting_an_empty_cache_together_derive_once(
 ) -> None:
     """Under load, the first requests of a worker all ask for the issuer's key at once: one
     Argon2id derivation serves them all (each asking 64 MiB at once ran a worker out of memory)."""
-    import threading
     import time
 
     from keys import CachingKeyStore
@@ -210,24 +209,35 @@ def test_threads_meeting_an_empty_cache_together_derive_once(
     for cached in (False, True):
         reopened = EncryptedFileStore(tmp_path, b"passphrase-for-threads")
         keys_store = CachingKeyStore(reopened) if cached else reopened
-        start = threading.Barrier(8)
-        signatures: list[bytes] = []
-        failures: list[BaseException] = []
-
-        def sign() -> None:
-            start.wait()
-            try:
-                signatures.append(keys_store.get("issuer-1", kid).sign(b"m"))
-            except BaseException as exc:  # noqa: BLE001 (reported below)
-                failures.append(exc)
-
-        threads = [threading.Thread(target=sign, daemon=True) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-        assert not any(thread.is_alive() for thread in threads)
+        signatures, failures = _sign_at_once(keys_store, "issuer-1", kid, threads=8)
         assert failures == []
         assert len(signatures) == 8 and len(set(signatures)) == 1
         envelope.forget_derived_keys()
     assert len(calls) == 2  # once per "fresh worker", not once per thread
+
+
+def _sign_at_once(
+    store: Any, owner: str, kid: str, *, threads: int
+) -> tuple[list[bytes], list[BaseException]]:
+    """``threads`` threads asking ``store`` for the key at the same moment, each signing with it:
+    the signatures and the failures (a thread still stuck after a minute is one)."""
+    import threading
+
+    start = threading.Barrier(threads)
+    signatures: list[bytes] = []
+    failures: list[BaseException] = []
+
+    def sign() -> None:
+        start.wait()
+        try:
+            signatures.append(store.get(owner, kid).sign(b"m"))
+        except BaseException as exc:  # reported by the caller
+            failures.append(exc)
+
+    started = [threading.Thread(target=sign, daemon=True) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join(timeout=60)
+    failures += [TimeoutError("a thread never finished") for t in started if t.is_alive()]
+    return signatures, failures
