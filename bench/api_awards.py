@@ -1,18 +1,19 @@
-"""``POST /api/v1/issuers/<slug>/awards`` under load (on demand): awards per second and latency
-percentiles at 16 connections against the production server (``cairn serve``).
+"""``POST /api/v1/issuers/<slug>/awards`` and the workspace award form under load (on demand):
+awards per second, latency percentiles and CPU per award at 16 connections against the
+production server (``cairn serve``) and PostgreSQL::
 
-Run with ``.venv/bin/python bench/api_awards.py`` (SQLite in a temporary directory) or, for the
-figure the issue asks for, against PostgreSQL::
-
-    createdb -h 127.0.0.1 -U postgres cairn_bench_api
-    .venv/bin/python bench/api_awards.py --database-url postgresql://postgres@127.0.0.1/cairn_bench_api
+    createdb -h 127.0.0.1 -U postgres cairn_bench_speed
+    .venv/bin/python bench/api_awards.py --database-url postgresql://postgres@127.0.0.1/cairn_bench_speed
 
 It seeds a throw-away production instance with the ``cairn`` command line (a staff account, an
 issuer it owns, an achievement, an API token with ``awards:write``), serves it and drives it
-with ``wrk`` (installed with apt-get when missing), every request a full award: signed, stored,
-audited, its email queued (mail goes to a closed local port, so nothing leaves the machine).
-The database named by ``--database-url`` is emptied first. Benchmarks report; they never fail
-on slow numbers. Exit status: 0 after a report, 1 if something broke, 2 if wrk cannot be had.
+with ``wrk`` (installed with apt-get when missing): first the API with the token, then the award
+form with a signed-in session and its CSRF token, every request a whole award to a recipient of
+its own (signed, stored, audited, its email queued; mail goes to a closed local port, so nothing
+leaves the machine). Then it checks that one credential was stored per success, with distinct
+status indices, an intact audit chain, and that a sample verifies. The database named by
+``--database-url`` is emptied first. Benchmarks report; they never fail on slow numbers. Exit
+status: 0 after a report, 1 if something broke, 2 if wrk cannot be had. See bench/README.md.
 """
 
 from __future__ import annotations
