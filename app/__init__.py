@@ -62,7 +62,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 def _derived_settings(app: Flask) -> None:
     config = app.config
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    if str(config["DATABASE_URL"]).startswith("postgresql"):
+        # psycopg prepares a statement run five times, and forgets every prepared statement
+        # (``DEALLOCATE ALL``, one more round trip) after any ROLLBACK, which the pool issues
+        # each time a connection is returned: under load that was a prepare, a rollback and a
+        # DEALLOCATE ALL per request for nothing kept. Statements are sent unprepared.
+        engine_options["connect_args"] = {"prepare_threshold": None}
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     secure = urlsplit(config["BASE_URL"]).scheme == "https"
     config["SESSION_COOKIE_SECURE"] = secure
     config["SESSION_COOKIE_NAME"] = "__Host-cairn" if secure else "cairn_session"

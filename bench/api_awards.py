@@ -1,18 +1,19 @@
-"""``POST /api/v1/issuers/<slug>/awards`` under load (on demand): awards per second and latency
-percentiles at 16 connections against the production server (``cairn serve``).
+"""``POST /api/v1/issuers/<slug>/awards`` and the workspace award form under load (on demand):
+awards per second, latency percentiles and CPU per award at 16 connections against the
+production server (``cairn serve``) and PostgreSQL::
 
-Run with ``.venv/bin/python bench/api_awards.py`` (SQLite in a temporary directory) or, for the
-figure the issue asks for, against PostgreSQL::
-
-    createdb -h 127.0.0.1 -U postgres cairn_bench_api
-    .venv/bin/python bench/api_awards.py --database-url postgresql://postgres@127.0.0.1/cairn_bench_api
+    createdb -h 127.0.0.1 -U postgres cairn_bench_speed
+    .venv/bin/python bench/api_awards.py --database-url postgresql://postgres@127.0.0.1/cairn_bench_speed
 
 It seeds a throw-away production instance with the ``cairn`` command line (a staff account, an
 issuer it owns, an achievement, an API token with ``awards:write``), serves it and drives it
-with ``wrk`` (installed with apt-get when missing), every request a full award: signed, stored,
-audited, its email queued (mail goes to a closed local port, so nothing leaves the machine).
-The database named by ``--database-url`` is emptied first. Benchmarks report; they never fail
-on slow numbers. Exit status: 0 after a report, 1 if something broke, 2 if wrk cannot be had.
+with ``wrk`` (installed with apt-get when missing): first the API with the token, then the award
+form with a signed-in session and its CSRF token, every request a whole award to a recipient of
+its own (signed, stored, audited, its email queued; mail goes to a closed local port, so nothing
+leaves the machine). Then it checks that one credential was stored per success, with distinct
+status indices, an intact audit chain, and that a sample verifies. The database named by
+``--database-url`` is emptied first. Benchmarks report; they never fail on slow numbers. Exit
+status: 0 after a report, 1 if something broke, 2 if wrk cannot be had. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -40,12 +41,34 @@ from serving import (
     wrk_version,
 )
 
-#: The request's Authorization header, from the environment (wrk's script reads it).
-AUTH_LUA = LUA.replace(
-    'local accept = os.getenv("BENCH_ACCEPT")',
-    'wrk.headers["Authorization"] = os.getenv("BENCH_AUTHORIZATION")\n'
-    'local accept = os.getenv("BENCH_ACCEPT")',
-)
+#: Every request its own recipient: the body is ``BENCH_BODY_TEMPLATE`` with each ``{n}``
+#: replaced by ``<wrk thread>-<request number>``; headers from ``BENCH_AUTHORIZATION`` and
+#: ``BENCH_COOKIE`` when set; the result line from serving.py's ``done`` hook.
+AWARDS_LUA = r"""
+local counter = 0
+local template = os.getenv("BENCH_BODY_TEMPLATE")
+local threads = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = os.getenv("BENCH_CONTENT_TYPE")
+if os.getenv("BENCH_AUTHORIZATION") then
+  wrk.headers["Authorization"] = os.getenv("BENCH_AUTHORIZATION")
+end
+if os.getenv("BENCH_COOKIE") then
+  wrk.headers["Cookie"] = os.getenv("BENCH_COOKIE")
+end
+local run = os.getenv("BENCH_RUN") or "r"
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_id", threads)
+end
+
+function request()
+  counter = counter + 1  -- thread_id: a global, set by setup() in this thread's own state
+  local tag = run .. "-" .. thread_id .. "-" .. counter
+  return wrk.format(nil, nil, nil, (template:gsub("{n}", tag)))
+end
+""" + LUA[LUA.index("function done") :]
 PASSWORD = "correct horse battery staple"  # noqa: S105 (a throw-away instance)
 
 
@@ -67,20 +90,63 @@ def seed(env: dict[str, str], workdir: Path) -> tuple[str, str]:
 
     cairn(env, workdir, "db", "upgrade")
     subprocess.run(
-        [str(Path(sys.executable).parent / "cairn"), "staff", "create", "--email",
-         "owner@north.example.org", "--name", "Olive Owner", "--password-stdin"],
-        env=env, cwd=workdir, input=PASSWORD + "\n", text=True, check=True, capture_output=True,
-    )  # fmt: skip
-    cairn(env, workdir, "issuers", "create", "--name", "North District Professional Learning",
-          "--slug", "north", "--owner", "owner@north.example.org")  # fmt: skip
+        [
+            str(Path(sys.executable).parent / "cairn"),
+            "staff",
+            "create",
+            "--email",
+            "owner@north.example.org",
+            "--name",
+            "Olive Owner",
+            "--password-stdin",
+        ],
+        env=env,
+        cwd=workdir,
+        input=PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
+    cairn(
+        env,
+        workdir,
+        "issuers",
+        "create",
+        "--name",
+        "North District Professional Learning",
+        "--slug",
+        "north",
+        "--owner",
+        "owner@north.example.org",
+    )
     achievement = cairn(
-        env, workdir, "achievements", "create", "--issuer", "north",
-        "--name", "Formative Assessment in Practice",
-        "--description", "Designs and uses formative assessment.",
-        "--criteria", "Completed the six-week course.", "--valid-days", "730",
-    ).strip()  # fmt: skip
-    token = cairn(env, workdir, "tokens", "create", "--issuer", "north", "--scope", "awards:write",
-                  "--name", "bench").strip()  # fmt: skip
+        env,
+        workdir,
+        "achievements",
+        "create",
+        "--issuer",
+        "north",
+        "--name",
+        "Formative Assessment in Practice",
+        "--description",
+        "Designs and uses formative assessment.",
+        "--criteria",
+        "Completed the six-week course.",
+        "--valid-days",
+        "730",
+    ).strip()
+    token = cairn(
+        env,
+        workdir,
+        "tokens",
+        "create",
+        "--issuer",
+        "north",
+        "--scope",
+        "awards:write",
+        "--name",
+        "bench",
+    ).strip()
     return achievement, token
 
 
@@ -103,10 +169,180 @@ def check_award(url: str, body: bytes, token: str) -> str:
         raise BenchError(f"the award answered {exc.code}: {exc.read()[:400]!r}") from None
 
 
+class Session:
+    """A signed-in browser: the session cookie (sent by hand: production cookies are ``Secure``,
+    which urllib's cookie jar will not send over the loopback's plain HTTP) and CSRF tokens."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.cookies: dict[str, str] = {}
+
+    def cookie(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
+
+    def open(self, path: str, form: dict[str, str] | None = None) -> tuple[int, str]:
+        """GET (or POST ``form``) without following redirects; the status and the body."""
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args: object, **kwargs: object) -> None:
+                return None
+
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        request = urllib.request.Request(self.base + path, data=data)  # noqa: S310 (loopback)
+        request.add_header("Cookie", self.cookie())
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            response = opener.open(request, timeout=30)
+        except urllib.error.HTTPError as exc:
+            response = exc
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return response.status, response.read().decode("utf-8", "replace")
+
+    def csrf(self, path: str) -> str:
+        """The CSRF token of the form at ``path``."""
+        import re
+
+        status, page = self.open(path)
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        if status != 200 or found is None:
+            raise BenchError(f"GET {path} answered {status} without a CSRF token")
+        return found.group(1)
+
+    def sign_in(self, email: str, password: str) -> None:
+        token = self.csrf("/login")
+        status, _ = self.open("/login", {"csrf_token": token, "email": email, "password": password})
+        if status not in (302, 303):
+            raise BenchError(f"signing in answered {status}")
+
+
+def cpu_by_process(*markers: str) -> dict[int, float]:
+    """CPU seconds used so far by each process whose command line (or, for PostgreSQL
+    backends, process title) holds every one of ``markers``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if all(marker in title for marker in markers):
+            fields = stat.rsplit(")", 1)[1].split()
+            found[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two :func:`cpu_by_process` snapshots (new processes whole)."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
+
+
+def log_statuses(log: Path, marker: str) -> dict[str, int]:
+    """The access log's answers by status for requests whose line holds ``marker``."""
+    statuses: dict[str, int] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if marker in line and '" ' in line:
+            status = line.split('" ', 1)[-1].split(" ", 1)[0]
+            statuses[status] = statuses.get(status, 0) + 1
+    return statuses
+
+
+def check_store(
+    env: dict[str, str], workdir: Path, base: str, issued: int, in_flight: int
+) -> list[str]:
+    """After the runs: one credential per successful answer (no lost, no duplicate), distinct
+    status indices, an intact audit chain, and a sample that verifies. The problems found."""
+    import subprocess
+    import urllib.request
+
+    from sqlalchemy import create_engine, text
+
+    problems: list[str] = []
+    url = env["CAIRN_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        stored, indices, recipients = connection.execute(
+            text(
+                "SELECT count(*), count(DISTINCT status_index), count(DISTINCT recipient_email) "
+                "FROM issued_credential"
+            )
+        ).one()
+        events = connection.execute(
+            text("SELECT count(*) FROM audit_event WHERE action = 'credential.issue'")
+        ).scalar_one()
+        sample = [
+            row[0]
+            for row in connection.execute(
+                text("SELECT document FROM issued_credential ORDER BY random() LIMIT 3")
+            )
+        ]
+    engine.dispose()
+    print(
+        f"  stored {stored} credentials for {issued} successful answers; {indices} distinct "
+        f"status indices, {recipients} distinct recipients, {events} issue events",
+        file=sys.stderr,
+    )
+    # A request still being answered when wrk stops (at most one per connection and run) is
+    # stored, but its answer is never read, so it is not in the access log.
+    if not stored == indices == events == recipients or not 0 <= stored - issued <= in_flight:
+        problems.append(f"stored {stored}, indices {indices}, events {events}, answers {issued}")
+    audit = subprocess.run(
+        [str(Path(sys.executable).parent / "cairn"), "audit", "verify"],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if audit.returncode != 0:
+        problems.append(f"cairn audit verify: {audit.stdout.strip()} {audit.stderr.strip()}")
+    verified_count = 0
+    documents = []
+    for path in ("/issuers/north/did.json", "/status/north/revocation"):
+        with urllib.request.urlopen(base + path, timeout=30) as response:  # noqa: S310 (loopback)
+            served = workdir / path.strip("/").replace("/", "-")
+            served.write_bytes(response.read())
+        documents += ["--document", f"https://badges.example.org{path}={served}"]
+    for number, document in enumerate(sample):
+        file = workdir / f"sample-{number}.json"
+        file.write_text(document)
+        verified = subprocess.run(
+            [str(Path(sys.executable).parent / "cairn"), "verify", *documents, str(file)],
+            env=env,
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        verified_count += verified.returncode == 0
+        if verified.returncode != 0:
+            problems.append(
+                f"a stored credential does not verify: {verified.stdout[-600:]}"
+                f"{verified.stderr[-600:]}"
+            )
+    print(
+        f"  audit chain: {audit.stdout.strip().splitlines()[-1] if audit.stdout else '?'}; "
+        f"{verified_count} of {len(sample)} sampled credentials verify (cairn verify)",
+        file=sys.stderr,
+    )
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Seed, serve, measure, report."""
+    """Seed, serve, measure the API and the form, check what was stored, report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--database-url", help="PostgreSQL to use (emptied first); else SQLite")
+    parser.add_argument(
+        "--database-url",
+        required=True,
+        help="a PostgreSQL database of the benchmark's own (emptied first)",
+    )
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--duration", type=int, default=15, help="timed seconds (15)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds (3)")
@@ -117,63 +353,158 @@ def main(argv: list[str] | None = None) -> int:
     except WrkMissing as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2
+    load_before = os.getloadavg()
+    results: dict[str, dict[str, int]] = {}
+    cpu_seconds: dict[str, tuple[float, float]] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="cairn-bench-api-") as tmp:
             workdir = Path(tmp)
             env = production_env(workdir)
             env["CAIRN_SMTP_HOST"], env["CAIRN_SMTP_PORT"] = "127.0.0.1", str(free_port())
+            # The API's per-token limit (600 a minute by default) lifted for this run only;
+            # every request is still counted, as in production.
             env["CAIRN_API_RATE_LIMIT"] = "1000000/minute"
-            if args.database_url:
-                empty_postgres(args.database_url)
-                env["CAIRN_DATABASE_URL"] = args.database_url
+            empty_postgres(args.database_url)
+            env["CAIRN_DATABASE_URL"] = args.database_url
             print("seeding a production instance with the cairn command line ...", file=sys.stderr)
             achievement, token = seed(env, workdir)
-            script = workdir / "bench.lua"
-            script.write_text(AUTH_LUA)
-            body = workdir / "award.json"
-            body.write_text(json.dumps({
-                "achievement": achievement,
-                "recipient": {"email": "ann@example.org", "name": "Ann Example"},
-                "evidence": [{"url": "https://north.example.org/portfolios/42"}],
-                "narrative": "Portfolio reviewed by the district coach.",
-            }))  # fmt: skip
-            wrk_env = {"BENCH_POST_FILE": str(body), "BENCH_CONTENT_TYPE": "application/json",
-                       "BENCH_AUTHORIZATION": f"Bearer {token}"}  # fmt: skip
+            script = workdir / "awards.lua"
+            script.write_text(AWARDS_LUA)
+            api_body = json.dumps(
+                {
+                    "achievement": achievement,
+                    "recipient": {"email": "api-{n}@example.org", "name": "Ann Example {n}"},
+                    "evidence": [{"url": "https://north.example.org/portfolios/42"}],
+                    "narrative": "Portfolio reviewed by the district coach.",
+                }
+            )
             port = free_port()
             log = workdir / "server.log"
+            successes = 0
             with serving(cairn_command(port, args.workers), env, port, "/", log) as base:
-                url = f"{base}/api/v1/issuers/north/awards"
-                first = check_award(url, body.read_bytes(), token)
+                api_url = f"{base}/api/v1/issuers/north/awards"
+                first = check_award(api_url, api_body.replace("{n}", "first").encode(), token)
+                successes += 1
                 print(f"  one award first: {first}", file=sys.stderr)
-                print(f"  warm-up {args.warmup} s, then {args.duration} s", file=sys.stderr)
-                run_wrk(wrk, script, url, args.connections, args.warmup, 2, wrk_env)
-                raw = run_wrk(wrk, script, url, args.connections, args.duration, 2, wrk_env)
-            statuses: dict[str, int] = {}
-            for line in log.read_text(errors="replace").splitlines():
-                if "POST /api/v1/" in line:
-                    status = line.split('" ', 1)[-1].split(" ", 1)[0]
-                    statuses[status] = statuses.get(status, 0) + 1
-            if set(statuses) - {"201"}:
-                print(f"  answers by status: {statuses}", file=sys.stderr)
+                api_env = {
+                    "BENCH_BODY_TEMPLATE": api_body,
+                    "BENCH_RUN": "api",
+                    "BENCH_CONTENT_TYPE": "application/json",
+                    "BENCH_AUTHORIZATION": f"Bearer {token}",
+                }
+                print(f"  API: warm-up {args.warmup} s, then {args.duration} s", file=sys.stderr)
+                run_wrk(
+                    wrk,
+                    script,
+                    api_url,
+                    args.connections,
+                    args.warmup,
+                    2,
+                    {**api_env, "BENCH_RUN": "api-warm"},
+                )
+                database = args.database_url.rsplit("/", 1)[-1]
+                server_marker, postgres_marker = f"--port {port}", f"postgres {database} "
+                cpu = (cpu_by_process(server_marker), cpu_by_process(postgres_marker))
+                results["API"] = run_wrk(
+                    wrk, script, api_url, args.connections, args.duration, 2, api_env
+                )
+                cpu_seconds["API"] = (
+                    cpu_used(cpu[0], cpu_by_process(server_marker)),
+                    cpu_used(cpu[1], cpu_by_process(postgres_marker)),
+                )
+                # The award form, signed in, with the session's CSRF token.
+                browser = Session(base)
+                browser.sign_in("owner@north.example.org", PASSWORD)
+                form_path = f"/workspace/north/achievements/{achievement}/award"
+                csrf = browser.csrf(form_path)
+                form_body = (
+                    f"csrf_token={csrf}&email=form-{{n}}%40example.org&name=Ann+Example+{{n}}"
+                    "&show_name=on&narrative=Portfolio+reviewed+by+the+district+coach."
+                    "&evidence-0-url=https%3A%2F%2Fnorth.example.org%2Fportfolios%2F42"
+                    "&expiry=default"
+                )
+                from urllib.parse import parse_qsl
+
+                status, _ = browser.open(
+                    form_path, dict(parse_qsl(form_body.replace("{n}", "first")))
+                )
+                if status not in (302, 303):
+                    raise BenchError(f"the award form answered {status}")
+                successes += 1
+                form_env = {
+                    "BENCH_BODY_TEMPLATE": form_body,
+                    "BENCH_RUN": "form",
+                    "BENCH_CONTENT_TYPE": "application/x-www-form-urlencoded",
+                    "BENCH_COOKIE": browser.cookie(),
+                }
+                print(f"  form: warm-up {args.warmup} s, then {args.duration} s", file=sys.stderr)
+                form_url = base + form_path
+                run_wrk(
+                    wrk,
+                    script,
+                    form_url,
+                    args.connections,
+                    args.warmup,
+                    2,
+                    {**form_env, "BENCH_RUN": "form-warm"},
+                )
+                cpu = (cpu_by_process(server_marker), cpu_by_process(postgres_marker))
+                results["form"] = run_wrk(
+                    wrk, script, form_url, args.connections, args.duration, 2, form_env
+                )
+                cpu_seconds["form"] = (
+                    cpu_used(cpu[0], cpu_by_process(server_marker)),
+                    cpu_used(cpu[1], cpu_by_process(postgres_marker)),
+                )
+                api_statuses = log_statuses(log, "POST /api/v1/")
+                form_statuses = log_statuses(log, f"POST {form_path}")
+                successes += api_statuses.get("201", 0) - 1
+                successes += form_statuses.get("302", 0) + form_statuses.get("303", 0) - 1
+                problems = check_store(env, workdir, base, successes, 4 * args.connections)
+            print(f"  answers by status: API {api_statuses}, form {form_statuses}", file=sys.stderr)
+            if set(api_statuses) - {"201"} or set(form_statuses) - {"302", "303"}:
+                problems.append("some answers were not successes")
                 print(
                     "\n".join(log.read_text(errors="replace").splitlines()[-15:]), file=sys.stderr
                 )
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
-    seconds = raw["duration_us"] / 1e6
-    database = "PostgreSQL" if args.database_url else "SQLite"
-    errors = raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
+    load_after = os.getloadavg()
     print(
-        f"POST /api/v1/issuers/<slug>/awards, {args.connections} connections, "
-        f"{args.workers} workers, {database}, {wrk_version(wrk)}"
+        f"POST awards, {args.connections} connections, `cairn serve` with {args.workers} workers "
+        f"x 4 threads, PostgreSQL, {wrk_version(wrk)}, a distinct recipient per request"
     )
     print(
-        f"  {raw['requests'] / seconds:.1f} awards/s  p50 {raw['p50_us'] / 1000:.1f} ms  "
-        f"p90 {raw['p90_us'] / 1000:.1f} ms  p99 {raw['p99_us'] / 1000:.1f} ms  "
-        f"max {raw['max_us'] / 1000:.1f} ms  non-2xx {raw['status']}  socket errors {errors}"
+        f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "
+        f"({os.cpu_count()} CPUs)"
     )
-    return 0
+    rates = {}
+    for name, raw in results.items():
+        seconds = raw["duration_us"] / 1e6
+        rates[name] = raw["requests"] / seconds
+        errors = raw["connect"] + raw["read"] + raw["write"] + raw["timeout"]
+        print(
+            f"  {name:5} {rates[name]:7.1f} awards/s  p50 {raw['p50_us'] / 1000:6.1f} ms  "
+            f"p90 {raw['p90_us'] / 1000:6.1f} ms  p99 {raw['p99_us'] / 1000:6.1f} ms  "
+            f"max {raw['max_us'] / 1000:6.1f} ms  non-2xx/3xx {raw['status']}  "
+            f"socket errors {errors}"
+        )
+    print("  CPU per award (what the run itself used, whatever else shared the machine):")
+    for name, (server_cpu, postgres_cpu) in cpu_seconds.items():
+        awards = results[name]["requests"]
+        per_award = (server_cpu + postgres_cpu) / awards * 1000
+        print(
+            f"  {name:5} server {server_cpu / awards * 1000:5.2f} ms + PostgreSQL "
+            f"{postgres_cpu / awards * 1000:5.2f} ms = {per_award:5.2f} ms an award: at most "
+            f"{(os.cpu_count() or 1) * 1000 / per_award:5.0f} awards/s on "
+            f"{os.cpu_count()} idle cores (wrk's own share not counted)"
+        )
+    if rates.get("form"):
+        print(f"  API / form: {rates['API'] / rates['form']:.2f}x")
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

@@ -19,6 +19,10 @@ class CachingKeyStore:
         self.inner = inner
         self._cache: dict[tuple[str, str], SigningKey] = {}
         self._lock = threading.Lock()
+        # Held while loading a key that is not cached yet, so threads meeting an empty cache
+        # together wait for one load (a file read and an Argon2id derivation) instead of each
+        # doing it.
+        self._loading = threading.Lock()
 
     def _forget(self, owner: str) -> None:
         with self._lock:
@@ -34,10 +38,15 @@ class CachingKeyStore:
         """See :meth:`KeyStore.get`; served from memory after the first time."""
         with self._lock:
             found = self._cache.get((owner, kid))
-        if found is None:
-            found = self.inner.get(owner, kid)
+        if found is not None:
+            return found
+        with self._loading:
             with self._lock:
-                self._cache[(owner, kid)] = found
+                found = self._cache.get((owner, kid))  # loaded by the thread we waited for
+            if found is None:
+                found = self.inner.get(owner, kid)
+                with self._lock:
+                    self._cache[(owner, kid)] = found
         return found
 
     def list(self, owner: str) -> builtins.list[KeyRecord]:

@@ -122,31 +122,47 @@ class Envelope:
 _CACHE_SIZE = 64
 _derived: OrderedDict[tuple[bytes, Argon2idParams, bytes], bytes] = OrderedDict()
 _derived_lock = threading.Lock()
+# Held while deriving. Argon2id asks for its whole memory (64 MiB) at once: threads that each
+# met an empty cache and derived together ran a worker out of memory ("Not enough memory to
+# derive key") under load, and did the same slow work several times. One derivation at a time;
+# whoever waited finds the key in the cache.
+_deriving_lock = threading.Lock()
+
+
+def _cached(cache_key: tuple[bytes, Argon2idParams, bytes]) -> bytes | None:
+    with _derived_lock:
+        found = _derived.get(cache_key)
+        if found is not None:
+            _derived.move_to_end(cache_key)
+        return found
 
 
 def derive_key(passphrase: bytes, kdf: Argon2idParams, salt: bytes) -> bytes:
-    """The 32-byte AES key for ``passphrase`` under ``kdf`` and ``salt``, derived once per process.
+    """The 32-byte AES key for ``passphrase`` under ``kdf`` and ``salt``, derived once per process
+    however many threads ask for it at once.
 
     The cache holds derived keys, never anything an attacker could not get from this process's
     memory anyway (the store holds the passphrase itself).
     """
     cache_key = (passphrase, kdf, salt)
-    with _derived_lock:
-        found = _derived.get(cache_key)
+    found = _cached(cache_key)
+    if found is not None:
+        return found
+    with _deriving_lock:
+        found = _cached(cache_key)  # derived by the thread we waited for
         if found is not None:
-            _derived.move_to_end(cache_key)
             return found
-    derived = Argon2id(
-        salt=salt,
-        length=32,
-        iterations=kdf.iterations,
-        lanes=kdf.lanes,
-        memory_cost=kdf.memory_kib,
-    ).derive(passphrase)
-    with _derived_lock:
-        _derived[cache_key] = derived
-        while len(_derived) > _CACHE_SIZE:
-            _derived.popitem(last=False)
+        derived = Argon2id(
+            salt=salt,
+            length=32,
+            iterations=kdf.iterations,
+            lanes=kdf.lanes,
+            memory_cost=kdf.memory_kib,
+        ).derive(passphrase)
+        with _derived_lock:
+            _derived[cache_key] = derived
+            while len(_derived) > _CACHE_SIZE:
+                _derived.popitem(last=False)
     return derived
 
 

@@ -46,22 +46,48 @@ class InlineRunner:
 class ThreadPoolRunner:
     """Without Redis: a pool of two threads in this process, started on first use. ``perform``
     must set up what a thread needs (an application context) and log a failure itself: an
-    exception would otherwise vanish into the pool."""
+    exception would otherwise vanish into the pool.
+
+    A job submitted while the same job (name and arguments) waits, not yet started, in the queue
+    is not queued twice: jobs are idempotent and read what to do when they start, so the
+    waiting one does the work of both. Every award asks for ``deliver_email``; under load that
+    was one mail run (a connection to the mail server, a transaction) per award, in the web
+    process's own threads.
+    """
 
     def __init__(self, perform: Perform, *, workers: int = 2) -> None:
         self.perform = perform
         self.workers = workers
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._waiting: set[tuple[str, tuple[Any, ...]]] = set()
 
     def submit(self, name: str, *args: Any) -> None:
+        job = (name, args)
+        try:
+            hash(job)
+        except TypeError:  # arguments that cannot be compared cheaply: always queue
+            job_key = None
+        else:
+            job_key = job
         with self._lock:
+            if job_key is not None:
+                if job_key in self._waiting:
+                    return
+                self._waiting.add(job_key)
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(
                     max_workers=self.workers, thread_name_prefix="cairn-job"
                 )
             pool = self._pool
-        pool.submit(self.perform, name, args)
+        pool.submit(self._start, job_key, name, args)
+
+    def _start(self, job_key: tuple[str, tuple[Any, ...]] | None, name: str, args: Any) -> Any:
+        if job_key is not None:
+            with self._lock:
+                # Started: from now on a new submission may find work this run has passed.
+                self._waiting.discard(job_key)
+        return self.perform(name, args)
 
 
 class RqRunner:

@@ -132,6 +132,47 @@ def test_concurrent_hits_are_never_lost(app: Flask, storage: DatabaseStorage) ->
     assert storage.get(KEY) == 100
 
 
+def test_a_request_reports_the_window_it_just_counted_without_asking_again(
+    app: Flask, storage: DatabaseStorage, clock: Clock
+) -> None:
+    """The ``RateLimit-*`` headers read the window straight after the hit: served from the
+    count the hit returned, not two more queries; a thread that did not count, or a read a
+    second later, asks the database."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+    engine = db.engine
+
+    def counted(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        assert storage.incr(KEY, 60) == 1
+        before = len(statements)
+        assert (storage.get(KEY), storage.get_expiry(KEY)) == (1, clock.now + 60)
+        assert len(statements) == before
+        other: list[int] = []
+        thread = threading.Thread(target=lambda: other.append(_incr_in(app, storage)))
+        thread.start()
+        thread.join()
+        assert other == [2]
+        assert storage.get(KEY) == 1  # this request's own count, within the second
+        clock.now += rate_limits.JUST_COUNTED
+        assert storage.get(KEY) == 2  # later: the database's
+        assert len(statements) > before + 1
+        storage.incr(KEY, 60)
+        storage.clear(KEY)
+        assert storage.get(KEY) == 0
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+
+
+def _incr_in(app: Flask, storage: DatabaseStorage) -> int:
+    with app.app_context():
+        return storage.incr(KEY, 60)
+
+
 def production(**extra: Any) -> dict[str, Any]:
     """A production configuration that starts (every default, strong secrets), plus ``extra``."""
     return {

@@ -179,3 +179,65 @@ def test_a_store_keeps_one_salt_in_keywrap_json(tmp_path: Path) -> None:
     assert salts == {bytes.fromhex(settings["salt"])}
     assert stat.S_IMODE((tmp_path / "keywrap.json").stat().st_mode) == 0o600
     assert Argon2idParams(8, 1, 1) == TEST_ONLY_KDF
+
+
+def test_threads_meeting_an_empty_cache_together_derive_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load, the first requests of a worker all ask for the issuer's key at once: one
+    Argon2id derivation serves them all (each asking 64 MiB at once ran a worker out of memory)."""
+    import time
+
+    from keys import CachingKeyStore
+
+    store = EncryptedFileStore(tmp_path, b"passphrase-for-threads")
+    kid = store.rotate("issuer-1", "ed25519", T0).kid
+    calls: list[Any] = []
+    real = envelope.Argon2id
+
+    class SlowCounting:
+        def __init__(self, **kwargs: Any) -> None:
+            calls.append(kwargs)
+            self.inner = real(**kwargs)
+
+        def derive(self, passphrase: bytes) -> bytes:
+            time.sleep(0.2)  # long enough for every thread to arrive while it runs
+            return bytes(self.inner.derive(passphrase))
+
+    monkeypatch.setattr(envelope, "Argon2id", SlowCounting)
+    envelope.forget_derived_keys()  # as in a fresh worker
+    for cached in (False, True):
+        reopened = EncryptedFileStore(tmp_path, b"passphrase-for-threads")
+        keys_store = CachingKeyStore(reopened) if cached else reopened
+        signatures, failures = _sign_at_once(keys_store, "issuer-1", kid, threads=8)
+        assert failures == []
+        assert len(signatures) == 8 and len(set(signatures)) == 1
+        envelope.forget_derived_keys()
+    assert len(calls) == 2  # once per "fresh worker", not once per thread
+
+
+def _sign_at_once(
+    store: Any, owner: str, kid: str, *, threads: int
+) -> tuple[list[bytes], list[BaseException]]:
+    """``threads`` threads asking ``store`` for the key at the same moment, each signing with it:
+    the signatures and the failures (a thread still stuck after a minute is one)."""
+    import threading
+
+    start = threading.Barrier(threads)
+    signatures: list[bytes] = []
+    failures: list[BaseException] = []
+
+    def sign() -> None:
+        start.wait()
+        try:
+            signatures.append(store.get(owner, kid).sign(b"m"))
+        except BaseException as exc:  # reported by the caller
+            failures.append(exc)
+
+    started = [threading.Thread(target=sign, daemon=True) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join(timeout=60)
+    failures += [TimeoutError("a thread never finished") for t in started if t.is_alive()]
+    return signatures, failures

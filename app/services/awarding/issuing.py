@@ -226,8 +226,43 @@ def store(
     actor: Actor,
     bulk_job_id: str | None = None,
     notify: bool = True,
+    audited: bool = True,
 ) -> IssuedCredential:
-    """Add the signed credential, its audit event and its email to the session (not committed)."""
+    """Add the signed credential, its audit event and its email to the session (not committed).
+
+    ``audited=False`` leaves the audit event to the caller (:func:`_store_all` records them all
+    last).
+    """
+    credential = _add(
+        issuance,
+        award,
+        credential_id=credential_id,
+        index=index,
+        document=document,
+        valid_until=valid_until,
+        actor=actor,
+        bulk_job_id=bulk_job_id,
+        notify=notify,
+    )
+    if audited:
+        _audit_issue(issuance, credential, actor)
+    return credential
+
+
+def _add(
+    issuance: Issuance,
+    award: AwardInput,
+    *,
+    credential_id: str,
+    index: int,
+    document: str,
+    valid_until: datetime | None,
+    actor: Actor,
+    bulk_job_id: str | None,
+    notify: bool,
+) -> IssuedCredential:
+    """Add the signed credential and what it sets off (its email, webhook deliveries) to the
+    session; not its audit event."""
     env = issuance.env
     credential = IssuedCredential(
         id=credential_id,
@@ -247,25 +282,32 @@ def store(
         claimed_at=env.now if award.claimed else None,
     )
     db.session.add(credential)
-    audit.record(
-        "credential.issue",
-        actor=actor,
-        now=env.now,
-        issuer_id=issuance.issuer.id,
-        subject_type="credential",
-        subject_id=credential_id,
-        detail={
-            "achievement": issuance.achievement.public_id,
-            "version": issuance.version.version,
-            "recipient": credential.recipient_email,
-            "status_index": index,
-            "job": bulk_job_id,
-        },
-    )
+    db.session.flush()  # the handlers read it through its relationships
     events.publish(
         events.CredentialStored(credential, issuance.issuer, issuance.version, notify, env)
     )
     return credential
+
+
+def _audit_issue(issuance: Issuance, credential: IssuedCredential, actor: Actor) -> None:
+    """The credential's ``credential.issue`` event. Appending to the issuer's audit chain locks
+    its head until the commit, and every award of the issuer waits for that lock: so it is the
+    last thing an award does before committing."""
+    audit.record(
+        "credential.issue",
+        actor=actor,
+        now=issuance.env.now,
+        issuer_id=issuance.issuer.id,
+        subject_type="credential",
+        subject_id=credential.id,
+        detail={
+            "achievement": issuance.achievement.public_id,
+            "version": issuance.version.version,
+            "recipient": credential.recipient_email,
+            "status_index": credential.status_index,
+            "job": credential.bulk_job_id,
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -346,7 +388,12 @@ def issue_many(
 def _store_all(
     issuance: Issuance, items: list[_Award], *, actor: Actor, bulk_job_id: str | None, notify: bool
 ) -> list[Outcome]:
-    """Store every built and signed award (not committed); return the outcome of each."""
+    """Store every built and signed award (not committed); return the outcome of each.
+
+    The credentials, their emails and webhook deliveries are written first; their audit events
+    last, so the issuer's audit chain is locked (until the commit) for as short a time as can be.
+    """
+    stored: list[IssuedCredential] = []
     for item in items:
         if item.outcome is None and item.document is not None:
             credential = store(
@@ -359,8 +406,13 @@ def _store_all(
                 actor=actor,
                 bulk_job_id=bulk_job_id,
                 notify=notify,
+                audited=False,
             )
             item.outcome = Outcome(credential=credential)
+            stored.append(credential)
+    db.session.flush()
+    for credential in stored:
+        _audit_issue(issuance, credential, actor)
     db.session.flush()
     return [item.outcome or Outcome() for item in items]
 

@@ -145,7 +145,25 @@ def _insert_ignoring_taken(rows: list[dict[str, Any]]) -> set[int]:
     # A connection of its own, committed at once: the allocation must be visible to concurrent
     # awards before this one signs, and must not hold a write lock while it does.
     with db.engine.begin() as connection:
+        if dialect == "postgresql":
+            # Not waiting for this commit to reach the disk is safe: the credential that uses
+            # an index commits later, synchronously, and PostgreSQL's log is written in order,
+            # so a credential on disk always has its allocation on disk. A crash can lose only
+            # allocations whose credentials were lost with them (and those indices are free).
+            connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
         return set(connection.execute(statement, rows).scalars()) if rows else set()
+
+
+#: Up to how many indices :func:`allocate` guesses before reading the ones already used.
+_GUESS_UP_TO = 16
+
+
+def _used_indices(issuer: Issuer) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(StatusAllocation.status_index).where(StatusAllocation.issuer_id == issuer.id)
+        )
+    )
 
 
 def allocate(issuer: Issuer, count: int, env: ServiceEnv) -> list[int]:
@@ -155,11 +173,14 @@ def allocate(issuer: Issuer, count: int, env: ServiceEnv) -> list[int]:
 
     :raises Conflict: when the lists are full.
     """
-    used = set(
-        db.session.scalars(
-            select(StatusAllocation.status_index).where(StatusAllocation.issuer_id == issuer.id)
-        )
-    )
+    # One award used to read every index the issuer had ever allocated (up to LIST_LENGTH
+    # rows, a cost that grew with every credential). While the lists are sparse a random index
+    # is almost always free, and a taken one is refused by the insert anyway: so small requests
+    # try first and read the used indices only after a round that met taken ones (which is
+    # also how a full list is noticed). Large requests (bulk chunks) read them once up front.
+    used: set[int] = set()
+    if count > _GUESS_UP_TO:
+        used = _used_indices(issuer)
     got: list[int] = []
     attempts = 0
     while len(got) < count:
@@ -178,6 +199,8 @@ def allocate(issuer: Issuer, count: int, env: ServiceEnv) -> list[int]:
         got.extend(i for i in wanted if i in taken)
         used |= wanted
         attempts += 1
+        if len(got) < count and attempts == 1 and count <= _GUESS_UP_TO:
+            used |= _used_indices(issuer)
         if attempts > 50:
             raise Conflict("Could not reserve status-list entries; try again.")
     return got

@@ -130,19 +130,28 @@ def _link(entry: AuditEvent) -> None:
     chain = entry.issuer_id if entry.issuer_id is not None else INSTANCE_CHAIN
     heads: dict[int, tuple[int, str]] = session.info.setdefault(_HEADS, {})
     if chain not in heads:
-        values = {"chain": chain, "seq": 0, "hash": GENESIS}
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(
-                postgresql_insert(AuditChainHead).values(values).on_conflict_do_nothing()
-            )
-        else:
-            # Also starts SQLite's write transaction, so no one else appends until we commit.
-            session.execute(sqlite_insert(AuditChainHead).values(values).on_conflict_do_nothing())
-        seq, previous = session.execute(
+        locked = (
             select(AuditChainHead.seq, AuditChainHead.hash)
             .where(AuditChainHead.chain == chain)
             .with_for_update()
-        ).one()
+        )
+        postgres = session.get_bind().dialect.name == "postgresql"
+        # PostgreSQL: lock the head if it exists (one statement, the usual case). SQLite: the
+        # upsert comes first, as it is what starts SQLite's write transaction, so no one else
+        # appends until we commit (its SELECT takes no lock).
+        head = session.execute(locked).one_or_none() if postgres else None
+        if head is None:  # (PostgreSQL: the chain's first event) make its head, once
+            values = {"chain": chain, "seq": 0, "hash": GENESIS}
+            if postgres:
+                session.execute(
+                    postgresql_insert(AuditChainHead).values(values).on_conflict_do_nothing()
+                )
+            else:
+                session.execute(
+                    sqlite_insert(AuditChainHead).values(values).on_conflict_do_nothing()
+                )
+            head = session.execute(locked).one()
+        seq, previous = head
         heads[chain] = (seq, previous)
     seq, previous = heads[chain]
     entry.chain_seq = seq + 1

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import API_SCOPES, ROLES, ApiToken, Issuer, StaffAccount
@@ -142,7 +143,12 @@ def authenticate(secret: str, *, env: ServiceEnv) -> ApiToken | None:
     if not _TOKEN.fullmatch(secret or ""):
         return None
     wanted = hash_secret(secret)
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == wanted))
+    # Its creator and issuer come in the same query: every API request reads both.
+    token = db.session.scalar(
+        select(ApiToken)
+        .where(ApiToken.token_hash == wanted)
+        .options(joinedload(ApiToken.created_by), joinedload(ApiToken.issuer))
+    )
     # The lookup is by the hash (an index); compare again in constant time all the same.
     if token is None or not hmac.compare_digest(token.token_hash, wanted):
         return None

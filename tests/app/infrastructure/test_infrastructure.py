@@ -131,3 +131,37 @@ def test_dates_in_mail_are_written_for_the_locale_given(locale: str, said: str) 
     )
     assert subject == f"“Exit Tickets” from District 7 expires on {said}"
     assert f"expires on {said}." in text and f"expires on {said}." in html
+
+
+def test_the_thread_pool_queues_a_waiting_job_once_and_a_started_one_again() -> None:
+    """Every award asks for ``deliver_email``: while one such run waits unstarted it does the
+    work of all the asks; once it has started, a new ask queues another run (it may have passed
+    the new mail), and jobs with other arguments are queued apart."""
+    import threading
+
+    started = threading.Event()
+    release = threading.Event()
+    runs: list[tuple[str, tuple[Any, ...]]] = []
+
+    def perform(name: str, args: tuple[Any, ...]) -> None:
+        runs.append((name, args))
+        if name == "block":
+            started.set()
+            release.wait(10)
+
+    runner = ThreadPoolRunner(perform, workers=1)
+    runner.submit("block")
+    assert started.wait(10)  # the one thread is busy: what follows waits in the queue
+    for _ in range(5):
+        runner.submit("deliver_email")
+    runner.submit("run_bulk_job", "a")
+    runner.submit("run_bulk_job", "b")
+    runner.submit("run_bulk_job", "a")
+    release.set()
+    done = threading.Event()
+    runner.submit("done")
+    runner.submit("block")  # started before: may run again
+    runner._pool.submit(done.set)  # type: ignore[union-attr]  (after everything queued)
+    assert done.wait(10)
+    assert runs == [("block", ()), ("deliver_email", ()), ("run_bulk_job", ("a",)),
+                    ("run_bulk_job", ("b",)), ("done", ()), ("block", ())]  # fmt: skip

@@ -242,3 +242,29 @@ def test_default_validity_and_overrides(make_issuer, make_achievement, make_awar
     )
     never = make_award(issuer, achievement, "b@b.example", no_expiry=True)
     assert never.valid_until is None and "validUntil" not in json.loads(never.document)
+
+
+@pytest.mark.parametrize(("count", "free"), [(1, 6), (3, 7), (40, 41)])
+def test_allocation_finds_the_last_free_indices_and_then_refuses(
+    make_issuer, monkeypatch: pytest.MonkeyPatch, count: int, free: int
+) -> None:
+    """A small allocation guesses before reading the used indices; in a nearly full list its
+    guesses meet taken ones, and it must still find only free ones, then say full."""
+    issuer = make_issuer()
+    monkeypatch.setattr(status_lists, "LIST_LENGTH", 64)
+    env = service_env()
+    free_indices = set(range(0, 64, 64 // free)) if free <= 8 else set(range(64 - free, 64))
+    free_indices = set(sorted(free_indices)[:free])
+    db.session.add_all(
+        StatusAllocation(issuer_id=issuer.id, status_index=i, allocated_at=env.now)
+        for i in range(64)
+        if i not in free_indices
+    )
+    db.session.commit()
+    got: list[int] = []
+    for _ in range(free // count):
+        got += status_lists.allocate(issuer, count, env)
+    assert len(got) == len(set(got)) == free - free % count
+    assert set(got) <= free_indices
+    with pytest.raises(Conflict, match="full"):
+        status_lists.allocate(issuer, free % count + 1, env)
