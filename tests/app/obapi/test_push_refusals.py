@@ -1,0 +1,285 @@
+"""Pushing to another host, what is refused: discovery URLs Cairn may not call (plain http, a
+private address not allow-listed), documents that are not OB 3.0 discovery, a refused
+registration, an answer whose ``state`` is not the session's; and what is sent: the PKCE
+verifier matching the challenge, client_secret_basic. The outbound requester itself follows no
+redirect and refuses oversized answers."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.fetch import FetchError, HostAnswer, HostRequester, Target
+from app.models import Educator, HostConnection
+from app.services._core.errors import Invalid
+from app.services.learning import hosts
+from app.wiring import service_env
+from tests.app.conftest import BASE_URL, Web, sign_in_directly
+from tests.app.educator.educator_helpers import make_educator
+from tests.app.webhook_receiver import Receiver
+
+ORIGIN = "https://host.example.net"
+SCOPE = "https://purl.imsglobal.org/spec/ob/v3p0/scope/"
+DISCOVERY: dict[str, Any] = {
+    "openapi": "3.0.1",
+    "info": {"title": "Example Host", "version": "3.0"},
+    "servers": [{"url": f"{ORIGIN}/ims/ob/v3p0"}],
+    "components": {
+        "securitySchemes": {
+            "OAuth2ACG": {
+                "type": "oauth2",
+                "x-imssf-registrationUrl": f"{ORIGIN}/register",
+                "flows": {
+                    "authorizationCode": {
+                        "authorizationUrl": f"{ORIGIN}/authorize",
+                        "tokenUrl": f"{ORIGIN}/token",
+                        "refreshUrl": f"{ORIGIN}/token",
+                        "scopes": {f"{SCOPE}credential.upsert": "", f"{SCOPE}profile.update": ""},
+                    }
+                },
+            }
+        }
+    },
+}
+
+
+@dataclass
+class FakeHost:
+    """An OB 3.0 host answering from memory; records every request Cairn sends."""
+
+    discovery: Any = field(default_factory=lambda: copy.deepcopy(DISCOVERY))
+    discovery_status: int = 200
+    registration: tuple[int, Any] = (201, {"client_id": "cairn-id", "client_secret": "s3cret"})
+    sent: list[tuple[str, str, bytes, dict[str, str]]] = field(default_factory=list)
+
+    def vet(self, url: str) -> Target:
+        if not url.startswith("https://"):
+            raise FetchError(f"refusing to fetch {url!r}: only https URLs are fetched")
+        parts = urlsplit(url)
+        return Target("https", parts.hostname or "", "203.0.113.5", 443, parts.path)
+
+    def request(
+        self, method: str, url: str, *, body: bytes | None = None, headers: Any = None
+    ) -> HostAnswer:
+        self.vet(url)
+        self.sent.append((method, url, body or b"", dict(headers or {})))
+        if url.endswith("/discovery"):
+            raw = self.discovery if isinstance(self.discovery, bytes) else json.dumps(
+                self.discovery).encode()  # fmt: skip
+            return HostAnswer(self.discovery_status, {}, raw)
+        if url.endswith("/register"):
+            return HostAnswer(self.registration[0], {}, json.dumps(self.registration[1]).encode())
+        if url.endswith("/token"):
+            token = {"access_token": "at", "refresh_token": "rt", "expires_in": 3600}
+            return HostAnswer(200, {}, json.dumps(token).encode())
+        return HostAnswer(404, {}, b"{}")
+
+
+@pytest.fixture
+def ann(app: Flask, client: FlaskClient) -> Educator:
+    educator = make_educator("ann.lee@school.example.org")
+    sign_in_directly(client, "educator", educator.id)
+    return educator
+
+
+def start(ann: Educator, fake: FakeHost) -> hosts.Authorization:
+    return hosts.connect(
+        ann, f"{ORIGIN}/ims/ob/v3p0/discovery", redirect_uri=f"{BASE_URL}/me/hosts/callback",
+        logo_uri=f"{BASE_URL}/static/favicon.svg", client_uri=f"{BASE_URL}/",
+        env=service_env(), send=fake,
+    )  # fmt: skip
+
+
+def connections_stored() -> int:
+    return db.session.scalar(select(func.count()).select_from(HostConnection)) or 0
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://host.example.net/ims/ob/v3p0/discovery", "only https URLs"),
+        ("https://127.0.0.1:9/ims/ob/v3p0/discovery", "not a public address"),
+        ("https://10.1.2.3/ims/ob/v3p0/discovery", "not a public address"),
+        ("http://127.0.0.1:9/ims/ob/v3p0/discovery", "only https URLs"),  # not allow-listed
+        ("", "Enter the host"),
+    ],
+)
+def test_the_page_refuses_urls_cairn_may_not_call(
+    ann: Educator, web: Web, url: str, reason: str
+) -> None:
+    answer = web.submit("/me/hosts", data={"discovery_url": url})
+    assert answer.status_code == 400
+    assert reason in answer.get_data(as_text=True)
+    assert connections_stored() == 0
+
+
+def drop(path: str) -> Any:
+    document = copy.deepcopy(DISCOVERY)
+    *parents, last = path.split(".")
+    node = document
+    for key in parents:
+        node = node[key]
+    del node[last]
+    return document
+
+
+@pytest.mark.parametrize(
+    ("discovery", "reason"),
+    [
+        (b"<html>not json</html>", "not JSON"),
+        ([1, 2], "not a JSON object"),
+        ({**DISCOVERY, "openapi": "2.0"}, "no OpenAPI 3.0"),
+        (drop("components.securitySchemes.OAuth2ACG"), "no OAuth2ACG"),
+        (drop("servers"), "no OAuth2ACG"),
+        (
+            drop("components.securitySchemes.OAuth2ACG.flows.authorizationCode.scopes"),
+            "no upsert scope",
+        ),
+        (drop("components.securitySchemes.OAuth2ACG.flows.authorizationCode.tokenUrl"), "tokenUrl"),
+        (drop("components.securitySchemes.OAuth2ACG.x-imssf-registrationUrl"), "registrationUrl"),
+    ],
+)
+def test_documents_that_are_not_ob_discovery_are_refused(
+    ann: Educator, discovery: Any, reason: str
+) -> None:
+    fake = FakeHost(discovery=discovery)
+    with pytest.raises(Invalid, match=reason):
+        start(ann, fake)
+    assert [s[0] for s in fake.sent] == ["GET"]  # nothing registered
+    assert connections_stored() == 0
+
+
+def test_a_scheme_that_is_not_oauth2_and_a_missing_discovery_are_refused(ann: Educator) -> None:
+    document = copy.deepcopy(DISCOVERY)
+    document["components"]["securitySchemes"]["OAuth2ACG"]["type"] = "apiKey"
+    with pytest.raises(Invalid, match=r"not OAuth 2\.0"):
+        start(ann, FakeHost(discovery=document))
+    with pytest.raises(Invalid, match="HTTP 404"):
+        start(ann, FakeHost(discovery_status=404))
+
+
+def test_endpoints_cairn_may_not_call_are_refused_before_registering(ann: Educator) -> None:
+    document = copy.deepcopy(DISCOVERY)
+    document["components"]["securitySchemes"]["OAuth2ACG"]["x-imssf-registrationUrl"] = (
+        "http://host.example.net/register"
+    )
+    fake = FakeHost(discovery=document)
+    with pytest.raises(Invalid, match="only https"):
+        start(ann, fake)
+    assert [s[0] for s in fake.sent] == ["GET"]
+
+
+def test_a_refused_registration_is_shown_and_nothing_kept(ann: Educator) -> None:
+    fake = FakeHost(registration=(400, {"error": "invalid_client_metadata"}))
+    with pytest.raises(Invalid, match="invalid_client_metadata"):
+        start(ann, fake)
+    assert connections_stored() == 0
+
+
+def test_registration_asks_for_what_cairn_does_and_nothing_more(ann: Educator) -> None:
+    fake = FakeHost()
+    authorization = start(ann, fake)
+    _, url, body, _ = fake.sent[1]
+    assert url == f"{ORIGIN}/register"
+    metadata = json.loads(body)
+    assert metadata["client_name"] == "Cairn"
+    assert metadata["redirect_uris"] == [f"{BASE_URL}/me/hosts/callback"]
+    assert metadata["scope"].split() == [f"{SCOPE}credential.upsert", f"{SCOPE}profile.update"]
+    assert metadata["token_endpoint_auth_method"] == "client_secret_basic"
+    stored = db.session.scalars(select(HostConnection)).one()
+    assert stored.state == "pending" and "s3cret" not in stored.client_secret
+    assert authorization.url.startswith(f"{ORIGIN}/authorize?")
+
+
+def test_a_state_that_is_not_the_sessions_is_refused_and_no_code_is_exchanged(
+    ann: Educator,
+) -> None:
+    fake = FakeHost()
+    authorization = start(ann, fake)
+    for returned, kept in [("forged", authorization.state), (authorization.state, None),
+                           (authorization.state, "another")]:  # fmt: skip
+        with pytest.raises(Invalid, match="does not belong"):
+            hosts.finish(ann, returned_state=returned, session_state=kept, code="c",
+                         error=None, env=service_env(), send=fake)  # fmt: skip
+    # Another educator's answer, even with the right state in their own session.
+    bo = make_educator("bo@school.example.org", "Bo Chen")
+    with pytest.raises(Invalid, match="expired"):
+        hosts.finish(bo, returned_state=authorization.state, session_state=authorization.state,
+                     code="c", error=None, env=service_env(), send=fake)  # fmt: skip
+    assert not any(url.endswith("/token") for _, url, _, _ in fake.sent)
+    assert db.session.scalars(select(HostConnection)).one().state == "pending"
+
+
+def test_the_callback_page_refuses_a_forged_state(ann: Educator, client: FlaskClient) -> None:
+    start(ann, FakeHost())
+    answer = client.get("/me/hosts/callback?state=forged&code=c", base_url=BASE_URL)
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/me/hosts")
+    page = client.get("/me/hosts", base_url=BASE_URL).get_data(as_text=True)
+    assert "does not belong to your connection attempt" in page
+    assert db.session.scalars(select(HostConnection)).one().state == "pending"
+
+
+def test_the_code_is_exchanged_with_the_pkce_verifier_and_basic_authentication(
+    ann: Educator,
+) -> None:
+    fake = FakeHost()
+    authorization = start(ann, fake)
+    query = parse_qs(urlsplit(authorization.url).query)
+    assert query["code_challenge_method"] == ["S256"] and query["state"] == [authorization.state]
+    connection = hosts.finish(ann, returned_state=authorization.state,
+                              session_state=authorization.state, code="the-code", error=None,
+                              env=service_env(), send=fake)  # fmt: skip
+    method, url, body, headers = fake.sent[-1]
+    assert (method, url) == ("POST", f"{ORIGIN}/token")
+    form = parse_qs(body.decode())
+    assert form["grant_type"] == ["authorization_code"] and form["code"] == ["the-code"]
+    verifier = form["code_verifier"][0]
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    assert query["code_challenge"] == [challenge.decode()]
+    assert headers["Authorization"] == "Basic " + base64.b64encode(b"cairn-id:s3cret").decode()
+    assert connection.state == "connected" and connection.code_verifier is None
+    assert hosts.unseal(connection, "access_token", connection.access_token, service_env()) == "at"
+    # A sealed token moved onto another connection does not open.
+    other = HostConnection(public_id="another")
+    with pytest.raises(hosts.NeedsReconnect):
+        hosts.unseal(other, "access_token", connection.access_token, service_env())
+
+
+def test_a_refusal_at_the_host_is_shown(ann: Educator) -> None:
+    fake = FakeHost()
+    authorization = start(ann, fake)
+    with pytest.raises(Invalid, match="did not allow the connection \\(access_denied\\)"):
+        hosts.finish(ann, returned_state=authorization.state, session_state=authorization.state,
+                     code=None, error="access_denied", env=service_env(), send=fake)  # fmt: skip
+
+
+def test_the_requester_follows_no_redirect(app: Flask, receiver: Receiver) -> None:
+    receiver.status = 302
+    answer = HostRequester(allowed_hosts=(receiver.host,)).request(
+        "POST", receiver.url("/credentials"), body=b"{}"
+    )
+    assert answer.status == 302 and len(receiver.received) == 1
+    assert receiver.received[0].headers["user-agent"].startswith("Cairn-OB-API-Client")
+
+
+def test_the_requester_refuses_oversized_answers_and_unlisted_hosts(
+    app: Flask, receiver: Receiver
+) -> None:
+    receiver.answer = b"x" * 2048
+    with pytest.raises(FetchError, match="more than 1024 bytes"):
+        HostRequester(allowed_hosts=(receiver.host,), max_bytes=1024).request(
+            "POST", receiver.url("/x")
+        )
+    with pytest.raises(FetchError, match="only https"):
+        HostRequester().request("POST", receiver.url("/x"))
