@@ -243,12 +243,13 @@ def connect(
     endpoints = read_discovery(_json(answer, "discovery document"))
     for key in ("api", "registration", "authorization", "token", "refresh"):
         _vetted(endpoints[key], send)
+    links = {"client_uri": client_uri, "logo_uri": logo_uri, "tos_uri": client_uri,
+             "policy_uri": client_uri}  # fmt: skip
     metadata = {
         "client_name": "Cairn",
-        "client_uri": client_uri,
-        "logo_uri": logo_uri,
-        "tos_uri": client_uri,
-        "policy_uri": client_uri,
+        # Hosts may insist on https links (Cairn's provider does); a development instance on
+        # plain http sends none rather than be refused.
+        **{name: url for name, url in links.items() if url.startswith("https://")},
         "software_id": "cairn",
         "software_version": "0.1",
         "redirect_uris": [redirect_uri],
@@ -266,8 +267,7 @@ def connect(
     )
     if registered.status not in (200, 201):
         raise Invalid(
-            f"The host refused to register Cairn (HTTP {registered.status}): "
-            f"{_error_text(registered)}",
+            f"The host refused to register Cairn: {_error_text(registered)}",
             "discovery_url",
         )
     client = _json(registered, "registration answer")
@@ -584,34 +584,34 @@ def run_pushes(connection_id: int, env: ServiceEnv, send: Requester | None = Non
     done = 0
     for item in sorted(queued, key=lambda p: p.id):
         item.attempts += 1
-        item.finished_at = env.now
+        item.finished_at = env.clock()
+        if item.item == PROFILE_ITEM:
+            method, path, body = "PUT", "/profile", _profile_body(connection, env)
+        elif item.item in documents:
+            method, path, body = "POST", "/credentials", documents[item.item]
+        else:
+            _failed(item, None, "This credential is no longer in your backpack.")
+            db.session.commit()
+            continue
+        # No transaction stays open while the host answers (it may share this database).
+        db.session.commit()
         try:
-            if item.item == PROFILE_ITEM:
-                answer = _api(
-                    connection, send, "PUT", "/profile", _profile_body(connection, env), env
-                )
-            elif item.item in documents:
-                answer = _api(connection, send, "POST", "/credentials", documents[item.item], env)
-            else:
-                _failed(item, None, "This credential is no longer in your backpack.")
-                continue
+            answer = _api(connection, send, method, path, body, env)
         except NeedsReconnect as exc:
             connection.state = "reconnect"
             connection.problem = str(exc)[:MAX_MESSAGE]
             _failed(item, None, str(exc))
-            continue
         except FetchError as exc:
             _failed(item, None, f"{connection.host_name} could not be reached: {_reason(exc)}")
-            continue
-        if answer.status in (200, 201):
-            item.state = "pushed"
-            item.http_status = answer.status
-            item.message = "Added" if answer.status == 201 else "Updated"
-            done += 1
         else:
-            _failed(item, answer.status, _error_text(answer))
+            if answer.status in (200, 201):
+                item.state = "pushed"
+                item.http_status = answer.status
+                item.message = "Added" if answer.status == 201 else "Updated"
+                done += 1
+            else:
+                _failed(item, answer.status, _error_text(answer))
         db.session.commit()
-    db.session.commit()
     return done
 
 
