@@ -42,6 +42,7 @@ from app.services._core import jobs
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Invalid, NotFound
 from app.services.learning import educators, host_api, imports
+from app.services.org import audit
 from credentials import ISSUER_NOT_CONFIRMED, VALID
 
 SCOPE = "https://purl.imsglobal.org/spec/ob/v3p0/scope/"
@@ -374,8 +375,21 @@ def finish(
     connection.state = "connected"
     connection.connected_at = env.now
     connection.problem = None
+    _audit("educator.host_connect", connection, env)
     db.session.commit()
     return connection
+
+
+def _audit(action: str, connection: HostConnection, env: ServiceEnv) -> None:
+    audit.record(
+        action,
+        actor=educators.actor(connection.educator),
+        now=env.now,
+        subject_type="educator",
+        subject_id=connection.educator_id,
+        detail={"host": connection.host_name, "api": connection.endpoints["api"],
+                "scope": connection.scope},
+    )  # fmt: skip
 
 
 def _basic(connection: HostConnection, env: ServiceEnv) -> str:
@@ -700,6 +714,7 @@ def disconnect(
         except (NeedsReconnect, Invalid):
             pass  # the host may be gone; the local secrets go either way
     name = connection.host_name
+    _audit("educator.host_disconnect", connection, env)
     db.session.delete(connection)
     db.session.commit()
     return name

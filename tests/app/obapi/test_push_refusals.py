@@ -11,6 +11,7 @@ import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,7 +22,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.fetch import FetchError, HostAnswer, HostRequester, Target
-from app.models import Educator, HostConnection
+from app.models import AuditEvent, Educator, HostConnection, HostPush
 from app.services._core.errors import Invalid
 from app.services.learning import hosts
 from app.wiring import service_env
@@ -62,6 +63,9 @@ class FakeHost:
     discovery_status: int = 200
     registration: tuple[int, Any] = (201, {"client_id": "cairn-id", "client_secret": "s3cret"})
     sent: list[tuple[str, str, bytes, dict[str, str]]] = field(default_factory=list)
+    #: What ``POST /credentials`` answers next (status and body), in turn.
+    upserts: list[tuple[int, Any]] = field(default_factory=list)
+    issued: int = 0
 
     def vet(self, url: str) -> Target:
         if not url.startswith("https://"):
@@ -81,8 +85,13 @@ class FakeHost:
         if url.endswith("/register"):
             return HostAnswer(self.registration[0], {}, json.dumps(self.registration[1]).encode())
         if url.endswith("/token"):
-            token = {"access_token": "at", "refresh_token": "rt", "expires_in": 3600}
+            self.issued += 1
+            token = {"access_token": f"at{self.issued}", "refresh_token": f"rt{self.issued}",
+                     "expires_in": 3600}  # fmt: skip
             return HostAnswer(200, {}, json.dumps(token).encode())
+        if url.endswith("/credentials") and self.upserts:
+            status, answer = self.upserts.pop(0)
+            return HostAnswer(status, {}, json.dumps(answer).encode())
         return HostAnswer(404, {}, b"{}")
 
 
@@ -249,7 +258,7 @@ def test_the_code_is_exchanged_with_the_pkce_verifier_and_basic_authentication(
     assert query["code_challenge"] == [challenge.decode()]
     assert headers["Authorization"] == "Basic " + base64.b64encode(b"cairn-id:s3cret").decode()
     assert connection.state == "connected" and connection.code_verifier is None
-    assert hosts.unseal(connection, "access_token", connection.access_token, service_env()) == "at"
+    assert hosts.unseal(connection, "access_token", connection.access_token, service_env()) == "at1"
     # A sealed token moved onto another connection does not open.
     other = HostConnection(public_id="another")
     with pytest.raises(hosts.NeedsReconnect):
@@ -283,3 +292,80 @@ def test_the_requester_refuses_oversized_answers_and_unlisted_hosts(
         )
     with pytest.raises(FetchError, match="only https"):
         HostRequester().request("POST", receiver.url("/x"))
+
+
+def connected(ann: Educator, fake: FakeHost) -> HostConnection:
+    authorization = start(ann, fake)
+    return hosts.finish(ann, returned_state=authorization.state,
+                        session_state=authorization.state, code="c", error=None,
+                        env=service_env(), send=fake)  # fmt: skip
+
+
+@pytest.fixture
+def awarded(ann: Educator, make_issuer: Any, make_achievement: Any, make_award: Any) -> str:
+    issuer = make_issuer()
+    credential = make_award(issuer, make_achievement(issuer), "ann.lee@school.example.org")
+    return f"issued:{credential.id}"
+
+
+def queue(ann: Educator, connection: HostConnection, item: str, monkeypatch: Any) -> HostPush:
+    # Queued without running: the job runs below with the fake host.
+    monkeypatch.setattr(hosts.jobs, "submit", lambda *args: None)
+    (queued,) = hosts.push(ann, connection.public_id, [item], profile=False, env=service_env())
+    return queued
+
+
+def test_an_access_token_about_to_expire_is_refreshed_before_the_push(
+    ann: Educator, awarded: str, monkeypatch: Any
+) -> None:
+    fake = FakeHost(upserts=[(201, {})])
+    connection = connected(ann, fake)
+    connection.access_expires_at = service_env().now + timedelta(seconds=10)
+    db.session.commit()
+    pushed = queue(ann, connection, awarded, monkeypatch)
+    fake.sent.clear()
+    assert hosts.run_pushes(connection.id, service_env(), send=fake) == 1
+    (refresh, upsert) = fake.sent
+    assert refresh[1] == f"{ORIGIN}/token"
+    assert parse_qs(refresh[2].decode()) == {"grant_type": ["refresh_token"],
+                                             "refresh_token": ["rt1"]}  # fmt: skip
+    assert upsert[1] == f"{ORIGIN}/ims/ob/v3p0/credentials"
+    assert upsert[3]["Authorization"] == "Bearer at2"
+    assert upsert[3]["Content-Type"] == "application/json"
+    db.session.refresh(connection)
+    env = service_env()
+    assert hosts.unseal(connection, "refresh_token", connection.refresh_token, env) == "rt2"
+    assert (pushed.state, pushed.http_status, pushed.message) == ("pushed", 201, "Added")
+
+
+def test_a_refused_push_is_shown_and_can_be_tried_again(
+    ann: Educator, awarded: str, monkeypatch: Any
+) -> None:
+    refusal = {"imsx_codeMajor": "failure", "imsx_description": "The credential is not valid."}
+    fake = FakeHost(upserts=[(400, refusal), (200, {})])
+    connection = connected(ann, fake)
+    pushed = queue(ann, connection, awarded, monkeypatch)
+    assert hosts.run_pushes(connection.id, service_env(), send=fake) == 0
+    assert (pushed.state, pushed.http_status) == ("failed", 400)
+    assert pushed.message == "The credential is not valid. (HTTP 400)"
+    assert hosts.retry(ann, connection.public_id, pushed.id, service_env()).state == "queued"
+    assert hosts.run_pushes(connection.id, service_env(), send=fake) == 1
+    assert (pushed.state, pushed.attempts, pushed.message) == ("pushed", 2, "Updated")
+    with pytest.raises(Invalid, match="Only a failed push"):
+        hosts.retry(ann, connection.public_id, pushed.id, service_env())
+    # Nothing chosen, or something not in the backpack: refused.
+    for items in ([], ["issued:someone-elses"]):
+        with pytest.raises(Invalid):
+            hosts.push(ann, connection.public_id, items, profile=False, env=service_env())
+
+
+def test_connecting_and_disconnecting_are_audited_and_revoke_at_the_host(ann: Educator) -> None:
+    fake = FakeHost()
+    connection = connected(ann, fake)
+    hosts.disconnect(ann, connection.public_id, service_env(), send=fake)
+    revoked = [parse_qs(body.decode()) for _, url, body, _ in fake.sent if url.endswith("/revoke")]
+    assert revoked == [{"token": ["rt1"], "token_type_hint": ["refresh_token"]},
+                       {"token": ["at1"], "token_type_hint": ["access_token"]}]  # fmt: skip
+    actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert actions[-2:] == ["educator.host_connect", "educator.host_disconnect"]
+    assert connections_stored() == 0
