@@ -679,13 +679,19 @@ def _refresh(connection: HostConnection, send: Requester, env: ServiceEnv) -> No
 
     :raises NeedsReconnect: when the host refuses the refresh token.
     """
-    refresh = unseal(connection, "refresh_token", connection.refresh_token, env)
+    used = connection.refresh_token
+    refresh = unseal(connection, "refresh_token", used, env)
     body = prepare_token_request("refresh_token", refresh_token=refresh)
     try:
         answer = _token_request(connection, connection.endpoints["refresh"], body, env, send)
     except Invalid as exc:
         raise NeedsReconnect(exc.message) from None
     if answer.status != 200:
+        # Another run (a second Push pressed at once) may have rotated the refresh token just
+        # before: then its new tokens are there to use, and the grant is not lost.
+        db.session.refresh(connection)
+        if connection.refresh_token != used and connection.state == "connected":
+            return
         connection.access_token = None
         connection.refresh_token = None
         raise NeedsReconnect(

@@ -236,7 +236,11 @@ def test_the_callback_page_refuses_a_forged_state(ann: Educator, client: FlaskCl
     assert answer.status_code == 303 and answer.headers["Location"].endswith("/me/hosts")
     page = client.get("/me/hosts", base_url=BASE_URL).get_data(as_text=True)
     assert "does not belong to your connection attempt" in page
-    assert db.session.scalars(select(HostConnection)).one().state == "pending"
+    pending = db.session.scalars(select(HostConnection)).one()
+    assert pending.state == "pending"
+    page = client.get(f"/me/hosts/{pending.public_id}", base_url=BASE_URL).get_data(as_text=True)
+    assert "You have not allowed Cairn at Example Host yet" in page and "Reconnect" in page
+    assert "Push credentials" not in page
 
 
 def test_the_code_is_exchanged_with_the_pkce_verifier_and_basic_authentication(
@@ -369,3 +373,32 @@ def test_connecting_and_disconnecting_are_audited_and_revoke_at_the_host(ann: Ed
     actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
     assert actions[-2:] == ["educator.host_connect", "educator.host_disconnect"]
     assert connections_stored() == 0
+
+
+def test_a_refresh_token_another_run_just_rotated_does_not_lose_the_grant(
+    ann: Educator, awarded: str, monkeypatch: Any
+) -> None:
+    """Two pushes at once: both find the access token expired; the host rotates the refresh
+    token for the first and refuses the second's (spent) one. The second uses the new tokens."""
+    fake = FakeHost(upserts=[(201, {})])
+    connection = connected(ann, fake)
+    connection.access_expires_at = service_env().now
+    db.session.commit()
+    queue(ann, connection, awarded, monkeypatch)
+    env = service_env()
+    real = fake.request
+
+    def rotated_meanwhile(method: str, url: str, **kwargs: Any) -> HostAnswer:
+        if url.endswith("/token"):
+            # The other run's refresh lands first: new tokens in the database, and ours spent.
+            connection.access_token = hosts.seal(connection, "access_token", "at-other", env)
+            connection.refresh_token = hosts.seal(connection, "refresh_token", "rt-other", env)
+            connection.access_expires_at = env.now + timedelta(hours=1)
+            db.session.commit()
+            return HostAnswer(400, {}, b'{"error": "invalid_grant"}')
+        return real(method, url, **kwargs)
+
+    monkeypatch.setattr(fake, "request", rotated_meanwhile)
+    assert hosts.run_pushes(connection.id, env, send=fake) == 1
+    assert fake.sent[-1][3]["Authorization"] == "Bearer at-other"
+    assert connection.state == "connected"
