@@ -33,7 +33,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.fetch import FetchError, HostAnswer, HostRequester, Target
@@ -51,6 +51,8 @@ REQUESTED_SCOPES = (f"{SCOPE}credential.upsert", f"{SCOPE}profile.update")
 SECRET_KDF_INFO = b"cairn/ob-host-secrets/v1"
 CIPHERTEXT_PREFIX = "v1:"
 PROFILE_ITEM = "profile"
+#: A push still queued this long after it was asked for lost its job (a restart): run again.
+STRANDED_AFTER = timedelta(minutes=10)
 #: An access token this close to its expiry is refreshed before use.
 EXPIRY_MARGIN = timedelta(seconds=30)
 MAX_MESSAGE = 1000
@@ -583,6 +585,34 @@ def retry(educator: Educator, public_id: str, push_id: int, env: ServiceEnv) -> 
 
 
 # --- the job ---------------------------------------------------------------------------------
+
+
+def resume_stranded(env: ServiceEnv) -> list[int]:
+    """Submit ``push_to_host`` again for connections whose pushes stayed queued (the process
+    that was to send them stopped). Each is claimed by moving ``requested_at`` forward, so
+    several maintenance loops submit it once. Committed; returns the connections' ids."""
+    cutoff = env.now - STRANDED_AFTER
+    stale = db.session.scalars(
+        select(HostPush.connection_id)
+        .where(HostPush.state == "queued", HostPush.requested_at < cutoff)
+        .distinct()
+    ).all()
+    resumed = []
+    for connection_id in stale:
+        claimed = db.session.execute(
+            update(HostPush)
+            .where(
+                HostPush.connection_id == connection_id,
+                HostPush.state == "queued",
+                HostPush.requested_at < cutoff,
+            )
+            .values(requested_at=env.now)
+        )
+        db.session.commit()
+        if getattr(claimed, "rowcount", 0):
+            jobs.submit(env, jobs.PUSH_TO_HOST, connection_id)
+            resumed.append(connection_id)
+    return resumed
 
 
 def run_pushes(connection_id: int, env: ServiceEnv, send: Requester | None = None) -> int:

@@ -402,3 +402,20 @@ def test_a_refresh_token_another_run_just_rotated_does_not_lose_the_grant(
     assert hosts.run_pushes(connection.id, env, send=fake) == 1
     assert fake.sent[-1][3]["Authorization"] == "Bearer at-other"
     assert connection.state == "connected"
+
+
+def test_pushes_whose_job_was_lost_are_submitted_again_once(
+    ann: Educator, awarded: str, monkeypatch: Any
+) -> None:
+    connection = connected(ann, FakeHost())
+    pushed = queue(ann, connection, awarded, monkeypatch)
+    submitted: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(hosts.jobs, "submit", lambda env, *args: submitted.append(args))
+    env = service_env()
+    assert hosts.resume_stranded(env) == []  # just asked for: its job is on its way
+    later = env.at(env.now + hosts.STRANDED_AFTER + timedelta(seconds=1))
+    assert hosts.resume_stranded(later) == [connection.id]
+    assert hosts.resume_stranded(later) == []  # claimed: another loop does not submit it again
+    assert submitted == [(hosts.jobs.PUSH_TO_HOST, connection.id)]
+    db.session.refresh(pushed)
+    assert pushed.state == "queued" and pushed.requested_at == later.now
