@@ -4,7 +4,7 @@ and the profile to push, the result of every push with "Try again", and disconne
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from app.educator import bp, current_educator, educator_required
@@ -51,8 +51,15 @@ def host_connect() -> ResponseReturnValue:
             current_educator(),
             typed,
             redirect_uri=base_url() + url_for("educator.host_callback"),
-            logo_uri=base_url() + url_for("static", filename="favicon.svg"),
-            client_uri=base_url() + "/",
+            links={
+                "client_uri": base_url() + "/",
+                "logo_uri": base_url() + url_for("static", filename="favicon.svg"),
+                # The policies discovery names too: the operator's, else Cairn's short pages.
+                "tos_uri": current_app.config["OB_API_TERMS_URL"]
+                or base_url() + url_for("obapi.terms"),
+                "policy_uri": current_app.config["OB_API_PRIVACY_POLICY_URL"]
+                or base_url() + url_for("obapi.privacy"),
+            },
             env=service_env(),
         )
     if refused:

@@ -21,6 +21,7 @@ import hmac
 import json
 import os
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
@@ -224,13 +225,13 @@ def connect(
     discovery_url: str,
     *,
     redirect_uri: str,
-    logo_uri: str,
-    client_uri: str,
+    links: Mapping[str, str],
     env: ServiceEnv,
     send: Requester | None = None,
 ) -> Authorization:
     """Discover the host, register Cairn there and start the authorization. Committed (a
-    pending connection).
+    pending connection). ``links`` are Cairn's registration links (``client_uri``,
+    ``logo_uri``, ``tos_uri``, ``policy_uri``).
 
     :raises Invalid: for a refused URL, an unreachable host, a bad discovery document or a
         refused registration; nothing is kept.
@@ -246,8 +247,6 @@ def connect(
     endpoints = read_discovery(_json(answer, "discovery document"))
     for key in ("api", "registration", "authorization", "token", "refresh"):
         _vetted(endpoints[key], send)
-    links = {"client_uri": client_uri, "logo_uri": logo_uri, "tos_uri": client_uri,
-             "policy_uri": client_uri}  # fmt: skip
     metadata = {
         "client_name": "Cairn",
         # Hosts may insist on https links (Cairn's provider does); a development instance on

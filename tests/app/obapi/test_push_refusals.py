@@ -105,7 +105,8 @@ def ann(app: Flask, client: FlaskClient) -> Educator:
 def start(ann: Educator, fake: FakeHost) -> hosts.Authorization:
     return hosts.connect(
         ann, f"{ORIGIN}/ims/ob/v3p0/discovery", redirect_uri=f"{BASE_URL}/me/hosts/callback",
-        logo_uri=f"{BASE_URL}/static/favicon.svg", client_uri=f"{BASE_URL}/",
+        links={"client_uri": f"{BASE_URL}/", "logo_uri": f"{BASE_URL}/static/favicon.svg",
+               "policy_uri": f"{BASE_URL}/privacy", "tos_uri": "http://insecure.example/terms"},
         env=service_env(), send=fake,
     )  # fmt: skip
 
@@ -206,6 +207,8 @@ def test_registration_asks_for_what_cairn_does_and_nothing_more(ann: Educator) -
     assert metadata["redirect_uris"] == [f"{BASE_URL}/me/hosts/callback"]
     assert metadata["scope"].split() == [f"{SCOPE}credential.upsert", f"{SCOPE}profile.update"]
     assert metadata["token_endpoint_auth_method"] == "client_secret_basic"
+    assert metadata["policy_uri"] == f"{BASE_URL}/privacy"
+    assert "tos_uri" not in metadata  # not https: left out rather than refused by the host
     stored = db.session.scalars(select(HostConnection)).one()
     assert stored.state == "pending" and "s3cret" not in stored.client_secret
     assert authorization.url.startswith(f"{ORIGIN}/authorize?")
