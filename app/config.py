@@ -29,6 +29,8 @@ Settings (environment spelling; inside Flask the ``CAIRN_`` prefix is dropped):
 * ``CAIRN_WEBHOOK_ALLOWED_HOSTS``: hosts (``host`` or ``host:port``, separated by commas) that
   webhook endpoints may use although they are private addresses or plain http: local receivers
   in development and tests. Empty by default: deliveries go to public https addresses only.
+* ``CAIRN_OB_HOSTS_ALLOWED``: the same for the OB 3.0 hosts an educator connects to (discovery,
+  registration, tokens, pushes): local hosts in development and tests. Empty by default.
 * ``CAIRN_KEY_KDF_FOR_TESTS``: test suites only (refused outside ``CAIRN_ENV=testing``): write
   key files with the cheapest Argon2id parameters, as the suites create hundreds of stores.
 """
@@ -91,6 +93,8 @@ DEFAULTS: dict[str, Any] = {
     "EXPIRY_WARNING_DAYS": 30,
     # Webhook receivers on private addresses or plain http (development and tests only).
     "WEBHOOK_ALLOWED_HOSTS": "",
+    # OB 3.0 hosts on private addresses or plain http an educator may connect to (the same).
+    "OB_HOSTS_ALLOWED": "",
     "LOGIN_RATE_LIMIT": "10 per minute",
     "LOGIN_EMAIL_RATE_LIMIT": "20 per hour",
     "RESET_EMAIL_RATE_LIMIT": "5 per hour",

@@ -11,6 +11,10 @@ Webhook deliveries go out through the same rules (:class:`WebhookPoster`): an is
 URL, so it is vetted when the endpoint is saved and again before every delivery, and redirects
 are not followed at all. Only hosts named in an explicit allow-list (development and tests:
 ``CAIRN_WEBHOOK_ALLOWED_HOSTS``) may be private addresses or plain http.
+
+Calls to another OB 3.0 host an educator connects Cairn to (discovery, registration, tokens,
+pushes, revocation) go through :class:`HostRequester` by the same rules: every request vetted,
+no redirect followed, bounded answers; its allow-list is ``CAIRN_OB_HOSTS_ALLOWED``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 
 USER_AGENT = "Cairn-Verifier/0.1 (+https://github.com/cairn-badges)"
 WEBHOOK_USER_AGENT = "Cairn-Webhooks/0.1 (+https://github.com/cairn-badges)"
+HOST_USER_AGENT = "Cairn-OB-API-Client/0.1 (+https://github.com/cairn-badges)"
 
 
 class FetchError(Exception):
@@ -211,15 +216,7 @@ class WebhookPoster:
         :raises FetchError: when the URL is refused or the request fails (no answer).
         """
         target = self.vet(url)
-        connection: http.client.HTTPConnection
-        if target.scheme == "https":
-            connection = _PinnedHTTPSConnection(
-                target.host, target.address, target.port, self.timeout, self.ssl_context
-            )
-        else:  # only an allow-listed host gets here
-            connection = http.client.HTTPConnection(
-                target.address, target.port, timeout=self.timeout
-            )
+        connection = _connection(target, self.timeout, self.ssl_context)
         sent = {
             "Content-Type": "application/json",
             "User-Agent": WEBHOOK_USER_AGENT,
@@ -239,6 +236,89 @@ class WebhookPoster:
                 if time.monotonic() > deadline:
                     break
             return PostAnswer(response.status, kept.decode("utf-8", "replace"))
+        except (OSError, http.client.HTTPException) as exc:
+            raise FetchError(f"could not reach {url}: {exc}") from None
+        finally:
+            connection.close()
+
+
+def _connection(
+    target: Target, timeout: float, context: ssl.SSLContext
+) -> http.client.HTTPConnection:
+    """A connection to the vetted address (plain http only reaches an allow-listed host)."""
+    if target.scheme == "https":
+        return _PinnedHTTPSConnection(target.host, target.address, target.port, timeout, context)
+    return http.client.HTTPConnection(target.address, target.port, timeout=timeout)
+
+
+@dataclass(frozen=True)
+class HostAnswer:
+    """What another host answered: status, headers (names in lower case) and the whole body."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@dataclass
+class HostRequester:
+    """``request(method, url, body, headers) -> HostAnswer`` for the OB 3.0 hosts an educator
+    connects Cairn to. The educator typed the discovery URL and the host chose every URL after
+    it, so each request is vetted (:func:`vet_url`), goes to the vetted address, is never
+    redirected, and its answer is refused beyond ``max_bytes`` or the time limit.
+
+    :param allowed_hosts: ``host`` or ``host:port`` entries that may be private addresses and
+        plain http (development and tests: ``CAIRN_OB_HOSTS_ALLOWED``).
+    """
+
+    allowed_hosts: tuple[str, ...] = ()
+    timeout: float = 10.0
+    max_bytes: int = 2 * 1024 * 1024
+    ssl_context: ssl.SSLContext = field(default_factory=ssl.create_default_context)
+
+    def vet(self, url: str) -> Target:
+        """:raises FetchError: when ``url`` may not be called."""
+        return vet_url(url, allowed_hosts=self.allowed_hosts)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> HostAnswer:
+        """Send one request; a redirect is returned as it came, never followed.
+
+        :raises FetchError: when the URL is refused, there is no answer, or it is too large or
+            too slow.
+        """
+        target = self.vet(url)
+        connection = _connection(target, self.timeout, self.ssl_context)
+        sent = {
+            "Accept": "application/json",
+            "User-Agent": HOST_USER_AGENT,
+            "Host": target.host if target.port in (80, 443) else f"{target.host}:{target.port}",
+            **(headers or {}),
+        }
+        try:
+            connection.request(method, target.path, body=body, headers=sent)
+            response = connection.getresponse()
+            declared = response.getheader("Content-Length")
+            if declared and declared.isdigit() and int(declared) > self.max_bytes:
+                raise FetchError(f"{url} answered more than {self.max_bytes} bytes")
+            deadline = time.monotonic() + self.timeout * 2
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := response.read1(64 * 1024):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise FetchError(f"{url} answered more than {self.max_bytes} bytes")
+                if time.monotonic() > deadline:
+                    raise FetchError(f"{url} took too long to answer")
+                chunks.append(chunk)
+            found = {name.lower(): value for name, value in response.getheaders()}
+            return HostAnswer(response.status, found, b"".join(chunks))
         except (OSError, http.client.HTTPException) as exc:
             raise FetchError(f"could not reach {url}: {exc}") from None
         finally:

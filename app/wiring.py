@@ -30,6 +30,7 @@ from app.services._core.env import ServiceEnv, ServiceSettings
 from app.services._core.formatting import DEFAULT_LOCALE
 from app.services.awarding import bulk
 from app.services.delivery import expiry
+from app.services.learning import hosts
 from app.services.mail import emails
 from app.services.webhooks import deliveries as webhook_deliveries
 from credentials import DocumentLoader
@@ -101,6 +102,7 @@ JOBS: dict[str, Callable[..., Any]] = {
     jobs.RUN_BULK_JOB: lambda job_id: bulk.run_job_by_id(job_id, service_env()),
     jobs.EXPIRY_NOTICES: lambda: expiry.send_notices(service_env()),
     jobs.DELIVER_WEBHOOKS: lambda: webhook_deliveries.deliver_due(service_env()),
+    jobs.PUSH_TO_HOST: lambda connection_id: hosts.run_pushes(connection_id, service_env()),
 }
 
 
@@ -192,15 +194,19 @@ def service_settings(config: Mapping[str, Any]) -> ServiceSettings:
         bulk_lease_seconds=float(config.get("BULK_LEASE_SECONDS") or 20),
         signing_processes=signing_processes(config),
         webhook_allowed_hosts=webhook_allowed_hosts(config),
+        ob_hosts_allowed=webhook_allowed_hosts(config, "OB_HOSTS_ALLOWED"),
         # The application's default locale (Flask-Babel's), which mail and jobs write dates in.
         locale=str(config.get("BABEL_DEFAULT_LOCALE") or DEFAULT_LOCALE),
     )
 
 
-def webhook_allowed_hosts(config: Mapping[str, Any]) -> tuple[str, ...]:
-    """``WEBHOOK_ALLOWED_HOSTS``: hosts webhook endpoints may use although they are private or
-    plain http (a list, or text separated by commas or spaces); none by default."""
-    configured = config.get("WEBHOOK_ALLOWED_HOSTS") or ()
+def webhook_allowed_hosts(
+    config: Mapping[str, Any], name: str = "WEBHOOK_ALLOWED_HOSTS"
+) -> tuple[str, ...]:
+    """``WEBHOOK_ALLOWED_HOSTS`` (or the allow-list ``name``, e.g. ``OB_HOSTS_ALLOWED``): hosts
+    that may be private or plain http (a list, or text separated by commas or spaces); none by
+    default."""
+    configured = config.get(name) or ()
     if isinstance(configured, str):
         configured = configured.replace(",", " ").split()
     return tuple(str(host).strip() for host in configured if str(host).strip())

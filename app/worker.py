@@ -38,13 +38,14 @@ def perform_job(name: str, *args: Any) -> Any:
 
 def resume_loop(app: Flask, stop: threading.Event) -> None:
     """Every few seconds, requeue bulk jobs whose worker stopped reporting (it was killed, or
-    its machine went away), send mail still waiting (a failed delivery is retried here), and
-    start the webhook deliveries that are due.
+    its machine went away), send mail still waiting (a failed delivery is retried here),
+    start the webhook deliveries that are due, and pushes to other hosts whose job was lost.
     Runs beside the RQ worker, or in each web process without Redis, until ``stop`` is set."""
     from app.extensions import db
     from app.services._core import jobs
     from app.services.awarding import bulk
     from app.services.delivery import expiry
+    from app.services.learning import hosts
     from app.services.mail import emails
     from app.services.org import account_sessions
     from app.services.webhooks import deliveries as webhook_deliveries
@@ -65,6 +66,8 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
                     # Ended and expired sign-in sessions (sign-in prunes them too).
                     account_sessions.prune(utcnow())
                     db.session.commit()
+                    # Pushes to another OB 3.0 host whose job was lost (a restart).
+                    hosts.resume_stranded(service_env())
                 if emails.pending_count():
                     emails.deliver_pending(service_env())
                 env = service_env()

@@ -56,6 +56,7 @@ from app.educator import (  # noqa: E402,F401
     backpack,
     claim,
     connections,
+    hosts,
     learning_modules,
     nav,
     portfolio,

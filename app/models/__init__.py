@@ -20,6 +20,7 @@ from app.models.issuer import Issuer, IssuerKey
 from app.models.learning import Activity, Enrolment, EnrolmentItem, Module, Prompt, Response
 from app.models.manage_link import ManageLink
 from app.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthToken
+from app.models.ob_host import HostConnection, HostPush
 from app.models.portfolio import (
     ImportedCredential,
     PortfolioItem,
@@ -64,6 +65,8 @@ __all__ = [
     "EmailMessage",
     "Enrolment",
     "EnrolmentItem",
+    "HostConnection",
+    "HostPush",
     "Image",
     "ImportedCredential",
     "IssuedCredential",

@@ -221,6 +221,8 @@ def _instance_env(workdir: Path, base_url: str) -> dict[str, str]:
         "CAIRN_RATELIMIT_ENABLED": "false",
         # Webhook receivers the browser tests start on this machine (any port of the loopback).
         "CAIRN_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
+        # OB 3.0 hosts on this machine: the instance pushes to itself in the browser test.
+        "CAIRN_OB_HOSTS_ALLOWED": "127.0.0.1",
         # gunicorn's control socket defaults to one path per user; keep this server's apart.
         "XDG_RUNTIME_DIR": str(workdir),
     }

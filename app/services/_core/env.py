@@ -37,6 +37,8 @@ class ServiceSettings:
     #: Hosts (``host`` or ``host:port``) webhook endpoints may use although they are private
     #: addresses or plain http: local receivers in development and tests only.
     webhook_allowed_hosts: tuple[str, ...] = ()
+    #: The same for the OB 3.0 hosts an educator connects Cairn to (``OB_HOSTS_ALLOWED``).
+    ob_hosts_allowed: tuple[str, ...] = ()
     #: How mail writes dates (Babel locale): the application's default, until a recipient's own
     #: language is known.
     locale: str = DEFAULT_LOCALE

@@ -18,6 +18,7 @@ __all__ = [
     "DELIVER_EMAIL",
     "DELIVER_WEBHOOKS",
     "EXPIRY_NOTICES",
+    "PUSH_TO_HOST",
     "QUEUE_NAME",
     "RUN_BULK_JOB",
     "JobRunner",
@@ -32,6 +33,9 @@ RUN_BULK_JOB = "run_bulk_job"
 EXPIRY_NOTICES = "expiry_notices"
 #: Try every webhook delivery that is due (``webhooks.deliveries.deliver_due``).
 DELIVER_WEBHOOKS = "deliver_webhooks"
+#: Send the queued pushes of an educator's connection to another OB 3.0 host
+#: (``learning.hosts.run_pushes``; argument: the connection's id).
+PUSH_TO_HOST = "push_to_host"
 
 
 def submit(env: ServiceEnv, name: str, *args: Any) -> None:

@@ -31,7 +31,20 @@ ROUTES: dict[str, tuple[str, str, str, int]] = {
     "obapi.profile": ("GET", "/ims/ob/v3p0/profile", "a bearer token", 401),
     "educator.connections_list": ("GET", "/me/connections", "a signed-in educator", 302),
     "educator.disconnect": ("POST", "/me/connections/x/disconnect", "the educator", 302),
+    # Pushing to another host (Cairn as a client): the educator's own connections only; another
+    # educator gets 404 (tests/app/obapi/test_push_to_host.py).
+    "educator.hosts_list": ("GET", "/me/hosts", "a signed-in educator", 302),
+    "educator.host_connect": ("POST", "/me/hosts", "a signed-in educator", 302),
+    "educator.host_callback": ("GET", "/me/hosts/callback", "the educator who started", 302),
+    "educator.host_page": ("GET", "/me/hosts/x", "the educator", 302),
+    "educator.host_push": ("POST", "/me/hosts/x/push", "the educator", 302),
+    "educator.host_retry": ("POST", "/me/hosts/x/pushes/1/retry", "the educator", 302),
+    "educator.host_reconnect": ("POST", "/me/hosts/x/reconnect", "the educator", 302),
+    "educator.host_disconnect": ("POST", "/me/hosts/x/disconnect", "the educator", 302),
 }
+#: Form posts: refused for want of a CSRF token before anything else.
+POSTED_FORMS = {endpoint for endpoint, row in ROUTES.items() if endpoint.startswith("educator.")
+                and row[0] == "POST"}  # fmt: skip
 
 
 def test_every_route_has_a_row(app: Flask) -> None:
@@ -39,6 +52,11 @@ def test_every_route_has_a_row(app: Flask) -> None:
         rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("obapi.")
     }
     found |= {"educator.connections_list", "educator.disconnect"}
+    found |= {
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("educator.host")
+    }
     assert found == set(ROUTES)
 
 
@@ -50,7 +68,7 @@ def test_anonymous_requests(client: FlaskClient, endpoint: str) -> None:
         "obapi.revoke": {"token": "x"},
     }.get(endpoint)
     with client.open(path, method=method, data=form, base_url=BASE_URL) as response:
-        if endpoint == "educator.disconnect":
+        if endpoint in POSTED_FORMS:
             assert response.status_code == 400  # no CSRF token: refused before anything else
             return
         assert response.status_code == status, f"{method} {path}"
