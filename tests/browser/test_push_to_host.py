@@ -54,7 +54,8 @@ def test_connect_a_host_and_push_to_it(
     page.get_by_role("button", name="Allow").click()
     expect(flash(page)).to_contain_text("Connected to Cairn: Open Badges 3.0 API")
 
-    page.get_by_label("Formative Assessment in Practice", exact=False).check()
+    # Other tests of the shared site may have awarded this holder the achievement again: push one.
+    page.get_by_label("Formative Assessment in Practice", exact=False).first.check()
     page.get_by_label("Your profile").check()
     page.get_by_role("button", name="Push").click()
     expect(flash(page)).to_contain_text("2 sent to the host")

@@ -20,7 +20,14 @@ HOLDER = "ann@example.org"
 
 def fits(page: Page) -> None:
     scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll <= inner, f"{page.url} is {scroll}px wide in a {inner}px window"
+    # On failure, name what sticks out, so a layout fault can be found from the log alone.
+    wide = page.evaluate(
+        """() => [...document.querySelectorAll('main *')]
+            .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+            .slice(0, 5).map(e => e.tagName + '.' + e.className + ': '
+                             + (e.textContent || '').trim().slice(0, 80))"""
+    )
+    assert scroll <= inner, f"{page.url} is {scroll}px wide in a {inner}px window: {wide}"
 
 
 def downloaded(page: Page, button: str) -> Path:
