@@ -36,22 +36,6 @@ def achievement_json(achievement: Achievement, version: AchievementVersion) -> d
     }
 
 
-def _input(loaded: dict[str, Any], image_id: int | None) -> AchievementInput:
-    return AchievementInput(
-        name=loaded["name"],
-        description=loaded["description"],
-        criteria_markdown=loaded["criteria_markdown"],
-        criteria_url=loaded["criteria_url"],
-        learning_outcomes=tuple(loaded["learning_outcomes"]),
-        alignments=tuple(loaded["alignments"]),
-        achievement_type=loaded["achievement_type"],
-        tags=tuple(loaded["tags"]),
-        credits_available=loaded["credits_available"],
-        default_validity_days=loaded["default_validity_days"],
-        image_id=image_id,
-    )
-
-
 @bp.route("/issuers/<slug>/achievements", methods=["GET"])
 @requires("achievements:read")
 @bp.arguments(AchievementListArgs, location="query", as_kwargs=True)
@@ -71,7 +55,10 @@ def list_achievements(slug: str, limit: int, offset: int, include_archived: bool
 def create_achievement(loaded: dict[str, Any], slug: str) -> Any:
     """Create an achievement (its first version)."""
     achievement = achievements.create_achievement(
-        current_issuer(), _input(loaded, None), actor=actor(), env=service_env()
+        current_issuer(),
+        AchievementInput.from_loaded(loaded, None),
+        actor=actor(),
+        env=service_env(),
     )
     version = achievements.current_version(achievement)
     location = url_for("api.read_achievement", slug=slug, public_id=achievement.public_id)
@@ -98,7 +85,10 @@ def new_achievement_version(loaded: dict[str, Any], slug: str, public_id: str) -
     achievement = achievements.get(current_issuer(), public_id)
     image_id = achievements.current_version(achievement).image_id
     version = achievements.update_achievement(
-        achievement, _input(loaded, image_id), actor=actor(), env=service_env()
+        achievement,
+        AchievementInput.from_loaded(loaded, image_id),
+        actor=actor(),
+        env=service_env(),
     )
     return achievement_json(achievement, version), 201
 

@@ -220,16 +220,4 @@ def achievement_input_from_form(
     if errors or loaded is None:
         roll_back_refused()
         raise FormInvalid(errors, kept)
-    return AchievementInput(
-        name=loaded["name"],
-        description=loaded["description"],
-        criteria_markdown=loaded["criteria_markdown"],
-        criteria_url=loaded["criteria_url"],
-        learning_outcomes=tuple(loaded["learning_outcomes"]),
-        alignments=tuple(loaded["alignments"]),
-        achievement_type=loaded["achievement_type"],
-        tags=tuple(loaded["tags"]),
-        credits_available=loaded["credits_available"],
-        default_validity_days=loaded["default_validity_days"],
-        image_id=image_id,
-    )
+    return AchievementInput.from_loaded(loaded, image_id)

@@ -38,6 +38,23 @@ class AchievementInput:
     image_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def from_loaded(cls, loaded: dict[str, Any], image_id: int | None) -> AchievementInput:
+        """What ``schemas.achievements`` loaded (from the form or an API body), with its image."""
+        return cls(
+            name=loaded["name"],
+            description=loaded["description"],
+            criteria_markdown=loaded["criteria_markdown"],
+            criteria_url=loaded["criteria_url"],
+            learning_outcomes=tuple(loaded["learning_outcomes"]),
+            alignments=tuple(loaded["alignments"]),
+            achievement_type=loaded["achievement_type"],
+            tags=tuple(loaded["tags"]),
+            credits_available=loaded["credits_available"],
+            default_validity_days=loaded["default_validity_days"],
+            image_id=image_id,
+        )
+
 
 def _alignment(alignment: dict[str, Any]) -> dict[str, Any]:
     # Keep only the properties given, so an alignment saved with an empty property and the same
