@@ -75,7 +75,9 @@ def webhook_with_delivery(app: Flask, issuer: Any, credential: Any) -> tuple[Any
     app.config["WEBHOOK_ALLOWED_HOSTS"] = "127.0.0.1:9"
     endpoint, _ = webhook_endpoints.create(issuer, url="http://127.0.0.1:9/hooks", events=["credential.issued"],
                                            description="B's LMS", actor=Actor(label="test"), env=service_env())  # fmt: skip
-    webhook_deliveries.queue(issuer.id, "credential.issued", {"id": credential.id}, service_env())
+    webhook_deliveries.queue(
+        issuer.id, "credential.issued", lambda: {"id": credential.id}, service_env()
+    )
     db.session.commit()
     delivery = db.session.scalar(
         select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)

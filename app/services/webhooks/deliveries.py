@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -67,15 +68,20 @@ def utc_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def queue(issuer_id: int, event_type: str, data: dict[str, Any], env: ServiceEnv) -> int:
-    """Add a delivery of ``event_type`` with ``data`` for each of the issuer's enabled endpoints
-    that subscribe to it, in the open transaction (committed with the change it reports); the
-    job that sends them starts once that commits. Returns how many were queued."""
+def queue(
+    issuer_id: int, event_type: str, data: Callable[[], dict[str, Any]], env: ServiceEnv
+) -> int:
+    """Add a delivery of ``event_type`` with ``data()`` for each of the issuer's enabled
+    endpoints that subscribe to it, in the open transaction (committed with the change it
+    reports); the job that sends them starts once that commits. Returns how many were queued.
+
+    ``data`` is called only when an endpoint takes the event: every award passes through here,
+    and most issuers have no webhooks, so the payload is not built for nothing."""
     targets = endpoints.subscribed(issuer_id, event_type)
     if not targets:
         return 0
     body = json.dumps(
-        {"type": event_type, "timestamp": utc_iso(env.now), "data": data},
+        {"type": event_type, "timestamp": utc_iso(env.now), "data": data()},
         separators=(",", ":"),
         ensure_ascii=False,
     )

@@ -64,7 +64,7 @@ def job_data(job: BulkJob, env: ServiceEnv) -> dict[str, Any]:
 
 
 def _credential(kind: str, credential: IssuedCredential, env: ServiceEnv) -> None:
-    deliveries.queue(credential.issuer_id, kind, credential_data(credential, env), env)
+    deliveries.queue(credential.issuer_id, kind, lambda: credential_data(credential, env), env)
 
 
 def on_credential_stored(event: events.CredentialStored) -> None:
@@ -94,4 +94,5 @@ def on_credential_unsuspended(event: events.CredentialUnsuspended) -> None:
 
 def on_job_finished(event: events.JobFinished) -> None:
     """``job.finished``."""
-    deliveries.queue(event.job.issuer_id, "job.finished", job_data(event.job, event.env), event.env)
+    job, env = event.job, event.env
+    deliveries.queue(job.issuer_id, "job.finished", lambda: job_data(job, env), env)
