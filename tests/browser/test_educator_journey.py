@@ -292,6 +292,9 @@ def enrol_and_answer(page: Page, site: Site, journey: Journey, shot: Shot) -> No
             "button",
             name="Save and back to the module" if last else "Save and go to the next activity",
         )
+        # Measured once the page (its stylesheet included) has loaded: a box taken earlier is
+        # the unstyled button's, which moves when the styles arrive (seen once in CI).
+        page.wait_for_load_state("load")
         where = save.bounding_box()
         for prompt, answer in prompts:
             page.get_by_label(prompt).fill(answer)
