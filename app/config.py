@@ -112,6 +112,11 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+    # The cookie is sent again only when the session changes or its server row is touched (at
+    # most once a minute, see ``find_session``). Refreshed on every answer, a slow response (a
+    # badge preview image loading while the form is submitted) could land after the submit's
+    # and put back the cookie from before it, losing what it flashed or signed in.
+    "SESSION_REFRESH_EACH_REQUEST": False,
     "WTF_CSRF_TIME_LIMIT": None,
     # Jobs run in a thread of the web process unless Redis is configured; tests run them inline.
     "JOBS_INLINE": False,

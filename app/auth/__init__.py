@@ -78,12 +78,15 @@ def find_session(kind: str) -> AccountSession | None:
     id_key, token_key = _keys(kind)
     if token_key not in session and id_key not in session:
         return None
-    row = account_sessions.find(
-        kind, session.get(token_key), now=utcnow(), lifetime=session_lifetime()
-    )
+    now = utcnow()
+    row = account_sessions.find(kind, session.get(token_key), now=now)
     if row is None or row.account_id != session.get(id_key):
         forget_session(kind)
         return None
+    if account_sessions.touch(row, now=now, lifetime=session_lifetime()):
+        # The server moved the session's expiry forward; the cookie's moves with it (the only
+        # time an unchanged session is sent again: SESSION_REFRESH_EACH_REQUEST is off).
+        session.modified = True
     setattr(g, f"{kind}_session", row)
     return row
 

@@ -37,6 +37,8 @@ def open_signed_in(page: Page, site: Site, url: str) -> None:
         page.get_by_label("Password").fill(site.password)
         page.get_by_role("button", name="Sign in").click()
         expect(page).to_have_url(url)
+    # Styles are measured below: wait for the stylesheet, not just the new address.
+    page.wait_for_load_state("load")
 
 
 def overflow(page: Page) -> tuple[int, int]:

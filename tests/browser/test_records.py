@@ -19,6 +19,8 @@ HOLDER = "ann@example.org"
 
 
 def fits(page: Page) -> None:
+    # Measured once the stylesheet applies: a page reached by a form post may still be loading.
+    page.wait_for_load_state("load")
     scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     # On failure, name what sticks out, so a layout fault can be found from the log alone.
     wide = page.evaluate(

@@ -97,9 +97,9 @@ def start(
     return Started(token, row)
 
 
-def find(kind: str, token: object, *, now: datetime, lifetime: timedelta) -> AccountSession | None:
+def find(kind: str, token: object, *, now: datetime) -> AccountSession | None:
     """The live session a cookie's token names, or None (unknown, ended, expired, another
-    kind, or not a token at all). Moves the session's expiry forward (at most once a minute)."""
+    kind, or not a token at all)."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
     row = db.session.scalar(
@@ -112,16 +112,23 @@ def find(kind: str, token: object, *, now: datetime, lifetime: timedelta) -> Acc
         or row.expires_at <= now
     ):
         return None
-    if now - row.last_seen_at >= TOUCH_EVERY:
-        # A guarded UPDATE, so a session ended by another request meanwhile stays ended.
-        db.session.execute(
-            update(AccountSession)
-            .where(AccountSession.id == row.id, AccountSession.revoked_at.is_(None))
-            .values(last_seen_at=now, expires_at=now + lifetime)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
     return row
+
+
+def touch(row: AccountSession, *, now: datetime, lifetime: timedelta) -> bool:
+    """Move a live session's expiry forward to ``now + lifetime``, at most once a minute (a
+    write per request would be a write per page view). True when it moved."""
+    if now - row.last_seen_at < TOUCH_EVERY:
+        return False
+    # A guarded UPDATE, so a session ended by another request meanwhile stays ended.
+    db.session.execute(
+        update(AccountSession)
+        .where(AccountSession.id == row.id, AccountSession.revoked_at.is_(None))
+        .values(last_seen_at=now, expires_at=now + lifetime)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return True
 
 
 def end(token: object, *, now: datetime) -> None:
