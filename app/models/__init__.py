@@ -32,6 +32,7 @@ from app.models.portfolio import (
 from app.models.rate_limit import RateLimitCounter
 from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, StaffInvitation
 from app.models.status_list import StatusList
+from app.models.wallet import WALLET_PROTOCOLS, WalletCopy
 from app.models.webhook import (
     WEBHOOK_EVENT_TYPES,
     WebhookAttempt,
@@ -46,6 +47,7 @@ __all__ = [
     "ROLES",
     "SESSION_KINDS",
     "STATUS_LABELS",
+    "WALLET_PROTOCOLS",
     "WEBHOOK_EVENT_TYPES",
     "AccountSession",
     "AccountToken",
@@ -91,6 +93,7 @@ __all__ = [
     "StoredFile",
     "Submission",
     "SubmissionItem",
+    "WalletCopy",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.extensions import Base
 
 #: What is counted: the public page shown, a verification of it (the Verify page or
-#: ``/api/verify``), a click on "Add to LinkedIn", a file downloaded (badge, JSON, certificate).
-ACTIVITY_KINDS = ("view", "verify", "linkedin", "download")
+#: ``/api/verify``), a click on "Add to LinkedIn", a file downloaded (badge, JSON, certificate),
+#: a copy delivered into a wallet (LCW or OID4VCI).
+ACTIVITY_KINDS = ("view", "verify", "linkedin", "download", "wallet")
 
 
 class CredentialActivity(Base):
