@@ -347,6 +347,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=15, help="timed seconds (15)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds (3)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="threads per worker (cairn serve's default)"
+    )
     args = parser.parse_args(argv)
     try:
         wrk = ensure_wrk()
@@ -381,7 +384,9 @@ def main(argv: list[str] | None = None) -> int:
             port = free_port()
             log = workdir / "server.log"
             successes = 0
-            with serving(cairn_command(port, args.workers), env, port, "/", log) as base:
+            with serving(
+                cairn_command(port, args.workers, args.threads), env, port, "/", log
+            ) as base:
                 api_url = f"{base}/api/v1/issuers/north/awards"
                 first = check_award(api_url, api_body.replace("{n}", "first").encode(), token)
                 successes += 1

@@ -384,11 +384,11 @@ def gunicorn_command(port: int, workers: int) -> list[str]:
     ]  # fmt: skip
 
 
-def cairn_command(port: int, workers: int) -> list[str]:
-    """``cairn serve`` on ``port``."""
+def cairn_command(port: int, workers: int, threads: int | None = None) -> list[str]:
+    """``cairn serve`` on ``port`` (with its default threads per worker unless given)."""
     return [
         str(BIN / "cairn"), "serve", "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(workers),
+        "--workers", str(workers), *(["--threads", str(threads)] if threads else []),
     ]  # fmt: skip
 
 

@@ -54,7 +54,14 @@ def instance(*, jobs_inline: bool = False) -> Iterator[Flask]:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
-def serve_command(host: str, port: int, workers: int) -> int:
+@click.option(
+    "--threads",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="threads per worker (requests one worker takes at once)",
+)
+def serve_command(host: str, port: int, workers: int, threads: int) -> int:
     """Serve the web application with gunicorn."""
     from gunicorn.app.base import BaseApplication
 
@@ -81,7 +88,10 @@ def serve_command(host: str, port: int, workers: int) -> int:
                 self.cfg.set("post_fork", lambda server, worker_process: start_maintenance(app))
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("threads", 4)
+            # Python runs one thread of a process at a time; more threads overlap database
+            # waits, and concurrent awards of one achievement are issued together
+            # (awarding/grouping.py), so a worker that takes more at once batches more.
+            self.cfg.set("threads", threads)
             self.cfg.set("timeout", 120)
             self.cfg.set("accesslog", "-")
             # gunicorn's control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl), so

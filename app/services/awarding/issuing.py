@@ -27,7 +27,7 @@ from app.services._core.addresses import check_email
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Invalid, NotFound, ServiceError
 from app.services._core.transaction import all_or_nothing
-from app.services.awarding import signing, status_lists
+from app.services.awarding import grouping, signing, status_lists
 from app.services.mail import emails
 from app.services.org import achievements, audit, issuers
 from app.services.org.audit import Actor
@@ -460,8 +460,9 @@ def award(
     check_pathways: bool = True,
     on_store: Callable[[IssuedCredential], None] | None = None,
 ) -> IssuedCredential:
-    """Award one credential (:func:`issue_many` with one award), then queue its email; any
-    pathway the new credential completes is awarded (or queued for review) in turn.
+    """Award one credential (:func:`issue_many`, together with the same achievement's awards
+    arriving meanwhile: see ``grouping``), then queue its email; any pathway the new credential
+    completes is awarded (or queued for review) in turn.
 
     ``on_store`` is called with the stored credential before the commit, so what it writes
     (e.g. the review that approved the award) is committed with the credential or not at all.
@@ -474,6 +475,43 @@ def award(
     achievements.require_awardable(achievement)
     check(data, env.now)  # refuse bad input at once, before anything is reserved or built
 
+    if on_store is None and grouping.session_is_clean():
+        # Queued with the same achievement's other awards of the moment (see ``grouping``).
+        key = grouping.batch_key(issuer, achievement, actor, notify, check_pathways)
+
+        def issue_batch(
+            awards: list[AwardInput],
+            batch_env: ServiceEnv,
+            stored: Callable[[list[Outcome]], None],
+        ) -> object:
+            return issue_many(
+                issuer, achievement, awards, actor=actor, env=batch_env, notify=notify,
+                follow_pathways=check_pathways, on_store=stored,
+            )  # fmt: skip
+
+        grouped = grouping.award_in_batch(
+            key, data, issue_batch, env, after_batch=lambda: emails.deliver_soon(env)
+        )
+        if grouped is not None:
+            return grouped
+    return _award_alone(
+        issuer, achievement, data, actor=actor, env=env, notify=notify,
+        check_pathways=check_pathways, on_store=on_store,
+    )  # fmt: skip
+
+
+def _award_alone(
+    issuer: Issuer,
+    achievement: Achievement,
+    data: AwardInput,
+    *,
+    actor: Actor,
+    env: ServiceEnv,
+    notify: bool,
+    check_pathways: bool,
+    on_store: Callable[[IssuedCredential], None] | None,
+) -> IssuedCredential:
+    """Issue one award in a transaction of its own."""
     awarded: list[IssuedCredential] = []
 
     def stored(outcomes: list[Outcome]) -> None:

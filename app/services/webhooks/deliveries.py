@@ -77,7 +77,10 @@ def queue(
 
     ``data`` is called only when an endpoint takes the event: every award passes through here,
     and most issuers have no webhooks, so the payload is not built for nothing."""
-    targets = endpoints.subscribed(issuer_id, event_type)
+    targets = transaction.remembered(
+        ("webhooks.subscribed", issuer_id, event_type),
+        lambda: endpoints.subscribed(issuer_id, event_type),
+    )
     if not targets:
         return 0
     body = json.dumps(

@@ -84,9 +84,11 @@ def test_the_dashboard_shows_the_numbers_a_chart_and_recent_awards_by_achievemen
     assert views.count(" in the week of ") == 12 and "2 in the week of" in views
     assert "public pages in the last 12 weeks: 2." in html
     assert "<script" not in html and "style=" not in html
-    # Per achievement: issued, claimed, views, verifications, LinkedIn, downloads.
+    # Per achievement: issued, claimed, views, verifications, LinkedIn, downloads, wallets.
     row = html[html.index(">Coaching Cycles</a>") :].split("</tr>")[0]
-    assert re.findall(r'<td data-label="\w+">([\d,]+)</td>', row) == ["1", "0", "2", "0", "1", "0"]
+    assert re.findall(r'<td data-label="\w+">([\d,]+)</td>', row) == [
+        "1", "0", "2", "0", "1", "0", "0"
+    ]  # fmt: skip
     # Recent awards name their achievement.
     recent = html[html.index('id="recent-heading"') :]
     assert "Ann One" in recent and "Coaching Cycles" in recent and "Reading Routines" in recent

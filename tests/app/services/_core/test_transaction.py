@@ -50,3 +50,20 @@ def test_a_failing_callback_leaves_the_commit_standing(app: Flask) -> None:
     db.session.commit()  # does not raise
     db.session.remove()
     assert rows() == 1
+
+
+def test_a_remembered_read_is_made_once_per_transaction(app: Flask) -> None:
+    reads: list[int] = []
+
+    def read() -> int:
+        reads.append(1)
+        return len(reads)
+
+    db.session.execute(select(1))  # a transaction is open
+    assert transaction.remembered("k", read) == 1
+    assert transaction.remembered("k", read) == 1  # not read again in the same transaction
+    db.session.commit()
+    assert transaction.remembered("k", read) == 2  # a new transaction reads again
+    db.session.rollback()
+    assert transaction.remembered("k", read) == 3
+    assert transaction.remembered("other", read) == 4

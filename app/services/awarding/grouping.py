@@ -1,0 +1,163 @@
+"""Group commit for single awards: awards of one achievement by one actor that arrive while
+another is being issued, in the same process, are issued together in one transaction.
+
+Why: an award's own work (building and signing its credential) is a few milliseconds, but each
+award issued alone also pays for a transaction of its own (a status index allocation, the
+issuer's key and profile, the audit chain's head lock, a commit and its wait for the disk, the
+pathway check). Under load those dominate. Here the first award to arrive is issued at once,
+alone; the awards that arrive while it runs queue, and when it is done the first of them leads
+them all through :func:`issuing.issue_many`, which refuses a bad award on its own and issues the
+others. Nobody waits for a timer: at low load every award goes alone, as before; under load
+batches grow by themselves.
+
+Each award is still checked before it queues, answered with its own credential or refusal, and
+audited under its own actor (the batch key includes the actor: staff account, label and address).
+A batch that fails as a whole (a database error, a refusing handler) is not the members' fault:
+each member then issues alone, so one bad award never costs the others theirs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, TypeAlias
+
+from app.extensions import db
+from app.models import Achievement, IssuedCredential, Issuer
+from app.services._core.env import ServiceEnv
+from app.services._core.errors import ServiceError
+from app.services.org.audit import Actor
+
+if TYPE_CHECKING:  # issuing imports this module
+    from app.services.awarding.issuing import AwardInput, Outcome
+
+#: What awards must share to go in one batch: issuer, achievement, actor (staff id, label,
+#: address), whether recipients are emailed, whether pathways are followed.
+BatchKey = tuple[int, int, int | None, str, str | None, bool, bool]
+#: ``issue(awards, env, on_store)``: issuing.issue_many bound to the leader's objects; it calls
+#: ``on_store`` with the outcomes before its commit.
+IssueMany: TypeAlias = (
+    "Callable[[list[AwardInput], ServiceEnv, Callable[[list[Outcome]], None]], object]"
+)
+
+
+@dataclass(eq=False)
+class _Member:
+    """One award waiting in (or leading) a batch."""
+
+    data: AwardInput
+    wake: threading.Event = field(default_factory=threading.Event)
+    lead: bool = False
+    credential_id: str | None = None
+    refused: ServiceError | None = None
+
+
+log = logging.getLogger(__name__)
+_lock = threading.Lock()
+_queues: dict[BatchKey, list[_Member]] = {}
+_leading: set[BatchKey] = set()
+
+
+def batch_key(
+    issuer: Issuer, achievement: Achievement, actor: Actor, notify: bool, check_pathways: bool
+) -> BatchKey:
+    return (
+        issuer.id,
+        achievement.id,
+        actor.staff_id,
+        actor.label,
+        actor.ip,
+        notify,
+        check_pathways,
+    )
+
+
+def session_is_clean() -> bool:
+    """True when the caller's session holds no change of its own: only then may its award be
+    committed by another thread's transaction (nothing of the caller's would go with it)."""
+    session = db.session
+    return not (session.new or session.dirty or session.deleted)
+
+
+def award_in_batch(
+    key: BatchKey,
+    data: AwardInput,
+    issue: IssueMany,
+    env: ServiceEnv,
+    *,
+    after_batch: Callable[[], None],
+) -> IssuedCredential | None:
+    """Issue ``data`` in a batch with the other awards of ``key`` queued meanwhile.
+
+    :returns: the stored credential, loaded in the caller's session; None when its batch
+        failed as a whole and the caller must issue it alone.
+    :raises ServiceError: the refusal of this award (nothing of it is stored).
+    """
+    me = _Member(data)
+    with _lock:
+        _queues.setdefault(key, []).append(me)
+        if key not in _leading:
+            _leading.add(key)
+            me.lead = True
+    if not me.lead:
+        me.wake.wait()
+    if me.lead:
+        _lead(key, issue, env, after_batch)
+    if me.refused is not None:
+        raise me.refused
+    if me.credential_id is None:
+        return None
+    # Another thread committed it: end this session's snapshot (it holds no change of its own)
+    # so that the new row is seen, then load it here.
+    db.session.commit()
+    return db.session.get(IssuedCredential, me.credential_id)
+
+
+def _committed(batch: list[_Member]) -> bool:
+    """Whether the batch's transaction committed, asked of the database itself."""
+    first = next((m.credential_id for m in batch if m.credential_id), None)
+    return first is not None and db.session.get(IssuedCredential, first) is not None
+
+
+def _lead(
+    key: BatchKey, issue: IssueMany, env: ServiceEnv, after_batch: Callable[[], None]
+) -> None:
+    """Issue every award queued under ``key`` (this thread's own among them), answer each, and
+    hand the lead to the first award queued meanwhile."""
+    with _lock:
+        batch = _queues.pop(key, [])
+
+    def stored(outcomes: list[Outcome]) -> None:
+        for member, outcome in zip(batch, outcomes, strict=True):
+            member.refused = outcome.refused
+            member.credential_id = outcome.credential.id if outcome.credential else None
+
+    try:
+        # The batch's time is now, not when the leader's own request arrived.
+        issue([member.data for member in batch], replace(env, now=env.clock()), stored)
+    except Exception:
+        db.session.rollback()
+        if not _committed(batch):
+            # Rolled back as a whole: every member issues alone.
+            for member in batch:
+                member.refused, member.credential_id = None, None
+        else:  # failed after its commit (a pathway handler): the credentials stand
+            log.exception("after a batch of %d awards", len(batch))
+    else:
+        try:
+            after_batch()
+        except Exception:  # the awards are committed; what follows them must not undo that
+            log.exception("after a batch of %d awards", len(batch))
+    finally:
+        with _lock:
+            waiting = _queues.get(key)
+            if waiting:
+                waiting[0].lead = True
+                waiting[0].wake.set()
+            else:
+                _leading.discard(key)
+        for member in batch:
+            if not member.lead:
+                member.wake.set()
