@@ -90,6 +90,13 @@ from credentials.jwk import (
     private_jwk,
     public_jwk,
 )
+from credentials.key_proofs import (
+    KEY_PROOF_TYPE,
+    PROOF_ALGORITHMS,
+    KeyProof,
+    KeyProofError,
+    verify_key_proof,
+)
 from credentials.multibase import (
     b58decode,
     b58encode,
@@ -254,6 +261,7 @@ __all__ = [
     "JSON_SCHEMA_VALIDATOR_TYPE",
     "JWK_CONTEXT",
     "JWT_SIGNING_ALGORITHMS",
+    "KEY_PROOF_TYPE",
     "MAX_IMAGE_BYTES",
     "MAX_INPUT_BYTES",
     "MIN_STATUS_LIST_BITS",
@@ -269,6 +277,7 @@ __all__ = [
     "PASS",
     "PNG_KEYWORD",
     "PROFILE_SCHEMA",
+    "PROOF_ALGORITHMS",
     "RESULT_TYPES",
     "SCHEMA_BASE",
     "SKIP",
@@ -296,6 +305,8 @@ __all__ = [
     "InvalidProof",
     "JsonLdFailure",
     "KeyFormatError",
+    "KeyProof",
+    "KeyProofError",
     "MalformedCredential",
     "Ob2Urls",
     "Outcome",
@@ -385,5 +396,6 @@ __all__ = [
     "verify_clr",
     "verify_credential",
     "verify_jwt_signature",
+    "verify_key_proof",
     "verify_proof",
 ]
