@@ -96,7 +96,7 @@ def test_the_code_by_email(client, web: Web, found) -> None:
     tx_code = re.search(r"\b(\d{6})\b", latest_delivered(EMAIL, "wallet_code")).group(1)
     wallet = Wallet(client)
     assert wallet.access_token(link, tx_code)
-    # "Make a new code" keeps the choice.
+    # "Make a new QR code" keeps the choice.
     assert 'name="send_code" value="1"' in response.get_data(as_text=True)
 
 
