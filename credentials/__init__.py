@@ -8,7 +8,8 @@ are handed in.
 
 What it offers, by the module behind it: ``build`` and ``types`` (credentials from OB 3.0 data
 classes), ``proofs`` (Data Integrity and VC-JWT signing), ``verify`` (every check, one report),
-``baking`` (PNG and SVG), ``status`` (Bitstring status lists), ``did``, ``jwk``, ``multikey``
+``baking`` (PNG and SVG), ``status`` (Bitstring status lists), ``key_proofs`` (OpenID4VCI
+key proofs), ``did``, ``jwk``, ``multikey``
 and ``multibase`` (keys as identifiers), ``jsonld`` (the offline loader, canonicalisation),
 ``schema`` (the OB 3.0 JSON Schema), ``clr`` (CLR 2.0 records and their schema), ``dates``,
 ``identity`` (recipients), ``errors`` and ``vocab`` (the specifications' words).
