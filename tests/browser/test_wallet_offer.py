@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Site
+from tests.browser.test_accessibility import BLOCKING, axe, describe
 from tests.browser.test_educator_journey import educator_sign_in
 from tests.browser.test_phone_width import PHONE, PHONE_OPTIONS
 
@@ -56,3 +57,17 @@ def test_the_offer_page_on_a_desktop_and_a_phone(
     width = phone.evaluate("() => document.documentElement.scrollWidth")
     assert width <= PHONE["width"], width
     shot(phone, "wallet-offer-qr-390")
+
+
+def test_the_offer_page_has_no_serious_accessibility_violations(
+    new_page: Callable[..., Page], site: Site
+) -> None:
+    # axe is injected as a script, which the page's CSP refuses: this context bypasses it.
+    page = new_page(bypass_csp=True)
+    educator_sign_in(page, site, "ann@example.org")
+    offer_page(page, site)
+    form = [v for v in axe(page) if v["impact"] in BLOCKING]
+    assert not form, describe(form)
+    make_offer(page)
+    made = [v for v in axe(page) if v["impact"] in BLOCKING]
+    assert not made, describe(made)
