@@ -88,9 +88,14 @@ def token() -> Response:
         issued = openid_offers.redeem(request.form.to_dict(), service_env())
     except OpenIdRefusal as refusal:
         return _refused(refusal)
-    return _json(
-        {"access_token": issued.token, "token_type": "Bearer", "expires_in": issued.expires_in}
-    )
+    answer: dict[str, Any] = {
+        "access_token": issued.token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+    }
+    if issued.authorization_details is not None:
+        answer["authorization_details"] = issued.authorization_details
+    return _json(answer)
 
 
 @bp.post(openid.NONCE_PATH)

@@ -117,5 +117,6 @@ def authorization_server_metadata(env: ServiceEnv) -> dict[str, Any]:
         "token_endpoint": base + TOKEN_PATH,
         "grant_types_supported": [PRE_AUTHORIZED_GRANT],
         "token_endpoint_auth_methods_supported": ["none"],
+        "authorization_details_types_supported": ["openid_credential"],
         "pre-authorized_grant_anonymous_access_supported": True,
     }

@@ -106,11 +106,18 @@ def issue(token: str, request: Any, env: ServiceEnv) -> tuple[dict[str, Any], st
     offer = offer_for_token(token, env)
     if not isinstance(request, dict):
         raise OpenIdRefusal("invalid_credential_request", "The body must be a JSON object.")
-    if "credential_identifier" in request:
-        raise OpenIdRefusal(
-            "unknown_credential_identifier", "No credential identifiers were issued."
-        )
     configuration = request.get("credential_configuration_id")
+    if "credential_identifier" in request:
+        # Identifiers come from the token's authorization_details: each is its configuration id.
+        identifier = request["credential_identifier"]
+        if configuration is not None:
+            raise OpenIdRefusal(
+                "invalid_credential_request",
+                "Send credential_identifier or credential_configuration_id, not both.",
+            )
+        if identifier not in offer.configurations:
+            raise OpenIdRefusal("unknown_credential_identifier", "Unknown credential identifier.")
+        configuration = identifier
     if configuration is None and "format" in request:
         raise OpenIdRefusal(
             "invalid_credential_request",

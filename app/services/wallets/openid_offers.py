@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -168,10 +169,41 @@ def offer_document(uri_secret: str, env: ServiceEnv) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class AccessToken:
-    """What the token endpoint answers: the bearer token and its lifetime in seconds."""
+    """What the token endpoint answers: the bearer token, its lifetime in seconds and, when the
+    wallet sent ``authorization_details``, the details granted (each configuration's credential
+    identifier is its configuration id)."""
 
     token: str
     expires_in: int
+    authorization_details: list[dict[str, Any]] | None = None
+
+
+def _authorization_details(value: Any, offer: OpenIdOffer) -> list[dict[str, Any]] | None:
+    """The ``authorization_details`` of a token request (RFC 9396, OID4VCI §5.1.1) granted:
+    each ``openid_credential`` entry for a configuration the offer names, with its identifier.
+
+    :raises OpenIdRefusal: ``invalid_authorization_details`` for anything else.
+    """
+    if value is None:
+        return None
+    try:
+        details = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        details = None
+    if not isinstance(details, list) or not details:
+        raise OpenIdRefusal("invalid_authorization_details", "Send a JSON array of objects.")
+    granted = []
+    for detail in details:
+        if not isinstance(detail, dict):
+            detail = {}
+        wanted = detail.get("credential_configuration_id")
+        if detail.get("type") != "openid_credential" or wanted not in offer.configurations:
+            raise OpenIdRefusal(
+                "invalid_authorization_details",
+                "Each entry must be of type openid_credential for a configuration offered.",
+            )
+        granted.append({**detail, "credential_identifiers": [wanted]})
+    return granted
 
 
 def redeem(form: dict[str, Any], env: ServiceEnv) -> AccessToken:
@@ -181,8 +213,8 @@ def redeem(form: dict[str, Any], env: ServiceEnv) -> AccessToken:
     limited; nothing else is stored on a refusal.
 
     :raises OpenIdRefusal: ``unsupported_grant_type``, ``invalid_request`` (no code, a missing
-        or unexpected transaction code) or ``invalid_grant`` (unknown, used or expired code,
-        wrong transaction code).
+        or unexpected transaction code), ``invalid_authorization_details`` or ``invalid_grant``
+        (unknown, used or expired code, wrong transaction code).
     """
     if form.get("grant_type") != PRE_AUTHORIZED_GRANT:
         raise OpenIdRefusal(
@@ -194,6 +226,7 @@ def redeem(form: dict[str, Any], env: ServiceEnv) -> AccessToken:
     offer = db.session.scalar(select(OpenIdOffer).where(OpenIdOffer.code_hash == digest(code)))
     if offer is None or not _live(offer, env.now):
         raise OpenIdRefusal("invalid_grant", "The pre-authorized code is unknown, used or expired.")
+    details = _authorization_details(form.get("authorization_details"), offer)
     # Older wallets send the transaction code as user_pin.
     tx_code = form.get("tx_code") or form.get("user_pin")
     if offer.tx_code_hash is None:
@@ -221,7 +254,7 @@ def redeem(form: dict[str, Any], env: ServiceEnv) -> AccessToken:
         db.session.rollback()
         raise OpenIdRefusal("invalid_grant", "The pre-authorized code was used already.")
     db.session.commit()
-    return AccessToken(token, int(TOKEN_LIFETIME.total_seconds()))
+    return AccessToken(token, int(TOKEN_LIFETIME.total_seconds()), details)
 
 
 def offer_for_token(token: str, env: ServiceEnv) -> OpenIdOffer:

@@ -397,3 +397,43 @@ def test_each_configuration_is_delivered_once_per_offer(wallet, credential) -> N
     assert wallet.credential(token, LDP_VC).status_code == 200
     refused(wallet.credential(token, LDP_VC), 400, "credential_request_denied")
     assert copies_stored() == 1
+
+
+def test_authorization_details_grant_credential_identifiers(wallet, credential) -> None:
+    made = offer(credential)
+    code = wallet.offer(made.wallet_link).get_json()["grants"][PRE_AUTHORIZED_GRANT][
+        "pre-authorized_code"
+    ]
+    details = [{"type": "openid_credential", "credential_configuration_id": JWT_VC_JSON}]
+    answer = wallet.token(code, authorization_details=json.dumps(details))
+    assert answer.status_code == 200, answer.get_json()
+    granted = answer.get_json()["authorization_details"]
+    assert granted == [{**details[0], "credential_identifiers": [JWT_VC_JSON]}]
+    token = answer.get_json()["access_token"]
+    body = {"credential_identifier": JWT_VC_JSON, "proofs": {"jwt": [wallet.proof()]}}
+    assert wallet.credential(token, body=body).status_code == 200
+    both = {"credential_identifier": LDP_VC, "credential_configuration_id": LDP_VC,
+            "proofs": {"jwt": [wallet.proof()]}}  # fmt: skip
+    refused(wallet.credential(token, body=both), 400, "invalid_credential_request")
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        "not json",
+        "[]",
+        "{}",
+        '[{"type": "other"}]',
+        '[{"type": "openid_credential", "credential_configuration_id": "mDL"}]',
+        "[1]",
+    ],
+)
+def test_bad_authorization_details_are_refused_and_spend_nothing(
+    wallet, credential, details
+) -> None:
+    made = offer(credential)
+    code = wallet.offer(made.wallet_link).get_json()["grants"][PRE_AUTHORIZED_GRANT][
+        "pre-authorized_code"
+    ]
+    refused(wallet.token(code, authorization_details=details), 400, "invalid_authorization_details")
+    assert wallet.token(code).status_code == 200  # the code still works
