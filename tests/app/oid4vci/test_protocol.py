@@ -437,3 +437,34 @@ def test_bad_authorization_details_are_refused_and_spend_nothing(
     ]
     refused(wallet.token(code, authorization_details=details), 400, "invalid_authorization_details")
     assert wallet.token(code).status_code == 200  # the code still works
+
+
+ODD = [None, 0, 1.5, True, "", "x", [], {}, [None], {"jwt": None}, ["a", "b"], {"jwt": [{}]}]
+
+
+def test_no_request_shape_is_a_server_error(wallet, credential) -> None:
+    token = wallet.access_token(offer(credential).wallet_link)
+    for name in (
+        "credential_configuration_id",
+        "credential_identifier",
+        "proofs",
+        "proof",
+        "format",
+    ):
+        for value in ODD:
+            response = wallet.credential(
+                token, body={"credential_configuration_id": LDP_VC, name: value}
+            )
+            assert response.status_code == 400, (name, value, response.get_data(as_text=True))
+            assert response.get_json()["error"]
+    for name in (
+        "grant_type",
+        "pre-authorized_code",
+        "tx_code",
+        "user_pin",
+        "authorization_details",
+    ):
+        for value in ("", "x", "[]", "{}", "null", "\u00e9"):
+            response = wallet.token("x", **{name: value})
+            assert response.status_code == 400, (name, value)
+    assert copies_stored() == 0
