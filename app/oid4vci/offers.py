@@ -17,6 +17,7 @@ from flask import abort, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from app.educator import current_educator, educator_required
+from app.extensions import limiter
 from app.forms import refusal
 from app.models import IssuedCredential
 from app.oid4vci import bp
@@ -27,6 +28,11 @@ from app.services.learning import educators
 from app.services.org.audit import Actor
 from app.services.wallets import openid_offers
 from app.wiring import service_env
+
+#: Offers one address may make in an hour: each can send an email, so the mail it can cause is
+#: bounded (a holder needs one or two).
+OFFER_LIMIT = "20 per hour"
+TOO_MANY_OFFERS = "Too many wallet codes asked for. Wait a while, then try again."
 
 
 def offer_panel(
@@ -62,6 +68,7 @@ def _page(values: dict[str, Any], status: int, layout: str, back: str) -> Respon
 
 
 @bp.route("/me/credentials/<credential_id>/wallet/openid", methods=["GET", "POST"])
+@limiter.limit(OFFER_LIMIT, methods=["POST"], error_message=TOO_MANY_OFFERS)
 @educator_required
 def educator_offer(credential_id: str) -> Response:
     """The signed-in holder's offer of one of their credentials."""
@@ -75,6 +82,7 @@ def educator_offer(credential_id: str) -> Response:
 
 
 @bp.route("/credentials/<credential_id>/manage/<token>/wallet/openid", methods=["GET", "POST"])
+@limiter.limit(OFFER_LIMIT, methods=["POST"], error_message=TOO_MANY_OFFERS)
 def manage_offer(credential_id: str, token: str) -> Response:
     """The same through the credential's manage link (no account needed)."""
     try:
