@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.models import STATUS_LABELS
     from app.obapi import bp as obapi_bp
     from app.obapi import oauth as obapi_oauth
+    from app.oid4vci import bp as oid4vci_bp
     from app.public import bp as public_bp
     from app.services.org.achievement_labels import achievement_type_label
     from app.workspace import bp as workspace_bp
@@ -120,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(partner_bp)
     app.register_blueprint(obapi_bp)
     obapi_oauth.init_app(app)
+    app.register_blueprint(oid4vci_bp)
     if app.config["ENV"] != "production":
         from app.dev import bp as dev_bp
 

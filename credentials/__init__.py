@@ -8,7 +8,8 @@ are handed in.
 
 What it offers, by the module behind it: ``build`` and ``types`` (credentials from OB 3.0 data
 classes), ``proofs`` (Data Integrity and VC-JWT signing), ``verify`` (every check, one report),
-``baking`` (PNG and SVG), ``status`` (Bitstring status lists), ``did``, ``jwk``, ``multikey``
+``baking`` (PNG and SVG), ``status`` (Bitstring status lists), ``key_proofs`` (OpenID4VCI
+key proofs), ``did``, ``jwk``, ``multikey``
 and ``multibase`` (keys as identifiers), ``jsonld`` (the offline loader, canonicalisation),
 ``schema`` (the OB 3.0 JSON Schema), ``clr`` (CLR 2.0 records and their schema), ``dates``,
 ``identity`` (recipients), ``errors`` and ``vocab`` (the specifications' words).
@@ -89,6 +90,13 @@ from credentials.jwk import (
     load_public_jwk,
     private_jwk,
     public_jwk,
+)
+from credentials.key_proofs import (
+    KEY_PROOF_TYPE,
+    PROOF_ALGORITHMS,
+    KeyProof,
+    KeyProofError,
+    verify_key_proof,
 )
 from credentials.multibase import (
     b58decode,
@@ -254,6 +262,7 @@ __all__ = [
     "JSON_SCHEMA_VALIDATOR_TYPE",
     "JWK_CONTEXT",
     "JWT_SIGNING_ALGORITHMS",
+    "KEY_PROOF_TYPE",
     "MAX_IMAGE_BYTES",
     "MAX_INPUT_BYTES",
     "MIN_STATUS_LIST_BITS",
@@ -269,6 +278,7 @@ __all__ = [
     "PASS",
     "PNG_KEYWORD",
     "PROFILE_SCHEMA",
+    "PROOF_ALGORITHMS",
     "RESULT_TYPES",
     "SCHEMA_BASE",
     "SKIP",
@@ -296,6 +306,8 @@ __all__ = [
     "InvalidProof",
     "JsonLdFailure",
     "KeyFormatError",
+    "KeyProof",
+    "KeyProofError",
     "MalformedCredential",
     "Ob2Urls",
     "Outcome",
@@ -385,5 +397,6 @@ __all__ = [
     "verify_clr",
     "verify_credential",
     "verify_jwt_signature",
+    "verify_key_proof",
     "verify_proof",
 ]

@@ -21,6 +21,7 @@ from app.models.learning import Activity, Enrolment, EnrolmentItem, Module, Prom
 from app.models.manage_link import ManageLink
 from app.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthToken
 from app.models.ob_host import HostConnection, HostPush
+from app.models.oid4vci import OpenIdNonce, OpenIdOffer
 from app.models.portfolio import (
     ImportedCredential,
     PortfolioItem,
@@ -81,6 +82,8 @@ __all__ = [
     "OAuthAuthorizationCode",
     "OAuthClient",
     "OAuthToken",
+    "OpenIdNonce",
+    "OpenIdOffer",
     "PortfolioItem",
     "Prompt",
     "RateLimitCounter",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +156,36 @@ def decode_jwt(token: str) -> DecodedJwt:
         ``typ`` is not ``JWT``, when a ``crit`` header is present, when ``kid``/``jwk`` have the
         wrong JSON type, or when the signature part is empty.
     """
+    header, payload, signing_input, signature = split_jws(token, _check_header)
+
+    vc = payload.get("vc")
+    if "vc" in payload and not isinstance(vc, dict):
+        raise MalformedCredential("the JWT's vc claim must be a JSON object")
+    uses_vc_claim = isinstance(vc, dict)
+    extra = tuple(sorted(name for name in header if name not in ALLOWED_HEADER_NAMES))
+    return DecodedJwt(
+        header=header,
+        payload=payload,
+        credential=vc if isinstance(vc, dict) else payload,
+        uses_vc_claim=uses_vc_claim,
+        signing_input=signing_input,
+        signature=signature,
+        extra_header_names=extra,
+    )
+
+
+def split_jws(
+    token: str, check_header: Callable[[dict[str, Any]], None]
+) -> tuple[dict[str, Any], dict[str, Any], bytes, bytes]:
+    """Split a compact JWS into its header, payload (both JSON objects), signing input and
+    signature, strictly (size cap, canonical base64url, no duplicate members), calling
+    ``check_header`` on the header before the payload is decoded. The signature is not checked.
+
+    :raises MalformedCredential: for a token too large, not three base64url parts, or a header
+        or payload that is not a JSON object.
+    :raises InvalidProof: when the signature part is empty (and whatever ``check_header``
+        raises).
+    """
     if not isinstance(token, str):
         raise MalformedCredential("a JWT must be text")
     # Checked before any decoding so an oversized input costs nothing.
@@ -168,28 +198,14 @@ def decode_jwt(token: str) -> DecodedJwt:
         )
     encoded_header, encoded_payload, encoded_signature = parts
     header = _decode_json_object(encoded_header, "header")
-    _check_header(header)
+    check_header(header)
     payload = _decode_json_object(encoded_payload, "payload")
     signature = _decode_part(encoded_signature, "signature")
     if not signature:
         # An empty signature is an unsecured JWT in disguise; refuse it before any key lookup.
         raise InvalidProof("the JWT has no signature")
-
-    vc = payload.get("vc")
-    if "vc" in payload and not isinstance(vc, dict):
-        raise MalformedCredential("the JWT's vc claim must be a JSON object")
-    uses_vc_claim = isinstance(vc, dict)
-    extra = tuple(sorted(name for name in header if name not in ALLOWED_HEADER_NAMES))
-    return DecodedJwt(
-        header=header,
-        payload=payload,
-        credential=vc if isinstance(vc, dict) else payload,
-        uses_vc_claim=uses_vc_claim,
-        # JWS signs the encoded text exactly as received, never a re-serialisation.
-        signing_input=(encoded_header + "." + encoded_payload).encode("ascii"),
-        signature=signature,
-        extra_header_names=extra,
-    )
+    # JWS signs the encoded text exactly as received, never a re-serialisation.
+    return header, payload, (encoded_header + "." + encoded_payload).encode("ascii"), signature
 
 
 def verify_jwt_signature(decoded: DecodedJwt, public_key: PublicKey) -> None:

@@ -359,6 +359,8 @@ EDUCATOR_ROUTES = (
     ("GET", "/me/credentials/{credential_id}/claim"),
     ("POST", "/me/credentials/{credential_id}/claim"),
     ("POST", "/me/modules/{module_id}/partner/revoke"),
+    ("GET", "/me/credentials/{credential_id}/wallet/openid"),
+    ("POST", "/me/credentials/{credential_id}/wallet/openid"),
 )
 
 
@@ -386,12 +388,13 @@ def educator_paths(found: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def link_state() -> tuple[Any, ...]:
-    from app.models import EmailMessage, ManageLink
+    from app.models import EmailMessage, ManageLink, OpenIdOffer
 
     links = db.session.scalars(select(ManageLink.revoked_at)).all()
     mails = db.session.scalar(select(func.count()).select_from(EmailMessage))
     revoked = db.session.scalars(select(Enrolment.partner_revoked_at)).all()
-    return tuple(links), mails, tuple(revoked)
+    offers = db.session.scalar(select(func.count()).select_from(OpenIdOffer))
+    return tuple(links), mails, tuple(revoked), offers
 
 
 def test_another_educator_gets_404_on_every_educator_route(
@@ -437,7 +440,8 @@ def test_the_holder_may_use_every_educator_route(
             assert response.status_code == 200, f"GET {path} -> {response.status_code}"
         else:
             response = client.post(path, data={"csrf_token": token.group(1)}, base_url=BASE_URL)
-            assert response.status_code in (303, 409), f"POST {path} -> {response.status_code}"
+            # 200: a page made for the holder alone (the wallet offer with its QR code).
+            assert response.status_code in (200, 303, 409), f"POST {path} -> {response.status_code}"
 
 
 # --- Routes of the issuer's view (issue 10, part 5) ---
@@ -526,6 +530,47 @@ def test_a_transcript_holds_only_the_exporting_organisations_credentials(
     b_path = f"/workspace/{two_issuers['b'].slug}/records?email=holder@b.example.org"
     assert client.get(b_path, base_url=BASE_URL).status_code == 403
     assert state(two_issuers["b"].id) == before
+
+
+#: The OpenID4VCI routes, by endpoint: what an anonymous visitor without any secret gets. The
+#: protocol's are public (a wallet has no account: the offer's secret URI, its code and the token
+#: are its only authority); the owner's pages are the holder's alone (EDUCATOR_ROUTES above, and
+#: tests/app/oid4vci/test_offer_pages.py for the manage link).
+OID4VCI_ROUTES = {
+    "oid4vci.issuer_metadata": ("GET", "/.well-known/openid-credential-issuer", 200),
+    "oid4vci.authorization_server": ("GET", "/.well-known/oauth-authorization-server", 200),
+    "oid4vci.offer": ("GET", "/oid4vci/offers/" + "A" * 43, 404),
+    "oid4vci.token": ("POST", "/oid4vci/token", 400),
+    "oid4vci.nonce": ("POST", "/oid4vci/nonce", 200),
+    "oid4vci.credential": ("POST", "/oid4vci/credential", 401),
+    "oid4vci.educator_offer": ("POST", "/me/credentials/{credential_id}/wallet/openid", 400),
+    "oid4vci.manage_offer": (
+        "GET",
+        "/credentials/{credential_id}/manage/" + "A" * 43 + "/wallet/openid",
+        404,
+    ),
+}
+
+
+def test_every_oid4vci_route_has_a_row(app: Flask) -> None:
+    found = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("oid4vci.")}
+    assert found == set(OID4VCI_ROUTES)
+
+
+def test_oid4vci_routes_give_a_stranger_nothing(
+    app: Flask, client: FlaskClient, holder_and_stranger
+) -> None:
+    before = link_state()
+    credential_id = holder_and_stranger["credential"].id
+    for endpoint, (method, path, status) in OID4VCI_ROUTES.items():
+        url = path.format(credential_id=credential_id)
+        response = client.open(url, method=method, base_url=BASE_URL)
+        assert response.status_code == status, (
+            f"{endpoint}: {method} {url} -> {response.status_code}"
+        )
+    anonymous = client.get(f"/me/credentials/{credential_id}/wallet/openid", base_url=BASE_URL)
+    assert anonymous.status_code in (302, 303) and "/me/sign-in" in anonymous.headers["Location"]
+    assert link_state() == before
 
 
 def test_the_instance_did_document_is_public(app: Flask, client: FlaskClient) -> None:
