@@ -15,7 +15,6 @@ from app import formatting, rate_limits, wiring
 from app.config import DEFAULTS, apply_defaults, check_config
 from app.extensions import csrf, db, limiter, migrate
 from app.json_provider import CairnJSONProvider
-from app.sessions import CairnSessionInterface
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -28,7 +27,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """
     app = Flask(__name__, instance_relative_config=True)
     app.json = CairnJSONProvider(app)
-    app.session_interface = CairnSessionInterface()
     app.config.from_mapping(DEFAULTS)
     app.config.from_pyfile("config.py", silent=True)
     app.config.from_prefixed_env("CAIRN")

@@ -1,5 +1,7 @@
-"""The session cookie: refreshed by page requests, left alone by background JSON requests
-unless they change the session (so an autosave cannot put back an older cookie)."""
+"""The session cookie: sent again only by a response that changed the session (or, see
+test_account_sessions, moved its expiry with the server's row), whatever the request: a page, a
+badge preview image or a background JSON request that finishes after a form post would
+otherwise put back the cookie from before the post and lose what it flashed."""
 
 from __future__ import annotations
 
@@ -32,14 +34,15 @@ def _sets_cookie(client: FlaskClient, path: str, accept: str) -> bool:
     return any(h.startswith(f"{name}=") for h in response.headers.getlist("Set-Cookie"))
 
 
-def test_json_requests_refresh_the_cookie_only_when_they_change_it(app: Flask) -> None:
+def test_requests_send_the_cookie_again_only_when_they_change_it(app: Flask) -> None:
     _routes(app)
     client = app.test_client()
     assert _sets_cookie(client, "/_test/sign-in", "text/html")
-    # A page refreshes the permanent session's cookie (sliding expiry)...
-    assert _sets_cookie(client, "/_test/read", "text/html,*/*;q=0.8")
-    # ...a background JSON request does not, unless it changed the session.
+    # Neither a page, nor an image, nor a background JSON request re-sends an unchanged cookie...
+    assert not _sets_cookie(client, "/_test/read", "text/html,*/*;q=0.8")
+    assert not _sets_cookie(client, "/_test/read", "image/avif,image/webp,*/*")
     assert not _sets_cookie(client, "/_test/read", "application/json")
+    # ...one that changed the session does.
     assert _sets_cookie(client, "/_test/change", "application/json")
     response = client.get("/_test/read", base_url=BASE_URL, headers={"Accept": "application/json"})
     assert response.get_json() == {"who": "ann"}
