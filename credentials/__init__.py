@@ -112,6 +112,11 @@ from credentials.ob2 import (
     revoked_assertion,
 )
 from credentials.ob2 import assertion as ob2_assertion
+from credentials.presentation import (
+    DID_AUTH_METHODS,
+    presentation_holder,
+    verify_did_authentication,
+)
 from credentials.proofs.data_integrity import (
     add_proof,
     hash_data,
@@ -181,6 +186,7 @@ from credentials.vocab import (
     ALIGNMENT_TARGET_TYPES,
     ASSERTION_METHOD,
     ASSOCIATION_TYPES,
+    AUTHENTICATION,
     BITSTRING_STATUS_LIST,
     BITSTRING_STATUS_LIST_CREDENTIAL,
     BITSTRING_STATUS_LIST_ENTRY,
@@ -219,6 +225,7 @@ from credentials.vocab import (
     VC_V1_CONTEXT,
     VC_V2_CONTEXT,
     VERIFIABLE_CREDENTIAL,
+    VERIFIABLE_PRESENTATION,
 )
 
 __all__ = [
@@ -228,6 +235,7 @@ __all__ = [
     "ALIGNMENT_TARGET_TYPES",
     "ASSERTION_METHOD",
     "ASSOCIATION_TYPES",
+    "AUTHENTICATION",
     "BITSTRING_STATUS_LIST",
     "BITSTRING_STATUS_LIST_CREDENTIAL",
     "BITSTRING_STATUS_LIST_ENTRY",
@@ -241,6 +249,7 @@ __all__ = [
     "DATA_INTEGRITY_PROOF",
     "DATA_INTEGRITY_V1_CONTEXT",
     "DATA_INTEGRITY_V2_CONTEXT",
+    "DID_AUTH_METHODS",
     "DID_V1_CONTEXT",
     "ED25519_2020_CONTEXT",
     "ED25519_SIGNATURE_2020",
@@ -279,6 +288,7 @@ __all__ = [
     "VC_V1_CONTEXT",
     "VC_V2_CONTEXT",
     "VERIFIABLE_CREDENTIAL",
+    "VERIFIABLE_PRESENTATION",
     "WARN",
     "Achievement",
     "Alignment",
@@ -366,6 +376,7 @@ __all__ = [
     "ob2_assertion",
     "parse_datetime",
     "pathway_associations",
+    "presentation_holder",
     "private_jwk",
     "profile_json",
     "proofs_of",
@@ -384,6 +395,7 @@ __all__ = [
     "unsecured",
     "verify_clr",
     "verify_credential",
+    "verify_did_authentication",
     "verify_jwt_signature",
     "verify_proof",
 ]
