@@ -2,7 +2,10 @@
 // Credential Wallet (LCW, github.com/digitalcredentials/learner-credential-wallet) does with an
 // "Add to a wallet" deep link, written from its code and using the libraries (and versions) LCW
 // itself uses: @digitalcredentials/vc 9, ed25519-signature-2020 6,
-// ed25519-verification-key-2020 4, did-method-key 2, security-document-loader 6.
+// ed25519-verification-key-2020 4, did-method-key 2. (LCW's document loader,
+// security-document-loader 6, serves bundled copies of the W3C contexts; it is not installed
+// here because it pulls in react-native: the same contexts come from Cairn's bundled files,
+// passed in "contexts", and any other URL is refused.)
 //
 //   app/lib/decode.ts credentialRequestFromChapiUrl: the request is the `request` query parameter
 //     of `https://lcw.app/request?…` or `dccrequest://request?…`, JSON with
@@ -19,7 +22,8 @@
 //     {verifiablePresentation} to interact.service[0].serviceEndpoint (else the same URL); at
 //     most 10 interactions.
 //
-// One JSON request on stdin, one JSON answer on stdout:
+// One JSON request on stdin, one JSON answer on stdout; every request carries "contexts":
+// {URL: absolute file path} (the Python side passes credentials/jsonld/contexts).
 //   {"op": "exchange", "link": "<deep link>"} ->
 //     {"holder", "request", "steps": [{"url", "status", "sent", "answer"}], "credential"}
 //   {"op": "exchange", "link", "tamper": {"domain"?: "...", "challenge"?: "..."}} signs for
@@ -29,21 +33,27 @@
 //     key (the test vector in tests/fixtures/lcw/).
 // On failure: {"error": "..."} and exit status 1.
 //
-// Nothing reaches the internet: contexts come from security-document-loader's bundled copies
-// (LCW fetches unknown ones; none are needed), and fetch is allowed to the exchange's own
-// loopback origin only.
+// Nothing reaches the internet: contexts come from the files given (LCW fetches unknown ones;
+// none are needed), and fetch is allowed to the exchange's own origin only.
 import * as vc from '@digitalcredentials/vc';
 import * as DidMethodKey from '@digitalcredentials/did-method-key';
 import {Ed25519Signature2020} from '@digitalcredentials/ed25519-signature-2020';
 import {Ed25519VerificationKey2020} from '@digitalcredentials/ed25519-verification-key-2020';
-import {securityLoader} from '@digitalcredentials/security-document-loader';
 import {randomBytes} from 'node:crypto';
+import {readFileSync} from 'node:fs';
 
 const MAX_INTERACTIONS = 10;
 const QueryType = {DidAuth: 'DIDAuthentication', DidAuthLegacy: 'DIDAuth'};
 
 console.log = (...args) => console.error(...args);
-const documentLoader = securityLoader({fetchRemoteContexts: false}).build();
+let contextFiles = {};
+async function documentLoader(url) {
+  if(!Object.hasOwn(contextFiles, url)) {
+    throw new Error(`lcw-client refuses to load ${url}: not a bundled context`);
+  }
+  const document = JSON.parse(readFileSync(contextFiles[url], 'utf8'));
+  return {contextUrl: null, documentUrl: url, document};
+}
 
 function fail(message) {
   process.stdout.write(JSON.stringify({error: message}) + '\n');
@@ -176,6 +186,7 @@ for await (const chunk of process.stdin) {
 }
 try {
   const request = JSON.parse(input);
+  contextFiles = request.contexts || {};
   const ops = {exchange, didauth};
   if(!ops[request.op]) {
     fail(`unknown op ${request.op}`);
