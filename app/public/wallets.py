@@ -33,7 +33,7 @@ from app.wiring import fetcher, service_env
 MAX_EXCHANGE_BODY = 64 * 1024
 #: Each presentation may make Cairn fetch a did:web document: a wallet needs two requests.
 EXCHANGE_LIMIT = "30 per minute"
-_ERROR_CODES = {400: "invalid", 404: "not_found", 409: "conflict", 410: "gone"}
+_ERROR_CODES = {400: "invalid", 404: "not_found", 409: "conflict", 410: "gone", 413: "too_large"}
 
 
 def _json_answer(body: dict[str, Any], status: int = 200) -> Response:
