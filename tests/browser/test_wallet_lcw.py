@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from credentials import did_web_document_url
-from tests.browser.conftest import Site, cairn_commands
-from tests.browser.test_educator_journey import educator_sign_in
+from tests.browser.conftest import DESKTOP, Site, cairn_commands
+from tests.browser.test_accessibility import BLOCKING, axe, describe
+from tests.browser.test_claim import accessible, award_without_a_name, both_widths
+from tests.browser.test_educator_journey import educator_sign_in, mailed_link
 from tests.interop.conftest import (
     NODE_DIR,
     DocumentServer,
@@ -106,7 +108,9 @@ def show_qr(page: Page) -> tuple[str, str]:
     expect(qr).to_be_visible()
     assert qr.evaluate("img => img.complete && img.naturalWidth > 0")
     universal = page.locator("#wallet-link").input_value()
-    scheme = page.get_by_role("link", name="Open in Learner Credential Wallet").get_attribute("href")
+    scheme = page.get_by_role("link", name="Open in Learner Credential Wallet").get_attribute(
+        "href"
+    )
     assert universal.startswith("https://lcw.app/request?request=")
     assert scheme is not None and scheme.startswith("dccrequest://request?request=")
     return universal, scheme
@@ -118,6 +122,23 @@ def fits(page: Page, width: int) -> None:
     for locator in (page.locator(".wallet-qr img"), page.locator(".wallet-steps .button").first):
         box = locator.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, box
+
+
+def test_the_wallet_page_has_no_serious_accessibility_violations(
+    new_page: Callable[..., Page], site: Site
+) -> None:
+    credential_id = award_to_ann(site)
+    signed_in = new_page()
+    educator_sign_in(signed_in, site, ANN)
+    # axe is injected as a script, which the page's CSP refuses: this context bypasses it.
+    page = new_page(bypass_csp=True, storage_state=signed_in.context.storage_state())
+    open_wallet_page(page, site, credential_id)
+    page.wait_for_load_state("load")
+    blocking = [v for v in axe(page) if v["impact"] in BLOCKING]
+    assert not blocking, describe(blocking)
+    show_qr(page)
+    blocking = [v for v in axe(page) if v["impact"] in BLOCKING]
+    assert not blocking, describe(blocking)
 
 
 def test_lcw_receives_a_bound_copy_that_verifies_and_follows_revocation(
@@ -198,7 +219,9 @@ def test_lcw_receives_a_bound_copy_that_verifies_and_follows_revocation(
             verified, error, status = vcjs.verify_with_status(each, served())
             revoked = [s for s in status if s["purpose"] == "revocation"]
             assert revoked == [{"purpose": "revocation", "set": True}], status
-            summary = verifier_core.verify(each, server, registries, direct=site.base_url)["summary"]
+            summary = verifier_core.verify(each, server, registries, direct=site.base_url)[
+                "summary"
+            ]
             assert summary["valid_signature"] == {"valid": True}, summary
             assert summary["revocation_status"] == {"valid": False}, summary
     finally:
@@ -208,3 +231,55 @@ def test_lcw_receives_a_bound_copy_that_verifies_and_follows_revocation(
     page.goto(site.url(f"/me/credentials/{credential_id}/wallet"))
     expect(page.get_by_text("cannot be added to a wallet")).to_be_visible()
     expect(page.get_by_role("button", name="Show the QR code")).to_have_count(0)
+
+
+def test_the_award_email_manage_page_and_claim_step_lead_to_the_wallet(
+    browser: Browser, new_page: Callable[..., Page], site: Site, shot: Shot
+) -> None:
+    """A recipient without an account: the award email's wallet link (through the manage link),
+    the manage page's "Add to a wallet", and the claim step's "Claim it and add it to a wallet";
+    each screen at both widths, without serious axe violations."""
+    email = "wren.walker@school.example.org"
+    credential_id = award_without_a_name(site, email)
+    page = new_page(viewport=DESKTOP)
+    manage = mailed_link(
+        page, site, email, "You have earned", f"/credentials/{credential_id}/manage/"
+    )
+    mail = page.locator("pre").inner_text()
+    assert manage + "/wallet" in mail and "Add it to a wallet app" in mail
+
+    page.goto(manage)
+    section = page.locator("section", has=page.get_by_role("heading", name="Add to a wallet"))
+    expect(section).to_be_visible()
+    section.scroll_into_view_if_needed()
+    both_widths(page, shot, "wallet-manage-page")
+    section.get_by_role("link", name="Add to a wallet").click()
+    expect(page).to_have_url(manage + "/wallet")
+    expect(page.get_by_role("link", name="← Manage your credential")).to_be_visible()
+    show_qr(page)
+    both_widths(page, shot, "wallet-via-manage-link")
+    accessible(browser, page, manage + "/wallet")
+
+    # The claim link of the same email: sign in, then claim straight on to the wallet.
+    claim = mailed_link(page, site, email, "You have earned", f"/me/claim/{credential_id}/")
+    page.goto(claim)
+    page.get_by_role("button", name="Sign in and claim").click()
+    expect(page.get_by_role("button", name="Claim it and add it to a wallet")).to_be_visible()
+    both_widths(page, shot, "wallet-claim-step")
+    accessible(browser, page)
+    page.get_by_label("Your name").fill("Wren")
+    page.get_by_label("Name on your credentials").fill("Wren Walker")
+    page.get_by_role("button", name="Claim it and add it to a wallet").click()
+    expect(page).to_have_url(site.url(f"/me/credentials/{credential_id}/wallet"))
+    expect(page.locator(".flash").first).to_contain_text("It is in your backpack")
+    universal, _ = show_qr(page)
+    # The wallet gets the claimed credential, with the name just confirmed.
+    answer = lcw(universal)
+    assert answer["credential"]["credentialSubject"]["id"] == answer["holder"]
+    assert "Wren Walker" in json.dumps(answer["credential"])
+
+    page.goto(site.url(f"/me/credentials/{credential_id}"))
+    expect(
+        page.locator(".credential-actions").get_by_role("link", name="Add to a wallet")
+    ).to_be_visible()
+    both_widths(page, shot, "wallet-credential-page")
