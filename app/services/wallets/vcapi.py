@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.extensions import db
 from app.models import IssuedCredential, VcApiExchange
@@ -286,3 +286,14 @@ def _deliver(
             "verifiableCredential": [json.loads(copy.document)],
         }
     }
+
+
+def prune(now: datetime) -> int:
+    """Delete exchanges that expired unused (not committed; the maintenance loop commits).
+    Completed ones stay: they link the copy to the owner's request. Returns how many."""
+    result = db.session.execute(
+        delete(VcApiExchange)
+        .where(VcApiExchange.state != "completed", VcApiExchange.expires_at <= now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

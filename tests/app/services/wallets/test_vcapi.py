@@ -4,6 +4,7 @@ request, the bound copy, single use, 15 minutes, and every refusal changing noth
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from app.services.delivery import analytics
 from app.services.org.audit import Actor
 from app.services.wallets import vcapi
 from app.wiring import service_env
+from tests.app.conftest import BASE_URL, sign_in_directly
 from tests.app.services.awarding.test_issuing import verify
 from tests.app.services.wallets.wallet_helpers import Wallet, wallet_request
 
@@ -236,3 +238,36 @@ def test_revoking_the_original_revokes_the_delivered_copy(credential, local_fetc
     db.session.commit()
     report = verify(json.dumps(copy), local_fetch)
     assert not report.valid and "revoked" in json.dumps(report.as_json()["checks"]).lower()
+
+
+def test_exchanges_that_expired_unused_are_pruned_and_completed_ones_kept(credential) -> None:
+    used, request = begin(credential)
+    vcapi.step(used, Wallet().present(request, service_env().loader), fetch=None, env=service_env())
+    begin(credential)  # requested, never answered
+    vcapi.open_exchange(credential, actor=OWNER, env=service_env())  # never scanned
+    now = service_env().now
+    assert vcapi.prune(now + timedelta(minutes=14)) == 0
+    assert vcapi.prune(now + timedelta(minutes=15)) == 2
+    db.session.commit()
+    assert [row.state for row in db.session.scalars(select(VcApiExchange))] == ["completed"]
+
+
+def test_the_issuers_audit_log_and_overview_show_the_delivery(
+    client, make_staff, make_issuer, make_achievement, make_award
+) -> None:
+    owner = make_staff("owner@example.org")
+    issuer = make_issuer("District 9", owner=owner)
+    credential = make_award(issuer, make_achievement(issuer), "ann@example.org")
+    token, request = begin(credential)
+    vcapi.step(
+        token, Wallet().present(request, service_env().loader), fetch=None, env=service_env()
+    )
+    sign_in_directly(client, "staff", owner.id)
+    audit_page = client.get(f"/workspace/{issuer.slug}/audit", base_url=BASE_URL)
+    shown = audit_page.get_data(as_text=True)
+    assert "credential.wallet_copy" in shown and Wallet().did in shown
+    path = f"/workspace/{issuer.slug}/credentials/{credential.id}"
+    page = client.get(path, base_url=BASE_URL).get_data(as_text=True)
+    assert re.search(
+        r'<span class="stat-value">1</span> <span class="stat-label">added to a wallet', page
+    )
