@@ -17,7 +17,7 @@ from app.extensions import csrf, limiter
 from app.forms import refusal
 from app.models import IssuedCredential
 from app.public import bp
-from app.public.manage import _managed
+from app.public.manage import managed
 from app.qr import qr_svg
 from app.security import secret_page
 from app.services._core.errors import ServiceError, required
@@ -129,7 +129,7 @@ def open_for_owner(
 def manage_wallet(credential_id: str, token: str) -> BaseResponse:
     """ "Add to a wallet" through the emailed manage link (for a recipient without an account):
     GET explains, POST (with CSRF token) opens a fresh exchange and shows its QR code."""
-    found, _ = _managed(credential_id, token)
+    found, _ = managed(credential_id, token)
     opened, error = None, None
     if request.method == "POST":
         opened, error = open_for_owner(

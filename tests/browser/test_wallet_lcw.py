@@ -39,7 +39,10 @@ from tests.interop.conftest import (
 )
 
 Shot = Callable[[Page, str], Path]
-ANN = "ann@example.org"
+#: Holders of their own (not the seeded ann@example.org): other tests of the shared site open
+#: Ann's backpack, where a credential revoked here would change what they find.
+HOLDER = "lcw.holder@example.org"
+AXE_HOLDER = "lcw.axe@example.org"
 PHONE = {"width": 390, "height": 844}
 REGISTRY_URL = "https://registry.cairn.test/registry.json"
 
@@ -84,11 +87,11 @@ def post_json(url: str, body: Any) -> tuple[int, Any]:
         return error.code, json.loads(error.read())
 
 
-def award_to_ann(site: Site) -> str:
+def award_to(site: Site, email: str) -> str:
     (printed,) = cairn_commands(
         site,
         ["award", "--issuer", site.issuer_slug, "--achievement", site.achievement_id,
-         "--recipient", ANN, "--name", "Ann Example", "--json", "--no-email"],
+         "--recipient", email, "--name", "Lee Holder", "--json", "--no-email"],
     )  # fmt: skip
     return str(json.loads(printed)["id"]).rsplit("/", 1)[-1]
 
@@ -127,9 +130,9 @@ def fits(page: Page, width: int) -> None:
 def test_the_wallet_page_has_no_serious_accessibility_violations(
     new_page: Callable[..., Page], site: Site
 ) -> None:
-    credential_id = award_to_ann(site)
+    credential_id = award_to(site, AXE_HOLDER)
     signed_in = new_page()
-    educator_sign_in(signed_in, site, ANN)
+    educator_sign_in(signed_in, site, AXE_HOLDER)
     # axe is injected as a script, which the page's CSP refuses: this context bypasses it.
     page = new_page(bypass_csp=True, storage_state=signed_in.context.storage_state())
     open_wallet_page(page, site, credential_id)
@@ -145,9 +148,9 @@ def test_lcw_receives_a_bound_copy_that_verifies_and_follows_revocation(
     new_page: Callable[..., Page], site: Site, shot: Shot
 ) -> None:
     node()
-    credential_id = award_to_ann(site)
+    credential_id = award_to(site, HOLDER)
     page = new_page()
-    educator_sign_in(page, site, ANN)
+    educator_sign_in(page, site, HOLDER)
     open_wallet_page(page, site, credential_id)
     page.wait_for_load_state("load")
     shot(page, "wallet-lcw-1280-start")
