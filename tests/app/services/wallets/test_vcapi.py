@@ -271,3 +271,17 @@ def test_the_issuers_audit_log_and_overview_show_the_delivery(
     assert re.search(
         r'<span class="stat-value">1</span> <span class="stat-label">added to a wallet', page
     )
+
+
+def test_a_vc_jwt_issuers_credential_reaches_lcw_as_data_integrity(
+    make_issuer, make_achievement, make_award, local_fetch
+) -> None:
+    # LCW reads Data Integrity credentials; the issuer's Ed25519 key signs the copy.
+    issuer = make_issuer("JWT District", proof_format="jwt")
+    credential = make_award(issuer, make_achievement(issuer), "ann@example.org")
+    token, request = begin(credential)
+    answer = vcapi.step(token, Wallet().present(request, service_env().loader), fetch=None,
+                        env=service_env())  # fmt: skip
+    copy = answer["verifiablePresentation"]["verifiableCredential"][0]
+    assert copy["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
+    assert verify(json.dumps(copy), local_fetch).valid
