@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from credentials import did_web_document_url
 from tests.browser.conftest import DESKTOP, Site, cairn_commands
@@ -102,9 +102,16 @@ def open_wallet_page(page: Page, site: Site, credential_id: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_contain_text("to a wallet")
 
 
+def lcw_section(page: Page) -> Locator:
+    """The page's Learner Credential Wallet part (the page also offers OpenID wallets)."""
+    return page.locator(
+        "section", has=page.get_by_role("heading", name="Learner Credential Wallet")
+    )
+
+
 def show_qr(page: Page) -> tuple[str, str]:
     """Ask for a QR code; the page's two links (universal, scheme)."""
-    page.get_by_role("button", name="Show the QR code").click()
+    lcw_section(page).get_by_role("button", name="Show the QR code and link").click()
     expect(page.get_by_text("Works once, for 15 minutes")).to_be_visible()
     page.wait_for_load_state("load")
     qr = page.get_by_role("img", name="QR code to scan with Learner Credential Wallet")
@@ -234,6 +241,7 @@ def test_lcw_receives_a_bound_copy_that_verifies_and_follows_revocation(
     page.goto(site.url(f"/me/credentials/{credential_id}/wallet"))
     expect(page.get_by_text("cannot be added to a wallet")).to_be_visible()
     expect(page.get_by_role("button", name="Show the QR code")).to_have_count(0)
+    expect(lcw_section(page)).to_have_count(0)
 
 
 def test_the_award_email_manage_page_and_claim_step_lead_to_the_wallet(

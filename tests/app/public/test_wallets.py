@@ -83,6 +83,7 @@ def test_the_award_email_leads_to_the_wallet_page_without_an_account(
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     shown = page.get_data(as_text=True)
     assert "Show the QR code" in shown and "lcw.app/request" not in shown
+    assert f'action="{path}/openid"' in shown  # the OpenID4VCI offer, through the same link
     assert wallet_rows() == (0, 0)  # a GET opens nothing
     opened = web.submit(path).get_data(as_text=True)
     assert 'src="data:image/svg+xml;base64,' in opened and "Works once, for 15 minutes" in opened
@@ -108,6 +109,10 @@ def test_the_backpack_offers_a_fresh_exchange_on_each_request(
     assert f'href="{wallet_page}"' in page and "Add to a wallet" in page
     response = web.get(wallet_page)
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    # Both kinds of wallet: the OpenID4VCI offer's form posts to its own page.
+    assert f'action="/me/credentials/{credential.id}/wallet/openid"' in response.get_data(
+        as_text=True
+    )
     first = links_on(web.submit(wallet_page).get_data(as_text=True))
     second = links_on(web.submit(wallet_page).get_data(as_text=True))
     assert first != second and wallet_rows() == (2, 0)
