@@ -48,6 +48,7 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
     from app.services.learning import hosts
     from app.services.mail import emails
     from app.services.org import account_sessions
+    from app.services.wallets import vcapi
     from app.services.webhooks import deliveries as webhook_deliveries
     from app.wiring import service_env, utcnow
 
@@ -65,6 +66,8 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
                     expiry.queue_notices(env, env.settings.expiry_warning_days)
                     # Ended and expired sign-in sessions (sign-in prunes them too).
                     account_sessions.prune(utcnow())
+                    # Wallet exchanges that expired unused (each works 15 minutes).
+                    vcapi.prune(utcnow())
                     db.session.commit()
                     # Pushes to another OB 3.0 host whose job was lost (a restart).
                     hosts.resume_stranded(service_env())

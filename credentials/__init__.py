@@ -120,6 +120,11 @@ from credentials.ob2 import (
     revoked_assertion,
 )
 from credentials.ob2 import assertion as ob2_assertion
+from credentials.presentation import (
+    DID_AUTH_METHODS,
+    presentation_holder,
+    verify_did_authentication,
+)
 from credentials.proofs.data_integrity import (
     add_proof,
     hash_data,
@@ -189,6 +194,7 @@ from credentials.vocab import (
     ALIGNMENT_TARGET_TYPES,
     ASSERTION_METHOD,
     ASSOCIATION_TYPES,
+    AUTHENTICATION,
     BITSTRING_STATUS_LIST,
     BITSTRING_STATUS_LIST_CREDENTIAL,
     BITSTRING_STATUS_LIST_ENTRY,
@@ -227,6 +233,7 @@ from credentials.vocab import (
     VC_V1_CONTEXT,
     VC_V2_CONTEXT,
     VERIFIABLE_CREDENTIAL,
+    VERIFIABLE_PRESENTATION,
 )
 
 __all__ = [
@@ -236,6 +243,7 @@ __all__ = [
     "ALIGNMENT_TARGET_TYPES",
     "ASSERTION_METHOD",
     "ASSOCIATION_TYPES",
+    "AUTHENTICATION",
     "BITSTRING_STATUS_LIST",
     "BITSTRING_STATUS_LIST_CREDENTIAL",
     "BITSTRING_STATUS_LIST_ENTRY",
@@ -249,6 +257,7 @@ __all__ = [
     "DATA_INTEGRITY_PROOF",
     "DATA_INTEGRITY_V1_CONTEXT",
     "DATA_INTEGRITY_V2_CONTEXT",
+    "DID_AUTH_METHODS",
     "DID_V1_CONTEXT",
     "ED25519_2020_CONTEXT",
     "ED25519_SIGNATURE_2020",
@@ -289,6 +298,7 @@ __all__ = [
     "VC_V1_CONTEXT",
     "VC_V2_CONTEXT",
     "VERIFIABLE_CREDENTIAL",
+    "VERIFIABLE_PRESENTATION",
     "WARN",
     "Achievement",
     "Alignment",
@@ -378,6 +388,7 @@ __all__ = [
     "ob2_assertion",
     "parse_datetime",
     "pathway_associations",
+    "presentation_holder",
     "private_jwk",
     "profile_json",
     "proofs_of",
@@ -396,6 +407,7 @@ __all__ = [
     "unsecured",
     "verify_clr",
     "verify_credential",
+    "verify_did_authentication",
     "verify_jwt_signature",
     "verify_key_proof",
     "verify_proof",

@@ -68,6 +68,9 @@ EDDSA_RDFC_2022 = "eddsa-rdfc-2022"
 EDDSA_2022 = "eddsa-2022"
 ED25519_SIGNATURE_2020 = "Ed25519Signature2020"
 ASSERTION_METHOD = "assertionMethod"
+#: The proof purpose (and DID document relationship) of a holder proving control of a DID.
+AUTHENTICATION = "authentication"
+VERIFIABLE_PRESENTATION = "VerifiablePresentation"
 
 BITSTRING_STATUS_LIST_ENTRY = "BitstringStatusListEntry"
 BITSTRING_STATUS_LIST_CREDENTIAL = "BitstringStatusListCredential"

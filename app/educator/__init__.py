@@ -62,4 +62,5 @@ from app.educator import (  # noqa: E402,F401
     portfolio,
     records,
     submissions,
+    wallets,
 )

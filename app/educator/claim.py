@@ -117,4 +117,7 @@ def claim(credential_id: str) -> ResponseReturnValue:
         errors = refused.errors(default="visibility")
         return _claim_page(educator, credential_id, values=values, errors=errors), 400
     flash("It is in your backpack.", "success")
+    if request.form.get("then") == "wallet":
+        # The wallet gets the claimed credential (with the name just confirmed, if added).
+        return redirect(url_for("educator.credential_wallet", credential_id=found.id), 303)
     return redirect(url_for("educator.credential", credential_id=found.id), 303)

@@ -34,6 +34,7 @@ from app.models.rate_limit import RateLimitCounter
 from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, StaffInvitation
 from app.models.status_list import StatusList
 from app.models.wallet import WALLET_PROTOCOLS, WalletCopy
+from app.models.wallet_exchange import EXCHANGE_STATES, VcApiExchange
 from app.models.webhook import (
     WEBHOOK_EVENT_TYPES,
     WebhookAttempt,
@@ -45,6 +46,7 @@ __all__ = [
     "ACTIVITY_KINDS",
     "API_SCOPES",
     "CREDENTIAL_STATUSES",
+    "EXCHANGE_STATES",
     "ROLES",
     "SESSION_KINDS",
     "STATUS_LABELS",
@@ -96,6 +98,7 @@ __all__ = [
     "StoredFile",
     "Submission",
     "SubmissionItem",
+    "VcApiExchange",
     "WalletCopy",
     "WebhookAttempt",
     "WebhookDelivery",

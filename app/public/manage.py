@@ -50,7 +50,7 @@ def _unusable_page(credential_id: str, unusable: visibility.Unusable) -> BaseRes
     return secret_page(page, unusable.status)
 
 
-def _managed(credential_id: str, token: str) -> tuple[IssuedCredential, ManageLink]:
+def managed(credential_id: str, token: str) -> tuple[IssuedCredential, ManageLink]:
     """The credential ``token`` manages, and its link; otherwise the request ends with the
     page above."""
     try:
@@ -63,7 +63,7 @@ def _managed(credential_id: str, token: str) -> tuple[IssuedCredential, ManageLi
 def manage(credential_id: str, token: str) -> BaseResponse:
     """Show the credential's visibility and downloads; a POST (with CSRF token) switches the
     public page between public and private."""
-    found, link = _managed(credential_id, token)
+    found, link = managed(credential_id, token)
     if request.method == "POST":
         wanted = request.form.get("visibility")
         if wanted not in ("public", "private"):
@@ -105,7 +105,7 @@ def manage(credential_id: str, token: str) -> BaseResponse:
 def manage_revoke(credential_id: str, token: str) -> BaseResponse:
     """Stop this link and every other manage link of the credential working (e.g. the email
     was forwarded by mistake); a new one can be asked for by email."""
-    found, _ = _managed(credential_id, token)
+    found, _ = managed(credential_id, token)
     visibility.revoke_manage_links(
         found, actor=Actor(label=visibility.EARNER, ip=request.remote_addr), env=service_env()
     )
@@ -120,14 +120,14 @@ def manage_revoke(credential_id: str, token: str) -> BaseResponse:
 @bp.get("/credentials/<credential_id>/manage/<token>/certificate")
 def manage_certificate(credential_id: str, token: str) -> BaseResponse:
     """The printable certificate, also while the credential is private."""
-    found, _ = _managed(credential_id, token)
+    found, _ = managed(credential_id, token)
     return secret_page(certificate_page(found, links(found, token)))
 
 
 @bp.get("/credentials/<credential_id>/manage/<token>/<name>")
 def manage_download(credential_id: str, token: str, name: str) -> BaseResponse:
     """One of the credential's downloads (see ``DOWNLOADS``), also while it is private."""
-    found, _ = _managed(credential_id, token)
+    found, _ = managed(credential_id, token)
     response = private_download(found, name)
     response.headers["X-Robots-Tag"] = "noindex"
     return response

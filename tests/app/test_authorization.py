@@ -358,6 +358,8 @@ EDUCATOR_ROUTES = (
     ("POST", "/me/credentials/{credential_id}/manage-links/send"),
     ("GET", "/me/credentials/{credential_id}/claim"),
     ("POST", "/me/credentials/{credential_id}/claim"),
+    ("GET", "/me/credentials/{credential_id}/wallet"),
+    ("POST", "/me/credentials/{credential_id}/wallet"),
     ("POST", "/me/modules/{module_id}/partner/revoke"),
     ("GET", "/me/credentials/{credential_id}/wallet/openid"),
     ("POST", "/me/credentials/{credential_id}/wallet/openid"),
@@ -388,13 +390,14 @@ def educator_paths(found: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def link_state() -> tuple[Any, ...]:
-    from app.models import EmailMessage, ManageLink, OpenIdOffer
+    from app.models import EmailMessage, ManageLink, OpenIdOffer, VcApiExchange
 
     links = db.session.scalars(select(ManageLink.revoked_at)).all()
     mails = db.session.scalar(select(func.count()).select_from(EmailMessage))
     revoked = db.session.scalars(select(Enrolment.partner_revoked_at)).all()
     offers = db.session.scalar(select(func.count()).select_from(OpenIdOffer))
-    return tuple(links), mails, tuple(revoked), offers
+    exchanges = db.session.scalar(select(func.count()).select_from(VcApiExchange))
+    return tuple(links), mails, tuple(revoked), offers, exchanges
 
 
 def test_another_educator_gets_404_on_every_educator_route(
@@ -440,7 +443,7 @@ def test_the_holder_may_use_every_educator_route(
             assert response.status_code == 200, f"GET {path} -> {response.status_code}"
         else:
             response = client.post(path, data={"csrf_token": token.group(1)}, base_url=BASE_URL)
-            # 200: a page made for the holder alone (the wallet offer with its QR code).
+            # 200: a page made for the holder alone (a wallet offer or exchange, its QR code).
             assert response.status_code in (200, 303, 409), f"POST {path} -> {response.status_code}"
 
 
@@ -618,3 +621,73 @@ def test_ob2_routes_are_public_reads_and_a_private_credential_keeps_its_proof_on
         assert response.status_code == private_status, filled[endpoint]
     events, credentials = state(two_issuers["b"].id)
     assert credentials == before[1] and events == before[0] + 1  # the visibility change only
+
+
+# --- Wallets (issue 13): the owner's "Add to a wallet" and the exchange a wallet posts to ---------
+
+#: Every wallet route, by endpoint: who may use it. The backpack's page is in EDUCATOR_ROUTES.
+WALLET_ROUTES = {
+    "educator.credential_wallet": "the signed-in holder (EDUCATOR_ROUTES)",
+    "public.manage_wallet": "whoever holds a working manage link of that credential",
+    "public.vcapi_exchange": "whoever holds the exchange's secret URL (a wallet app)",
+}
+
+
+def test_every_wallet_route_has_a_row(app: Flask) -> None:
+    rules = app.url_map.iter_rules()
+    found = {r.endpoint for r in rules if "wallet" in r.endpoint or "wallet" in r.rule}
+    # The OpenID offer pages (…/wallet/openid) have their rows with the oid4vci routes above.
+    assert {e for e in found if not e.startswith("oid4vci.")} == set(WALLET_ROUTES)
+
+
+def test_the_manage_links_wallet_page_needs_that_credentials_working_link(
+    app: Flask, client: FlaskClient, holder_and_stranger, make_award
+) -> None:
+    credential = holder_and_stranger["credential"]
+    other = make_award(
+        credential.issuer, credential.achievement_version.achievement, "other@h.example.org"
+    )
+    token = visibility.issue_manage_link(credential, service_env()).rsplit("/", 1)[1]
+    other_token = visibility.issue_manage_link(other, service_env()).rsplit("/", 1)[1]
+    db.session.commit()
+    page = client.get(f"/credentials/{credential.id}/manage/{token}/wallet", base_url=BASE_URL)
+    assert page.status_code == 200
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert csrf
+    before = link_state()
+    for path in (
+        f"/credentials/{credential.id}/manage/{other_token}/wallet",  # another credential's link
+        f"/credentials/{credential.id}/manage/{'A' * 43}/wallet",  # no such link
+        f"/credentials/{other.id}/manage/{token}/wallet",
+    ):
+        assert client.get(path, base_url=BASE_URL).status_code == 404, path
+        response = client.post(path, data={"csrf_token": csrf.group(1)}, base_url=BASE_URL)
+        assert response.status_code == 404, path
+    assert link_state() == before
+    visibility.revoke_manage_links(credential, actor=Actor(label="test"), env=service_env())
+    path = f"/credentials/{credential.id}/manage/{token}/wallet"
+    assert (
+        client.post(path, data={"csrf_token": csrf.group(1)}, base_url=BASE_URL).status_code == 410
+    )
+    assert link_state()[4] == before[4]
+    # Without the CSRF token, nothing opens even with a working link.
+    fresh = visibility.issue_manage_link(credential, service_env()).rsplit("/", 1)[1]
+    db.session.commit()
+    path = f"/credentials/{credential.id}/manage/{fresh}/wallet"
+    assert client.post(path, base_url=BASE_URL).status_code == 400
+    assert link_state()[4] == before[4]
+
+
+def test_an_exchange_url_opens_only_its_own_exchange(
+    app: Flask, client: FlaskClient, holder_and_stranger
+) -> None:
+    from app.services.wallets import vcapi
+
+    opened = vcapi.open_exchange(holder_and_stranger["credential"], actor=Actor(label="test"),
+                                 env=service_env())  # fmt: skip
+    token = opened.url.rsplit("/", 1)[1]
+    for guess in (token[:-1] + ("A" if token[-1] != "A" else "B"), opened.exchange.id, "x"):
+        response = client.post(f"/wallets/vcapi/exchanges/{guess}", json={}, base_url=BASE_URL)
+        assert response.status_code == 404 and response.get_json()["error"] == "not_found"
+    answer = client.post(f"/wallets/vcapi/exchanges/{token}", json={}, base_url=BASE_URL)
+    assert answer.status_code == 200 and "verifiablePresentationRequest" in answer.get_json()

@@ -114,6 +114,16 @@ class VcJs:
         )
         return response["verified"] is True, response["error"]
 
+    def verify_with_status(
+        self, credential: Mapping[str, Any], documents: Mapping[str, Any]
+    ) -> tuple[bool, str | None, list[dict[str, Any]]]:
+        """``(verified, error message, [{"purpose", "set"}])``: vc.verifyCredential with Digital
+        Bazaar's Bitstring status list check (the list credential from ``documents``)."""
+        response = self.request(
+            "verify", credential=credential, documents=dict(documents), checkStatus=True
+        )
+        return response["verified"] is True, response["error"], list(response["status"])
+
     def verify_many(
         self, credentials: list[Mapping[str, Any]], documents: Mapping[str, Any] | None = None
     ) -> list[tuple[bool, str | None]]:
@@ -213,9 +223,12 @@ class VerifierCore:
     def __init__(self, node: str) -> None:
         self.node = node
 
-    def _run(self, server: DocumentServer, request: Mapping[str, Any]) -> dict[str, Any]:
+    def _run(
+        self, server: DocumentServer, request: Mapping[str, Any], direct: str | None = None
+    ) -> dict[str, Any]:
+        arguments = ["--server", server.url, *(["--direct", direct] if direct else [])]
         completed = subprocess.run(
-            [self.node, str(VERIFIER_CORE), "--server", server.url],
+            [self.node, str(VERIFIER_CORE), *arguments],
             input=json.dumps(request),
             capture_output=True,
             text=True,
@@ -241,11 +254,13 @@ class VerifierCore:
         server: DocumentServer,
         registries: list[dict[str, Any]] | None = None,
         now: str | None = None,
+        direct: str | None = None,
     ) -> dict[str, Any]:
         """``{"result", "summary", "requests"}`` for one credential (judged at ``now``, an ISO
-        8601 time, when given; else at the real time)."""
+        8601 time, when given; else at the real time). ``direct``: a loopback origin (a live
+        test server) whose URLs are fetched as they are rather than from ``server``."""
         request = {"credential": credential, "registries": registries or []}
-        return self._run(server, {**request, **({"now": now} if now else {})})
+        return self._run(server, {**request, **({"now": now} if now else {})}, direct)
 
     def verify_many(
         self,

@@ -7,6 +7,9 @@
 //    "secretKeyMultibase"}, "date": ISO}                   -> {"signed": {...}}
 //   {"op": "verify", "credential": {...}, "documents": {URL: DOC}, "now"?: ISO}
 //                                                          -> {"verified": bool, "error": str|null}
+//   ... "checkStatus": true: the Bitstring status list is checked too, with Digital Bazaar's
+//   @digitalbazaar/vc-bitstring-status-list (the list credential, verified, from `documents`)
+//                                   -> also {"status": [{"purpose": str, "set": bool}]}
 //   {"op": "verify_many", "credentials": [...], "documents": {URL: DOC}, "now"?: ISO}
 //                                                          -> {"results": [{"verified", "error"}]}
 //   {"op": "canonize", "document": {...}}                  -> {"nquads": "..."}  (rdf-canonize
@@ -22,8 +25,8 @@
 // (controller / DID documents, and verification methods addressed by a fragment inside one of
 // them), and did:key DIDs (built locally from the key itself). Everything else is refused with an
 // error: this harness never touches the network. vc.js's defaults are kept, including JSON-LD
-// "safe mode" (undefined terms are an error). Credential status is not what this harness tests,
-// so a `credentialStatus` is accepted without being checked (vc.js insists on a checkStatus hook).
+// "safe mode" (undefined terms are an error). Without "checkStatus": true a `credentialStatus` is
+// accepted without being checked (vc.js insists on a checkStatus hook).
 import {readFileSync} from 'node:fs';
 import {performance} from 'node:perf_hooks';
 
@@ -31,6 +34,7 @@ import * as vc from '@digitalbazaar/vc';
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import {checkStatus as checkBitstringStatus} from '@digitalbazaar/vc-bitstring-status-list';
 import jsonld from 'jsonld';
 import * as rdfCanonize from 'rdf-canonize';
 
@@ -153,15 +157,23 @@ async function sign({credential, key, signer, date, documentLoader}) {
   return vc.issue({credential: structuredClone(credential), suite, documentLoader});
 }
 
-async function verify({credential, documentLoader, now}) {
+async function verify({credential, documentLoader, now, withStatus = false}) {
   const result = await vc.verifyCredential({
     credential: structuredClone(credential),
     suite: verifySuite(),
     documentLoader,
-    checkStatus: acceptStatus,
+    checkStatus: withStatus ?
+      options => checkBitstringStatus({...options, suite: verifySuite()}) : acceptStatus,
     ...(now ? {now} : {})
   });
-  return {verified: result.verified === true, error: result.verified ? null : describe(result)};
+  const answer = {verified: result.verified === true, error: result.verified ? null : describe(result)};
+  if(withStatus) {
+    // vc.js reports a set bit as a successful check whose `status` is true: the verifier decides.
+    answer.status = (result.statusResult?.results || []).map(entry => ({
+      purpose: entry.credentialStatus?.statusPurpose, set: entry.status === true
+    }));
+  }
+  return answer;
 }
 
 // Every error message in a verification result, innermost ones included, deduplicated.
@@ -243,7 +255,7 @@ async function handle(request) {
     case 'sign':
       return {signed: await sign({credential, key, date, documentLoader})};
     case 'verify':
-      return verify({credential, now, documentLoader});
+      return verify({credential, now, documentLoader, withStatus: request.checkStatus === true});
     case 'verify_many': {
       // One process for many credentials (starting Node costs about a second each time).
       const results = [];

@@ -41,6 +41,14 @@ if(!server || !/^http:\/\/(127\.0\.0\.1|localhost|\[::1\]):\d+$/.test(server)) {
   process.exit(1);
 }
 const serverUrl = new URL(server);
+// --direct http://127.0.0.1:PORT: one more loopback origin requests go to unchanged (a live
+// Cairn test server, whose status lists are at http URLs of its own).
+const direct = argument('--direct');
+if(direct !== undefined && !/^http:\/\/(127\.0\.0\.1|localhost):\d+$/.test(direct)) {
+  process.stdout.write(JSON.stringify({error: '--direct must be a loopback http origin'}) + '\n');
+  process.exit(1);
+}
+const directUrl = direct ? new URL(direct) : null;
 const requests = [];
 
 // verifier-core's libraries log with console.log (a registry they could not load, a schema they
@@ -51,6 +59,10 @@ console.info = console.log;
 function redirect(original) {
   const url = new URL(original);
   if(url.origin === serverUrl.origin) {
+    return url.href;
+  }
+  if(directUrl && url.origin === directUrl.origin) {
+    requests.push(url.href);
     return url.href;
   }
   if(url.protocol !== 'https:') {
@@ -80,7 +92,9 @@ function refuseOtherHosts(module, name) {
         new URL(String(first)) : (first || {});
       const host = options.hostname || options.host;
       const port = String(options.port || (name === 'https' ? 443 : 80));
-      if(name !== 'http' || host !== serverUrl.hostname || port !== serverUrl.port) {
+      const allowed = [serverUrl, directUrl].some(
+        allowedUrl => allowedUrl && host === allowedUrl.hostname && port === allowedUrl.port);
+      if(name !== 'http' || !allowed) {
         throw new Error(`verifiercore harness refuses a raw ${name} request to ${host}:${port}`);
       }
       return original.apply(this, args);
