@@ -22,7 +22,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from app.extensions import db
 from app.models import Achievement, IssuedCredential, Issuer
@@ -30,24 +30,32 @@ from app.services._core.env import ServiceEnv
 from app.services._core.errors import ServiceError
 from app.services.org.audit import Actor
 
-if TYPE_CHECKING:  # issuing imports this module
-    from app.services.awarding.issuing import AwardInput, Outcome
+
+class Outcome(Protocol):
+    """What ``issuing.issue_many`` says of one award (its ``Outcome``; issuing imports this
+    module, so it is described here rather than imported)."""
+
+    @property
+    def credential(self) -> IssuedCredential | None: ...
+
+    @property
+    def refused(self) -> ServiceError | None: ...
+
 
 #: What awards must share to go in one batch: issuer, achievement, actor (staff id, label,
 #: address), whether recipients are emailed, whether pathways are followed.
 BatchKey = tuple[int, int, int | None, str, str | None, bool, bool]
 #: ``issue(awards, env, on_store)``: issuing.issue_many bound to the leader's objects; it calls
 #: ``on_store`` with the outcomes before its commit.
-IssueMany: TypeAlias = (
-    "Callable[[list[AwardInput], ServiceEnv, Callable[[list[Outcome]], None]], object]"
-)
+IssueMany: TypeAlias = Callable[[list[Any], ServiceEnv, Callable[[list[Any]], None]], object]
 
 
 @dataclass(eq=False)
 class _Member:
     """One award waiting in (or leading) a batch."""
 
-    data: AwardInput
+    #: The award (an ``issuing.AwardInput``), checked before it queued.
+    data: Any
     wake: threading.Event = field(default_factory=threading.Event)
     lead: bool = False
     credential_id: str | None = None
@@ -83,7 +91,7 @@ def session_is_clean() -> bool:
 
 def award_in_batch(
     key: BatchKey,
-    data: AwardInput,
+    data: Any,
     issue: IssueMany,
     env: ServiceEnv,
     *,
