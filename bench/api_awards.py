@@ -478,7 +478,8 @@ def main(argv: list[str] | None = None) -> int:
     load_after = os.getloadavg()
     print(
         f"POST awards, {args.connections} connections, `cairn serve` with {args.workers} workers "
-        f"x 4 threads, PostgreSQL, {wrk_version(wrk)}, a distinct recipient per request"
+        f"x {args.threads or 'default'} threads, PostgreSQL, {wrk_version(wrk)}, "
+        "a distinct recipient per request"
     )
     print(
         f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "

@@ -24,8 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeAlias
 
+from sqlalchemy.orm import joinedload
+
 from app.extensions import db
-from app.models import Achievement, IssuedCredential, Issuer
+from app.models import Achievement, AchievementVersion, IssuedCredential, Issuer
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import ServiceError
 from app.services.org.audit import Actor
@@ -120,7 +122,16 @@ def award_in_batch(
     # Another thread committed it: end this session's snapshot (it holds no change of its own)
     # so that the new row is seen, then load it here.
     db.session.commit()
-    return db.session.get(IssuedCredential, me.credential_id)
+    # With what the callers' answers read (the achievement and version), in one query.
+    return db.session.get(
+        IssuedCredential,
+        me.credential_id,
+        options=[
+            joinedload(IssuedCredential.achievement_version).joinedload(
+                AchievementVersion.achievement
+            )
+        ],
+    )
 
 
 def _committed(batch: list[_Member]) -> bool:
