@@ -73,24 +73,7 @@ def add_recipient_name(
     if issuer is None:  # pragma: no cover - the foreign key guarantees it
         raise Conflict("The credential's issuer no longer exists.")
     named = _with_name(unsigned_document(credential), name)
-    # The issuer's current key of the credential's format: an earlier key may have been rotated
-    # out since the award, and the DID document still lists it for the unnamed copy.
-    record, key = issuers.signing_key(
-        issuer, "ed25519" if credential.proof_format == "di" else "p256", env
-    )
-    try:
-        credential.document = signing.sign_one(
-            named,
-            key,
-            issuers.verification_method(issuer, record, env),
-            credential.proof_format,
-            env.now,
-            env.loader,
-        )
-    except (ValueError, CredentialError) as exc:
-        raise Invalid(
-            f"The credential could not be signed: {getattr(exc, 'message', exc)}"
-        ) from None
+    credential.document = sign_again(named, issuer, credential.proof_format, env)
     credential.recipient_name = name
     audit.record(
         "credential.name_added",
@@ -101,3 +84,26 @@ def add_recipient_name(
         subject_id=credential.id,
         detail={"name": name},
     )
+
+
+def sign_again(document: dict[str, Any], issuer: Issuer, proof_format: str, env: ServiceEnv) -> str:
+    """Sign a credential document again, now, with the issuer's current key of ``proof_format``
+    (``di`` or ``jwt``): an earlier key may have been rotated out since the award, and the DID
+    document still lists it for the copies signed before.
+
+    :raises Invalid: when it cannot be signed.
+    """
+    record, key = issuers.signing_key(issuer, "ed25519" if proof_format == "di" else "p256", env)
+    try:
+        return signing.sign_one(
+            document,
+            key,
+            issuers.verification_method(issuer, record, env),
+            proof_format,
+            env.now,
+            env.loader,
+        )
+    except (ValueError, CredentialError) as exc:
+        raise Invalid(
+            f"The credential could not be signed: {getattr(exc, 'message', exc)}"
+        ) from None

@@ -18,12 +18,10 @@ from app.extensions import db
 from app.models import WALLET_PROTOCOLS, IssuedCredential, Issuer, WalletCopy
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Invalid
-from app.services.awarding import signing
-from app.services.awarding.naming import unsigned_document
+from app.services.awarding import naming
 from app.services.delivery import analytics
-from app.services.org import audit, issuers
+from app.services.org import audit
 from app.services.org.audit import Actor
-from credentials import CredentialError
 
 #: A DID as DID Core writes it: ``did:<method>:<method-specific-id>`` (percent-encoding allowed,
 #: colons between segments, not at the end).
@@ -31,8 +29,8 @@ _IDCHAR = r"(?:[A-Za-z0-9._-]|%[0-9A-Fa-f]{2})"
 DID_PATTERN = re.compile(rf"did:[a-z0-9]+:(?:{_IDCHAR}*:)*{_IDCHAR}+")
 #: Longest DID accepted (a did:jwk of a large key is a few hundred characters).
 MAX_DID_LENGTH = 2000
-#: Key type of the issuer key that signs each proof format.
-_KEY_TYPE = {"di": "ed25519", "jwt": "p256"}
+#: The proof formats a copy may have: Data Integrity and VC-JWT.
+PROOF_FORMATS = ("di", "jwt")
 
 
 def is_did(value: object) -> bool:
@@ -47,7 +45,7 @@ def is_did(value: object) -> bool:
 
 def bound_document(credential: IssuedCredential, holder_did: str) -> dict[str, Any]:
     """The credential's unsigned document with its subject bound to ``holder_did``."""
-    document = unsigned_document(credential)
+    document = naming.unsigned_document(credential)
     subject = document.get("credentialSubject")
     if not isinstance(subject, dict):
         raise Invalid("This credential has no single subject to bind to a wallet.")
@@ -80,7 +78,7 @@ def issue_copy(
     """
     if protocol not in WALLET_PROTOCOLS:
         raise Invalid(f"Unknown wallet protocol {protocol!r}.")
-    if proof_format not in _KEY_TYPE:
+    if proof_format not in PROOF_FORMATS:
         raise Invalid(f"Unknown proof format {proof_format!r}.")
     if not is_did(holder_did):
         raise Invalid("The wallet's holder is not a DID.", "holder")
@@ -90,20 +88,7 @@ def issue_copy(
     issuer = db.session.get(Issuer, credential.issuer_id)
     if issuer is None:  # pragma: no cover - the foreign key guarantees it
         raise Conflict("The credential's issuer no longer exists.")
-    record, key = issuers.signing_key(issuer, _KEY_TYPE[proof_format], env)
-    try:
-        signed = signing.sign_one(
-            bound_document(credential, holder_did),
-            key,
-            issuers.verification_method(issuer, record, env),
-            proof_format,
-            env.now,
-            env.loader,
-        )
-    except (ValueError, CredentialError) as exc:
-        raise Invalid(
-            f"The credential could not be signed: {getattr(exc, 'message', exc)}"
-        ) from None
+    signed = naming.sign_again(bound_document(credential, holder_did), issuer, proof_format, env)
     copy = WalletCopy(
         credential_id=credential.id,
         protocol=protocol,
