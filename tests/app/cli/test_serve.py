@@ -42,6 +42,11 @@ def test_serve_freezes_what_it_loaded_before_gunicorn_starts(
         gc.unfreeze()
     assert status == 0
     assert isinstance(seen["app"], Flask)
-    assert seen["threads"] == 4
+    assert seen["threads"] == 8  # the default: a worker takes eight requests at once
     # Everything alive when the application was built (the test process included) is frozen.
     assert seen["frozen"] > 50_000
+    try:
+        assert main(["serve", "--port", "0", "--workers", "1", "--threads", "3"]) == 0
+    finally:
+        gc.unfreeze()
+    assert seen["threads"] == 3
