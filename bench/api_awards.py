@@ -268,15 +268,15 @@ def check_store(
     url = env["CAIRN_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1)
     engine = create_engine(url)
     with engine.connect() as connection:
-        stored, indices, recipients = connection.execute(
+        # One statement, one snapshot: an award still in flight when wrk stopped may commit at
+        # any moment, and counted between two statements it would look like a stray event.
+        stored, indices, recipients, events = connection.execute(
             text(
-                "SELECT count(*), count(DISTINCT status_index), count(DISTINCT recipient_email) "
+                "SELECT count(*), count(DISTINCT status_index), count(DISTINCT recipient_email), "
+                "(SELECT count(*) FROM audit_event WHERE action = 'credential.issue') "
                 "FROM issued_credential"
             )
         ).one()
-        events = connection.execute(
-            text("SELECT count(*) FROM audit_event WHERE action = 'credential.issue'")
-        ).scalar_one()
         sample = [
             row[0]
             for row in connection.execute(
