@@ -45,7 +45,7 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
     from app.services._core import jobs
     from app.services.awarding import bulk
     from app.services.delivery import expiry
-    from app.services.learning import hosts
+    from app.services.learning import hosts, stages
     from app.services.mail import emails
     from app.services.org import account_sessions
     from app.services.wallets import vcapi
@@ -71,6 +71,8 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
                     db.session.commit()
                     # Pushes to another OB 3.0 host whose job was lost (a restart).
                     hosts.resume_stranded(service_env())
+                    # Assessment stages coming due: their reviewers are reminded once.
+                    stages.queue_reminders(service_env())
                 if emails.pending_count():
                     emails.deliver_pending(service_env())
                 env = service_env()

@@ -18,8 +18,8 @@ from app.educator.portfolio import KIND_LABELS, STATE_LABELS
 from app.forms import Refusal, refusal
 from app.models import Achievement, AchievementVersion, Issuer, PortfolioItem, Submission
 from app.services._core.errors import Conflict, Invalid, NotFound
-from app.services.learning import portfolio, reviews
-from app.wiring import service_env
+from app.services.learning import portfolio, reviews, stages
+from app.wiring import service_env, utcnow
 from schemas.reviews import load_submission, submission_form_data
 
 #: The service's complaints that belong beside a form input (others go at the top).
@@ -171,7 +171,18 @@ def _submission_page(
         reviews_=[(r, _levels_named(version, r.results or {})) for r in submission.reviews],
         states=STATE_LABELS,
         open_states=reviews.OPEN_STATES,
+        stage_rounds=stages.rounds(submission, version),
+        plan_stages=_plan_stages(achievement),
+        current_stage=stages.current(submission),
+        stage_labels=stages.STAGE_LABELS,
+        stage_states=stages.STATE_LABELS,
+        now=utcnow(),
     )
+
+
+def _plan_stages(achievement: Achievement) -> tuple[str, ...]:
+    plan = stages.plan_of(achievement)
+    return plan.stages() if plan else ()
 
 
 @bp.get("/submissions/<public_id>")

@@ -4,6 +4,7 @@ from app.models.account_session import SESSION_KINDS, AccountSession
 from app.models.achievement import Achievement, AchievementVersion
 from app.models.analytics import ACTIVITY_KINDS, CredentialActivity
 from app.models.api_token import API_SCOPES, ApiIdempotentAnswer, ApiToken
+from app.models.assessment import RATINGS, STAGE_STATES, STAGES, AssessmentPlan, AssessmentStage
 from app.models.audit import AuditChainHead, AuditEvent
 from app.models.bulk import BulkJob, BulkRow
 from app.models.educator import Educator, EducatorEmail, MagicLink
@@ -47,8 +48,11 @@ __all__ = [
     "API_SCOPES",
     "CREDENTIAL_STATUSES",
     "EXCHANGE_STATES",
+    "RATINGS",
     "ROLES",
     "SESSION_KINDS",
+    "STAGES",
+    "STAGE_STATES",
     "STATUS_LABELS",
     "WALLET_PROTOCOLS",
     "WEBHOOK_EVENT_TYPES",
@@ -59,6 +63,8 @@ __all__ = [
     "Activity",
     "ApiIdempotentAnswer",
     "ApiToken",
+    "AssessmentPlan",
+    "AssessmentStage",
     "AuditChainHead",
     "AuditEvent",
     "BulkJob",

@@ -84,6 +84,7 @@ from app.workspace import (  # noqa: E402,F401
     records,
     reports,
     reviews,
+    stages,
     tokens,
     webhooks,
 )

@@ -19,10 +19,10 @@ from app.evidence_files import send_evidence_file
 from app.forms import refusal
 from app.models import Educator, Submission
 from app.services._core.errors import NotFound, ServiceError, required
-from app.services.learning import educators, reviews
+from app.services.learning import educators, reviews, stages
 from app.services.learning import queries as learning_queries
 from app.services.org import queries as org_queries
-from app.wiring import service_env
+from app.wiring import service_env, utcnow
 from app.workspace import bp, current_issuer, workspace_view
 from schemas.reviews import decision_form_data, load_decision
 
@@ -72,6 +72,9 @@ def reviews_queue(slug: str) -> str:
         show=show,
         filters=FILTERS,
         rows=[(s, reviews.achievement_of(s)[1], _educator(s)) for s in found],
+        current_stages=stages.current_of(found),
+        stage_labels=stages.STAGE_LABELS,
+        now=utcnow(),
         states=STATE_LABELS,
         origins=ORIGIN_LABELS,
     )
@@ -81,13 +84,16 @@ def _educator(submission: Submission) -> Educator:
     return required(learning_queries.educator(submission.educator_id), "missing educator")
 
 
-def _page(
+def review_page(
     submission: Submission,
     *,
     values: dict[str, Any] | None = None,
+    stage_values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
+    """The review page: the submission, earlier reviews, its stages (when its achievement
+    assesses in stages) and the form of what waits for a decision."""
     achievement, version, _ = reviews.achievement_of(submission)
     educator = _educator(submission)
     history = [
@@ -111,6 +117,13 @@ def _page(
         history=history,
         values=values or {"feedback": "", "levels": {}},
         errors=errors or {},
+        stage_rounds=stages.rounds(submission, version),
+        current_stage=stages.current(submission),
+        criteria=stages.criteria(version),
+        stage_values=stage_values or {"feedback": "", "ratings": {}, "criterion_feedback": {}},
+        stage_labels=stages.STAGE_LABELS,
+        now=utcnow(),
+        stage_states=stages.STATE_LABELS,
         states=STATE_LABELS,
         decisions=DECISION_LABELS,
         origins=ORIGIN_LABELS,
@@ -134,7 +147,7 @@ def _levels_named(
 @workspace_view("awarder")
 def review(slug: str, submission_id: str) -> tuple[str, int]:
     """One submission, with the review form while it waits for a decision."""
-    return _page(reviews.get_for_issuer(current_issuer(), submission_id))
+    return review_page(reviews.get_for_issuer(current_issuer(), submission_id))
 
 
 @bp.post("/<slug>/reviews/<submission_id>")
@@ -156,7 +169,9 @@ def decide_review(slug: str, submission_id: str) -> ResponseReturnValue:
         )
     if refused:
         submission = reviews.get_for_issuer(current_issuer(), submission_id)  # after the rollback
-        return _page(submission, values=values, errors=refused.errors(), status=refused.status)
+        return review_page(
+            submission, values=values, errors=refused.errors(), status=refused.status
+        )
     done = {
         "approve": "Approved: the credential is issued and the educator emailed.",
         "request_changes": "Sent back for changes; the educator has been emailed your feedback.",

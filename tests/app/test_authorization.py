@@ -691,3 +691,51 @@ def test_an_exchange_url_opens_only_its_own_exchange(
         assert response.status_code == 404 and response.get_json()["error"] == "not_found"
     answer = client.post(f"/wallets/vcapi/exchanges/{token}", json={}, base_url=BASE_URL)
     assert answer.status_code == 200 and "verifiablePresentationRequest" in answer.get_json()
+
+
+# --- Staged assessment: the least role each route needs, checked for every role of issuer B ---
+
+#: (endpoint, method, least role): a stage route added later without a row here fails
+#: ``test_every_stage_route_has_a_row``.
+STAGE_ROUTES = [
+    ("workspace.assessment_stages", "GET", "editor"),
+    ("workspace.assessment_stages", "POST", "editor"),
+    ("workspace.decide_stage", "POST", "awarder"),
+]
+
+
+def test_every_stage_route_has_a_row(app: Flask) -> None:
+    found = {
+        (r.endpoint, method)
+        for r in workspace_rules(app)
+        if "stage" in r.endpoint
+        for method in r.methods & {"GET", "POST"}
+    }
+    assert found == {(endpoint, method) for endpoint, method, _ in STAGE_ROUTES}
+
+
+@pytest.mark.parametrize("role", ["viewer", "awarder", "editor", "owner"])
+def test_stage_routes_by_role(
+    app: Flask, client: FlaskClient, two_issuers, make_staff: Callable[..., StaffAccount], role: str
+) -> None:
+    from app.models import ROLES
+
+    member = make_staff(f"{role}@b.example.org", name=f"Member {role}")
+    staff.set_role(two_issuers["b"], member, role, actor=Actor(label="test"), env=service_env())
+    sign_in(client, app, member)
+    page = client.get(f"/workspace/{two_issuers['b'].slug}/", base_url=BASE_URL)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token
+    for endpoint, method, least in STAGE_ROUTES:
+        rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        path = build(rule, two_issuers["values"])
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+        else:
+            response = client.post(path, data={"csrf_token": token.group(1)}, base_url=BASE_URL)
+        allowed = ROLES.index(role) <= ROLES.index(least)
+        if allowed:
+            # Let in: the page, a redirect, or a refusal of the empty form (never a 500).
+            assert response.status_code in (200, 303, 400, 409), f"{method} {path} as {role}"
+        else:
+            assert response.status_code == 403, f"{method} {path} as {role}"

@@ -5,8 +5,8 @@ published items as evidence and the rubric levels as results), asks for changes,
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,7 @@ from app.services._core.errors import Conflict, Invalid, NotFound, required
 from app.services._core.transaction import all_or_nothing
 from app.services.awarding import issuing
 from app.services.awarding.issuing import AwardInput, ResultInput
-from app.services.learning import claims, portfolio
+from app.services.learning import claims, portfolio, stages
 from app.services.learning.educators import actor as educator_actor
 from app.services.learning.educators import verified_emails
 from app.services.mail import emails
@@ -137,6 +137,7 @@ def submit(
     db.session.flush()
     for item in items:
         db.session.add(SubmissionItemRow(submission_id=submission.id, item_id=item.id))
+    stages.begin(submission, achievement, env)  # when the achievement asks for stages
     audit.record(
         "submission.create",
         actor=educator_actor(educator),
@@ -193,6 +194,7 @@ def resubmit(
     submission.statement = statement.strip()
     submission.state = "submitted"
     submission.updated_at = env.now
+    stages.begin(submission, achievement, env)  # a new round starts at the first stage
     _record_educator_step("submission.resubmit", submission, educator, env)
     return submission
 
@@ -420,6 +422,8 @@ def decide(
         missing feedback (to ask for changes or decline).
     """
     text = _checked_feedback(submission, decision, feedback)
+    if stages.current(submission) is not None:
+        raise Conflict("This submission is assessed in stages: decide its current stage.")
     achievement = required(
         db.session.get(Achievement, submission.achievement_id), "missing achievement"
     )
@@ -471,10 +475,14 @@ class _Decision:
     issuer: Issuer
     actor: Actor
     env: ServiceEnv
+    #: More to record in the same transaction (the final stage of a staged assessment).
+    also: Callable[[], None] | None = field(default=None)
 
     def record(self, credential_id: str | None) -> None:
         """Claim the submission and write the review and its audit event (not committed)."""
         submission, env = self.submission, self.env
+        if self.also is not None:
+            self.also()
         _claim(submission, self.decision, env)
         submission.credential_id = credential_id
         # A module enrolment follows the decision, in the same transaction.
@@ -505,7 +513,10 @@ def _approve(
 ) -> None:
     """Issue the credential; award() records the decision before its single commit."""
     submission, env = decided.submission, decided.env
-    results = _results(achievement, version, decided.levels, env)
+    # A staged assessment rates criteria "demonstrated" (all of them, to get here), not rubric
+    # levels: its credential carries no per-level results.
+    staged = decided.also is not None
+    results = () if staged else _results(achievement, version, decided.levels, env)
     items = [row.item for row in submission.items]
     # Nothing is written before award(): it reserves a status index on a connection of
     # its own first, and calls record() before its single commit.
@@ -528,6 +539,40 @@ def _approve(
             notify=True,
             on_store=lambda credential: decided.record(credential.id),
         )
+
+
+def approve_staged(
+    submission: Submission,
+    reviewer: StaffAccount,
+    feedback: str,
+    env: ServiceEnv,
+    *,
+    also: Callable[[], None],
+    ip: str | None = None,
+) -> Submission:
+    """Issue the credential for a submission that passed its last stage; ``also`` records the
+    stage in the same commit as the review and the credential."""
+    if submission.state != "submitted":
+        raise Conflict("This submission is not waiting for review.")
+    achievement, version, issuer = achievement_of(submission)
+    educator = required(db.session.get(Educator, submission.educator_id), "missing educator")
+    decided = _Decision(
+        submission, reviewer, "approve", feedback, {}, issuer, Actor(reviewer, ip=ip), env, also
+    )
+    _approve(decided, educator, achievement, version)
+    return submission
+
+
+def return_staged(
+    submission: Submission, achievement: Achievement, feedback: str, env: ServiceEnv
+) -> None:
+    """Send a staged submission back to the educator for changes, emailing them the feedback
+    (in the caller's transaction)."""
+    submission.state = "changes_requested"
+    submission.updated_at = env.now
+    events.publish(events.SubmissionDecided(submission, env))
+    educator = required(db.session.get(Educator, submission.educator_id), "missing educator")
+    _tell(educator, submission, achievement, "request_changes", feedback, env)
 
 
 def _tell(

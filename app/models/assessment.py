@@ -1,0 +1,70 @@
+"""Staged assessment of portfolio evidence: an achievement's plan (which stages, how many
+working days each may take) and each stage a submission goes through, with its due time,
+decision and per-criterion feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import Base
+from app.models.types import UTCDateTime
+
+#: The stages, in the order a submission meets them (``completeness`` and ``approval`` are
+#: optional per achievement; ``assessment`` always happens).
+STAGES = ("completeness", "assessment", "approval")
+#: Where a stage stands: waiting for its reviewer, passed on, or sent back to the educator.
+STAGE_STATES = ("open", "passed", "returned", "not_yet")
+#: An assessor's rating of one rubric criterion.
+RATINGS = ("demonstrated", "not_yet")
+
+
+class AssessmentPlan(Base):
+    """The stages an achievement's submissions go through (one row per achievement that opts
+    in; achievements without one keep the single review)."""
+
+    __tablename__ = "assessment_plan"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    achievement_id: Mapped[int] = mapped_column(ForeignKey("achievement.id"), unique=True)
+    completeness: Mapped[bool] = mapped_column(Boolean, default=True)
+    approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Working days (Monday to Friday) each stage may take, and how many before the due time
+    #: the reminder goes out.
+    due_working_days: Mapped[int] = mapped_column(Integer, default=5)
+    remind_working_days: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    def stages(self) -> tuple[str, ...]:
+        """The stages of this plan, in order."""
+        return tuple(
+            s
+            for s in STAGES
+            if (s != "completeness" or self.completeness) and (s != "approval" or self.approval)
+        )
+
+
+class AssessmentStage(Base):
+    """One stage of one round of a submission: opened when the submission reaches it, due
+    some working days later, decided by a staff member. ``ratings`` maps rubric criterion ids
+    to ``{"rating": "demonstrated" | "not_yet", "feedback": "..."}`` (assessment only)."""
+
+    __tablename__ = "assessment_stage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    #: The round: 1 for the first submission, one more each time it is sent again.
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    remind_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
+    feedback: Mapped[str] = mapped_column(Text, default="")
+    ratings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,445 @@
+"""Staged assessment of portfolio evidence: an achievement may ask that its submissions pass a
+completeness check (every required piece is there), an assessment (each rubric criterion rated
+"demonstrated" or "not yet", with feedback per criterion) and an optional final approval. Each
+stage is due a number of working days (Monday to Friday) after it opens; a reminder goes to the
+issuer's reviewers before it passes. Achievements without a plan keep the single review of
+:mod:`app.services.learning.reviews`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from app.extensions import db
+from app.models import (
+    Achievement,
+    AchievementVersion,
+    AssessmentPlan,
+    AssessmentStage,
+    Educator,
+    Issuer,
+    StaffAccount,
+    Submission,
+)
+from app.services._core.env import ServiceEnv
+from app.services._core.errors import Conflict, Invalid, required
+from app.services._core.transaction import all_or_nothing
+from app.services.mail import emails
+from app.services.org import achievements, audit, staff
+from app.services.org.audit import Actor
+
+MAX_FEEDBACK = 10_000
+MAX_WORKING_DAYS = 60
+#: What a reviewer may decide at each stage.
+DECISIONS: dict[str, tuple[str, ...]] = {
+    "completeness": ("complete", "return"),
+    "assessment": ("rate",),
+    "approval": ("approve", "return"),
+}
+STAGE_LABELS = {
+    "completeness": "Completeness check",
+    "assessment": "Assessment",
+    "approval": "Approval",
+}
+STATE_LABELS = {
+    "open": "In progress",
+    "passed": "Passed",
+    "returned": "Returned to the educator",
+    "not_yet": "Not yet",
+}
+#: Roles whose holders review submissions (and get the reminders).
+REVIEWER_ROLES = ("owner", "editor", "awarder")
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """``start`` moved on by ``days`` working days (Monday to Friday), at the same time of
+    day: five working days from a Friday morning is the next Friday morning."""
+    moved, left = start, days
+    while left > 0:
+        moved += timedelta(days=1)
+        if moved.weekday() < 5:
+            left -= 1
+    return moved
+
+
+def plan_of(achievement: Achievement) -> AssessmentPlan | None:
+    """The achievement's assessment plan, if it asks for stages."""
+    return db.session.scalar(
+        select(AssessmentPlan).where(AssessmentPlan.achievement_id == achievement.id)
+    )
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    """What staff choose on the Assessment stages page."""
+
+    enabled: bool
+    completeness: bool = True
+    approval: bool = False
+    due_working_days: int = 5
+    remind_working_days: int = 1
+
+
+def in_progress_count(achievement: Achievement) -> int:
+    """How many of the achievement's submissions are in a stage now."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AssessmentStage)
+            .join(Submission, Submission.id == AssessmentStage.submission_id)
+            .where(Submission.achievement_id == achievement.id, AssessmentStage.state == "open")
+        )
+        or 0
+    )
+
+
+def set_plan(
+    achievement: Achievement, data: PlanInput, *, actor: Actor, env: ServiceEnv
+) -> AssessmentPlan | None:
+    """Turn stages on (or change them) or off for an achievement; new submissions follow the
+    plan, and a submission already in a stage keeps its due time.
+
+    :raises Conflict: turning stages off while submissions are in one.
+    :raises ServiceError: for due or reminder days out of range.
+    """
+    found = plan_of(achievement)
+    if not data.enabled:
+        if found is not None:
+            if in_progress_count(achievement):
+                raise Conflict(
+                    "Submissions are in a stage now: finish them before turning stages off."
+                )
+            db.session.delete(found)
+            _audit_plan(achievement, None, actor, env)
+        db.session.commit()
+        return None
+    if not 1 <= data.due_working_days <= MAX_WORKING_DAYS:
+        raise Invalid(
+            f"Give each stage between 1 and {MAX_WORKING_DAYS} working days.", "due_working_days"
+        )
+    if not 0 <= data.remind_working_days < data.due_working_days:
+        raise Invalid(
+            "Send the reminder fewer working days before the due time than the stage takes.",
+            "remind_working_days",
+        )
+    if found is None:
+        found = AssessmentPlan(achievement_id=achievement.id)
+        db.session.add(found)
+    found.completeness = data.completeness
+    found.approval = data.approval
+    found.due_working_days = data.due_working_days
+    found.remind_working_days = data.remind_working_days
+    found.updated_at = env.now
+    _audit_plan(achievement, found, actor, env)
+    db.session.commit()
+    return found
+
+
+def _audit_plan(
+    achievement: Achievement, plan: AssessmentPlan | None, actor: Actor, env: ServiceEnv
+) -> None:
+    audit.record(
+        "achievement.stages",
+        actor=actor,
+        now=env.now,
+        issuer_id=achievement.issuer_id,
+        subject_type="achievement",
+        subject_id=achievement.public_id,
+        detail={"stages": list(plan.stages()) if plan else [], "days": plan.due_working_days}
+        if plan
+        else {"stages": []},
+    )
+
+
+def stages_of(submission: Submission) -> list[AssessmentStage]:
+    """Every stage of a submission, in the order they opened."""
+    return list(
+        db.session.scalars(
+            select(AssessmentStage)
+            .where(AssessmentStage.submission_id == submission.id)
+            .order_by(AssessmentStage.id)
+        )
+    )
+
+
+def current(submission: Submission) -> AssessmentStage | None:
+    """The stage the submission is in now, if any."""
+    return db.session.scalar(
+        select(AssessmentStage).where(
+            AssessmentStage.submission_id == submission.id, AssessmentStage.state == "open"
+        )
+    )
+
+
+def current_of(submissions: list[Submission]) -> dict[int, AssessmentStage]:
+    """The current stage of each of these submissions that is in one, by submission id."""
+    ids = [s.id for s in submissions]
+    if not ids:
+        return {}
+    found = db.session.scalars(
+        select(AssessmentStage).where(
+            AssessmentStage.submission_id.in_(ids), AssessmentStage.state == "open"
+        )
+    )
+    return {stage.submission_id: stage for stage in found}
+
+
+def _open(
+    submission: Submission, plan: AssessmentPlan, stage: str, attempt: int, now: datetime
+) -> AssessmentStage:
+    opened = AssessmentStage(
+        submission_id=submission.id,
+        stage=stage,
+        attempt=attempt,
+        state="open",
+        opened_at=now,
+        due_at=add_working_days(now, plan.due_working_days),
+        remind_at=add_working_days(now, plan.due_working_days - plan.remind_working_days),
+        feedback="",
+        ratings={},
+    )
+    db.session.add(opened)
+    return opened
+
+
+def begin(submission: Submission, achievement: Achievement, env: ServiceEnv) -> None:
+    """Open the first stage of a (re)submitted portfolio submission whose achievement asks for
+    stages (in the caller's transaction)."""
+    plan = plan_of(achievement)
+    if plan is None or submission.origin != "portfolio":
+        return
+    db.session.flush()
+    attempt = (
+        db.session.scalar(
+            select(func.max(AssessmentStage.attempt)).where(
+                AssessmentStage.submission_id == submission.id
+            )
+        )
+        or 0
+    ) + 1
+    _open(submission, plan, plan.stages()[0], attempt, env.now)
+
+
+Rated = tuple[str, str, str]
+
+
+def rounds(
+    submission: Submission, version: AchievementVersion
+) -> list[tuple[int, list[tuple[AssessmentStage, StaffAccount | None, list[Rated]]]]]:
+    """A submission's stages by round, newest first: each stage with who decided it and, for
+    the assessment, ``(criterion name, rating, feedback)`` per criterion."""
+    names = {c["id"]: c["name"] for c in criteria(version)}
+    found: dict[int, list[tuple[AssessmentStage, StaffAccount | None, list[Rated]]]] = {}
+    for stage in stages_of(submission):
+        rated = [
+            (names.get(cid, cid), str(r.get("rating", "")), str(r.get("feedback", "")))
+            for cid, r in (stage.ratings or {}).items()
+        ]
+        decider = db.session.get(StaffAccount, stage.decided_by) if stage.decided_by else None
+        found.setdefault(stage.attempt, []).append((stage, decider, rated))
+    return sorted(found.items(), key=lambda pair: pair[0], reverse=True)
+
+
+def criteria(version: AchievementVersion) -> list[dict[str, Any]]:
+    """What an assessor rates: the rubric's criteria, or one overall criterion without one."""
+    rubric = version.rubric or []
+    if rubric:
+        return [
+            {"id": str(c["id"]), "name": str(c["name"]), "description": c.get("description")}
+            for c in rubric
+        ]
+    return [{"id": "overall", "name": "The evidence as a whole", "description": None}]
+
+
+def checked_ratings(
+    version: AchievementVersion, ratings: dict[str, str], feedback: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """The assessor's rating and feedback for every criterion.
+
+    :raises ServiceError: for a criterion not rated, or rated "not yet" without feedback.
+    """
+    checked: dict[str, dict[str, str]] = {}
+    for criterion in criteria(version):
+        cid = criterion["id"]
+        rating = ratings.get(cid, "")
+        text = (feedback.get(cid) or "").strip()
+        if rating not in ("demonstrated", "not_yet"):
+            raise Invalid(f"Rate “{criterion['name']}”: demonstrated or not yet.", f"rating-{cid}")
+        if len(text) > MAX_FEEDBACK:
+            raise Invalid("Keep the feedback under 10,000 characters.", f"feedback-{cid}")
+        if rating == "not_yet" and not text:
+            raise Invalid(
+                f"Say what is still missing for “{criterion['name']}”.", f"feedback-{cid}"
+            )
+        checked[cid] = {"rating": rating, "feedback": text}
+    return checked
+
+
+def _claim(stage: AssessmentStage, state: str, reviewer: StaffAccount, env: ServiceEnv) -> None:
+    """Close the stage in this transaction, or raise: two reviewers deciding the same stage at
+    once must not both succeed (the conditional UPDATE takes the row lock)."""
+    result = db.session.execute(
+        update(AssessmentStage)
+        .where(AssessmentStage.id == stage.id, AssessmentStage.state == "open")
+        .values(state=state, decided_at=env.now, decided_by=reviewer.id)
+        .execution_options(synchronize_session="fetch")
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise Conflict("This stage has just been decided by someone else.")
+
+
+@dataclass(frozen=True)
+class StageDecision:
+    """What a reviewer decided at a stage."""
+
+    stage: str
+    decision: str
+    feedback: str = ""
+    ratings: dict[str, str] | None = None
+    criterion_feedback: dict[str, str] | None = None
+
+
+def decide(
+    submission: Submission,
+    reviewer: StaffAccount,
+    data: StageDecision,
+    env: ServiceEnv,
+    *,
+    ip: str | None = None,
+) -> AssessmentStage:
+    """Record a decision on the submission's current stage: pass it on to the next stage (the
+    last one issues the credential through the review), or return it to the educator, who is
+    emailed the feedback.
+
+    :raises Conflict: when the submission is not in that stage (or someone decided it first).
+    :raises ServiceError: for an unknown decision, missing ratings or missing feedback.
+    """
+    from app.services.learning import reviews  # reviews opens the first stage: no cycle at load
+
+    stage = current(submission)
+    if stage is None or stage.stage != data.stage or submission.state != "submitted":
+        raise Conflict("This submission is not waiting for that stage any more.")
+    if data.decision not in DECISIONS[stage.stage]:
+        raise Invalid("Choose one of this stage's decisions.", "decision")
+    text = data.feedback.strip()
+    if len(text) > MAX_FEEDBACK:
+        raise Invalid("Keep the feedback under 10,000 characters.", "feedback")
+    achievement, version, issuer = reviews.achievement_of(submission)
+    plan = required(plan_of(achievement), "stages without a plan")
+    ratings: dict[str, dict[str, str]] = {}
+    if stage.stage == "assessment":
+        ratings = checked_ratings(version, data.ratings or {}, data.criterion_feedback or {})
+        passed = all(r["rating"] == "demonstrated" for r in ratings.values())
+    else:
+        passed = data.decision in ("complete", "approve")
+        if not passed and not text:
+            raise Invalid("Say what the educator needs to change.", "feedback")
+    stages = plan.stages()
+    is_last = stages.index(stage.stage) == len(stages) - 1
+    outcome = "passed" if passed else ("not_yet" if stage.stage == "assessment" else "returned")
+    actor = Actor(reviewer, ip=ip)
+
+    def record() -> None:
+        _claim(stage, outcome, reviewer, env)
+        stage.feedback, stage.ratings = text, ratings
+        audit.record(
+            f"submission.stage.{stage.stage}",
+            actor=actor,
+            now=env.now,
+            issuer_id=issuer.id,
+            subject_type="submission",
+            subject_id=submission.public_id,
+            detail={"outcome": outcome, "attempt": stage.attempt, "ratings": ratings},
+        )
+
+    if passed and is_last:
+        # The credential is issued by the review, which records this stage in its commit.
+        reviews.approve_staged(submission, reviewer, text, env, also=record, ip=ip)
+        return stage
+    with all_or_nothing():
+        record()
+        if passed:
+            _open(submission, plan, stages[stages.index(stage.stage) + 1], stage.attempt, env.now)
+            submission.updated_at = env.now
+        else:
+            reviews.return_staged(
+                submission, achievement, _summary(stage.stage, text, ratings, version), env
+            )
+    db.session.commit()
+    emails.deliver_soon(env)
+    return stage
+
+
+def _summary(
+    stage: str, text: str, ratings: dict[str, dict[str, str]], version: AchievementVersion
+) -> str:
+    """The feedback the educator is emailed: the stage's, or each criterion not yet shown."""
+    if stage != "assessment":
+        return text
+    names = {c["id"]: c["name"] for c in criteria(version)}
+    lines = [
+        f"{names.get(cid, cid)}: not yet. {r['feedback']}"
+        for cid, r in ratings.items()
+        if r["rating"] == "not_yet"
+    ]
+    return "\n\n".join(([text] if text else []) + lines)
+
+
+def due_for_reminder(now: datetime) -> list[AssessmentStage]:
+    """Open stages whose reminder time has come and that were not reminded yet."""
+    return list(
+        db.session.scalars(
+            select(AssessmentStage)
+            .where(
+                AssessmentStage.state == "open",
+                AssessmentStage.reminded_at.is_(None),
+                AssessmentStage.remind_at <= now,
+            )
+            .order_by(AssessmentStage.due_at, AssessmentStage.id)
+        )
+    )
+
+
+def queue_reminders(env: ServiceEnv) -> int:
+    """Email the issuer's reviewers about each stage coming due (or overdue) that they were not
+    reminded of yet; each stage is claimed once, so two processes never send it twice. Returns
+    how many stages were reminded of (committed)."""
+    sent = 0
+    for stage in due_for_reminder(env.now):
+        claimed = db.session.execute(
+            update(AssessmentStage)
+            .where(AssessmentStage.id == stage.id, AssessmentStage.reminded_at.is_(None))
+            .values(reminded_at=env.now)
+            .execution_options(synchronize_session="fetch")
+        )
+        if getattr(claimed, "rowcount", 0) != 1:
+            continue
+        submission = required(db.session.get(Submission, stage.submission_id), "no submission")
+        issuer = required(db.session.get(Issuer, submission.issuer_id), "missing issuer")
+        achievement = required(
+            db.session.get(Achievement, submission.achievement_id), "missing achievement"
+        )
+        educator = required(db.session.get(Educator, submission.educator_id), "no educator")
+        for account, role in staff.members(issuer):
+            if role not in REVIEWER_ROLES or not account.is_active:
+                continue
+            emails.queue_template(
+                "stage_reminder",
+                env,
+                to=account.email,
+                link=f"{env.base_url}/workspace/{issuer.slug}/reviews/{submission.public_id}",
+                secret=False,
+                issuer_id=issuer.id,
+                name=account.name,
+                stage=STAGE_LABELS[stage.stage],
+                educator_name=educator.name or "an educator",
+                achievement_name=achievements.current_version(achievement).name,
+                due=stage.due_at.strftime("%A %d %B %Y, %H:%M UTC"),
+                overdue=stage.due_at <= env.now,
+            )
+        sent += 1
+    db.session.commit()
+    return sent
