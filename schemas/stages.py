@@ -13,6 +13,7 @@ from schemas.fields import FormSchema
 
 MAX_FEEDBACK = 10_000
 MAX_DAYS = 60
+MAX_ATTEMPTS = 20
 STAGES = ("completeness", "assessment", "approval")
 DECISIONS = ("complete", "return", "rate", "approve")
 RATINGS = ("demonstrated", "not_yet")
@@ -55,6 +56,19 @@ class PlanSchema(FormSchema):
         validate=validate.Range(0, MAX_DAYS, error="Give a whole number of working days."),
         error_messages={"invalid": "Give a whole number of working days."},
     )
+    max_attempts = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(
+            1, MAX_ATTEMPTS, error=f"Allow between 1 and {MAX_ATTEMPTS} attempts, or no limit."
+        ),
+        error_messages={"invalid": "Give a whole number of attempts, or leave it empty."},
+    )
+    coach_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        error_messages={"invalid": "Choose a coach from the list."},
+    )
 
 
 class StageDecisionSchema(FormSchema):
@@ -96,6 +110,8 @@ def plan_form_data(form: Mapping[str, str]) -> dict[str, Any]:
         "approval": form.get("approval") == "1",
         "due_working_days": form.get("due_working_days", "").strip() or "5",
         "remind_working_days": form.get("remind_working_days", "").strip() or "0",
+        "max_attempts": form.get("max_attempts", "").strip() or None,
+        "coach_id": form.get("coach_id", "").strip() or None,
     }
 
 
@@ -128,4 +144,21 @@ def load_plan(data: Mapping[str, Any]) -> dict[str, Any]:
 def load_stage_decision(data: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a stage decision. :raises ValidationError: with the problems per field."""
     loaded: dict[str, Any] = StageDecisionSchema().load(data)
+    return loaded
+
+
+class ReleaseSchema(FormSchema):
+    """A coach's note when releasing a referred submission."""
+
+    note = _feedback()
+
+    @pre_load
+    def _clean(self, data: Any, **kwargs: Any) -> Any:
+        _no_nul(data)
+        return data
+
+
+def load_release(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a release. :raises ValidationError: with the problems per field."""
+    loaded: dict[str, Any] = ReleaseSchema().load(data)
     return loaded

@@ -4,7 +4,14 @@ from app.models.account_session import SESSION_KINDS, AccountSession
 from app.models.achievement import Achievement, AchievementVersion
 from app.models.analytics import ACTIVITY_KINDS, CredentialActivity
 from app.models.api_token import API_SCOPES, ApiIdempotentAnswer, ApiToken
-from app.models.assessment import RATINGS, STAGE_STATES, STAGES, AssessmentPlan, AssessmentStage
+from app.models.assessment import (
+    RATINGS,
+    STAGE_STATES,
+    STAGES,
+    AssessmentPlan,
+    AssessmentStage,
+    CoachReferral,
+)
 from app.models.audit import AuditChainHead, AuditEvent
 from app.models.bulk import BulkJob, BulkRow
 from app.models.educator import Educator, EducatorEmail, MagicLink
@@ -69,6 +76,7 @@ __all__ = [
     "AuditEvent",
     "BulkJob",
     "BulkRow",
+    "CoachReferral",
     "CredentialActivity",
     "CredentialStatus",
     "Educator",

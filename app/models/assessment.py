@@ -36,6 +36,10 @@ class AssessmentPlan(Base):
     #: the reminder goes out.
     due_working_days: Mapped[int] = mapped_column(Integer, default=5)
     remind_working_days: Mapped[int] = mapped_column(Integer, default=1)
+    #: Rounds an educator may have assessed before a "not yet" refers them to the coach
+    #: (``None``: no limit), and the staff member who coaches them.
+    max_attempts: Mapped[int | None] = mapped_column(Integer)
+    coach_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     def stages(self) -> tuple[str, ...]:
@@ -68,3 +72,20 @@ class AssessmentStage(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
     feedback: Mapped[str] = mapped_column(Text, default="")
     ratings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CoachReferral(Base):
+    """A submission referred to a coach after its last allowed "not yet": it stays locked (the
+    educator cannot send it again) until the coach releases it."""
+
+    __tablename__ = "coach_referral"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    coach_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
+    #: The round whose "not yet" referred it: rounds after a release count afresh from here.
+    attempt: Mapped[int] = mapped_column(Integer)
+    referred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_by: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
+    note: Mapped[str] = mapped_column(Text, default="")

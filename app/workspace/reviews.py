@@ -73,6 +73,7 @@ def reviews_queue(slug: str) -> str:
         filters=FILTERS,
         rows=[(s, reviews.achievement_of(s)[1], _educator(s)) for s in found],
         current_stages=stages.current_of(found),
+        referred=stages.referred_of(found),
         stage_labels=stages.STAGE_LABELS,
         now=utcnow(),
         states=STATE_LABELS,
@@ -89,6 +90,7 @@ def review_page(
     *,
     values: dict[str, Any] | None = None,
     stage_values: dict[str, Any] | None = None,
+    release_values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
@@ -124,11 +126,27 @@ def review_page(
         stage_labels=stages.STAGE_LABELS,
         now=utcnow(),
         stage_states=stages.STATE_LABELS,
+        referral=stages.referral(submission),
+        referrals=[
+            (r, org_queries.staff_account(r.coach_id) if r.coach_id else None)
+            for r in stages.referrals_of(submission)
+        ],
+        release_values=release_values or {"note": ""},
+        may_release=_may_release(submission),
         states=STATE_LABELS,
         decisions=DECISION_LABELS,
         origins=ORIGIN_LABELS,
     )
     return page, status
+
+
+def _may_release(submission: Submission) -> bool:
+    """Whether the signed-in reviewer may release the submission's referral (its coach, or an
+    editor or owner)."""
+    found = stages.referral(submission)
+    return found is not None and (
+        found.coach_id == current_staff().id or g.get("role") in ("owner", "editor")
+    )
 
 
 def _levels_named(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from app.auth import current_staff
@@ -17,7 +17,13 @@ from app.services.learning.stages import PlanInput, StageDecision
 from app.services.org import achievements
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
-from schemas.stages import load_plan, load_stage_decision, plan_form_data, stage_form_data
+from schemas.stages import (
+    load_plan,
+    load_release,
+    load_stage_decision,
+    plan_form_data,
+    stage_form_data,
+)
 
 
 def _plan_page(
@@ -37,6 +43,7 @@ def _plan_page(
         values=values,
         errors=errors or {},
         in_progress=stages.in_progress_count(achievement),
+        coaches=stages.coaches(achievement),
     )
     return page, status
 
@@ -56,6 +63,8 @@ def assessment_stages(slug: str, public_id: str) -> ResponseReturnValue:
             "approval": plan.approval if plan else False,
             "due_working_days": plan.due_working_days if plan else 5,
             "remind_working_days": plan.remind_working_days if plan else 1,
+            "max_attempts": plan.max_attempts if plan and plan.max_attempts else "",
+            "coach_id": plan.coach_id if plan else None,
         }
         return _plan_page(issuer, found, version, values)
     values = plan_form_data(request.form)
@@ -120,3 +129,30 @@ def decide_stage(slug: str, submission_id: str) -> ResponseReturnValue:
         # The next stage waits on the same page.
         return redirect(url_for(".review", slug=slug, submission_id=submission_id), 303)
     return redirect(url_for(".reviews", slug=slug), 303)
+
+
+@bp.post("/<slug>/reviews/<submission_id>/release")
+@workspace_view("awarder")
+def release_referral(slug: str, submission_id: str) -> ResponseReturnValue:
+    """The coach releases a submission referred to them: the educator may send it again."""
+    from app.workspace.reviews import review_page
+
+    submission = reviews.get_for_issuer(current_issuer(), submission_id)
+    values = {"note": request.form.get("note", "")}
+    with refusal() as refused:
+        data = load_release(values)
+        stages.release(
+            submission,
+            current_staff(),
+            str(g.get("role") or ""),
+            data["note"],
+            service_env(),
+            ip=request.remote_addr,
+        )
+    if refused:
+        submission = reviews.get_for_issuer(current_issuer(), submission_id)
+        return review_page(
+            submission, release_values=values, errors=refused.errors(), status=refused.status
+        )
+    flash("Released: the educator has been emailed and can send it again.")
+    return redirect(url_for(".review", slug=slug, submission_id=submission_id), 303)

@@ -701,6 +701,7 @@ STAGE_ROUTES = [
     ("workspace.assessment_stages", "GET", "editor"),
     ("workspace.assessment_stages", "POST", "editor"),
     ("workspace.decide_stage", "POST", "awarder"),
+    ("workspace.release_referral", "POST", "awarder"),
 ]
 
 
@@ -708,7 +709,7 @@ def test_every_stage_route_has_a_row(app: Flask) -> None:
     found = {
         (r.endpoint, method)
         for r in workspace_rules(app)
-        if "stage" in r.endpoint
+        if "stage" in r.endpoint or "referral" in r.endpoint
         for method in r.methods & {"GET", "POST"}
     }
     assert found == {(endpoint, method) for endpoint, method, _ in STAGE_ROUTES}

@@ -39,7 +39,9 @@ def both_widths(page: Page, new_page: Callable[..., Page], shot: Shot, name: str
     phone.context.close()
 
 
-def staff_sets_up(page: Page, site: Site, achievement_id: str) -> None:
+def staff_sets_up(
+    page: Page, site: Site, achievement_id: str, *, approval: bool, attempts: str = ""
+) -> None:
     page.goto(site.url(f"/workspace/{site.issuer_slug}/achievements/{achievement_id}"))
     page.get_by_role("link", name="Award rules").click()
     page.get_by_label("Educators may submit portfolio items").check()
@@ -54,30 +56,35 @@ def staff_sets_up(page: Page, site: Site, achievement_id: str) -> None:
     page.get_by_role("link", name="Assessment stages").click()
     page.get_by_label("Assess submissions in stages").check()
     page.get_by_label("Start with a completeness check").check()
-    page.get_by_label("End with a final approval").check()
+    page.get_by_label("End with a final approval").set_checked(approval)
     page.get_by_label("Working days each stage may take").fill("5")
+    page.get_by_label("Attempts before the educator is referred to a coach").fill(attempts)
+    if attempts:
+        page.get_by_label("Coach", exact=True).select_option(
+            label=f"Tess Teacher ({site.staff_email})"
+        )
     page.get_by_role("button", name="Save").click()
     expect(flash(page)).to_contain_text("new submissions go through these stages")
 
 
-def educator_submits(page: Page, site: Site) -> str:
+def educator_submits(page: Page, site: Site, badge: str = BADGE) -> str:
     page.goto(site.url("/me/portfolio/new"))
     page.get_by_label("Title").fill(ITEM)
     page.get_by_label("Narrative").fill("Three rounds of written feedback, and what changed.")
     page.get_by_role("button", name="Add to portfolio").click()
     expect(flash(page)).to_contain_text(f"Added “{ITEM}” to your portfolio")
     page.goto(site.url("/me/portfolio/submit"))
-    page.get_by_role("link", name=BADGE).click()
+    page.get_by_role("link", name=badge).click()
     page.get_by_role("checkbox", name=ITEM, exact=True).check()
     page.get_by_role("checkbox", name=f"Publish “{ITEM}”").check()
     page.get_by_role("button", name="Submit for review").click()
-    expect(flash(page)).to_contain_text(f"Submitted for “{BADGE}”")
+    expect(flash(page)).to_contain_text(f"Submitted for “{badge}”")
     return page.url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def open_from_queue(page: Page, site: Site) -> None:
-    page.goto(site.url(f"/workspace/{site.issuer_slug}/reviews"))
-    row = page.locator("tbody tr").filter(has_text=BADGE).first
+def open_from_queue(page: Page, site: Site, badge: str = BADGE, show: str = "waiting") -> None:
+    page.goto(site.url(f"/workspace/{site.issuer_slug}/reviews?show={show}"))
+    row = page.locator("tbody tr").filter(has_text=badge).first
     row.get_by_role("link").click()
 
 
@@ -90,7 +97,7 @@ def test_a_submission_through_three_stages_with_a_not_yet_and_a_resubmission(
     achievement_id = made.strip()
     staff = new_page()
     staff_sign_in(staff, site, site.staff_email)
-    staff_sets_up(staff, site, achievement_id)
+    staff_sets_up(staff, site, achievement_id, approval=True)
     staff.get_by_role("link", name="Assessment stages").click()
     expect(staff.get_by_label("Assess submissions in stages")).to_be_checked()
     both_widths(staff, new_page, shot, "plan")
@@ -155,3 +162,46 @@ def test_a_submission_through_three_stages_with_a_not_yet_and_a_resubmission(
     expect(educator.locator("main")).to_contain_text("Approved")
     expect(educator.get_by_role("link", name="see your credential")).to_be_visible()
     both_widths(educator, new_page, shot, "educator-approved")
+
+
+COACHED = "Coached Questioning Portfolio"
+COACHED_EDUCATOR = "cal.coached@example.org"
+
+
+def test_the_last_not_yet_locks_the_submission_until_the_coach_releases_it(
+    site: Site, new_page: Callable[..., Page], shot: Shot
+) -> None:
+    (made,) = cairn_commands(site, ["achievements", "create", "--issuer", site.issuer_slug,
+                                    "--name", COACHED, "--description", "Asks questions that make pupils think.",
+                                    "--criteria", "Submit a questioning sequence."])  # fmt: skip
+    staff = new_page()
+    staff_sign_in(staff, site, site.staff_email)
+    staff_sets_up(staff, site, made.strip(), approval=False, attempts="1")
+    educator = new_page()
+    educator_sign_in(educator, site, COACHED_EDUCATOR)
+    submission_id = educator_submits(educator, site, COACHED)
+
+    open_from_queue(staff, site, COACHED)
+    staff.get_by_role("button", name="Complete: send to assessment").click()
+    for criterion in RUBRIC:
+        group = staff.get_by_role("group", name=criterion)
+        group.get_by_label("Not yet", exact=True).check()
+        group.get_by_label(f"Feedback on “{criterion}”").fill("Not shown yet: " + NOT_YET)
+    staff.get_by_role("button", name="Record the ratings").click()
+    expect(flash(staff)).to_contain_text("“Not yet”")
+
+    educator.goto(site.url(f"/me/submissions/{submission_id}"))
+    expect(educator.locator("main")).to_contain_text("It is with your coach, Tess Teacher")
+    expect(educator.get_by_role("button", name="Send for review again")).to_have_count(0)
+    both_widths(educator, new_page, shot, "educator-locked")
+
+    open_from_queue(staff, site, COACHED, show="changes")
+    expect(staff.locator("main")).to_contain_text("Referred to Tess Teacher after round 1")
+    staff.get_by_label("Note to the educator").fill("Let's plan the next sequence together.")
+    both_widths(staff, new_page, shot, "coach")
+    staff.get_by_role("button", name="Release: they can send it again").click()
+    expect(flash(staff)).to_contain_text("Released")
+
+    educator.goto(site.url(f"/me/submissions/{submission_id}"))
+    expect(educator.locator("main")).to_contain_text("1 attempt left")
+    expect(educator.get_by_role("button", name="Send for review again")).to_be_visible()

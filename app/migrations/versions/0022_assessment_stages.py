@@ -1,4 +1,4 @@
-"""Staged assessment: an achievement's plan of stages and each stage of a submission
+"""Staged assessment: an achievement's plan of stages, each stage of a submission, coach referrals
 
 Revision ID: 0022
 Revises: 0020
@@ -24,8 +24,11 @@ def upgrade():
         sa.Column("approval", sa.Boolean(), nullable=False),
         sa.Column("due_working_days", sa.Integer(), nullable=False),
         sa.Column("remind_working_days", sa.Integer(), nullable=False),
+        sa.Column("max_attempts", sa.Integer(), nullable=True),
+        sa.Column("coach_id", sa.Integer(), nullable=True),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["achievement_id"], ["achievement.id"]),
+        sa.ForeignKeyConstraint(["coach_id"], ["staff_account.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("achievement_id", name=op.f("uq_assessment_plan_achievement_id")),
     )
@@ -51,9 +54,27 @@ def upgrade():
     op.create_index("ix_assessment_stage_submission_id", "assessment_stage", ["submission_id"])
     op.create_index("ix_assessment_stage_state", "assessment_stage", ["state"])
     op.create_index("ix_assessment_stage_due_at", "assessment_stage", ["due_at"])
+    op.create_table(
+        "coach_referral",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("submission_id", sa.Integer(), nullable=False),
+        sa.Column("coach_id", sa.Integer(), nullable=True),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("referred_at", sa.DateTime(), nullable=False),
+        sa.Column("released_at", sa.DateTime(), nullable=True),
+        sa.Column("released_by", sa.Integer(), nullable=True),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(["submission_id"], ["submission.id"]),
+        sa.ForeignKeyConstraint(["coach_id"], ["staff_account.id"]),
+        sa.ForeignKeyConstraint(["released_by"], ["staff_account.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_coach_referral_submission_id", "coach_referral", ["submission_id"])
 
 
 def downgrade():
+    op.drop_index("ix_coach_referral_submission_id", table_name="coach_referral")
+    op.drop_table("coach_referral")
     op.drop_index("ix_assessment_stage_due_at", table_name="assessment_stage")
     op.drop_index("ix_assessment_stage_state", table_name="assessment_stage")
     op.drop_index("ix_assessment_stage_submission_id", table_name="assessment_stage")

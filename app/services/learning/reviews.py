@@ -177,6 +177,7 @@ def resubmit(
         raise NotFound("There is no such submission.")
     if submission.state != "changes_requested":
         raise Conflict("Only a submission returned for changes can be sent again.")
+    stages.ensure_unlocked(submission)  # referred to a coach after the last "not yet"
     achievement = required(
         db.session.get(Achievement, submission.achievement_id), "missing achievement"
     )

@@ -19,13 +19,14 @@ from app.models import (
     AchievementVersion,
     AssessmentPlan,
     AssessmentStage,
+    CoachReferral,
     Educator,
     Issuer,
     StaffAccount,
     Submission,
 )
 from app.services._core.env import ServiceEnv
-from app.services._core.errors import Conflict, Invalid, required
+from app.services._core.errors import Conflict, Forbidden, Invalid, required
 from app.services._core.transaction import all_or_nothing
 from app.services.mail import emails
 from app.services.org import achievements, audit, staff
@@ -33,6 +34,7 @@ from app.services.org.audit import Actor
 
 MAX_FEEDBACK = 10_000
 MAX_WORKING_DAYS = 60
+MAX_ATTEMPTS = 20
 #: What a reviewer may decide at each stage.
 DECISIONS: dict[str, tuple[str, ...]] = {
     "completeness": ("complete", "return"),
@@ -81,6 +83,10 @@ class PlanInput:
     approval: bool = False
     due_working_days: int = 5
     remind_working_days: int = 1
+    #: Rounds before a "not yet" refers the educator to the coach (``None``: no limit).
+    max_attempts: int | None = None
+    #: The coach's staff account id (a member of the issuer who reviews).
+    coach_id: int | None = None
 
 
 def in_progress_count(achievement: Achievement) -> int:
@@ -125,6 +131,14 @@ def set_plan(
             "Send the reminder fewer working days before the due time than the stage takes.",
             "remind_working_days",
         )
+    if data.max_attempts is not None and not 1 <= data.max_attempts <= MAX_ATTEMPTS:
+        raise Invalid(f"Allow between 1 and {MAX_ATTEMPTS} attempts, or no limit.", "max_attempts")
+    if data.coach_id is not None and data.coach_id not in {a.id for a in coaches(achievement)}:
+        raise Invalid("Choose a coach among your organisation's reviewers.", "coach_id")
+    if data.max_attempts is not None and data.coach_id is None:
+        raise Invalid(
+            "Choose the coach educators are referred to after their last attempt.", "coach_id"
+        )
     if found is None:
         found = AssessmentPlan(achievement_id=achievement.id)
         db.session.add(found)
@@ -132,6 +146,8 @@ def set_plan(
     found.approval = data.approval
     found.due_working_days = data.due_working_days
     found.remind_working_days = data.remind_working_days
+    found.max_attempts = data.max_attempts
+    found.coach_id = data.coach_id
     found.updated_at = env.now
     _audit_plan(achievement, found, actor, env)
     db.session.commit()
@@ -152,6 +168,16 @@ def _audit_plan(
         if plan
         else {"stages": []},
     )
+
+
+def coaches(achievement: Achievement) -> list[StaffAccount]:
+    """Who may coach the achievement's educators: the issuer's active reviewers."""
+    issuer = required(db.session.get(Issuer, achievement.issuer_id), "missing issuer")
+    return [
+        account
+        for account, role in staff.members(issuer)
+        if role in REVIEWER_ROLES and account.is_active
+    ]
 
 
 def stages_of(submission: Submission) -> list[AssessmentStage]:
@@ -185,6 +211,20 @@ def current_of(submissions: list[Submission]) -> dict[int, AssessmentStage]:
         )
     )
     return {stage.submission_id: stage for stage in found}
+
+
+def referred_of(submissions: list[Submission]) -> set[int]:
+    """The ids of these submissions that are locked with their coach."""
+    ids = [s.id for s in submissions]
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(CoachReferral.submission_id).where(
+                CoachReferral.submission_id.in_(ids), CoachReferral.released_at.is_(None)
+            )
+        )
+    )
 
 
 def _open(
@@ -365,9 +405,10 @@ def decide(
             _open(submission, plan, stages[stages.index(stage.stage) + 1], stage.attempt, env.now)
             submission.updated_at = env.now
         else:
-            reviews.return_staged(
-                submission, achievement, _summary(stage.stage, text, ratings, version), env
-            )
+            summary = _summary(stage.stage, text, ratings, version)
+            if outcome == "not_yet" and _last_attempt(submission, plan, stage.attempt):
+                summary = _refer(submission, plan, stage.attempt, achievement, actor, env) + summary
+            reviews.return_staged(submission, achievement, summary, env)
     db.session.commit()
     emails.deliver_soon(env)
     return stage
@@ -443,3 +484,185 @@ def queue_reminders(env: ServiceEnv) -> int:
         sent += 1
     db.session.commit()
     return sent
+
+
+def referral(submission: Submission) -> CoachReferral | None:
+    """The submission's referral to its coach that is not released yet (it is locked)."""
+    return db.session.scalar(
+        select(CoachReferral).where(
+            CoachReferral.submission_id == submission.id, CoachReferral.released_at.is_(None)
+        )
+    )
+
+
+def referrals_of(submission: Submission) -> list[CoachReferral]:
+    """Every referral of the submission, oldest first."""
+    return list(
+        db.session.scalars(
+            select(CoachReferral)
+            .where(CoachReferral.submission_id == submission.id)
+            .order_by(CoachReferral.id)
+        )
+    )
+
+
+def attempts_used(submission: Submission, attempt: int) -> int:
+    """Rounds up to ``attempt`` assessed since the coach last released the submission (all of
+    them if never)."""
+    released = db.session.scalar(
+        select(func.max(CoachReferral.attempt)).where(
+            CoachReferral.submission_id == submission.id, CoachReferral.released_at.is_not(None)
+        )
+    )
+    return attempt - (released or 0)
+
+
+def attempts_left(submission: Submission, plan: AssessmentPlan | None) -> int | None:
+    """How many more rounds the educator may send before a "not yet" refers them to the coach
+    (``None``: no limit); the round in progress counts as used."""
+    if plan is None or plan.max_attempts is None:
+        return None
+    latest = (
+        db.session.scalar(
+            select(func.max(AssessmentStage.attempt)).where(
+                AssessmentStage.submission_id == submission.id
+            )
+        )
+        or 0
+    )
+    return max(plan.max_attempts - attempts_used(submission, latest), 0)
+
+
+def _last_attempt(submission: Submission, plan: AssessmentPlan, attempt: int) -> bool:
+    return plan.max_attempts is not None and attempts_used(submission, attempt) >= plan.max_attempts
+
+
+def _refer(
+    submission: Submission,
+    plan: AssessmentPlan,
+    attempt: int,
+    achievement: Achievement,
+    actor: Actor,
+    env: ServiceEnv,
+) -> str:
+    """Lock the submission and refer it to the plan's coach, who is emailed (in the caller's
+    transaction); returns the paragraph the educator's email starts with."""
+    coach = db.session.get(StaffAccount, plan.coach_id) if plan.coach_id else None
+    db.session.add(
+        CoachReferral(
+            submission_id=submission.id,
+            coach_id=coach.id if coach else None,
+            attempt=attempt,
+            referred_at=env.now,
+            note="",
+        )
+    )
+    audit.record(
+        "submission.refer",
+        actor=actor,
+        now=env.now,
+        issuer_id=submission.issuer_id,
+        subject_type="submission",
+        subject_id=submission.public_id,
+        detail={"attempt": attempt, "coach": coach.email if coach else None},
+    )
+    issuer = required(db.session.get(Issuer, submission.issuer_id), "missing issuer")
+    educator = required(db.session.get(Educator, submission.educator_id), "no educator")
+    if coach is not None:
+        emails.queue_template(
+            "coach_referral",
+            env,
+            to=coach.email,
+            link=f"{env.base_url}/workspace/{issuer.slug}/reviews/{submission.public_id}",
+            secret=False,
+            issuer_id=issuer.id,
+            name=coach.name,
+            educator_name=educator.name or "An educator",
+            achievement_name=achievements.current_version(achievement).name,
+            attempts=plan.max_attempts,
+        )
+    who = coach.name if coach else "a coach"
+    return (
+        f"This was your last attempt for now: {who} of {issuer.name} will work with you, and "
+        "you can send it again once they release it.\n\n"
+    )
+
+
+def release(
+    submission: Submission,
+    releaser: StaffAccount,
+    role: str,
+    note: str,
+    env: ServiceEnv,
+    *,
+    ip: str | None = None,
+) -> CoachReferral:
+    """The coach (or an editor or owner) releases a referred submission: the educator may send
+    it again, with a fresh set of attempts, and is emailed the coach's note.
+
+    :raises Conflict: when it is not referred (or someone released it meanwhile).
+    :raises Forbidden: for a reviewer who is not its coach.
+    :raises ServiceError: for a note that is too long.
+    """
+    from app.services.learning import reviews  # reviews opens the first stage: no cycle at load
+
+    found = referral(submission)
+    if found is None:
+        raise Conflict("This submission is not waiting for its coach.")
+    if found.coach_id != releaser.id and role not in ("owner", "editor"):
+        raise Forbidden("Only the coach (or an editor) releases a referred submission.")
+    text = note.strip()
+    if len(text) > MAX_FEEDBACK:
+        raise Invalid("Keep the note under 10,000 characters.", "note")
+    claimed = db.session.execute(
+        update(CoachReferral)
+        .where(CoachReferral.id == found.id, CoachReferral.released_at.is_(None))
+        .values(released_at=env.now, released_by=releaser.id, note=text)
+        .execution_options(synchronize_session="fetch")
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        raise Conflict("This submission has just been released by someone else.")
+    audit.record(
+        "submission.release",
+        actor=Actor(releaser, ip=ip),
+        now=env.now,
+        issuer_id=submission.issuer_id,
+        subject_type="submission",
+        subject_id=submission.public_id,
+        detail={"attempt": found.attempt},
+    )
+    achievement = required(
+        db.session.get(Achievement, submission.achievement_id), "missing achievement"
+    )
+    educator = required(db.session.get(Educator, submission.educator_id), "no educator")
+    emails.queue_template(
+        "coach_release",
+        env,
+        to=reviews.recipient_email(educator),
+        link=f"{env.base_url}/me/submissions/{submission.public_id}",
+        secret=False,
+        issuer_id=submission.issuer_id,
+        name=educator.name,
+        coach_name=releaser.name,
+        achievement_name=achievements.current_version(achievement).name,
+        note=text,
+    )
+    db.session.commit()
+    emails.deliver_soon(env)
+    return found
+
+
+def ensure_unlocked(submission: Submission) -> None:
+    """Refuse to let a referred submission be sent again before its coach releases it.
+
+    :raises Conflict: while it is locked.
+    """
+    if referral(submission) is not None:
+        raise Conflict(
+            "This submission is with your coach: you can send it again once they release it."
+        )
+
+
+def get_referral_coach(found: CoachReferral) -> StaffAccount | None:
+    """The coach of a referral, if they still have an account."""
+    return db.session.get(StaffAccount, found.coach_id) if found.coach_id else None

@@ -169,3 +169,50 @@ def test_viewers_cannot_decide_a_stage_nor_change_the_plan(
     assert stages.plan_of(badge) is not None
     current = stages.current(submission)
     assert current is not None and current.stage == "completeness"
+
+
+def test_the_coach_releases_a_locked_submission_and_the_educator_sees_the_lock(
+    client: Any, web: Web, owner: StaffAccount, issuer: Issuer, badge: Any, make_staff: Any
+) -> None:
+    coach = make_staff("coach@district7.example.org", name="Cora Coach")
+    add_member(coach, issuer, "awarder")
+    awarder = make_staff("asa@district7.example.org", name="Asa Assessor")
+    add_member(awarder, issuer, "awarder")
+    sign_in(client, owner)
+    saved = web.submit(plan_path(issuer, badge), data={"enabled": "1", "due_working_days": "5",
+                                                       "remind_working_days": "1", "max_attempts": "1",
+                                                       "coach_id": str(coach.id)})  # fmt: skip
+    assert saved.status_code == 303
+    ann, _, submission = submit_for(badge)
+    path = review_path(issuer, submission)
+    web.submit(path, f"{path}/stage", data={"stage": "assessment", "decision": "rate",
+                                            "rating-reflection": "not_yet",
+                                            "feedback-reflection": "Say more.", **RATED})  # fmt: skip
+    assert stages.referral(submission) is not None
+    queue = page(web.get(f"/workspace/{issuer.slug}/reviews?show=changes"))
+    assert "With the coach" in queue.text
+
+    sign_in_educator(client, ann)
+    mine = page(web.get(f"/me/submissions/{submission.public_id}"))
+    assert "It is with your coach, Cora Coach" in mine.text
+    assert "Send for review again" not in mine.text
+
+    # Another awarder sees the lock but no release form; their POST is refused.
+    sign_in(client, awarder)
+    shown = page(web.get(path))
+    assert "Referred to Cora Coach after round 1" in shown.text
+    assert "Release: they can send it again" not in shown.text
+    refused = web.submit(path, f"{path}/release", data={"note": "Go."})
+    assert refused.status_code == 403
+    assert stages.referral(submission) is not None
+
+    sign_in(client, coach)
+    shown = page(web.get(path))
+    assert shown.unlabelled_inputs() == []
+    released = web.submit(path, f"{path}/release", data={"note": "We talked it through."})
+    assert released.status_code == 303
+    assert stages.referral(submission) is None
+    assert "Released" in page(web.get(path)).text
+    sign_in_educator(client, ann)
+    mine = page(web.get(f"/me/submissions/{submission.public_id}"))
+    assert "Send for review again" in mine.text and "1 attempt left" in mine.text

@@ -22,7 +22,7 @@ from app.models import (
     StaffAccount,
 )
 from app.services._core.env import ServiceEnv
-from app.services._core.errors import Conflict, ServiceError
+from app.services._core.errors import Conflict, Forbidden, ServiceError
 from app.services.learning import reviews, stages
 from app.services.learning.stages import PlanInput, StageDecision, add_working_days
 from app.services.org import staff
@@ -228,3 +228,87 @@ def test_achievements_without_a_plan_keep_the_single_review(
     reviews.decide(submission, reviewer, "request_changes", "More, please.", {}, service_env())
     assert submission.state == "changes_requested"
     assert db.session.scalars(select(AssessmentStage)).all() == []
+
+
+@pytest.fixture
+def coach(issuer: Issuer, make_staff: Callable[..., StaffAccount]) -> StaffAccount:
+    account = make_staff("coach@district7.example.org", name="Cora Coach")
+    staff.set_role(issuer, account, "awarder", actor=ACTOR, env=service_env())
+    db.session.commit()
+    return account
+
+
+def not_yet_round(submission: Any, reviewer: StaffAccount, moment: datetime) -> None:
+    stages.decide(submission, reviewer, StageDecision("completeness", "complete"), at(moment))
+    rate(submission, reviewer, "not_yet", moment)
+
+
+def test_after_the_last_not_yet_the_submission_locks_until_the_coach_releases_it(
+    badge: Any, reviewer: StaffAccount, coach: StaffAccount
+) -> None:
+    stages.set_plan(badge, PlanInput(enabled=True, approval=True, max_attempts=3,
+                                     coach_id=coach.id), actor=ACTOR, env=service_env())  # fmt: skip
+    submission, item = submit(badge)
+    educator = db.session.get(Educator, submission.educator_id)
+    plan = stages.plan_of(badge)
+    for attempt in (1, 2, 3):
+        not_yet_round(submission, reviewer, FRIDAY)
+        assert stages.attempts_left(submission, plan) == 3 - attempt
+        if attempt < 3:
+            assert stages.referral(submission) is None
+            reviews.resubmit(submission, educator, [item.public_id], "Again.", at(FRIDAY))
+    referral = stages.referral(submission)
+    assert referral is not None and referral.coach_id == coach.id and referral.attempt == 3
+    to_coach = db.session.scalars(
+        select(EmailMessage).where(EmailMessage.kind == "coach_referral")
+    ).one()
+    assert to_coach.to_address == "coach@district7.example.org"
+    last = db.session.scalars(
+        select(EmailMessage).where(EmailMessage.kind == "review").order_by(EmailMessage.id.desc())
+    ).first()
+    assert last is not None and "This was your last attempt for now: Cora Coach" in last.body_text
+
+    # Locked: the educator cannot send it again; a reviewer who is not the coach cannot release.
+    with pytest.raises(Conflict):
+        reviews.resubmit(submission, educator, [item.public_id], "Again.", at(FRIDAY))
+    db.session.rollback()
+    with pytest.raises(Forbidden):
+        stages.release(submission, reviewer, "awarder", "", at(FRIDAY))
+    db.session.rollback()
+    stages.release(submission, coach, "awarder", "We met on Tuesday; try again.", at(FRIDAY))
+    assert stages.referral(submission) is None
+    told = db.session.scalars(
+        select(EmailMessage).where(EmailMessage.kind == "coach_release")
+    ).one()
+    assert "We met on Tuesday" in told.body_text
+    with pytest.raises(Conflict):
+        stages.release(submission, coach, "awarder", "", at(FRIDAY))  # nothing to release
+    db.session.rollback()
+
+    # A fresh set of attempts: round 4 is the first after the release; a "not yet" there
+    # does not refer it again.
+    reviews.resubmit(submission, educator, [item.public_id], "After coaching.", at(FRIDAY))
+    assert stages.attempts_left(submission, plan) == 2
+    not_yet_round(submission, reviewer, FRIDAY)
+    assert stages.referral(submission) is None
+    assert [r.attempt for r in stages.referrals_of(submission)] == [3]
+
+
+def test_a_limit_needs_a_coach_who_reviews_for_the_issuer(
+    badge: Any, coach: StaffAccount, make_staff: Callable[..., StaffAccount]
+) -> None:
+    stranger = make_staff("stranger@elsewhere.example.org", name="Stan Stranger")
+    for data, field in (
+        (PlanInput(enabled=True, max_attempts=3), "coach_id"),
+        (PlanInput(enabled=True, max_attempts=3, coach_id=stranger.id), "coach_id"),
+        (PlanInput(enabled=True, max_attempts=0, coach_id=coach.id), "max_attempts"),
+    ):
+        with pytest.raises(ServiceError) as refused:
+            stages.set_plan(badge, data, actor=ACTOR, env=service_env())
+        assert refused.value.field == field
+        db.session.rollback()
+    saved = stages.set_plan(
+        badge, PlanInput(enabled=True, max_attempts=3, coach_id=coach.id), actor=ACTOR,
+        env=service_env(),
+    )  # fmt: skip
+    assert saved is not None and saved.max_attempts == 3 and saved.coach_id == coach.id
