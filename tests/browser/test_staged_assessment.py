@@ -13,7 +13,13 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Site, cairn_commands
-from tests.browser.test_educator_journey import educator_sign_in, flash, staff_sign_in
+from tests.browser.test_accessibility import describe
+from tests.browser.test_educator_journey import (
+    axe_violations,
+    educator_sign_in,
+    flash,
+    staff_sign_in,
+)
 from tests.browser.test_phone_width import PHONE, PHONE_OPTIONS
 
 BADGE = "Staged Feedback Portfolio"
@@ -131,6 +137,9 @@ def test_a_submission_through_three_stages_with_a_not_yet_and_a_resubmission(
     expect(reflection.get_by_label("Not yet", exact=True)).to_be_checked()
     reflection.get_by_label("Feedback on “Quality of reflection”").fill(NOT_YET)
     both_widths(staff, new_page, shot, "assessment")
+    found = axe_violations(staff.context.browser, staff.url.removesuffix("/stage"),  # type: ignore[arg-type]
+                           staff.context.storage_state(), "stages-assessment")  # fmt: skip
+    assert not found, describe(found)
     staff.get_by_role("button", name="Record the ratings").click()
     expect(flash(staff)).to_contain_text("“Not yet”")
 
@@ -141,6 +150,9 @@ def test_a_submission_through_three_stages_with_a_not_yet_and_a_resubmission(
     expect(stages).to_contain_text(NOT_YET)
     expect(stages).to_contain_text("was due")
     both_widths(educator, new_page, shot, "educator-not-yet")
+    found = axe_violations(educator.context.browser, educator.url,  # type: ignore[arg-type]
+                           educator.context.storage_state(), "stages-educator")  # fmt: skip
+    assert not found, describe(found)
     educator.get_by_label("Statement").fill("I added what I would change next time.")
     educator.get_by_role("button", name="Send for review again").click()
     expect(educator.locator("main")).to_contain_text("Round 2")
