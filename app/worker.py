@@ -73,6 +73,8 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
                     hosts.resume_stranded(service_env())
                     # Assessment stages coming due: their reviewers are reminded once.
                     stages.queue_reminders(service_env())
+                    # ...and those whose due time passed go to another assessor of the pool.
+                    stages.reassign_overdue(service_env())
                 if emails.pending_count():
                     emails.deliver_pending(service_env())
                 env = service_env()

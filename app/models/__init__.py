@@ -10,6 +10,7 @@ from app.models.assessment import (
     STAGES,
     AssessmentPlan,
     AssessmentStage,
+    AssessorPoolMember,
     CoachReferral,
 )
 from app.models.audit import AuditChainHead, AuditEvent
@@ -72,6 +73,7 @@ __all__ = [
     "ApiToken",
     "AssessmentPlan",
     "AssessmentStage",
+    "AssessorPoolMember",
     "AuditChainHead",
     "AuditEvent",
     "BulkJob",

@@ -40,6 +40,8 @@ class AssessmentPlan(Base):
     #: (``None``: no limit), and the staff member who coaches them.
     max_attempts: Mapped[int | None] = mapped_column(Integer)
     coach_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
+    #: How stages are given to the assessor pool: ``round_robin`` or ``load`` (fewest open).
+    assignment: Mapped[str] = mapped_column(String(16), default="round_robin")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     def stages(self) -> tuple[str, ...]:
@@ -49,6 +51,25 @@ class AssessmentPlan(Base):
             for s in STAGES
             if (s != "completeness" or self.completeness) and (s != "approval" or self.approval)
         )
+
+
+ASSIGNMENTS = ("round_robin", "load")
+POOL_STATES = ("invited", "active", "removed")
+
+
+class AssessorPoolMember(Base):
+    """Someone who assesses an achievement's submissions: a staff member of its issuer, or an
+    educator who holds the achievement (a peer assessor, invited, active once they accept)."""
+
+    __tablename__ = "assessor_pool_member"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    achievement_id: Mapped[int] = mapped_column(ForeignKey("achievement.id"), index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
+    educator_id: Mapped[int | None] = mapped_column(ForeignKey("educator.id"))
+    state: Mapped[str] = mapped_column(String(16), default="active")
+    invited_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AssessmentStage(Base):
@@ -72,6 +93,9 @@ class AssessmentStage(Base):
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
     feedback: Mapped[str] = mapped_column(Text, default="")
     ratings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The pool member the stage is assigned to (``None``: any of the issuer's reviewers).
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("assessor_pool_member.id"))
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CoachReferral(Base):

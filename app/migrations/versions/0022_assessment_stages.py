@@ -26,11 +26,29 @@ def upgrade():
         sa.Column("remind_working_days", sa.Integer(), nullable=False),
         sa.Column("max_attempts", sa.Integer(), nullable=True),
         sa.Column("coach_id", sa.Integer(), nullable=True),
+        sa.Column("assignment", sa.String(length=16), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["achievement_id"], ["achievement.id"]),
         sa.ForeignKeyConstraint(["coach_id"], ["staff_account.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("achievement_id", name=op.f("uq_assessment_plan_achievement_id")),
+    )
+    op.create_table(
+        "assessor_pool_member",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("achievement_id", sa.Integer(), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=True),
+        sa.Column("educator_id", sa.Integer(), nullable=True),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("invited_at", sa.DateTime(), nullable=False),
+        sa.Column("accepted_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["achievement_id"], ["achievement.id"]),
+        sa.ForeignKeyConstraint(["staff_id"], ["staff_account.id"]),
+        sa.ForeignKeyConstraint(["educator_id"], ["educator.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        "ix_assessor_pool_member_achievement_id", "assessor_pool_member", ["achievement_id"]
     )
     op.create_table(
         "assessment_stage",
@@ -47,7 +65,10 @@ def upgrade():
         sa.Column("decided_by", sa.Integer(), nullable=True),
         sa.Column("feedback", sa.Text(), nullable=False),
         sa.Column("ratings", sa.JSON(), nullable=False),
+        sa.Column("assignee_id", sa.Integer(), nullable=True),
+        sa.Column("assigned_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(["submission_id"], ["submission.id"]),
+        sa.ForeignKeyConstraint(["assignee_id"], ["assessor_pool_member.id"]),
         sa.ForeignKeyConstraint(["decided_by"], ["staff_account.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -79,4 +100,6 @@ def downgrade():
     op.drop_index("ix_assessment_stage_state", table_name="assessment_stage")
     op.drop_index("ix_assessment_stage_submission_id", table_name="assessment_stage")
     op.drop_table("assessment_stage")
+    op.drop_index("ix_assessor_pool_member_achievement_id", table_name="assessor_pool_member")
+    op.drop_table("assessor_pool_member")
     op.drop_table("assessment_plan")

@@ -28,6 +28,7 @@ from app.models import (
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Forbidden, Invalid, required
 from app.services._core.transaction import all_or_nothing
+from app.services.learning import assessors
 from app.services.mail import emails
 from app.services.org import achievements, audit, staff
 from app.services.org.audit import Actor
@@ -242,6 +243,7 @@ def _open(
         ratings={},
     )
     db.session.add(opened)
+    assessors.assign(opened, submission, plan, now)
     return opened
 
 
@@ -666,3 +668,40 @@ def ensure_unlocked(submission: Submission) -> None:
 def get_referral_coach(found: CoachReferral) -> StaffAccount | None:
     """The coach of a referral, if they still have an account."""
     return db.session.get(StaffAccount, found.coach_id) if found.coach_id else None
+
+
+def reassign_overdue(env: ServiceEnv) -> int:
+    """Give each assigned stage whose due time has passed to another pool member who may
+    assess it, with a fresh due time (and reminder); a stage nobody else may take stays where
+    it is. Returns how many were reassigned (committed)."""
+    moved = 0
+    for stage in assessors.overdue_assigned(env.now):
+        submission = required(db.session.get(Submission, stage.submission_id), "no submission")
+        achievement = required(
+            db.session.get(Achievement, submission.achievement_id), "missing achievement"
+        )
+        plan = plan_of(achievement)
+        if plan is None:
+            continue
+        before = stage.assignee_id
+        member = assessors.choose(submission, plan, not_these={before} if before else set())
+        if member is None:
+            continue
+        stage.assignee_id, stage.assigned_at = member.id, env.now
+        stage.due_at = add_working_days(env.now, plan.due_working_days)
+        stage.remind_at = add_working_days(
+            env.now, plan.due_working_days - plan.remind_working_days
+        )
+        stage.reminded_at = None
+        audit.record(
+            "submission.stage.reassign",
+            actor=Actor(label="due time passed"),
+            now=env.now,
+            issuer_id=submission.issuer_id,
+            subject_type="submission",
+            subject_id=submission.public_id,
+            detail={"stage": stage.stage, "from": before, "to": member.id},
+        )
+        moved += 1
+    db.session.commit()
+    return moved

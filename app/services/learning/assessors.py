@@ -1,0 +1,270 @@
+"""Assessor pools: who assesses an achievement's staged submissions (staff of its issuer, and
+educators who hold the achievement, invited as peer assessors), how each stage is given to one
+of them (round-robin, or to whoever has the fewest open stages), never to the submitter nor to
+their learning partner (either way round), and reassignment when a stage's due time passes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import (
+    Achievement,
+    AssessmentPlan,
+    AssessmentStage,
+    AssessorPoolMember,
+    Educator,
+    EducatorEmail,
+    Enrolment,
+    Issuer,
+    StaffAccount,
+    Submission,
+)
+from app.services._core.env import ServiceEnv
+from app.services._core.errors import Conflict, Invalid, NotFound, required
+from app.services.org import audit, staff
+from app.services.org.audit import Actor
+
+ASSIGNMENTS = ("round_robin", "load")
+
+
+def pool(
+    achievement: Achievement, *, states: tuple[str, ...] = ("active",)
+) -> list[AssessorPoolMember]:
+    """The achievement's pool members in these states, oldest first."""
+    return list(
+        db.session.scalars(
+            select(AssessorPoolMember)
+            .where(
+                AssessorPoolMember.achievement_id == achievement.id,
+                AssessorPoolMember.state.in_(states),
+            )
+            .order_by(AssessorPoolMember.id)
+        )
+    )
+
+
+def _existing(achievement: Achievement, *, staff_id: int | None = None,
+              educator_id: int | None = None) -> AssessorPoolMember | None:  # fmt: skip
+    query = select(AssessorPoolMember).where(AssessorPoolMember.achievement_id == achievement.id)
+    if staff_id is not None:
+        query = query.where(AssessorPoolMember.staff_id == staff_id)
+    else:
+        query = query.where(AssessorPoolMember.educator_id == educator_id)
+    return db.session.scalar(query)
+
+
+def add_staff(
+    achievement: Achievement, account: StaffAccount, *, actor: Actor, env: ServiceEnv
+) -> AssessorPoolMember:
+    """Add a reviewer of the achievement's issuer to its pool (active at once).
+
+    :raises ServiceError: for someone who does not review for the issuer.
+    """
+    issuer = required(db.session.get(Issuer, achievement.issuer_id), "missing issuer")
+    if staff.role_of(account, issuer) not in ("owner", "editor", "awarder"):
+        raise Invalid("Only your organisation's reviewers can be staff assessors.", "staff_id")
+    found = _existing(achievement, staff_id=account.id)
+    if found is None:
+        found = AssessorPoolMember(achievement_id=achievement.id, staff_id=account.id,
+                                   invited_at=env.now)  # fmt: skip
+        db.session.add(found)
+    found.state, found.accepted_at = "active", env.now
+    _audit("assessors.add", achievement, found, actor, env)
+    db.session.commit()
+    return found
+
+
+def invite_peer(
+    achievement: Achievement, educator: Educator, *, actor: Actor, env: ServiceEnv
+) -> AssessorPoolMember:
+    """Invite an educator who holds the achievement to assess it (active once they accept).
+
+    :raises Conflict: when they do not hold a current credential for it.
+    """
+    from app.services.learning import reviews  # reviews depends on stages, which uses this
+
+    if not reviews.holds_current(educator, achievement, env.now):
+        raise Conflict("Peer assessors must hold this achievement themselves.")
+    found = _existing(achievement, educator_id=educator.id)
+    if found is None:
+        found = AssessorPoolMember(achievement_id=achievement.id, educator_id=educator.id,
+                                   invited_at=env.now)  # fmt: skip
+        db.session.add(found)
+    if found.state != "active":
+        found.state, found.invited_at, found.accepted_at = "invited", env.now, None
+    _audit("assessors.invite", achievement, found, actor, env)
+    db.session.commit()
+    return found
+
+
+def accept(member: AssessorPoolMember, educator: Educator, env: ServiceEnv) -> None:
+    """The invited peer accepts: they join the pool.
+
+    :raises NotFound: for someone else's invitation; :raises Conflict: when it is not open.
+    """
+    if member.educator_id != educator.id:
+        raise NotFound("There is no such invitation.")
+    if member.state != "invited":
+        raise Conflict("This invitation is not open.")
+    member.state, member.accepted_at = "active", env.now
+    db.session.commit()
+
+
+def remove(member: AssessorPoolMember, *, actor: Actor, env: ServiceEnv) -> None:
+    """Take someone out of the pool; their open stages go to others at the next assignment."""
+    member.state = "removed"
+    achievement = required(db.session.get(Achievement, member.achievement_id), "achievement")
+    _audit("assessors.remove", achievement, member, actor, env)
+    db.session.commit()
+
+
+def _audit(
+    event: str, achievement: Achievement, member: AssessorPoolMember, actor: Actor, env: ServiceEnv
+) -> None:
+    audit.record(
+        event,
+        actor=actor,
+        now=env.now,
+        issuer_id=achievement.issuer_id,
+        subject_type="achievement",
+        subject_id=achievement.public_id,
+        detail={"staff": member.staff_id, "educator": member.educator_id, "state": member.state},
+    )
+
+
+def _addresses(educator_id: int) -> set[str]:
+    return {
+        e.lower()
+        for e in db.session.scalars(
+            select(EducatorEmail.email).where(EducatorEmail.educator_id == educator_id)
+        )
+    }
+
+
+def partners_of(educator_id: int) -> set[str]:
+    """The addresses of the educator's learning partners, either way round: those they invited
+    to any module, and those who invited one of their addresses."""
+    mine = _addresses(educator_id)
+    invited = {
+        e.lower()
+        for e in db.session.scalars(
+            select(Enrolment.partner_email).where(
+                Enrolment.educator_id == educator_id, Enrolment.partner_email.is_not(None)
+            )
+        )
+        if e
+    }
+    inviters: set[str] = set()
+    if mine:
+        for other in db.session.scalars(
+            select(Enrolment.educator_id).where(func.lower(Enrolment.partner_email).in_(mine))
+        ):
+            inviters |= _addresses(other)
+    return invited | inviters
+
+
+def _member_addresses(member: AssessorPoolMember) -> set[str]:
+    if member.educator_id is not None:
+        return _addresses(member.educator_id)
+    account = db.session.get(StaffAccount, member.staff_id) if member.staff_id else None
+    return {account.email.lower()} if account else set()
+
+
+def may_assess(member: AssessorPoolMember, submission: Submission) -> bool:
+    """Whether the member may assess the submission: never its submitter, nor their learning
+    partner (either way round, by any of their addresses)."""
+    if member.state != "active":
+        return False
+    if member.educator_id == submission.educator_id:
+        return False
+    mine = _member_addresses(member)
+    if mine & _addresses(submission.educator_id):
+        return False  # a staff member who is also the submitter
+    return not mine & partners_of(submission.educator_id)
+
+
+def _open_load(member_ids: list[int]) -> dict[int, int]:
+    rows = db.session.execute(
+        select(AssessmentStage.assignee_id, func.count())
+        .where(AssessmentStage.assignee_id.in_(member_ids), AssessmentStage.state == "open")
+        .group_by(AssessmentStage.assignee_id)
+    ).all()
+    return {int(member): int(count) for member, count in rows if member is not None}
+
+
+def _last_assigned(member_ids: list[int]) -> dict[int, int]:
+    rows = db.session.execute(
+        select(AssessmentStage.assignee_id, func.max(AssessmentStage.id))
+        .where(AssessmentStage.assignee_id.in_(member_ids))
+        .group_by(AssessmentStage.assignee_id)
+    ).all()
+    return {int(member): int(last) for member, last in rows if member is not None}
+
+
+def choose(
+    submission: Submission, plan: AssessmentPlan, *, not_these: Collection[int] = ()
+) -> AssessorPoolMember | None:
+    """The pool member the next stage of ``submission`` goes to, or ``None`` when the pool has
+    nobody who may assess it (any reviewer of the issuer then may)."""
+    achievement = required(db.session.get(Achievement, plan.achievement_id), "achievement")
+    eligible = [m for m in pool(achievement) if m.id not in not_these and may_assess(m, submission)]
+    if not eligible:
+        return None
+    ids = [m.id for m in eligible]
+    # Round-robin: whoever was given a stage longest ago (never first, then by joining order).
+    last = _last_assigned(ids)
+    turn = {m.id: (last.get(m.id, 0), m.id) for m in eligible}
+    if plan.assignment == "load":
+        load = _open_load(ids)
+        return min(eligible, key=lambda m: (load.get(m.id, 0), turn[m.id]))
+    return min(eligible, key=lambda m: turn[m.id])
+
+
+def assign(
+    stage: AssessmentStage,
+    submission: Submission,
+    plan: AssessmentPlan,
+    now: datetime,
+    *,
+    not_these: Collection[int] = (),
+) -> AssessorPoolMember | None:
+    """Give an opened stage to a pool member (in the caller's transaction)."""
+    db.session.flush()
+    member = choose(submission, plan, not_these=not_these)
+    stage.assignee_id = member.id if member else None
+    stage.assigned_at = now if member else None
+    return member
+
+
+def assignee_of(stage: AssessmentStage) -> AssessorPoolMember | None:
+    """Who the stage is assigned to, if anyone."""
+    return db.session.get(AssessorPoolMember, stage.assignee_id) if stage.assignee_id else None
+
+
+def set_assignment(plan: AssessmentPlan, assignment: str) -> None:
+    """Round-robin or by load (in the caller's transaction).
+
+    :raises ServiceError: for another word.
+    """
+    if assignment not in ASSIGNMENTS:
+        raise Invalid("Assign round-robin or by load.", "assignment")
+    plan.assignment = assignment
+
+
+def overdue_assigned(now: datetime) -> list[AssessmentStage]:
+    """Open stages past their due time that are assigned to a pool member."""
+    return list(
+        db.session.scalars(
+            select(AssessmentStage)
+            .where(
+                AssessmentStage.state == "open",
+                AssessmentStage.due_at <= now,
+                AssessmentStage.assignee_id.is_not(None),
+            )
+            .order_by(AssessmentStage.due_at, AssessmentStage.id)
+        )
+    )
