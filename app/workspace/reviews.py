@@ -103,7 +103,7 @@ def review_page(
         for r in submission.reviews
     ]
     try:
-        email: str | None = reviews.recipient_email(educator)
+        email: str | None = educators.recipient_email(educator)
     except ServiceError:
         email = None
     page = render_template(

@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from app.auth import current_staff
 from app.forms import refusal
 from app.models import Achievement, AchievementVersion, Issuer
-from app.services.learning import reviews, stages
+from app.services.learning import reviews, stage_decisions, stages
 from app.services.learning.stages import PlanInput, StageDecision
 from app.services.org import achievements
 from app.wiring import service_env
@@ -102,7 +102,7 @@ def decide_stage(slug: str, submission_id: str) -> ResponseReturnValue:
     values = stage_form_data(request.form)
     with refusal() as refused:
         data = load_stage_decision(values)
-        decided = stages.decide(
+        decided = stage_decisions.decide(
             submission,
             current_staff(),
             StageDecision(

@@ -25,6 +25,7 @@ from app.models import (
 )
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Invalid, NotFound, required
+from app.services.learning import educators
 from app.services.org import audit, staff
 from app.services.org.audit import Actor
 
@@ -85,9 +86,7 @@ def invite_peer(
 
     :raises Conflict: when they do not hold a current credential for it.
     """
-    from app.services.learning import reviews  # reviews depends on stages, which uses this
-
-    if not reviews.holds_current(educator, achievement, env.now):
+    if not educators.holds_current(educator, achievement, env.now):
         raise Conflict("Peer assessors must hold this achievement themselves.")
     found = _existing(achievement, educator_id=educator.id)
     if found is None:

@@ -23,7 +23,15 @@ from app.services._core.errors import Conflict, Invalid
 from app.services._core.transaction import all_or_nothing
 from app.services.awarding import issuing
 from app.services.awarding.issuing import AwardInput, EvidenceInput
-from app.services.learning import answers, authoring, claims, enrolments, portfolio, reviews
+from app.services.learning import (
+    answers,
+    authoring,
+    claims,
+    educators,
+    enrolments,
+    portfolio,
+    reviews,
+)
 from app.services.learning.progress import Progress, progress
 from app.services.org import achievements
 from app.services.org.audit import Actor
@@ -162,7 +170,7 @@ def _award(
             issuer,
             achievement,
             AwardInput(
-                email=reviews.recipient_email(educator),
+                email=educators.recipient_email(educator),
                 name=claims.credential_name(educator),
                 evidence=evidence,
                 claimed=True,

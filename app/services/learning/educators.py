@@ -8,13 +8,14 @@ import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import (
+    Achievement,
     AchievementVersion,
     Educator,
     EducatorEmail,
@@ -556,3 +557,30 @@ def public_profile(slug: str) -> tuple[Educator, list[BackpackEntry]]:
 def holds_count() -> int:
     """How many educators there are (for reports)."""
     return db.session.scalar(select(func.count()).select_from(Educator)) or 0
+
+
+def holds_current(educator: Educator, achievement: Achievement, now: datetime) -> bool:
+    """Whether the educator holds an unrevoked, unexpired credential for the achievement (at
+    any of their confirmed addresses)."""
+    addresses = verified_emails(educator)
+    if not addresses:
+        return False
+    found = db.session.scalar(
+        select(func.count())
+        .select_from(IssuedCredential)
+        .where(
+            IssuedCredential.achievement_id == achievement.id,
+            IssuedCredential.recipient_email.in_(addresses),
+            IssuedCredential.revoked_at.is_(None),
+            (IssuedCredential.valid_until.is_(None)) | (IssuedCredential.valid_until > now),
+        )
+    )
+    return bool(found)
+
+
+def recipient_email(educator: Educator) -> str:
+    """The address a reviewed award goes to: the educator's first confirmed one."""
+    addresses = verified_emails(educator) or [e.email for e in educator.emails]
+    if not addresses:
+        raise Conflict("The educator has no email address to award the credential to.")
+    return addresses[0]

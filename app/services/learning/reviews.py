@@ -17,7 +17,6 @@ from app.models import (
     Achievement,
     AchievementVersion,
     Educator,
-    IssuedCredential,
     Issuer,
     PortfolioItem,
     Review,
@@ -33,7 +32,7 @@ from app.services.awarding import issuing
 from app.services.awarding.issuing import AwardInput, ResultInput
 from app.services.learning import claims, portfolio, stages
 from app.services.learning.educators import actor as educator_actor
-from app.services.learning.educators import verified_emails
+from app.services.learning.educators import holds_current, recipient_email
 from app.services.mail import emails
 from app.services.org import achievements, audit
 from app.services.org.audit import Actor
@@ -69,25 +68,6 @@ def _publish(items: list[PortfolioItem], publish: Collection[str], now: datetime
         if item.public_id in publish and not item.publish:
             item.publish = True
             item.updated_at = now
-
-
-def holds_current(educator: Educator, achievement: Achievement, now: datetime) -> bool:
-    """Whether the educator holds an unrevoked, unexpired credential for the achievement (at
-    any of their confirmed addresses)."""
-    addresses = verified_emails(educator)
-    if not addresses:
-        return False
-    found = db.session.scalar(
-        select(func.count())
-        .select_from(IssuedCredential)
-        .where(
-            IssuedCredential.achievement_id == achievement.id,
-            IssuedCredential.recipient_email.in_(addresses),
-            IssuedCredential.revoked_at.is_(None),
-            (IssuedCredential.valid_until.is_(None)) | (IssuedCredential.valid_until > now),
-        )
-    )
-    return bool(found)
 
 
 def submit(
@@ -330,14 +310,6 @@ def open_achievement(public_id: str) -> tuple[Achievement, AchievementVersion, I
     if row is None:
         raise NotFound("There is no such achievement open for portfolio submissions.")
     return row[0], row[1], row[2]
-
-
-def recipient_email(educator: Educator) -> str:
-    """The address a reviewed award goes to: the educator's first confirmed one."""
-    addresses = verified_emails(educator) or [e.email for e in educator.emails]
-    if not addresses:
-        raise Conflict("The educator has no email address to award the credential to.")
-    return addresses[0]
 
 
 def chosen_levels(version: AchievementVersion, levels: dict[str, str]) -> dict[str, str]:

@@ -27,8 +27,7 @@ from app.models import (
 )
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Forbidden, Invalid, required
-from app.services._core.transaction import all_or_nothing
-from app.services.learning import assessors
+from app.services.learning import assessors, educators
 from app.services.mail import emails
 from app.services.org import achievements, audit, staff
 from app.services.org.audit import Actor
@@ -228,7 +227,7 @@ def referred_of(submissions: list[Submission]) -> set[int]:
     )
 
 
-def _open(
+def open_stage(
     submission: Submission, plan: AssessmentPlan, stage: str, attempt: int, now: datetime
 ) -> AssessmentStage:
     opened = AssessmentStage(
@@ -262,7 +261,7 @@ def begin(submission: Submission, achievement: Achievement, env: ServiceEnv) -> 
         )
         or 0
     ) + 1
-    _open(submission, plan, plan.stages()[0], attempt, env.now)
+    open_stage(submission, plan, plan.stages()[0], attempt, env.now)
 
 
 Rated = tuple[str, str, str]
@@ -320,7 +319,7 @@ def checked_ratings(
     return checked
 
 
-def _claim(stage: AssessmentStage, state: str, reviewer: StaffAccount, env: ServiceEnv) -> None:
+def claim(stage: AssessmentStage, state: str, reviewer: StaffAccount, env: ServiceEnv) -> None:
     """Close the stage in this transaction, or raise: two reviewers deciding the same stage at
     once must not both succeed (the conditional UPDATE takes the row lock)."""
     result = db.session.execute(
@@ -344,79 +343,7 @@ class StageDecision:
     criterion_feedback: dict[str, str] | None = None
 
 
-def decide(
-    submission: Submission,
-    reviewer: StaffAccount,
-    data: StageDecision,
-    env: ServiceEnv,
-    *,
-    ip: str | None = None,
-) -> AssessmentStage:
-    """Record a decision on the submission's current stage: pass it on to the next stage (the
-    last one issues the credential through the review), or return it to the educator, who is
-    emailed the feedback.
-
-    :raises Conflict: when the submission is not in that stage (or someone decided it first).
-    :raises ServiceError: for an unknown decision, missing ratings or missing feedback.
-    """
-    from app.services.learning import reviews  # reviews opens the first stage: no cycle at load
-
-    stage = current(submission)
-    if stage is None or stage.stage != data.stage or submission.state != "submitted":
-        raise Conflict("This submission is not waiting for that stage any more.")
-    if data.decision not in DECISIONS[stage.stage]:
-        raise Invalid("Choose one of this stage's decisions.", "decision")
-    text = data.feedback.strip()
-    if len(text) > MAX_FEEDBACK:
-        raise Invalid("Keep the feedback under 10,000 characters.", "feedback")
-    achievement, version, issuer = reviews.achievement_of(submission)
-    plan = required(plan_of(achievement), "stages without a plan")
-    ratings: dict[str, dict[str, str]] = {}
-    if stage.stage == "assessment":
-        ratings = checked_ratings(version, data.ratings or {}, data.criterion_feedback or {})
-        passed = all(r["rating"] == "demonstrated" for r in ratings.values())
-    else:
-        passed = data.decision in ("complete", "approve")
-        if not passed and not text:
-            raise Invalid("Say what the educator needs to change.", "feedback")
-    stages = plan.stages()
-    is_last = stages.index(stage.stage) == len(stages) - 1
-    outcome = "passed" if passed else ("not_yet" if stage.stage == "assessment" else "returned")
-    actor = Actor(reviewer, ip=ip)
-
-    def record() -> None:
-        _claim(stage, outcome, reviewer, env)
-        stage.feedback, stage.ratings = text, ratings
-        audit.record(
-            f"submission.stage.{stage.stage}",
-            actor=actor,
-            now=env.now,
-            issuer_id=issuer.id,
-            subject_type="submission",
-            subject_id=submission.public_id,
-            detail={"outcome": outcome, "attempt": stage.attempt, "ratings": ratings},
-        )
-
-    if passed and is_last:
-        # The credential is issued by the review, which records this stage in its commit.
-        reviews.approve_staged(submission, reviewer, text, env, also=record, ip=ip)
-        return stage
-    with all_or_nothing():
-        record()
-        if passed:
-            _open(submission, plan, stages[stages.index(stage.stage) + 1], stage.attempt, env.now)
-            submission.updated_at = env.now
-        else:
-            summary = _summary(stage.stage, text, ratings, version)
-            if outcome == "not_yet" and _last_attempt(submission, plan, stage.attempt):
-                summary = _refer(submission, plan, stage.attempt, achievement, actor, env) + summary
-            reviews.return_staged(submission, achievement, summary, env)
-    db.session.commit()
-    emails.deliver_soon(env)
-    return stage
-
-
-def _summary(
+def summary(
     stage: str, text: str, ratings: dict[str, dict[str, str]], version: AchievementVersion
 ) -> str:
     """The feedback the educator is emailed: the stage's, or each criterion not yet shown."""
@@ -535,11 +462,11 @@ def attempts_left(submission: Submission, plan: AssessmentPlan | None) -> int | 
     return max(plan.max_attempts - attempts_used(submission, latest), 0)
 
 
-def _last_attempt(submission: Submission, plan: AssessmentPlan, attempt: int) -> bool:
+def last_attempt(submission: Submission, plan: AssessmentPlan, attempt: int) -> bool:
     return plan.max_attempts is not None and attempts_used(submission, attempt) >= plan.max_attempts
 
 
-def _refer(
+def refer(
     submission: Submission,
     plan: AssessmentPlan,
     attempt: int,
@@ -606,8 +533,6 @@ def release(
     :raises Forbidden: for a reviewer who is not its coach.
     :raises ServiceError: for a note that is too long.
     """
-    from app.services.learning import reviews  # reviews opens the first stage: no cycle at load
-
     found = referral(submission)
     if found is None:
         raise Conflict("This submission is not waiting for its coach.")
@@ -640,7 +565,7 @@ def release(
     emails.queue_template(
         "coach_release",
         env,
-        to=reviews.recipient_email(educator),
+        to=educators.recipient_email(educator),
         link=f"{env.base_url}/me/submissions/{submission.public_id}",
         secret=False,
         issuer_id=submission.issuer_id,

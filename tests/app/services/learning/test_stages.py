@@ -23,7 +23,7 @@ from app.models import (
 )
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Forbidden, ServiceError
-from app.services.learning import reviews, stages
+from app.services.learning import reviews, stage_decisions, stages
 from app.services.learning.stages import PlanInput, StageDecision, add_working_days
 from app.services.org import staff
 from app.wiring import service_env
@@ -79,7 +79,7 @@ def submit(badge: Any, moment: datetime = FRIDAY) -> Any:
 
 
 def rate(submission: Any, reviewer: StaffAccount, reflection: str, moment: datetime) -> Any:
-    return stages.decide(
+    return stage_decisions.decide(
         submission,
         reviewer,
         StageDecision(
@@ -107,14 +107,16 @@ def test_a_submission_moves_through_every_stage_with_a_not_yet_and_a_resubmissio
         reviews.decide(submission, reviewer, "approve", "", {}, at(FRIDAY))
 
     monday = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
-    stages.decide(submission, reviewer, StageDecision("completeness", "complete"), at(monday))
+    stage_decisions.decide(
+        submission, reviewer, StageDecision("completeness", "complete"), at(monday)
+    )
     assessment = stages.current(submission)
     assert assessment is not None and assessment.stage == "assessment"
     assert assessment.due_at == datetime(2026, 12, 14, 10, 0, tzinfo=UTC)
 
     # A "not yet" needs feedback on that criterion; nothing changes when it is missing.
     with pytest.raises(ServiceError) as refused:
-        stages.decide(
+        stage_decisions.decide(
             submission,
             reviewer,
             StageDecision(
@@ -145,13 +147,15 @@ def test_a_submission_moves_through_every_stage_with_a_not_yet_and_a_resubmissio
     )
     second = stages.current(again)
     assert second is not None and second.stage == "completeness" and second.attempt == 2
-    stages.decide(again, reviewer, StageDecision("completeness", "complete"), at(monday))
+    stage_decisions.decide(again, reviewer, StageDecision("completeness", "complete"), at(monday))
     rate(again, reviewer, "demonstrated", monday)
     approval = stages.current(again)
     assert approval is not None and approval.stage == "approval"
     assert db.session.scalar(select(IssuedCredential)) is None
 
-    stages.decide(again, reviewer, StageDecision("approval", "approve", "Well done."), at(monday))
+    stage_decisions.decide(
+        again, reviewer, StageDecision("approval", "approve", "Well done."), at(monday)
+    )
     assert again.state == "approved" and again.credential_id is not None
     history = [(s.attempt, s.stage, s.state) for s in stages.stages_of(again)]
     assert history == [
@@ -175,15 +179,19 @@ def test_a_stage_is_decided_once_and_only_the_current_one(
         rate(submission, reviewer, "demonstrated", FRIDAY)  # still in the completeness check
     db.session.rollback()
     with pytest.raises(ServiceError) as refused:
-        stages.decide(submission, reviewer, StageDecision("completeness", "return"), at(FRIDAY))
+        stage_decisions.decide(
+            submission, reviewer, StageDecision("completeness", "return"), at(FRIDAY)
+        )
     assert refused.value.field == "feedback"
     db.session.rollback()
-    stages.decide(
+    stage_decisions.decide(
         submission, reviewer, StageDecision("completeness", "return", "Add the plan."), at(FRIDAY)
     )
     assert submission.state == "changes_requested"
     with pytest.raises(Conflict):
-        stages.decide(submission, reviewer, StageDecision("completeness", "complete"), at(FRIDAY))
+        stage_decisions.decide(
+            submission, reviewer, StageDecision("completeness", "complete"), at(FRIDAY)
+        )
 
 
 def test_reminders_go_once_to_the_reviewers_before_the_due_time(
@@ -239,7 +247,9 @@ def coach(issuer: Issuer, make_staff: Callable[..., StaffAccount]) -> StaffAccou
 
 
 def not_yet_round(submission: Any, reviewer: StaffAccount, moment: datetime) -> None:
-    stages.decide(submission, reviewer, StageDecision("completeness", "complete"), at(moment))
+    stage_decisions.decide(
+        submission, reviewer, StageDecision("completeness", "complete"), at(moment)
+    )
     rate(submission, reviewer, "not_yet", moment)
 
 
