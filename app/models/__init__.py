@@ -6,6 +6,7 @@ from app.models.analytics import ACTIVITY_KINDS, CredentialActivity
 from app.models.api_token import API_SCOPES, ApiIdempotentAnswer, ApiToken
 from app.models.audit import AuditChainHead, AuditEvent
 from app.models.bulk import BulkJob, BulkRow
+from app.models.credit_rule import CreditRule
 from app.models.educator import Educator, EducatorEmail, MagicLink
 from app.models.email import EmailMessage
 from app.models.image import Image
@@ -65,6 +66,7 @@ __all__ = [
     "BulkRow",
     "CredentialActivity",
     "CredentialStatus",
+    "CreditRule",
     "Educator",
     "EducatorEmail",
     "EmailMessage",
