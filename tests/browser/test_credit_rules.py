@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Site, cairn_commands
-from tests.browser.test_educator_journey import educator_sign_in, staff_sign_in
+from tests.browser.test_accessibility import describe
+from tests.browser.test_educator_journey import axe_violations, educator_sign_in, staff_sign_in
 
 Shot = Callable[[Page, str], Path]
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1, "is_mobile": True}
@@ -31,7 +32,7 @@ def achievement(site: Site, name: str, *extra: str) -> list[str]:
 
 
 def test_an_educator_reaches_the_renewal_total_across_three_credentials(
-    page: Page, new_page: Callable[..., Page], site: Site, shot: Shot
+    page: Page, new_page: Callable[..., Page], browser: Browser, site: Site, shot: Shot
 ) -> None:
     made = cairn_commands(
         site,
@@ -82,6 +83,8 @@ def test_an_educator_reaches_the_renewal_total_across_three_credentials(
     )
     fits(learner)
     shot(learner, "renewal-1280")
+    blocking = axe_violations(browser, learner.url, learner.context.storage_state(), "renewal")
+    assert not blocking, describe(blocking)
     phone = new_page(**PHONE, storage_state=learner.context.storage_state())
     phone.goto(learner.url)
     fits(phone)
