@@ -3,7 +3,8 @@
 emails and the certificate call with their locale).
 
 Templates use the filters ``day`` (a date), ``moment`` (a date and time, in UTC, said so),
-``number`` (a whole number), ``decimal`` and ``hours`` (credit hours: "1 hour", "1.5 hours");
+``number`` (a whole number), ``decimal``, ``hours`` (credit hours: "1 hour", "1.5 hours") and
+``credit`` (credit in its unit: "1.5 CEUs", "10 PD points");
 nothing formats a date with ``strftime`` any more, so a second language is a translation
 catalogue away. Flask-Babel picks the locale and installs ``gettext``/``_`` in the templates
 (the layout and navigation are marked for translation).
@@ -29,6 +30,7 @@ __all__ = [
     "check_message",
     "choose_locale",
     "format_count",
+    "format_credit",
     "format_day",
     "format_decimal",
     "format_hours",
@@ -88,6 +90,13 @@ def format_hours(value: float | Decimal | None, locale: Locale | str | None = No
     return formatting.format_hours(value, locale or page_locale())
 
 
+def format_credit(
+    value: float | Decimal | None, unit: str | None = None, locale: Locale | str | None = None
+) -> str:
+    """Credit in its unit: "6 hours", "1.5 CEUs", "10 PD points"."""
+    return formatting.format_credit(value, unit, locale or page_locale())
+
+
 def check_message(check: Any) -> str:
     """A verification check's message, with the moment a date check names (ISO 8601 in the
     report, for machines) in the reader's format instead."""
@@ -110,3 +119,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["decimal"] = format_decimal
     app.jinja_env.filters["check_message"] = check_message
     app.jinja_env.filters["hours"] = format_hours
+    app.jinja_env.filters["credit"] = format_credit
+    app.jinja_env.globals["credit_units"] = credentials.CREDIT_UNITS

@@ -95,3 +95,13 @@ ASSOCIATION_TYPES = (
 )  # fmt: skip
 #: The PNG iTXt keyword a baked CLR 2.0 credential sits under (OB 3.0's is ``openbadgecredential``).
 CLR_PNG_KEYWORD = "clrcredential"
+
+#: The units an achievement's ``creditsAvailable`` can be in. OB 3.0 defines ``creditsAvailable``
+#: and ``creditsEarned`` as bare numbers ("credit hours") with no unit property, and its context
+#: is protected with no ``@vocab``, so an invented ``creditUnit`` term would be dropped unsigned
+#: (pyld) or refused (vc.js safe mode). The unit therefore travels as a ``ResultDescription``
+#: the spec does define: ``resultType`` :data:`CREDIT_RESULT_TYPE`, ``name`` the unit's label,
+#: ``valueMax`` the credits available, and an id ending ``#credit-<code>``; an award that
+#: records what was earned points a ``Result`` at it.
+CREDIT_UNITS = {"clock_hours": "Clock hours", "ceu": "CEUs", "points": "PD points"}
+CREDIT_RESULT_TYPE = "ext:CreditUnit"

@@ -18,7 +18,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from credentials import ACHIEVEMENT_TYPES, ALIGNMENT_TARGET_TYPES
+from credentials import ACHIEVEMENT_TYPES, ALIGNMENT_TARGET_TYPES, CREDIT_UNITS
 
 #: At most this many alignments (and so alignment rows read from a form).
 MAX_ALIGNMENTS = 50
@@ -43,6 +43,7 @@ _SINGLE_FIELDS = (
     "achievement_type",
     "tags",
     "credits_available",
+    "credit_unit",
     "default_validity_days",
 )
 
@@ -217,11 +218,19 @@ class AchievementSchema(Schema):
     credits_available = fields.Decimal(
         allow_none=True,
         load_default=None,
-        validate=validate.Range(min=0, max=10_000, error="Enter between 0 and 10,000 hours."),
+        validate=validate.Range(min=0, max=10_000, error="Enter between 0 and 10,000."),
         error_messages={
-            "invalid": "Enter a number of hours, like 2 or 1.5.",
-            "special": "Enter a number of hours, like 2 or 1.5.",
+            "invalid": "Enter a number, like 2 or 1.5.",
+            "special": "Enter a number, like 2 or 1.5.",
         },
+    )
+    credit_unit = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=validate.OneOf(
+            tuple(CREDIT_UNITS), error="Choose clock hours, CEUs or PD points."
+        ),
+        metadata={"description": "The unit of credits_available: " + ", ".join(CREDIT_UNITS)},
     )
     default_validity_days = fields.Integer(
         allow_none=True,
@@ -236,7 +245,14 @@ class AchievementSchema(Schema):
     @pre_load
     def _clean(self, data: Any, **kwargs: Any) -> Any:
         return _blank_to_none(
-            data, ("criteria_url", "credits_available", "default_validity_days", "achievement_type")
+            data,
+            (
+                "criteria_url",
+                "credits_available",
+                "credit_unit",
+                "default_validity_days",
+                "achievement_type",
+            ),
         )
 
     @validates_schema(skip_on_field_errors=False, pass_original=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from marshmallow import (
     EXCLUDE,
@@ -46,6 +47,7 @@ class AwardFields(TypedDict):
     evidence: tuple[EvidenceFields, ...]
     valid_until: datetime | None
     no_expiry: bool
+    credits_earned: NotRequired[float | None]
 
 
 def too_long(maximum: int) -> str:
@@ -82,6 +84,34 @@ class _TidySchema(Schema):
                     continue
             tidy[key] = value
         return tidy
+
+
+def _credit(value: decimal.Decimal | None) -> float | None:
+    return float(value) if value is not None else None
+
+
+def _two_places(value: decimal.Decimal) -> None:
+    # As creditsAvailable: finer fractions gain nothing and sign differently in JavaScript.
+    if value != value.quantize(decimal.Decimal("0.01")):
+        raise ValidationError("Use at most two decimal places.")
+
+
+#: What an award earned when it differs from the achievement's credit, in the achievement's
+#: unit; at most two decimal places, as ``creditsAvailable`` (see ``schemas.achievements``).
+CREDITS_EARNED = fields.Decimal(
+    allow_none=True,
+    load_default=None,
+    places=None,
+    validate=[
+        validate.Range(min=0, max=10_000, error="Enter between 0 and 10,000."),
+        _two_places,
+    ],
+    error_messages={
+        "invalid": "Enter a number, like 2 or 1.5.",
+        "special": "Enter a number, like 2 or 1.5.",
+    },
+    metadata={"description": "creditsEarned, when it differs from the achievement's credit"},
+)
 
 
 class EvidenceSchema(_TidySchema):
@@ -136,6 +166,7 @@ class AwardSchema(_TidySchema):
     expiry_date = fields.Date(
         load_default=None, error_messages={"invalid": "Enter a date like 2027-06-30."}
     )
+    credits_earned = CREDITS_EARNED
 
     # Checked even when other fields are wrong, so every problem is shown at once.
     @validates_schema(skip_on_field_errors=False)
@@ -163,6 +194,7 @@ class AwardSchema(_TidySchema):
                 else None
             ),
             no_expiry=data["expiry"] == "never",
+            credits_earned=_credit(data.get("credits_earned")),
         )
 
 
@@ -225,6 +257,7 @@ class ApiAwardSchema(_TidySchema):
     )
     narrative = _optional_text(MAX_TEXT)
     evidence = AwardSchema._declared_fields["evidence"]
+    credits_earned = CREDITS_EARNED
     valid_until = ExpiryField(
         allow_none=True,
         load_default="default",
@@ -252,6 +285,7 @@ class ApiAwardSchema(_TidySchema):
                 ),
                 valid_until=until if isinstance(until, datetime) else None,
                 no_expiry=until is None,
+                credits_earned=_credit(data.get("credits_earned")),
             ),
         }
 

@@ -31,6 +31,7 @@ def achievement_json(achievement: Achievement, version: AchievementVersion) -> d
         "tags": list(version.tags or []),
         "alignments": list(version.alignments or []),
         "credits_available": version.credits_available,
+        "credit_unit": version.credit_unit,
         "default_validity_days": version.default_validity_days,
         "created_at": achievement.created_at,
     }

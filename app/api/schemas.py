@@ -38,6 +38,11 @@ class AchievementOut(Schema):
     tags = fields.List(fields.String(), required=True)
     alignments = fields.List(fields.Dict(), required=True)
     credits_available = fields.Float(allow_none=True, required=True)
+    credit_unit = fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "clock_hours, ceu or points; null: hours, unit not stated"},
+    )
     default_validity_days = fields.Integer(allow_none=True, required=True)
     created_at = fields.DateTime(required=True)
 

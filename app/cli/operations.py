@@ -18,6 +18,7 @@ from app.cli.errors import UsageProblem
 from app.services._core.errors import ServiceError
 from app.services._core.transaction import roll_back_refused
 from app.services.org.audit import CLI
+from credentials import CREDIT_UNITS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -240,7 +241,12 @@ def achievements_group() -> None:
 @click.option("--type", "achievement_type", default="Badge", show_default=True)
 @click.option("--outcome", "outcomes", multiple=True, help="A learning outcome (repeatable).")
 @click.option("--tag", "tags", multiple=True)
-@click.option("--credits", type=float, help="Credit hours (creditsAvailable).")
+@click.option("--credits", type=float, help="Credit (creditsAvailable), in --credit-unit.")
+@click.option(
+    "--credit-unit",
+    type=click.Choice(tuple(CREDIT_UNITS)),
+    help="What --credits counts (none: hours, unit not stated).",
+)
 @click.option("--valid-days", type=int, help="Default validity in days (none: no expiry).")
 def achievements_create_command(
     slug: str,
@@ -251,6 +257,7 @@ def achievements_create_command(
     outcomes: tuple[str, ...],
     tags: tuple[str, ...],
     credits: float | None,
+    credit_unit: str | None,
     valid_days: int | None,
 ) -> int:
     """Create an achievement and print its id."""
@@ -270,6 +277,7 @@ def achievements_create_command(
                 learning_outcomes=outcomes,
                 tags=tags,
                 credits_available=credits,
+                credit_unit=credit_unit,
                 default_validity_days=valid_days,
             ),
             actor=CLI,

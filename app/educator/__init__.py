@@ -61,6 +61,7 @@ from app.educator import (  # noqa: E402,F401
     nav,
     portfolio,
     records,
+    renewal,
     submissions,
     wallets,
 )

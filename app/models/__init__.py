@@ -15,6 +15,7 @@ from app.models.assessment import (
 )
 from app.models.audit import AuditChainHead, AuditEvent
 from app.models.bulk import BulkJob, BulkRow
+from app.models.credit_rule import CreditRule
 from app.models.educator import Educator, EducatorEmail, MagicLink
 from app.models.email import EmailMessage
 from app.models.image import Image
@@ -81,6 +82,7 @@ __all__ = [
     "CoachReferral",
     "CredentialActivity",
     "CredentialStatus",
+    "CreditRule",
     "Educator",
     "EducatorEmail",
     "EmailMessage",

@@ -56,6 +56,9 @@ class AchievementVersion(Base):
     achievement_type: Mapped[str] = mapped_column(String(64), default="Badge")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     credits_available: Mapped[float | None] = mapped_column(Float)
+    #: The unit of ``credits_available`` (a key of ``credentials.CREDIT_UNITS``); none: hours,
+    #: as versions made before units were recorded.
+    credit_unit: Mapped[str | None] = mapped_column(String(16))
     default_validity_days: Mapped[int | None] = mapped_column(Integer)
     image_id: Mapped[int | None] = mapped_column(ForeignKey("image.id"))
     #: Rubric for reviewed awards, published as OB 3.0 ``resultDescription``s:

@@ -76,6 +76,7 @@ from app.workspace import (  # noqa: E402,F401
     badge_designs,
     bulk,
     credentials,
+    credit_rules,
     home,
     learning_modules,
     members,

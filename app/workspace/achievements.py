@@ -56,7 +56,8 @@ FIELD_LABELS = {
     "alignments": "alignments",
     "achievement_type": "type",
     "tags": "tags",
-    "credits_available": "credit hours",
+    "credits_available": "credit",
+    "credit_unit": "credit unit",
     "default_validity_days": "default validity",
     "image_id": "image",
 }
@@ -105,7 +106,12 @@ def _values_from_version(version: AchievementVersion | None) -> dict[str, Any]:
     if version is None:
         # A badge without an image looks broken in wallets, so a new one gets a generated image
         # unless the editor designs or uploads one.
-        values = {"achievement_type": "Badge", "generate_image": True, "image_source": "generate"}
+        values = {
+            "achievement_type": "Badge",
+            "credit_unit": "clock_hours",
+            "generate_image": True,
+            "image_source": "generate",
+        }
         return _with_rows({**values, **design_values(None)}, [])
     values = {
         "name": version.name,
@@ -116,6 +122,7 @@ def _values_from_version(version: AchievementVersion | None) -> dict[str, Any]:
         "achievement_type": version.achievement_type,
         "tags": ", ".join(version.tags),
         "credits_available": format_number(version.credits_available),
+        "credit_unit": version.credit_unit or "",
         "default_validity_days": str(version.default_validity_days or ""),
         "generate_image": False,
         "image_source": "keep",
@@ -183,7 +190,8 @@ def _render_form(
         preview=preview,
         design_preview=preview_link(issuer.slug, values),
         more_details_open=any(values.get(n) and values.get(n) != "Badge" for n in MORE_DETAILS)
-        or any(n in errors for n in MORE_DETAILS),
+        # The unit alone (clock hours on a new form) opens nothing; a complaint about it does.
+        or any(n in errors for n in (*MORE_DETAILS, "credit_unit")),
         alignments_open=bool(values.get("filled_alignments"))
         or any(name.startswith("alignments") for name in errors)
         or values.get("alignment_rows", 0) > values.get("filled_alignments", 0) + 1,
@@ -207,7 +215,8 @@ INPUT_LABELS = {
     "learning_outcomes": "Learning outcomes",
     "achievement_type": "Achievement type",
     "tags": "Tags",
-    "credits_available": "Credit hours",
+    "credits_available": "Credit",
+    "credit_unit": "Credit unit",
     "default_validity_days": "Default validity",
     "image": "Image file",
     "image_source": "Image",

@@ -35,6 +35,7 @@ def blank_values(rows: int = EVIDENCE_ROWS) -> dict[str, Any]:
         "evidence": [dict.fromkeys(EVIDENCE_FIELDS, "") for _ in range(rows)],
         "expiry": "default",
         "expiry_date": "",
+        "credits_earned": "",
     }
 
 
@@ -60,6 +61,7 @@ def form_values(form: MultiDict[str, str]) -> dict[str, Any]:
         "evidence": rows,
         "expiry": form.get("expiry", "default"),
         "expiry_date": form.get("expiry_date", ""),
+        "credits_earned": form.get("credits_earned", ""),
     }
 
 
@@ -79,6 +81,7 @@ def schema_input(values: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
         "evidence": [values["evidence"][i] for i in positions],
         "expiry": values["expiry"],
         "expiry_date": values["expiry_date"],
+        "credits_earned": values.get("credits_earned", ""),
     }
     return data, positions
 
@@ -99,7 +102,12 @@ def form_errors(error: ValidationError, positions: list[int]) -> dict[str, str]:
 
 #: The form input a service's complaint is about, by the service's field name (any other
 #: complaint is about the form as a whole).
-AWARD_FIELDS = {"email": "email", "valid_until": "expiry_date", "reason": "reason"}
+AWARD_FIELDS = {
+    "email": "email",
+    "valid_until": "expiry_date",
+    "reason": "reason",
+    "credits_earned": "credits_earned",
+}
 
 
 def read_award_form(
@@ -155,5 +163,6 @@ def award(slug: str, public_id: str) -> Response | str | tuple[str, int]:
         values=values,
         errors=errors,
         default_expiry=default_expiry(version),
+        credit_version=version,
     )
     return (page, 400) if errors else page

@@ -20,6 +20,7 @@ from app.services.org import achievements, audit
 from app.services.org import queries as org_queries
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
+from app.workspace.achievements import format_number
 from app.workspace.awards import (
     AWARD_FIELDS,
     EVIDENCE_ROWS,
@@ -251,6 +252,7 @@ def replace_values(credential: IssuedCredential, now: datetime) -> dict[str, Any
     published_name = isinstance(identifiers, list) and any(
         isinstance(i, dict) and i.get("identityType") == "name" for i in identifiers
     )
+    earned = subject.get("creditsEarned")
     evidence = document.get("evidence")
     rows = [
         {
@@ -268,6 +270,7 @@ def replace_values(credential: IssuedCredential, now: datetime) -> dict[str, Any
         name=credential.recipient_name or "",
         show_name=published_name or not credential.recipient_name,
         narrative=str(subject.get("narrative") or ""),
+        credits_earned=format_number(earned) if isinstance(earned, int | float) else "",
     )
     # Keep the credential's expiry: a correction should not extend or shorten it.
     if credential.valid_until is None:
@@ -319,5 +322,6 @@ def credential_replace(slug: str, credential_id: str) -> Response | str | tuple[
         errors=errors,
         reason=reason,
         default_expiry=default_expiry(current),
+        credit_version=current,
     )
     return (page, 400) if errors else page

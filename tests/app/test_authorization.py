@@ -29,13 +29,14 @@ from app.models import (
 )
 from app.services.awarding import bulk
 from app.services.delivery import visibility
-from app.services.learning import authoring, reviews
+from app.services.learning import authoring, credit_rules, reviews
 from app.services.learning.authoring import ActivityInput, ModuleInput
 from app.services.org import invitations, staff, tokens
 from app.services.org.audit import Actor
 from app.services.webhooks import deliveries as webhook_deliveries
 from app.services.webhooks import endpoints as webhook_endpoints
 from app.wiring import service_env
+from schemas.credit_rules import load_credit_rule
 from tests.app.conftest import BASE_URL, sign_in_directly
 from tests.app.portfolio_helpers import (
     PDF,
@@ -126,6 +127,9 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
     token_b = tokens.create(issuer_b, creator=bob, name="B's LMS", scopes=["awards:write"],
                             expires_at=None, actor=Actor(bob), env=service_env()).token  # fmt: skip
     endpoint_b, delivery_b = webhook_with_delivery(app, issuer_b, credential_b)
+    rule_b = credit_rules.create(issuer_b, load_credit_rule({"name": "B's renewal", "cycle_years": 5,
+                                 "cycle_start": "2025-07-01", "hours_required": 50}),
+                                 actor=Actor(bob), env=service_env())  # fmt: skip
     return {
         "alice": alice, "bob": bob, "a": issuer_a, "b": issuer_b,
         "values": {
@@ -136,6 +140,7 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
             "invitation_id": invited[0].id,
             "enrolment_id": enrolment_b.id, "token_id": token_b.public_id,
             "endpoint_id": endpoint_b.public_id, "delivery_id": delivery_b.public_id,
+            "rule_id": rule_b.public_id,
         },
     }  # fmt: skip
 
@@ -740,3 +745,43 @@ def test_stage_routes_by_role(
             assert response.status_code in (200, 303, 400, 409), f"{method} {path} as {role}"
         else:
             assert response.status_code == 403, f"{method} {path} as {role}"
+
+
+# --- Credit rules (editors and owners) and progress toward renewal (the educator's own) ---------
+
+
+def test_credit_rules_are_for_editors_and_owners_of_that_issuer(
+    app: Flask, client: FlaskClient, two_issuers, make_staff
+) -> None:
+    awarder = make_staff("awarder@b.example.org", name="Al Awarder")
+    staff.set_role(
+        two_issuers["b"], awarder, "awarder", actor=Actor(label="test"), env=service_env()
+    )
+    sign_in(client, app, awarder)
+    slug, rule_id = two_issuers["b"].slug, two_issuers["values"]["rule_id"]
+    for path in (f"/workspace/{slug}/credit-rules", f"/workspace/{slug}/credit-rules/new",
+                 f"/workspace/{slug}/credit-rules/{rule_id}"):  # fmt: skip
+        assert client.get(path, base_url=BASE_URL).status_code == 403, path
+    # A rule is found only in its own organisation's workspace.
+    sign_in(client, app, two_issuers["alice"])
+    a = two_issuers["a"].slug
+    assert (
+        client.get(f"/workspace/{a}/credit-rules/{rule_id}", base_url=BASE_URL).status_code == 404
+    )
+
+
+def test_progress_toward_renewal_is_the_holders_own(
+    app: Flask, client: FlaskClient, holder_and_stranger
+) -> None:
+    response = client.get("/me/renewal", base_url=BASE_URL)
+    assert response.status_code in (302, 303) and "/me/sign-in" in response.headers["Location"]
+    issuer = db.session.get(IssuedCredential, holder_and_stranger["credential"].id).issuer
+    credit_rules.create(issuer, load_credit_rule({"name": "H renewal", "cycle_years": 5,
+                        "cycle_start": "2025-07-01", "hours_required": 50}),
+                        actor=Actor(label="test"), env=service_env())  # fmt: skip
+    sign_in_educator(client, holder_and_stranger["stranger"])
+    page = client.get("/me/renewal", base_url=BASE_URL).get_data(as_text=True)
+    assert "H renewal" not in page and "H&#39;s badge" not in page and "No renewal rules" in page
+    sign_in_educator(client, holder_and_stranger["holder"])
+    page = client.get("/me/renewal", base_url=BASE_URL).get_data(as_text=True)
+    assert "H renewal" in page

@@ -173,6 +173,8 @@ def test_verify_page_with_a_result_has_no_serious_violations(
         "/audit",
         "/credentials/{valid_id}",
         "/records?email=ann@example.org",
+        "/credit-rules",
+        "/credit-rules/new?preset=five-year-50",
     ],
 )
 def test_workspace_pages_have_no_serious_violations(

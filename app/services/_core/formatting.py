@@ -74,3 +74,20 @@ def format_hours(value: float | Decimal | None, locale: LocaleLike) -> str:
     if value is None:
         return ""
     return units.format_unit(value, "duration-hour", length="long", locale=_chosen(locale))
+
+
+#: Singular and plural of the credit units that are not hours (see ``credentials.CREDIT_UNITS``);
+#: Babel has no unit for CEUs or points, so these are English until a catalogue says otherwise.
+_CREDIT_WORDS = {"ceu": ("CEU", "CEUs"), "points": ("PD point", "PD points")}
+
+
+def format_credit(value: float | Decimal | None, unit: str | None, locale: LocaleLike) -> str:
+    """An amount of credit in its unit: "6 hours" (clock hours, or no unit stated),
+    "1.5 CEUs", "1 PD point"; "" for nothing."""
+    if value is None:
+        return ""
+    words = _CREDIT_WORDS.get(unit or "")
+    if words is None:
+        return format_hours(value, locale)
+    singular, plural = words
+    return f"{format_decimal(value, locale)} {singular if value == 1 else plural}"

@@ -76,6 +76,9 @@ class AwardInput:
     show_name: bool = True
     awarded_date: datetime | None = None
     results: tuple[ResultInput, ...] = ()
+    #: The credit this award earned (``creditsEarned``), when it differs from what the
+    #: achievement makes available; in the achievement's credit unit.
+    credits_earned: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     #: The recipient earned it in Cairn, signed in (a module, a reviewed submission), so it is
     #: in their backpack already: claimed when issued, and the award email asks no claim.
@@ -95,6 +98,7 @@ def award_input(fields: AwardFields) -> AwardInput:
         valid_until=fields["valid_until"],
         no_expiry=fields["no_expiry"],
         show_name=fields["show_name"],
+        credits_earned=fields.get("credits_earned"),
     )
 
 
@@ -183,13 +187,29 @@ class Issuance:
                         achieved_level=r.achieved_level,
                     )
                     for r in award.results
-                ],
+                ]
+                + self.credit_results(award),
+                credits_earned=award.credits_earned,
             )
         except (ValueError, CredentialError) as exc:
             raise Invalid(
                 f"The credential could not be built: {getattr(exc, 'message', exc)}"
             ) from None
         return unsigned, valid_until
+
+    def credit_results(self, award: AwardInput) -> list[credentials.Result]:
+        """The credits earned as a ``Result`` of the achievement's credit ``ResultDescription``
+        (which names the unit), beside ``creditsEarned`` (a bare number in OB 3.0)."""
+        if award.credits_earned is None:
+            return []
+        return [
+            credentials.Result(
+                value=achievements.format_credit_value(award.credits_earned),
+                result_description=description.id,
+            )
+            for description in self.ob_achievement.result_descriptions
+            if description.result_type == credentials.CREDIT_RESULT_TYPE
+        ]
 
     def sign(
         self, award: AwardInput, credential_id: str, index: int

@@ -240,6 +240,7 @@ def _corrected(credential: IssuedCredential, corrected: AwardInput) -> AwardInpu
         no_expiry=corrected.no_expiry,
         show_name=corrected.show_name,
         results=corrected.results,
+        credits_earned=corrected.credits_earned,
         awarded_date=credential.issued_at,
     )
 

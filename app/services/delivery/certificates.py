@@ -19,7 +19,7 @@ from typing import cast
 from fpdf import FPDF
 
 from app.qr import qr_png
-from app.services._core.formatting import DEFAULT_LOCALE, format_day, format_hours
+from app.services._core.formatting import DEFAULT_LOCALE, format_credit, format_day
 from app.services.delivery.certificate_design import CertificateDesign, Picture, badge_of
 from app.services.delivery.downloads import CredentialView, parse_date
 
@@ -273,8 +273,8 @@ def _body(
         pdf.line(rule, y + 2, rule + 40, y + 2)
     y = _text(pdf, "for", frame, y + 5, Style(size=11, colour=MUTED), draw=draw)
     y = _text(pdf, view.name, frame, y + 1, Style("B", 19, 11, lines=2, colour=accent), draw=draw)
-    if view.credits:
-        credit = f"{format_hours(view.credits, locale)} of credit"
+    if view.credited:
+        credit = f"{format_credit(view.credited, view.credit_unit, locale)} of credit"
         y = _text(pdf, credit, frame, y + 1.5, Style("B", 11), draw=draw)
     description = _plain(view.description, 420)
     room = int((limit - y - 3) // (10 * PT * 1.3))

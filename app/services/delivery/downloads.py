@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import credentials
 from app import svg_sanitiser
 from app.extensions import db
 from app.models import AchievementVersion, Image, IssuedCredential, Issuer
@@ -47,8 +48,19 @@ class CredentialView:
     alignments: list[dict[str, Any]]
     achievement_type: str | None
     credits: float | None
+    #: The unit of ``credits`` and ``credits_earned`` (a key of ``credentials.CREDIT_UNITS``);
+    #: none: hours, unit not stated.
+    credit_unit: str | None
+    #: What this award earned (``creditsEarned``), when it was recorded.
+    credits_earned: float | None
     proof_format: str
     document: dict[str, Any]
+
+    @property
+    def credited(self) -> float | None:
+        """The credit this award carries: what was earned when recorded, else what the
+        achievement makes available."""
+        return self.credits_earned if self.credits_earned is not None else self.credits
 
 
 def _payload(credential: IssuedCredential) -> dict[str, Any]:
@@ -87,10 +99,44 @@ def view(credential: IssuedCredential, base_url: str) -> CredentialView:
         evidence=[e for e in document.get("evidence") or [] if isinstance(e, dict)],
         alignments=[a for a in achievement.get("alignment") or [] if isinstance(a, dict)],
         achievement_type=achievement.get("achievementType"),
-        credits=achievement.get("creditsAvailable"),
+        credits=_number(achievement.get("creditsAvailable")),
+        credit_unit=credit_unit(achievement),
+        credits_earned=_number(subject.get("creditsEarned")),
         proof_format=credential.proof_format,
         document=document,
     )
+
+
+def _number(value: Any) -> float | None:
+    # A signed document is shown as signed, but only a number is shown as credit.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def credit_unit(achievement: dict[str, Any]) -> str | None:
+    """The unit of an OB 3.0 achievement's credit: the code of its credit ``ResultDescription``
+    (``…#credit-<code>``, resultType ``ext:CreditUnit``), or none (hours, unit not stated)."""
+    for description in achievement.get("resultDescription") or []:
+        if not isinstance(description, dict):
+            continue
+        if description.get("resultType") != credentials.CREDIT_RESULT_TYPE:
+            continue
+        code = str(description.get("id") or "").rpartition("#credit-")[2]
+        if code in credentials.CREDIT_UNITS:
+            return code
+    return None
+
+
+def credit_of(credential: IssuedCredential) -> tuple[float | None, str | None]:
+    """The credit a credential carries as signed (``creditsEarned`` when recorded, else its
+    achievement's ``creditsAvailable``) and its unit (none: hours, unit not stated)."""
+    document = _payload(credential)
+    subject = document.get("credentialSubject") or {}
+    achievement = subject.get("achievement") or {}
+    earned = _number(subject.get("creditsEarned"))
+    credited = earned if earned is not None else _number(achievement.get("creditsAvailable"))
+    return credited, credit_unit(achievement)
 
 
 def version_image(credential: IssuedCredential) -> Image | None:

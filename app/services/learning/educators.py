@@ -28,6 +28,7 @@ from app.services._core.addresses import check_email
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Invalid, NotFound
 from app.services._core.transaction import roll_back_refused
+from app.services.delivery import downloads
 from app.services.mail import emails
 from app.services.org import account_sessions, audit
 from app.services.org.audit import Actor
@@ -489,6 +490,10 @@ class BackpackEntry:
     issuer_slug: str
     image_sha256: str | None
     image_extension: str | None
+    #: The credit it carries as signed (what was earned, else what its achievement makes
+    #: available), and its unit (none: hours, unit not stated).
+    credits: float | None = None
+    credit_unit: str | None = None
 
 
 def _entries(where: list[Any]) -> list[BackpackEntry]:
@@ -508,17 +513,25 @@ def _entries(where: list[Any]) -> list[BackpackEntry]:
         .where(*where)
         .order_by(IssuedCredential.issued_at.desc(), IssuedCredential.id)
     ).all()
-    return [
-        BackpackEntry(
-            credential=credential,
-            name=name,
-            issuer_name=issuer_name,
-            issuer_slug=issuer_slug,
-            image_sha256=sha,
-            image_extension=("svg" if media_type == "image/svg+xml" else "png") if sha else None,
+    entries = []
+    for credential, name, issuer_name, issuer_slug, sha, media_type in rows:
+        # Read from the signed document, so the card says what the credential says.
+        credits, unit = downloads.credit_of(credential)
+        entries.append(
+            BackpackEntry(
+                credential=credential,
+                name=name,
+                issuer_name=issuer_name,
+                issuer_slug=issuer_slug,
+                image_sha256=sha,
+                image_extension=("svg" if media_type == "image/svg+xml" else "png")
+                if sha
+                else None,
+                credits=credits,
+                credit_unit=unit,
+            )
         )
-        for credential, name, issuer_name, issuer_slug, sha, media_type in rows
-    ]
+    return entries
 
 
 def backpack(educator: Educator) -> list[BackpackEntry]:

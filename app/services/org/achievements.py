@@ -18,7 +18,7 @@ from app.services._core.errors import Conflict, Invalid, NotFound
 from app.services.org import audit
 from app.services.org.audit import Actor
 from app.services.org.issuers import image_url
-from credentials import ACHIEVEMENT_TYPES
+from credentials import ACHIEVEMENT_TYPES, CREDIT_RESULT_TYPE, CREDIT_UNITS
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class AchievementInput:
     achievement_type: str = "Badge"
     tags: tuple[str, ...] = ()
     credits_available: float | None = None
+    credit_unit: str | None = None
     default_validity_days: int | None = None
     image_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -51,6 +52,7 @@ class AchievementInput:
             achievement_type=loaded["achievement_type"],
             tags=tuple(loaded["tags"]),
             credits_available=loaded["credits_available"],
+            credit_unit=loaded.get("credit_unit"),
             default_validity_days=loaded["default_validity_days"],
             image_id=image_id,
         )
@@ -73,6 +75,8 @@ def _fields(data: AchievementInput) -> dict[str, Any]:
         "achievement_type": data.achievement_type,
         "tags": sorted({t.strip() for t in data.tags if t.strip()}),
         "credits_available": data.credits_available,
+        # A unit without credits says nothing: kept only with a number.
+        "credit_unit": data.credit_unit if data.credits_available is not None else None,
         "default_validity_days": data.default_validity_days,
         "image_id": data.image_id,
     }
@@ -91,7 +95,9 @@ def _check(data: AchievementInput) -> None:
     if kind not in ACHIEVEMENT_TYPES and not kind.startswith("ext:"):
         raise Invalid(f"Unknown achievement type {kind!r}.", "achievement_type")
     if data.credits_available is not None and not 0 <= data.credits_available <= 10_000:
-        raise Invalid("Credit hours must be between 0 and 10,000.", "credits_available")
+        raise Invalid("Credit must be between 0 and 10,000.", "credits_available")
+    if data.credit_unit is not None and data.credit_unit not in CREDIT_UNITS:
+        raise Invalid(f"Unknown credit unit {data.credit_unit!r}.", "credit_unit")
     if data.default_validity_days is not None and not 1 <= data.default_validity_days <= 36_500:
         raise Invalid(
             "A default validity must be between 1 day and 100 years.", "default_validity_days"
@@ -516,10 +522,45 @@ def ob_achievement(
         ),
         tags=tuple(version.tags),
         credits_available=version.credits_available,
-        result_descriptions=rubric_descriptions(achievement, version, env),
+        result_descriptions=credit_descriptions(achievement, version, env)
+        + rubric_descriptions(achievement, version, env),
         version=str(version.version),
         in_language="en",
     )
+
+
+def credit_url(
+    achievement: Achievement, version: AchievementVersion, env: ServiceEnv
+) -> str | None:
+    """The id of the version's credit ``ResultDescription`` (none without a unit): an award's
+    ``Result`` of credits earned points at it."""
+    if version.credit_unit is None or version.credits_available is None:
+        return None
+    return f"{version_url(achievement, version, env)}#credit-{version.credit_unit}"
+
+
+def credit_descriptions(
+    achievement: Achievement, version: AchievementVersion, env: ServiceEnv
+) -> tuple[credentials.ResultDescription, ...]:
+    """The unit of ``creditsAvailable`` as a ``ResultDescription`` (see
+    ``credentials.CREDIT_UNITS`` for why); none for a version without a unit."""
+    url = credit_url(achievement, version, env)
+    if url is None or version.credit_unit is None:
+        return ()
+    return (
+        credentials.ResultDescription(
+            id=url,
+            name=CREDIT_UNITS[version.credit_unit],
+            result_type=CREDIT_RESULT_TYPE,
+            value_min="0",
+            value_max=format_credit_value(version.credits_available),
+        ),
+    )
+
+
+def format_credit_value(value: float | None) -> str:
+    """A credit as a JSON string: "6", "1.5" (no trailing ".0")."""
+    return "" if value is None else f"{value:g}"
 
 
 def criterion_url(

@@ -148,6 +148,7 @@ NEW_FORM = {
     "achievement_type": "Competency",
     "tags": "feedback, assessment",
     "credits_available": "1.5",
+    "credit_unit": "ceu",
     "default_validity_days": "365",
     "alignments-0-target_name": "Analyst",
     "alignments-0-target_url": "https://iste.org/standards/educators#analyst",
@@ -172,6 +173,8 @@ def test_create_through_the_form(app, web, workspace) -> None:
     assert 'name="alignments-1-target_name"' not in page
     # A new badge gets an image made from its name unless the editor designs or uploads one.
     assert 'name="image_source" value="generate" id="image_source" checked' in page
+    # A new achievement's credit is in clock hours unless the editor chooses otherwise.
+    assert '<option value="clock_hours" selected>Clock hours</option>' in page
     response = web.submit(new, data={**NEW_FORM, "generate_image": "1"})
     assert response.status_code == 303, response.get_data(as_text=True)
     achievement = db.session.scalars(select(Achievement)).one()
@@ -194,6 +197,7 @@ def test_create_through_the_form(app, web, workspace) -> None:
     ]
     assert version.tags == ["assessment", "feedback"]
     assert (version.credits_available, version.default_validity_days) == (1.5, 365)
+    assert version.credit_unit == "ceu"
     assert version.image is not None and version.image.media_type == "image/png"
     assert version.created_by_id == workspace["editor"].id
 
@@ -205,7 +209,7 @@ def test_create_through_the_form(app, web, workspace) -> None:
     assert "assessment, feedback" in detail
     listing = web.get(workspace["base"]).get_data(as_text=True)
     assert "Feedback That Moves Learning" in listing and "version 1" in listing
-    assert "1.5 hours of credit" in listing
+    assert "1.5 CEUs of credit" in listing and "<dd>1.5 CEUs</dd>" in detail
 
 
 def test_create_with_an_uploaded_image(app, web, workspace) -> None:
@@ -237,7 +241,8 @@ def test_no_image_when_neither_uploaded_nor_generated(app, web, workspace) -> No
         ({"criteria_url": "javascript:alert(1)"}, "criteria_url", "http:// or https://"),
         ({"achievement_type": "Trophy"}, "achievement_type", "from the list"),
         ({"credits_available": "-1"}, "credits_available", "between 0 and 10,000"),
-        ({"credits_available": "1,5"}, "credits_available", "number of hours"),
+        ({"credits_available": "1,5"}, "credits_available", "Enter a number, like 2 or 1.5"),
+        ({"credit_unit": "furlongs"}, "credit_unit", "clock hours, CEUs or PD points"),
         ({"credits_available": "0.125"}, "credits_available", "two decimal places"),
         ({"default_validity_days": "0"}, "default_validity_days", "between 1 and 36,500"),
         ({"default_validity_days": "a year"}, "default_validity_days", "whole number"),
@@ -418,7 +423,7 @@ def test_edit_makes_a_version_and_issued_credentials_keep_theirs(
 
     detail = web.get(f"{workspace['base']}/{achievement.public_id}").get_data(as_text=True)
     history = detail[detail.index("Version history") :]
-    assert "Eddie Editor" in history and "name, credit hours" in history
+    assert "Eddie Editor" in history and "name, credit" in history
     assert f'href="/achievements/{achievement.public_id}/versions/1"' in history
     assert f'href="/achievements/{achievement.public_id}/versions/2"' in history
     assert "<strong>1</strong> issued" not in detail and "<strong>2</strong> issued" in detail
