@@ -56,6 +56,8 @@ def credential_view(**changes: object) -> CredentialView:
         alignments=[],
         achievement_type="Certificate",
         credits=6.0,
+        credit_unit=None,
+        credits_earned=None,
         proof_format="di",
         document={},
     )
