@@ -75,6 +75,30 @@ def reset_schema() -> None:
     db.create_all()
 
 
+def rate_limited_app(tmp_path: Path, **settings: Any) -> Iterator[Flask]:
+    """An application like the ``app`` fixture's but with rate limits on (that one turns them
+    off), plus ``settings`` (a limit to test, lowered); for a fixture to ``yield from``."""
+    application = create_app(
+        {
+            "ENV": "testing",
+            "DATABASE_URL": database_url(tmp_path),
+            "KEYS_DIR": str(tmp_path / "keys"),
+            "BASE_URL": BASE_URL,
+            "JOBS_INLINE": True,
+            "RATELIMIT_ENABLED": True,
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
+            "KEY_KDF_FOR_TESTS": True,
+            **settings,
+        }
+    )
+    with application.app_context():
+        # The counters live in the database (shared by every worker), so it needs its tables.
+        reset_schema()
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
     application = create_app(

@@ -9,35 +9,17 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from app import create_app
-from app.extensions import db
 from app.services.org import issuers, staff, tokens
 from app.services.org.audit import Actor
 from app.services.org.issuers import IssuerProfileInput
 from app.wiring import service_env
-from tests.app.conftest import BASE_URL, PASSWORD, database_url, reset_schema
+from tests.app.conftest import BASE_URL, PASSWORD, rate_limited_app
 
 
 @pytest.fixture
 def limited_app(tmp_path: Path) -> Iterator[Flask]:
     """An application with rate limits on, three API requests a minute per token."""
-    application = create_app(
-        {
-            "ENV": "testing",
-            "DATABASE_URL": database_url(tmp_path),
-            "KEYS_DIR": str(tmp_path / "keys"),
-            "BASE_URL": BASE_URL,
-            "JOBS_INLINE": True,
-            "RATELIMIT_ENABLED": True,
-            "API_RATE_LIMIT": "3/minute",
-            "KEY_KDF_FOR_TESTS": True,
-        }
-    )
-    with application.app_context():
-        reset_schema()
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+    yield from rate_limited_app(tmp_path, API_RATE_LIMIT="3/minute")
 
 
 def test_each_token_has_its_own_allowance(limited_app: Flask) -> None:

@@ -13,14 +13,13 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app import create_app
 from app.extensions import db
 from app.models import ROLES, AccountToken, AuditEvent, EmailMessage, StaffAccount
 from app.services.org import staff
 from app.services.org.audit import Actor
 from app.wiring import service_env
 from schemas.staff import STAFF_ROLES
-from tests.app.conftest import BASE_URL, PASSWORD, Web, database_url, reset_schema
+from tests.app.conftest import BASE_URL, PASSWORD, Web, rate_limited_app
 from tests.app.mail_helpers import delivered, parts_of
 
 EMAIL = "owner@district7.example.org"
@@ -241,22 +240,7 @@ def test_the_schema_knows_the_same_roles_as_the_model() -> None:
 @pytest.fixture
 def limited_app(tmp_path: Path) -> Iterator[Flask]:
     """An application with rate limits on (the shared fixture turns them off)."""
-    application = create_app(
-        {
-            "ENV": "testing",
-            "DATABASE_URL": database_url(tmp_path),
-            "KEYS_DIR": str(tmp_path / "keys"),
-            "BASE_URL": BASE_URL,
-            "JOBS_INLINE": True,
-            "RATELIMIT_ENABLED": True,
-            "LOGIN_EMAIL_RATE_LIMIT": "5 per hour",
-        }
-    )
-    with application.app_context():
-        reset_schema()
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+    yield from rate_limited_app(tmp_path, LOGIN_EMAIL_RATE_LIMIT="5 per hour")
 
 
 def attempt(web: Web, email: str, ip: str, password: str = WRONG_PASSWORD) -> Any:

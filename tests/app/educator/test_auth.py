@@ -14,11 +14,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app import create_app
 from app.extensions import db
 from app.models import Educator, EmailMessage, MagicLink
 from app.wiring import service_env
-from tests.app.conftest import BASE_URL, Web, database_url, reset_schema
+from tests.app.conftest import BASE_URL, Web, rate_limited_app
 from tests.app.educator.educator_helpers import (
     count,
     make_educator,
@@ -181,23 +180,7 @@ def test_sign_out_needs_a_post_with_a_csrf_token(web: Web) -> None:
 @pytest.fixture
 def limited_app(tmp_path: Path) -> Iterator[Flask]:
     """An application with rate limits on (the shared fixture turns them off)."""
-    application = create_app(
-        {
-            "ENV": "testing",
-            "DATABASE_URL": database_url(tmp_path),
-            "KEYS_DIR": str(tmp_path / "keys"),
-            "BASE_URL": BASE_URL,
-            "JOBS_INLINE": True,
-            "RATELIMIT_ENABLED": True,
-            "OUTBOX_DIR": str(tmp_path / "outbox"),
-            "EDUCATOR_SIGN_IN_EMAIL_RATE_LIMIT": "3 per hour",
-        }
-    )
-    with application.app_context():
-        reset_schema()
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+    yield from rate_limited_app(tmp_path, EDUCATOR_SIGN_IN_EMAIL_RATE_LIMIT="3 per hour")
 
 
 def ask(web: Web, email: str, ip: str) -> Any:

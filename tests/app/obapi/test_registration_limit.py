@@ -9,33 +9,16 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from app import create_app
 from app.extensions import db
 from app.models import OAuthClient
-from tests.app.conftest import BASE_URL, database_url, reset_schema
+from tests.app.conftest import BASE_URL, rate_limited_app
 from tests.app.obapi.client import ALL_SCOPES, REDIRECT_URI
 
 
 @pytest.fixture
 def limited_app(tmp_path: Path) -> Iterator[Flask]:
     """An application with rate limits on, two registrations an hour per address."""
-    application = create_app(
-        {
-            "ENV": "testing",
-            "DATABASE_URL": database_url(tmp_path),
-            "KEYS_DIR": str(tmp_path / "keys"),
-            "BASE_URL": BASE_URL,
-            "JOBS_INLINE": True,
-            "RATELIMIT_ENABLED": True,
-            "OB_API_REGISTRATION_RATE_LIMIT": "2 per hour",
-            "KEY_KDF_FOR_TESTS": True,
-        }
-    )
-    with application.app_context():
-        reset_schema()
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+    yield from rate_limited_app(tmp_path, OB_API_REGISTRATION_RATE_LIMIT="2 per hour")
 
 
 def test_registrations_past_the_allowance_get_429(limited_app: Flask) -> None:

@@ -9,30 +9,13 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from app import create_app
-from app.extensions import db
 from app.oid4vci.endpoints import TOKEN_LIMIT
-from tests.app.conftest import BASE_URL, database_url, reset_schema
+from tests.app.conftest import BASE_URL, rate_limited_app
 
 
 @pytest.fixture
 def limited_app(tmp_path: Path) -> Iterator[Flask]:
-    application = create_app(
-        {
-            "ENV": "testing",
-            "DATABASE_URL": database_url(tmp_path),
-            "KEYS_DIR": str(tmp_path / "keys"),
-            "BASE_URL": BASE_URL,
-            "JOBS_INLINE": True,
-            "RATELIMIT_ENABLED": True,
-            "KEY_KDF_FOR_TESTS": True,
-        }
-    )
-    with application.app_context():
-        reset_schema()
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+    yield from rate_limited_app(tmp_path)
 
 
 def test_token_requests_past_the_allowance_get_429(limited_app: Flask) -> None:

@@ -16,14 +16,12 @@ from flask.testing import FlaskClient
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from app import create_app
-from app.extensions import db
 from app.models import Achievement, IssuedCredential, Issuer
 from app.services.awarding import revocation
 from app.services.org.audit import Actor
 from app.wiring import service_env
 from credentials import CHECK_ORDER
-from tests.app.conftest import BASE_URL, database_url, reset_schema
+from tests.app.conftest import BASE_URL, rate_limited_app
 from tests.app.forgeries import forged_credential
 from tests.app.public.conftest import EMAIL
 
@@ -284,22 +282,7 @@ def test_a_body_that_is_too_large_is_413(client: FlaskClient, app: Flask) -> Non
 @pytest.fixture
 def limited_app(tmp_path: Path) -> Iterator[Flask]:
     """An application with rate limits on (the shared fixture turns them off)."""
-    application = create_app(
-        {
-            "ENV": "testing",
-            "DATABASE_URL": database_url(tmp_path),
-            "KEYS_DIR": str(tmp_path / "keys"),
-            "BASE_URL": BASE_URL,
-            "JOBS_INLINE": True,
-            "RATELIMIT_ENABLED": True,
-        }
-    )
-    with application.app_context():
-        # The counters live in the database (shared by every worker), so it needs its tables.
-        reset_schema()
-        yield application
-        db.session.remove()
-        db.engine.dispose()
+    yield from rate_limited_app(tmp_path)
 
 
 def test_the_thirty_first_request_in_a_minute_is_429(limited_app: Flask) -> None:
