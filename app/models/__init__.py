@@ -42,6 +42,7 @@ from app.models.portfolio import (
 )
 from app.models.rate_limit import RateLimitCounter
 from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, StaffInvitation
+from app.models.renewal_statement import RenewalStatement
 from app.models.status_list import StatusList
 from app.models.wallet import WALLET_PROTOCOLS, WalletCopy
 from app.models.wallet_exchange import EXCHANGE_STATES, VcApiExchange
@@ -112,6 +113,7 @@ __all__ = [
     "StaffAccount",
     "StaffInvitation",
     "StatusAllocation",
+    "RenewalStatement",
     "StatusList",
     "StoredFile",
     "Submission",
