@@ -5,6 +5,8 @@ its own), what is refused, and the audit of a staff statement."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -188,3 +190,27 @@ def test_bad_input_is_refused_and_nothing_is_kept(
         statements.create(other, RITA, start, end, rule=None, made_by="staff",
                           actor=Actor(label="test"), env=env)  # fmt: skip
     assert db.session.scalar(select(func.count()).select_from(RenewalStatement)) == 0
+
+
+def test_the_pdf_names_who_what_and_where_to_verify(district: Issuer, three: dict[str, Any]) -> None:
+    from app.services.learning.statement_pdf import statement_pdf  # noqa: PLC0415
+
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+
+    env = service_env()
+    start, end = this_year()
+    made = statements.create(district, RITA, start, end, rule=three["rule"], made_by="educator",
+                             actor=None, env=env)  # fmt: skip
+    data = statement_pdf(statements.view(made, env))
+    assert data.startswith(b"%PDF")
+    text = " ".join(
+        subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True)
+        .stdout.decode()
+        .split()
+    )
+    for expected in ("RENEWAL STATEMENT", "Rita Renewal", "District 7 Professional Learning",
+                     "Licence renewal", "Inclusive Classrooms", "1.5 CEUs", "22.5",
+                     "Special education", "52.5", "Met", statements.statement_url(made.public_id, env)):  # fmt: skip
+        assert expected in text, expected
+    assert statement_pdf(statements.view(made, env)) == data  # the same bytes every time
