@@ -71,5 +71,7 @@ def _rule(rules: list[CreditRule], wanted: str | None, issuer_name: str) -> Cred
         raise UsageProblem(f"{issuer_name} has no credit rules named {wanted!r}")
     if len(rules) > 1:
         names = ", ".join(repr(r.name) for r in rules)
-        raise UsageProblem(f"{issuer_name} has several credit rules; choose one with --rule: {names}")
+        raise UsageProblem(
+            f"{issuer_name} has several credit rules; choose one with --rule: {names}"
+        )
     return rules[0] if rules else None

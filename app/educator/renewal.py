@@ -18,7 +18,9 @@ from app.wiring import service_env
 from schemas.statements import StatementSchema, statement_form_data
 
 
-def _page(educator: Educator, errors: dict[str, str], form: Any, status: int) -> ResponseReturnValue:
+def _page(
+    educator: Educator, errors: dict[str, str], form: Any, status: int
+) -> ResponseReturnValue:
     env = service_env()
     progress = [
         credit_rules.progress(educator, rule, env) for rule in credit_rules.rules_for(educator)

@@ -41,8 +41,8 @@ from app.models.portfolio import (
     SubmissionItem,
 )
 from app.models.rate_limit import RateLimitCounter
-from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, StaffInvitation
 from app.models.renewal_statement import RenewalStatement
+from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, StaffInvitation
 from app.models.status_list import StatusList
 from app.models.wallet import WALLET_PROTOCOLS, WalletCopy
 from app.models.wallet_exchange import EXCHANGE_STATES, VcApiExchange
@@ -108,12 +108,12 @@ __all__ = [
     "PortfolioItem",
     "Prompt",
     "RateLimitCounter",
+    "RenewalStatement",
     "Response",
     "Review",
     "StaffAccount",
     "StaffInvitation",
     "StatusAllocation",
-    "RenewalStatement",
     "StatusList",
     "StoredFile",
     "Submission",

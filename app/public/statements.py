@@ -22,9 +22,7 @@ def statement(statement_id: str) -> ResponseReturnValue:
     env = service_env()
     shown = statements.view(statements.get(statement_id), env)
     report = verification.verify_record(shown.statement.document, env=env, fallback=fetcher())
-    by_id = {
-        str((inner.credential or {}).get("id")): inner for inner in report.embedded
-    }
+    by_id = {str((inner.credential or {}).get("id")): inner for inner in report.embedded}
     return render_template(
         "public/statement.html",
         shown=shown,

@@ -36,10 +36,12 @@ def renewal_statements(slug: str) -> ResponseReturnValue:
             return redirect(url_for("public.statement", statement_id=made.public_id), code=303)
         errors = refused.errors({"email": "email", "from": "from", "to": "to"}, default="email")
     today = credit_rules.now_date(env)
+    # By default: the first rules' current cycle so far, else this calendar year so far.
+    first = credit_rules.cycle_of(rules[0], today)[0] if rules else today.replace(month=1, day=1)
     form = request.form if request.method == "POST" else {
         "email": request.args.get("email", ""),
         "rule": rules[0].public_id if rules else "",
-        "from": (credit_rules.cycle_of(rules[0], today)[0] if rules else today.replace(month=1, day=1)).isoformat(),
+        "from": first.isoformat(),
         "to": today.isoformat(),
     }  # fmt: skip
     return render_template(

@@ -868,7 +868,9 @@ def test_a_renewal_statement_is_made_by_its_educator_or_that_organisations_staff
     viewer = make_staff("viewer@b.example.org", name="Vera Viewer")
     staff.set_role(two_issuers["b"], viewer, "viewer", actor=Actor(label="test"), env=service_env())
     awarder = make_staff("awarder@b.example.org", name="Al Awarder")
-    staff.set_role(two_issuers["b"], awarder, "awarder", actor=Actor(label="test"), env=service_env())
+    staff.set_role(
+        two_issuers["b"], awarder, "awarder", actor=Actor(label="test"), env=service_env()
+    )
     sign_in(client, app, viewer)
     assert client.get(b_path, base_url=BASE_URL).status_code == 403
     sign_in(client, app, awarder)

@@ -133,7 +133,7 @@ def _lines(pdf: FPDF, shown: StatementView, locale: str) -> None:
     pdf.set_line_width(0.2)
     heading = FontFace(emphasis="BOLD", fill_color=HEAD_FILL, color=INK)
     with pdf.table(
-        col_widths=(62, 30, 26, 18, 38),
+        col_widths=(52, 36, 30, 16, 40),
         text_align=("LEFT", "LEFT", "LEFT", "RIGHT", "LEFT"),
         headings_style=heading,
         line_height=5.2,
@@ -203,7 +203,7 @@ def _verification(pdf: FPDF, shown: StatementView, locale: str) -> None:
     pdf.multi_cell(width, 5.5, "Verify this statement", new_x="LEFT", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
     pdf.multi_cell(width, 4.8, shown.url, new_x="LEFT", new_y="NEXT")
-    pdf.ln(1.5)
+    pdf.set_xy(x, pdf.get_y() + 1.5)  # ln() would go back to the margin, under the code
     pdf.set_text_color(*MUTED)
     pdf.set_font("DejaVu", "", 8)
     signer = shown.document.get("issuer", {}).get("id", "")

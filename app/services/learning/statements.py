@@ -181,9 +181,7 @@ def create(
     ).all()
     if educator is None and not found:
         raise NotFound(f"{issuer.name} knows no educator with that address.")
-    usable = [
-        c for c in found if c.status_at(env.now) == "valid" and c.document.startswith("{")
-    ]
+    usable = [c for c in found if c.status_at(env.now) == "valid" and c.document.startswith("{")]
     chosen = [c for c in usable if start <= c.issued_at.date() <= end]
     if not chosen:
         raise Invalid(
@@ -266,7 +264,8 @@ def _summary(
     entries = []
     for line in lines:
         entry: dict[str, Any] = {
-            "credential": line.credential.id,
+            # The id the credential is signed with, as the embedded copy shows it.
+            "credential": str(json.loads(line.credential.document).get("id", line.credential.id)),
             "achievement": line.name,
             "awarded": line.awarded.isoformat(),
         }
@@ -300,11 +299,8 @@ def _evidence(summary: dict[str, Any]) -> list[dict[str, Any]]:
     named by id, then the totals. ``genre`` says which is which."""
     found = []
     for line in summary["lines"]:
-        credit = (
-            f"{line['credit']} {UNIT_WORDS.get(line['creditUnit'], line['creditUnit'])}, counted as "
-            if "credit" in line
-            else ""
-        )
+        unit = UNIT_WORDS.get(line.get("creditUnit", ""), line.get("creditUnit"))
+        credit = f"{line['credit']} {unit}, counted as " if "credit" in line else ""
         category = line.get("category") or "not in a category"
         found.append({
             "type": ["Evidence"],

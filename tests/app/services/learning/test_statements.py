@@ -127,6 +127,7 @@ def test_the_signed_statement_is_a_clr_holding_each_credential_as_signed(
     ).one()
     assert event.subject_id == made.public_id and event.issuer_id == district.id
     assert event.detail["credentials"] == [c.id for c in three["credentials"]]
+    assert [line["credential"] for line in made.summary["lines"]] == [c["id"] for c in inside]
 
 
 def test_a_tampered_line_fails_on_its_own(district: Issuer, three: dict[str, Any]) -> None:
@@ -151,7 +152,9 @@ def test_without_rules_the_hours_are_as_signed(district: Issuer, three: dict[str
     assert shown.hours_required is None and shown.categories == [] and shown.total == 42.5
 
 
-def test_only_the_period_and_valid_credentials_count(district: Issuer, three: dict[str, Any]) -> None:
+def test_only_the_period_and_valid_credentials_count(
+    district: Issuer, three: dict[str, Any]
+) -> None:
     env = service_env()
     first = three["credentials"][0]
     revocation.revoke(first, reason="Awarded in error", actor=Actor(label="test"), env=env)
@@ -192,8 +195,10 @@ def test_bad_input_is_refused_and_nothing_is_kept(
     assert db.session.scalar(select(func.count()).select_from(RenewalStatement)) == 0
 
 
-def test_the_pdf_names_who_what_and_where_to_verify(district: Issuer, three: dict[str, Any]) -> None:
-    from app.services.learning.statement_pdf import statement_pdf  # noqa: PLC0415
+def test_the_pdf_names_who_what_and_where_to_verify(
+    district: Issuer, three: dict[str, Any]
+) -> None:
+    from app.services.learning.statement_pdf import statement_pdf
 
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) is not installed")
