@@ -30,6 +30,7 @@ def _page(
         educator=educator,
         progress=progress,
         made=statements.for_educator(educator),
+        today=credit_rules.now_date(env),
         errors=errors,
         form=form,
     ), status

@@ -94,6 +94,16 @@ def test_an_educator_downloads_the_renewal_statement_of_three_credentials(
     fits(phone)
     shot(phone, "statement-page-390")
 
+    statement_url = learner.url
+    # The renewal page lists the statement made.
+    learner.goto(site.url("/me/renewal"))
+    expect(learner.get_by_role("heading", name="Your renewal statements")).to_be_visible()
+    fits(learner)
+    shot(learner, "statement-renewal-list-1280")
+    phone.goto(learner.url)
+    fits(phone)
+    shot(phone, "statement-renewal-list-390")
+    learner.goto(statement_url)
     with learner.expect_download() as downloading:
         learner.get_by_role("link", name="Download the PDF").click()
     pdf = SCREENSHOTS / "renewal-statement.pdf"

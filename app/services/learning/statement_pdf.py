@@ -178,7 +178,7 @@ def _totals(pdf: FPDF, shown: StatementView, locale: str) -> None:
         padding=1.6,
         borders_layout="HORIZONTAL_LINES",
     ) as table:
-        table.row(("", "Hours", "Required", ""))
+        table.row(("Category", "Hours", "Required", "Status"))
         for number, row in enumerate(rows):
             style = FontFace(emphasis="BOLD") if number == len(rows) - 1 else None
             table.row(row, style=style)

@@ -181,8 +181,15 @@ def create(
     ).all()
     if educator is None and not found:
         raise NotFound(f"{issuer.name} knows no educator with that address.")
-    usable = [c for c in found if c.status_at(env.now) == "valid" and c.document.startswith("{")]
+    valid = [c for c in found if c.status_at(env.now) == "valid"]
+    usable = [c for c in valid if c.document.startswith("{")]
     chosen = [c for c in usable if start <= c.issued_at.date() <= end]
+    if not chosen and any(start <= c.issued_at.date() <= end for c in valid):
+        raise Invalid(
+            f"The credentials {issuer.name} awarded that educator in the period are signed as "
+            "VC-JWT, which a CLR 2.0 statement cannot hold.",
+            field="from",
+        )
     if not chosen:
         raise Invalid(
             f"No valid credential from {issuer.name} was awarded to that educator between "

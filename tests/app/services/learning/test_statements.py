@@ -219,3 +219,16 @@ def test_the_pdf_names_who_what_and_where_to_verify(
                      "Special education", "52.5", "Met", statements.statement_url(made.public_id, env)):  # fmt: skip
         assert expected in text, expected
     assert statement_pdf(statements.view(made, env)) == data  # the same bytes every time
+
+
+def test_a_vc_jwt_credential_cannot_go_in_and_says_so(
+    make_issuer: Callable[..., Issuer],
+    make_achievement: Callable[..., Achievement],
+    make_award: Callable[..., IssuedCredential],
+) -> None:
+    jwt_issuer = make_issuer("JWT District", slug="jwt-district", proof_format="jwt")
+    make_award(jwt_issuer, make_achievement(jwt_issuer, "Reading Conferences"), RITA)
+    start, end = this_year()
+    with pytest.raises(Invalid, match="VC-JWT"):
+        statements.create(jwt_issuer, RITA, start, end, rule=None, made_by="staff",
+                          actor=Actor(label="test"), env=service_env())  # fmt: skip
