@@ -40,6 +40,9 @@ def statement_command(
     except ValidationError as invalid:
         problems = flat_errors(invalid, depth=1, first=True)
         raise UsageProblem(" ".join(problems.values())) from None
+    if pdf_path and not Path(pdf_path).resolve().parent.is_dir():
+        # Said before anything is made: a statement kept without its PDF would be half done.
+        raise UsageProblem(f"cannot write {pdf_path}: no such directory")
     with instance():
         from app.services.learning import credit_rules, statements
         from app.services.learning.statement_pdf import statement_pdf

@@ -130,6 +130,21 @@ def test_statement_prints_the_signed_statement_and_writes_the_pdf(
             "cairn: District 7 Professional Learning has no credit rules named 'Nothing like it'",
         ),
         (
+            [
+                "--issuer",
+                SLUG,
+                "--educator",
+                RITA,
+                "--from",
+                "{first}",
+                "--to",
+                "{last}",
+                "--pdf",
+                "/nonexistent-directory/statement.pdf",
+            ],
+            "cairn: cannot write /nonexistent-directory/statement.pdf: no such directory",
+        ),
+        (
             ["--issuer", SLUG, "--educator", RITA, "--from", "{first}"],
             "cairn: Missing option '--to'.",
         ),
