@@ -160,8 +160,8 @@ def create(
     :param actor: staff or the CLI, whose statement is audited; ``None`` for the educator's own.
     :raises Invalid: for a bad address or period, or when no credential of the organisation
         counts in the period.
-    :raises NotFound: when the rule is not the organisation's, or the address is neither an
-        educator's nor one the organisation has awarded anything to.
+    :raises NotFound: when the rule is not the organisation's, or the organisation has awarded
+        nothing to the address (or the educator's other confirmed addresses).
     """
     address = check_email(email)
     if start > end:
@@ -179,7 +179,9 @@ def create(
         )
         .order_by(IssuedCredential.issued_at, IssuedCredential.id)
     ).all()
-    if educator is None and not found:
+    if not found:
+        # Whether the address has an account elsewhere in Cairn is not this organisation's
+        # business: the same answer either way.
         raise NotFound(f"{issuer.name} knows no educator with that address.")
     valid = [c for c in found if c.status_at(env.now) == "valid"]
     usable = [c for c in valid if c.document.startswith("{")]

@@ -187,9 +187,10 @@ def test_bad_input_is_refused_and_nothing_is_kept(
     with pytest.raises(NotFound):  # another organisation's rules
         statements.create(other, RITA, start, end, rule=three["rule"], made_by="staff",
                           actor=Actor(label="test"), env=env)  # fmt: skip
-    # Another organisation has awarded Rita nothing: nothing to state, nothing of district's.
+    # Another organisation has awarded Rita nothing: it knows no such educator (whether she
+    # has an account is not its business), and nothing of district's goes in.
     make_educator(RITA, "Rita Renewal")
-    with pytest.raises(Invalid, match="Riverside"):
+    with pytest.raises(NotFound, match="Riverside"):
         statements.create(other, RITA, start, end, rule=None, made_by="staff",
                           actor=Actor(label="test"), env=env)  # fmt: skip
     assert db.session.scalar(select(func.count()).select_from(RenewalStatement)) == 0
