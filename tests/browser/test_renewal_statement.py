@@ -68,7 +68,9 @@ def test_an_educator_downloads_the_renewal_statement_of_three_credentials(
     phone = new_page(**PHONE, storage_state=learner.context.storage_state())
     phone.goto(learner.url)
     fits(phone)
-    phone.locator("h3", has_text="Renewal statement").scroll_into_view_if_needed()
+    phone.locator("section", has_text=RULES).locator(
+        "h3", has_text="Renewal statement"
+    ).first.scroll_into_view_if_needed()
     shot(phone, "statement-renewal-form-390")
 
     section.get_by_role("button", name="Make the renewal statement").click()

@@ -93,14 +93,14 @@ def _heading(pdf: FPDF, shown: StatementView, locale: str) -> None:
     pdf.set_char_spacing(0)
     pdf.set_text_color(*INK)
     pdf.set_font("DejaVu", "B", 17)
-    pdf.multi_cell(width, 8, shown.issuer_name, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(width, 8, shown.issuer_name, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 10)
     pdf.set_text_color(*MUTED)
     pdf.multi_cell(
         width, 5.5,
         "Professional learning credentials awarded in the period below, with the hours each "
         "counts for toward licence renewal.",
-        new_x="LMARGIN", new_y="NEXT",
+        align="L", new_x="LMARGIN", new_y="NEXT",
     )  # fmt: skip
     pdf.ln(3)
     facts = [
@@ -115,7 +115,7 @@ def _heading(pdf: FPDF, shown: StatementView, locale: str) -> None:
         pdf.set_text_color(*INK)
         pdf.cell(38, 6.5, label)
         pdf.set_font("DejaVu", "", 10)
-        pdf.multi_cell(width - 38, 6.5, value, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width - 38, 6.5, value, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
 
 
@@ -133,7 +133,7 @@ def _lines(pdf: FPDF, shown: StatementView, locale: str) -> None:
     pdf.set_line_width(0.2)
     heading = FontFace(emphasis="BOLD", fill_color=HEAD_FILL, color=INK)
     with pdf.table(
-        col_widths=(52, 36, 30, 16, 40),
+        col_widths=(56, 36, 30, 16, 36),
         text_align=("LEFT", "LEFT", "LEFT", "RIGHT", "LEFT"),
         headings_style=heading,
         line_height=5.2,
@@ -154,6 +154,10 @@ def _lines(pdf: FPDF, shown: StatementView, locale: str) -> None:
 
 
 def _totals(pdf: FPDF, shown: StatementView, locale: str) -> None:
+    # The totals stay together: on the next page when the rest of this one cannot hold them.
+    rows_count = len(shown.categories) + 2 + (1 if shown.categories and shown.uncategorised else 0)
+    if pdf.get_y() + 12 + 9.5 * rows_count > pdf.h - 20:
+        pdf.add_page()
     _section(pdf, "Totals")
     pdf.set_font("DejaVu", "", 9.5)
     heading = FontFace(emphasis="BOLD", fill_color=HEAD_FILL, color=INK)
@@ -202,7 +206,7 @@ def _verification(pdf: FPDF, shown: StatementView, locale: str) -> None:
     pdf.set_text_color(*INK)
     pdf.multi_cell(width, 5.5, "Verify this statement", new_x="LEFT", new_y="NEXT")
     pdf.set_font("DejaVu", "", 9)
-    pdf.multi_cell(width, 4.8, shown.url, new_x="LEFT", new_y="NEXT")
+    pdf.multi_cell(width, 4.8, shown.url, align="L", new_x="LEFT", new_y="NEXT")
     pdf.set_xy(x, pdf.get_y() + 1.5)  # ln() would go back to the margin, under the code
     pdf.set_text_color(*MUTED)
     pdf.set_font("DejaVu", "", 8)
@@ -213,5 +217,5 @@ def _verification(pdf: FPDF, shown: StatementView, locale: str) -> None:
         "credential in it. The statement is a signed CLR 2.0 credential (download it there); "
         f"it is signed by {shown.issuer_name} ({signer}), and every credential in it keeps "
         "its own issuer's Open Badges 3.0 signature, so each line verifies on its own.",
-        new_x="LEFT", new_y="NEXT",
+        align="L", new_x="LEFT", new_y="NEXT",
     )  # fmt: skip
