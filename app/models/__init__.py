@@ -41,6 +41,7 @@ from app.models.portfolio import (
     SubmissionItem,
 )
 from app.models.rate_limit import RateLimitCounter
+from app.models.renewal_statement import RenewalStatement
 from app.models.school import Leader, School, SchoolMember
 from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, StaffInvitation
 from app.models.status_list import StatusList
@@ -109,6 +110,7 @@ __all__ = [
     "PortfolioItem",
     "Prompt",
     "RateLimitCounter",
+    "RenewalStatement",
     "Response",
     "Review",
     "School",
