@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.educator import bp, current_educator, educator_required
 from app.formatting import page_locale
@@ -42,7 +43,7 @@ def _plan(plan_id: str) -> LearningPlan:
     return plans.get_for_educator(current_educator(), plan_id)
 
 
-def _to_plan(plan: LearningPlan, anchor: str = "") -> Response:
+def _to_plan(plan: LearningPlan, anchor: str = "") -> BaseResponse:
     url = url_for("educator.plan", plan_id=plan.public_id)
     return redirect(url + (f"#{anchor}" if anchor else ""), 303)
 
@@ -275,7 +276,7 @@ def add_plan_reflection(plan_id: str) -> ResponseReturnValue:
 
 @bp.post("/plans/<plan_id>/reflections/<int:reflection_id>/sharing")
 @educator_required
-def plan_reflection_sharing(plan_id: str, reflection_id: int) -> Response:
+def plan_reflection_sharing(plan_id: str, reflection_id: int) -> BaseResponse:
     """Share a reflection with the organisation (``shared`` 1), or keep it private (0)."""
     found = _plan(plan_id)
     reflection = plans.get_reflection(found, reflection_id)
@@ -309,7 +310,7 @@ def delete_plan_reflection(plan_id: str, reflection_id: int) -> ResponseReturnVa
 
 @bp.post("/plans/<plan_id>/share")
 @educator_required
-def share_plan(plan_id: str) -> Response:
+def share_plan(plan_id: str) -> BaseResponse:
     """Share the plan with its organisation (``shared`` 1), or stop sharing it (0)."""
     found = _plan(plan_id)
     wanted = request.form.get("shared") == "1"
@@ -406,7 +407,7 @@ def plan_pdf(plan_id: str) -> Response:
 
 @bp.post("/plans/<plan_id>/completion")
 @educator_required
-def plan_completion(plan_id: str) -> Response:
+def plan_completion(plan_id: str) -> BaseResponse:
     """Ask for the plan-completion badge (``action`` request), or withdraw the request."""
     found = _plan(plan_id)
     env = service_env()
