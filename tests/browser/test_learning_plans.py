@@ -127,7 +127,7 @@ def test_an_educator_plans_the_year_and_publishes_a_showcase(
     page.get_by_role("button", name="Save").click()
 
     expect(page.get_by_role("heading", name="Goal 1")).to_be_visible()
-    page.get_by_label("Goal", exact=True).fill("Design lessons where students make")
+    page.locator("#title").fill("Design lessons where students make")
     page.get_by_label("2.5 Designer").check()
     page.get_by_label("Designing digital lessons").check()
     page.get_by_label("Digital Lesson Designer").check()
@@ -136,7 +136,7 @@ def test_an_educator_plans_the_year_and_publishes_a_showcase(
     both_widths(page, new_page, shot, "plan-goal-form")
     page.get_by_role("button", name="Add the goal").click()
     expect(flash(page)).to_contain_text("Added the goal")
-    page.get_by_label("Goal", exact=True).fill("Plan units with my grade team")
+    page.locator("#title").fill("Plan units with my grade team")
     page.get_by_label("Learning Designs").check()
     page.get_by_label("Collaborative Planning").check()
     page.get_by_role("button", name="Add the goal").click()

@@ -75,9 +75,10 @@ def plan_pdf(
     pdf.add_font("DejaVu", "B", str(FONTS / "DejaVuSans-Bold.ttf"))
     year = plan.school_year.replace("-", "\N{EN DASH}")
     title = f"Individual learning plan {year}"
-    pdf.footer_text = f"{educator.name} · {title}"
-    pdf.set_title(f"{title}: {educator.name}")
-    pdf.set_author(educator.name)
+    name = educator.credential_name or educator.name
+    pdf.footer_text = f"{name} · {title}"
+    pdf.set_title(f"{title}: {name}")
+    pdf.set_author(name)
     pdf.set_subject(f"Planned with {plan.issuer.name}")
     pdf.set_creator("Cairn")
     pdf.set_creation_date(plan.updated_at)
@@ -86,7 +87,7 @@ def plan_pdf(
     pdf.add_page()
 
     _line(pdf, title, 20, bold=True, gap=1)
-    _line(pdf, f"{educator.name} · planned with {plan.issuer.name}", 11, muted=True, gap=4)
+    _line(pdf, f"{name} · planned with {plan.issuer.name}", 11, muted=True, gap=4)
     _heading(pdf, "Vision")
     _line(pdf, plan.vision or "Not written yet.", muted=not plan.vision)
     if plan.research_question:

@@ -621,7 +621,7 @@ def publish_showcase(plan: LearningPlan, educator: Educator, env: ServiceEnv) ->
     if not plan.vision.strip():
         raise Conflict("Write your plan's vision before publishing a showcase.")
     if plan.showcase_slug is None:
-        base = _slug_base(educator.name)
+        base = _slug_base(educator.credential_name or educator.name)
         plan.showcase_slug = f"{base}-{plan.school_year}-{secrets.token_hex(6)}"
     plan.showcase_published_at = env.now
     plan.updated_at = env.now
