@@ -107,12 +107,8 @@ def add_comment(
 
 def completion_achievement(issuer: Issuer) -> Achievement | None:
     """The achievement the organisation awards for a completed plan, if it named one."""
-    setting = db.session.scalar(
-        select(PlanCompletionSetting).where(PlanCompletionSetting.issuer_id == issuer.id)
-    )
-    if setting is None:
-        return None
-    return db.session.get(Achievement, setting.achievement_id)
+    found = plans.completion_achievement_id(issuer)
+    return db.session.get(Achievement, found) if found is not None else None
 
 
 def set_completion_achievement(

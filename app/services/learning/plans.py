@@ -31,6 +31,7 @@ from app.models import (
     Issuer,
     LearningPlan,
     Module,
+    PlanCompletionSetting,
     PlanGoal,
     PlanReflection,
     PortfolioItem,
@@ -169,11 +170,24 @@ def choices(plan: LearningPlan, educator: Educator) -> Choices:
         )
         if m.id in enrolled or (m.published and m.enrolment_mode == "open")
     ]
+    # The plan-completion badge recognises the plan itself: it is no step toward a goal.
+    completion = completion_achievement_id(plan.issuer)
     return Choices(
         standards=framework(plan.issuer),
         modules=modules,
-        achievements=[(a, v.name) for a, v in achievements.list_for(plan.issuer)],
+        achievements=[
+            (a, v.name) for a, v in achievements.list_for(plan.issuer) if a.id != completion
+        ],
         items=portfolio.items_of(educator),
+    )
+
+
+def completion_achievement_id(issuer: Issuer) -> int | None:
+    """The id of the achievement the organisation awards for a completed plan, if any."""
+    return db.session.scalar(
+        select(PlanCompletionSetting.achievement_id).where(
+            PlanCompletionSetting.issuer_id == issuer.id
+        )
     )
 
 
