@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from app.auth import current_staff
@@ -23,6 +23,16 @@ from app.workspace import actor, bp, current_issuer, workspace_view
 from schemas.plans import load_comment, load_completion_setting, load_decline
 
 LABELS = {"requested": "Waiting for approval", "approved": "Approved", "declined": "Declined"}
+
+
+@bp.app_context_processor
+def _plan_helpers() -> dict[str, Any]:
+    def waiting_plans() -> int:
+        """How many completed plans wait for approval in the current workspace (navigation)."""
+        issuer = g.get("issuer")
+        return plan_reviews.waiting_count(issuer) if issuer is not None else 0
+
+    return {"waiting_plans": waiting_plans}
 
 
 @bp.get("/<slug>/plans", endpoint="plans")

@@ -187,6 +187,8 @@ def test_an_educator_plans_the_year_and_publishes_a_showcase(
     page.goto(plan_url)
     expect(page.locator("article.plan-comment")).to_contain_text("bring a student podcast")
     both_widths(page, new_page, shot, "plan")
+    violations = axe_violations(browser, plan_url, page.context.storage_state(), "plan")
+    assert not violations, describe(violations)
 
     # The showcase: the credential and the shared reflection only.
     page.get_by_role("link", name="Prepare the showcase").click()
@@ -247,7 +249,12 @@ def test_an_educator_plans_the_year_and_publishes_a_showcase(
     staff.goto(site.url(f"/workspace/{site.issuer_slug}/plans"))
     expect(staff.get_by_text("Waiting for approval")).to_be_visible()
     staff.get_by_role("link", name="Sam Educator").click()
+    expect(
+        staff.locator(".workspace-nav").get_by_role("link", name="Learning plans 1 waiting")
+    ).to_be_visible()
     both_widths(staff, new_page, shot, "workspace-plan-request")
+    violations = axe_violations(browser, staff.url, staff.context.storage_state(), "workspace-plan")
+    assert not violations, describe(violations)
     staff.get_by_role("button", name="Approve and award").click()
     expect(flash(staff)).to_contain_text("Approved")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import (
@@ -47,7 +47,16 @@ def shared_with(issuer: Issuer) -> list[tuple[LearningPlan, Educator]]:
 
 def waiting_count(issuer: Issuer) -> int:
     """How many completed plans wait for approval."""
-    return sum(1 for plan, _ in shared_with(issuer) if plan.completion_state == "requested")
+    found = db.session.scalar(
+        select(func.count())
+        .select_from(LearningPlan)
+        .where(
+            LearningPlan.issuer_id == issuer.id,
+            LearningPlan.shared_at.is_not(None),
+            LearningPlan.completion_state == "requested",
+        )
+    )
+    return found or 0
 
 
 def get_for_issuer(issuer: Issuer, public_id: str) -> LearningPlan:

@@ -351,5 +351,12 @@ def test_the_completion_achievement_is_the_organisations_own(world, make_achieve
     plan_reviews.set_completion_achievement(world["issuer"], world["completion"].public_id, actor=ACTOR,
                                             env=service_env())  # fmt: skip
     assert plan_reviews.completion_achievement(world["issuer"]).id == world["completion"].id
+    # A goal never aims at the badge that recognises the plan itself.
+    plan = make_plan(world)
+    offered = [a.id for a, _ in plans.choices(plan, world["educator"]).achievements]
+    assert world["completion"].id not in offered and world["designer"].id in offered
+    with pytest.raises(Invalid):
+        plans.add_goal(plan, world["educator"], load_goal({"title": "X", "achievements": [world["completion"].public_id]}),
+                       service_env())  # fmt: skip
     plan_reviews.set_completion_achievement(world["issuer"], None, actor=ACTOR, env=service_env())
     assert plan_reviews.completion_achievement(world["issuer"]) is None
