@@ -25,6 +25,7 @@ from app.services._core.transaction import all_or_nothing
 from app.services.awarding import issuing
 from app.services.awarding.issuing import AwardInput, EvidenceInput
 from app.services.learning import educators, plans
+from app.services.mail import emails
 from app.services.org import achievements, audit
 from app.services.org.audit import Actor
 
@@ -104,11 +105,36 @@ def add_comment(
         created_at=env.now,
     )
     plan.comments.append(comment)
+    _tell(plan, "comment", comment.body, env, author=author.name)
     audit.record("plan.comment", actor=Actor(author, ip=ip), now=env.now,
                  issuer_id=plan.issuer_id, subject_type="learning_plan",
                  subject_id=plan.public_id, detail={"role": author_role})  # fmt: skip
     db.session.commit()
+    emails.deliver_soon(env)
     return comment
+
+
+def _tell(plan: LearningPlan, event: str, body: str, env: ServiceEnv, *, author: str = "") -> None:
+    """Email the educator a comment or a declined request (in the caller's transaction); an
+    educator without a confirmed address reads it on their plan only."""
+    educator = educator_of(plan)
+    addresses = educators.verified_emails(educator)
+    if not addresses:
+        return
+    emails.queue_template(
+        "plan_feedback",
+        env,
+        to=addresses[0],
+        link=f"{env.base_url}/me/plans/{plan.public_id}",
+        secret=False,
+        issuer_id=plan.issuer_id,
+        name=educator.name,
+        event=event,
+        author=author,
+        issuer_name=plan.issuer.name,
+        school_year=plan.school_year,
+        body=body,
+    )
 
 
 # ------------------------------------------------------------------------ completion badge
@@ -282,7 +308,9 @@ def decline(
     """
     _claim(plan, "declined", reviewer, env)
     plan.completion_reason = loaded["reason"]
+    _tell(plan, "decline", loaded["reason"], env)
     audit.record("plan.completion_decline", actor=Actor(reviewer, ip=ip), now=env.now,
                  issuer_id=plan.issuer_id, subject_type="learning_plan",
                  subject_id=plan.public_id, detail={})  # fmt: skip
     db.session.commit()
+    emails.deliver_soon(env)

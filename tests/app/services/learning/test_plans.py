@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, Enrolment, IssuedCredential, LearningPlan
+from app.models import AuditEvent, EmailMessage, Enrolment, IssuedCredential, LearningPlan
 from app.services._core.errors import Conflict, Invalid, NotFound
 from app.services.awarding import revocation
 from app.services.delivery import visibility
@@ -254,6 +254,9 @@ def test_staff_comments_need_a_shared_plan_and_are_audited(world) -> None:
     assert comment.author.email == "owner@d7.example.org" and plan.comments == [comment]
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "plan.comment"))
     assert event is not None and event.actor_id == world["owner"].id
+    mail = db.session.scalar(select(EmailMessage).where(EmailMessage.kind == "plan_feedback"))
+    assert mail is not None and mail.to_address == "ann.lee@school.example.org"
+    assert "Lovely vision." in mail.body_text and f"/me/plans/{plan.public_id}" in mail.body_text
 
 
 def test_the_pdf_holds_the_plan(world) -> None:
