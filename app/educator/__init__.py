@@ -59,6 +59,7 @@ from app.educator import (  # noqa: E402,F401
     hosts,
     learning_modules,
     nav,
+    plans,
     portfolio,
     records,
     renewal,

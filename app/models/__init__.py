@@ -28,6 +28,16 @@ from app.models.issued_credential import (
 )
 from app.models.issuer import Issuer, IssuerKey
 from app.models.learning import Activity, Enrolment, EnrolmentItem, Module, Prompt, Response
+from app.models.learning_plan import (
+    COMPLETION_STATES,
+    MAX_GOALS,
+    MIN_GOALS,
+    LearningPlan,
+    PlanComment,
+    PlanCompletionSetting,
+    PlanGoal,
+    PlanReflection,
+)
 from app.models.manage_link import ManageLink
 from app.models.oauth import OAuthAuthorizationCode, OAuthClient, OAuthToken
 from app.models.ob_host import HostConnection, HostPush
@@ -57,8 +67,11 @@ from app.models.webhook import (
 __all__ = [
     "ACTIVITY_KINDS",
     "API_SCOPES",
+    "COMPLETION_STATES",
     "CREDENTIAL_STATUSES",
     "EXCHANGE_STATES",
+    "MAX_GOALS",
+    "MIN_GOALS",
     "RATINGS",
     "ROLES",
     "SESSION_KINDS",
@@ -98,6 +111,7 @@ __all__ = [
     "Issuer",
     "IssuerKey",
     "Leader",
+    "LearningPlan",
     "MagicLink",
     "ManageLink",
     "Membership",
@@ -107,6 +121,10 @@ __all__ = [
     "OAuthToken",
     "OpenIdNonce",
     "OpenIdOffer",
+    "PlanComment",
+    "PlanCompletionSetting",
+    "PlanGoal",
+    "PlanReflection",
     "PortfolioItem",
     "Prompt",
     "RateLimitCounter",

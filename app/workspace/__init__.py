@@ -81,6 +81,7 @@ from app.workspace import (  # noqa: E402,F401
     learning_modules,
     members,
     organisations,
+    plans,
     profile,
     records,
     reports,

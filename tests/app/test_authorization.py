@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import (
     AccountSession,
     AuditEvent,
+    Educator,
     Enrolment,
     IssuedCredential,
     StaffAccount,
@@ -29,7 +30,7 @@ from app.models import (
 )
 from app.services.awarding import bulk
 from app.services.delivery import visibility
-from app.services.learning import authoring, credit_rules, reviews
+from app.services.learning import authoring, credit_rules, educators, reviews
 from app.services.learning.authoring import ActivityInput, ModuleInput
 from app.services.org import invitations, staff, tokens
 from app.services.org.audit import Actor
@@ -96,6 +97,21 @@ def webhook_state() -> tuple[Any, ...]:
     return tuple(endpoints), tuple(sent)
 
 
+def shared_plan(issuer: Any) -> Any:
+    """A learning plan of two goals, planned with ``issuer`` by the holder of its credential
+    (holder@b.example.org) and shared with it."""
+    from app.services.learning import plans
+
+    env = service_env()
+    planner = make_educator("holder@b.example.org", "Hana Holder")
+    plan = plans.create(planner, {"school_year": "2026-2027", "organisation": issuer.slug}, env)
+    for title in ("First goal", "Second goal"):
+        plans.add_goal(plan, planner, {"title": title, "description": "", "standards": [], "modules": [],
+                       "achievements": [], "items": [], "evidence": "", "target_date": None}, env)  # fmt: skip
+    plans.set_shared(plan, True, env)
+    return plan
+
+
 def sign_in(client: FlaskClient, app: Flask, account: StaffAccount) -> None:
     sign_in_directly(client, "staff", account.id)
 
@@ -130,6 +146,7 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
     rule_b = credit_rules.create(issuer_b, load_credit_rule({"name": "B's renewal", "cycle_years": 5,
                                  "cycle_start": "2025-07-01", "hours_required": 50}),
                                  actor=Actor(bob), env=service_env())  # fmt: skip
+    plan_b = shared_plan(issuer_b)
     return {
         "alice": alice, "bob": bob, "a": issuer_a, "b": issuer_b,
         "values": {
@@ -140,7 +157,7 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
             "invitation_id": invited[0].id,
             "enrolment_id": enrolment_b.id, "token_id": token_b.public_id,
             "endpoint_id": endpoint_b.public_id, "delivery_id": delivery_b.public_id,
-            "rule_id": rule_b.public_id,
+            "rule_id": rule_b.public_id, "plan_id": plan_b.public_id,
         },
     }  # fmt: skip
 
@@ -830,7 +847,10 @@ def _csrf(client: FlaskClient, path: str) -> str:
 def test_a_renewal_statement_is_made_by_its_educator_or_that_organisations_staff(
     app: Flask, client: FlaskClient, two_issuers, make_staff: Callable[..., StaffAccount]
 ) -> None:
-    holder = make_educator("holder@b.example.org")
+    # The fixture's shared learning plan made the holder's account already.
+    holder = educators.find_by_email("holder@b.example.org") or make_educator(
+        "holder@b.example.org"
+    )
     stranger = make_educator("stranger@b.example.org")
     rule_id = two_issuers["values"]["rule_id"]
     today = service_env().now.date()
@@ -887,3 +907,284 @@ def test_a_renewal_statement_is_made_by_its_educator_or_that_organisations_staff
     assert fresh.get(f"{link}/statement.json", base_url=BASE_URL).status_code == 200
     assert fresh.get(f"{link}/statement.pdf", base_url=BASE_URL).status_code == 200
     assert fresh.get("/statements/" + "0" * 36, base_url=BASE_URL).status_code == 404
+
+
+# --- Learning plans (issue 15): the educator's own plan, the organisation's staff, the showcase ---
+
+#: Every learning-plan route, by endpoint: who may use it. ``educator``: the plan's own educator
+#: (anyone else 404); a role: staff of the plan's organisation with at least that role (less:
+#: 403; another organisation's staff: 404); ``anyone``: the public showcase.
+PLAN_ROUTES = {
+    ("educator.plans", "GET"): "educator",
+    ("educator.plans", "POST"): "educator",
+    ("educator.plan", "GET"): "educator",
+    ("educator.plan_vision", "GET"): "educator",
+    ("educator.plan_vision", "POST"): "educator",
+    ("educator.new_plan_goal", "GET"): "educator",
+    ("educator.new_plan_goal", "POST"): "educator",
+    ("educator.plan_goal", "GET"): "educator",
+    ("educator.plan_goal", "POST"): "educator",
+    ("educator.delete_plan_goal", "POST"): "educator",
+    ("educator.add_plan_reflection", "POST"): "educator",
+    ("educator.plan_reflection_sharing", "POST"): "educator",
+    ("educator.delete_plan_reflection", "POST"): "educator",
+    ("educator.share_plan", "POST"): "educator",
+    ("educator.plan_showcase", "GET"): "educator",
+    ("educator.plan_showcase", "POST"): "educator",
+    ("educator.plan_pdf", "GET"): "educator",
+    ("educator.plan_completion", "POST"): "educator",
+    ("educator.delete_plan", "POST"): "educator",
+    ("workspace.plans", "GET"): "viewer",
+    ("workspace.plan", "GET"): "viewer",
+    ("workspace.plan_comment", "POST"): "awarder",
+    ("workspace.approve_plan", "POST"): "awarder",
+    ("workspace.decline_plan", "POST"): "awarder",
+    ("workspace.plan_settings", "GET"): "editor",
+    ("workspace.plan_settings", "POST"): "editor",
+    ("public.showcase", "GET"): "anyone",
+}
+PLAN_ENDPOINT = re.compile(r"^(educator\.(.*plan.*)|workspace\.(.*plan.*)|public\.showcase)$")
+
+
+def test_every_plan_route_has_a_row(app: Flask) -> None:
+    found = {
+        (r.endpoint, method)
+        for r in app.url_map.iter_rules()
+        if PLAN_ENDPOINT.match(r.endpoint)
+        for method in r.methods & {"GET", "POST"}
+    }
+    assert found == set(PLAN_ROUTES)
+
+
+@pytest.fixture
+def plan_world(app: Flask, two_issuers: dict[str, Any]) -> dict[str, Any]:
+    """B's shared plan (in ``two_issuers``) with a private and a shared reflection, a goal, and
+    a published showcase showing the shared one only; the URL values of every plan route."""
+    from app.models import LearningPlan
+    from app.services.learning import plans
+
+    env = service_env()
+    plan = db.session.scalar(
+        select(LearningPlan).where(LearningPlan.public_id == two_issuers["values"]["plan_id"])
+    )
+    assert plan is not None
+    private = plans.add_reflection(plan, {"body": "PRIVATE-DOUBTS", "written_on": env.now.date(),
+                                   "goal": None, "shared": False}, env)  # fmt: skip
+    shared = plans.add_reflection(plan, {"body": "SHARED-INSIGHT", "written_on": env.now.date(),
+                                  "goal": None, "shared": True}, env)  # fmt: skip
+    plans.update_vision(plan, {"vision": "A vision", "research_question": ""}, env)
+    planner = db.session.get(Educator, plan.educator_id)
+    plans.save_showcase(plan, planner, {"intro": "", "items": [], "credentials": [],
+                        "reflections": [shared.id]}, env)  # fmt: skip
+    slug = plans.publish_showcase(plan, planner, env)
+    values = {
+        "plan_id": plan.public_id, "goal_id": plan.goals[0].id, "reflection_id": private.id,
+        "slug": slug,
+    }  # fmt: skip
+    return {"plan": plan, "planner": planner, "private": private, "shared": shared,
+            "showcase_slug": slug, "values": values}  # fmt: skip
+
+
+def plan_state() -> tuple[Any, ...]:
+    """What a plan route could change."""
+    from app.models import LearningPlan, PlanComment, PlanGoal, PlanReflection
+
+    rows = db.session.execute(select(LearningPlan.vision, LearningPlan.shared_at, LearningPlan.completion_state,
+                                     LearningPlan.showcase_published_at).order_by(LearningPlan.id)).all()  # fmt: skip
+    goals = db.session.execute(select(PlanGoal.title).order_by(PlanGoal.id)).all()
+    reflections = db.session.execute(
+        select(PlanReflection.body, PlanReflection.shared).order_by(PlanReflection.id)
+    ).all()
+    comments = db.session.scalar(select(func.count()).select_from(PlanComment))
+    return tuple(rows), tuple(goals), tuple(reflections), comments
+
+
+def plan_path(app: Flask, endpoint: str, values: dict[str, Any]) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    return build(rule, values)
+
+
+def csrf_of(client: FlaskClient, path: str) -> str:
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"',
+        client.get(path, base_url=BASE_URL).get_data(as_text=True),
+    )
+    assert token, path
+    return token.group(1)
+
+
+def test_another_educator_gets_404_on_every_plan_route(
+    app: Flask, client: FlaskClient, plan_world
+) -> None:
+    stranger = make_educator("stranger@b.example.org", "Stan Stranger")
+    sign_in_educator(client, stranger)
+    token = csrf_of(client, "/me/plans")
+    before = plan_state()
+    for (endpoint, method), who in PLAN_ROUTES.items():
+        if who != "educator" or endpoint == "educator.plans":
+            continue
+        path = plan_path(app, endpoint, plan_world["values"])
+        response = client.open(path, method=method, data={"csrf_token": token, "confirmed": "1", "shared": "1",
+                               "body": "x", "written_on": "2026-12-01", "title": "x", "vision": "x",
+                               "action": "publish"}, base_url=BASE_URL)  # fmt: skip
+        assert response.status_code == 404, f"{method} {path} -> {response.status_code}"
+        assert "PRIVATE-DOUBTS" not in response.get_data(as_text=True)
+    # Their own list shows none of it.
+    page = client.get("/me/plans", base_url=BASE_URL).get_data(as_text=True)
+    assert plan_world["plan"].public_id not in page
+    assert plan_state() == before
+
+
+def test_anonymous_visitors_and_staff_are_sent_to_educator_sign_in(app: Flask, client: FlaskClient, two_issuers,
+                                                                   plan_world) -> None:  # fmt: skip
+    before = plan_state()
+    for signed_in in (False, True):
+        if signed_in:  # B's owner is staff, not the educator: the educator side does not know them
+            sign_in(client, app, two_issuers["bob"])
+        for (endpoint, method), who in PLAN_ROUTES.items():
+            if who != "educator" or method != "GET":
+                continue
+            path = plan_path(app, endpoint, plan_world["values"])
+            response = client.get(path, base_url=BASE_URL)
+            assert response.status_code in (302, 303), f"GET {path} -> {response.status_code}"
+            assert "/me/sign-in" in response.headers["Location"]
+    assert plan_state() == before
+
+
+def test_the_educator_may_use_every_plan_route(app: Flask, client: FlaskClient, plan_world) -> None:
+    sign_in_educator(client, plan_world["planner"])
+    token = csrf_of(client, "/me/plans")
+    for (endpoint, method), who in PLAN_ROUTES.items():
+        if who != "educator" or endpoint in ("educator.delete_plan", "educator.delete_plan_goal",
+                                             "educator.delete_plan_reflection"):  # fmt: skip
+            continue
+        path = plan_path(app, endpoint, plan_world["values"])
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+            assert response.status_code == 200, f"GET {path} -> {response.status_code}"
+        else:
+            response = client.post(path, data={"csrf_token": token}, base_url=BASE_URL)
+            # A redirect, or the form again with what is missing (never a 500).
+            assert response.status_code in (200, 303, 400, 409), (
+                f"POST {path} -> {response.status_code}"
+            )
+    pdf = client.get(plan_path(app, "educator.plan_pdf", plan_world["values"]), base_url=BASE_URL)
+    assert pdf.mimetype == "application/pdf" and pdf.data.startswith(b"%PDF")
+    # Deleting asks first, then deletes (the reflection, then the goal, then the plan).
+    for endpoint in (
+        "educator.delete_plan_reflection",
+        "educator.delete_plan_goal",
+        "educator.delete_plan",
+    ):
+        path = plan_path(app, endpoint, plan_world["values"])
+        asked = client.post(path, data={"csrf_token": token}, base_url=BASE_URL)
+        assert asked.status_code == 200 and 'name="confirmed"' in asked.get_data(as_text=True)
+        done = client.post(path, data={"csrf_token": token, "confirmed": "1"}, base_url=BASE_URL)
+        assert done.status_code == 303, endpoint
+    from app.models import LearningPlan
+
+    assert db.session.scalar(select(func.count()).select_from(LearningPlan)) == 0
+
+
+@pytest.mark.parametrize("role", ["viewer", "awarder", "editor", "owner"])
+def test_plan_workspace_routes_by_role(app: Flask, client: FlaskClient, two_issuers, plan_world,
+                                       make_staff: Callable[..., StaffAccount], role: str) -> None:  # fmt: skip
+    from app.models import ROLES
+
+    member = make_staff(f"{role}@b.example.org", name=f"Member {role}")
+    staff.set_role(two_issuers["b"], member, role, actor=Actor(label="test"), env=service_env())
+    sign_in(client, app, member)
+    token = csrf_of(client, f"/workspace/{two_issuers['b'].slug}/")
+    values = {**two_issuers["values"], **plan_world["values"], "slug": two_issuers["b"].slug}
+    for (endpoint, method), least in PLAN_ROUTES.items():
+        if not endpoint.startswith("workspace."):
+            continue
+        path = plan_path(app, endpoint, values)
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+        else:
+            response = client.post(path, data={"csrf_token": token}, base_url=BASE_URL)
+        if ROLES.index(role) <= ROLES.index(least):
+            # Let in: the page, a redirect, or a refusal of the empty form (never a 500).
+            assert response.status_code in (200, 303, 400, 409), f"{method} {path} as {role}"
+        else:
+            assert response.status_code == 403, f"{method} {path} as {role}"
+        if response.status_code == 200 and endpoint == "workspace.plan":
+            page = response.get_data(as_text=True)
+            # Staff see the shared reflection and never the private one.
+            assert "SHARED-INSIGHT" in page and "PRIVATE-DOUBTS" not in page
+
+
+def test_plan_workspace_routes_refuse_other_organisations_and_anonymous(app: Flask, client: FlaskClient, two_issuers,
+                                                                        plan_world) -> None:  # fmt: skip
+    values = {**two_issuers["values"], **plan_world["values"], "slug": two_issuers["b"].slug}
+    before = plan_state()
+    for (endpoint, method), _ in PLAN_ROUTES.items():
+        if endpoint.startswith("workspace.") and method == "GET":
+            response = client.get(plan_path(app, endpoint, values), base_url=BASE_URL)
+            assert response.status_code == 302 and "/login" in response.headers["Location"]
+    sign_in(client, app, two_issuers["alice"])
+    token = csrf_of(client, f"/workspace/{two_issuers['a'].slug}/")
+    for (endpoint, method), _ in PLAN_ROUTES.items():
+        if not endpoint.startswith("workspace."):
+            continue
+        # B's plan, in B's workspace and in A's own (where it is not shared): 404 both.
+        rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        # A's own plan pages are A's; B's plan named in A's workspace is not shared with A.
+        slugs = [two_issuers["b"].slug] + (
+            [two_issuers["a"].slug] if "plan_id" in rule.arguments else []
+        )
+        for slug in slugs:
+            path = plan_path(app, endpoint, {**values, "slug": slug})
+            response = client.open(path, method=method, data={"csrf_token": token, "body": "x", "reason": "x"},
+                                   base_url=BASE_URL)  # fmt: skip
+            assert response.status_code == 404, f"{method} {path} -> {response.status_code}"
+            assert "SHARED-INSIGHT" not in response.get_data(as_text=True)
+    assert plan_state() == before
+
+
+def test_a_plan_not_shared_is_invisible_to_its_organisation(app: Flask, client: FlaskClient, two_issuers,
+                                                            plan_world) -> None:  # fmt: skip
+    from app.services.learning import plans
+
+    plans.set_shared(plan_world["plan"], False, service_env())
+    sign_in(client, app, two_issuers["bob"])
+    slug = two_issuers["b"].slug
+    path = f"/workspace/{slug}/plans/{plan_world['plan'].public_id}"
+    assert client.get(path, base_url=BASE_URL).status_code == 404
+    token = csrf_of(client, f"/workspace/{slug}/")
+    before = plan_state()
+    assert (
+        client.post(
+            f"{path}/comments", data={"csrf_token": token, "body": "Hi"}, base_url=BASE_URL
+        ).status_code
+        == 404
+    )
+    assert plan_state() == before
+    listing = client.get(f"/workspace/{slug}/plans", base_url=BASE_URL).get_data(as_text=True)
+    assert "Hana Holder" not in listing
+
+
+def test_the_showcase_is_public_and_shows_only_what_was_selected(
+    app: Flask, client: FlaskClient, plan_world
+) -> None:
+    from app.services.learning import plans
+
+    path = f"/showcase/{plan_world['showcase_slug']}"
+    response = client.get(path, base_url=BASE_URL)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "SHARED-INSIGHT" in page and "PRIVATE-DOUBTS" not in page
+    assert (
+        'property="og:title"' in page
+        and 'property="og:image"' in page
+        and 'property="og:description"' in page
+    )
+    assert client.post(path, base_url=BASE_URL).status_code == 405
+    # A guessed address, and the plan's own id, answer 404.
+    assert (
+        client.get(f"/showcase/{plan_world['plan'].public_id}", base_url=BASE_URL).status_code
+        == 404
+    )
+    plans.unpublish_showcase(plan_world["plan"], service_env())
+    assert client.get(path, base_url=BASE_URL).status_code == 404
