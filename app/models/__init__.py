@@ -15,6 +15,20 @@ from app.models.assessment import (
 )
 from app.models.audit import AuditChainHead, AuditEvent
 from app.models.bulk import BulkJob, BulkRow
+from app.models.coaching import (
+    ANSWER_STATES,
+    REPORT_FORMATS,
+    RULE_KINDS,
+    SESSION_MODES,
+    CoachingAttendance,
+    CoachingParticipant,
+    CoachingPlan,
+    CoachingRecipient,
+    CoachingSession,
+    CoachingType,
+    PartnerRecognition,
+    RecognitionRule,
+)
 from app.models.credit_rule import CreditRule
 from app.models.educator import Educator, EducatorEmail, MagicLink
 from app.models.email import EmailMessage
@@ -55,12 +69,16 @@ from app.models.webhook import (
 
 __all__ = [
     "ACTIVITY_KINDS",
+    "ANSWER_STATES",
     "API_SCOPES",
     "CREDENTIAL_STATUSES",
     "EXCHANGE_STATES",
     "RATINGS",
+    "REPORT_FORMATS",
     "ROLES",
+    "RULE_KINDS",
     "SESSION_KINDS",
+    "SESSION_MODES",
     "STAGES",
     "STAGE_STATES",
     "STATUS_LABELS",
@@ -81,6 +99,12 @@ __all__ = [
     "BulkJob",
     "BulkRow",
     "CoachReferral",
+    "CoachingAttendance",
+    "CoachingParticipant",
+    "CoachingPlan",
+    "CoachingRecipient",
+    "CoachingSession",
+    "CoachingType",
     "CredentialActivity",
     "CredentialStatus",
     "CreditRule",
@@ -106,9 +130,11 @@ __all__ = [
     "OAuthToken",
     "OpenIdNonce",
     "OpenIdOffer",
+    "PartnerRecognition",
     "PortfolioItem",
     "Prompt",
     "RateLimitCounter",
+    "RecognitionRule",
     "Response",
     "Review",
     "School",
