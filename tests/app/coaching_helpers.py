@@ -19,6 +19,8 @@ from app.services.org.audit import Actor
 from app.wiring import service_env
 
 ACTOR = Actor(label="test")
+#: What the coach keeps to themselves in every session :func:`log` logs.
+PRIVATE_NOTE = "Ann seemed tired; check in about workload."
 
 
 @dataclass
@@ -94,7 +96,7 @@ def district(
 
 def log(d: District, *, mode: str = "face_to_face", who: tuple[Educator, ...] | None = None,
         notes: str = "Modelled think-alouds in the reading block.",
-        private: str = "Ann seemed tired; check in about workload.") -> CoachingSession:  # fmt: skip
+        private: str = PRIVATE_NOTE) -> CoachingSession:  # fmt: skip
     """The coach logs a session held today with ``who`` (default: both educators)."""
     chosen = who if who is not None else (d.ann, d.ben)
     wanted = {e.emails[0].email for e in chosen}

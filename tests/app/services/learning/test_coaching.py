@@ -33,6 +33,8 @@ from app.services.learning import (
 )
 from app.services.learning.authoring import ActivityInput, ModuleInput
 from app.services.learning.coaching import PlanInput
+from app.services.learning.coaching_sessions import SessionInput
+from app.services.org import schools
 from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.coaching_helpers import ACTOR, District, district, educator, log
@@ -125,8 +127,6 @@ def test_a_plan_names_people_the_organisation_knows_and_its_leaders(d: District)
 
 def test_only_the_coach_logs_and_delivered_is_counted_against_agreed(d: District) -> None:
     with pytest.raises(Forbidden):
-        from app.services.learning.coaching_sessions import SessionInput
-
         coaching_sessions.log_session(
             d.plan, d.owner, SessionInput(), actor=ACTOR, env=service_env()
         )
@@ -155,8 +155,6 @@ def test_only_the_coach_logs_and_delivered_is_counted_against_agreed(d: District
 
 
 def test_a_session_is_checked_before_it_is_logged(d: District) -> None:
-    from app.services.learning.coaching_sessions import SessionInput
-
     env = service_env()
     ann = next(str(p.id) for p in d.plan.participants if p.email.startswith("ann"))
     good = dict(held_on=env.now.date().isoformat(), mode="virtual", participants=(ann,))
@@ -193,8 +191,6 @@ def test_the_educator_confirms_once_and_only_their_own_sessions(d: District) -> 
 
 
 def test_a_correction_asks_a_disputing_educator_again(d: District) -> None:
-    from app.services.learning.coaching_sessions import SessionInput
-
     env = service_env()
     session = log(d, who=(d.ann,))
     coaching_sessions.answer(session.public_id, d.ann, False, "It was virtual.", env)
@@ -240,8 +236,6 @@ def test_reports_never_hold_the_private_notes_in_either_format(d: District) -> N
 
 
 def test_a_leader_no_longer_leading_there_gets_nothing(d: District) -> None:
-    from app.services.org import schools
-
     appointment = next(a for a in schools.leaders_of(d.issuer) if a.staff_id == d.school_leader.id)
     schools.dismiss(appointment, actor=ACTOR, env=service_env())
     session = log(d)
