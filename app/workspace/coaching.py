@@ -361,8 +361,8 @@ def log_coaching_session(slug: str, plan_id: str) -> ResponseReturnValue:
         session = coaching_sessions.log_session(plan, current_staff(), data, actor=actor(),
                                                 env=service_env())  # fmt: skip
         sent = len([r for r in plan.recipients if coaching.leads_for(r.staff, plan)])
-        flash(f"Logged the session. The educators are asked to confirm it; "
-              f"{sent} leader{'' if sent == 1 else 's'} sent the report.")  # fmt: skip
+        flash(f"Logged the session. The educators are asked to confirm it; the report was "
+              f"sent to {sent} leader{'' if sent == 1 else 's'}.")  # fmt: skip
         return redirect(url_for(".coaching_plan", slug=slug, plan_id=plan.public_id,
                                 _anchor=f"session-{session.public_id}"))  # fmt: skip
     return _session_form(plan, None, values, refused.errors(), refused.status)

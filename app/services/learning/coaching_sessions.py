@@ -75,7 +75,7 @@ def _text(value: str, field_name: str, label: str, limit: int = TEXT_LIMIT) -> s
 
 
 def parse_links(text: str) -> list[dict[str, str]]:
-    """Evidence links from the form, one a line (``label | url`` or a bare url).
+    """Evidence links from the form, one per line (``label | url`` or a bare url).
 
     :raises Invalid: for a line that is not an http(s) URL, or too many.
     """
@@ -87,7 +87,7 @@ def parse_links(text: str) -> list[dict[str, str]]:
         label, _, url = line.rpartition("|")
         label, url = label.strip(), url.strip()
         if not url.startswith(("https://", "http://")) or len(url) > URL_LIMIT or " " in url:
-            raise Invalid(f"{line!r} is not a link (https://…), one a line.", "evidence")
+            raise Invalid(f"{line!r} is not a link (https://…), one per line.", "evidence")
         links.append({"url": url, "label": label[:FOCUS_LIMIT] or url})
     if len(links) > MAX_LINKS:
         raise Invalid(f"Give at most {MAX_LINKS} links.", "evidence")

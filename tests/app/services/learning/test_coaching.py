@@ -38,7 +38,9 @@ from app.services.org import schools
 from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.coaching_helpers import ACTOR, District, district, educator, log
+from tests.app.conftest import BASE_URL
 from tests.app.mail_helpers import body_of, delivered
+from tests.app.portfolio_helpers import sign_in_educator
 
 PRIVATE = "Ann seemed tired; check in about workload."
 NOTES = "Modelled think-alouds in the reading block."
@@ -319,7 +321,7 @@ def partner_token() -> str:
 
 
 def test_the_learning_partner_achievement_is_awarded_at_the_count(
-    make_issuer, make_achievement
+    client, make_issuer, make_achievement
 ) -> None:
     env = service_env()
     issuer = make_issuer("Partners District")
@@ -363,3 +365,8 @@ def test_the_learning_partner_achievement_is_awarded_at_the_count(
     found = recognition.partnerships_of(sam)
     assert [name for _, name in found.as_partner] == ["Ann Lee", "Ben Ortiz", "Cal Dunn"]
     assert found.progress[0].credential_id == awarded[0].id
+    # And on their page: the colleagues, the thanks, the award.
+    sign_in_educator(client, sam)
+    page = client.get("/me/partnerships", base_url=BASE_URL).get_data(as_text=True)
+    assert "Ann Lee" in page and "Cal Dunn" in page and "Thank you for the chats!" in page
+    assert "Learning Partner" in page and "Awarded" in page
