@@ -16,10 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import PASSWORD, Site, _instance_env
-from tests.browser.test_educator_journey import educator_sign_in, flash, staff_sign_in
+from tests.browser.test_educator_journey import (
+    axe_violations,
+    educator_sign_in,
+    flash,
+    staff_sign_in,
+)
 from tests.browser.test_phone_width import PHONE, PHONE_OPTIONS
 
 Shot = Callable[[Page, str], Path]
@@ -107,7 +112,11 @@ def both_widths(page: Page, new_page: Callable[..., Page], shot: Shot, name: str
 
 
 def test_a_coaching_cycle_from_plan_to_report(
-    site: Site, coached: dict[str, Any], new_page: Callable[..., Page], shot: Shot
+    site: Site,
+    coached: dict[str, Any],
+    new_page: Callable[..., Page],
+    shot: Shot,
+    browser: Browser,
 ) -> None:
     # The owner makes the plan.
     owner = new_page()
@@ -156,6 +165,13 @@ def test_a_coaching_cycle_from_plan_to_report(
     expect(coach.get_by_text("1 of 3").first).to_be_visible()  # face to face, delivered of agreed
     expect(coach.get_by_text(PRIVATE)).to_be_visible()  # the coach's own
     both_widths(coach, new_page, shot, "plan-coach")
+    blocking = {
+        "plan": axe_violations(browser, plan_url, coach.context.storage_state(), "coaching-plan")
+    }
+    log_url = plan_url + "/sessions/new"
+    blocking["log"] = axe_violations(
+        browser, log_url, coach.context.storage_state(), "coaching-log"
+    )
 
     # The educator confirms it; the cycle (one confirmed session) is complete.
     ada = new_page()
@@ -165,6 +181,7 @@ def test_a_coaching_cycle_from_plan_to_report(
     expect(ada.get_by_text(NEXT_STEPS)).to_be_visible()
     expect(ada.get_by_text(PRIVATE)).to_have_count(0)
     both_widths(ada, new_page, shot, "educator-to-confirm")
+    blocking["me"] = axe_violations(browser, ada.url, ada.context.storage_state(), "coaching-me")
     ada.get_by_role("button", name="Confirm this session").click()
     expect(flash(ada)).to_contain_text("its achievement is in your backpack")
     expect(ada.locator(".status").filter(has_text="Confirmed")).to_be_visible()
@@ -187,5 +204,9 @@ def test_a_coaching_cycle_from_plan_to_report(
         expect(leader.get_by_text(NOTES)).to_have_count(1 if full else 0)
         expect(leader.get_by_text(PRIVATE)).to_have_count(0)
         both_widths(leader, new_page, shot, f"report-{'full' if full else 'summary'}")
+        blocking[email] = axe_violations(
+            browser, leader.url, leader.context.storage_state(), "report"
+        )
         leader.goto(plan_url)
         expect(leader.get_by_text(PRIVATE)).to_have_count(0)
+    assert not any(blocking.values()), blocking

@@ -411,7 +411,7 @@ def answer(
     session_public_id: str, educator: Educator, confirmed: bool, comment: str, env: ServiceEnv
 ) -> CoachingAttendance:
     """The educator confirms a session as logged, or says it did not happen as logged (with a
-    comment for the coach); once. A confirmation may complete a coaching cycle, whose
+    comment, emailed to the coach); once. A confirmation may complete a coaching cycle, whose
     achievement is then awarded (:func:`check_cycle`).
 
     :raises NotFound: when they did not take part.
@@ -435,14 +435,38 @@ def answer(
         roll_back_refused()
         raise Conflict("You have already answered for this session.")
     session = attendance.session
+    if not confirmed:
+        _tell_the_coach(session, educator, text, env)
     audit.record("coaching.session_confirm" if confirmed else "coaching.session_dispute",
                  actor=educators.actor(educator), now=env.now, issuer_id=session.plan.issuer_id,
                  subject_type="coaching_session", subject_id=session.public_id)  # fmt: skip
     db.session.commit()
+    emails.deliver_soon(env)
     db.session.refresh(attendance)
     if confirmed:
         check_cycle(attendance.participant, env)
     return attendance
+
+
+def _tell_the_coach(
+    session: CoachingSession, educator: Educator, comment: str, env: ServiceEnv
+) -> None:
+    """Email the coach that an educator says the session did not happen as logged."""
+    plan = session.plan
+    emails.queue_template(
+        "coaching_disputed",
+        env,
+        to=plan.coach.email,
+        link=(f"{env.base_url}/workspace/{plan.issuer.slug}/coaching/plans/{plan.public_id}"
+              f"#session-{session.public_id}"),
+        secret=False,
+        issuer_id=plan.issuer_id,
+        name=plan.coach.name,
+        educator_name=educator.name,
+        plan_label=coaching.plan_label(plan),
+        day=format_day(session.held_on, env.settings.locale, width="long"),
+        comment=comment,
+    )  # fmt: skip
 
 
 def add_evidence(

@@ -196,6 +196,10 @@ def test_a_correction_asks_a_disputing_educator_again(d: District) -> None:
     env = service_env()
     session = log(d, who=(d.ann,))
     coaching_sessions.answer(session.public_id, d.ann, False, "It was virtual.", env)
+    told = db.session.scalars(
+        select(EmailMessage).where(EmailMessage.kind == "coaching_disputed")
+    ).one()
+    assert told.to_address == d.coach.email and "It was virtual." in told.body_text
     ann = next(str(p.id) for p in d.plan.participants if p.email.startswith("ann"))
     coaching_sessions.update_session(
         session, d.coach,
