@@ -190,6 +190,12 @@ def test_the_educator_confirms_once_and_only_their_own_sessions(d: District) -> 
     # Once confirmed, the coach can no longer change the log.
     with pytest.raises(Conflict, match="can no longer be changed"):
         coaching_sessions.require_editable(session)
+    actions = db.session.scalars(
+        select(AuditEvent.action).where(AuditEvent.issuer_id == d.issuer.id)
+    ).all()
+    for action in ("coaching.plan_create", "coaching.session_log", "coaching.session_confirm",
+                   "recognition.rule_set"):  # fmt: skip
+        assert action in actions
 
 
 def test_a_correction_asks_a_disputing_educator_again(d: District) -> None:
