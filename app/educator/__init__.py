@@ -55,6 +55,7 @@ from app.educator import (  # noqa: E402,F401
     auth,
     backpack,
     claim,
+    coaching,
     connections,
     hosts,
     learning_modules,

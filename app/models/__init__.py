@@ -15,6 +15,20 @@ from app.models.assessment import (
 )
 from app.models.audit import AuditChainHead, AuditEvent
 from app.models.bulk import BulkJob, BulkRow
+from app.models.coaching import (
+    ANSWER_STATES,
+    REPORT_FORMATS,
+    RULE_KINDS,
+    SESSION_MODES,
+    CoachingAttendance,
+    CoachingParticipant,
+    CoachingPlan,
+    CoachingRecipient,
+    CoachingSession,
+    CoachingType,
+    PartnerRecognition,
+    RecognitionRule,
+)
 from app.models.credit_rule import CreditRule
 from app.models.educator import Educator, EducatorEmail, MagicLink
 from app.models.email import EmailMessage
@@ -66,6 +80,7 @@ from app.models.webhook import (
 
 __all__ = [
     "ACTIVITY_KINDS",
+    "ANSWER_STATES",
     "API_SCOPES",
     "COMPLETION_STATES",
     "CREDENTIAL_STATUSES",
@@ -73,8 +88,11 @@ __all__ = [
     "MAX_GOALS",
     "MIN_GOALS",
     "RATINGS",
+    "REPORT_FORMATS",
     "ROLES",
+    "RULE_KINDS",
     "SESSION_KINDS",
+    "SESSION_MODES",
     "STAGES",
     "STAGE_STATES",
     "STATUS_LABELS",
@@ -95,6 +113,12 @@ __all__ = [
     "BulkJob",
     "BulkRow",
     "CoachReferral",
+    "CoachingAttendance",
+    "CoachingParticipant",
+    "CoachingPlan",
+    "CoachingRecipient",
+    "CoachingSession",
+    "CoachingType",
     "CredentialActivity",
     "CredentialStatus",
     "CreditRule",
@@ -121,6 +145,7 @@ __all__ = [
     "OAuthToken",
     "OpenIdNonce",
     "OpenIdOffer",
+    "PartnerRecognition",
     "PlanComment",
     "PlanCompletionSetting",
     "PlanGoal",
@@ -128,6 +153,7 @@ __all__ = [
     "PortfolioItem",
     "Prompt",
     "RateLimitCounter",
+    "RecognitionRule",
     "RenewalStatement",
     "Response",
     "Review",

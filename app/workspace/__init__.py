@@ -75,6 +75,7 @@ from app.workspace import (  # noqa: E402,F401
     awards,
     badge_designs,
     bulk,
+    coaching,
     credentials,
     credit_rules,
     home,

@@ -158,6 +158,7 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
             "enrolment_id": enrolment_b.id, "token_id": token_b.public_id,
             "endpoint_id": endpoint_b.public_id, "delivery_id": delivery_b.public_id,
             "rule_id": rule_b.public_id, "plan_id": plan_b.public_id,
+            **coaching_values(issuer_b, bob),
         },
     }  # fmt: skip
 
@@ -943,7 +944,10 @@ PLAN_ROUTES = {
     ("workspace.plan_settings", "POST"): "editor",
     ("public.showcase", "GET"): "anyone",
 }
-PLAN_ENDPOINT = re.compile(r"^(educator\.(.*plan.*)|workspace\.(.*plan.*)|public\.showcase)$")
+# Learning plans' endpoints (coaching plans have rows of their own below).
+PLAN_ENDPOINT = re.compile(
+    r"^(educator\.(?!.*coaching)(.*plan.*)|workspace\.(?!.*coaching)(.*plan.*)|public\.showcase)$"
+)
 
 
 def test_every_plan_route_has_a_row(app: Flask) -> None:
@@ -1188,3 +1192,207 @@ def test_the_showcase_is_public_and_shows_only_what_was_selected(
     )
     plans.unpublish_showcase(plan_world["plan"], service_env())
     assert client.get(path, base_url=BASE_URL).status_code == 404
+
+
+# --- Coaching (issue 15): plans, sessions, reports, settings; the educator's coaching pages ----
+
+
+def coaching_values(issuer: Any, coach: StaffAccount) -> dict[str, Any]:
+    """A coaching plan of ``issuer`` coached by ``coach`` for the holder of its credential,
+    with one logged session: the URL values of the coaching routes."""
+    from app.services.learning import coaching, coaching_sessions
+    from app.services.learning.coaching import PlanInput
+    from app.services.learning.coaching_sessions import SessionInput
+
+    env = service_env()
+    focus = coaching.types_for(issuer, env)[0]
+    plan = coaching.create_plan(issuer, PlanInput(team_name="B's team", coach=str(coach.id),
+                                coaching_type=str(focus.id), face_to_face="2",
+                                educators=("holder@b.example.org",)), actor=Actor(coach), env=env)  # fmt: skip
+    participant = plan.participants[0]
+    session = coaching_sessions.log_session(plan, coach, SessionInput(
+        held_on=env.now.date().isoformat(), mode="virtual", participants=(str(participant.id),)),
+        actor=Actor(coach), env=env)  # fmt: skip
+    return {"coaching_plan_id": plan.public_id, "session_id": session.public_id, "type_id": focus.id,
+            "participant_id": participant.id}  # fmt: skip
+
+
+#: (endpoint, method, who is let in) for every coaching route. Staff: ``owner`` (an editor of
+#: the organisation, named nowhere on the plan), ``coach``, ``school_leader`` (leads the plan's
+#: school, named on it: full reports), ``district_leader`` (leads the whole organisation, named
+#: on it: summaries), ``other_leader`` (leads another school). Educators: ``ann`` (on the plan),
+#: ``sue`` (not). ``stranger`` is staff of another organisation; ``anonymous`` nobody.
+STAFF_OF_D = {"owner", "coach", "school_leader", "district_leader", "other_leader"}
+EDUCATORS = {"ann", "sue"}
+COACHING_ROUTES = [
+    ("workspace.coaching_plans", "GET", STAFF_OF_D),
+    ("workspace.coaching_settings", "GET", {"owner"}),
+    ("workspace.add_coaching_type", "POST", {"owner"}),
+    ("workspace.edit_coaching_type", "POST", {"owner"}),
+    ("workspace.set_recognition_rule", "POST", {"owner"}),
+    ("workspace.remove_recognition_rule", "POST", {"owner"}),
+    ("workspace.new_coaching_plan", "GET", {"owner"}),
+    ("workspace.new_coaching_plan", "POST", {"owner"}),
+    ("workspace.coaching_plan", "GET", {"owner", "coach", "school_leader", "district_leader"}),
+    ("workspace.edit_coaching_plan", "GET", {"owner"}),
+    ("workspace.edit_coaching_plan", "POST", {"owner"}),
+    ("workspace.log_coaching_session", "GET", {"coach"}),
+    ("workspace.log_coaching_session", "POST", {"coach"}),
+    ("workspace.edit_coaching_session", "GET", {"coach"}),
+    ("workspace.edit_coaching_session", "POST", {"coach"}),
+    ("workspace.coaching_report", "GET", {"coach", "school_leader", "district_leader"}),
+    ("workspace.confirm_coaching_evidence", "POST", {"coach"}),
+    ("educator.coaching_page", "GET", EDUCATORS),
+    ("educator.answer_coaching_session", "POST", {"ann"}),
+    ("educator.coaching_evidence", "POST", {"ann"}),
+    ("educator.partnerships", "GET", EDUCATORS),
+]
+COACHING_ACTORS = sorted(STAFF_OF_D | EDUCATORS | {"stranger", "anonymous"})
+
+
+def coaching_rules(app: Flask) -> set[tuple[str, str]]:
+    return {
+        (r.endpoint, method)
+        for r in app.url_map.iter_rules()
+        if any(word in r.endpoint for word in ("coaching", "recognition", "partnerships"))
+        for method in r.methods & {"GET", "POST"}
+    }
+
+
+def test_every_coaching_route_has_a_row(app: Flask) -> None:
+    assert coaching_rules(app) == {(endpoint, method) for endpoint, method, _ in COACHING_ROUTES}
+
+
+@pytest.fixture
+def coaching_district(app, make_staff, make_issuer, make_achievement) -> dict[str, Any]:
+    from tests.app.coaching_helpers import district, log
+
+    d = district(make_staff, make_issuer, make_achievement)
+    session = log(d)
+    stranger = make_staff("stranger@elsewhere.example.org", name="Stan Stranger")
+    elsewhere = make_issuer("Elsewhere", owner=stranger)
+    participant = d.plan.participants[0]
+    values = {"slug": d.issuer.slug, "coaching_plan_id": d.plan.public_id, "session_id": session.public_id,
+              "participant_id": participant.id, "public_id": d.cycle_badge.public_id,
+              "type_id": coaching_type_id(d.issuer)}  # fmt: skip
+    people = {"owner": d.owner, "coach": d.coach, "school_leader": d.school_leader,
+              "district_leader": d.district_leader, "other_leader": d.other_leader,
+              "ann": d.ann, "sue": d.outsider, "stranger": stranger}  # fmt: skip
+    return {"d": d, "values": values, "people": people, "elsewhere": elsewhere}
+
+
+def coaching_type_id(issuer: Any) -> int:
+    from app.services.learning import coaching
+
+    return coaching.types_for(issuer, service_env())[0].id
+
+
+def coaching_state(issuer_id: int) -> tuple[Any, ...]:
+    from app.models import CoachingAttendance, CoachingParticipant, CoachingPlan, CoachingSession
+
+    plans = db.session.execute(select(CoachingPlan.updated_at).order_by(CoachingPlan.id)).all()
+    sessions = db.session.execute(select(CoachingSession.updated_at)).all()
+    answers = db.session.execute(select(CoachingAttendance.state)).all()
+    evidence = db.session.execute(select(CoachingParticipant.evidence_added_at,
+                                         CoachingParticipant.evidence_confirmed_at)).all()  # fmt: skip
+    return state(issuer_id), tuple(plans), tuple(sessions), tuple(answers), tuple(evidence)
+
+
+@pytest.mark.parametrize("who", COACHING_ACTORS)
+def test_coaching_routes_by_who_is_asking(app: Flask, client: FlaskClient, coaching_district,
+                                          who: str) -> None:  # fmt: skip
+    found = coaching_district
+    d = found["d"]
+    token = None
+    if who in EDUCATORS:
+        sign_in_educator(client, found["people"][who])
+        page = client.get("/me/", base_url=BASE_URL)
+    elif who != "anonymous":
+        sign_in(client, app, found["people"][who])
+        slug = found["elsewhere"].slug if who == "stranger" else d.issuer.slug
+        page = client.get(f"/workspace/{slug}/", base_url=BASE_URL)
+    if who != "anonymous":
+        match = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+        assert match
+        token = match.group(1)
+    for endpoint, method, allowed in COACHING_ROUTES:
+        rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        path = build(rule, found["values"])
+        before = coaching_state(d.issuer.id)
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+        else:
+            response = client.post(path, data={"csrf_token": token or ""}, base_url=BASE_URL)
+        code = response.status_code
+        where = f"{method} {path} as {who}"
+        if who in allowed:
+            # Let in: the page, a redirect, or a refusal of the empty form (never a 500).
+            assert code in (200, 302, 303, 400, 409), f"{where} -> {code}"
+            continue
+        if endpoint.startswith("educator.") and who not in EDUCATORS and code != 400:
+            # Staff and visitors are not signed in as an educator: sent to that sign-in.
+            assert code in (302, 303) and "/me/sign-in" in response.headers["Location"], where
+        elif who == "anonymous":
+            # Sent to sign in (a GET), or refused for the missing CSRF token (a POST).
+            assert code in (302, 303, 400), f"{where} -> {code}"
+            if code != 400:
+                sign_in_page = "/me/sign-in" if endpoint.startswith("educator.") else "/login"
+                assert sign_in_page in response.headers["Location"], where
+        elif who == "stranger":
+            # Another organisation's workspace: 404, as if it did not exist.
+            assert code == 404 and "District 7" not in response.get_data(as_text=True), where
+        elif who in EDUCATORS:
+            if endpoint.startswith("workspace."):
+                assert code == 302 and "/login" in response.headers["Location"], where
+            else:
+                assert code == 404, f"{where} -> {code}"  # not their session or plan
+        else:
+            assert code == 403, f"{where} -> {code}"
+        assert coaching_state(d.issuer.id) == before, f"{where} changed something"
+
+
+def test_what_each_reader_sees_of_a_session(app: Flask, client: FlaskClient,
+                                            coaching_district) -> None:  # fmt: skip
+    from tests.app.coaching_helpers import PRIVATE_NOTE
+
+    found = coaching_district
+    values, people = found["values"], found["people"]
+    report = ("/workspace/{slug}/coaching/plans/{coaching_plan_id}/sessions/{session_id}/report"
+              .format(**values))  # fmt: skip
+    plan = "/workspace/{slug}/coaching/plans/{coaching_plan_id}".format(**values)
+    notes = "Modelled think-alouds"
+    for who, shows_notes in (("school_leader", True), ("district_leader", False), ("coach", True)):
+        sign_in(client, app, people[who])
+        page = client.get(report, base_url=BASE_URL).get_data(as_text=True)
+        assert PRIVATE_NOTE not in page, who
+        assert (notes in page) is shows_notes, who
+        assert "twice this week" in page, who
+    # The plan page: the private notes for the coach alone.
+    for who in ("owner", "school_leader", "district_leader"):
+        sign_in(client, app, people[who])
+        assert PRIVATE_NOTE not in client.get(plan, base_url=BASE_URL).get_data(as_text=True), who
+    sign_in(client, app, people["coach"])
+    assert PRIVATE_NOTE in client.get(plan, base_url=BASE_URL).get_data(as_text=True)
+    # The educators: Ann sees her session (never the private notes), Sue nothing of it.
+    sign_in_educator(client, people["ann"])
+    mine = client.get("/me/coaching", base_url=BASE_URL).get_data(as_text=True)
+    assert "Guided reading" in mine and PRIVATE_NOTE not in mine
+    sign_in_educator(client, people["sue"])
+    theirs = client.get("/me/coaching", base_url=BASE_URL).get_data(as_text=True)
+    assert "Guided reading" not in theirs and "No coaching yet" in theirs
+
+
+def test_a_district_leader_not_named_on_the_plan_reads_no_report(
+    app: Flask, client: FlaskClient, coaching_district, make_staff
+) -> None:
+    from app.services.org import schools
+
+    d = coaching_district["d"]
+    unnamed = make_staff("deputy@d7.example.org", name="Dee Deputy")
+    staff.set_role(d.issuer, unnamed, "viewer", actor=Actor(label="test"), env=service_env())
+    schools.appoint(d.issuer, unnamed, None, actor=Actor(label="test"), env=service_env())
+    sign_in(client, app, unnamed)
+    values = coaching_district["values"]
+    for path in ("/workspace/{slug}/coaching/plans/{coaching_plan_id}",
+                 "/workspace/{slug}/coaching/plans/{coaching_plan_id}/sessions/{session_id}/report"):  # fmt: skip
+        assert client.get(path.format(**values), base_url=BASE_URL).status_code == 403, path

@@ -19,7 +19,7 @@ from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Gone, Invalid, NotFound, required
 from app.services._core.formatting import format_day
 from app.services._core.transaction import roll_back_refused
-from app.services.learning import authoring, enrolments
+from app.services.learning import authoring, enrolments, recognition
 from app.services.learning.progress import Progress, progress
 from app.services.mail import emails
 from app.services.org.audit import Actor
@@ -209,7 +209,8 @@ def _claim_confirmation(enrolment: Enrolment, token: str, env: ServiceEnv) -> No
 
 def confirm_partner(token: str, env: ServiceEnv) -> PartnerView:
     """Record the partner's confirmation that the educator completed the checklist; it counts
-    once, and the educator is told by email.
+    once, and the educator is told by email. A learning-partner achievement whose count the
+    partner reaches with it is awarded to them then (``recognition``).
 
     :raises NotFound: for an unknown (or replaced) link.
     :raises Conflict: when already confirmed, or the checklist is not complete yet.
@@ -238,6 +239,7 @@ def confirm_partner(token: str, env: ServiceEnv) -> PartnerView:
     db.session.commit()
     emails.deliver_soon(env)
     db.session.refresh(enrolment)
+    recognition.after_partner_confirmation(enrolment, env)
     return view
 
 
