@@ -235,6 +235,12 @@ def counts(target: Instance) -> dict[str, int]:
         }
 
 
+def served(target: Instance, path: str) -> Any:
+    """What an instance answers for ``path`` (its engine closed afterwards)."""
+    with app_context(target) as application:
+        return application.test_client().get(path, base_url=BASE_URL)
+
+
 def documents(target: Instance) -> dict[str, str]:
     with app_context(target):
         rows = db.session.execute(select(IssuedCredential.id, IssuedCredential.document))
@@ -249,15 +255,12 @@ def test_everything_arrives_counted_and_byte_for_byte(moved: Moved) -> None:
     assert after == {**before, "audit": before["audit"] + 1}
     assert documents(moved.target) == documents(moved.source)
     for purpose in ("revocation", "suspension"):
-        old = moved.source.app().test_client().get(f"/status/{SLUG}/{purpose}", base_url=BASE_URL)
-        new = moved.target.app().test_client().get(f"/status/{SLUG}/{purpose}", base_url=BASE_URL)
+        old = served(moved.source, f"/status/{SLUG}/{purpose}")
+        new = served(moved.target, f"/status/{SLUG}/{purpose}")
         assert new.status_code == 200 and new.data == old.data
         assert new.headers["ETag"] == old.headers["ETag"]
     did = f"/issuers/{SLUG}/did.json"
-    assert (
-        moved.target.app().test_client().get(did, base_url=BASE_URL).data
-        == moved.source.app().test_client().get(did, base_url=BASE_URL).data
-    )
+    assert served(moved.target, did).data == served(moved.source, did).data
 
 
 def test_keys_arrive_still_encrypted_as_they_were(moved: Moved) -> None:
@@ -290,12 +293,17 @@ def test_people_arrive_merged_by_address(moved: Moved) -> None:
 
 
 def test_every_credential_verifies_on_the_new_instance(moved: Moved) -> None:
-    application = moved.target.app()
-    fetch = app_fetcher(application)
-    with app_context(moved.target):
+    stored = documents(moved.target)
+    with app_context(moved.target) as application:
         now = service_env().now + timedelta(seconds=1)
-    for credential_id, document in documents(moved.target).items():
-        report = verify_credential(document, loader=DocumentLoader(), now=now, fetch=fetch)
+        fetch = app_fetcher(application)
+        reports = {
+            credential_id: verify_credential(
+                document, loader=DocumentLoader(), now=now, fetch=fetch
+            )
+            for credential_id, document in stored.items()
+        }
+    for credential_id, report in reports.items():
         if credential_id == moved.revoked_id:
             assert report.check("status").status == "fail", report.as_json()
             assert report.check("proof").status == "pass"
@@ -309,8 +317,7 @@ def test_one_credential_verifies_with_vcjs(moved: Moved) -> None:
     node = shutil.which("node")
     if node is None or not (NODE_DIR / "node_modules").is_dir():
         pytest.skip("vc.js interop: node or tests/interop/node/node_modules is missing")
-    client = moved.target.app().test_client()
-    did_document = json.loads(client.get(f"/issuers/{SLUG}/did.json", base_url=BASE_URL).data)
+    did_document = json.loads(served(moved.target, f"/issuers/{SLUG}/did.json").data)
     for credential_id in (moved.live_ids[0], moved.live_ids[-1]):  # old key, rotated key
         credential = json.loads(documents(moved.target)[credential_id])
         assert VcJs(node).verify(credential, {did_document["id"]: did_document}) == (True, None)
@@ -429,19 +436,15 @@ def test_revoking_on_the_new_instance_flips_the_bit_at_the_same_url(moved: Moved
     assert entry["statusListCredential"] == f"{BASE_URL}/status/{SLUG}/revocation"
     index = int(entry["statusListIndex"])
     moved.cli.ok(moved.target, "revoke", credential_id, "--reason", "Moved and revoked")
-    application = moved.target.app()
-    served = application.test_client().get(f"/status/{SLUG}/revocation", base_url=BASE_URL)
-    listed = json.loads(served.data)
+    listed = json.loads(served(moved.target, f"/status/{SLUG}/revocation").data)
     bits = StatusList.decode(listed["credentialSubject"]["encodedList"])
     assert bits.get(index)
-    with app_context(moved.target):
+    document = documents(moved.target)[credential_id]
+    with app_context(moved.target) as application:
         now = service_env().now + timedelta(seconds=1)
-    report = verify_credential(
-        documents(moved.target)[credential_id],
-        loader=DocumentLoader(),
-        now=now,
-        fetch=app_fetcher(application),
-    )
+        report = verify_credential(
+            document, loader=DocumentLoader(), now=now, fetch=app_fetcher(application)
+        )
     # The list was signed again on the new instance with the imported (still encrypted) key.
     assert report.check("proof").status == "pass"
     assert report.check("status").status == "fail", report.as_json()
@@ -480,3 +483,50 @@ def test_parts_stream_to_disk_and_back(tmp_path: Path) -> None:
         reader.close()
     assert seen == 20_000
     assert peak < size["bytes"] / 5, peak
+
+
+def test_onto_an_existing_instance_ids_are_given_anew_and_people_merged(
+    moved: Moved, tmp_path: Path
+) -> None:
+    """An instance with an organisation of its own, the owner's account (another password) and
+    the educator (their address confirmed): the import re-keys every local id, merges both
+    people, and still verifies everywhere."""
+    with scratch_database(tmp_path, "cairn_export_e") as url:
+        existing = instance(tmp_path / "e", url, moved.passphrase)
+        moved.cli.ok(existing, "db", "upgrade")
+        with app_context(existing):
+            env = service_env()
+            account = staff.create_account(
+                email="owner@district7.example.org", name="Pat (here)",
+                password="another long passphrase here", is_admin=False, actor=ACTOR, env=env,
+            )  # fmt: skip
+            issuers.create_issuer(
+                IssuerProfileInput(name="Elsewhere"), slug="elsewhere", owner=account,
+                actor=ACTOR, env=env,
+            )  # fmt: skip
+            educators.create("teacher1@school.example.org", "T. One", env, verified=True)
+            db.session.commit()
+            account_id, password_hash = account.id, account.password_hash
+        out = moved.cli.ok(existing, "import", str(moved.archive))
+        assert "1 educator(s) merged" in out
+        assert moved.cli.ok(existing, "audit", "verify").count("chain intact") == 3
+        assert documents(moved.source).items() <= documents(existing).items()
+        with app_context(existing) as application:
+            issuer = issuers.get_by_slug(SLUG)
+            assert issuer.id == 2
+            assert (tmp_path / "e" / "keys" / "issuer-2").is_dir()
+            owner = db.session.get(StaffAccount, account_id)
+            assert owner is not None and owner.password_hash == password_hash
+            assert {m.issuer_id for m in owner.memberships} == {1, 2}
+            assert db.session.scalar(select(func.count()).select_from(Educator)) == 1
+            now = service_env().now + timedelta(seconds=1)
+            fetch = app_fetcher(application)
+            rows = db.session.execute(
+                select(IssuedCredential.id, IssuedCredential.document).where(
+                    IssuedCredential.issuer_id == issuer.id
+                )
+            )
+            for credential_id, document in rows:
+                report = verify_credential(document, loader=DocumentLoader(), now=now, fetch=fetch)
+                assert report.check("proof").status == "pass", credential_id
+                assert report.valid == (credential_id != moved.revoked_id), report.as_json()

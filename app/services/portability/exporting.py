@@ -257,7 +257,7 @@ def _version(version: AchievementVersion) -> dict[str, Any]:
 def _write_staff(writer: ArchiveWriter, issuer: Issuer) -> None:
     """Members (with their role and password hash, so they sign in on the new instance as
     before) and every other account the organisation's records name (no role, no password)."""
-    named = union(
+    named: Any = union(
         select(Membership.staff_id).where(Membership.issuer_id == issuer.id),
         select(AuditEvent.actor_id).where(
             AuditEvent.issuer_id == issuer.id, AuditEvent.actor_id.is_not(None)
