@@ -530,3 +530,16 @@ def test_onto_an_existing_instance_ids_are_given_anew_and_people_merged(
                 report = verify_credential(document, loader=DocumentLoader(), now=now, fetch=fetch)
                 assert report.check("proof").status == "pass", credential_id
                 assert report.valid == (credential_id != moved.revoked_id), report.as_json()
+
+
+def test_export_refuses_an_unknown_organisation_or_an_existing_file(
+    moved: Moved, tmp_path: Path
+) -> None:
+    status, _out, err = moved.cli(moved.source, "export", "--issuer", "nobody")
+    assert status == 2 and "nobody" in err
+    taken = tmp_path / "taken.zip"
+    taken.write_bytes(b"keep me")
+    status, _out, err = moved.cli(moved.source, "export", "--issuer", SLUG, "--output", str(taken))
+    assert status == 2 and "exists already" in err
+    assert taken.read_bytes() == b"keep me"
+    assert not list(tmp_path.glob(".*.partial"))

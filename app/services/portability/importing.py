@@ -99,6 +99,8 @@ def import_archive(
         reader.verify()
         try:
             return _import(reader, digest, env, actor)
+        except IntegrityError as exc:
+            raise Conflict(f"the archive collides with this instance's data: {exc.orig}") from None
         except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as exc:
             raise Invalid(f"the archive is malformed: {exc!r}") from None
     finally:
@@ -236,10 +238,7 @@ def _import(reader: ArchiveReader, digest: str, env: ServiceEnv, actor: Actor) -
             "counts": counts,
         },
     )
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"the archive collides with this instance's data: {exc.orig}") from None
+    db.session.flush()
     _write_keys(store, issuer, sealed_keys)
     try:
         db.session.commit()
