@@ -11,6 +11,7 @@ import os
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -64,8 +65,10 @@ class ArchiveWriter:
     """Writes an archive to a temporary file next to ``path``, renamed into place only when
     :meth:`finish` has written the manifest (a failed export leaves nothing behind)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, moment: datetime | None = None) -> None:
         self.path = path
+        # Each part's time in the zip's directory (zip times have no zone: UTC here).
+        self._date_time = (moment or datetime.now(UTC)).astimezone(UTC).timetuple()[:6]
         self._tmp = path.with_name(f".{path.name}.partial")
         self._zip = zipfile.ZipFile(self._tmp, "w", compression=zipfile.ZIP_DEFLATED)
         self.parts: dict[str, dict[str, Any]] = {}
@@ -75,7 +78,9 @@ class ArchiveWriter:
         """Stream one part into the archive (each record is compressed as it is written)."""
         if name not in PARTS or name in self.parts:
             raise ValueError(f"unknown or repeated part {name}")
-        with self._zip.open(name, "w", force_zip64=True) as stream:
+        info = zipfile.ZipInfo(name, date_time=self._date_time)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with self._zip.open(info, "w", force_zip64=True) as stream:
             writer = PartWriter(stream)
             yield writer
         self.parts[name] = writer.summary()
@@ -86,7 +91,9 @@ class ArchiveWriter:
         if missing:
             raise ValueError(f"parts not written: {missing}")
         manifest = {"format": FORMAT, "version": VERSION, **header, "parts": self.parts}
-        self._zip.writestr(MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        info = zipfile.ZipInfo(MANIFEST, date_time=self._date_time)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        self._zip.writestr(info, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
         self._zip.close()
         os.replace(self._tmp, self.path)
 

@@ -79,7 +79,7 @@ def export_issuer(slug: str, output: Path, env: ServiceEnv) -> ExportSummary:
         store = encrypted_store_of(env.keystore)
     except KeyStoreError as exc:
         raise Invalid(str(exc)) from None
-    writer = ArchiveWriter(output)
+    writer = ArchiveWriter(output, env.now)
     try:
         _write_parts(writer, issuer, store, env)
         head = db.session.get(AuditChainHead, issuer.id)
