@@ -34,13 +34,15 @@ from app.models import (
     IssuerKey,
     ManageLink,
     Membership,
+    Module,
+    Prompt,
     StaffAccount,
     StatusAllocation,
     WalletCopy,
 )
 from app.services.awarding import issuing, revocation
 from app.services.awarding.issuing import AwardInput
-from app.services.learning import educators
+from app.services.learning import authoring, educators
 from app.services.org import achievements, issuers, staff
 from app.services.org.achievements import AchievementInput
 from app.services.org.audit import Actor
@@ -163,6 +165,17 @@ def populate(source: Instance) -> tuple[str, list[str]]:
                              criteria_markdown="Complete **every** activity."),
             actor=Actor(owner), env=service_env(),
         )  # fmt: skip
+        module = authoring.create_module(
+            issuer,
+            authoring.ModuleInput(title="Feedback that moves learning", summary="Four weeks.",
+                                  achievement_public_id=achievement.public_id),
+            actor=Actor(owner), env=service_env(),
+        )  # fmt: skip
+        activity = authoring.add_activity(
+            module, authoring.ActivityInput(title="Read", directions="Read the *article*."),
+            actor=Actor(owner), env=service_env(),
+        )  # fmt: skip
+        authoring.add_prompt(activity, "What will you try?", actor=Actor(owner), env=service_env())
         issuers.rotate_key(issuer, "ed25519", actor=Actor(owner), env=service_env())
         later = issuing.award(
             issuer, achievement, AwardInput(email="teacher3@school.example.org", name="Teacher 3"),
@@ -232,6 +245,8 @@ def counts(target: Instance) -> dict[str, int]:
             "members": count(Membership, Membership.issuer_id == issuer_id),
             "manage_links": count(ManageLink, ManageLink.credential_id.in_(ours)),
             "wallet_copies": count(WalletCopy, WalletCopy.credential_id.in_(ours)),
+            "modules": count(Module, Module.issuer_id == issuer_id),
+            "prompts": count(Prompt),
         }
 
 
@@ -251,6 +266,7 @@ def test_everything_arrives_counted_and_byte_for_byte(moved: Moved) -> None:
     before, after = counts(moved.source), counts(moved.target)
     assert before["credentials"] == 4 and before["manage_links"] == 4
     assert before["wallet_copies"] == 1 and before["keys"] == 3 and before["versions"] == 2
+    assert before["modules"] == 1 and before["prompts"] == 1
     # The new instance adds one event of its own: the import, at the end of the chain.
     assert after == {**before, "audit": before["audit"] + 1}
     assert documents(moved.target) == documents(moved.source)

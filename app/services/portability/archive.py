@@ -28,6 +28,7 @@ PARTS = (
     "keys.jsonl",
     "staff.jsonl",
     "achievements.jsonl",
+    "modules.jsonl",
     "status_lists.jsonl",
     "status_allocations.jsonl",
     "credentials.jsonl",

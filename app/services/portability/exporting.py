@@ -24,6 +24,7 @@ from app.models import (
     Issuer,
     ManageLink,
     Membership,
+    Module,
     StaffAccount,
     StatusAllocation,
     StatusList,
@@ -179,6 +180,11 @@ def _write_parts(writer: ArchiveWriter, issuer: Issuer, store: Any, env: Service
                     "versions": [_version(v) for v in achievement.versions],
                 }
             )
+    with writer.part("modules.jsonl") as part:
+        for module in _stream(
+            select(Module).where(Module.issuer_id == issuer.id).order_by(Module.id)
+        ):
+            part.write(_module(module))
     with writer.part("status_lists.jsonl") as part:
         for row in _stream(
             select(StatusList).where(StatusList.issuer_id == issuer.id).order_by(StatusList.id)
@@ -251,6 +257,38 @@ def _version(version: AchievementVersion) -> dict[str, Any]:
         "pathway_award_mode": version.pathway_award_mode,
         "created_at": when(version.created_at),
         "created_by": version.created_by_id,
+    }
+
+
+def _module(module: Module) -> dict[str, Any]:
+    """A module's definition (what staff wrote), with its activities and prompts in order;
+    never an educator's enrolment or answers."""
+    achievement = db.session.get(Achievement, module.achievement_id)
+    return {
+        "public_id": module.public_id,
+        "achievement": achievement.public_id if achievement else None,
+        "title": module.title,
+        "summary": module.summary,
+        "learning_outcomes": module.learning_outcomes,
+        "enrolment_mode": module.enrolment_mode,
+        "requires_partner": module.requires_partner,
+        "award_mode": module.award_mode,
+        "published": module.published,
+        "created_at": when(module.created_at),
+        "updated_at": when(module.updated_at),
+        "activities": [
+            {
+                "position": activity.position,
+                "title": activity.title,
+                "directions": activity.directions,
+                "resources": activity.resources,
+                "prompts": [
+                    {"position": prompt.position, "text": prompt.text}
+                    for prompt in activity.prompts
+                ],
+            }
+            for activity in module.activities
+        ],
     }
 
 

@@ -23,6 +23,7 @@ from app.extensions import db
 from app.models import (
     Achievement,
     AchievementVersion,
+    Activity,
     AuditEvent,
     Educator,
     EducatorEmail,
@@ -32,6 +33,8 @@ from app.models import (
     IssuerKey,
     ManageLink,
     Membership,
+    Module,
+    Prompt,
     StaffAccount,
     StatusAllocation,
     StatusList,
@@ -122,6 +125,7 @@ def _import(reader: ArchiveReader, digest: str, env: ServiceEnv, actor: Actor) -
     if db.session.scalar(select(Issuer.id).where(Issuer.slug == slug)) is not None:
         raise Conflict(f"an organisation {slug!r} exists on this instance already")
     _refuse_taken(reader, "achievements.jsonl", "public_id", Achievement.public_id, "achievement")
+    _refuse_taken(reader, "modules.jsonl", "public_id", Module.public_id, "module")
     _refuse_taken(reader, "credentials.jsonl", "id", IssuedCredential.id, "credential")
     _check_archived_chain(reader, manifest)
     try:
@@ -167,6 +171,7 @@ def _import(reader: ArchiveReader, digest: str, env: ServiceEnv, actor: Actor) -
         )
     staff = _staff(reader, issuer, env)
     versions = _achievements(reader, issuer, images, staff)
+    _modules(reader, issuer, versions)
     for record in reader.records("status_lists.jsonl"):
         db.session.add(
             StatusList(
@@ -447,6 +452,47 @@ def _achievements(
             db.session.flush()
             ids[(record["public_id"], item["version"])] = (achievement.id, version.id)
     return ids
+
+
+def _modules(
+    reader: ArchiveReader, issuer: Issuer, versions: dict[tuple[str, int], tuple[int, int]]
+) -> None:
+    """Module definitions with their activities and prompts (no enrolments or answers)."""
+    achievement_ids = {public_id: ids[0] for (public_id, _), ids in versions.items()}
+    for record in reader.records("modules.jsonl"):
+        module = Module(
+            public_id=record["public_id"],
+            issuer_id=issuer.id,
+            achievement_id=achievement_ids[record["achievement"]],
+            title=record["title"],
+            summary=record["summary"],
+            learning_outcomes=record["learning_outcomes"],
+            enrolment_mode=record["enrolment_mode"],
+            requires_partner=record["requires_partner"],
+            award_mode=record["award_mode"],
+            published=record["published"],
+            created_at=must(record["created_at"]),
+            updated_at=must(record["updated_at"]),
+        )
+        db.session.add(module)
+        db.session.flush()
+        for item in record["activities"]:
+            activity = Activity(
+                module_id=module.id,
+                position=item["position"],
+                title=item["title"],
+                directions=item["directions"],
+                resources=item["resources"],
+            )
+            db.session.add(activity)
+            db.session.flush()
+            for prompt in item["prompts"]:
+                db.session.add(
+                    Prompt(
+                        activity_id=activity.id, position=prompt["position"], text=prompt["text"]
+                    )
+                )
+        db.session.flush()
 
 
 def _credentials(
