@@ -20,8 +20,9 @@ from app.services.org.audit import CLI
 )
 def export_command(slug: str, output: Path | None) -> int:
     """Write an organisation to one archive: profile, keys (still encrypted), achievements with
-    every version and image, credentials exactly as signed, status lists and allocations, the
-    audit log with its chain, staff and educators' links (see docs/backup-and-restore.md).
+    every version and image, module definitions, credentials exactly as signed, status lists
+    and allocations, the audit log with its chain, staff and educators' links (see
+    docs/backup-and-restore.md).
 
     Prints the archive's path and SHA-256; `cairn import --sha256` checks it on arrival.
     """
