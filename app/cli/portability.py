@@ -41,7 +41,7 @@ def export_command(slug: str, output: Path | None) -> int:
                 "(`cairn audit verify --issuer`); the archive will not import until it does",
                 err=True,
             )
-        summary = exporting.export_issuer(slug, output, env)
+        summary = exporting.export_issuer(slug, output, env, actor=CLI)
         for name, count in summary.counts.items():
             click.echo(f"{name}: {count}", err=True)
         click.echo(f"{summary.path}\nsha256 {summary.sha256}")

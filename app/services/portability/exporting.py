@@ -33,6 +33,7 @@ from app.models import (
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Invalid
 from app.services.org import audit
+from app.services.org.audit import Actor
 from app.services.org.issuers import get_by_slug, key_owner
 from app.services.portability.archive import ArchiveWriter, file_sha256
 from keys import KeyStoreError, encrypted_store_of
@@ -64,7 +65,7 @@ def _stream(query: Select[Any]) -> Any:
     return db.session.scalars(query.execution_options(yield_per=_BATCH))
 
 
-def export_issuer(slug: str, output: Path, env: ServiceEnv) -> ExportSummary:
+def export_issuer(slug: str, output: Path, env: ServiceEnv, *, actor: Actor) -> ExportSummary:
     """Write the organisation ``slug`` to ``output`` (replacing nothing: the file must not
     exist).
 
@@ -96,7 +97,21 @@ def export_issuer(slug: str, output: Path, env: ServiceEnv) -> ExportSummary:
         writer.abandon()
         raise
     counts = {name: part["records"] for name, part in writer.parts.items()}
-    return ExportSummary(output, file_sha256(output), counts)
+    digest = file_sha256(output)
+    # Reading is not a change, but an archive holds recipients' details and staff password
+    # hashes: who took one, and which, belongs in the organisation's trail (after the archive's
+    # own head, so the archive stays a consistent snapshot).
+    audit.record(
+        "issuer.export",
+        actor=actor,
+        now=env.now,
+        issuer_id=issuer.id,
+        subject_type="issuer",
+        subject_id=issuer.id,
+        detail={"archive_sha256": digest, "counts": counts},
+    )
+    db.session.commit()
+    return ExportSummary(output, digest, counts)
 
 
 def _write_parts(writer: ArchiveWriter, issuer: Issuer, store: Any, env: ServiceEnv) -> None:
@@ -437,8 +452,3 @@ def _write_educators(writer: ArchiveWriter, issuer: Issuer) -> None:
                     ],
                 }
             )
-
-
-def chain_intact(issuer: Issuer) -> bool:
-    """Whether the organisation's audit chain verifies (export says so, it still exports)."""
-    return audit.verify_chain(issuer.id).intact
