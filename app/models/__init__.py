@@ -41,6 +41,7 @@ from app.models.portfolio import (
     SubmissionItem,
 )
 from app.models.rate_limit import RateLimitCounter
+from app.models.school import Leader, School, SchoolMember
 from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, StaffInvitation
 from app.models.status_list import StatusList
 from app.models.wallet import WALLET_PROTOCOLS, WalletCopy
@@ -95,6 +96,7 @@ __all__ = [
     "IssuedCredential",
     "Issuer",
     "IssuerKey",
+    "Leader",
     "MagicLink",
     "ManageLink",
     "Membership",
@@ -109,6 +111,8 @@ __all__ = [
     "RateLimitCounter",
     "Response",
     "Review",
+    "School",
+    "SchoolMember",
     "StaffAccount",
     "StaffInvitation",
     "StatusAllocation",
