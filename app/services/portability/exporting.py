@@ -15,7 +15,6 @@ from app.extensions import db
 from app.models import (
     Achievement,
     AchievementVersion,
-    AuditChainHead,
     AuditEvent,
     Educator,
     EducatorEmail,
@@ -72,6 +71,12 @@ def export_issuer(slug: str, output: Path, env: ServiceEnv, *, actor: Actor) -> 
     :raises NotFound: when there is no such organisation.
     :raises Invalid: when the output exists, or the keys cannot be carried sealed.
     """
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One snapshot for every part (credentials, allocations, lists and the audit chain as
+        # of one moment, whatever is awarded meanwhile): end the caller's reads, then read in
+        # a REPEATABLE READ transaction. (SQLite: export while nobody writes; see the docs.)
+        db.session.rollback()
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     issuer = get_by_slug(slug)
     if output.exists():
         raise Invalid(f"{output} exists already; choose another --output")
@@ -83,14 +88,14 @@ def export_issuer(slug: str, output: Path, env: ServiceEnv, *, actor: Actor) -> 
         raise Invalid(str(exc)) from None
     writer = ArchiveWriter(output, env.now)
     try:
-        _write_parts(writer, issuer, store, env)
-        head = db.session.get(AuditChainHead, issuer.id)
+        head = _write_parts(writer, issuer, store, env)
         writer.finish(
             {
                 "exported_at": env.now.isoformat(),
                 "base_url": env.base_url,
                 "issuer": issuer.slug,
-                "audit_head": {"seq": head.seq, "hash": head.hash} if head else None,
+                # The last archived event: the chain as the archive holds it.
+                "audit_head": head,
             }
         )
     except BaseException:
@@ -98,6 +103,9 @@ def export_issuer(slug: str, output: Path, env: ServiceEnv, *, actor: Actor) -> 
         raise
     counts = {name: part["records"] for name, part in writer.parts.items()}
     digest = file_sha256(output)
+    issuer_id = issuer.id
+    db.session.rollback()  # the snapshot ends; the event below is written as any other
+    issuer = db.session.get(Issuer, issuer_id) or issuer
     # Reading is not a change, but an archive holds recipients' details and staff password
     # hashes: who took one, and which, belongs in the organisation's trail (after the archive's
     # own head, so the archive stays a consistent snapshot).
@@ -114,7 +122,10 @@ def export_issuer(slug: str, output: Path, env: ServiceEnv, *, actor: Actor) -> 
     return ExportSummary(output, digest, counts)
 
 
-def _write_parts(writer: ArchiveWriter, issuer: Issuer, store: Any, env: ServiceEnv) -> None:
+def _write_parts(
+    writer: ArchiveWriter, issuer: Issuer, store: Any, env: ServiceEnv
+) -> dict[str, Any] | None:
+    """Write every part; return the audit chain's last archived link (``seq`` and ``hash``)."""
     versions = (
         select(AchievementVersion).join(Achievement).where(Achievement.issuer_id == issuer.id)
     )
@@ -225,6 +236,7 @@ def _write_parts(writer: ArchiveWriter, issuer: Issuer, store: Any, env: Service
         for index, allocated_at in rows:
             part.write({"index": index, "allocated_at": when(allocated_at)})
     _write_credentials(writer, issuer)
+    head: dict[str, Any] | None = None
     with writer.part("audit.jsonl") as part:
         for event in _stream(
             select(AuditEvent)
@@ -247,7 +259,9 @@ def _write_parts(writer: ArchiveWriter, issuer: Issuer, store: Any, env: Service
                     "hash": event.hash,
                 }
             )
+            head = {"seq": event.chain_seq, "hash": event.hash}
     _write_educators(writer, issuer)
+    return head
 
 
 def _version(version: AchievementVersion) -> dict[str, Any]:
