@@ -21,7 +21,7 @@ from keys.errors import (
     PlaintextRefused,
     WrongPassphrase,
 )
-from keys.file_store import EncryptedFileStore, replace_file
+from keys.file_store import EncryptedFileStore, SealedKey, encrypted_store_of, replace_file
 from keys.generate import generate_key, new_private_key
 from keys.keyfile import ACCEPTED_FORMATS, dump_key_file, load_key_file, public_key_summary
 from keys.passphrase import passphrase_problem
@@ -48,10 +48,12 @@ __all__ = [
     "MemoryKeyStore",
     "PassphraseRequired",
     "PlaintextRefused",
+    "SealedKey",
     "SigningKey",
     "WrongPassphrase",
     "algorithm_of",
     "dump_key_file",
+    "encrypted_store_of",
     "generate_key",
     "is_envelope",
     "load_key_file",

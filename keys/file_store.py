@@ -23,6 +23,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 
 from keys import envelope
+from keys.cache import CachingKeyStore
 from keys.envelope import DEFAULT_KDF, Argon2idParams
 from keys.errors import (
     InsecureKeyStoreWarning,
@@ -75,6 +76,31 @@ class _Metadata:
     key_type: str
     created: datetime
     retired: datetime | None
+
+
+@dataclass(frozen=True)
+class SealedKey:
+    """A stored key as its encrypted file (``data``, exactly the bytes on disk) and its public
+    metadata: what an organisation's export carries. It opens only with the passphrase of the
+    store that sealed it."""
+
+    kid: str
+    key_type: str
+    created: datetime
+    retired: datetime | None
+    data: bytes = dataclasses.field(repr=False)
+
+
+def encrypted_store_of(store: object) -> EncryptedFileStore:
+    """The :class:`EncryptedFileStore` behind ``store`` (unwrapping a caching store).
+
+    :raises KeyStoreError: when keys are not kept in encrypted files (e.g. an in-memory store),
+        so there is nothing sealed to carry.
+    """
+    inner = store.inner if isinstance(store, CachingKeyStore) else store
+    if not isinstance(inner, EncryptedFileStore):
+        raise KeyStoreError("this instance's keys are not kept in an encrypted file store")
+    return inner
 
 
 class EncryptedFileStore:
@@ -280,6 +306,90 @@ class EncryptedFileStore:
             for kid in previous:
                 self._retire(owner, kid, when)
         return new_key
+
+    # -- moving keys between instances, still encrypted ---------------------------------------
+
+    def sealed(self, owner: str, kid: str) -> SealedKey:
+        """A key exactly as stored: its encrypted file's bytes and its public metadata, for an
+        export. Nothing is decrypted.
+
+        :param owner: the issuer.
+        :param kid: the key id.
+        :returns: the sealed key.
+        :raises KeyNotFound: when the owner has no key with that kid.
+        :raises PlaintextRefused: when the key file is not encrypted (a development store):
+            an export never carries a private key in the clear.
+        :raises KeyStoreError: when the key file is missing or not a key file.
+        """
+        check_name(owner, "owner")
+        check_name(kid, "kid")
+        meta = self._read_metadata(owner, kid)
+        try:
+            data = _read_file(self._directory / owner / f"{kid}.pem")
+        except FileNotFoundError:
+            raise KeyStoreError(f"key {owner}/{kid} has metadata but no key file") from None
+        stripped = data.lstrip()
+        if not envelope.is_envelope(data) and not stripped.startswith(_ENCRYPTED_PEM):
+            raise PlaintextRefused(
+                f"key {owner}/{kid} is not stored encrypted; set CAIRN_KEY_PASSPHRASE and run "
+                "`cairn keys rewrap` before exporting"
+            )
+        return SealedKey(meta.kid, meta.key_type, meta.created, meta.retired, data)
+
+    def open_sealed(self, key: SealedKey) -> KeyRecord:
+        """Check that this store's passphrase opens a sealed key (and that it is the key type
+        it says), without writing anything; the decrypted key is only held in memory.
+
+        :returns: the key's public record (to compare with the public key the issuer publishes).
+        :raises PassphraseRequired: when the store has no passphrase.
+        :raises WrongPassphrase: when this store's passphrase does not decrypt it.
+        :raises KeyStoreError: when the data is not that key, or not a key file.
+        """
+        check_name(key.kid, "kid")
+        check_key_type(key.key_type)
+        if self._passphrase is None:
+            raise PassphraseRequired("importing keys needs the store's passphrase")
+        private_key, _ = self._decode(key.data, self._passphrase, owner="import", kid=key.kid)
+        if key_type_of(private_key) != key.key_type:
+            raise KeyStoreError(f"key {key.kid} is not the {key.key_type} key it says")
+        created = check_aware(key.created, "created")
+        return KeyRecord.of(SigningKey(key.kid, private_key, created=created, retired=key.retired))
+
+    def put_sealed(self, owner: str, key: SealedKey) -> None:
+        """Store a sealed key under ``owner`` with its file's bytes unchanged (it stays
+        encrypted as it came; it is re-wrapped to this store's salt on first use, or by
+        ``cairn keys rewrap``). Call :meth:`open_sealed` first.
+
+        :raises KeyExists: when the owner already has a key with that kid.
+        :raises ValueError: for an unsafe owner or kid, or a naive date.
+        """
+        check_name(owner, "owner")
+        check_name(key.kid, "kid")
+        check_key_type(key.key_type)
+        meta = _Metadata(
+            key.kid,
+            key.key_type,
+            check_aware(key.created, "created"),
+            check_aware(key.retired, "retired") if key.retired is not None else None,
+        )
+        with self._locked(owner):
+            owner_dir = self._directory / owner
+            pem_path, meta_path = owner_dir / f"{key.kid}.pem", owner_dir / f"{key.kid}.json"
+            if os.path.lexists(pem_path) or os.path.lexists(meta_path):
+                raise KeyExists(f"owner {owner!r} already has a key {key.kid!r}")
+            _write_atomic(pem_path, key.data)
+            _write_atomic(meta_path, _metadata_bytes(meta))
+
+    def remove_owner(self, owner: str, kids: builtins.list[str]) -> None:
+        """Remove the named keys of ``owner`` (an import undone before its commit); only ever
+        keys :meth:`put_sealed` just wrote."""
+        check_name(owner, "owner")
+        with self._locked(owner):
+            for kid in kids:
+                check_name(kid, "kid")
+                for suffix in (".json", ".pem"):
+                    with suppress(FileNotFoundError):
+                        os.unlink(self._directory / owner / f"{kid}{suffix}")
 
     # -- key-encryption-key rotation ----------------------------------------------------------
 

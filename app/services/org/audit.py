@@ -7,12 +7,12 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import and_, event, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction
@@ -423,6 +423,62 @@ def _link_problem(item: AuditEvent, seq: int, previous: str) -> str | None:
     if event_hash(item) != item.hash:
         return "its contents do not match its hash: altered"
     return None
+
+
+def check_links(items: Iterable[AuditEvent]) -> tuple[int, int, str, str | None]:
+    """Walk events given in chain order (rows or unsaved copies, e.g. an export's) and return
+    ``(count, last seq, last hash, problem)``; ``problem`` is why the first link that does not
+    hold fails, or ``None``."""
+    count, seq, previous = 0, 0, GENESIS
+    for item in items:
+        count += 1
+        reason = _link_problem(item, seq, previous)
+        if reason is not None:
+            return count, seq, previous, f"event {item.chain_seq}: {reason}"
+        seq, previous = item.chain_seq or 0, item.hash or ""
+    return count, seq, previous, None
+
+
+#: The columns of an event row besides its id.
+_STORED = (
+    "issuer_id",
+    "actor_id",
+    "actor",
+    "action",
+    "subject_type",
+    "subject_id",
+    "detail",
+    "ip_address",
+    "created_at",
+    "chain_seq",
+    "prev_hash",
+    "hash",
+)
+
+
+def import_chain(issuer_id: int, items: Iterable[AuditEvent], *, batch: int = 1000) -> int:
+    """Append a moved organisation's events, in their order, as the start of the new chain of
+    ``issuer_id`` (which must have none yet), each linked again: its ``issuer_id`` and
+    ``actor_id`` are this database's, and both are hashed. Inserted in batches, so memory does
+    not grow with the log. Returns how many were appended."""
+    if db.session.get(AuditChainHead, issuer_id) is not None:
+        raise RuntimeError(f"issuer #{issuer_id} already has an audit chain")
+    seq, previous = 0, GENESIS
+    pending: list[dict[str, Any]] = []
+    for item in items:
+        item.issuer_id = issuer_id
+        item.chain_seq = seq + 1
+        item.prev_hash = previous
+        item.hash = event_hash(item)
+        seq, previous = item.chain_seq, item.hash
+        pending.append({column: getattr(item, column) for column in _STORED})
+        if len(pending) >= batch:
+            db.session.execute(insert(AuditEvent), pending)
+            pending.clear()
+    if pending:
+        db.session.execute(insert(AuditEvent), pending)
+    db.session.execute(insert(AuditChainHead).values(chain=issuer_id, seq=seq, hash=previous))
+    return seq
 
 
 class AppendOnlyViolation(RuntimeError):
