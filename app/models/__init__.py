@@ -42,6 +42,13 @@ from app.models.portfolio import (
 )
 from app.models.rate_limit import RateLimitCounter
 from app.models.school import Leader, School, SchoolMember
+from app.models.self_directed import (
+    LEARNING_KINDS,
+    REQUEST_STATES,
+    LearningRequest,
+    LearningRequestFile,
+    SelfDirectedSetting,
+)
 from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, StaffInvitation
 from app.models.status_list import StatusList
 from app.models.wallet import WALLET_PROTOCOLS, WalletCopy
@@ -58,7 +65,9 @@ __all__ = [
     "API_SCOPES",
     "CREDENTIAL_STATUSES",
     "EXCHANGE_STATES",
+    "LEARNING_KINDS",
     "RATINGS",
+    "REQUEST_STATES",
     "ROLES",
     "SESSION_KINDS",
     "STAGES",
@@ -97,6 +106,8 @@ __all__ = [
     "Issuer",
     "IssuerKey",
     "Leader",
+    "LearningRequest",
+    "LearningRequestFile",
     "MagicLink",
     "ManageLink",
     "Membership",
@@ -113,6 +124,7 @@ __all__ = [
     "Review",
     "School",
     "SchoolMember",
+    "SelfDirectedSetting",
     "StaffAccount",
     "StaffInvitation",
     "StatusAllocation",
