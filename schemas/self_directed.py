@@ -37,7 +37,7 @@ _NUMBER: dict[str, str | list[Any] | dict[Any, Any]] = {
     "invalid": "Enter a number of hours, like 6 or 1.5.",
     "special": "Enter a number of hours, like 6 or 1.5.",
 }
-_DATE = {"invalid": "Enter a date as YYYY-MM-DD."}
+_DATE: dict[str, str | list[Any] | dict[Any, Any]] = {"invalid": "Enter a date as YYYY-MM-DD."}
 
 
 def _no_nul(data: Any) -> None:

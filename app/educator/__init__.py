@@ -57,6 +57,7 @@ from app.educator import (  # noqa: E402,F401
     claim,
     connections,
     hosts,
+    learning,
     learning_modules,
     nav,
     portfolio,

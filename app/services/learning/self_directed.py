@@ -411,6 +411,11 @@ def get_for_issuer(issuer: Issuer, public_id: str) -> LearningRequest:
     return found
 
 
+def issuer_of(request: LearningRequest) -> Issuer:
+    """The organisation a request asks for credit."""
+    return required(db.session.get(Issuer, request.issuer_id), "missing issuer")
+
+
 def educator_of(request: LearningRequest) -> Educator:
     """The educator who made the request."""
     return required(db.session.get(Educator, request.educator_id), "missing educator")
