@@ -76,6 +76,7 @@ def test_an_educator_asks_for_credit_staff_approve_it_and_it_counts(
     expect(learner.get_by_role("heading", level=1)).to_have_text("Learning elsewhere")
     both_widths(learner, new_page, shot, "learning-list-empty")
     learner.get_by_role("link", name="Record learning").click()
+    both_widths(learner, new_page, shot, "learning-form-blank")
     learner.get_by_role("radio", name="Conference").check()
     learner.locator("#title").fill("ISTE Live 2026")
     learner.get_by_label("Provider").fill("ISTE")
@@ -118,6 +119,11 @@ def test_an_educator_asks_for_credit_staff_approve_it_and_it_counts(
     expect(learner.get_by_text("10 hours (you asked for 12)")).to_be_visible()
     expect(learner.get_by_text("vendor showcases")).to_be_visible()
     both_widths(learner, new_page, shot, "learning-request-approved")
+    learner.get_by_role("link", name="Learning elsewhere").click()
+    expect(learner.get_by_role("row").filter(has_text="ISTE Live 2026")).to_contain_text(
+        "10 approved"
+    )
+    both_widths(learner, new_page, shot, "learning-list")
     learner.goto(site.url("/me/renewal"))
     section = learner.locator("section", has_text="Learning elsewhere renewal")
     expect(section.get_by_role("row", name="Self-directed 10")).to_be_visible()
