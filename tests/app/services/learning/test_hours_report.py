@@ -102,9 +102,7 @@ def test_hours_by_school_category_and_quarter_under_the_rules(known) -> None:
 
 
 def test_without_rules_only_clock_hours_count(known) -> None:
-    report = hours_report.build(
-        known["issuer"], date(2026, 1, 1), date(2026, 12, 31), "year", None
-    )
+    report = hours_report.build(known["issuer"], date(2026, 1, 1), date(2026, 12, 31), "year", None)
     assert report.total == 27 and report.left_out == 2
     assert report.totals("period") == [("2026", 27, 4)]
     assert report.categories == ["No category"]
