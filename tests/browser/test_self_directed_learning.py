@@ -124,6 +124,25 @@ def test_an_educator_asks_for_credit_staff_approve_it_and_it_counts(
         "10 approved"
     )
     both_widths(learner, new_page, shot, "learning-list")
+    # A draft keeps its file; the form says what is wrong, and the draft can be deleted.
+    learner.get_by_role("link", name="Record learning").click()
+    learner.get_by_role("radio", name="Webinar").check()
+    learner.locator("#title").fill("Edutopia webinar: retrieval practice")
+    learner.locator("#started_on").fill("2026-10-14")
+    learner.locator("#hours").fill("an hour")
+    learner.get_by_role("button", name="Save as a draft").click()
+    expect(learner.locator("#hours-error")).to_contain_text("Enter a number of hours")
+    shot(learner, "learning-form-error-1280")
+    learner.locator("#hours").fill("1")
+    learner.locator("#file").set_input_files(
+        files=[{"name": "slides.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    learner.get_by_role("button", name="Save as a draft").click()
+    expect(learner.locator(".flash").first).to_contain_text("Saved as a draft")
+    expect(learner.get_by_role("button", name="Remove “slides.pdf”")).to_be_visible()
+    both_widths(learner, new_page, shot, "learning-draft")
+    learner.get_by_role("button", name="Delete this draft").click()
+    expect(learner.locator(".flash").first).to_contain_text("Deleted")
     learner.goto(site.url("/me/renewal"))
     section = learner.locator("section", has_text="Learning elsewhere renewal")
     expect(section.get_by_role("row", name="Self-directed 10")).to_be_visible()
