@@ -63,6 +63,7 @@ def _page(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
+    saved_only: bool = False,
 ) -> tuple[str, int]:
     educator = current_educator()
     organisations = self_directed.organisations_for(educator)
@@ -81,6 +82,7 @@ def _page(
             editable=found is None or found.state in self_directed.EDITABLE_STATES,
             limit=portfolio.size_words(evidence_limit()),
             extensions=accepted_extensions(),
+            saved_only=saved_only,
         ),
         status,
     )
@@ -131,8 +133,8 @@ def _after_save(found: LearningRequest) -> ResponseReturnValue:
         )
     if refused:
         found = self_directed.get_for_educator(current_educator(), found.public_id)
-        return _page(found, errors={"_schema": f"Saved, not submitted: {refused.message}"},
-                     status=refused.status)  # fmt: skip
+        return _page(found, errors={"_schema": refused.message}, status=refused.status,
+                     saved_only=True)  # fmt: skip
     issuer = self_directed.issuer_of(found)
     flash(f"Submitted to {issuer.name}. You will get an email when it has been decided.")
     return redirect(url_for("educator.learning_request", public_id=found.public_id), 303)
