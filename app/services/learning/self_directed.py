@@ -521,6 +521,12 @@ def decide(
             "Choose the achievement self-directed learning is awarded as first "
             "(Credit rules → Self-directed learning)."
         )
+    if achievements.current_version(achievement).credit_unit not in HOUR_UNITS:
+        # Edited since it was chosen: its credit is no longer hours, so hours cannot be signed.
+        raise Conflict(
+            "The achievement self-directed learning is awarded as no longer carries credit in "
+            "hours: choose another (Credit rules → Self-directed learning)."
+        )
     award = AwardInput(
         email=educators.recipient_email(educator),
         name=educator.credential_name,

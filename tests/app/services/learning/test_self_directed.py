@@ -225,3 +225,19 @@ def test_the_achievement_must_be_the_organisations_and_in_hours(
     with pytest.raises(Invalid):
         self_directed.set_achievement(issuer, theirs.public_id, actor=ACTOR, env=env)
     assert self_directed.setting_of(issuer) is None
+
+
+def test_an_achievement_whose_credit_is_no_longer_hours_awards_nothing(
+    issuer, sdl, educator, owner
+) -> None:
+    from app.services.org import achievements
+
+    found = submitted(educator)
+    achievements.current_version(sdl).credit_unit = "ceu"  # as if edited since it was chosen
+    db.session.commit()
+    before = count(IssuedCredential)
+    with pytest.raises(Conflict):
+        self_directed.decide(found, owner, "approve", hours=None, note="", env=service_env())
+    db.session.rollback()
+    assert count(IssuedCredential) == before
+    assert db.session.get(LearningRequest, found.id).state == "submitted"
