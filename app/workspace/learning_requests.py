@@ -57,6 +57,7 @@ def request_page(
             email=email,
             achievement=achievement,
             version=achievements.current_version(achievement) if achievement else None,
+            counted_in=self_directed.counted_in(issuer, achievement) if achievement else [],
             decider=org_queries.staff_account(found.decided_by_id) if found.decided_by_id else None,
             values=values or {"hours": f"{found.hours:g}", "note": ""},
             errors=errors or {},

@@ -106,6 +106,7 @@ def test_an_educator_asks_for_credit_staff_approve_it_and_it_counts(
     row.get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("ISTE Live 2026")
     expect(page.get_by_role("link", name="attendance.pdf")).to_be_visible()
+    expect(page.get_by_text("in “Self-directed” under Learning elsewhere renewal")).to_be_visible()
     both_widths(page, new_page, shot, "learning-review")
     blocking = axe_violations(browser, page.url, page.context.storage_state(), "learning-review")
     assert not blocking, describe(blocking)

@@ -110,6 +110,17 @@ def categories_of(issuer: Issuer) -> list[str]:
     return list(names)
 
 
+def counted_in(issuer: Issuer, achievement: Achievement) -> list[tuple[str, str]]:
+    """``(rules, category)`` for each of the organisation's credit rules with a category that
+    counts ``achievement`` (where approved hours will count)."""
+    return [
+        (rule.name, str(category["name"]))
+        for rule in credit_rules.list_for(issuer)
+        for category in rule.categories
+        if achievement.public_id in category.get("achievements", [])
+    ]
+
+
 def organisations_for(educator: Educator) -> list[Issuer]:
     """The organisations the educator belongs to (holding one of their credentials or
     enrolled in one of their modules) that take self-directed learning requests, by name."""

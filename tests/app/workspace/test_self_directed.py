@@ -124,6 +124,7 @@ def test_the_reviewer_decides_from_the_queue_and_refusals_change_nothing(
     queue = page(web.get(f"/workspace/{issuer.slug}/reviews"))
     path = f"/workspace/{issuer.slug}/learning-requests/{found.public_id}"
     assert path in queue.hrefs() and "Building Thinking Classrooms" in queue.text
+    assert "no category of your credit rules counts it yet" in page(web.get(path)).text
     before = count(IssuedCredential)
     refused = web.submit(path, data={"decision": "decline", "note": ""})
     assert "Say why it is declined" in page(refused, 400).text
