@@ -58,6 +58,7 @@ from app.educator import (  # noqa: E402,F401
     coaching,
     connections,
     hosts,
+    learning,
     learning_modules,
     nav,
     plans,

@@ -67,6 +67,13 @@ from app.models.portfolio import (
 from app.models.rate_limit import RateLimitCounter
 from app.models.renewal_statement import RenewalStatement
 from app.models.school import Leader, School, SchoolMember
+from app.models.self_directed import (
+    LEARNING_KINDS,
+    REQUEST_STATES,
+    LearningRequest,
+    LearningRequestFile,
+    SelfDirectedSetting,
+)
 from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, StaffInvitation
 from app.models.status_list import StatusList
 from app.models.wallet import WALLET_PROTOCOLS, WalletCopy
@@ -85,10 +92,12 @@ __all__ = [
     "COMPLETION_STATES",
     "CREDENTIAL_STATUSES",
     "EXCHANGE_STATES",
+    "LEARNING_KINDS",
     "MAX_GOALS",
     "MIN_GOALS",
     "RATINGS",
     "REPORT_FORMATS",
+    "REQUEST_STATES",
     "ROLES",
     "RULE_KINDS",
     "SESSION_KINDS",
@@ -136,6 +145,8 @@ __all__ = [
     "IssuerKey",
     "Leader",
     "LearningPlan",
+    "LearningRequest",
+    "LearningRequestFile",
     "MagicLink",
     "ManageLink",
     "Membership",
@@ -159,6 +170,7 @@ __all__ = [
     "Review",
     "School",
     "SchoolMember",
+    "SelfDirectedSetting",
     "StaffAccount",
     "StaffInvitation",
     "StatusAllocation",

@@ -19,7 +19,7 @@ from app.evidence_files import send_evidence_file
 from app.forms import refusal
 from app.models import Educator, Submission
 from app.services._core.errors import NotFound, ServiceError, required
-from app.services.learning import educators, reviews, stages
+from app.services.learning import educators, reviews, self_directed, stages
 from app.services.learning import queries as learning_queries
 from app.services.org import queries as org_queries
 from app.wiring import service_env, utcnow
@@ -44,6 +44,12 @@ DECISION_LABELS = {
     "request_changes": "Asked for changes",
     "decline": "Declined",
 }
+LEARNING_STATE_LABELS = {
+    "submitted": "Waiting",
+    "approved": "Approved",
+    "declined": "Declined",
+    "withdrawn": "Withdrawn",
+}
 ORIGIN_LABELS = {"portfolio": "Portfolio", "module": "Module", "pathway": "Pathway completed"}
 
 
@@ -52,7 +58,10 @@ def _review_helpers() -> dict[str, Any]:
     def waiting_reviews() -> int:
         """How many submissions wait in the current workspace's queue (for the navigation)."""
         issuer = g.get("issuer")
-        return reviews.waiting_count(issuer) if issuer is not None else 0
+        if issuer is None:
+            return 0
+        # Requests for credit for self-directed learning wait in the same queue.
+        return reviews.waiting_count(issuer) + self_directed.waiting_count(issuer)
 
     return {"waiting_reviews": waiting_reviews}
 
@@ -78,6 +87,12 @@ def reviews_queue(slug: str) -> str:
         now=utcnow(),
         states=STATE_LABELS,
         origins=ORIGIN_LABELS,
+        learning=[
+            (r, self_directed.educator_of(r))
+            for r in self_directed.queue(issuer, states=FILTERS[show][1])
+        ],
+        learning_states=LEARNING_STATE_LABELS,
+        takes_learning=self_directed.setting_of(issuer) is not None,
     )
 
 

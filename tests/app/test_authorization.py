@@ -146,6 +146,7 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
     rule_b = credit_rules.create(issuer_b, load_credit_rule({"name": "B's renewal", "cycle_years": 5,
                                  "cycle_start": "2025-07-01", "hours_required": 50}),
                                  actor=Actor(bob), env=service_env())  # fmt: skip
+    learning_b = learning_request_of(issuer_b, make_achievement, make_award, bob)
     plan_b = shared_plan(issuer_b)
     return {
         "alice": alice, "bob": bob, "a": issuer_a, "b": issuer_b,
@@ -158,6 +159,7 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
             "enrolment_id": enrolment_b.id, "token_id": token_b.public_id,
             "endpoint_id": endpoint_b.public_id, "delivery_id": delivery_b.public_id,
             "rule_id": rule_b.public_id, "plan_id": plan_b.public_id,
+            "request_id": learning_b.public_id, "file_id": learning_b.files[0].public_id,
             **coaching_values(issuer_b, bob),
         },
     }  # fmt: skip
@@ -1396,3 +1398,214 @@ def test_a_district_leader_not_named_on_the_plan_reads_no_report(
     for path in ("/workspace/{slug}/coaching/plans/{coaching_plan_id}",
                  "/workspace/{slug}/coaching/plans/{coaching_plan_id}/sessions/{session_id}/report"):  # fmt: skip
         assert client.get(path.format(**values), base_url=BASE_URL).status_code == 403, path
+
+
+# --- Self-directed learning (requests for credit; awarders decide, editors set the achievement)
+# --- and the hours report (viewers and up) ------------------------------------------------------
+
+#: (endpoint, method, the least role) of every staff route of these features.
+LEARNING_STAFF_ROUTES = [
+    ("workspace.learning_request", "GET", "awarder"),
+    ("workspace.decide_learning_request", "POST", "awarder"),
+    ("workspace.learning_request_file", "GET", "awarder"),
+    ("workspace.self_directed_setting", "GET", "editor"),
+    ("workspace.self_directed_setting", "POST", "editor"),
+    ("workspace.hours_report", "GET", "viewer"),
+    ("workspace.hours_report_csv", "GET", "viewer"),
+]
+#: (endpoint, method) of every educator route of self-directed learning; ``own`` routes act on
+#: one request (another educator gets 404), the others are every educator's own lists and forms.
+LEARNING_EDUCATOR_ROUTES = [
+    ("educator.learning_requests", "GET", False),
+    ("educator.new_learning_request", "GET", False),
+    ("educator.new_learning_request", "POST", False),
+    ("educator.learning_request", "GET", True),
+    ("educator.learning_request", "POST", True),
+    ("educator.learning_file", "GET", True),
+    # In this order for the learner: withdrawn, a file removed, then the request deleted.
+    ("educator.withdraw_learning_request", "POST", True),
+    ("educator.remove_learning_file", "POST", True),
+    ("educator.delete_learning_request", "POST", True),
+]
+LEARNING_ENDPOINT = re.compile(r"(learning_request|learning_file|self_directed|hours_report)")
+
+
+def learning_request_of(issuer: Any, make_achievement: Any, make_award: Any, owner: Any) -> Any:
+    """A request for credit (with an evidence file) from an educator of ``issuer``, waiting in
+    its review queue; the issuer awards such credit as an achievement of its own."""
+    from app.services.learning import self_directed
+    from app.services.learning.self_directed import Upload
+    from schemas.self_directed import load_learning_request
+
+    env = service_env()
+    chosen = make_achievement(issuer, f"{issuer.name} self-directed learning")
+    self_directed.set_achievement(issuer, chosen.public_id, actor=Actor(owner), env=env)
+    email = f"learner@{issuer.slug}.example.org"
+    educator = make_educator(email)
+    make_award(issuer, chosen, email)
+    data = load_learning_request({"organisation": issuer.slug, "kind": "webinar", "title": "Webinar",
+                                  "started_on": "2026-03-01", "hours": "2"})  # fmt: skip
+    found = self_directed.create(educator, data, env, upload=Upload(PDF, "notes.pdf", 10**6))
+    return self_directed.submit(found, educator, env)
+
+
+def test_every_learning_route_has_a_row(app: Flask) -> None:
+    found = {
+        (r.endpoint, method)
+        for r in app.url_map.iter_rules()
+        if LEARNING_ENDPOINT.search(r.endpoint)
+        for method in r.methods & {"GET", "POST"}
+    }
+    rows = {(e, m) for e, m, _ in LEARNING_STAFF_ROUTES} | {
+        (e, m) for e, m, _ in LEARNING_EDUCATOR_ROUTES
+    }
+    assert found == rows
+
+
+def _token(client: FlaskClient, path: str) -> str:
+    token = re.search(
+        r'name="csrf_token" value="([^"]+)"',
+        client.get(path, base_url=BASE_URL).get_data(as_text=True),
+    )
+    assert token, path
+    return token.group(1)
+
+
+def _staff_paths(app: Flask, values: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [
+        (method, build(next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint), values),
+         least)
+        for endpoint, method, least in LEARNING_STAFF_ROUTES
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("role", ["viewer", "awarder", "editor", "owner"])
+def test_learning_staff_routes_by_role(
+    app: Flask, client: FlaskClient, two_issuers, make_staff: Callable[..., StaffAccount], role: str
+) -> None:
+    from app.models import ROLES
+
+    member = make_staff(f"{role}@b.example.org", name=f"Member {role}")
+    staff.set_role(two_issuers["b"], member, role, actor=Actor(label="test"), env=service_env())
+    sign_in(client, app, member)
+    token = _token(client, f"/workspace/{two_issuers['b'].slug}/")
+    for method, path, least in _staff_paths(app, two_issuers["values"]):
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+        else:
+            response = client.post(path, data={"csrf_token": token}, base_url=BASE_URL)
+        if ROLES.index(role) <= ROLES.index(least):
+            # The page or file, a redirect, or a refusal of the empty form (never a 500).
+            expected = (200,) if method == "GET" else (303, 400)
+            assert response.status_code in expected, f"{method} {path} as {role}"
+        else:
+            assert response.status_code == 403, f"{method} {path} as {role}"
+
+
+def test_learning_staff_routes_give_outsiders_educators_and_anonymous_nothing(
+    app: Flask, client: FlaskClient, two_issuers
+) -> None:
+    from app.models import LearningRequest
+
+    paths = _staff_paths(app, two_issuers["values"])
+    for method, path, _ in paths:  # anonymous: sent to the staff sign-in
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+            assert response.status_code == 302 and "/login" in response.headers["Location"], path
+    # The educator who made the request (and any other) is no staff member: sign-in again.
+    educator = db.session.scalar(
+        select(LearningRequest).where(
+            LearningRequest.public_id == two_issuers["values"]["request_id"]
+        )
+    )
+    assert educator is not None
+    from app.models import Educator
+
+    sign_in_educator(client, db.session.get(Educator, educator.educator_id))
+    for method, path, _ in paths:
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+            assert response.status_code == 302 and "/login" in response.headers["Location"], path
+    # Staff of another organisation: 404 everywhere, and nothing decided.
+    sign_in(client, app, two_issuers["alice"])
+    token = _token(client, f"/workspace/{two_issuers['a'].slug}/")
+    for method, path, _ in paths:
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+        else:
+            response = client.post(path, data={"csrf_token": token, "decision": "approve"},
+                                   base_url=BASE_URL)  # fmt: skip
+        assert response.status_code == 404, f"{method} {path}"
+    db.session.expire_all()
+    assert db.session.get(LearningRequest, educator.id).state == "submitted"
+    # A's own request page for B's request id is 404 too (found only in its organisation).
+    a_path = f"/workspace/{two_issuers['a'].slug}/learning-requests/{two_issuers['values']['request_id']}"
+    assert client.get(a_path, base_url=BASE_URL).status_code == 404
+
+
+@pytest.fixture
+def learner_and_other(app, make_issuer, make_achievement, make_award) -> dict[str, Any]:
+    issuer = make_issuer("Issuer L", slug="issuer-l")
+    found = learning_request_of(issuer, make_achievement, make_award, None)
+    other = make_educator("other@l.example.org")
+    make_award(issuer, make_achievement(issuer, "L's badge"), "other@l.example.org")
+    from app.models import Educator
+
+    return {"request": found, "learner": db.session.get(Educator, found.educator_id),
+            "other": other, "issuer": issuer}  # fmt: skip
+
+
+def _educator_paths(app: Flask, found: Any) -> list[tuple[str, str, bool]]:
+    values = {"public_id": found.public_id, "file_id": found.files[0].public_id}
+    return [
+        (method, build(next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint), values),
+         own)
+        for endpoint, method, own in LEARNING_EDUCATOR_ROUTES
+    ]  # fmt: skip
+
+
+def test_learning_educator_routes_are_the_learners_own(
+    app: Flask, client: FlaskClient, learner_and_other
+) -> None:
+    from app.models import LearningRequest
+
+    paths = _educator_paths(app, learner_and_other["request"])
+    for method, path, _ in paths:  # anonymous
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+            assert response.status_code in (302, 303), path
+            assert "/me/sign-in" in response.headers["Location"], path
+    sign_in_educator(client, learner_and_other["other"])
+    token = _token(client, "/me/")
+    for method, path, own in paths:
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+        else:
+            response = client.post(path, data={"csrf_token": token}, base_url=BASE_URL)
+        if own:
+            assert response.status_code == 404, f"{method} {path} as another educator"
+        else:
+            assert response.status_code in (200, 400), f"{method} {path} as another educator"
+    found = db.session.get(LearningRequest, learner_and_other["request"].id)
+    assert found is not None and found.state == "submitted" and len(found.files) == 1
+    sign_in_educator(client, learner_and_other["learner"])
+    token = _token(client, "/me/")
+    for method, path, _ in paths:
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+            assert response.status_code == 200, f"GET {path} as the learner"
+        else:
+            response = client.post(path, data={"csrf_token": token}, base_url=BASE_URL)
+            assert response.status_code in (303, 400, 409), f"POST {path} as the learner"
+
+
+def test_staff_signed_in_are_not_educators_on_learning_routes(
+    app: Flask, client: FlaskClient, learner_and_other, make_staff
+) -> None:
+    sign_in(client, app, make_staff("someone@l.example.org"))
+    for method, path, _ in _educator_paths(app, learner_and_other["request"]):
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+            assert (
+                response.status_code in (302, 303) and "/me/sign-in" in response.headers["Location"]
+            )
