@@ -19,6 +19,7 @@ from app.models import (
     AchievementVersion,
     AssessmentPlan,
     AssessmentStage,
+    AssessorPoolMember,
     CoachReferral,
     Educator,
     Issuer,
@@ -319,13 +320,26 @@ def checked_ratings(
     return checked
 
 
-def claim(stage: AssessmentStage, state: str, reviewer: StaffAccount, env: ServiceEnv) -> None:
+def claim(
+    stage: AssessmentStage,
+    state: str,
+    reviewer: StaffAccount | None,
+    env: ServiceEnv,
+    *,
+    member: AssessorPoolMember | None = None,
+) -> None:
     """Close the stage in this transaction, or raise: two reviewers deciding the same stage at
-    once must not both succeed (the conditional UPDATE takes the row lock)."""
+    once must not both succeed (the conditional UPDATE takes the row lock). A peer assessor
+    (``member``) has no staff account: the stage names their place in the pool."""
     result = db.session.execute(
         update(AssessmentStage)
         .where(AssessmentStage.id == stage.id, AssessmentStage.state == "open")
-        .values(state=state, decided_at=env.now, decided_by=reviewer.id)
+        .values(
+            state=state,
+            decided_at=env.now,
+            decided_by=reviewer.id if reviewer else None,
+            decided_by_member=member.id if member else None,
+        )
         .execution_options(synchronize_session="fetch")
     )
     if getattr(result, "rowcount", 0) != 1:
@@ -609,7 +623,12 @@ def reassign_overdue(env: ServiceEnv) -> int:
         if plan is None:
             continue
         before = stage.assignee_id
-        member = assessors.choose(submission, plan, not_these={before} if before else set())
+        member = assessors.choose(
+            submission,
+            plan,
+            stage=stage.stage,
+            not_these={m for m in (before, stage.second_id) if m is not None},
+        )
         if member is None:
             continue
         stage.assignee_id, stage.assigned_at = member.id, env.now
