@@ -1,0 +1,92 @@
+"""Peer assessment in Chromium, through the real server (issue 14): staff give a badge stages
+with an approval, open its assessor pool and invite an educator who holds the badge; the peer
+accepts under "Assessing", finds a submission in their queue with its due time, rates each
+criterion, and a staff member approves. Screenshots at 1280 and 390 px of the pool page, the
+peer's queue and rating page, the staff queue and the leads' figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Site, cairn_commands
+from tests.browser.test_educator_journey import educator_sign_in, flash, staff_sign_in
+from tests.browser.test_phone_width import PHONE, PHONE_OPTIONS
+from tests.browser.test_staged_assessment import BADGE, educator_submits, staff_sets_up
+
+Shot = Callable[[Page, str], Path]
+PEER = "pia.peer@example.org"
+
+
+def both_widths(page: Page, new_page: Callable[..., Page], shot: Shot, name: str) -> None:
+    page.wait_for_load_state("load")
+    shot(page, f"assessors-{name}-1280")
+    phone = new_page(**PHONE_OPTIONS, storage_state=page.context.storage_state())
+    phone.goto(page.url)
+    phone.wait_for_load_state("load")
+    shot(phone, f"assessors-{name}-390")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"{name} is {width} px wide on a phone"
+    phone.context.close()
+
+
+def test_a_peer_assessor_works_from_their_queue(
+    site: Site, new_page: Callable[..., Page], shot: Shot
+) -> None:
+    (made,) = cairn_commands(site, ["achievements", "create", "--issuer", site.issuer_slug,
+                                    "--name", BADGE, "--description", "Uses feedback.",
+                                    "--criteria", "Submit a feedback cycle."])  # fmt: skip
+    achievement_id = made.strip()
+    cairn_commands(site, ["award", "--issuer", site.issuer_slug, "--achievement", achievement_id,
+                          "--recipient", PEER, "--name", "Pia Peer"])  # fmt: skip
+    staff = new_page()
+    staff_sign_in(staff, site, site.staff_email)
+    staff_sets_up(staff, site, achievement_id, approval=True)
+    peer = new_page()
+    educator_sign_in(peer, site, PEER)  # she has an educator account before she is invited
+
+    staff.goto(site.url(f"/workspace/{site.issuer_slug}/achievements/{achievement_id}"))
+    staff.get_by_role("link", name="Assessors").click()
+    staff.get_by_label("Their email address").fill(PEER)
+    staff.get_by_role("button", name="Invite").click()
+    expect(flash(staff)).to_contain_text("Invited")
+    expect(staff.locator("main table")).to_contain_text("(peer)")
+    both_widths(staff, new_page, shot, "pool")
+
+    peer.goto(site.url("/me/assessing"))
+    peer.get_by_role("button", name="Accept").click()
+    expect(flash(peer)).to_contain_text("you are in the pool")
+
+    educator = new_page()
+    educator_sign_in(educator, site, "sam.peerless@example.org")
+    educator_submits(educator, site)
+    # The completeness check stays with staff; then the assessment goes to Pia.
+    staff.goto(site.url(f"/workspace/{site.issuer_slug}/reviews"))
+    staff.locator("tbody tr").filter(has_text=BADGE).first.get_by_role("link").click()
+    staff.get_by_role("button", name="Complete: send to assessment").click()
+    expect(flash(staff)).to_contain_text("moves on to the assessment")
+
+    peer.goto(site.url("/me/assessing"))
+    row = peer.locator("tbody tr").filter(has_text=BADGE)
+    expect(row).to_be_visible()
+    both_widths(peer, new_page, shot, "peer-queue")
+    row.get_by_role("link").click()
+    both_widths(peer, new_page, shot, "peer-rate")
+    for criterion in ("Evidence of impact", "Quality of reflection"):
+        peer.get_by_role("group", name=criterion).get_by_label("Demonstrated", exact=True).check()
+    peer.get_by_role("button", name="Record the ratings").click()
+    expect(flash(peer)).to_contain_text("goes on to the final approval")
+    expect(peer.locator("main")).to_contain_text("Nothing to assess right now")
+
+    staff.goto(site.url(f"/workspace/{site.issuer_slug}/reviews"))
+    staff.locator("tbody tr").filter(has_text=BADGE).first.get_by_role("link").click()
+    staff.get_by_role("button", name="Approve and issue the credential").click()
+    expect(flash(staff)).to_contain_text("Approved")
+    staff.goto(site.url(f"/workspace/{site.issuer_slug}/assessing"))
+    both_widths(staff, new_page, shot, "staff-queue")
+    staff.goto(site.url(f"/workspace/{site.issuer_slug}/achievements/{achievement_id}"))
+    staff.get_by_role("link", name="Assessment figures").click()
+    expect(staff.locator("main")).to_contain_text("percent agreement")
+    both_widths(staff, new_page, shot, "report")
