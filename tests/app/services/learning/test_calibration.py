@@ -23,15 +23,13 @@ from app.services.learning import (
     stage_decisions,
     stages,
 )
-from app.services.learning.stages import StageDecision
+from app.services.learning.stages import PlanInput, StageDecision
 from app.wiring import service_env
 from app.worker import assessment_round
-from tests.app.portfolio_helpers import ACTOR, add_item, make_educator
+from tests.app.portfolio_helpers import ACTOR, add_item, make_educator, portfolio_badge
 from tests.app.services.learning.test_assessors import (
     MONDAY,
     at,
-    badge,  # noqa: F401  (fixture)
-    issuer,  # noqa: F401  (fixture)
     partner,
     peer,
     reviewer,
@@ -39,6 +37,19 @@ from tests.app.services.learning.test_assessors import (
 )
 
 CRITERIA = ("evidence-of-impact", "reflection")
+
+
+@pytest.fixture
+def issuer(make_issuer: Callable[..., Issuer]) -> Issuer:
+    return make_issuer()
+
+
+@pytest.fixture
+def badge(issuer: Issuer, make_achievement: Callable[..., Any]) -> Any:
+    found = portfolio_badge(issuer, make_achievement)
+    stages.set_plan(found, PlanInput(enabled=True, completeness=False, approval=True),
+                    actor=ACTOR, env=service_env())  # fmt: skip
+    return found
 
 
 def rate(submission: Any, who: StaffAccount | None, ratings: tuple[str, str],
@@ -51,8 +62,9 @@ def rate(submission: Any, who: StaffAccount | None, ratings: tuple[str, str],
             stage="assessment",
             decision="rate",
             ratings=dict(zip(CRITERIA, ratings, strict=True)),
-            criterion_feedback={c: "Add more" for c, r in zip(CRITERIA, ratings, strict=True)
-                                if r == "not_yet"},  # fmt: skip
+            criterion_feedback={
+                c: "Add more" for c, r in zip(CRITERIA, ratings, strict=True) if r == "not_yet"
+            },
         ),
         at(MONDAY + timedelta(hours=1)),
         peer=member,
@@ -76,8 +88,8 @@ def double_everything(badge: Any) -> None:
 
 def test_agreement_figures_from_a_known_set_of_scores(
     issuer: Issuer,
-    badge: Any,  # noqa: F811
-    make_staff: Any,  # noqa: F811
+    badge: Any,
+    make_staff: Any,
 ) -> None:
     (ada, ada_m), (ben, ben_m) = two_staff(issuer, badge, make_staff)
     double_everything(badge)
@@ -114,7 +126,7 @@ def test_agreement_figures_from_a_known_set_of_scores(
 
 def test_a_disagreement_goes_to_a_lead_assessor(
     issuer: Issuer,
-    badge: Any,  # noqa: F811
+    badge: Any,
     make_staff: Any,
 ) -> None:
     (ada, ada_m), (ben, _) = two_staff(issuer, badge, make_staff)
@@ -133,7 +145,7 @@ def test_a_disagreement_goes_to_a_lead_assessor(
 
 def test_peers_train_on_the_calibration_set_before_taking_work(
     issuer: Issuer,
-    badge: Any,  # noqa: F811
+    badge: Any,
     make_staff: Any,
     make_award: Any,
 ) -> None:
@@ -177,7 +189,7 @@ def test_peers_train_on_the_calibration_set_before_taking_work(
 
 def test_a_peer_may_not_assess_their_partners_submission_even_through_the_service(
     issuer: Issuer,
-    badge: Any,  # noqa: F811
+    badge: Any,
     make_award: Any,
 ) -> None:
     pat, pat_m = peer(issuer, badge, make_award, "pat.peer@school.example.org")
@@ -202,7 +214,7 @@ def test_a_peer_may_not_assess_their_partners_submission_even_through_the_servic
 
 def test_a_peer_rates_from_their_queue_and_a_staff_member_signs_off(
     issuer: Issuer,
-    badge: Any,  # noqa: F811
+    badge: Any,
     make_award: Any,
     make_staff: Any,
 ) -> None:
@@ -222,7 +234,7 @@ def test_a_peer_rates_from_their_queue_and_a_staff_member_signs_off(
 
 def test_the_maintenance_round_reassigns_stages_past_their_due_time(
     issuer: Issuer,
-    badge: Any,  # noqa: F811
+    badge: Any,
     make_staff: Any,
 ) -> None:
     (_, ada_m), (_, ben_m) = two_staff(issuer, badge, make_staff)
