@@ -27,7 +27,8 @@ from app.models import (
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Invalid, NotFound, required
 from app.services.learning import educators
-from app.services.org import audit, staff
+from app.services.mail import emails
+from app.services.org import achievements, audit, staff
 from app.services.org.audit import Actor
 
 ASSIGNMENTS = ("round_robin", "load")
@@ -105,10 +106,26 @@ def invite_peer(
         found = AssessorPoolMember(achievement_id=achievement.id, educator_id=educator.id,
                                    invited_at=env.now)  # fmt: skip
         db.session.add(found)
-    if found.state != "active":
+    newly = found.state != "active"
+    if newly:
         found.state, found.invited_at, found.accepted_at = "invited", env.now, None
     _audit("assessors.invite", achievement, found, actor, env)
+    if newly:
+        issuer = required(db.session.get(Issuer, achievement.issuer_id), "missing issuer")
+        emails.queue_template(
+            "assessor_invite",
+            env,
+            to=educators.recipient_email(educator),
+            link=f"{env.base_url}/me/assessing",
+            secret=False,
+            issuer_id=issuer.id,
+            name=educator.name,
+            issuer_name=issuer.name,
+            achievement_name=achievements.current_version(achievement).name,
+        )
     db.session.commit()
+    if newly:
+        emails.deliver_soon(env)
     return found
 
 
@@ -298,6 +315,11 @@ def _double_turn(plan: AssessmentPlan) -> bool:
         or 0
     )
     return n * plan.double_share // 100 > (n - 1) * plan.double_share // 100
+
+
+def member_in_any(member_id: int | None) -> AssessorPoolMember | None:
+    """A pool member by id (any achievement, any state), if there is one."""
+    return db.session.get(AssessorPoolMember, member_id) if member_id else None
 
 
 def assignee_of(stage: AssessmentStage) -> AssessorPoolMember | None:

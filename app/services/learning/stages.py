@@ -28,7 +28,7 @@ from app.models import (
 )
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Forbidden, Invalid, required
-from app.services.learning import assessors, educators
+from app.services.learning import assessors, calibration, educators
 from app.services.mail import emails
 from app.services.org import achievements, audit, staff
 from app.services.org.audit import Actor
@@ -139,6 +139,15 @@ def set_plan(
     if data.max_attempts is not None and data.coach_id is None:
         raise Invalid(
             "Choose the coach educators are referred to after their last attempt.", "coach_id"
+        )
+    if not data.approval and any(
+        m.educator_id is not None
+        for m in assessors.pool(achievement, states=("invited", "training", "active"))
+    ):
+        raise Invalid(
+            "Peer assessors are in the pool: keep the final approval, so a staff member signs "
+            "off what they assess (or remove them first).",
+            "approval",
         )
     if found is None:
         found = AssessmentPlan(achievement_id=achievement.id)
@@ -424,6 +433,30 @@ def queue_reminders(env: ServiceEnv) -> int:
                 due=stage.due_at.strftime("%A %d %B %Y, %H:%M UTC"),
                 overdue=stage.due_at <= env.now,
             )
+        # Peer assessors it was given to are reminded too, with the link to their queue.
+        for member_id in (stage.assignee_id, stage.second_id):
+            member = db.session.get(AssessorPoolMember, member_id) if member_id else None
+            peer = (
+                db.session.get(Educator, member.educator_id)
+                if member and member.educator_id
+                else None
+            )
+            if peer is None or member is None or member.state != "active" or not peer.emails:
+                continue
+            emails.queue_template(
+                "stage_reminder",
+                env,
+                to=educators.recipient_email(peer),
+                link=f"{env.base_url}/me/assessing/{submission.public_id}",
+                secret=False,
+                issuer_id=issuer.id,
+                name=peer.name,
+                stage=STAGE_LABELS[stage.stage],
+                educator_name="an educator",  # peers do not learn who submitted
+                achievement_name=achievements.current_version(achievement).name,
+                due=stage.due_at.strftime("%A %d %B %Y, %H:%M UTC"),
+                overdue=stage.due_at <= env.now,
+            )
         sent += 1
     db.session.commit()
     return sent
@@ -622,16 +655,27 @@ def reassign_overdue(env: ServiceEnv) -> int:
         plan = plan_of(achievement)
         if plan is None:
             continue
-        before = stage.assignee_id
+        if stage.disputed_at is not None:
+            continue  # both ratings are in: it waits for a lead assessor, not an assessor
+        # Scored by two: move whichever of them has not rated yet (the first, else the second).
+        rated = {r.member_id for r in calibration.blind_ratings(stage)}
+        slot = "assignee_id"
+        if stage.second_id is not None and stage.assignee_id in rated:
+            slot = "second_id"
+        before = getattr(stage, slot)
+        if before is None or before in rated:
+            continue
         member = assessors.choose(
             submission,
             plan,
             stage=stage.stage,
-            not_these={m for m in (before, stage.second_id) if m is not None},
+            not_these={m for m in (stage.assignee_id, stage.second_id) if m is not None},
         )
         if member is None:
             continue
-        stage.assignee_id, stage.assigned_at = member.id, env.now
+        setattr(stage, slot, member.id)
+        if slot == "assignee_id":
+            stage.assigned_at = env.now
         stage.due_at = add_working_days(env.now, plan.due_working_days)
         stage.remind_at = add_working_days(
             env.now, plan.due_working_days - plan.remind_working_days
