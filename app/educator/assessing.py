@@ -9,12 +9,21 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
 
 from app.educator import bp, current_educator, educator_required
+from app.evidence_files import send_evidence_file
 from app.forms import refusal
 from app.models import Achievement, AssessorPoolMember
 from app.services._core.errors import Conflict, Invalid, NotFound, required
-from app.services.learning import assessing, assessors, calibration, stage_decisions, stages
+from app.services.learning import (
+    assessing,
+    assessors,
+    calibration,
+    reviews,
+    stage_decisions,
+    stages,
+)
 from app.services.learning.stages import StageDecision
 from app.services.org import achievements
 from app.services.org import queries as org_queries
@@ -173,3 +182,14 @@ def assessing_submission_page(submission_id: str) -> ResponseReturnValue:
         stage=stage,
         now=utcnow(),
     ), status
+
+
+@bp.get("/assessing/<submission_id>/items/<item_id>/file")
+@educator_required
+def assessing_item_file(submission_id: str, item_id: str) -> Response:
+    """The file of an item of a submission in the peer's queue (and only such a one)."""
+    _, submission, _ = assessing.peer_submission(current_educator(), submission_id)
+    item = reviews.submitted_item(submission, item_id)
+    if item.file is None:
+        raise NotFound("This item has no file.")
+    return send_evidence_file(item.file)

@@ -861,9 +861,11 @@ def test_the_peer_queue_is_for_its_educator_and_a_submission_only_for_its_assess
     member = assessors.invite_peer(badge, peer, actor=ACTOR, env=service_env())
     assessors.accept(member, peer, service_env())
     ann = make_educator("ann@p.example.org", name="Ann")
-    submission = reviews.submit(ann, badge, [add_item(ann).public_id], "", service_env())
+    item = add_item(ann, file=(PDF, "plan.pdf"))
+    submission = reviews.submit(ann, badge, [item.public_id], "", service_env())
     other = make_educator("other@p.example.org", name="Otto")
-    paths = ["/me/assessing", f"/me/assessing/{submission.public_id}"]
+    file_path = f"/me/assessing/{submission.public_id}/items/{item.public_id}/file"
+    paths = ["/me/assessing", f"/me/assessing/{submission.public_id}", file_path]
     # Anonymous: sent to sign in.
     for path in paths:
         response = client.get(path, base_url=BASE_URL)
@@ -873,6 +875,7 @@ def test_the_peer_queue_is_for_its_educator_and_a_submission_only_for_its_assess
         sign_in_educator(client, who)
         assert client.get(paths[0], base_url=BASE_URL).status_code == 200
         assert client.get(paths[1], base_url=BASE_URL).status_code == 404
+        assert client.get(file_path, base_url=BASE_URL).status_code == 404
         page = client.get("/me/", base_url=BASE_URL).get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
         assert token
@@ -886,3 +889,4 @@ def test_the_peer_queue_is_for_its_educator_and_a_submission_only_for_its_assess
     # The peer assessor it was given to: the page.
     sign_in_educator(client, peer)
     assert client.get(paths[1], base_url=BASE_URL).status_code == 200
+    assert client.get(file_path, base_url=BASE_URL).status_code == 200

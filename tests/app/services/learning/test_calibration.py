@@ -246,3 +246,47 @@ def test_the_maintenance_round_reassigns_stages_past_their_due_time(
     db.session.refresh(stage)
     assert stage.assignee_id == ben_m.id
     assert db.session.get(Educator, submission.educator_id) is not None
+
+
+def test_a_double_scored_stage_past_its_due_time_moves_the_assessor_who_has_not_rated(
+    issuer: Issuer, badge: Any, make_staff: Any
+) -> None:
+    (ada, ada_m), (_, ben_m) = two_staff(issuer, badge, make_staff)
+    cal = reviewer(issuer, make_staff, "cal@district7.example.org")
+    cal_m = assessors.add_staff(badge, cal, actor=ACTOR, env=service_env())
+    double_everything(badge)
+    submission = submit(badge, "slow@school.example.org")
+    stage = stages.current(submission)
+    assert stage is not None and (stage.assignee_id, stage.second_id) == (ada_m.id, ben_m.id)
+    rate(submission, ada, ("demonstrated", "demonstrated"))  # Ada's is in; Ben's is late
+    assert stages.reassign_overdue(at(stage.due_at + timedelta(minutes=1))) == 1
+    db.session.refresh(stage)
+    assert (stage.assignee_id, stage.second_id) == (ada_m.id, cal_m.id)
+    # Cal's rating completes the pair (Ada's stays blind meanwhile).
+    assert [r.stage.id for r in assessing.staff_queue(cal, issuer)] == [stage.id]
+    assert assessing.staff_queue(ada, issuer) == []
+    assert rate(submission, cal, ("demonstrated", "demonstrated")).state == "passed"
+
+
+def test_peers_are_invited_by_email_and_reminded_with_the_link_to_their_queue(
+    issuer: Issuer, badge: Any, make_award: Any
+) -> None:
+    from sqlalchemy import select
+
+    from app.models import EmailMessage
+
+    _, pat_m = peer(issuer, badge, make_award, "pat.peer@school.example.org")
+    invite = db.session.scalar(select(EmailMessage).where(EmailMessage.kind == "assessor_invite"))
+    assert invite is not None and invite.to_address == "pat.peer@school.example.org"
+    submission = submit(badge, "ann@school.example.org")
+    stage = stages.current(submission)
+    assert stage is not None and stage.assignee_id == pat_m.id
+    assert stages.queue_reminders(at(stage.remind_at)) == 1
+    sent = db.session.scalars(
+        select(EmailMessage).where(
+            EmailMessage.kind == "stage_reminder",
+            EmailMessage.to_address == "pat.peer@school.example.org",
+        )
+    ).all()
+    assert len(sent) == 1 and f"/me/assessing/{submission.public_id}" in sent[0].body_text
+    assert "Ann" not in sent[0].body_text  # peers do not learn who submitted
