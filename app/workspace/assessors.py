@@ -196,9 +196,15 @@ def _report_context(public_id: str) -> dict[str, Any]:
         "report": report,
         "throughput_chart": bar_chart([(w, t) for w, _c, _a, _p, t in report.throughput]),
         "time_chart": bar_chart(
-            [(stages.STAGE_LABELS[s], round(m or 0)) for s, _d, m, _x, _o in report.time_in_stage]
+            # Tenths of a day, so a stage decided within the day is not drawn as nothing.
+            [
+                (stages.STAGE_LABELS[s], round((m or 0) * 10))
+                for s, _d, m, _x, _o in report.time_in_stage
+            ]
         ),
-        "agreement_chart": bar_chart([(w, p or 0) for w, _c, _a, p in report.agreement]),
+        "agreement_chart": bar_chart(
+            [(w, p or 0) for w, _c, _a, p in report.agreement], ceiling=100
+        ),
         "criteria": criteria,
         "members": members,
         "stage_labels": stages.STAGE_LABELS,
