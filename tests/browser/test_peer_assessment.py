@@ -90,3 +90,98 @@ def test_a_peer_assessor_works_from_their_queue(
     staff.get_by_role("link", name="Assessment figures").click()
     expect(staff.locator("main")).to_contain_text("percent agreement")
     both_widths(staff, new_page, shot, "report")
+
+
+def test_calibration_two_blind_ratings_a_lead_decides_and_a_peer_trains(
+    site: Site, new_page: Callable[..., Page], shot: Shot
+) -> None:
+    (made,) = cairn_commands(site, ["achievements", "create", "--issuer", site.issuer_slug,
+                                    "--name", BADGE, "--description", "Uses feedback.",
+                                    "--criteria", "Submit a feedback cycle."])  # fmt: skip
+    achievement_id = made.strip()
+    second_peer = "quinn.peer@example.org"
+    for email in (PEER, second_peer):
+        cairn_commands(site, ["award", "--issuer", site.issuer_slug, "--achievement",
+                              achievement_id, "--recipient", email, "--name", "Peer"])  # fmt: skip
+    staff = new_page()
+    staff_sign_in(staff, site, site.staff_email)
+    staff_sets_up(staff, site, achievement_id, approval=True)
+    peer, quinn = new_page(), new_page()
+    educator_sign_in(peer, site, PEER)
+    educator_sign_in(quinn, site, second_peer)
+
+    pool = site.url(f"/workspace/{site.issuer_slug}/achievements/{achievement_id}/assessors")
+    staff.goto(pool)
+    staff.get_by_role("button", name="Add to the pool").click()
+    expect(flash(staff)).to_contain_text("Added to the pool")
+    staff.get_by_label("Their email address").fill(PEER)
+    staff.get_by_role("button", name="Invite").click()
+    staff.get_by_label("Share of assessments scored by two assessors blind (%)").fill("100")
+    staff.get_by_role("button", name="Save", exact=True).click()
+    expect(flash(staff)).to_contain_text("Saved the pool's settings")
+    peer.goto(site.url("/me/assessing"))
+    peer.get_by_role("button", name="Accept").click()
+
+    educator = new_page()
+    educator_sign_in(educator, site, "sam.blind@example.org")
+    educator_submits(educator, site)
+    staff.goto(site.url(f"/workspace/{site.issuer_slug}/assessing"))
+    expect(staff.locator("main table")).to_contain_text("Completeness check")
+    staff.locator("main tbody tr").first.get_by_role("link").click()
+    staff.get_by_role("button", name="Complete: send to assessment").click()
+    expect(flash(staff)).to_contain_text("moves on to the assessment")
+    review_url = staff.url
+
+    # Two blind ratings: Tess rates everything demonstrated, Pia says "not yet" on one.
+    expect(staff.get_by_role("heading", name="Scored by two assessors, blind")).to_be_visible()
+    for criterion in ("Evidence of impact", "Quality of reflection"):
+        staff.get_by_role("group", name=criterion).get_by_label("Demonstrated", exact=True).check()
+    staff.get_by_role("button", name="Record the ratings").click()
+    expect(flash(staff)).to_contain_text("Recorded blind")
+    peer.goto(site.url("/me/assessing"))
+    peer.locator("tbody tr").filter(has_text=BADGE).get_by_role("link").click()
+    expect(peer.locator("main")).not_to_contain_text("Demonstrated by")  # Tess's stays hidden
+    peer.get_by_role("group", name="Evidence of impact").get_by_label(
+        "Demonstrated", exact=True
+    ).check()
+    reflection = peer.get_by_role("group", name="Quality of reflection")
+    reflection.get_by_label("Not yet", exact=True).check()
+    reflection.get_by_label("Feedback on “Quality of reflection”").fill("SAY-WHY: what changed?")
+    peer.get_by_role("button", name="Record the ratings").click()
+    expect(flash(peer)).to_contain_text("scored by two assessors blind")
+
+    # They disagree: Tess, an owner, is a lead; she sees both ratings and decides.
+    staff.goto(review_url)
+    expect(staff.locator("main")).to_contain_text("They disagreed")
+    expect(staff.locator("main")).to_contain_text("SAY-WHY")
+    both_widths(staff, new_page, shot, "lead-decides")
+    for criterion in ("Evidence of impact", "Quality of reflection"):
+        staff.get_by_role("group", name=criterion).get_by_label("Demonstrated", exact=True).check()
+    staff.get_by_role("button", name="Record the ratings").click()
+    expect(flash(staff)).to_contain_text("Every criterion demonstrated")
+    staff.get_by_role("button", name="Approve and issue the credential").click()
+    expect(flash(staff)).to_contain_text("Approved")
+
+    staff.goto(
+        site.url(f"/workspace/{site.issuer_slug}/achievements/{achievement_id}/assessment-report")
+    )
+    per_assessor = staff.locator("table").filter(has_text="Assessor")
+    expect(per_assessor).to_contain_text("50 %")
+    both_widths(staff, new_page, shot, "report-with-pairs")
+
+    # The decided submission becomes the calibration set; Quinn trains on it.
+    staff.goto(pool)
+    staff.get_by_role("button", name="Add to the set").click()
+    expect(flash(staff)).to_contain_text("Added to the calibration set")
+    staff.get_by_label("Their email address").fill(second_peer)
+    staff.get_by_role("button", name="Invite").click()
+    expect(flash(staff)).to_contain_text("Invited")
+    both_widths(staff, new_page, shot, "pool-with-set")
+    quinn.goto(site.url("/me/assessing"))
+    quinn.get_by_role("button", name="Accept").click()
+    quinn.get_by_role("link", name="Rate the next calibration submission").click()
+    both_widths(quinn, new_page, shot, "calibration")
+    for criterion in ("Evidence of impact", "Quality of reflection"):
+        quinn.get_by_role("group", name=criterion).get_by_label("Demonstrated", exact=True).check()
+    quinn.get_by_role("button", name="Record the ratings").click()
+    expect(flash(quinn)).to_contain_text("You agreed with 100 % of the reference ratings")
