@@ -60,7 +60,7 @@ def assessor_pool(slug: str, public_id: str) -> ResponseReturnValue:
         achievement=found,
         version=version,
         plan=plan,
-        members=[(m, load, calibration.member_label(m)) for m, load in members],
+        members=[(m, load, calibration.member_label(m, with_email=True)) for m, load in members],
         addable=[a for a in stages.coaches(found) if a.id not in in_pool],
         items=calibration.set_of(found),
         candidates=calibration.candidates(found),

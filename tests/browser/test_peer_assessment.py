@@ -52,7 +52,7 @@ def test_a_peer_assessor_works_from_their_queue(
     staff.get_by_label("Their email address").fill(PEER)
     staff.get_by_role("button", name="Invite").click()
     expect(flash(staff)).to_contain_text("Invited")
-    expect(staff.locator("main table")).to_contain_text("(peer)")
+    expect(staff.locator("main table")).to_contain_text(f"(peer, {PEER})")
     both_widths(staff, new_page, shot, "pool")
 
     peer.goto(site.url("/me/assessing"))

@@ -331,13 +331,18 @@ def _pairs(achievement: Achievement) -> list[tuple[AssessmentStage, BlindRating,
     return [(v[0], v[1], v[2]) for v in by_stage.values() if len(v) >= 3]
 
 
-def member_label(member: AssessorPoolMember) -> str:
-    """How a pool member is named in reports."""
+def member_label(member: AssessorPoolMember, *, with_email: bool = False) -> str:
+    """How a pool member is named in reports (with their address, for the pool's editors)."""
     if member.staff_id is not None:
         account = db.session.get(StaffAccount, member.staff_id)
-        return f"{account.name} (staff)" if account else "A former staff member"
+        if account is None:
+            return "A former staff member"
+        return f"{account.name} (staff{', ' + account.email if with_email else ''})"
     educator = db.session.get(Educator, member.educator_id) if member.educator_id else None
-    return f"{educator.name or 'An educator'} (peer)" if educator else "A former educator"
+    if educator is None:
+        return "A former educator"
+    email = educator.emails[0].email if with_email and educator.emails else ""
+    return f"{educator.name or 'An educator'} (peer{', ' + email if email else ''})"
 
 
 def agreement(
