@@ -16,6 +16,7 @@ from app.models import (
     AssessmentPlan,
     AssessmentStage,
     AssessorPoolMember,
+    BlindRating,
     CalibrationItem,
     Educator,
     EducatorEmail,
@@ -157,8 +158,44 @@ def accept(member: AssessorPoolMember, educator: Educator, env: ServiceEnv) -> N
 
 
 def remove(member: AssessorPoolMember, *, actor: Actor, env: ServiceEnv) -> None:
-    """Take someone out of the pool; their open stages go to others at the next assignment."""
+    """Take someone out of the pool; the open stages given to them (that they have not rated
+    blind yet) go to someone else in the pool now, or to any reviewer when nobody may."""
     member.state = "removed"
+    member.lead = False
+    db.session.flush()
+    for stage in db.session.scalars(
+        select(AssessmentStage).where(
+            AssessmentStage.state == "open",
+            (AssessmentStage.assignee_id == member.id) | (AssessmentStage.second_id == member.id),
+        )
+    ):
+        rated = db.session.scalar(
+            select(BlindRating.id).where(
+                BlindRating.stage_id == stage.id, BlindRating.member_id == member.id
+            )
+        )
+        if rated is not None:
+            continue  # their blind rating counts; the pair completes without them
+        submission = required(db.session.get(Submission, stage.submission_id), "submission")
+        plan = required(
+            db.session.scalar(
+                select(AssessmentPlan).where(
+                    AssessmentPlan.achievement_id == submission.achievement_id
+                )
+            ),
+            "plan",
+        )
+        others = {m for m in (stage.assignee_id, stage.second_id) if m is not None}
+        replacement = choose(submission, plan, stage=stage.stage, not_these=others)
+        if stage.assignee_id == member.id:
+            stage.assignee_id = replacement.id if replacement else None
+            stage.assigned_at = env.now if replacement else None
+        else:
+            stage.second_id = replacement.id if replacement else None
+        if stage.assignee_id is None and stage.second_id is not None:
+            # Nobody to take their place: the other assessor alone decides it.
+            stage.assignee_id, stage.second_id = stage.second_id, None
+            stage.assigned_at = env.now
     achievement = required(db.session.get(Achievement, member.achievement_id), "achievement")
     _audit("assessors.remove", achievement, member, actor, env)
     db.session.commit()

@@ -123,6 +123,17 @@ def remove_item(achievement: Achievement, item_id: int, *, actor: Actor, env: Se
     submission = required(db.session.get(Submission, item.submission_id), "submission")
     db.session.execute(delete(CalibrationAnswer).where(CalibrationAnswer.item_id == item.id))
     db.session.delete(item)
+    db.session.flush()
+    # A peer who had rated every other submission of the set is scored now (and one facing an
+    # empty set is active, as if it had never had one).
+    for member in db.session.scalars(
+        select(AssessorPoolMember).where(
+            AssessorPoolMember.achievement_id == achievement.id,
+            AssessorPoolMember.state == "training",
+        )
+    ):
+        if next_item(member) is None:
+            _score(member, env)
     _audit("calibration.remove", achievement, submission.public_id, actor, env)
     db.session.commit()
 
@@ -207,6 +218,15 @@ def answer(
     if next_item(member) is not None:
         db.session.commit()
         return None
+    score = _score(member, env)
+    db.session.commit()
+    return score
+
+
+def _score(member: AssessorPoolMember, env: ServiceEnv) -> int:
+    """Compare a peer's answers to the whole set with the reference (in the caller's
+    transaction): active at the threshold, else their answers are cleared to rate it again. An
+    empty set asks nothing of them."""
     agreed = total = 0
     achievement = required(db.session.get(Achievement, member.achievement_id), "achievement")
     for one in items(achievement):
@@ -219,6 +239,9 @@ def answer(
         select(AssessmentPlan).where(AssessmentPlan.achievement_id == achievement.id)
     )
     threshold = plan.training_threshold if plan else 80
+    if not total:
+        member.state = "active"
+        return 100
     member.training_agreement = score
     if score >= threshold:
         member.state, member.trained_at = "active", env.now
@@ -226,7 +249,6 @@ def answer(
         db.session.execute(
             delete(CalibrationAnswer).where(CalibrationAnswer.member_id == member.id)
         )
-    db.session.commit()
     return score
 
 

@@ -290,3 +290,41 @@ def test_peers_are_invited_by_email_and_reminded_with_the_link_to_their_queue(
     ).all()
     assert len(sent) == 1 and f"/me/assessing/{submission.public_id}" in sent[0].body_text
     assert "Ann" not in sent[0].body_text  # peers do not learn who submitted
+
+
+def test_removing_an_assessor_gives_their_open_stages_to_someone_else(
+    issuer: Issuer, badge: Any, make_staff: Any
+) -> None:
+    (_, ada_m), (_, ben_m) = two_staff(issuer, badge, make_staff)
+    submission = submit(badge, "moved@school.example.org")
+    stage = stages.current(submission)
+    assert stage is not None and stage.assignee_id == ada_m.id
+    assessors.remove(ada_m, actor=ACTOR, env=service_env())
+    db.session.refresh(stage)
+    assert stage.assignee_id == ben_m.id
+    assessors.remove(ben_m, actor=ACTOR, env=service_env())
+    db.session.refresh(stage)
+    assert stage.assignee_id is None  # nobody left: any reviewer of the issuer may decide
+
+
+def test_a_peer_who_rated_the_rest_of_a_shrinking_set_is_scored(
+    issuer: Issuer, badge: Any, make_staff: Any, make_award: Any
+) -> None:
+    (ada, _), _ = two_staff(issuer, badge, make_staff)
+    D, N = "demonstrated", "not_yet"
+    for n, given in enumerate(((D, D), (D, N))):
+        submission = submit(badge, f"past{n}@school.example.org")
+        rate(submission, ada, given)
+        calibration.add_item(badge, submission.public_id, actor=ACTOR, env=service_env())
+    educator = make_educator("pat.peer@school.example.org", name="Pat")
+    make_award(issuer, badge, "pat.peer@school.example.org")
+    member = assessors.invite_peer(badge, educator, actor=ACTOR, env=service_env())
+    assessors.accept(member, educator, service_env())
+    first, second = calibration.items(badge)
+    version = reviews.achievement_of(submission)[1]
+    calibration.answer(member, first, dict(zip(CRITERIA, (D, D), strict=True)), version,
+                       service_env())  # fmt: skip
+    assert member.state == "training"
+    calibration.remove_item(badge, second.id, actor=ACTOR, env=service_env())
+    db.session.refresh(member)
+    assert member.state == "active" and member.training_agreement == 100
