@@ -169,6 +169,11 @@ def test_peers_train_on_the_calibration_set_before_taking_work(
     assert member.state == "training"
     version = reviews.achievement_of(past[0])[1]
     first, second = calibration.items(badge)
+    # Only a peer in training for the badge opens a calibration submission.
+    assert calibration.training_item(educator, first.id)[1] == first
+    stranger = make_educator("stranger@school.example.org", name="Stranger")
+    with pytest.raises(NotFound):
+        calibration.training_item(stranger, first.id)
     # 2 of 4 reference ratings matched: 50 % is below 80 %, so Pat rates the set again.
     assert calibration.answer(member, first, {CRITERIA[0]: N, CRITERIA[1]: N}, version,
                               service_env()) is None  # fmt: skip
