@@ -14,10 +14,13 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import Site, cairn_commands
 from tests.browser.test_educator_journey import educator_sign_in, flash, staff_sign_in
 from tests.browser.test_phone_width import PHONE, PHONE_OPTIONS
-from tests.browser.test_staged_assessment import BADGE, educator_submits, staff_sets_up
+from tests.browser.test_staged_assessment import educator_submits, staff_sets_up
 
 Shot = Callable[[Page, str], Path]
 PEER = "pia.peer@example.org"
+#: Badge names of their own: the browser tests share one site.
+BADGE = "Peer Assessed Portfolio"
+CALIBRATED = "Blind Calibration Portfolio"
 
 
 def both_widths(page: Page, new_page: Callable[..., Page], shot: Shot, name: str) -> None:
@@ -61,7 +64,7 @@ def test_a_peer_assessor_works_from_their_queue(
 
     educator = new_page()
     educator_sign_in(educator, site, "sam.peerless@example.org")
-    educator_submits(educator, site)
+    educator_submits(educator, site, BADGE)
     # The completeness check stays with staff; then the assessment goes to Pia.
     staff.goto(site.url(f"/workspace/{site.issuer_slug}/reviews"))
     staff.locator("tbody tr").filter(has_text=BADGE).first.get_by_role("link").click()
@@ -96,7 +99,7 @@ def test_calibration_two_blind_ratings_a_lead_decides_and_a_peer_trains(
     site: Site, new_page: Callable[..., Page], shot: Shot
 ) -> None:
     (made,) = cairn_commands(site, ["achievements", "create", "--issuer", site.issuer_slug,
-                                    "--name", BADGE, "--description", "Uses feedback.",
+                                    "--name", CALIBRATED, "--description", "Uses feedback.",
                                     "--criteria", "Submit a feedback cycle."])  # fmt: skip
     achievement_id = made.strip()
     second_peer = "quinn.peer@example.org"
@@ -124,7 +127,7 @@ def test_calibration_two_blind_ratings_a_lead_decides_and_a_peer_trains(
 
     educator = new_page()
     educator_sign_in(educator, site, "sam.blind@example.org")
-    educator_submits(educator, site)
+    educator_submits(educator, site, CALIBRATED)
     staff.goto(site.url(f"/workspace/{site.issuer_slug}/assessing"))
     expect(staff.locator("main table")).to_contain_text("Completeness check")
     staff.locator("main tbody tr").first.get_by_role("link").click()
@@ -139,7 +142,7 @@ def test_calibration_two_blind_ratings_a_lead_decides_and_a_peer_trains(
     staff.get_by_role("button", name="Record the ratings").click()
     expect(flash(staff)).to_contain_text("Recorded blind")
     peer.goto(site.url("/me/assessing"))
-    peer.locator("tbody tr").filter(has_text=BADGE).get_by_role("link").click()
+    peer.locator("tbody tr").filter(has_text=CALIBRATED).get_by_role("link").click()
     peer.get_by_role("group", name="Evidence of impact").get_by_label(
         "Demonstrated", exact=True
     ).check()
