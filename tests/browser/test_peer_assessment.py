@@ -130,6 +130,7 @@ def test_calibration_two_blind_ratings_a_lead_decides_and_a_peer_trains(
     educator_submits(educator, site, CALIBRATED)
     staff.goto(site.url(f"/workspace/{site.issuer_slug}/assessing"))
     expect(staff.locator("main table")).to_contain_text("Completeness check")
+    both_widths(staff, new_page, shot, "staff-queue-with-work")
     staff.locator("main tbody tr").first.get_by_role("link").click()
     staff.get_by_role("button", name="Complete: send to assessment").click()
     expect(flash(staff)).to_contain_text("moves on to the assessment")
