@@ -45,7 +45,7 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
     from app.services._core import jobs
     from app.services.awarding import bulk
     from app.services.delivery import expiry
-    from app.services.learning import hosts, stages
+    from app.services.learning import hosts
     from app.services.mail import emails
     from app.services.org import account_sessions
     from app.services.wallets import vcapi
@@ -71,10 +71,7 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
                     db.session.commit()
                     # Pushes to another OB 3.0 host whose job was lost (a restart).
                     hosts.resume_stranded(service_env())
-                    # Assessment stages coming due: their reviewers are reminded once.
-                    stages.queue_reminders(service_env())
-                    # ...and those whose due time passed go to another assessor of the pool.
-                    stages.reassign_overdue(service_env())
+                    assessment_round(service_env())
                 if emails.pending_count():
                     emails.deliver_pending(service_env())
                 env = service_env()
@@ -87,6 +84,15 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
             finally:
                 db.session.remove()
         rounds += 1
+
+
+def assessment_round(env: Any) -> tuple[int, int]:
+    """The maintenance loop's staged-assessment round: reviewers are reminded once of stages
+    coming due, then stages whose due time passed go to another assessor of the pool.
+    Returns ``(reminded, reassigned)``."""
+    from app.services.learning import stages
+
+    return stages.queue_reminders(env), stages.reassign_overdue(env)
 
 
 def start_maintenance(app: Flask) -> threading.Event:

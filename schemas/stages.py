@@ -162,3 +162,57 @@ def load_release(data: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a release. :raises ValidationError: with the problems per field."""
     loaded: dict[str, Any] = ReleaseSchema().load(data)
     return loaded
+
+
+class PoolSettingsSchema(FormSchema):
+    """How an achievement's assessor pool works: assignment, the share scored by two assessors
+    blind, and the agreement a peer needs on the calibration set."""
+
+    assignment = fields.String(
+        required=True,
+        validate=validate.OneOf(("round_robin", "load"), error="Assign round-robin or by load."),
+        error_messages={"required": "Assign round-robin or by load."},
+    )
+    double_share = fields.Integer(
+        load_default=0,
+        validate=validate.Range(0, 100, error="Give a percentage from 0 to 100."),
+        error_messages={"invalid": "Give a whole percentage from 0 to 100."},
+    )
+    training_threshold = fields.Integer(
+        load_default=80,
+        validate=validate.Range(1, 100, error="Give a percentage from 1 to 100."),
+        error_messages={"invalid": "Give a whole percentage from 1 to 100."},
+    )
+
+
+def load_pool_settings(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate an assessor pool's settings. :raises ValidationError: per field."""
+    loaded: dict[str, Any] = PoolSettingsSchema().load(data)
+    return loaded
+
+
+class ChoiceSchema(FormSchema):
+    """One thing chosen on the assessor pool pages: a staff member, a pool member, a
+    calibration submission (by id), or an educator's email address to invite."""
+
+    choice = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        error_messages={"invalid": "Choose one from the list."},
+    )
+    email = fields.Email(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=320),
+        error_messages={"invalid": "Give an email address."},
+    )
+    submission = fields.String(load_default="", validate=validate.Length(max=64))
+    action = fields.String(load_default="", validate=validate.Length(max=16))
+
+
+def load_choice(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a choice on the assessor pool pages. :raises ValidationError: per field."""
+    loaded: dict[str, Any] = ChoiceSchema().load(
+        {k: (v.strip() or None) if k in ("choice", "email") else v for k, v in data.items()}
+    )
+    return loaded

@@ -52,6 +52,7 @@ def educator_required(view: F) -> F:
 # The views, registered on ``bp`` by importing them (last, since they import ``bp``).
 from app.educator import (  # noqa: E402,F401
     account,
+    assessing,
     auth,
     backpack,
     claim,

@@ -11,6 +11,9 @@ from app.models.assessment import (
     AssessmentPlan,
     AssessmentStage,
     AssessorPoolMember,
+    BlindRating,
+    CalibrationAnswer,
+    CalibrationItem,
     CoachReferral,
 )
 from app.models.audit import AuditChainHead, AuditEvent
@@ -119,8 +122,11 @@ __all__ = [
     "AssessorPoolMember",
     "AuditChainHead",
     "AuditEvent",
+    "BlindRating",
     "BulkJob",
     "BulkRow",
+    "CalibrationAnswer",
+    "CalibrationItem",
     "CoachReferral",
     "CoachingAttendance",
     "CoachingParticipant",

@@ -42,6 +42,10 @@ class AssessmentPlan(Base):
     coach_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
     #: How stages are given to the assessor pool: ``round_robin`` or ``load`` (fewest open).
     assignment: Mapped[str] = mapped_column(String(16), default="round_robin")
+    #: Percent of assessments scored by two assessors blind (0: none), and the percent
+    #: agreement with a calibration set's reference ratings a peer needs to become active.
+    double_share: Mapped[int] = mapped_column(Integer, default=0)
+    training_threshold: Mapped[int] = mapped_column(Integer, default=80)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     def stages(self) -> tuple[str, ...]:
@@ -54,7 +58,8 @@ class AssessmentPlan(Base):
 
 
 ASSIGNMENTS = ("round_robin", "load")
-POOL_STATES = ("invited", "active", "removed")
+#: ``training``: a peer who accepted and is rating the calibration set before taking work.
+POOL_STATES = ("invited", "training", "active", "removed")
 
 
 class AssessorPoolMember(Base):
@@ -70,6 +75,11 @@ class AssessorPoolMember(Base):
     state: Mapped[str] = mapped_column(String(16), default="active")
     invited_at: Mapped[datetime] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: A lead assessor decides the assessments two assessors disagreed on (staff only).
+    lead: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Percent agreement with the calibration set's reference ratings, once a peer has rated it.
+    training_agreement: Mapped[int | None] = mapped_column(Integer)
+    trained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AssessmentStage(Base):
@@ -96,6 +106,51 @@ class AssessmentStage(Base):
     #: The pool member the stage is assigned to (``None``: any of the issuer's reviewers).
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("assessor_pool_member.id"))
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The pool member who decided it (a peer assessor has no staff account).
+    decided_by_member: Mapped[int | None] = mapped_column(ForeignKey("assessor_pool_member.id"))
+    #: Calibration: a second assessor scores the same stage blind (``None``: a single score);
+    #: ``disputed_at`` is set when their ratings differ, and a lead assessor decides.
+    second_id: Mapped[int | None] = mapped_column(ForeignKey("assessor_pool_member.id"))
+    disputed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BlindRating(Base):
+    """One assessor's ratings of a stage scored by two (neither sees the other's until both are
+    in); ``ratings`` has the shape of :attr:`AssessmentStage.ratings`."""
+
+    __tablename__ = "blind_rating"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stage_id: Mapped[int] = mapped_column(ForeignKey("assessment_stage.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("assessor_pool_member.id"))
+    ratings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    feedback: Mapped[str] = mapped_column(Text, default="")
+    rated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CalibrationItem(Base):
+    """A past submission staff chose to train peer assessors on, with its reference rating of
+    each rubric criterion (criterion id to ``demonstrated`` or ``not_yet``)."""
+
+    __tablename__ = "calibration_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    achievement_id: Mapped[int] = mapped_column(ForeignKey("achievement.id"), index=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"))
+    reference: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CalibrationAnswer(Base):
+    """A peer assessor's ratings of one calibration item (criterion id to rating)."""
+
+    __tablename__ = "calibration_answer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("calibration_item.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("assessor_pool_member.id"), index=True)
+    ratings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CoachReferral(Base):

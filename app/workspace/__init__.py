@@ -70,6 +70,7 @@ def _template_helpers() -> dict[str, Any]:
 from app.workspace import (  # noqa: E402,F401
     achievements,
     admin,
+    assessors,
     audit,
     award_rules,
     awards,

@@ -46,13 +46,20 @@ class BarChart:
     has_parts: bool = False
 
 
-def bar_chart(series: Sequence[tuple[str, int]], parts: Sequence[int] | None = None) -> BarChart:
+def bar_chart(
+    series: Sequence[tuple[str, int]],
+    parts: Sequence[int] | None = None,
+    *,
+    ceiling: int = 0,
+) -> BarChart:
     """Bars for ``(label, value)`` pairs, scaled so the largest reaches the top; a zero is a
     sliver on the baseline, so an empty week is still seen as a week. ``parts`` (one per
-    bar, none larger than its value) are drawn at the bars' feet on the same scale."""
+    bar, none larger than its value) are drawn at the bars' feet on the same scale; with a
+    ``ceiling``, the top of the drawing stands for it rather than for the largest value."""
     if parts is not None and len(parts) != len(series):
         raise ValueError("one part per bar")
-    largest = max((value for _, value in series), default=0)
+    # ``ceiling``: the top of the scale when it is fixed (100 for percentages).
+    largest = max(max((value for _, value in series), default=0), ceiling)
     baseline = HEIGHT - LABEL_SPACE
     room = baseline - TOP_SPACE
     step = (WIDTH - 2 * SIDE_SPACE) / max(len(series), 1)

@@ -19,7 +19,7 @@ from app.evidence_files import send_evidence_file
 from app.forms import refusal
 from app.models import Educator, Submission
 from app.services._core.errors import NotFound, ServiceError, required
-from app.services.learning import educators, reviews, self_directed, stages
+from app.services.learning import assessors, calibration, educators, reviews, self_directed, stages
 from app.services.learning import queries as learning_queries
 from app.services.org import queries as org_queries
 from app.wiring import service_env, utcnow
@@ -136,6 +136,7 @@ def review_page(
         errors=errors or {},
         stage_rounds=stages.rounds(submission, version),
         current_stage=stages.current(submission),
+        blind=_blind(submission, achievement, version),
         criteria=stages.criteria(version),
         stage_values=stage_values or {"feedback": "", "ratings": {}, "criterion_feedback": {}},
         stage_labels=stages.STAGE_LABELS,
@@ -153,6 +154,41 @@ def review_page(
         origins=ORIGIN_LABELS,
     )
     return page, status
+
+
+def _blind(submission: Submission, achievement: Any, version: Any) -> dict[str, Any] | None:
+    """What the signed-in reviewer may know of an assessment scored by two blind: who scores
+    it, how many ratings are in, whether they are one of the two (and rated already), and, for
+    a lead assessor once the two disagree, both ratings side by side."""
+    stage = stages.current(submission)
+    if stage is None or stage.second_id is None or stage.stage != "assessment":
+        return None
+    me = assessors.member_of_staff(achievement.id, current_staff())
+    given = calibration.blind_ratings(stage)
+    two = [assessors.assignee_of(stage), assessors.member_in_any(stage.second_id)]
+    lead = stage.disputed_at is not None and calibration.is_lead(current_staff(), achievement)
+    names = {c["id"]: c["name"] for c in calibration.criteria_of(version)}
+    return {
+        "assessors": [calibration.member_label(m) for m in two if m is not None],
+        "rated": len(given),
+        "mine": me is not None and me.id in (stage.assignee_id, stage.second_id),
+        "rated_by_me": calibration.rated_by(stage, me),
+        "disputed": stage.disputed_at is not None,
+        "lead": lead,
+        "ratings": [
+            (
+                calibration.member_label(required(assessors.member_in_any(r.member_id), "m")),
+                [
+                    (names.get(cid, cid), v.get("rating"), v.get("feedback", ""))
+                    for cid, v in r.ratings.items()
+                ],
+                r.feedback,
+            )
+            for r in given
+        ]
+        if lead
+        else [],
+    }
 
 
 def _may_release(submission: Submission) -> bool:

@@ -120,6 +120,12 @@ def decide_stage(slug: str, submission_id: str) -> ResponseReturnValue:
         return review_page(
             submission, stage_values=values, errors=refused.errors(), status=refused.status
         )
+    if decided.state == "open":
+        flash(
+            "Recorded blind: the other assessor's rating is awaited, and a lead assessor "
+            "decides if you disagree."
+        )
+        return redirect(url_for(".review", slug=slug, submission_id=submission_id), 303)
     passed = decided.state == "passed"
     if submission.state == "approved":
         flash(STAGE_DONE[("approval", True)])

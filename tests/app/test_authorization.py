@@ -1609,3 +1609,106 @@ def test_staff_signed_in_are_not_educators_on_learning_routes(
             assert (
                 response.status_code in (302, 303) and "/me/sign-in" in response.headers["Location"]
             )
+
+
+# --- Assessor pools (issue 14): pool pages, queues and the leads' figures ----------------------
+
+#: (endpoint, method, least role) for the workspace's assessor routes.
+ASSESSOR_ROUTES = [
+    ("workspace.assessor_pool", "GET", "editor"),
+    ("workspace.assessor_pool_settings", "POST", "editor"),
+    ("workspace.assessor_pool_add", "POST", "editor"),
+    ("workspace.assessor_pool_invite", "POST", "editor"),
+    ("workspace.assessor_pool_member", "POST", "editor"),
+    ("workspace.assessor_calibration_add", "POST", "editor"),
+    ("workspace.assessor_calibration_remove", "POST", "editor"),
+    ("workspace.assessing_queue", "GET", "awarder"),
+    ("workspace.assessment_report", "GET", "awarder"),
+    ("workspace.assessment_report_csv", "GET", "awarder"),
+]
+
+
+def test_every_assessor_route_has_a_row(app: Flask) -> None:
+    found = {
+        (r.endpoint, method)
+        for r in workspace_rules(app)
+        if "assess" in r.endpoint and "stage" not in r.endpoint
+        for method in r.methods & {"GET", "POST"}
+    }
+    assert found == {(endpoint, method) for endpoint, method, _ in ASSESSOR_ROUTES}
+
+
+@pytest.mark.parametrize("role", ["viewer", "awarder", "editor", "owner"])
+def test_assessor_routes_by_role(
+    app: Flask, client: FlaskClient, two_issuers, make_staff: Callable[..., StaffAccount], role: str
+) -> None:
+    from app.models import ROLES
+
+    member = make_staff(f"{role}@b.example.org", name=f"Member {role}")
+    staff.set_role(two_issuers["b"], member, role, actor=Actor(label="test"), env=service_env())
+    sign_in(client, app, member)
+    page = client.get(f"/workspace/{two_issuers['b'].slug}/", base_url=BASE_URL)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token
+    before = state(two_issuers["b"].id)
+    for endpoint, method, least in ASSESSOR_ROUTES:
+        rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        path = build(rule, two_issuers["values"])
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+        else:
+            response = client.post(path, data={"csrf_token": token.group(1)}, base_url=BASE_URL)
+        if ROLES.index(role) <= ROLES.index(least):
+            # Let in: the page, or the empty form refused and flashed on the way back.
+            assert response.status_code in (200, 303), f"{method} {path} as {role}"
+        else:
+            assert response.status_code == 403, f"{method} {path} as {role}"
+    if role in ("viewer", "awarder"):
+        assert state(two_issuers["b"].id) == before
+
+
+def test_the_peer_queue_is_for_its_educator_and_a_submission_only_for_its_assessor(
+    app: Flask, client: FlaskClient, make_issuer, make_achievement, make_award, make_staff
+) -> None:
+    from app.services.learning import assessors, stages
+    from app.services.learning.stages import PlanInput
+    from tests.app.portfolio_helpers import ACTOR, add_item, portfolio_badge
+
+    issuer = make_issuer("Issuer P")
+    badge = portfolio_badge(issuer, make_achievement)
+    stages.set_plan(badge, PlanInput(enabled=True, completeness=False, approval=True),
+                    actor=ACTOR, env=service_env())  # fmt: skip
+    peer = make_educator("peer@p.example.org", name="Pia Peer")
+    make_award(issuer, badge, "peer@p.example.org")
+    member = assessors.invite_peer(badge, peer, actor=ACTOR, env=service_env())
+    assessors.accept(member, peer, service_env())
+    ann = make_educator("ann@p.example.org", name="Ann")
+    item = add_item(ann, file=(PDF, "plan.pdf"))
+    submission = reviews.submit(ann, badge, [item.public_id], "", service_env())
+    other = make_educator("other@p.example.org", name="Otto")
+    file_path = f"/me/assessing/{submission.public_id}/items/{item.public_id}/file"
+    paths = ["/me/assessing", f"/me/assessing/{submission.public_id}", file_path]
+    # Anonymous: sent to sign in.
+    for path in paths:
+        response = client.get(path, base_url=BASE_URL)
+        assert response.status_code in (302, 303) and "/me/sign-in" in response.headers["Location"]
+    # The submitter and another educator: their own (empty) queue, 404 for the submission.
+    for who in (ann, other):
+        sign_in_educator(client, who)
+        assert client.get(paths[0], base_url=BASE_URL).status_code == 200
+        assert client.get(paths[1], base_url=BASE_URL).status_code == 404
+        assert client.get(file_path, base_url=BASE_URL).status_code == 404
+        page = client.get("/me/", base_url=BASE_URL).get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token
+        posted = client.post(paths[1], data={"csrf_token": token.group(1), "stage": "assessment",
+                             "decision": "rate"}, base_url=BASE_URL)  # fmt: skip
+        assert posted.status_code == 404
+        accepted = client.post("/me/assessing/accept", data={"csrf_token": token.group(1),
+                               "member_id": member.id}, base_url=BASE_URL)  # fmt: skip
+        assert accepted.status_code == 303
+    assert db.session.get(type(member), member.id).state == "active"
+    # The peer assessor it was given to: the page.
+    sign_in_educator(client, peer)
+    assert client.get(paths[1], base_url=BASE_URL).status_code == 200
+    assert client.get(file_path, base_url=BASE_URL).status_code == 200

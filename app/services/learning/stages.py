@@ -19,6 +19,7 @@ from app.models import (
     AchievementVersion,
     AssessmentPlan,
     AssessmentStage,
+    AssessorPoolMember,
     CoachReferral,
     Educator,
     Issuer,
@@ -27,7 +28,7 @@ from app.models import (
 )
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Forbidden, Invalid, required
-from app.services.learning import assessors, educators
+from app.services.learning import assessors, calibration, educators
 from app.services.mail import emails
 from app.services.org import achievements, audit, staff
 from app.services.org.audit import Actor
@@ -138,6 +139,15 @@ def set_plan(
     if data.max_attempts is not None and data.coach_id is None:
         raise Invalid(
             "Choose the coach educators are referred to after their last attempt.", "coach_id"
+        )
+    if not data.approval and any(
+        m.educator_id is not None
+        for m in assessors.pool(achievement, states=("invited", "training", "active"))
+    ):
+        raise Invalid(
+            "Peer assessors are in the pool: keep the final approval, so a staff member signs "
+            "off what they assess (or remove them first).",
+            "approval",
         )
     if found is None:
         found = AssessmentPlan(achievement_id=achievement.id)
@@ -319,13 +329,26 @@ def checked_ratings(
     return checked
 
 
-def claim(stage: AssessmentStage, state: str, reviewer: StaffAccount, env: ServiceEnv) -> None:
+def claim(
+    stage: AssessmentStage,
+    state: str,
+    reviewer: StaffAccount | None,
+    env: ServiceEnv,
+    *,
+    member: AssessorPoolMember | None = None,
+) -> None:
     """Close the stage in this transaction, or raise: two reviewers deciding the same stage at
-    once must not both succeed (the conditional UPDATE takes the row lock)."""
+    once must not both succeed (the conditional UPDATE takes the row lock). A peer assessor
+    (``member``) has no staff account: the stage names their place in the pool."""
     result = db.session.execute(
         update(AssessmentStage)
         .where(AssessmentStage.id == stage.id, AssessmentStage.state == "open")
-        .values(state=state, decided_at=env.now, decided_by=reviewer.id)
+        .values(
+            state=state,
+            decided_at=env.now,
+            decided_by=reviewer.id if reviewer else None,
+            decided_by_member=member.id if member else None,
+        )
         .execution_options(synchronize_session="fetch")
     )
     if getattr(result, "rowcount", 0) != 1:
@@ -406,6 +429,30 @@ def queue_reminders(env: ServiceEnv) -> int:
                 name=account.name,
                 stage=STAGE_LABELS[stage.stage],
                 educator_name=educator.name or "an educator",
+                achievement_name=achievements.current_version(achievement).name,
+                due=stage.due_at.strftime("%A %d %B %Y, %H:%M UTC"),
+                overdue=stage.due_at <= env.now,
+            )
+        # Peer assessors it was given to are reminded too, with the link to their queue.
+        for member_id in (stage.assignee_id, stage.second_id):
+            member = db.session.get(AssessorPoolMember, member_id) if member_id else None
+            peer = (
+                db.session.get(Educator, member.educator_id)
+                if member and member.educator_id
+                else None
+            )
+            if peer is None or member is None or member.state != "active" or not peer.emails:
+                continue
+            emails.queue_template(
+                "stage_reminder",
+                env,
+                to=educators.recipient_email(peer),
+                link=f"{env.base_url}/me/assessing/{submission.public_id}",
+                secret=False,
+                issuer_id=issuer.id,
+                name=peer.name,
+                stage=STAGE_LABELS[stage.stage],
+                educator_name="an educator",  # peers do not learn who submitted
                 achievement_name=achievements.current_version(achievement).name,
                 due=stage.due_at.strftime("%A %d %B %Y, %H:%M UTC"),
                 overdue=stage.due_at <= env.now,
@@ -608,11 +655,27 @@ def reassign_overdue(env: ServiceEnv) -> int:
         plan = plan_of(achievement)
         if plan is None:
             continue
-        before = stage.assignee_id
-        member = assessors.choose(submission, plan, not_these={before} if before else set())
+        if stage.disputed_at is not None:
+            continue  # both ratings are in: it waits for a lead assessor, not an assessor
+        # Scored by two: move whichever of them has not rated yet (the first, else the second).
+        rated = {r.member_id for r in calibration.blind_ratings(stage)}
+        slot = "assignee_id"
+        if stage.second_id is not None and stage.assignee_id in rated:
+            slot = "second_id"
+        before = getattr(stage, slot)
+        if before is None or before in rated:
+            continue
+        member = assessors.choose(
+            submission,
+            plan,
+            stage=stage.stage,
+            not_these={m for m in (stage.assignee_id, stage.second_id) if m is not None},
+        )
         if member is None:
             continue
-        stage.assignee_id, stage.assigned_at = member.id, env.now
+        setattr(stage, slot, member.id)
+        if slot == "assignee_id":
+            stage.assigned_at = env.now
         stage.due_at = add_working_days(env.now, plan.due_working_days)
         stage.remind_at = add_working_days(
             env.now, plan.due_working_days - plan.remind_working_days

@@ -33,3 +33,12 @@ def test_parts_are_drawn_at_the_bars_feet_on_the_same_scale() -> None:
     assert full.part == 10 and full.part_height == full.height  # never more than the bar
     with pytest.raises(ValueError):
         charts.bar_chart([("a", 1)], parts=[])
+
+
+def test_a_ceiling_fixes_the_top_of_the_scale() -> None:
+    from app.workspace.charts import bar_chart as draw
+
+    half = draw([("a", 50), ("b", 100)], ceiling=100)
+    assert half.bars[0].height * 2 == half.bars[1].height
+    alone = draw([("a", 50)], ceiling=100)
+    assert alone.bars[0].height == half.bars[0].height  # 50 % is half-way, not the top

@@ -38,7 +38,10 @@ def issuer(make_issuer: Callable[..., Issuer]) -> Issuer:
 def badge(issuer: Issuer, make_achievement: Callable[..., Any]) -> Any:
     found = portfolio_badge(issuer, make_achievement)
     stages.set_plan(
-        found, PlanInput(enabled=True, completeness=False), actor=ACTOR, env=service_env()
+        found,
+        PlanInput(enabled=True, completeness=False, approval=True),
+        actor=ACTOR,
+        env=service_env(),
     )
     return found
 
