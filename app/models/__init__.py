@@ -41,7 +41,7 @@ from app.models.portfolio import (
     SubmissionItem,
 )
 from app.models.rate_limit import RateLimitCounter
-from app.models.school import Leader, School, SchoolMember
+from app.models.school import GOAL_MEASURES, Leader, PdGoal, School, SchoolMember
 from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, StaffInvitation
 from app.models.status_list import StatusList
 from app.models.wallet import WALLET_PROTOCOLS, WalletCopy
@@ -96,6 +96,7 @@ __all__ = [
     "IssuedCredential",
     "Issuer",
     "IssuerKey",
+    "GOAL_MEASURES",
     "Leader",
     "MagicLink",
     "ManageLink",
@@ -111,6 +112,7 @@ __all__ = [
     "RateLimitCounter",
     "Response",
     "Review",
+    "PdGoal",
     "School",
     "SchoolMember",
     "StaffAccount",
