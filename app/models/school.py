@@ -4,7 +4,6 @@ who see a school's (or the whole organisation's) aggregates."""
 from __future__ import annotations
 
 from datetime import datetime
-
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint

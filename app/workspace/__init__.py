@@ -85,6 +85,7 @@ from app.workspace import (  # noqa: E402,F401
     records,
     reports,
     reviews,
+    schools,
     stages,
     tokens,
     webhooks,

@@ -260,7 +260,7 @@ def _achievements(issuer: Issuer) -> list[tuple[Achievement, AchievementVersion]
                 Achievement.issuer_id == issuer.id,
                 AchievementVersion.version == Achievement.current_version,
             )
-        ).tuples()
+        ).all()
     )
 
 
@@ -327,7 +327,7 @@ class Context:
             .join(Module, Module.id == Enrolment.module_id)
             .where(Module.issuer_id == self.issuer.id, Enrolment.state != "withdrawn")
             .order_by(Enrolment.id)
-        ).tuples()
+        ).all()
         found = []
         for enrolment, module_id, title in rows:
             place = self.people.place(educator_id=enrolment.educator_id)
@@ -363,7 +363,7 @@ class Context:
                 IssuedCredential.revoked_at.is_(None),
             )
             .order_by(IssuedCredential.issued_at)
-        ).tuples()
+        ).all()
         found = []
         for credential, version, achievement_id in rows:
             place = self.people.place(email=credential.recipient_email)
