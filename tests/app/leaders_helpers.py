@@ -11,8 +11,15 @@ from typing import Any
 from sqlalchemy import update
 
 from app.extensions import db
-from app.models import Achievement, Enrolment, IssuedCredential, Issuer, Module, School
-from app.models import StaffAccount
+from app.models import (
+    Achievement,
+    Enrolment,
+    IssuedCredential,
+    Issuer,
+    Module,
+    School,
+    StaffAccount,
+)
 from app.services.awarding import revocation
 from app.services.learning import authoring, leadership
 from app.services.learning.authoring import ModuleInput
