@@ -213,7 +213,7 @@ def appoint_leader(slug: str) -> ResponseReturnValue:
             queue_leader_invitation(invitation, token, issuer=issuer, school=school)
     if refused:
         field = refused.field if refused.field in ("email", "name", "school") else "email"
-        return _page(status=400, errors={field: refused.message}, form=form)
+        return _page(status=refused.status, errors={field: refused.message}, form=form)
     where = school.name if school is not None else f"the whole of {issuer.name}"
     if isinstance(outcome, Leader):
         flash(f"{outcome.staff.name} ({outcome.staff.email}) now leads {where}.")
