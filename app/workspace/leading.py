@@ -262,6 +262,8 @@ def goals(slug: str) -> ResponseReturnValue:
     return render_template(
         "lead/goals.html",
         issuer=issuer,
+        scope=schools.scope_of(current_staff(), issuer),
+        can_keep_goals=True,
         year=year,
         years=years,
         label=leadership.school_year_label,
@@ -290,6 +292,8 @@ def _goal_form(
     page = render_template(
         "lead/goal_form.html",
         issuer=issuer,
+        scope=schools.scope_of(current_staff(), issuer),
+        can_keep_goals=True,
         goal=goal,
         values=values,
         other_standards="\n".join(s for s in values.get("standards", []) if s not in known_labels),

@@ -87,10 +87,12 @@ def invite(
 
 def _renew(invitation: StaffInvitation, token: str, *, actor: Actor, env: ServiceEnv) -> None:
     """Give an invitation a new token and expiry; audited."""
-    invitation.token_hash = _hash(token)
-    invitation.invited_by_id = actor.staff_id
-    invitation.created_at = env.now
-    invitation.expires_at = env.now + timedelta(hours=INVITE_HOURS)
+    # Reading the actor's id may load the account: no half-filled invitation is flushed first.
+    with db.session.no_autoflush:
+        invitation.token_hash = _hash(token)
+        invitation.invited_by_id = actor.staff_id
+        invitation.created_at = env.now
+        invitation.expires_at = env.now + timedelta(hours=INVITE_HOURS)
     db.session.flush()
     _record("invite", invitation, actor=actor, env=env)
 
@@ -108,7 +110,8 @@ def invite_leader(
     An address that has a staff account is appointed at once (the leader appointment); any
     other gets an invitation to lead (and the token to email), which appoints on acceptance
     and gives no workspace role. An open invitation of the same address to lead the same
-    place is renewed. Committed.
+    place is renewed. An appointment is committed; an invitation is not (the caller queues its
+    email, then commits).
 
     :raises ServiceError: for a bad address or name, a school of another organisation, or an
         account that already leads there (``Conflict``).
@@ -141,7 +144,6 @@ def invite_leader(
     invitation.name = name.strip()[:200]
     token = secrets.token_urlsafe(32)
     _renew(invitation, token, actor=actor, env=env)
-    db.session.commit()
     return invitation, token
 
 
