@@ -557,7 +557,10 @@ def by_standard(ctx: Context) -> PanelData:
         columns=["Standard", "Framework", "Credentials", "Educators"],
         rows=[[s[0], s[1], counts[s], len(earners[s])] for s in ordered],
         chart=Chart("bars", "credentials", [(s[0], counts[s]) for s in ordered[:12]]),
-        note=f"{unaligned:,} credentials of achievements aligned to no standard."
+        note=(
+            f"{unaligned:,} credential{'s' if unaligned != 1 else ''} of achievements aligned "
+            "to no standard."
+        )
         if unaligned
         else None,
     )

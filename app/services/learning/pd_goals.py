@@ -29,8 +29,10 @@ from app.services.org.audit import Actor
 
 #: Each measure in words, for the form and the pages.
 MEASURE_LABELS = {
-    "percent_earned": "Share of the educators on the rosters who earn one of its achievements",
-    "credentials_earned": "Number of credentials of its achievements earned",
+    "percent_earned": "Share of the educators on the rosters who earn one of its achievements "
+    "(or one aligned to its standards)",
+    "credentials_earned": "Number of credentials earned of its achievements (or aligned to its "
+    "standards)",
     "enrolments_completed": "Number of enrolments in its modules completed",
 }
 

@@ -59,7 +59,7 @@ def test_credentials_by_standard_and_by_achievement(district: District) -> None:
         ["2.7 Analyst", "ISTE Standards for Educators", 4, 4],
         ["2.5 Designer", "ISTE Standards for Educators", 1, 1],
     ]
-    assert standards.note == "1 credentials of achievements aligned to no standard."
+    assert standards.note == "1 credential of achievements aligned to no standard."
     achievements = leadership.by_achievement(ctx)
     # The revoked credential of ed is left out; hours without credit rules: clock hours only.
     assert achievements.rows == [
