@@ -185,6 +185,15 @@ def _dashboard(issuer: Issuer, scope: LeaderScope, school: School | None) -> Res
     return page, 400 if errors else 200
 
 
+def _year(given: object, default: int) -> int:
+    """A school year from a query string or form (a start year 2000-2100), else ``default``."""
+    try:
+        year = int(str(given))
+    except ValueError:
+        return default
+    return year if 2000 <= year <= 2100 else default
+
+
 def _years(today: date) -> list[int]:
     this = leadership.school_year_of(today)
     return list(range(this, this - 5, -1))
@@ -246,10 +255,7 @@ def goals(slug: str) -> ResponseReturnValue:
     """The organisation's PD goals for a school year, each with its progress."""
     issuer = _goal_keeper(slug)
     today = _today()
-    try:
-        year = int(request.args.get("year") or leadership.school_year_of(today))
-    except ValueError:
-        year = leadership.school_year_of(today)
+    year = _year(request.args.get("year"), leadership.school_year_of(today))
     scope = LeaderScope(whole_organisation=True, school_ids=frozenset())
     start, end = leadership.school_year_bounds(year)
     ctx = Context(
@@ -302,7 +308,7 @@ def _goal_form(
         achievements=[(a, v) for a, v in achievements.list_for(issuer)],
         measures=pd_goals.MEASURE_LABELS,
         years=sorted(
-            set(_years(_today())) | {int(values.get("school_year") or 0)} - {0}, reverse=True
+            set(_years(_today())) | {_year(values.get("school_year"), 0)} - {0}, reverse=True
         ),
         label=leadership.school_year_label,
         errors=errors or {},

@@ -170,3 +170,13 @@ def test_dashboards_draw_every_panel_with_its_table_and_csv(
     assert goal is not None and goal.standards == ["2.7 Analyst"]
     listed = web.get(f"/lead/{slug}/goals?year={district.year}").get_data(as_text=True)
     assert "80% (4 of 5 educators)" in listed and "Target reached" in listed
+    # Bad input: a clear 4xx, never a 500.
+    assert web.get(f"/lead/{slug}/goals?year=abc").status_code == 200
+    assert web.get(f"/lead/{slug}/goals?year=99999").status_code == 200
+    assert web.get(f"/lead/{slug}?year=abc").status_code == 400
+    assert web.get(f"/lead/{slug}?school=no-such-school").status_code == 404
+    assert web.get(f"/lead/{slug}?from=2020-01-01&to=2025-01-01").status_code == 400
+    bad = web.submit(
+        form, data={"school_year": "abc", "goal": "g", "need": "n", "measure": "x", "target": "y"}
+    )
+    assert bad.status_code == 400 and "Choose a school year." in bad.get_data(as_text=True)
