@@ -111,10 +111,12 @@ def _register_blueprints(app: Flask) -> None:
     from app.public import bp as public_bp
     from app.services.org.achievement_labels import achievement_type_label
     from app.workspace import bp as workspace_bp
+    from app.workspace.leading import lead_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(workspace_bp)
+    app.register_blueprint(lead_bp)
     app.register_blueprint(educator_bp)
     app.register_blueprint(partner_bp)
     app.register_blueprint(obapi_bp)

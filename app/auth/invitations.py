@@ -12,9 +12,9 @@ from werkzeug.wrappers import Response
 
 from app.auth import bp
 from app.auth.views import TOO_MANY_TRIES, _choose_password, _ip_limit, sign_in
-from app.extensions import limiter
+from app.extensions import db, limiter
 from app.forms import refusal
-from app.models import Issuer, StaffAccount, StaffInvitation
+from app.models import Issuer, School, StaffAccount, StaffInvitation
 from app.security import secret_page
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Forbidden, ServiceError
@@ -37,6 +37,48 @@ def queue_invitation(invitation: StaffInvitation, token: str, *, issuer: Issuer)
         hours=invitations.INVITE_HOURS,
         issuer_name=issuer.name,
         env=env,
+    )
+
+
+def queue_leader_invitation(
+    invitation: StaffInvitation, token: str, *, issuer: Issuer, school: School | None
+) -> None:
+    """Queue the invitation to lead a school (or the whole organisation). The caller commits,
+    then calls ``deliver_soon``."""
+    env = service_env()
+    emails.queue_template(
+        "lead_invite",
+        env,
+        to=invitation.email,
+        link=env.base_url + url_for("auth.accept_invite", token=token),
+        secret=True,
+        issuer_id=issuer.id,
+        name=invitation.name,
+        hours=invitations.INVITE_HOURS,
+        issuer_name=issuer.name,
+        school_name=school.name if school is not None else None,
+    )
+
+
+def _landing(invitation: StaffInvitation) -> tuple[str, str]:
+    """Where an accepted invitation leads, and what to say: the workspace, or (an invitation
+    to lead) the leader's dashboard."""
+    issuer = invitation.issuer
+    if invitation.leader_scope is None:
+        return (
+            url_for("workspace.overview", slug=issuer.slug),
+            f"You now work in {issuer.name} as {invitation.role}.",
+        )
+    if invitation.leader_scope == "school" and invitation.leader_school_id is not None:
+        school = db.session.get(School, invitation.leader_school_id)
+        if school is not None:
+            return (
+                url_for("lead.school", slug=issuer.slug, school_id=school.public_id),
+                f"You now lead {school.name}: this is its professional-learning dashboard.",
+            )
+    return (
+        url_for("lead.district", slug=issuer.slug),
+        f"You now lead {issuer.name}: this is its professional-learning dashboard.",
     )
 
 
@@ -96,8 +138,9 @@ def accept_invite(token: str) -> Response:
         )
     if refused:
         return _expired(refused.message)
-    flash(f"You now work in {invitation.issuer.name} as {invitation.role}.")
-    return secret_page(redirect(url_for("workspace.overview", slug=invitation.issuer.slug)))
+    where, said = _landing(invitation)
+    flash(said)
+    return secret_page(redirect(where))
 
 
 def _invitee(invitation: StaffInvitation, token: str) -> StaffAccount | Response:
@@ -129,8 +172,9 @@ def _with_password(invitation: StaffInvitation, token: str, env: ServiceEnv) -> 
     if refused:
         return _expired(refused.message)
     sign_in(account)
-    flash(f"Welcome to Cairn. Your password is set and you work in {invitation.issuer.name}.")
-    return secret_page(redirect(url_for("workspace.overview", slug=invitation.issuer.slug)))
+    where, said = _landing(invitation)
+    flash(f"Welcome to Cairn. Your password is set. {said}")
+    return secret_page(redirect(where))
 
 
 @bp.post("/invite/<token>/decline")

@@ -69,7 +69,7 @@ from app.models.portfolio import (
 )
 from app.models.rate_limit import RateLimitCounter
 from app.models.renewal_statement import RenewalStatement
-from app.models.school import Leader, School, SchoolMember
+from app.models.school import GOAL_MEASURES, Leader, PdGoal, School, SchoolMember
 from app.models.self_directed import (
     LEARNING_KINDS,
     REQUEST_STATES,
@@ -95,6 +95,7 @@ __all__ = [
     "COMPLETION_STATES",
     "CREDENTIAL_STATUSES",
     "EXCHANGE_STATES",
+    "GOAL_MEASURES",
     "LEARNING_KINDS",
     "MAX_GOALS",
     "MIN_GOALS",
@@ -163,6 +164,7 @@ __all__ = [
     "OpenIdNonce",
     "OpenIdOffer",
     "PartnerRecognition",
+    "PdGoal",
     "PlanComment",
     "PlanCompletionSetting",
     "PlanGoal",

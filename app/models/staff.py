@@ -82,7 +82,14 @@ class StaffInvitation(Base):
     #: The name the owner gave, used only if the invitation creates an account (an existing
     #: account keeps its own name, which the inviting owner never sees before acceptance).
     name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16))
+    #: The workspace role given on acceptance; None for an invitation to lead only (a leader
+    #: needs no workspace membership).
+    role: Mapped[str | None] = mapped_column(String(16))
+    #: An invitation to lead: ``organisation`` (the whole organisation) or ``school`` (the
+    #: school ``leader_school_id``; None once that school was removed, and then the invitation
+    #: is withdrawn); None for an ordinary staff invitation.
+    leader_scope: Mapped[str | None] = mapped_column(String(16))
+    leader_school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -90,6 +90,7 @@ from app.workspace import (  # noqa: E402,F401
     records,
     reports,
     reviews,
+    schools,
     stages,
     statements,
     tokens,

@@ -90,3 +90,68 @@ def bar_chart(
         largest=largest,
         has_parts=parts is not None,
     )
+
+
+# --- Horizontal bars (the leaders' dashboard: one bar per category) ---
+
+#: A horizontal bar chart's rows: the label's line, then the bar, then a gap; sized so the
+#: label stays readable when the drawing shrinks to a phone and its text is enlarged.
+ROW_HEIGHT = 64
+BAR_THICKNESS = 22
+#: Room right of the longest bar for its value.
+VALUE_SPACE = 90
+#: Labels longer than this are cut in the drawing (the table beside it has them whole).
+LABEL_CHARS = 40
+
+
+@dataclass(frozen=True)
+class Row:
+    """One horizontal bar: its label above it, its length and its value after it."""
+
+    y: float
+    label: str
+    full_label: str
+    length: float
+    value: float
+    shown: str
+
+
+@dataclass(frozen=True)
+class BarRows:
+    """A horizontal bar chart: rows top to bottom, and the drawing's size."""
+
+    rows: list[Row]
+    width: int
+    height: int
+    bar_thickness: int
+
+
+def _shown(value: float) -> str:
+    return f"{value:,.1f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
+
+
+def bar_rows(series: Sequence[tuple[str, float]], suffix: str = "") -> BarRows:
+    """Horizontal bars for ``(label, value)`` pairs, the largest reaching the right; a zero
+    is a sliver, so the category is still seen. ``suffix`` follows each value (e.g. "%")."""
+    largest = max((value for _, value in series), default=0)
+    room = WIDTH - VALUE_SPACE
+    rows = []
+    for index, (label, value) in enumerate(series):
+        length = room * value / largest if largest else 0.0
+        cut = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1].rstrip() + "…"
+        rows.append(
+            Row(
+                y=index * ROW_HEIGHT,
+                label=cut,
+                full_label=label,
+                length=round(max(length, 2.0), 2),
+                value=value,
+                shown=_shown(value) + suffix,
+            )
+        )
+    return BarRows(
+        rows=rows,
+        width=WIDTH,
+        height=max(len(rows), 1) * ROW_HEIGHT,
+        bar_thickness=BAR_THICKNESS,
+    )

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from app.auth import current_staff, login_required
 from app.services.delivery import analytics
-from app.services.org import achievements, staff
+from app.services.org import achievements, schools, staff
 from app.services.org import queries as workspace
 from app.wiring import service_env
 from app.workspace import bp, current_issuer, workspace_view
@@ -21,7 +21,12 @@ from app.workspace.charts import bar_chart
 @login_required
 def dashboard() -> str:
     """The organisations the signed-in account works in."""
-    return render_template("workspace/dashboard.html", workspaces=staff.issuers_of(current_staff()))
+    account = current_staff()
+    return render_template(
+        "workspace/dashboard.html",
+        workspaces=staff.issuers_of(account),
+        led=schools.led_by(account),
+    )
 
 
 @bp.get("/<slug>/")

@@ -32,7 +32,7 @@ from app.services.awarding import bulk
 from app.services.delivery import visibility
 from app.services.learning import authoring, credit_rules, educators, reviews
 from app.services.learning.authoring import ActivityInput, ModuleInput
-from app.services.org import invitations, staff, tokens
+from app.services.org import invitations, schools, staff, tokens
 from app.services.org.audit import Actor
 from app.services.webhooks import deliveries as webhook_deliveries
 from app.services.webhooks import endpoints as webhook_endpoints
@@ -147,6 +147,9 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
                                  "cycle_start": "2025-07-01", "hours_required": 50}),
                                  actor=Actor(bob), env=service_env())  # fmt: skip
     learning_b = learning_request_of(issuer_b, make_achievement, make_award, bob)
+    school_b = schools.create(issuer_b, "B's school", actor=Actor(bob), env=service_env())
+    leader_b = schools.appoint(issuer_b, make_staff("head@b.example.org", name="Hal Head"), school_b,
+                               actor=Actor(bob), env=service_env())  # fmt: skip
     plan_b = shared_plan(issuer_b)
     return {
         "alice": alice, "bob": bob, "a": issuer_a, "b": issuer_b,
@@ -160,6 +163,7 @@ def two_issuers(app, make_staff, make_issuer, make_achievement, make_award) -> d
             "endpoint_id": endpoint_b.public_id, "delivery_id": delivery_b.public_id,
             "rule_id": rule_b.public_id, "plan_id": plan_b.public_id,
             "request_id": learning_b.public_id, "file_id": learning_b.files[0].public_id,
+            "school_id": school_b.public_id, "leader_id": leader_b.id,
             **coaching_values(issuer_b, bob),
         },
     }  # fmt: skip
@@ -1712,3 +1716,181 @@ def test_the_peer_queue_is_for_its_educator_and_a_submission_only_for_its_assess
     sign_in_educator(client, peer)
     assert client.get(paths[1], base_url=BASE_URL).status_code == 200
     assert client.get(file_path, base_url=BASE_URL).status_code == 200
+
+
+# --- Schools and leaders (issue 15): the schools page by role, and every leaders' route --------
+
+#: (endpoint, method, least role) of the schools page: owners manage, editors read.
+SCHOOL_ROUTES = [
+    ("workspace.schools_page", "GET", "editor"),
+    ("workspace.add_school", "POST", "owner"),
+    ("workspace.school_page", "GET", "editor"),
+    ("workspace.rename_school", "POST", "owner"),
+    ("workspace.remove_school", "POST", "owner"),
+    ("workspace.set_roster", "POST", "owner"),
+    ("workspace.roster_csv", "GET", "editor"),
+    ("workspace.appoint_leader", "POST", "owner"),
+    ("workspace.dismiss_leader", "POST", "owner"),
+    ("workspace.revoke_leader_invitation", "POST", "owner"),
+]
+
+
+def test_every_school_route_has_a_row(app: Flask) -> None:
+    found = {
+        (r.endpoint, method)
+        for r in workspace_rules(app)
+        if "school" in r.endpoint or "leader" in r.endpoint or "roster" in r.endpoint
+        for method in r.methods & {"GET", "POST"}
+    }
+    assert found == {(endpoint, method) for endpoint, method, _ in SCHOOL_ROUTES}
+
+
+@pytest.mark.parametrize("role", ["viewer", "awarder", "editor", "owner"])
+def test_school_routes_by_role(
+    app: Flask, client: FlaskClient, two_issuers, make_staff: Callable[..., StaffAccount], role: str
+) -> None:
+    from app.models import ROLES
+
+    member = make_staff(f"{role}@b.example.org", name=f"Member {role}")
+    staff.set_role(two_issuers["b"], member, role, actor=Actor(label="test"), env=service_env())
+    sign_in(client, app, member)
+    page = client.get(f"/workspace/{two_issuers['b'].slug}/", base_url=BASE_URL)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token
+    for endpoint, method, least in SCHOOL_ROUTES:
+        if method == "POST" and role == "owner":
+            continue  # the owner's writes are exercised in tests/app/workspace/test_schools.py
+        rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        path = build(rule, two_issuers["values"])
+        if method == "GET":
+            response = client.get(path, base_url=BASE_URL)
+        else:
+            response = client.post(path, data={"csrf_token": token.group(1)}, base_url=BASE_URL)
+        if ROLES.index(role) <= ROLES.index(least):
+            assert response.status_code == 200, f"{method} {path} as {role}"
+        else:
+            assert response.status_code == 403, f"{method} {path} as {role}"
+
+
+#: Every leaders' route (blueprint ``lead``) with who may use it: ``district`` (the whole
+#: organisation's leaders), ``hill`` (Hill's leaders, and the district's), ``goals`` (district
+#: leaders and owners), ``staff`` (anyone signed in as staff: their own appointments).
+LEAD_ROUTES = [
+    ("lead.index", "GET", "/lead/", "staff"),
+    ("lead.district", "GET", "/lead/{slug}", "district"),
+    ("lead.school", "GET", "/lead/{slug}/schools/{hill}", "hill"),
+    ("lead.district_csv", "GET", "/lead/{slug}/panels/participation.csv", "district"),
+    ("lead.school_csv", "GET", "/lead/{slug}/schools/{hill}/panels/standards.csv", "hill"),
+    ("lead.goals", "GET", "/lead/{slug}/goals", "goals"),
+    ("lead.new_goal", "GET", "/lead/{slug}/goals/new", "goals"),
+    ("lead.new_goal", "POST", "/lead/{slug}/goals/new", "goals"),
+    ("lead.edit_goal", "GET", "/lead/{slug}/goals/{goal}", "goals"),
+    ("lead.edit_goal", "POST", "/lead/{slug}/goals/{goal}", "goals"),
+    ("lead.delete_goal", "POST", "/lead/{slug}/goals/{goal}/delete", "goals"),
+]
+#: Who is let in where (the rest of the signed-in staff: 403, outsiders 404).
+LETS_IN = {
+    "district": {"district"},
+    "hill": {"district", "hill_leader"},
+    "goals": {"district", "owner"},
+    "staff": {"district", "hill_leader", "vale_leader", "coach", "owner", "outsider"},
+}
+
+
+def test_every_lead_route_has_a_row(app: Flask) -> None:
+    found = {
+        (r.endpoint, method)
+        for r in app.url_map.iter_rules()
+        if r.endpoint.startswith("lead.")
+        for method in r.methods & {"GET", "POST"}
+    }
+    assert found == {(endpoint, method) for endpoint, method, _, _ in LEAD_ROUTES}
+
+
+@pytest.fixture
+def leaders_of_b(two_issuers, make_staff) -> dict[str, Any]:
+    """Issuer B with Hill and Vale, a PD goal, and one account of each kind: a district leader
+    and school leaders (none of them a workspace member), a coach (an awarder of B, leading
+    nothing), B's owner (leading nothing) and A's owner."""
+    from app.services.learning import pd_goals
+
+    b, bob = two_issuers["b"], two_issuers["bob"]
+    actor, env = Actor(bob), service_env()
+    hill = schools.create(b, "Hill", actor=actor, env=env)
+    vale = schools.create(b, "Vale", actor=actor, env=env)
+    people = {"owner": bob, "outsider": two_issuers["alice"]}
+    for who, school in (("district", None), ("hill_leader", hill), ("vale_leader", vale)):
+        people[who] = make_staff(f"{who}@b.example.org", name=who)
+        schools.appoint(b, people[who], school, actor=actor, env=env)
+    people["coach"] = make_staff("coach@b.example.org", name="Cora Coach")
+    staff.set_role(b, people["coach"], "awarder", actor=actor, env=env)
+    goal = pd_goals.create(b, {"school_year": 2026, "need": "n", "goal": "g", "standards": ["2.7"],
+                               "module_ids": [], "achievement_ids": [], "measure": "percent_earned",
+                               "target": 60}, actor=actor, env=env)  # fmt: skip
+    values = {"slug": b.slug, "hill": hill.public_id, "goal": goal.public_id}
+    return {"people": people, "values": values, "b": b}
+
+
+def _lead_requests(client: FlaskClient, values: dict[str, str], token: str | None):
+    for endpoint, method, path, allowed in LEAD_ROUTES:
+        url = path.format(**values)
+        if method == "GET":
+            yield endpoint, method, url, allowed, client.get(url, base_url=BASE_URL)
+        else:
+            data = {"csrf_token": token} if token else {}
+            yield endpoint, method, url, allowed, client.post(url, data=data, base_url=BASE_URL)
+
+
+@pytest.mark.parametrize(
+    "who", ["district", "hill_leader", "vale_leader", "coach", "owner", "outsider"]
+)
+def test_lead_routes_by_appointment(
+    app: Flask, client: FlaskClient, leaders_of_b, who: str
+) -> None:
+    sign_in(client, app, leaders_of_b["people"][who])
+    page = client.get("/account", base_url=BASE_URL)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token
+    before = state(leaders_of_b["b"].id)
+    for _endpoint, method, url, allowed, response in _lead_requests(
+        client, leaders_of_b["values"], token.group(1)
+    ):
+        status = response.status_code
+        if who in LETS_IN[allowed]:
+            # In: the page or file, a redirect to one's dashboard, the refused empty form (400),
+            # or the confirm step of a removal (200).
+            assert status in (200, 302, 400), f"{method} {url} as {who} -> {status}"
+        elif who == "outsider":
+            assert status == 404, f"{method} {url} as {who} -> {status}"
+            assert "Issuer B" not in response.get_data(as_text=True)
+        else:
+            assert status == 403, f"{method} {url} as {who} -> {status}"
+    assert state(leaders_of_b["b"].id) == before  # nothing written by any of them
+
+
+def test_lead_routes_send_anonymous_visitors_and_educators_to_sign_in(
+    app: Flask, client: FlaskClient, leaders_of_b
+) -> None:
+    for signed_in in (False, True):
+        if signed_in:
+            sign_in_educator(client, make_educator("teacher@b.example.org"))
+        for _endpoint, method, url, _, response in _lead_requests(
+            client, leaders_of_b["values"], None
+        ):
+            if method == "POST":
+                assert response.status_code in (302, 400), f"{method} {url}"
+                continue
+            assert response.status_code == 302, f"{method} {url} -> {response.status_code}"
+            assert "/login" in response.headers["Location"]
+
+
+def test_a_leader_without_a_workspace_role_opens_no_workspace_page(
+    app: Flask, client: FlaskClient, leaders_of_b
+) -> None:
+    b = leaders_of_b["b"]
+    sign_in(client, app, leaders_of_b["people"]["district"])
+    for path in (f"/workspace/{b.slug}/", f"/workspace/{b.slug}/schools",
+                 f"/workspace/{b.slug}/credentials", f"/workspace/{b.slug}/reports"):  # fmt: skip
+        assert client.get(path, base_url=BASE_URL).status_code == 404, path
+    home = client.get("/workspace/", base_url=BASE_URL).get_data(as_text=True)
+    assert f"/lead/{b.slug}" in home

@@ -18,11 +18,11 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import ROLES, Issuer, StaffAccount, StaffInvitation
+from app.models import ROLES, Issuer, Leader, School, StaffAccount, StaffInvitation
 from app.services._core.addresses import check_email
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Forbidden, Invalid, NotFound, ServiceError
-from app.services.org import audit, staff
+from app.services.org import audit, schools, staff
 from app.services.org.audit import Actor
 
 #: How long an invitation link works.
@@ -70,6 +70,7 @@ def invite(
         select(StaffInvitation).where(
             StaffInvitation.issuer_id == issuer.id,
             StaffInvitation.email == normalised,
+            StaffInvitation.leader_scope.is_(None),
             StaffInvitation.accepted_at.is_(None),
             StaffInvitation.declined_at.is_(None),
             StaffInvitation.revoked_at.is_(None),
@@ -80,13 +81,83 @@ def invite(
         db.session.add(invitation)
     invitation.name = name.strip()
     invitation.role = role
-    invitation.token_hash = _hash(token)
-    invitation.invited_by_id = actor.staff_id
-    invitation.created_at = env.now
-    invitation.expires_at = env.now + timedelta(hours=INVITE_HOURS)
+    _renew(invitation, token, actor=actor, env=env)
+    return invitation, token
+
+
+def _renew(invitation: StaffInvitation, token: str, *, actor: Actor, env: ServiceEnv) -> None:
+    """Give an invitation a new token and expiry; audited."""
+    # Reading the actor's id may load the account: no half-filled invitation is flushed first.
+    with db.session.no_autoflush:
+        invitation.token_hash = _hash(token)
+        invitation.invited_by_id = actor.staff_id
+        invitation.created_at = env.now
+        invitation.expires_at = env.now + timedelta(hours=INVITE_HOURS)
     db.session.flush()
     _record("invite", invitation, actor=actor, env=env)
+
+
+def invite_leader(
+    issuer: Issuer,
+    *,
+    email: str,
+    name: str,
+    school: School | None,
+    actor: Actor,
+    env: ServiceEnv,
+) -> Leader | tuple[StaffInvitation, str]:
+    """Make the owner of ``email`` a leader of ``school`` (``None``: the whole organisation).
+    An address that has a staff account is appointed at once (the leader appointment); any
+    other gets an invitation to lead (and the token to email), which appoints on acceptance
+    and gives no workspace role. An open invitation of the same address to lead the same
+    place is renewed. An appointment is committed; an invitation is not (the caller queues its
+    email, then commits).
+
+    :raises ServiceError: for a bad address or name, a school of another organisation, or an
+        account that already leads there (``Conflict``).
+    """
+    normalised = address(email)
+    if school is not None and school.issuer_id != issuer.id:
+        raise Invalid("That school is not this organisation's.", "school")
+    account = account_for(normalised)
+    if account is not None:
+        return schools.appoint(issuer, account, school, actor=actor, env=env)
+    if not name.strip():
+        raise Invalid("Give a name for their new account.", "name")
+    scope = "school" if school is not None else "organisation"
+    query = select(StaffInvitation).where(
+        StaffInvitation.issuer_id == issuer.id,
+        StaffInvitation.email == normalised,
+        StaffInvitation.leader_scope == scope,
+        StaffInvitation.accepted_at.is_(None),
+        StaffInvitation.declined_at.is_(None),
+        StaffInvitation.revoked_at.is_(None),
+    )
+    if school is not None:
+        query = query.where(StaffInvitation.leader_school_id == school.id)
+    invitation = db.session.scalar(query)
+    if invitation is None:
+        invitation = StaffInvitation(issuer_id=issuer.id, email=normalised, role=None,
+                                     leader_scope=scope,
+                                     leader_school_id=school.id if school else None)  # fmt: skip
+        db.session.add(invitation)
+    invitation.name = name.strip()[:200]
+    token = secrets.token_urlsafe(32)
+    _renew(invitation, token, actor=actor, env=env)
     return invitation, token
+
+
+def leads_where(invitation: StaffInvitation) -> School | None:
+    """The school an invitation to lead is for (None: the whole organisation).
+
+    :raises ServiceError: when its school has been removed.
+    """
+    if invitation.leader_scope != "school":
+        return None
+    school = db.session.get(School, invitation.leader_school_id or 0)
+    if school is None:
+        raise Invalid(UNUSABLE)
+    return school
 
 
 def _record(what: str, invitation: StaffInvitation, *, actor: Actor, env: ServiceEnv) -> None:
@@ -98,8 +169,10 @@ def _record(what: str, invitation: StaffInvitation, *, actor: Actor, env: Servic
         issuer_id=invitation.issuer_id,
         subject_type="invitation",
         subject_id=invitation.id,
-        detail={"email": invitation.email, "role": invitation.role},
-    )
+        detail={"email": invitation.email, "role": invitation.role}
+        | ({"leads": invitation.leader_scope, "school": invitation.leader_school_id}
+           if invitation.leader_scope else {}),
+    )  # fmt: skip
 
 
 def _close(
@@ -128,14 +201,20 @@ def _close(
         raise Invalid(UNUSABLE)
 
 
-def pending(issuer: Issuer) -> list[StaffInvitation]:
+def pending(issuer: Issuer, *, leading: bool = False) -> list[StaffInvitation]:
     """An issuer's invitations still waiting for an answer (expired ones included), newest
-    first."""
+    first: invitations to work in it, or with ``leading`` invitations to lead."""
+    kind = (
+        StaffInvitation.leader_scope.is_not(None)
+        if leading
+        else StaffInvitation.leader_scope.is_(None)
+    )
     return list(
         db.session.scalars(
             select(StaffInvitation)
             .where(
                 StaffInvitation.issuer_id == issuer.id,
+                kind,
                 StaffInvitation.accepted_at.is_(None),
                 StaffInvitation.declined_at.is_(None),
                 StaffInvitation.revoked_at.is_(None),
@@ -185,17 +264,22 @@ def check_invitee(invitation: StaffInvitation, account: StaffAccount | None) -> 
 def accept(
     invitation: StaffInvitation, account: StaffAccount, *, actor: Actor, env: ServiceEnv
 ) -> None:
-    """``account`` (the invitee's) joins the issuer with the invited role; committed. An
-    account that became a member in the meantime keeps the role it has.
+    """``account`` (the invitee's) joins the issuer with the invited role, or (an invitation to
+    lead) becomes a leader of its school or the whole organisation; committed. An account
+    that became a member (or that leader) in the meantime keeps what it has.
 
-    :raises ServiceError: when the invitation is no longer usable.
+    :raises ServiceError: when the invitation is no longer usable (its school removed too).
     :raises Forbidden: when ``account`` is not the invited address's.
     """
     if account.email != invitation.email:
         raise Forbidden("This invitation was sent to another address.")
+    school = leads_where(invitation)
     _close(invitation, env, accepted_at=env.now, staff_id=account.id)
     _record("accept", invitation, actor=actor, env=env)
-    if staff.role_of(account, invitation.issuer) is None:
+    if invitation.leader_scope is not None:
+        if not schools.leads(account, invitation.issuer, school):
+            schools.add_leader(invitation.issuer, account, school, actor=actor, env=env)
+    elif staff.role_of(account, invitation.issuer) is None:
         staff.set_role(invitation.issuer, account, invitation.role, actor=actor, env=env)
     db.session.commit()
 

@@ -7,14 +7,26 @@ any of their verified addresses. Owners manage schools and leaders; every change
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from app.extensions import db
-from app.models import Educator, EducatorEmail, Issuer, Leader, School, SchoolMember, StaffAccount
+from app.models import (
+    Educator,
+    EducatorEmail,
+    Issuer,
+    Leader,
+    School,
+    SchoolMember,
+    StaffAccount,
+    StaffInvitation,
+)
 from app.services._core.addresses import check_email
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -22,6 +34,11 @@ from app.services.org import audit
 from app.services.org.audit import Actor
 
 NAME_LIMIT = 200
+#: The longest job role a roster may give (teacher, instructional coach, administrator…).
+ROLE_LIMIT = 60
+#: The largest roster file read, and the most addresses one roster may list.
+ROSTER_BYTES = 2 * 1024 * 1024
+ROSTER_ROWS = 20_000
 
 
 def list_for(issuer: Issuer) -> list[School]:
@@ -96,9 +113,23 @@ def rename(school: School, name: str, *, actor: Actor, env: ServiceEnv) -> Schoo
 
 def remove(school: School, *, actor: Actor, env: ServiceEnv) -> None:
     """Remove a school with its roster and its leaders' appointments (educators, their
-    credentials and the records that name the school keep nothing of it); audited."""
+    credentials and the records that name the school keep nothing of it); audited. Pending
+    invitations to lead it are withdrawn."""
     db.session.execute(delete(SchoolMember).where(SchoolMember.school_id == school.id))
     db.session.execute(delete(Leader).where(Leader.school_id == school.id))
+    invited = StaffInvitation.leader_school_id == school.id
+    db.session.execute(
+        update(StaffInvitation)
+        .where(invited, StaffInvitation.accepted_at.is_(None),
+               StaffInvitation.declined_at.is_(None), StaffInvitation.revoked_at.is_(None))
+        .values(revoked_at=env.now)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    # Answered invitations keep their scope ("school") but no longer name the removed school.
+    db.session.execute(
+        update(StaffInvitation).where(invited).values(leader_school_id=None)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
     audit.record("school.remove", actor=actor, now=env.now, issuer_id=school.issuer_id,
                  subject_type="school", subject_id=school.public_id,
                  detail={"name": school.name})  # fmt: skip
@@ -133,6 +164,124 @@ def parse_addresses(text: str) -> list[str]:
     return list(seen)
 
 
+def clean_role(role: str | None) -> str | None:
+    """A job role as rosters keep it: spaces collapsed, lower-case; None when empty.
+
+    :raises Invalid: for a role longer than ``ROLE_LIMIT``.
+    """
+    cleaned = " ".join((role or "").split()).lower()
+    if len(cleaned) > ROLE_LIMIT:
+        raise Invalid(
+            f"A job role has at most {ROLE_LIMIT} characters: {cleaned[:30]!r}…", "emails"
+        )
+    return cleaned or None
+
+
+def parse_roster(text: str) -> dict[str, str | None]:
+    """Address → job role from pasted text: addresses separated by lines, commas, semicolons,
+    tabs or spaces, each optionally followed on its line (after a comma, semicolon or tab) by
+    its role, as a spreadsheet's two columns paste: ``ann@school.org, teacher``.
+
+    :raises Invalid: naming the first entry that is neither an address nor a role after one.
+    """
+    found: dict[str, str | None] = {}
+    for line in text.splitlines():
+        last: str | None = None
+        for piece in re.split(r"[,;\t]", line):
+            piece = piece.strip()
+            if not piece:
+                continue
+            if "@" not in piece:
+                if last is None:
+                    raise Invalid(f"{piece!r} is not an email address.", "emails")
+                found[last] = clean_role(piece)
+                continue
+            for entry in piece.split():
+                try:
+                    last = check_email(entry)
+                except Invalid as error:
+                    raise Invalid(error.message, "emails") from error
+                found.setdefault(last, None)
+    return found
+
+
+def parse_roster_csv(data: bytes) -> dict[str, str | None]:
+    """Address → job role from a CSV file: one column of addresses (headed ``email`` or not)
+    and, optionally, a ``role`` column.
+
+    :raises Invalid: for a file too large, not text, or a row whose address is not one (by
+        its line number).
+    """
+    if len(data) > ROSTER_BYTES:
+        raise Invalid("The roster file is too large (at most 2 MB).", "roster")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise Invalid("The roster file has no addresses.", "roster")
+    header = [cell.strip().lower() for cell in rows[0]]
+    email_at, role_at, start = 0, 1 if len(header) > 1 else None, 0
+    if not any("@" in cell for cell in header):
+        names = {name: index for index, name in enumerate(header)}
+        email_at = next((names[n] for n in ("email", "e-mail", "email address", "address")
+                         if n in names), -1)  # fmt: skip
+        if email_at < 0:
+            raise Invalid("The roster file needs an email column.", "roster")
+        role_at = next((names[n] for n in ("role", "job role", "position") if n in names), None)
+        start = 1
+    if len(rows) - start > ROSTER_ROWS:
+        raise Invalid(f"A roster lists at most {ROSTER_ROWS:,} addresses.", "roster")
+    found: dict[str, str | None] = {}
+    for number, row in enumerate(rows[start:], start=start + 1):
+        cell = row[email_at].strip() if email_at < len(row) else ""
+        try:
+            address = check_email(cell)
+        except Invalid:
+            raise Invalid(f"Line {number}: {cell!r} is not an email address.", "roster") from None
+        role = row[role_at] if role_at is not None and role_at < len(row) else None
+        try:
+            found[address] = clean_role(role)
+        except Invalid as error:
+            raise Invalid(f"Line {number}: {error.message}", "roster") from None
+    return found
+
+
+def roster(school: School) -> list[SchoolMember]:
+    """The school's roster rows (address and job role), by address."""
+    return list(
+        db.session.scalars(
+            select(SchoolMember)
+            .where(SchoolMember.school_id == school.id)
+            .order_by(SchoolMember.email)
+        )
+    )
+
+
+def roles_of(issuer: Issuer) -> list[str]:
+    """The job roles the organisation's rosters give, sorted."""
+    return sorted(
+        r
+        for r in db.session.scalars(
+            select(SchoolMember.role)
+            .where(SchoolMember.issuer_id == issuer.id, SchoolMember.role.is_not(None))
+            .distinct()
+        )
+        if r
+    )
+
+
+def member_counts(issuer: Issuer) -> dict[int, int]:
+    """School id → the number of addresses on its roster."""
+    counts: dict[int, int] = {}
+    for school_id in db.session.scalars(
+        select(SchoolMember.school_id).where(SchoolMember.issuer_id == issuer.id)
+    ):
+        counts[school_id] = counts.get(school_id, 0) + 1
+    return counts
+
+
 def members(school: School) -> list[str]:
     """The school's addresses, sorted."""
     return list(
@@ -145,14 +294,22 @@ def members(school: School) -> list[str]:
 
 
 def set_members(
-    school: School, emails: Iterable[str], *, actor: Actor, env: ServiceEnv
+    school: School,
+    emails: Iterable[str],
+    *,
+    actor: Actor,
+    env: ServiceEnv,
+    roles: Mapping[str, str | None] | None = None,
 ) -> RosterChange:
     """Make ``emails`` the school's roster: new addresses are added, addresses of another
-    school of the organisation move here, addresses no longer listed leave; audited.
+    school of the organisation move here, addresses no longer listed leave; audited. With
+    ``roles`` (address → job role, as :func:`parse_roster` gives), every listed address takes
+    the role given (None clears it); without, roles already on the roster stay.
 
     :raises Invalid: for an entry that is not an address (nothing changes).
     """
     wanted = {check_email(e) for e in emails}
+    given = {check_email(e): clean_role(r) for e, r in roles.items()} if roles is not None else {}
     existing = {
         m.email: m
         for m in db.session.scalars(
@@ -165,12 +322,16 @@ def set_members(
     for email in sorted(wanted):
         member = existing.get(email)
         if member is None:
-            db.session.add(SchoolMember(issuer_id=school.issuer_id, school_id=school.id,
-                                        email=email, created_at=env.now))  # fmt: skip
+            row = SchoolMember(issuer_id=school.issuer_id, school_id=school.id, email=email,
+                               role=given.get(email), created_at=env.now)  # fmt: skip
+            db.session.add(row)
             added += 1
-        elif member.school_id != school.id:
+            continue
+        if member.school_id != school.id:
             member.school_id = school.id
             moved += 1
+        if roles is not None:
+            member.role = given.get(email)
     leaving = delete(SchoolMember).where(SchoolMember.school_id == school.id)
     if wanted:
         leaving = leaving.where(SchoolMember.email.not_in(wanted))
@@ -247,6 +408,17 @@ class LeaderScope:
         return school is not None and school.id in self.school_ids
 
 
+def led_by(account: StaffAccount) -> list[tuple[Issuer, School | None]]:
+    """Every appointment of ``account``, in any organisation: (organisation, school or None
+    for the whole organisation), by organisation then school."""
+    rows = db.session.scalars(select(Leader).where(Leader.staff_id == account.id))
+    found = [(db.session.get(Issuer, a.issuer_id), a.school) for a in rows]
+    return sorted(
+        ((issuer, school) for issuer, school in found if issuer is not None),
+        key=lambda pair: (pair[0].name, pair[1] is not None, pair[1].name if pair[1] else ""),
+    )
+
+
 def leaders_of(issuer: Issuer) -> list[Leader]:
     """The organisation's leader appointments: organisation-wide first, then by school."""
     appointments = db.session.scalars(select(Leader).where(Leader.issuer_id == issuer.id))
@@ -293,6 +465,29 @@ def appoint(
     :raises Invalid: for a school of another organisation.
     :raises Conflict: when the account already leads there.
     """
+    leader = add_leader(issuer, account, school, actor=actor, env=env)
+    db.session.commit()
+    return leader
+
+
+def leads(account: StaffAccount, issuer: Issuer, school: School | None) -> bool:
+    """Whether ``account`` has exactly this appointment (``None``: the whole organisation)."""
+    query = select(Leader).where(Leader.issuer_id == issuer.id, Leader.staff_id == account.id)
+    query = query.where(
+        Leader.school_id.is_(None) if school is None else Leader.school_id == school.id
+    )
+    return db.session.scalar(query) is not None
+
+
+def add_leader(
+    issuer: Issuer, account: StaffAccount, school: School | None, *, actor: Actor, env: ServiceEnv
+) -> Leader:
+    """:func:`appoint` without the commit (an accepted invitation appoints in its own unit of
+    work).
+
+    :raises Invalid: for a school of another organisation.
+    :raises Conflict: when the account already leads there.
+    """
     if school is not None and school.issuer_id != issuer.id:
         raise Invalid("That school is not this organisation's.", "school")
     query = select(Leader).where(Leader.issuer_id == issuer.id, Leader.staff_id == account.id)
@@ -312,7 +507,6 @@ def appoint(
     audit.record("leader.appoint", actor=actor, now=env.now, issuer_id=issuer.id,
                  subject_type="staff", subject_id=str(account.id),
                  detail={"school": school.public_id if school else None})  # fmt: skip
-    db.session.commit()
     return leader
 
 

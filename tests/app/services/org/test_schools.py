@@ -110,3 +110,68 @@ def test_leaders_lead_a_school_or_the_whole_organisation(district, make_staff) -
     assert schools.leaders_of(issuer) == []
     actions = set(db.session.scalars(select(AuditEvent.action)))
     assert {"leader.appoint", "leader.dismiss", "school.remove"} <= actions
+
+
+def test_a_roster_keeps_job_roles_from_pasted_text_or_a_csv_file(district) -> None:
+    owner, issuer = district
+    actor, env = Actor(owner), service_env()
+    hill = schools.create(issuer, "Hill", actor=actor, env=env)
+    pasted = schools.parse_roster(
+        "ann@hill.example.org, Teacher\tignored-not\nbo@hill.example.org;  Instructional   Coach\ncy@hill.example.org dee@hill.example.org"
+    )
+    assert pasted == {"ann@hill.example.org": "ignored-not", "bo@hill.example.org": "instructional coach",
+                      "cy@hill.example.org": None, "dee@hill.example.org": None}  # fmt: skip
+    found = schools.parse_roster_csv(
+        "\ufeffE-mail,Role\nann@hill.example.org,Teacher\n\nbo@hill.example.org,\n".encode()
+    )
+    assert found == {"ann@hill.example.org": "teacher", "bo@hill.example.org": None}
+    assert schools.parse_roster_csv(b"ann@hill.example.org,coach\n") == {
+        "ann@hill.example.org": "coach"
+    }
+    with pytest.raises(Invalid, match="Line 3"):
+        schools.parse_roster_csv(b"email\nann@hill.example.org\nnot-an-address\n")
+    with pytest.raises(Invalid, match="email column"):
+        schools.parse_roster_csv(b"name,role\nAnn,teacher\n")
+    schools.set_members(hill, list(found), roles=found, actor=actor, env=env)
+    schools.set_members(hill, ["ann@hill.example.org"], actor=actor, env=env)  # roles kept
+    assert [(m.email, m.role) for m in schools.roster(hill)] == [
+        ("ann@hill.example.org", "teacher")
+    ]
+    assert schools.roles_of(issuer) == ["teacher"]
+
+
+def test_an_invitation_to_lead_makes_a_leader_without_a_workspace_role(
+    district, make_staff
+) -> None:
+    from app.models import Membership
+    from app.services.org import invitations
+
+    owner, issuer = district
+    actor, env = Actor(owner), service_env()
+    hill = schools.create(issuer, "Hill", actor=actor, env=env)
+    existing = make_staff("principal@district.example.org")
+    appointed = invitations.invite_leader(
+        issuer, email=existing.email, name="", school=hill, actor=actor, env=env
+    )
+    assert schools.require_leader(existing, issuer, hill) and not isinstance(appointed, tuple)
+    invited = invitations.invite_leader(issuer, email="Super@District.example.org", name="Sam Super",
+                                        school=None, actor=actor, env=env)  # fmt: skip
+    assert isinstance(invited, tuple)
+    invitation, _ = invited
+    db.session.commit()
+    assert invitations.pending(issuer, leading=True) == [invitation]
+    assert invitations.pending(issuer) == []
+    account = invitations.accept_with_password(
+        invitation, "a long enough passphrase 7", ip=None, env=env
+    )
+    assert schools.scope_of(account, issuer).whole_organisation
+    assert db.session.scalar(select(Membership).where(Membership.staff_id == account.id)) is None
+    # An invitation to lead a school that is then removed is withdrawn with it.
+    second = invitations.invite_leader(issuer, email="vp@district.example.org", name="Val Vice",
+                                       school=hill, actor=actor, env=env)  # fmt: skip
+    assert isinstance(second, tuple)
+    db.session.commit()
+    schools.remove(hill, actor=actor, env=env)
+    assert invitations.pending(issuer, leading=True) == []
+    with pytest.raises(Invalid):
+        invitations.check_usable(second[0], env)
