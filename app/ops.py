@@ -357,6 +357,13 @@ def init_app(app: Flask) -> None:
     hooks and :func:`_finish_request` last of all ``after_request`` ones (Flask runs those in
     reverse), seeing the final response."""
     logs.configure(app.config)
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind a TLS-terminating proxy, the visitor's address and scheme are the proxy's
+        # X-Forwarded-For and -Proto (only as many hops as configured are believed).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     app.register_blueprint(bp)
     app.before_request(_start_request)
     app.after_request(_finish_request)

@@ -74,8 +74,11 @@ def enable_multiprocess(folder: str) -> None:
     again here, before any labelled value exists (each is created on first use)."""
     from prometheus_client import values
 
-    for metric in (REQUESTS, REQUEST_SECONDS, VERIFICATIONS):
-        metric.clear()
+    if not getattr(values.ValueClass, "_multiprocess", False):
+        # Values counted in memory before now (none, normally) are dropped: they would be
+        # missing from every scrape anyway. (Already in multiprocess mode: nothing to drop.)
+        for metric in (REQUESTS, REQUEST_SECONDS, VERIFICATIONS):
+            metric.clear()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
 

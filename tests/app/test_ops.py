@@ -338,3 +338,26 @@ def test_jobs_log_a_line_with_their_own_id(
     assert started["outcome"] == "started" and finished["outcome"] == "done"
     assert finished["job"] == "deliver_email" and finished["duration_ms"] >= 0
     assert started["request_id"] == finished["request_id"]
+
+
+def test_behind_a_proxy_the_visitors_address_is_the_forwarded_one(tmp_path: Path) -> None:
+    application = create_app(settings(tmp_path, PROXY_HOPS=1))
+    seen: list[str | None] = []
+
+    @application.get("/_test/address")
+    def address() -> str:
+        from flask import request
+
+        seen.append(request.remote_addr)
+        return "ok"
+
+    client = application.test_client()
+    client.get("/_test/address", headers={"X-Forwarded-For": "203.0.113.7"},
+               environ_base={"REMOTE_ADDR": "10.0.0.2"})  # fmt: skip
+    direct = create_app(settings(tmp_path, KEYS_DIR=str(tmp_path / "k2")))
+    direct.add_url_rule("/_test/address", view_func=address)
+    direct.test_client().get("/_test/address", headers={"X-Forwarded-For": "203.0.113.7"},
+                             environ_base={"REMOTE_ADDR": "10.0.0.2"})  # fmt: skip
+    assert seen == ["203.0.113.7", "10.0.0.2"]
+    with pytest.raises(ConfigError, match="CAIRN_PROXY_HOPS"):
+        create_app(settings(tmp_path, PROXY_HOPS=-1))
