@@ -549,7 +549,7 @@ def print_report(report: Report, settings: Settings, wrk: str, load_before: str)
     print(f"Cairn serving benchmark ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
     print("\n".join(machine(wrk, load_before)))
     print(
-        f"servers: gunicorn, {settings.workers} workers x 4 threads (gthread), access log on, "
+        f"servers: gunicorn, {settings.workers} workers x 4 threads (gthread), request log on (JSON), "
         "as `cairn serve` runs; CAIRN_ENV=production, SQLite"
     )
     print(
