@@ -123,3 +123,32 @@ def configure(config: Any) -> None:
     for name in ("gunicorn.error", "rq.worker"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+
+
+def gunicorn_logconfig(config: Any) -> dict[str, Any]:
+    """gunicorn's ``logconfig_dict``: its own lines (start-up, worker boots, errors) through the
+    same handler and format as Cairn's, and its access log silenced (Cairn's request log
+    replaces it)."""
+    formatter = "JsonFormatter" if log_format(config) == "json" else "TextFormatter"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {_HANDLER_NAME: {"()": f"app.logs.{formatter}"}},
+        "filters": {"request_id": {"()": "app.logs.RequestIdFilter"}},
+        "handlers": {
+            _HANDLER_NAME: {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stderr",
+                "formatter": _HANDLER_NAME,
+                "filters": ["request_id"],
+            }
+        },
+        "root": {
+            "level": str(config.get("LOG_LEVEL") or "INFO").upper(),
+            "handlers": [_HANDLER_NAME],
+        },
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+            "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
+        },
+    }

@@ -306,9 +306,11 @@ def _end_request(error: BaseException | None) -> None:
 
 # --- Faults: the database or Redis going away --------------------------------------------------
 
+#: Not "nothing was changed": a request may fail after its transaction committed (a follow-up
+#: read), so the page asks to check rather than promise.
 DATABASE_DOWN = (
-    "Cairn cannot reach its database just now, so nothing was changed. "
-    "Please try again in a minute."
+    "Cairn cannot reach its database just now. Please try again in a minute "
+    "(if you were saving something, check first whether it was saved)."
 )
 REDIS_DOWN = "Cairn cannot reach Redis (its job queue) just now. Please try again in a minute."
 

@@ -66,7 +66,7 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> int:
     """Serve the web application with gunicorn."""
     from gunicorn.app.base import BaseApplication
 
-    from app import create_app
+    from app import create_app, logs
     from app.config import ConfigError
     from app.infrastructure import metrics
     from app.worker import start_maintenance
@@ -101,7 +101,9 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> int:
             # A worker that exits leaves its counts in the metrics folder; its gauges go.
             self.cfg.set("child_exit", lambda server, worker: metrics.process_exited(worker.pid))
             # No gunicorn access log: Cairn logs each request itself (app/ops.py), with the
-            # route's template rather than the path, which may hold a secret link's token.
+            # route's template rather than the path, which may hold a secret link's token;
+            # gunicorn's own lines go out in Cairn's format (CAIRN_LOG_FORMAT).
+            self.cfg.set("logconfig_dict", logs.gunicorn_logconfig(app.config))
             # gunicorn's control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl), so
             # two instances on a machine would take each other's; Cairn does not use it.
             self.cfg.set("control_socket_disable", True)

@@ -361,3 +361,25 @@ def test_behind_a_proxy_the_visitors_address_is_the_forwarded_one(tmp_path: Path
     assert seen == ["203.0.113.7", "10.0.0.2"]
     with pytest.raises(ConfigError, match="CAIRN_PROXY_HOPS"):
         create_app(settings(tmp_path, PROXY_HOPS=-1))
+
+
+def test_gunicorns_own_lines_come_out_in_cairns_format() -> None:
+    """gunicorn applies ``logconfig_dict`` with dictConfig: done here in a separate process,
+    as ``cairn serve``'s would, so this test's own logging is left alone."""
+    import subprocess
+    import sys
+
+    script = (
+        "import logging, logging.config\n"
+        "from app import logs\n"
+        "logging.config.dictConfig(logs.gunicorn_logconfig({'ENV': 'production'}))\n"
+        "logging.getLogger('gunicorn.error').info('Booting worker with pid: %s', 42)\n"
+        "logging.getLogger('gunicorn.access').info('GET /partner/secret-token 200')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    lines = [json.loads(line) for line in done.stderr.splitlines()]
+    assert [line["message"] for line in lines] == ["Booting worker with pid: 42"]
+    assert lines[0]["logger"] == "gunicorn.error" and lines[0]["level"] == "info"
+    assert "secret-token" not in done.stdout + done.stderr
