@@ -77,6 +77,8 @@ def enable_multiprocess(folder: str) -> None:
     if not getattr(values.ValueClass, "_multiprocess", False):
         # Values counted in memory before now (none, normally) are dropped: they would be
         # missing from every scrape anyway. (Already in multiprocess mode: nothing to drop.)
+        # prometheus_client refuses to clear while the variable names a folder.
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
         for metric in (REQUESTS, REQUEST_SECONDS, VERIFICATIONS):
             metric.clear()
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
