@@ -12,6 +12,7 @@ from app.cli.credentials import bake_command, sign_command, unbake_command, veri
 from app.cli.errors import UsageProblem
 from app.cli.keys import keys_group
 from app.cli.operations import COMMANDS
+from app.cli.statements import statement_command
 from app.cli.tokens import tokens_group
 
 
@@ -33,6 +34,7 @@ cli.add_command(unbake_command)
 for _command in COMMANDS:
     cli.add_command(_command)
 cli.add_command(tokens_group)
+cli.add_command(statement_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

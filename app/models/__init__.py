@@ -41,6 +41,8 @@ from app.models.portfolio import (
     SubmissionItem,
 )
 from app.models.rate_limit import RateLimitCounter
+from app.models.renewal_statement import RenewalStatement
+from app.models.school import Leader, School, SchoolMember
 from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, StaffInvitation
 from app.models.status_list import StatusList
 from app.models.wallet import WALLET_PROTOCOLS, WalletCopy
@@ -95,6 +97,7 @@ __all__ = [
     "IssuedCredential",
     "Issuer",
     "IssuerKey",
+    "Leader",
     "MagicLink",
     "ManageLink",
     "Membership",
@@ -107,8 +110,11 @@ __all__ = [
     "PortfolioItem",
     "Prompt",
     "RateLimitCounter",
+    "RenewalStatement",
     "Response",
     "Review",
+    "School",
+    "SchoolMember",
     "StaffAccount",
     "StaffInvitation",
     "StatusAllocation",

@@ -20,6 +20,9 @@ from app.public import evidence  # noqa: E402,F401
 # isort: split
 from app.public import wallets  # noqa: E402,F401
 
+# isort: split
+from app.public import statements  # noqa: E402,F401
+
 #: Read-only documents verifiers fetch for every check; none has a rate limit, and none may
 #: get one while it is listed here.
 UNLIMITED_ENDPOINTS = frozenset(

@@ -86,6 +86,7 @@ from app.workspace import (  # noqa: E402,F401
     reports,
     reviews,
     stages,
+    statements,
     tokens,
     webhooks,
 )

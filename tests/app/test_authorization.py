@@ -789,6 +789,106 @@ def test_progress_toward_renewal_is_the_holders_own(
     assert "H renewal" in page
 
 
+# --- Renewal statements: the educator's own, staff of the organisation (awarders and above),
+# and the public page its QR code leads to ---------------------------------------------------
+
+#: (endpoint, method, who may use it): a statement route added later without a row here fails
+#: ``test_every_statement_route_has_a_row``.
+STATEMENT_ROUTES = [
+    ("educator.renewal_statement", "POST", "the educator (their own rules only)"),
+    ("workspace.renewal_statements", "GET", "awarders of that organisation"),
+    ("workspace.renewal_statements", "POST", "awarders of that organisation"),
+    ("public.statement", "GET", "anyone with the link"),
+    ("public.statement_json", "GET", "anyone with the link"),
+    ("public.statement_file", "GET", "anyone with the link"),
+]
+
+
+def test_every_statement_route_has_a_row(app: Flask) -> None:
+    found = {
+        (r.endpoint, method)
+        for r in app.url_map.iter_rules()
+        if "statement" in r.endpoint
+        for method in r.methods & {"GET", "POST"}
+    }
+    assert found == {(endpoint, method) for endpoint, method, _ in STATEMENT_ROUTES}
+
+
+def _statement_count() -> int:
+    from app.models import RenewalStatement
+
+    return db.session.scalar(select(func.count()).select_from(RenewalStatement)) or 0
+
+
+def _csrf(client: FlaskClient, path: str) -> str:
+    page = client.get(path, base_url=BASE_URL)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    assert token, path
+    return token.group(1)
+
+
+def test_a_renewal_statement_is_made_by_its_educator_or_that_organisations_staff(
+    app: Flask, client: FlaskClient, two_issuers, make_staff: Callable[..., StaffAccount]
+) -> None:
+    holder = make_educator("holder@b.example.org")
+    stranger = make_educator("stranger@b.example.org")
+    rule_id = two_issuers["values"]["rule_id"]
+    today = service_env().now.date()
+    period = {"from": today.replace(month=1, day=1).isoformat(), "to": today.isoformat()}
+    # Anonymous: sent to sign in, nothing made.
+    response = client.post("/me/renewal/statement", data={"rule": rule_id, **period},
+                           base_url=BASE_URL)  # fmt: skip
+    assert response.status_code in (302, 303, 400), response.status_code
+    assert _statement_count() == 0
+    anonymous = client.get(f"/workspace/{two_issuers['b'].slug}/statements", base_url=BASE_URL)
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    # Another educator: B's rules are not theirs (B awarded them nothing).
+    sign_in_educator(client, stranger)
+    form = {"csrf_token": _csrf(client, "/me/renewal"), "rule": rule_id, **period}
+    assert client.post("/me/renewal/statement", data=form, base_url=BASE_URL).status_code == 404
+    assert _statement_count() == 0
+    # The holder: made, and shown where it is verified.
+    sign_in_educator(client, holder)
+    form["csrf_token"] = _csrf(client, "/me/renewal")
+    made = client.post("/me/renewal/statement", data=form, base_url=BASE_URL)
+    assert made.status_code == 303 and "/statements/" in made.headers["Location"]
+    assert _statement_count() == 1
+    # Staff of another organisation: 404, nothing made (the generic workspace tests cover the
+    # rest); a viewer of B: 403; an awarder of B: made, and audited.
+    sign_in(client, app, two_issuers["alice"])
+    b_path = f"/workspace/{two_issuers['b'].slug}/statements"
+    assert client.get(b_path, base_url=BASE_URL).status_code == 404
+    a_path = f"/workspace/{two_issuers['a'].slug}/statements"
+    staff_form = {"csrf_token": _csrf(client, a_path), "email": "holder@b.example.org", **period}
+    refused = client.post(a_path, data=staff_form, base_url=BASE_URL)
+    # A's own form: A has awarded the holder nothing, so there is nothing of B's to state.
+    assert refused.status_code == 400 and "B&#39;s badge" not in refused.get_data(as_text=True)
+    assert client.post(b_path, data=staff_form, base_url=BASE_URL).status_code == 404
+    assert _statement_count() == 1
+    viewer = make_staff("viewer@b.example.org", name="Vera Viewer")
+    staff.set_role(two_issuers["b"], viewer, "viewer", actor=Actor(label="test"), env=service_env())
+    awarder = make_staff("awarder@b.example.org", name="Al Awarder")
+    staff.set_role(
+        two_issuers["b"], awarder, "awarder", actor=Actor(label="test"), env=service_env()
+    )
+    sign_in(client, app, viewer)
+    assert client.get(b_path, base_url=BASE_URL).status_code == 403
+    sign_in(client, app, awarder)
+    staff_form["csrf_token"] = _csrf(client, b_path)
+    by_staff = client.post(b_path, data=staff_form, base_url=BASE_URL)
+    assert by_staff.status_code == 303 and _statement_count() == 2
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "renewal_statement.create")) == 1  # fmt: skip
+    # Anyone with the link reads it (page, JSON, PDF); a made-up id finds nothing.
+    client.get("/logout", base_url=BASE_URL)
+    link = made.headers["Location"]
+    fresh = app.test_client()
+    assert fresh.get(link, base_url=BASE_URL).status_code == 200
+    assert fresh.get(f"{link}/statement.json", base_url=BASE_URL).status_code == 200
+    assert fresh.get(f"{link}/statement.pdf", base_url=BASE_URL).status_code == 200
+    assert fresh.get("/statements/" + "0" * 36, base_url=BASE_URL).status_code == 404
+
+
 # --- Operations (issue 16): probes and metrics, answered before sessions and rate limits -------
 
 #: The operations endpoints: who may call them, and what they answer. The probes are public
