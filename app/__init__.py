@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from app import formatting, rate_limits, wiring
+from app import formatting, ops, rate_limits, wiring
 from app.config import DEFAULTS, apply_defaults, check_config
 from app.extensions import csrf, db, limiter, migrate
 from app.json_provider import CairnJSONProvider
@@ -42,6 +42,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         _tune_database(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    # First of the request hooks: request ids, the request log, and the probes and metrics
+    # answered before sessions, CSRF and rate limits (app/ops.py).
+    ops.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     wiring.init_app(app)

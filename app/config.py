@@ -31,6 +31,14 @@ Settings (environment spelling; inside Flask the ``CAIRN_`` prefix is dropped):
   in development and tests. Empty by default: deliveries go to public https addresses only.
 * ``CAIRN_OB_HOSTS_ALLOWED``: the same for the OB 3.0 hosts an educator connects to (discovery,
   registration, tokens, pushes): local hosts in development and tests. Empty by default.
+* ``CAIRN_LOG_FORMAT``: ``json`` (one JSON object per line; the default in production) or
+  ``text`` (the default elsewhere); ``CAIRN_LOG_LEVEL``: ``INFO`` unless set (:mod:`app.logs`).
+* ``CAIRN_METRICS_TOKEN``: the bearer token Prometheus sends to ``/metrics``; without it
+  ``/metrics`` answers 404 (:mod:`app.ops`). At least 32 characters.
+* ``CAIRN_PROXY_HOPS``: how many reverse proxies (TLS terminators, load balancers) stand in
+  front of Cairn and set ``X-Forwarded-For`` and ``X-Forwarded-Proto`` (default 0: none). With
+  one, rate limits and the audit log see the visitor's address rather than the proxy's. Never
+  more than there are: a visitor could then choose the address Cairn sees.
 * ``CAIRN_KEY_KDF_FOR_TESTS``: test suites only (refused outside ``CAIRN_ENV=testing``): write
   key files with the cheapest Argon2id parameters, as the suites create hundreds of stores.
 """
@@ -120,6 +128,13 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,
     # Jobs run in a thread of the web process unless Redis is configured; tests run them inline.
     "JOBS_INLINE": False,
+    # Logs (app/logs.py): None is json in production, text elsewhere.
+    "LOG_FORMAT": None,
+    "LOG_LEVEL": "INFO",
+    # /metrics answers only a request bearing this token (None: /metrics is off, 404).
+    "METRICS_TOKEN": None,
+    # Reverse proxies in front of Cairn whose X-Forwarded-For/-Proto are believed (app/ops.py).
+    "PROXY_HOPS": 0,
 }
 
 
@@ -206,6 +221,14 @@ def _problems_anywhere(config: dict[str, Any]) -> list[str]:
         problems.append("CAIRN_HSTS must be auto, on or off")
     elif hsts == "on" and not (base or "").startswith("https://"):
         problems.append("CAIRN_HSTS=on needs an https CAIRN_BASE_URL (browsers ignore it on http)")
+    if config.get("LOG_FORMAT") not in (None, "json", "text"):
+        problems.append("CAIRN_LOG_FORMAT must be json or text")
+    token = config.get("METRICS_TOKEN")
+    if token not in (None, "") and (not isinstance(token, str) or len(token) < 32):
+        problems.append("CAIRN_METRICS_TOKEN must be at least 32 random characters")
+    hops = config.get("PROXY_HOPS")
+    if isinstance(hops, bool) or not isinstance(hops, int) or not 0 <= hops <= 5:
+        problems.append("CAIRN_PROXY_HOPS must be a whole number from 0 to 5")
     if config.get("KEY_KDF_FOR_TESTS") and config["ENV"] != "testing":
         problems.append(
             "CAIRN_KEY_KDF_FOR_TESTS weakens key encryption: only for CAIRN_ENV=testing"

@@ -12,16 +12,21 @@ machine would not see.
 default, which Cairn uses): one row per key and window, incremented by a single
 ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` statement, atomic on SQLite and PostgreSQL alike,
 so concurrent workers never lose a hit. Expired rows are pruned at most once a minute per process.
+
+With Redis, :class:`RedisWithFallback` counts in Redis and, while Redis does not answer, in the
+database (still one count for every worker and machine, never a per-process one), going back
+to Redis once it answers again. A request is never refused or failed because Redis is down.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from typing import Any, cast
 
-from limits.storage import Storage
+from limits.storage import RedisStorage, Storage
 from sqlalchemy import Table, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -30,8 +35,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.extensions import db
 from app.models.rate_limit import KEY_LENGTH, RateLimitCounter
 
+log = logging.getLogger(__name__)
+
 #: The storage URI of the embedded default (registered with ``limits`` by the class below).
 DATABASE_STORAGE_URI = "cairn-database://"
+#: Prefix of Redis URLs counted by :class:`RedisWithFallback` (``cairn-redis://host:6379/0``).
+FALLBACK_PREFIX = "cairn-"
+#: Seconds Redis is left alone after it failed, before it is tried again (a dead Redis would
+#: otherwise cost every limited request a connection attempt).
+REDIS_RETRY_AFTER = 10.0
 #: Seconds between two prunings of expired counters by one process.
 PRUNE_EVERY = 60.0
 #: How long a thread answers ``get``/``get_expiry`` for a key from its own last ``incr`` of it.
@@ -46,7 +58,11 @@ _TABLE = cast(Table, RateLimitCounter.__table__)
 def storage_uri(config: Any) -> str:
     """The limiter's storage for a configuration: Redis when configured, else the database."""
     redis_url: str | None = config.get("REDIS_URL")
-    return redis_url or DATABASE_STORAGE_URI
+    if not redis_url:
+        return DATABASE_STORAGE_URI
+    if redis_url.startswith(("redis://", "rediss://")):
+        return FALLBACK_PREFIX + redis_url
+    return redis_url
 
 
 def _stored_key(key: str) -> str:
@@ -166,3 +182,75 @@ class DatabaseStorage(Storage):
         self._counted.last = None
         with self._engine().begin() as connection:
             connection.execute(delete(_TABLE).where(_TABLE.c.limit_key == _stored_key(key)))
+
+
+class RedisWithFallback(Storage):
+    """Counters in Redis, or in the database while Redis does not answer (module doc)."""
+
+    STORAGE_SCHEME = ["cairn-redis", "cairn-rediss"]  # noqa: RUF012  (the type limits declares)
+
+    def __init__(
+        self, uri: str | None = None, wrap_exceptions: bool = False, **options: Any
+    ) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions)
+        redis_uri = str(uri or "")[len(FALLBACK_PREFIX) :]
+        options.setdefault("socket_connect_timeout", 1)
+        options.setdefault("socket_timeout", 1)
+        self.redis = RedisStorage(redis_uri, **options)
+        self.database = DatabaseStorage(DATABASE_STORAGE_URI)
+        self._down_until = 0.0
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return SQLAlchemyError
+
+    def _call(self, name: str, *args: Any) -> Any:
+        if time.monotonic() >= self._down_until:
+            try:
+                return getattr(self.redis, name)(*args)
+            except Exception as exc:  # whatever the Redis client raises: count elsewhere
+                known = self.redis.base_exceptions
+                known = known if isinstance(known, tuple) else (known,)
+                if not isinstance(exc, (*known, OSError)):
+                    raise
+                self._down_until = time.monotonic() + REDIS_RETRY_AFTER
+                log.warning(
+                    "Redis does not answer (%s); rate limits are counted in the database",
+                    type(exc).__name__,
+                )
+        return getattr(self.database, name)(*args)
+
+    @property
+    def using_database(self) -> bool:
+        """Whether counts go to the database just now (Redis failed lately)."""
+        return time.monotonic() < self._down_until
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        """Add ``amount`` hits to ``key``'s window (see :meth:`DatabaseStorage.incr`)."""
+        hits: int = self._call("incr", key, expiry, amount)
+        return hits
+
+    def get(self, key: str) -> int:
+        """Hits in ``key``'s current window."""
+        hits: int = self._call("get", key)
+        return hits
+
+    def get_expiry(self, key: str) -> float:
+        """When ``key``'s current window ends."""
+        ends: float = self._call("get_expiry", key)
+        return ends
+
+    def check(self) -> bool:
+        """Whether either store answers."""
+        return bool(self.redis.check() or self.database.check())
+
+    def reset(self) -> int | None:
+        """Forget every counter in both stores."""
+        found: int | None = self._call("reset")
+        self.database.reset()
+        return found
+
+    def clear(self, key: str) -> None:
+        """Forget ``key``'s counter in both stores."""
+        self._call("clear", key)
+        self.database.clear(key)

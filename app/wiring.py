@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 
+from app import logs
 from app.extensions import db
 from app.fetch import SafeFetcher
 from app.infrastructure.jobs import InlineRunner, JobRunner, RqRunner, ThreadPoolRunner
@@ -38,6 +40,7 @@ from keys import DEFAULT_KDF, TEST_ONLY_KDF, CachingKeyStore, EncryptedFileStore
 
 _KEY = "cairn.wiring"
 log = logging.getLogger(__name__)
+job_log = logging.getLogger("cairn.job")
 
 
 class Wiring:
@@ -112,10 +115,39 @@ def perform(name: str, *args: Any) -> Any:
     job = JOBS.get(name)
     if job is None:
         raise LookupError(f"unknown job {name!r}")
+    # Each run gets an id of its own on its log lines (as a request does; app/logs.py).
+    run_id = logs.new_request_id()
+    token = logs.request_id.set(run_id)
+    started = time.perf_counter()
+    outcome = "failed"
+    job_log.info(
+        "job %s started",
+        name,
+        extra={"request_id": run_id, "event": "job", "job": name, "outcome": "started"},
+    )
     try:
-        return job(*args)
+        result = job(*args)
+        outcome = "done"
+        return result
     finally:
         db.session.remove()
+        job_log.log(
+            logging.INFO if outcome == "done" else logging.ERROR,
+            "job %s %s",
+            name,
+            outcome,
+            extra={
+                "request_id": run_id,
+                "event": "job",
+                "job": name,
+                "outcome": outcome,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                # A bulk job's id (a UUID) is not personal; other jobs take no argument worth
+                # logging, and an educator's connection id says nothing either.
+                "job_id": str(args[0]) if name == jobs.RUN_BULK_JOB and args else None,
+            },
+        )
+        logs.request_id.reset(token)
 
 
 def job_runner(app: Flask) -> JobRunner:
@@ -124,8 +156,6 @@ def job_runner(app: Flask) -> JobRunner:
     if config.get("JOBS_INLINE"):
         # In the caller's context and session: the test sees the job's work at once.
         return InlineRunner(lambda name, args: JOBS[name](*args))
-    if config.get("REDIS_URL"):
-        return RqRunner(config["REDIS_URL"])
 
     def in_thread(name: str, args: tuple[Any, ...]) -> None:
         with app.app_context():
@@ -134,6 +164,9 @@ def job_runner(app: Flask) -> JobRunner:
             except Exception:  # a job's failure must not kill the pool thread; it is logged
                 log.exception("background job %s%r failed", name, args)
 
+    if config.get("REDIS_URL"):
+        # Redis down: the job runs on this process's threads rather than being lost.
+        return RqRunner(config["REDIS_URL"], fallback=ThreadPoolRunner(in_thread))
     return ThreadPoolRunner(in_thread)
 
 

@@ -244,12 +244,20 @@ def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
     return sum(used - before.get(pid, 0.0) for pid, used in after.items())
 
 
-def log_statuses(log: Path, marker: str) -> dict[str, int]:
-    """The access log's answers by status for requests whose line holds ``marker``."""
+def log_statuses(log: Path, method: str, route: str) -> dict[str, int]:
+    """The answers by status of ``method`` requests to ``route`` (a route template, e.g.
+    ``/api/v1/issuers/<slug>/awards``), from Cairn's request log (one JSON line per request,
+    ``cairn.request``; gunicorn's access log is off)."""
     statuses: dict[str, int] = {}
     for line in log.read_text(errors="replace").splitlines():
-        if marker in line and '" ' in line:
-            status = line.split('" ', 1)[-1].split(" ", 1)[0]
+        if not line.startswith("{") or '"event": "request"' not in line:
+            continue
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("method") == method and entry.get("route") == route:
+            status = str(entry.get("status"))
             statuses[status] = statuses.get(status, 0) + 1
     return statuses
 
@@ -290,7 +298,7 @@ def check_store(
         file=sys.stderr,
     )
     # A request still being answered when wrk stops (at most one per connection and run) is
-    # stored, but its answer is never read, so it is not in the access log.
+    # stored, but its answer is never read, so it is not in the request log.
     if not stored == indices == events == recipients or not 0 <= stored - issued <= in_flight:
         problems.append(f"stored {stored}, indices {indices}, events {events}, answers {issued}")
     audit = subprocess.run(
@@ -461,8 +469,10 @@ def main(argv: list[str] | None = None) -> int:
                     cpu_used(cpu[0], cpu_by_process(server_marker)),
                     cpu_used(cpu[1], cpu_by_process(postgres_marker)),
                 )
-                api_statuses = log_statuses(log, "POST /api/v1/")
-                form_statuses = log_statuses(log, f"POST {form_path}")
+                api_statuses = log_statuses(log, "POST", "/api/v1/issuers/<slug>/awards")
+                form_statuses = log_statuses(
+                    log, "POST", "/workspace/<slug>/achievements/<public_id>/award"
+                )
                 successes += api_statuses.get("201", 0) - 1
                 successes += form_statuses.get("302", 0) + form_statuses.get("303", 0) - 1
                 problems = check_store(env, workdir, base, successes, 4 * args.connections)

@@ -549,8 +549,8 @@ def print_report(report: Report, settings: Settings, wrk: str, load_before: str)
     print(f"Cairn serving benchmark ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
     print("\n".join(machine(wrk, load_before)))
     print(
-        f"servers: gunicorn, {settings.workers} workers x 4 threads (gthread), access log on, "
-        "as `cairn serve` runs; CAIRN_ENV=production, SQLite"
+        f"servers: gunicorn, {settings.workers} workers x 4 threads (gthread), "
+        "request log on (JSON), as `cairn serve` runs; CAIRN_ENV=production, SQLite"
     )
     print(
         f"client:  wrk, {settings.wrk_threads} threads on the same machine, keep-alive; "

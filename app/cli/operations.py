@@ -66,10 +66,14 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> int:
     """Serve the web application with gunicorn."""
     from gunicorn.app.base import BaseApplication
 
-    from app import create_app
+    from app import create_app, logs
     from app.config import ConfigError
+    from app.infrastructure import metrics
     from app.worker import start_maintenance
 
+    # Each gunicorn worker counts its requests in a file of this folder, and /metrics adds them
+    # up, whichever worker answers the scrape (prometheus_client's multiprocess mode).
+    metrics.enable_multiprocess(metrics_folder())
     try:
         app = create_app()
     except ConfigError as exc:
@@ -94,7 +98,12 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> int:
             # (awarding/grouping.py), so a worker that takes more at once batches more.
             self.cfg.set("threads", threads)
             self.cfg.set("timeout", 120)
-            self.cfg.set("accesslog", "-")
+            # A worker that exits leaves its counts in the metrics folder; its gauges go.
+            self.cfg.set("child_exit", lambda server, worker: metrics.process_exited(worker.pid))
+            # No gunicorn access log: Cairn logs each request itself (app/ops.py), with the
+            # route's template rather than the path, which may hold a secret link's token;
+            # gunicorn's own lines go out in Cairn's format (CAIRN_LOG_FORMAT).
+            self.cfg.set("logconfig_dict", logs.gunicorn_logconfig(app.config))
             # gunicorn's control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl), so
             # two instances on a machine would take each other's; Cairn does not use it.
             self.cfg.set("control_socket_disable", True)
@@ -105,6 +114,22 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> int:
     click.echo(f"Cairn is serving {app.config['BASE_URL']} on http://{host}:{port}", err=True)
     Server().run()
     return 0
+
+
+def metrics_folder() -> str:
+    """``PROMETHEUS_MULTIPROC_DIR`` emptied of a previous run's counts, else a new temporary
+    folder: one folder per ``cairn serve``, never shared by two."""
+    import os
+    import tempfile
+
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not configured:
+        return tempfile.mkdtemp(prefix="cairn-metrics-")
+    folder = Path(configured)
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    return str(folder)
 
 
 @click.group("db")

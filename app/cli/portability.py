@@ -22,7 +22,7 @@ def export_command(slug: str, output: Path | None) -> int:
     """Write an organisation to one archive: profile, keys (still encrypted), achievements with
     every version and image, module definitions, credentials exactly as signed, status lists
     and allocations, the audit log with its chain, staff and educators' links (see
-    docs/backup-and-restore.md).
+    docs/operations.md).
 
     Prints the archive's path and SHA-256; `cairn import --sha256` checks it on arrival.
     """

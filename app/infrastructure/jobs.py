@@ -91,17 +91,42 @@ class ThreadPoolRunner:
 
 
 class RqRunner:
-    """Jobs go to Redis and run on ``cairn worker`` processes (RQ)."""
+    """Jobs go to Redis and run on ``cairn worker`` processes (RQ). When Redis does not answer,
+    a job is handed to ``fallback`` (a thread pool of this process) instead of failing what
+    submitted it: jobs are idempotent and leased, so running one here and, later, again on a
+    worker (the maintenance loop resumes interrupted bulk jobs) never does the work twice."""
 
-    def __init__(self, redis_url: str) -> None:
+    #: Seconds to wait for Redis before falling back.
+    CONNECT_TIMEOUT = 2
+
+    def __init__(self, redis_url: str, *, fallback: JobRunner | None = None) -> None:
         self.redis_url = redis_url
+        self.fallback = fallback
 
     def queue(self) -> Any:
         """The RQ queue."""
         from redis import Redis  # imported only when Redis is configured
         from rq import Queue
 
-        return Queue(QUEUE_NAME, connection=Redis.from_url(self.redis_url))
+        connection = Redis.from_url(
+            self.redis_url,
+            socket_connect_timeout=self.CONNECT_TIMEOUT,
+            socket_timeout=self.CONNECT_TIMEOUT,
+        )
+        return Queue(QUEUE_NAME, connection=connection)
 
     def submit(self, name: str, *args: Any) -> None:
-        self.queue().enqueue(RQ_ENTRY_POINT, name, *args, job_timeout=RQ_JOB_TIMEOUT)
+        from redis.exceptions import RedisError
+
+        try:
+            self.queue().enqueue(RQ_ENTRY_POINT, name, *args, job_timeout=RQ_JOB_TIMEOUT)
+        except (RedisError, OSError) as exc:
+            if self.fallback is None:
+                raise
+            log.warning(
+                "Redis is unavailable (%s: %s); job %s runs in this process instead",
+                type(exc).__name__,
+                exc,
+                name,
+            )
+            self.fallback.submit(name, *args)

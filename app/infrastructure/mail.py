@@ -27,6 +27,12 @@ class Unavailable(Exception):
     the rest of the batch waits for the next run instead of using up its attempts."""
 
 
+class Unreachable(Unavailable):
+    """The mail server could not be reached or would not let Cairn in (connection, TLS or
+    login failed) before any message was handed over: nothing about a message is known, so
+    the message keeps its attempts (an outage of any length loses no mail)."""
+
+
 class MailConnection(Protocol):
     """One batch of deliveries (an SMTP connection is opened on first use and kept)."""
 
@@ -105,7 +111,7 @@ class UnconfiguredTransport:
         return self
 
     def send(self, mime: MimeMessage, name: str) -> None:
-        raise Unavailable("no SMTP server is configured")
+        raise Unreachable("no SMTP server is configured")
 
     def close(self) -> None:
         """Nothing to close."""
@@ -163,7 +169,7 @@ class SmtpConnection:
         settings = self.settings
         if settings.security not in SECURITY_MODES:
             # Never fall back to plain text because of a typo.
-            raise Unavailable(f"SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}")
+            raise Unreachable(f"SMTP_SECURITY must be one of {', '.join(SECURITY_MODES)}")
         client: smtplib.SMTP
         try:
             if settings.security == "ssl":
@@ -182,7 +188,7 @@ class SmtpConnection:
                     timeout=settings.timeout,
                 )
         except (OSError, smtplib.SMTPException) as exc:
-            raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
         try:
             if settings.security == "starttls":
                 # Fails with SMTPNotSupportedError when the server offers no STARTTLS: the
@@ -192,7 +198,7 @@ class SmtpConnection:
                 client.login(settings.username, settings.password or "")
         except (OSError, smtplib.SMTPException) as exc:
             client.close()
-            raise Unavailable(f"{type(exc).__name__}: {exc}") from exc
+            raise Unreachable(f"{type(exc).__name__}: {exc}") from exc
         return client
 
     def _alive(self, client: smtplib.SMTP) -> bool:

@@ -1894,3 +1894,46 @@ def test_a_leader_without_a_workspace_role_opens_no_workspace_page(
         assert client.get(path, base_url=BASE_URL).status_code == 404, path
     home = client.get("/workspace/", base_url=BASE_URL).get_data(as_text=True)
     assert f"/lead/{b.slug}" in home
+
+
+# --- Operations (issue 16): probes and metrics, answered before sessions and rate limits -------
+
+#: The operations endpoints: who may call them, and what they answer. The probes are public
+#: (a load balancer signs in nowhere) and say nothing but ok/failed; /metrics needs the bearer
+#: token CAIRN_METRICS_TOKEN, and is not there at all without one. None of them writes.
+OPS_ROUTES = {
+    "ops.healthz": ("/healthz", "anyone"),
+    "ops.readyz": ("/readyz", "anyone"),
+    "ops.metrics": ("/metrics", "metrics token"),
+}
+
+
+def test_every_ops_route_has_a_row(app: Flask) -> None:
+    found = {r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("ops.")}
+    assert found == set(OPS_ROUTES)
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in OPS_ROUTES:
+            assert rule.methods is not None and rule.methods - {"HEAD", "OPTIONS"} == {"GET"}
+
+
+def test_ops_routes_by_caller(app: Flask, client: FlaskClient, make_staff: Any) -> None:
+    token = "t" * 40
+    admin = make_staff("admin@example.org", admin=True)
+    for endpoint, (path, who) in OPS_ROUTES.items():
+        app.config["METRICS_TOKEN"] = None
+        anonymous = client.get(path, base_url=BASE_URL)
+        assert "Set-Cookie" not in anonymous.headers, endpoint
+        if who == "anyone":
+            assert anonymous.status_code == 200, endpoint
+            continue
+        # Off without a token, even for an administrator's session.
+        sign_in(client, app, admin)
+        assert client.get(path, base_url=BASE_URL).status_code == 404
+        app.config["METRICS_TOKEN"] = token
+        assert client.get(path, base_url=BASE_URL).status_code == 401  # a session is not enough
+        bearer = {"Authorization": f"Bearer {token}"}
+        answer = client.get(path, headers=bearer, base_url=BASE_URL)
+        assert answer.status_code == 200 and "Set-Cookie" not in answer.headers
+        for method in ("post", "put", "delete"):
+            refused = getattr(client, method)(path, headers=bearer, base_url=BASE_URL)
+            assert refused.status_code == 405, (endpoint, method)

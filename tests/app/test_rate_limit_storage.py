@@ -51,8 +51,9 @@ def rows() -> int:
 def test_the_scheme_is_registered_and_is_the_default_without_redis(app: Flask) -> None:
     assert isinstance(storage_from_string("cairn-database://"), DatabaseStorage)
     assert app.config["RATELIMIT_STORAGE_URI"] == "cairn-database://"
+    # Redis, with the database while Redis does not answer (tests/app/test_faults.py).
     assert rate_limits.storage_uri({"REDIS_URL": "redis://127.0.0.1:6379/3"}) == (
-        "redis://127.0.0.1:6379/3"
+        "cairn-redis://127.0.0.1:6379/3"
     )
     assert rate_limits.storage_uri({"REDIS_URL": None}) == "cairn-database://"
 

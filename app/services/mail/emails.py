@@ -49,7 +49,7 @@ from markupsafe import escape
 from sqlalchemy import CursorResult, func, select, update
 
 from app.extensions import db
-from app.infrastructure.mail import MailSettings, MailTransport, Refused, Unavailable
+from app.infrastructure.mail import MailSettings, MailTransport, Refused, Unavailable, Unreachable
 from app.models import EmailMessage, IssuedCredential, Issuer
 from app.services._core import formatting, jobs
 from app.services._core.env import ServiceEnv
@@ -403,6 +403,14 @@ def _failed(message: EmailMessage, error: str) -> None:
     db.session.commit()
 
 
+def _postponed(message: EmailMessage, error: str) -> None:
+    """The mail server could not be reached: the error is kept, the attempt given back (the
+    claim counted it), so waiting for the server never uses up a message's attempts."""
+    message.last_error = error[:500]
+    message.attempts = max(0, message.attempts - 1)
+    db.session.commit()
+
+
 def deliver_pending(env: ServiceEnv, *, limit: int | None = None) -> int:
     """Send queued messages through ``env.mail``, oldest first (at most ``limit``, default all);
     return how many went out.
@@ -411,7 +419,9 @@ def deliver_pending(env: ServiceEnv, *, limit: int | None = None) -> int:
     processes, machines) never send the same message. A refused message records its error and
     is retried by later runs up to ``MAX_ATTEMPTS`` times; when mail cannot go out at all (server
     down, login refused, ``MAIL_FROM`` unusable) the run stops after recording the error on the
-    first message, so an outage does not use up every queued message's attempts.
+    first message, so an outage does not use up every queued message's attempts. A server that
+    cannot be reached at all (:class:`Unreachable`) costs no attempt: the maintenance loop tries
+    again every few seconds, and mail waits for the server however long it is down.
     """
     now, settings = env.now, env.mail_settings
     connection = env.mail.connect()
@@ -442,6 +452,9 @@ def deliver_pending(env: ServiceEnv, *, limit: int | None = None) -> int:
             except Refused as exc:
                 _failed(message, str(exc))
                 continue
+            except Unreachable as exc:
+                _postponed(message, str(exc))
+                break
             except Unavailable as exc:
                 _failed(message, str(exc))
                 break
@@ -479,7 +492,7 @@ def status(message: EmailMessage) -> str:
         return "sent"
     if message.attempts >= MAX_ATTEMPTS:
         return "failed"
-    return "retrying" if message.attempts else "queued"
+    return "retrying" if message.attempts or message.last_error else "queued"
 
 
 def outbox(limit: int = 100) -> list[EmailMessage]:

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 
 from app.extensions import db
+from app.infrastructure import metrics
 from app.models import STATUS_LABELS, IssuedCredential, Issuer
 from app.services._core.env import ServiceEnv
 from app.services.awarding import status_lists
@@ -157,6 +158,7 @@ def verify(
     record = fetch.own_credential(credential_id) if isinstance(credential_id, str) else None
     if record is not None:
         _apply_own_record(report, state_of(record))
+    metrics.count_verification(report.outcome)
     return report
 
 
@@ -172,6 +174,7 @@ def verify_record(
         own = fetch.own_credential(credential_id) if isinstance(credential_id, str) else None
         if own is not None:
             _apply_own_record(inner, state_of(own))
+    metrics.count_verification(report.outcome, "record")
     return report
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from gunicorn.app.base import BaseApplication
+from prometheus_client import values
 
 from app.cli import main
 from tests.app.conftest import BASE_URL
@@ -26,6 +27,11 @@ def test_serve_freezes_what_it_loaded_before_gunicorn_starts(
         "CAIRN_OUTBOX_DIR": str(tmp_path / "outbox"),
     }.items():
         monkeypatch.setenv(name, value)
+    # serve counts metrics in this folder (emptied first), shared by the workers it forks.
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    (metrics_dir / "counter_1.db").write_bytes(b"stale")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
     seen: dict[str, Any] = {}
 
     def run(server: BaseApplication) -> None:
@@ -33,13 +39,23 @@ def test_serve_freezes_what_it_loaded_before_gunicorn_starts(
         seen["frozen"] = gc.get_freeze_count()
         seen["app"] = server.load()
         seen["threads"] = server.cfg.threads
+        seen["child_exit"] = server.cfg.child_exit
+        seen["accesslog"] = server.cfg.accesslog
+        seen["logconfig"] = server.cfg.logconfig_dict
 
     monkeypatch.setattr(BaseApplication, "run", run)
     assert gc.get_freeze_count() == 0
+    original = values.ValueClass
     try:
         status = main(["serve", "--port", "0", "--workers", "1"])
+        multiprocess = getattr(values.ValueClass, "_multiprocess", False)
     finally:
         gc.unfreeze()
+        # serve switched this process's metrics to the shared folder: switch them back.
+        values.ValueClass = original
+    assert multiprocess and not (metrics_dir / "counter_1.db").exists()
+    assert seen["accesslog"] is None  # Cairn's own request log replaces gunicorn's
+    assert seen["logconfig"]["root"]["handlers"] == ["cairn"]
     assert status == 0
     assert isinstance(seen["app"], Flask)
     assert seen["threads"] == 8  # the default: a worker takes eight requests at once
@@ -49,4 +65,5 @@ def test_serve_freezes_what_it_loaded_before_gunicorn_starts(
         assert main(["serve", "--port", "0", "--workers", "1", "--threads", "3"]) == 0
     finally:
         gc.unfreeze()
+        values.ValueClass = original
     assert seen["threads"] == 3

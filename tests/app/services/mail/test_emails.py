@@ -451,7 +451,8 @@ def test_smtp_security(
     make_award(issuer, make_achievement(issuer))
     assert server.inbox.logins == list(case.logins)
     (stored,) = all_messages()
-    assert stored.attempts == 1
+    # A TLS or login failure happens before any message is handed over: it costs no attempt.
+    assert stored.attempts == (1 if case.error is None else 0)
     if case.error is None:
         assert len(server.inbox.envelopes) == 1
         assert stored.sent_at is not None
@@ -473,8 +474,10 @@ def test_server_down_keeps_the_message_for_a_later_run(
     issuer = make_issuer()
     make_award(issuer, make_achievement(issuer))
     (stored,) = all_messages()
-    assert stored.sent_at is None and stored.attempts == 1
+    # The server could not be reached: the error is kept, and no attempt is spent.
+    assert stored.sent_at is None and stored.attempts == 0
     assert stored.last_error is not None and "ConnectionRefusedError" in stored.last_error
+    assert emails.status(stored) == "retrying"
     assert emails.pending_count() == 1
     first_id = stored.id
 
@@ -483,20 +486,20 @@ def test_server_down_keeps_the_message_for_a_later_run(
     assert emails.deliver_pending(service_env()) == 0
     (stored,) = all_messages()
     assert stored.id == first_id and stored.sent_at is not None
-    assert stored.attempts == 2 and stored.last_error is None
+    assert stored.attempts == 1 and stored.last_error is None
     assert len(server.inbox.envelopes) == 1
     assert emails.pending_count() == 0
 
 
-def test_delivery_stops_retrying_after_max_attempts(
+def test_delivery_stops_retrying_a_refused_message_after_max_attempts(
     mail: Flask,
     smtp: Callable[..., Server],
     make_issuer: Any,
     make_achievement: Any,
     make_award: Any,
 ) -> None:
-    port = free_port()
-    configure_mail(mail, SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_SECURITY="none")
+    refusing = smtp(inbox=Inbox(refuse=("teacher@school.example.org",)))
+    refusing.use(mail)
     issuer = make_issuer()
     make_award(issuer, make_achievement(issuer))  # the first attempt
     for _ in range(emails.MAX_ATTEMPTS + 2):
@@ -506,12 +509,35 @@ def test_delivery_stops_retrying_after_max_attempts(
     assert emails.status(stored) == "failed"
     assert emails.pending_count() == 0
 
-    server = smtp(port=port)
+    server = smtp()
+    server.use(mail)
     assert emails.deliver_pending(service_env()) == 0
     assert server.inbox.envelopes == []
 
 
-def test_an_outage_costs_one_attempt_not_one_per_message(
+def test_a_long_outage_spends_no_attempt(
+    mail: Flask,
+    smtp: Callable[..., Server],
+    make_issuer: Any,
+    make_achievement: Any,
+    make_award: Any,
+) -> None:
+    port = free_port()  # nothing listens: every maintenance round finds the server down
+    configure_mail(mail, SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_SECURITY="none")
+    issuer = make_issuer()
+    make_award(issuer, make_achievement(issuer))
+    for _ in range(emails.MAX_ATTEMPTS * 3):
+        assert emails.deliver_pending(service_env()) == 0
+    (stored,) = all_messages()
+    assert stored.attempts == 0 and stored.sent_at is None
+    assert emails.status(stored) == "retrying" and emails.pending_count() == 1
+
+    server = smtp(port=port)
+    assert emails.deliver_pending(service_env()) == 1
+    assert len(server.inbox.envelopes) == 1
+
+
+def test_an_outage_costs_no_attempt_of_any_message(
     mail: Flask,
     smtp: Callable[..., Server],
     no_auto_delivery: None,
@@ -526,7 +552,7 @@ def test_an_outage_costs_one_attempt_not_one_per_message(
     for number in range(3):
         make_award(issuer, achievement, f"t{number}@school.example.org")
     assert emails.deliver_pending(service_env()) == 0
-    assert [m.attempts for m in all_messages()] == [1, 0, 0]
+    assert [m.attempts for m in all_messages()] == [0, 0, 0]
 
     server = smtp(port=port)
     assert emails.deliver_pending(service_env()) == 3
