@@ -2,7 +2,8 @@
 leader those reporting to them), the settings (coaching types, coaching-cycle and
 learning-partner achievements: editors), a plan's form (editors), its page, the coach's
 session log and the coach's confirmation of an educator's evidence, and a session's report
-(the coach and the leaders named on the plan only)."""
+(the coach and the leaders named on the plan only); the coach also reads and comments on the
+learning plans the plan's educators shared with the organisation."""
 
 from __future__ import annotations
 
@@ -13,13 +14,21 @@ from flask.typing import ResponseReturnValue
 
 from app.auth import current_staff
 from app.forms import refusal
-from app.models import CoachingPlan, CoachingSession, Issuer
-from app.services.learning import coaching, coaching_sessions, recognition
+from app.models import CoachingPlan, CoachingSession, Issuer, LearningPlan
+from app.services.learning import (
+    coaching,
+    coaching_sessions,
+    lead_plans,
+    plan_reviews,
+    plans,
+    recognition,
+)
 from app.services.learning.coaching import PlanInput
 from app.services.learning.coaching_sessions import SessionInput
 from app.services.org import achievements, schools
 from app.wiring import service_env
 from app.workspace import actor, bp, current_issuer, workspace_view
+from schemas.plans import load_comment
 
 # ---------------------------------------------------------------------------------- the list
 
@@ -285,6 +294,7 @@ def coaching_plan(slug: str, coaching_plan_id: str) -> ResponseReturnValue:
         cycles={p.id: coaching_sessions.cycle_of(p) for p in plan.participants},
         confirmed={p.id: len(coaching_sessions.confirmed_sessions(p)) for p in plan.participants},
         is_coach=is_coach,
+        learning_plans=lead_plans.coached_plans(plan) if is_coach else [],
         manages=coaching.manages(g.role),
         # Answers' comments are for the coach and the editors, not the leaders.
         sees_comments=is_coach or coaching.manages(g.role),
@@ -430,3 +440,66 @@ def confirm_coaching_evidence(
     refused.flash("Confirmed the evidence." + awarded)
     return redirect(url_for(".coaching_plan", slug=slug, coaching_plan_id=plan.public_id,
                             _anchor="educators"), 303)  # fmt: skip
+
+
+# ------------------------------------------------------------- the educators' learning plans
+
+
+def _coachee_plan_page(
+    plan: CoachingPlan,
+    found: LearningPlan,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    educator = plan_reviews.educator_of(found)
+    env = service_env()
+    page = render_template(
+        "workspace/coaching/learning_plan.html",
+        issuer=current_issuer(),
+        coaching_plan=plan,
+        label=coaching.plan_label(plan),
+        plan=found,
+        educator=educator,
+        goals=plans.progress(found, educator, env),
+        reflections=plans.shared_reflections(found),
+        module_states=plans.MODULE_STATES,
+        comment_action=url_for(
+            "workspace.coachee_plan_comment",
+            slug=current_issuer().slug,
+            coaching_plan_id=plan.public_id,
+            plan_id=found.public_id,
+        ),
+        comment_role="coach",
+        values=values or {},
+        errors=errors or {},
+    )
+    return page, status
+
+
+@bp.route("/<slug>/coaching/plans/<coaching_plan_id>/learning-plans/<plan_id>",
+          methods=["GET"], endpoint="coachee_plan")  # fmt: skip
+@workspace_view("viewer")
+def coachee_plan(slug: str, coaching_plan_id: str, plan_id: str) -> ResponseReturnValue:
+    """A learning plan an educator of the coaching plan shared, for its coach."""
+    plan = coaching.get_plan(current_issuer(), coaching_plan_id)
+    found = lead_plans.get_for_coach(plan, current_staff(), plan_id)
+    return _coachee_plan_page(plan, found)
+
+
+@bp.route("/<slug>/coaching/plans/<coaching_plan_id>/learning-plans/<plan_id>/comments",
+          methods=["POST"], endpoint="coachee_plan_comment")  # fmt: skip
+@workspace_view("viewer")
+def coachee_plan_comment(slug: str, coaching_plan_id: str, plan_id: str) -> ResponseReturnValue:
+    """The coach's comment on an educator's shared learning plan (shown as "coach")."""
+    plan = coaching.get_plan(current_issuer(), coaching_plan_id)
+    found = lead_plans.get_for_coach(plan, current_staff(), plan_id)
+    values = {"body": request.form.get("body", "")}
+    with refusal() as refused:
+        lead_plans.comment_as_coach(plan, current_staff(), plan_id, load_comment(values),
+                                    service_env(), ip=request.remote_addr)  # fmt: skip
+    if refused:
+        return _coachee_plan_page(plan, found, values, refused.errors(), refused.status)
+    flash("Comment added; the educator sees it on their plan, with your name and “coach”.")
+    return redirect(url_for("workspace.coachee_plan", slug=slug, coaching_plan_id=coaching_plan_id,
+                            plan_id=plan_id) + "#comments", 303)  # fmt: skip

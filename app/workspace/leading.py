@@ -1,5 +1,6 @@
 """Blueprint ``lead``: the leaders' pages at ``/lead/…`` (a school's dashboard, the whole
-organisation's, their CSV exports, and the organisation's PD goals).
+organisation's, their CSV exports, the organisation's PD goals, and the learning plans
+educators in their scope shared with the organisation, which they read and comment on).
 
 A leader needs no workspace membership: these pages are all a leader without one may open.
 Every view signs the visitor in and checks, through ``schools.require_leader``, that their
@@ -22,10 +23,18 @@ from marshmallow import ValidationError
 
 from app.auth import current_staff, login_required
 from app.forms import Confirmation, confirm_page, confirmed, refusal
-from app.models import Issuer, PdGoal, School
+from app.models import Issuer, LearningPlan, PdGoal, School
 from app.services._core.errors import Forbidden, Invalid, NotFound
 from app.services._core.spreadsheets import safe_row
-from app.services.learning import authoring, lead_dashboard, leadership, pd_goals
+from app.services.learning import (
+    authoring,
+    lead_dashboard,
+    lead_plans,
+    leadership,
+    pd_goals,
+    plan_reviews,
+)
+from app.services.learning import plans as learning_plans
 from app.services.learning.leadership import Context, Filters, PanelData
 from app.services.org import achievements, issuers, schools, staff
 from app.services.org.audit import Actor
@@ -34,6 +43,7 @@ from app.wiring import service_env
 from app.workspace.charts import bar_chart, bar_rows
 from schemas.errors import flat_errors
 from schemas.leaders import FiltersSchema, PdGoalSchema, goal_form_data
+from schemas.plans import load_comment
 
 lead_bp = Blueprint("lead", __name__, url_prefix="/lead")
 
@@ -118,6 +128,7 @@ def _context(
         people=leadership.people_of(issuer),
         scope=scope,
         school=chosen,
+        env=service_env(),
     )
     form = {k: request.args.get(k, "") for k in ("school", "role", "year", "from", "to")}
     return ctx, errors, form
@@ -386,3 +397,101 @@ def delete_goal(slug: str, goal_id: str) -> ResponseReturnValue:
     pd_goals.delete(goal, actor=_actor(), env=service_env())
     flash("The goal is removed.")
     return redirect(url_for(".goals", slug=slug, year=year))
+
+
+# ------------------------------------------------------------------------ shared learning plans
+
+
+def _plan_reader(slug: str) -> tuple[Issuer, LeaderScope]:
+    """The organisation and the account's appointment (403 for its staff who lead nothing)."""
+    issuer, scope = _issuer_for_leader(slug)
+    if not scope.leads_anything:
+        raise Forbidden("Shared learning plans are read here by the organisation's leaders.")
+    return issuer, scope
+
+
+@lead_bp.get("/<slug>/plans")
+@login_required
+def plans(slug: str) -> ResponseReturnValue:
+    """The learning plans shared with the organisation by educators the leader's appointment
+    covers, with their goals' progress."""
+    issuer, scope = _plan_reader(slug)
+    people = leadership.people_of(issuer)
+    env = service_env()
+    rows = [
+        (plan, educator, people.schools.get(place.school_id) if place.school_id else None,
+         learning_plans.progress(plan, educator, env))
+        for plan, educator, place in lead_plans.shared_in_scope(issuer, scope, people)
+    ]  # fmt: skip
+    visible = [s for s in people.schools.values() if scope.covers(s)]
+    return render_template(
+        "lead/plans.html",
+        issuer=issuer,
+        scope=scope,
+        schools=sorted(visible, key=lambda s: s.name.lower()),
+        can_keep_goals=scope.whole_organisation
+        or staff.role_of(current_staff(), issuer) == "owner",
+        rows=rows,
+    )
+
+
+def _lead_plan_page(
+    issuer: Issuer,
+    scope: LeaderScope,
+    plan: LearningPlan,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    env = service_env()
+    educator = plan_reviews.educator_of(plan)
+    people = leadership.people_of(issuer)
+    page = render_template(
+        "lead/plan.html",
+        issuer=issuer,
+        scope=scope,
+        schools=sorted(
+            (s for s in people.schools.values() if scope.covers(s)), key=lambda s: s.name.lower()
+        ),
+        can_keep_goals=scope.whole_organisation
+        or staff.role_of(current_staff(), issuer) == "owner",
+        plan=plan,
+        educator=educator,
+        goals=learning_plans.progress(plan, educator, env),
+        reflections=learning_plans.shared_reflections(plan),
+        module_states=learning_plans.MODULE_STATES,
+        comment_action=url_for(".plan_comment", slug=issuer.slug, plan_id=plan.public_id),
+        comment_role="leader",
+        back=(url_for(".plans", slug=issuer.slug), "Shared learning plans"),
+        values=values or {},
+        errors=errors or {},
+    )
+    return page, status
+
+
+@lead_bp.get("/<slug>/plans/<plan_id>")
+@login_required
+def plan(slug: str, plan_id: str) -> ResponseReturnValue:
+    """A shared plan of an educator in the leader's scope: goals with their progress, the
+    shared reflections and the comments (what the organisation's staff see)."""
+    issuer, scope = _plan_reader(slug)
+    found = lead_plans.get_for_leader(issuer, scope, leadership.people_of(issuer), plan_id)
+    return _lead_plan_page(issuer, scope, found)
+
+
+@lead_bp.post("/<slug>/plans/<plan_id>/comments")
+@login_required
+def plan_comment(slug: str, plan_id: str) -> ResponseReturnValue:
+    """Comment on a shared plan as a leader (the educator sees the name and the role)."""
+    issuer, scope = _plan_reader(slug)
+    people = leadership.people_of(issuer)
+    found = lead_plans.get_for_leader(issuer, scope, people, plan_id)
+    values = {"body": request.form.get("body", "")}
+    with refusal() as refused:
+        loaded = load_comment(values)
+        lead_plans.comment_as_leader(issuer, scope, people, plan_id, current_staff(), loaded,
+                                     service_env(), ip=request.remote_addr)  # fmt: skip
+    if refused:
+        return _lead_plan_page(issuer, scope, found, values, refused.errors(), refused.status)
+    flash("Comment added; the educator sees it on their plan, with your name and role.")
+    return redirect(url_for(".plan", slug=slug, plan_id=plan_id) + "#comments", 303)

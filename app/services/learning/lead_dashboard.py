@@ -2,8 +2,7 @@
 
 Each panel is one function taking a ``leadership.Context`` and returning a
 ``leadership.PanelData``; the page renders each through ``lead/panels/<key>.html`` and serves
-its table as CSV. A panel added later (plan goals by standard, coaching sessions delivered
-against plan) is one function, one row of :data:`PANELS` and one template.
+its table as CSV. A panel is one function, one row of :data:`PANELS` and one template.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from app.services._core.errors import NotFound
-from app.services.learning import leadership, pd_goals
+from app.services.learning import lead_plans, leadership, pd_goals
 from app.services.learning.leadership import Context, PanelData
 
 #: The dashboard's panels, in order: key → function.
@@ -20,6 +19,8 @@ PANELS: dict[str, Callable[[Context], PanelData]] = {
     "goals": pd_goals.goals_panel,
     "standards": leadership.by_standard,
     "achievements": leadership.by_achievement,
+    "plan_goals": lead_plans.plan_goals,
+    "coaching": lead_plans.coaching_delivery,
     "hours": leadership.pd_hours,
     "trends": leadership.trends,
 }

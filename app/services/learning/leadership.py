@@ -33,6 +33,7 @@ from app.models import (
     School,
     SchoolMember,
 )
+from app.services._core.env import ServiceEnv
 from app.services._core.errors import Invalid
 from app.services.delivery import downloads
 from app.services.learning import credit_rules
@@ -294,6 +295,8 @@ class Context:
     scope: LeaderScope
     #: The school the dashboard is of (None: the organisation's, or all a leader's schools).
     school: School | None = None
+    #: The service environment (its clock), for panels that measure progress at a moment.
+    env: ServiceEnv | None = None
     _cache: dict[str, Any] = field(default_factory=dict)
 
     def counts(self, place: Placement) -> bool:
