@@ -1,6 +1,7 @@
 """A known district for the leaders' tests: two schools with rosters and job roles, educators,
 a module with enrolments, credentials of aligned achievements with hours, all dated in the last
-complete school year (so every figure is the same whatever day the tests run)."""
+complete school year (so every figure is the same whatever day the tests run); and, with
+:func:`add_plans`, learning plans for that year and coaching plans."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import (
     Achievement,
+    CoachingPlan,
+    Educator,
+    EducatorEmail,
+    LearningPlan,
     Enrolment,
     IssuedCredential,
     Issuer,
@@ -20,10 +25,13 @@ from app.models import (
     School,
     StaffAccount,
 )
+from app.services._core.errors import required
 from app.services.awarding import revocation
-from app.services.learning import authoring, leadership
+from app.services.learning import authoring, coaching, coaching_sessions, leadership, plans
 from app.services.learning.authoring import ModuleInput
-from app.services.org import schools
+from app.services.learning.coaching import PlanInput
+from app.services.learning.coaching_sessions import SessionInput
+from app.services.org import schools, staff
 from app.services.org.audit import Actor
 from app.wiring import service_env
 from tests.app.educator.educator_helpers import make_educator
@@ -117,3 +125,105 @@ def whole_year(district: District) -> dict[str, Any]:
     """filters_for's period arguments for the data set's school year."""
     return {"year": district.year, "start": None, "end": None,
             "today": service_env().now.date()}  # fmt: skip
+
+
+# ------------------------------------------------------------------ plans and coaching
+
+#: Text of the plans that no leader's page or CSV may show.
+PLAN_SECRETS = ("VISION-OF-ANN", "GOAL-TITLE-ANN", "PRIVATE-DOUBTS", "SESSION-NOTE",
+                "NOT-SHARED-VISION")  # fmt: skip
+#: The reflection ann shared: leaders of her school read it on her plan (never on a panel).
+SHARED_REFLECTION = "SHARED-INSIGHT"
+
+
+@dataclass
+class Planning:
+    """The plans and coaching added to the known district by :func:`add_plans`."""
+
+    ann_plan: LearningPlan
+    bo_plan: LearningPlan
+    di_plan: LearningPlan
+    coach: StaffAccount
+    other_coach: StaffAccount
+    hill_coaching: CoachingPlan
+    team_coaching: CoachingPlan
+    ann: Educator
+    di: Educator
+
+
+def _educator(email: str) -> Educator:
+    found = db.session.scalar(select(EducatorEmail).where(EducatorEmail.email == email))
+    assert found is not None
+    return required(db.session.get(Educator, found.educator_id), "educator")
+
+
+def _plan(district: District, educator: Educator, goals: list[tuple[str, list[str], list[Any]]],
+          *, vision: str, shared: bool) -> LearningPlan:  # fmt: skip
+    env = service_env()
+    year = f"{district.year}-{district.year + 1}"
+    plan = plans.create(educator, {"school_year": year, "organisation": district.issuer.slug}, env)
+    plans.update_vision(plan, {"vision": vision, "research_question": None}, env)
+    keys = {s.name: s.key for s in plans.framework(district.issuer)}
+    for title, standards, badges in goals:
+        plans.add_goal(plan, educator, {"title": title, "description": "", "items": [],
+                       "standards": [keys[s] for s in standards], "modules": [],
+                       "achievements": [b.public_id for b in badges], "evidence": "",
+                       "target_date": None}, env)  # fmt: skip
+    if shared:
+        plans.set_shared(plan, True, env)
+    return plan
+
+
+def add_plans(district: District, make_staff: Any) -> Planning:
+    """Learning plans for the district's school year and two coaching plans:
+
+    - ann (Hill, shared): "Analyst" with the Data Analyst badge (held: complete) and
+      "Designer" with the Designer badge (not held); a shared and a private reflection.
+    - bo (Hill, not shared): two goals, never counted.
+    - di (Vale, shared): "Analyst" with the Data Analyst badge (complete), "Analyst" and
+      "Designer" with the Designer badge (not held).
+    - fay (no roster, shared): "Designer" with nothing chosen (not complete), and a goal
+      aligned to no standard.
+    - Hill's coaching plan (Cora Coach, Instructional coaching, ann): 4 face to face and 2
+      virtual agreed; 2 face to face and 1 virtual delivered. A team plan (Carl Coach,
+      Leadership coaching, di): 2 face to face agreed, none delivered.
+    """
+    env = service_env()
+    a, d = district.analyst, district.designer
+    ann, bo = _educator("ann@hill.example.org"), _educator("bo@hill.example.org")
+    di, fay = _educator("di@vale.example.org"), _educator("fay@home.example.org")
+    ann_plan = _plan(district, ann, [("GOAL-TITLE-ANN", ["Analyst"], [a]),
+                                     ("Design lessons", ["Designer"], [d])],
+                     vision="VISION-OF-ANN", shared=True)  # fmt: skip
+    for body, shared in ((SHARED_REFLECTION, True), ("PRIVATE-DOUBTS", False)):
+        plans.add_reflection(ann_plan, {"goal": None, "written_on": district.day(10, 1).date(),
+                                        "body": body, "shared": shared}, env)  # fmt: skip
+    bo_plan = _plan(district, bo, [("Bo one", ["Analyst"], []), ("Bo two", ["Designer"], [])],
+                    vision="NOT-SHARED-VISION", shared=False)  # fmt: skip
+    di_plan = _plan(district, di, [("Di one", ["Analyst"], [a]),
+                                   ("Di two", ["Analyst", "Designer"], [d])],
+                    vision="Di's vision", shared=True)  # fmt: skip
+    _plan(district, fay, [("Fay one", ["Designer"], []), ("Fay two", [], [])],
+          vision="Fay's vision", shared=True)  # fmt: skip
+    actor = Actor(district.owner)
+    coach = make_staff("cora@lakeside.example.org", name="Cora Coach")
+    other_coach = make_staff("carl@lakeside.example.org", name="Carl Coach")
+    for account in (coach, other_coach):
+        staff.set_role(district.issuer, account, "viewer", actor=actor, env=env)
+    types = {t.name: t for t in coaching.types_for(district.issuer, env)}
+    hill_coaching = coaching.create_plan(district.issuer, PlanInput(
+        school=district.hill.public_id, coach=str(coach.id),
+        coaching_type=str(types["Instructional coaching"].id), face_to_face="4", virtual="2",
+        educators=("ann@hill.example.org",)), actor=actor, env=env)  # fmt: skip
+    team_coaching = coaching.create_plan(district.issuer, PlanInput(
+        team_name="Vale team", coach=str(other_coach.id),
+        coaching_type=str(types["Leadership coaching"].id), face_to_face="2",
+        educators=("di@vale.example.org",)), actor=actor, env=env)  # fmt: skip
+    ann_there = str(hill_coaching.participants[0].id)
+    for mode in ("face_to_face", "face_to_face", "virtual"):
+        coaching_sessions.log_session(hill_coaching, coach, SessionInput(
+            held_on=env.now.date().isoformat(), mode=mode, focus="Guided reading",
+            notes="SESSION-NOTE", private_notes="SESSION-NOTE private",
+            participants=(ann_there,)), actor=Actor(coach), env=env)  # fmt: skip
+    return Planning(ann_plan, bo_plan, di_plan, coach, other_coach, hill_coaching,
+                    team_coaching, ann, di)  # fmt: skip

@@ -963,7 +963,8 @@ def test_every_plan_route_has_a_row(app: Flask) -> None:
         if PLAN_ENDPOINT.match(r.endpoint)
         for method in r.methods & {"GET", "POST"}
     }
-    assert found == set(PLAN_ROUTES)
+    assert found == set(PLAN_ROUTES) | {(e, m) for e, m, _, _ in LEADER_PLAN_ROUTES
+                                        if PLAN_ENDPOINT.match(e)}  # fmt: skip
 
 
 @pytest.fixture
@@ -1804,7 +1805,9 @@ def test_every_lead_route_has_a_row(app: Flask) -> None:
         if r.endpoint.startswith("lead.")
         for method in r.methods & {"GET", "POST"}
     }
-    assert found == {(endpoint, method) for endpoint, method, _, _ in LEAD_ROUTES}
+    assert found == {(endpoint, method) for endpoint, method, _, _ in LEAD_ROUTES} | {
+        (e, m) for e, m, _, _ in LEADER_PLAN_ROUTES if e.startswith("lead.")
+    }
 
 
 @pytest.fixture
@@ -1937,3 +1940,141 @@ def test_ops_routes_by_caller(app: Flask, client: FlaskClient, make_staff: Any) 
         for method in ("post", "put", "delete"):
             refused = getattr(client, method)(path, headers=bearer, base_url=BASE_URL)
             assert refused.status_code == 405, (endpoint, method)
+
+
+# --- Leaders and coaches on shared learning plans (issue 15): the leaders' plan pages, the
+# --- coach's page of a coached educator's plan, and the dashboard's plan and coaching panels
+
+#: (endpoint, method, path, who is let in). The plan is ann's (Hill, shared); the coaching plan
+#: is Hill's, coached by ``coach`` with ann on it. ``other_coach`` coaches a team without ann.
+LEADER_PLAN_ROUTES = [
+    ("lead.plans", "GET", "/lead/{slug}/plans", {"district", "hill_leader", "vale_leader"}),
+    ("lead.plan", "GET", "/lead/{slug}/plans/{plan}", {"district", "hill_leader"}),
+    ("lead.plan_comment", "POST", "/lead/{slug}/plans/{plan}/comments",
+     {"district", "hill_leader"}),
+    ("workspace.coachee_plan", "GET",
+     "/workspace/{slug}/coaching/plans/{coaching}/learning-plans/{plan}", {"coach"}),
+    ("workspace.coachee_plan_comment", "POST",
+     "/workspace/{slug}/coaching/plans/{coaching}/learning-plans/{plan}/comments", {"coach"}),
+]  # fmt: skip
+PLAN_READERS = ["district", "hill_leader", "vale_leader", "coach", "other_coach", "educator",
+                "stranger", "anonymous"]  # fmt: skip
+
+
+@pytest.fixture
+def plans_of_leaders(make_staff, make_issuer, make_achievement, make_award) -> dict[str, Any]:
+    from tests.app.leaders_helpers import add_plans, build_district
+
+    district = build_district(make_staff, make_issuer, make_achievement, make_award)
+    planning = add_plans(district, make_staff)
+    actor, env = Actor(district.owner), service_env()
+    people: dict[str, Any] = {"coach": planning.coach, "other_coach": planning.other_coach}
+    for who, school in (("district", None), ("hill_leader", district.hill),
+                        ("vale_leader", district.vale)):  # fmt: skip
+        people[who] = make_staff(f"{who}@lakeside.example.org", name=who)
+        schools.appoint(district.issuer, people[who], school, actor=actor, env=env)
+    stranger = make_staff("stranger@elsewhere.example.org", name="Stan Stranger")
+    make_issuer("Elsewhere", owner=stranger)
+    people["stranger"] = stranger
+    values = {"slug": district.issuer.slug, "plan": planning.ann_plan.public_id,
+              "coaching": planning.hill_coaching.public_id}  # fmt: skip
+    return {"district": district, "planning": planning, "people": people, "values": values}
+
+
+def _comments() -> int:
+    from app.models import PlanComment
+
+    return db.session.scalar(select(func.count()).select_from(PlanComment)) or 0
+
+
+@pytest.mark.parametrize("who", PLAN_READERS)
+def test_leader_and_coach_plan_routes_by_who_is_asking(app: Flask, client: FlaskClient,
+                                                       plans_of_leaders, who: str) -> None:  # fmt: skip
+    from tests.app.leaders_helpers import SHARED_REFLECTION
+
+    found = plans_of_leaders
+    if who == "educator":
+        sign_in_educator(client, found["planning"].ann)
+    elif who != "anonymous":
+        sign_in(client, app, found["people"][who])
+    token = None
+    if who not in ("educator", "anonymous"):
+        token = csrf_of(client, "/account")
+    for endpoint, method, path, allowed in LEADER_PLAN_ROUTES:
+        url = path.format(**found["values"])
+        before = _comments()
+        if method == "GET":
+            response = client.get(url, base_url=BASE_URL)
+        else:
+            response = client.post(url, data={"csrf_token": token or "", "body": "A comment"},
+                                   base_url=BASE_URL)  # fmt: skip
+        code, where = response.status_code, f"{method} {url} as {who}"
+        if who in allowed:
+            assert code == (200 if method == "GET" else 303), f"{where} -> {code}"
+            assert _comments() == before + (method == "POST"), where
+            if endpoint in ("lead.plan", "workspace.coachee_plan"):
+                page = response.get_data(as_text=True)
+                # What staff see: the shared reflection, never the private one.
+                assert SHARED_REFLECTION in page and "PRIVATE-DOUBTS" not in page, where
+            continue
+        assert _comments() == before, f"{where} wrote a comment"
+        if who in ("anonymous", "educator"):
+            # Sent to the staff sign-in, or (a POST without a staff session's CSRF token) 400.
+            assert code in ((302,) if method == "GET" else (302, 400)), f"{where} -> {code}"
+            if code == 302:
+                assert "/login" in response.headers["Location"], where
+        elif who == "stranger" or (endpoint.startswith("workspace.") and who not in
+                                   ("coach", "other_coach")):  # fmt: skip
+            # No appointment in or role at the organisation: 404, as if it did not exist.
+            assert code == 404 and "Lakeside" not in response.get_data(as_text=True), where
+        elif who == "vale_leader":
+            assert code == 404, f"{where} -> {code}"  # ann is not in their scope
+        else:
+            assert code == 403, f"{where} -> {code}"  # staff who lead nothing, another coach
+
+
+def test_a_coach_reaches_only_their_educators_plans(app: Flask, client: FlaskClient,
+                                                    plans_of_leaders) -> None:  # fmt: skip
+    found = plans_of_leaders
+    planning, slug = found["planning"], found["values"]["slug"]
+    sign_in(client, app, planning.other_coach)
+    # Their own team plan, with ann's plan (ann is not on it) and di's (not shared? it is: 200).
+    team = f"/workspace/{slug}/coaching/plans/{planning.team_coaching.public_id}/learning-plans"
+    assert client.get(f"{team}/{planning.ann_plan.public_id}", base_url=BASE_URL).status_code == 404
+    assert client.get(f"{team}/{planning.di_plan.public_id}", base_url=BASE_URL).status_code == 200
+    sign_in(client, app, planning.coach)
+    page = client.get(f"/workspace/{slug}/coaching/plans/{planning.hill_coaching.public_id}",
+                      base_url=BASE_URL).get_data(as_text=True)  # fmt: skip
+    assert planning.ann_plan.public_id in page  # the coaching plan page links to ann's plan
+    bo = f"/workspace/{slug}/coaching/plans/{planning.hill_coaching.public_id}/learning-plans/"
+    assert client.get(bo + planning.bo_plan.public_id, base_url=BASE_URL).status_code == 404
+
+
+def test_leaders_pages_and_csvs_show_no_plan_text(app: Flask, client: FlaskClient,
+                                                  plans_of_leaders) -> None:  # fmt: skip
+    from tests.app.leaders_helpers import PLAN_SECRETS, SHARED_REFLECTION
+
+    found = plans_of_leaders
+    d, slug = found["district"], found["values"]["slug"]
+    sign_in(client, app, found["people"]["district"])
+    year = f"year={d.year}"
+    pages = [f"/lead/{slug}?{year}", f"/lead/{slug}/schools/{d.hill.public_id}?{year}",
+             f"/lead/{slug}/panels/plan_goals.csv?{year}",
+             f"/lead/{slug}/panels/coaching.csv?{year}",
+             f"/lead/{slug}/schools/{d.hill.public_id}/panels/plan_goals.csv?{year}",
+             f"/lead/{slug}/plans", f"/lead/{slug}/plans/{found['values']['plan']}"]  # fmt: skip
+    for url in pages:
+        response = client.get(url, base_url=BASE_URL)
+        assert response.status_code == 200, url
+        text = response.get_data(as_text=True)
+        for secret in ("PRIVATE-DOUBTS", "SESSION-NOTE", "NOT-SHARED-VISION"):
+            assert secret not in text, (url, secret)
+        if "/plans" not in url:  # the dashboard and its CSVs: aggregates only
+            for secret in (*PLAN_SECRETS, SHARED_REFLECTION, "Ann Lee", "Di Park"):
+                assert secret not in text, (url, secret)
+    board = client.get(pages[0], base_url=BASE_URL).get_data(as_text=True)
+    assert "Plan goals by standard" in board and "Coaching sessions delivered against plan" in board
+    rows = client.get(pages[2], base_url=BASE_URL).get_data(as_text=True).splitlines()
+    assert rows[0] == "Standard,Framework,Goals,Complete,% complete,Educators"
+    assert rows[1:] == ["Analyst,ISTE Standards for Educators,3,2,67%,2",
+                        "Designer,ISTE Standards for Educators,3,0,0%,3"]  # fmt: skip

@@ -36,6 +36,7 @@ from app.services.learning.leadership import (
     People,
     Placement,
     months_between,
+    standard_label,
 )
 from app.services.org.schools import LeaderScope
 
@@ -164,8 +165,7 @@ def plan_goals(ctx: Context) -> PanelData:
     goals: dict[tuple[str, str], int] = defaultdict(int)
     complete: dict[tuple[str, str], int] = defaultdict(int)
     planners: dict[tuple[str, str], set[int]] = defaultdict(set)
-    shared = 0
-    unaligned = 0
+    shared = all_goals = all_complete = unaligned = 0
     for plan, educator in plan_reviews.shared_with(ctx.issuer):
         if plan.school_year not in years:
             continue
@@ -173,11 +173,13 @@ def plan_goals(ctx: Context) -> PanelData:
             continue
         shared += 1
         for progress in plans.progress(plan, educator, env):
+            all_goals += 1
+            all_complete += progress.complete
             standards = {
-                (str(s.get("target_name") or "").strip(), str(s.get("target_framework") or ""))
+                (standard_label(s), str(s.get("target_framework") or ""))
                 for s in progress.goal.standards or []
+                if standard_label(s)
             }
-            standards = {s for s in standards if s[0]}
             if not standards:
                 unaligned += 1
             for standard in standards:
@@ -186,10 +188,9 @@ def plan_goals(ctx: Context) -> PanelData:
                 planners[standard].add(educator.id)
     ordered = sorted(goals, key=lambda s: (-goals[s], s[0].lower()))
     rows: list[list[Any]] = [
-        [s[0], s[1], goals[s], complete[s], _percent(complete[s], goals[s]), len(planners[s])]
+        [s[0], s[1], goals[s], complete[s], _share(complete[s], goals[s]), len(planners[s])]
         for s in ordered
     ]
-    all_goals = sum(goals.values())
     return PanelData(
         key="plan_goals",
         title="Plan goals by standard",
@@ -201,8 +202,8 @@ def plan_goals(ctx: Context) -> PanelData:
         chart=Chart("bars", "plan goals", [(s[0], goals[s]) for s in ordered[:12]]),
         figures=[
             ("Shared plans", f"{shared:,}"),
-            ("Aligned goals", f"{all_goals:,}"),
-            ("Complete", _share(sum(complete.values()), all_goals)),
+            ("Goals", f"{all_goals:,}"),
+            ("Goals complete", f"{all_complete:,}"),
         ],
         note=(
             f"{unaligned:,} goal{'s' if unaligned != 1 else ''} aligned to no standard. Plans "
