@@ -32,8 +32,10 @@ from app import create_app
 from app.extensions import db
 from app.models import Enrolment, IssuedCredential, StaffAccount
 from app.services.awarding.issuing import AwardInput, award
-from app.services.learning import authoring, educators, leadership, pd_goals
+from app.services.learning import authoring, coaching, coaching_sessions, educators, leadership, pd_goals, plans
 from app.services.learning.authoring import ModuleInput
+from app.services.learning.coaching import PlanInput
+from app.services.learning.coaching_sessions import SessionInput
 from app.services.org import achievements, issuers, schools, staff
 from app.services.org.achievements import AchievementInput
 from app.services.org.audit import Actor
@@ -101,6 +103,48 @@ with app.app_context():
         "standards": ["2.7 Analyst"], "measure": "percent_earned", "target": 60}}, actor=actor, env=env)
     pd_goals.create(issuer, base | {{"goal": "Every school completes the data module",
         "module_ids": [module.public_id], "measure": "enrolments_completed", "target": 12}}, actor=actor, env=env)
+    # Learning plans shared with the district (one kept private), and two coaching plans.
+    year = plans.school_year_of(env.now.date())
+    keys = {{s.name: s.key for s in plans.framework(issuer)}}
+    ids = {{n: badges[n].public_id for n in badges}}
+    for email, shared in (("teacher0@hillside.example.org", True), ("teacher1@hillside.example.org", True),
+                          ("teacher2@hillside.example.org", False), ("teacher0@ridgeview.example.org", True),
+                          ("teacher1@ridgeview.example.org", True)):
+        educator = educators.find_by_email(email)
+        made = plans.create(educator, {{"school_year": year, "organisation": "north"}}, env)
+        plans.update_vision(made, {{"vision": "Every lesson starts from what my students showed me yesterday.",
+                                   "research_question": None}}, env)
+        for title, standards, chosen in (
+            ("Use exit-ticket data every week", ["Analyst"], ["Data-Informed Instruction"]),
+            ("Design a project-based unit", ["Designer", "Analyst"], ["Designing Learning Experiences"]),
+            ("Teach digital citizenship", ["Citizen"], ["Digital Citizenship Leader"]),
+        ):
+            plans.add_goal(made, educator, {{"title": title, "description": "", "items": [], "modules": [],
+                "standards": [keys[s] for s in standards], "achievements": [ids[c] for c in chosen],
+                "evidence": "", "target_date": None}}, env)
+        plans.add_reflection(made, {{"goal": None, "written_on": env.now.date(), "shared": True,
+            "body": "Exit tickets showed half the class misread the graph axes."}}, env)
+        plans.add_reflection(made, {{"goal": None, "written_on": env.now.date(), "shared": False,
+            "body": "PRIVATE: I feel behind the others."}}, env)
+        if shared:
+            plans.set_shared(made, True, env)
+    staff.create_account(email="carla.coach@north.example.org", name="Carla Coach", password="{password}",
+                         actor=actor, env=env)
+    carla = db.session.scalar(select(StaffAccount).where(StaffAccount.email == "carla.coach@north.example.org"))
+    staff.set_role(issuer, carla, "viewer", actor=actor, env=env)
+    kinds = {{t.name: t for t in coaching.types_for(issuer, env)}}
+    for school, kind, f2f, virtual, who, held in (
+        (hill, "Instructional coaching", "6", "2", ("teacher0@hillside.example.org", "teacher1@hillside.example.org"),
+         ("face_to_face", "face_to_face", "virtual", "face_to_face")),
+        (ridge, "Leadership coaching", "4", "4", ("teacher0@ridgeview.example.org",), ("virtual",)),
+    ):
+        cp = coaching.create_plan(issuer, PlanInput(school=school.public_id, coach=str(carla.id),
+            coaching_type=str(kinds[kind].id), face_to_face=f2f, virtual=virtual, educators=who),
+            actor=actor, env=env)
+        for mode in held:
+            coaching_sessions.log_session(cp, carla, SessionInput(held_on=env.now.date().isoformat(), mode=mode,
+                focus=kind, notes="SESSION NOTES stay out of the dashboard.",
+                participants=tuple(str(p.id) for p in cp.participants)), actor=Actor(carla), env=env)
 print("seeded")
 """
 
@@ -207,3 +251,36 @@ def test_schools_and_the_leaders_dashboards(
     fits(superintendent)
     shot(superintendent, "lead-goals-1280")
     on_phone(new_page, superintendent, shot, "lead-goals-390")
+
+    # The new panels: plan goals by standard and coaching delivered against plan (aggregates
+    # only), then the shared plans of the district, one of them read and commented on.
+    superintendent.goto(district_url)
+    goals_panel = superintendent.locator("#panel-plan_goals")
+    expect(goals_panel.get_by_role("row", name="Analyst")).to_be_visible()
+    expect(superintendent.locator("#panel-coaching")).to_contain_text("Carla Coach")
+    board = superintendent.content()
+    assert "PRIVATE: I feel" not in board and "SESSION NOTES" not in board
+    assert "exit-ticket" not in board.lower()
+    superintendent.locator("#panel-plan_goals").scroll_into_view_if_needed()
+    fits(superintendent)
+    shot(superintendent, "lead-district-plans-panels-1280")
+    on_phone(new_page, superintendent, shot, "lead-district-plans-panels-390")
+    superintendent.get_by_role("link", name="Shared learning plans").first.click()
+    expect(superintendent.get_by_role("heading", name="Shared learning plans")).to_be_visible()
+    superintendent.get_by_role("row").nth(1).get_by_role("link").click()
+    expect(superintendent.get_by_role("heading", name="Shared reflections")).to_be_visible()
+    page_text = superintendent.content()
+    assert "misread the graph axes" in page_text and "PRIVATE: I feel" not in page_text
+    superintendent.get_by_label("Your comment as leader").fill("Strong start: share the tickets.")
+    superintendent.get_by_role("button", name="Add the comment").click()
+    superintendent.wait_for_load_state("load")
+    expect(superintendent.locator(".plan-comment").first).to_contain_text("(leader)")
+    fits(superintendent)
+    shot(superintendent, "lead-plan-1280")
+    on_phone(new_page, superintendent, shot, "lead-plan-390")
+    assert (
+        axe_violations(
+            browser, superintendent.url, superintendent.context.storage_state(), "lead-plan"
+        )
+        == []
+    )

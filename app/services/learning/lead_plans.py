@@ -251,9 +251,7 @@ def coaching_delivery(ctx: Context) -> PanelData:
                 _share(done.delivered, done.agreed),
             ]
         )
-        series.append(
-            (f"{label} ({plan.coach.name})", float(_percent(done.delivered, done.agreed)))
-        )
+        series.append((label, float(_percent(done.delivered, done.agreed))))
         agreed_n += done.agreed
         delivered_n += done.delivered
     return PanelData(
