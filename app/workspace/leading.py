@@ -274,6 +274,7 @@ def goals(slug: str) -> ResponseReturnValue:
         scope=scope,
         people=leadership.people_of(issuer),
         filters=Filters(None, None, start, end, today),
+        env=service_env(),
     )
     years = sorted(set(_years(today)) | set(pd_goals.years_of(issuer)) | {year}, reverse=True)
     return render_template(

@@ -30,7 +30,8 @@ def context(district: District, *, school=None, role=None, scope=None, **period)
     scope = scope or schools.LeaderScope(whole_organisation=True, school_ids=frozenset())
     arguments = whole_year(district) | period
     filters = leadership.filters_for(scope, school=school, role=role, **arguments)
-    return Context(district.issuer, filters, leadership.people_of(district.issuer), scope, school)
+    return Context(district.issuer, filters, leadership.people_of(district.issuer), scope, school,
+                   env=service_env())  # fmt: skip
 
 
 def rows(panel: leadership.PanelData) -> dict[str, list]:
