@@ -2078,3 +2078,20 @@ def test_leaders_pages_and_csvs_show_no_plan_text(app: Flask, client: FlaskClien
     assert rows[0] == "Standard,Framework,Goals,Complete,% complete,Educators"
     assert rows[1:] == ["Analyst,ISTE Standards for Educators,3,2,67%,2",
                         "Designer,ISTE Standards for Educators,3,0,0%,3"]  # fmt: skip
+
+
+def test_the_educator_sees_who_commented_and_in_which_role(app: Flask, client: FlaskClient,
+                                                           plans_of_leaders) -> None:  # fmt: skip
+    found = plans_of_leaders
+    values, people = found["values"], found["people"]
+    for who, url in (("hill_leader", "/lead/{slug}/plans/{plan}/comments"),
+                     ("coach", "/workspace/{slug}/coaching/plans/{coaching}/learning-plans/{plan}/comments")):  # fmt: skip
+        sign_in(client, app, people[who])
+        token = csrf_of(client, "/account")
+        answer = client.post(url.format(**values), data={"csrf_token": token, "body": f"From {who}"},
+                             base_url=BASE_URL)  # fmt: skip
+        assert answer.status_code == 303, who
+    sign_in_educator(client, found["planning"].ann)
+    page = client.get(f"/me/plans/{values['plan']}", base_url=BASE_URL).get_data(as_text=True)
+    assert "hill_leader</strong> (leader)" in page and "From hill_leader" in page
+    assert "Cora Coach</strong> (coach)" in page and "From coach" in page

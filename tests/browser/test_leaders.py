@@ -284,3 +284,28 @@ def test_schools_and_the_leaders_dashboards(
         )
         == []
     )
+    superintendent.get_by_role("link", name="Shared learning plans").first.click()
+    fits(superintendent)
+    shot(superintendent, "lead-plans-1280")
+    on_phone(new_page, superintendent, shot, "lead-plans-390")
+
+    # The coach: from the coaching plan's page to a coached educator's shared plan, a comment.
+    coach = new_page()
+    staff_sign_in(coach, site, "carla.coach@north.example.org")
+    coach.goto(site.url(f"/workspace/{site.issuer_slug}/coaching"))
+    coach.get_by_role("link", name="Hillside Elementary: Instructional coaching").first.click()
+    learning = coach.locator("#learning-plans")
+    expect(learning).to_contain_text("Educator")
+    learning.get_by_role("link").first.click()
+    expect(coach.get_by_role("heading", name="Shared reflections")).to_be_visible()
+    assert "PRIVATE: I feel" not in coach.content()
+    coach.get_by_label("Your comment as coach").fill(
+        "Let's look at the tickets together on Friday."
+    )
+    coach.get_by_role("button", name="Add the comment").click()
+    coach.wait_for_load_state("load")
+    expect(coach.locator(".plan-comment").last).to_contain_text("(coach)")
+    fits(coach)
+    shot(coach, "coach-learning-plan-1280")
+    on_phone(new_page, coach, shot, "coach-learning-plan-390")
+    assert axe_violations(browser, coach.url, coach.context.storage_state(), "coach-plan") == []
