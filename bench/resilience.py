@@ -554,8 +554,8 @@ def report(run_: Run, args: argparse.Namespace) -> str:
         f"job: {run_.rows:,} rows in {run_.job_seconds:.1f} s from confirm to done "
         f"(job clock; {run_.wall_seconds:.1f} s observed), kills and resumptions included",
         f"resumptions: the workers' maintenance loops re-queued the job {resumptions(run_.logs)} "
-        "time(s) (each kill needs one; more means a live worker's lease ran out, was taken "
-        "over, and its chunk rolled back)",
+        "time(s) (each live worker's loop that finds the lease expired re-queues it, so up to "
+        "one per worker per kill; a surplus run finds the job leased again and stops at once)",
         f"verification: {run_.verify_seconds:.1f} s",
         "",
         "checks:",
