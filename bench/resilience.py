@@ -39,7 +39,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Run as a script this directory is on the path already; imported (by a test), it goes last
+# so its modules never shadow anything.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.append(str(Path(__file__).resolve().parent))
 
 from _instance import (
     DEFAULT_POSTGRES,
