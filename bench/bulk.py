@@ -19,7 +19,6 @@ import os
 import platform
 import pstats
 import resource
-import secrets
 import shutil
 import signal
 import sqlite3
@@ -27,28 +26,33 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# Run as a script this directory is on the path already; imported (by a test), it goes last
+# so its modules never shadow anything.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.append(str(Path(__file__).resolve().parent))
 
-from flask import Flask  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from _instance import (
+    DEFAULT_POSTGRES,
+    DEFAULT_REDIS,
+    BenchError,
+    cairn,
+    children_of,
+    create_job,
+    environ,
+    job_states,
+    make_issuer_and_achievement,
+    postgres_database,
+    settings,
+)
+from flask import Flask
+from sqlalchemy.engine import make_url
 
-BASE_URL = "https://badges.example.org"
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/15"
 PAGE = os.sysconf("SC_PAGE_SIZE")
-
-
-class BenchError(Exception):
-    """Something broke (as opposed to something being slow)."""
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -76,123 +80,8 @@ def hwm_mb(pid: int) -> float:
     return 0.0
 
 
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def cohort_csv(rows: int, label: str = "t") -> bytes:
-    lines = (f"{label}{i:06d}@school.example.org,Teacher {label.upper()} {i}" for i in range(rows))
-    return ("email,name\n" + "\n".join(lines) + "\n").encode()
-
-
 #: Signing processes per run (``--signing-processes``; production default: one per core).
 SIGNING_PROCESSES = os.cpu_count() or 1
-
-
-def settings(database_url: str, keys_dir: Path, **extra: Any) -> dict[str, Any]:
-    """Instance settings (``create_app`` spelling)."""
-    return {
-        "ENV": "testing",
-        "DATABASE_URL": database_url,
-        "KEYS_DIR": str(keys_dir),
-        "BASE_URL": BASE_URL,
-        "SECRET_KEY": secrets.token_urlsafe(32),
-        "KEY_PASSPHRASE": secrets.token_urlsafe(32),
-        "RATELIMIT_ENABLED": False,
-        # As a production instance signs: chunks spread over one process per core.
-        "SIGNING_PROCESSES": SIGNING_PROCESSES,
-        **extra,
-    }
-
-
-def environ(config: dict[str, Any]) -> dict[str, str]:
-    """The same settings as CAIRN_* variables for a ``cairn`` subprocess."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
-    env.update({f"CAIRN_{k}": str(v) for k, v in config.items() if k != "RATELIMIT_ENABLED"})
-    env["PYTHONPATH"] = str(ROOT)
-    return env
-
-
-def cairn(*args: str, env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
-    script = Path(sys.executable).with_name("cairn")
-    command = [str(script)]
-    if not script.exists():
-        command = [sys.executable, "-c", "from app.cli import run; run()"]
-    output = log.open("ab") if log else subprocess.DEVNULL
-    return subprocess.Popen([*command, *args], env=env, stdout=output, stderr=subprocess.STDOUT)
-
-
-def make_issuer_and_achievement(application: Flask) -> tuple[Any, Any]:
-    from app.services.org import achievements, issuers
-    from app.services.org.achievements import AchievementInput
-    from app.services.org.audit import Actor
-    from app.services.org.issuers import IssuerProfileInput
-    from app.wiring import service_env
-
-    actor = Actor(label="bench")
-    issuer = issuers.create_issuer(
-        IssuerProfileInput(
-            name="District 7 Professional Learning", url="https://district7.example.org"
-        ),
-        slug=None,
-        owner=None,
-        actor=actor,
-        env=service_env(),
-    )
-    achievement = achievements.create_achievement(
-        issuer,
-        AchievementInput(
-            name="Formative Assessment in Practice",
-            description="Completed the module.",
-            criteria_markdown="Complete every activity and a **reflection**.",
-            learning_outcomes=("Design exit tickets",),
-            credits_available=2.5,
-            default_validity_days=365,
-        ),
-        actor=actor,
-        env=service_env(),
-    )
-    return issuer, achievement
-
-
-def create_job(application: Flask, issuer: Any, achievement: Any, rows: int, label: str) -> str:
-    from app.services.awarding import bulk
-    from app.services.org.audit import Actor
-    from app.wiring import service_env
-
-    job = bulk.create_job(
-        issuer,
-        achievement,
-        filename=f"{label}.csv",
-        data=cohort_csv(rows, label),
-        actor=Actor(label="bench"),
-        env=service_env(),
-        max_rows=max(rows, 20_000),
-    )
-    if job.valid_rows != rows:
-        raise BenchError(f"expected {rows} valid rows, got {job.valid_rows}")
-    return str(job.id)
-
-
-def job_states(application: Flask, job_ids: list[str]) -> dict[str, tuple[str, int]]:
-    from app.extensions import db
-    from app.models import BulkJob
-
-    with application.app_context():
-        try:
-            jobs = db.session.query(BulkJob).filter(BulkJob.id.in_(job_ids)).all()
-            return {j.id: (j.state, j.issued_rows or 0) for j in jobs}
-        finally:
-            db.session.remove()
 
 
 def seconds_since(application: Flask, job_ids: list[str], since: datetime) -> float:
@@ -250,7 +139,10 @@ def sqlite_child(rows: int, profile: bool) -> dict[str, Any]:
             # Profiled, jobs run inline, in this thread, so the profiler sees them (the pool runs
             # the same code); the job runner is chosen when the application is made.
             settings(
-                f"sqlite:///{workdir / 'cairn.sqlite3'}", workdir / "keys", JOBS_INLINE=profile
+                f"sqlite:///{workdir / 'cairn.sqlite3'}",
+                workdir / "keys",
+                signing_processes=SIGNING_PROCESSES,
+                JOBS_INLINE=profile,
             )
         )
         emails.deliver_soon = lambda env: None  # award mail stays queued; sending is not timed
@@ -355,21 +247,6 @@ def rss_at(samples: list[tuple[int, float]], rows: int) -> float | None:
 # --- PostgreSQL with RQ workers ------------------------------------------------------------------
 
 
-@contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    target = make_url(server_url)
-    name = f"cairn_bench_{secrets.token_hex(4)}"
-    server = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield target.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        server.dispose()
-
-
 def run_postgres(
     server_url: str, redis_url: str, *, workers: int, jobs: int, rows: int, logs: Path
 ) -> dict[str, Any]:
@@ -394,6 +271,7 @@ def run_postgres(
             config = settings(
                 url,
                 workdir / "keys",
+                signing_processes=SIGNING_PROCESSES,
                 REDIS_URL=redis_url,
                 SMTP_HOST="127.0.0.1",
                 SMTP_PORT=9,
