@@ -53,7 +53,7 @@ with app.app_context():
             description=name + ": professional learning.", criteria_markdown="Took part.",
             alignments=aligned), actor=actor, env=env)
     designer = make("Digital Lesson Designer", iste)
-    planning = make("Collaborative Planning", lf, iste)
+    planning = make("Grade Team Planning", lf, iste)
     completed = make("Learning Plan Completed")
     module = authoring.create_module(issuer, ModuleInput(title="Designing digital lessons",
         summary="Design a lesson where students make something.",
@@ -138,7 +138,7 @@ def test_an_educator_plans_the_year_and_publishes_a_showcase(
     expect(flash(page)).to_contain_text("Added the goal")
     page.locator("#title").fill("Plan units with my grade team")
     page.get_by_label("Learning Designs").check()
-    page.get_by_label("Collaborative Planning").check()
+    page.get_by_label("Grade Team Planning").check()
     page.get_by_role("button", name="Add the goal").click()
 
     # Progress from what happened: half the module, no badge yet; the second goal's badge held.
@@ -193,7 +193,7 @@ def test_an_educator_plans_the_year_and_publishes_a_showcase(
     # The showcase: the credential and the shared reflection only.
     page.get_by_role("link", name="Prepare the showcase").click()
     page.get_by_label("Introduction").fill("My year of making with Year 8.")
-    page.get_by_label("Collaborative Planning").check()
+    page.get_by_label("Grade Team Planning").check()
     page.get_by_label(re.compile("The podcast lesson doubled")).check()
     both_widths(page, new_page, shot, "plan-showcase-form")
     page.get_by_role("button", name="Save and publish").click()
