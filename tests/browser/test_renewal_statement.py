@@ -6,24 +6,38 @@ workspace. Every screen at 1280 and 390 px."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pypdfium2
 from playwright.sync_api import Browser, Page, expect
 
+from credentials.did import did_web_document_url
+from tests.app.test_guarantees_interop import vcjs  # noqa: F401 - the vc.js fixture
 from tests.browser.conftest import SCREENSHOTS, Site, cairn_commands
 from tests.browser.test_accessibility import describe
 from tests.browser.test_credit_rules import PHONE, achievement, fits
 from tests.browser.test_educator_journey import axe_violations, educator_sign_in, staff_sign_in
+from tests.interop.conftest import VcJs
 
 Shot = Callable[[Page, str], Path]
 EDUCATOR = "sam.statement@example.org"
 RULES = "Statement test renewal: 50 clock hours in 5 years"
 
 
+def did_path(did: str) -> str:
+    """The path of a did:web DID's document on the site (the DID names its host)."""
+    return "/" + did_web_document_url(did).split("/", 3)[3]
+
+
 def test_an_educator_downloads_the_renewal_statement_of_three_credentials(
-    page: Page, new_page: Callable[..., Page], browser: Browser, site: Site, shot: Shot
+    page: Page,
+    new_page: Callable[..., Page],
+    browser: Browser,
+    site: Site,
+    shot: Shot,
+    vcjs: VcJs,  # noqa: F811 - the fixture imported above
 ) -> None:
     made = cairn_commands(
         site,
@@ -110,6 +124,17 @@ def test_an_educator_downloads_the_renewal_statement_of_three_credentials(
         learner.get_by_role("link", name="Download the signed statement (CLR 2.0 JSON)").click()
     signed = Path(downloading.value.path()).read_text()
     assert '"ClrCredential"' in signed and "Sam Statement" in signed
+    # The file as downloaded verifies in vc.js, and so does each credential in it, with the
+    # DID documents the site serves.
+    statement = json.loads(signed)
+    lines = statement["credentialSubject"]["verifiableCredential"]
+    dids = {statement["issuer"]["id"]} | {line["issuer"]["id"] for line in lines}
+    documents = {
+        did: json.loads(learner.request.get(site.url(did_path(did))).body()) for did in dids
+    }
+    verified, error = vcjs.verify(statement, documents)
+    assert verified, error
+    assert [ok for ok, _ in vcjs.verify_many(lines, documents)] == [True, True, True]
     rendered = pypdfium2.PdfDocument(pdf.read_bytes())
     for number, pdf_page in enumerate(rendered, start=1):
         pdf_page.render(scale=80 / 72).to_pil().save(SCREENSHOTS / f"statement-pdf-{number}.png")
