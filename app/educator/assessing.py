@@ -101,6 +101,22 @@ def assessing_calibration(item_id: int) -> ResponseReturnValue:
                 )
             return redirect(url_for(".assessing_home"), 303)
         errors, status = refused.errors(), refused.status
+    action = url_for(".assessing_calibration", item_id=item.id)
+    return _rate_page(achievement, version, submission, values, errors, status, action=action)
+
+
+def _rate_page(
+    achievement: Any,
+    version: Any,
+    submission: Any,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int,
+    *,
+    action: str,
+    stage: Any = None,
+) -> ResponseReturnValue:
+    """The rating form, for a calibration item (no ``stage``: training) or an assessment."""
     return render_template(
         "educator/assessing/rate.html",
         section="assessing",
@@ -111,9 +127,9 @@ def assessing_calibration(item_id: int) -> ResponseReturnValue:
         criteria=stages.criteria(version),
         values=values,
         errors=errors,
-        training=True,
-        action=url_for(".assessing_calibration", item_id=item.id),
-        stage=None,
+        training=stage is None,
+        action=action,
+        stage=stage,
         now=utcnow(),
     ), status
 
@@ -167,21 +183,9 @@ def assessing_submission_page(submission_id: str) -> ResponseReturnValue:
                 flash("“Not yet”: the educator has been emailed your feedback.")
             return redirect(url_for(".assessing_home"), 303)
         errors, status = refused.errors(), refused.status
-    return render_template(
-        "educator/assessing/rate.html",
-        section="assessing",
-        achievement=achievement,
-        version=version,
-        submission=submission,
-        items=[row.item for row in submission.items],
-        criteria=stages.criteria(version),
-        values=values,
-        errors=errors,
-        training=False,
-        action=url_for(".assessing_submission_page", submission_id=submission.public_id),
-        stage=stage,
-        now=utcnow(),
-    ), status
+    action = url_for(".assessing_submission_page", submission_id=submission.public_id)
+    return _rate_page(achievement, version, submission, values, errors, status, action=action,
+                      stage=stage)  # fmt: skip
 
 
 @bp.get("/assessing/<submission_id>/items/<item_id>/file")

@@ -172,6 +172,18 @@ def hours_for(
     return credit
 
 
+def hours_or_none(
+    credit: float | None, unit: str | None, achievement_type: str | None, rule: CreditRule | None
+) -> float | None:
+    """The hours a credential counts for: by ``rule``, else its credit if that is in clock
+    hours; ``None`` when it carries credit that is not hours and no rule converts it."""
+    if rule is not None:
+        return hours_for(credit, unit, achievement_type, rule)
+    if credit is None:
+        return 0.0
+    return credit if unit in (None, "clock_hours") else None
+
+
 @dataclass(frozen=True)
 class Line:
     """One credential as it counts: what it is, when, its credit and the hours it gives."""

@@ -2,9 +2,10 @@
 it awarded, by school, by category and by period.
 
 Each credential's credit is read from the signed document (``creditsEarned`` when recorded,
-else ``creditsAvailable``) and turned into hours by the chosen credit rules (``hours_for``),
-which also sort it into a category; without rules, only credit in clock hours (or with no
-unit stated) counts, as it is, and credentials carrying CEUs or points are counted apart.
+else ``creditsAvailable``) and turned into hours by the chosen credit rules
+(``credit_rules.hours_or_none``), which also sort it into a category; without rules, only
+credit in clock hours (or with no unit stated) counts, as it is, and credentials carrying
+CEUs or points are counted apart.
 A credential is in the school whose roster holds the address it was awarded to, or else the
 school of the educator holding that address. Revoked and suspended credentials count nothing.
 """
@@ -175,18 +176,6 @@ def _school_of_address(issuer: Issuer) -> dict[str, str]:
     return by_address
 
 
-def hours_of(
-    credit: float | None, unit: str | None, achievement_type: str | None, rule: CreditRule | None
-) -> float | None:
-    """The hours a credential counts for: by ``rule``, else its credit if that is in clock
-    hours; ``None`` when it carries credit that is not hours and no rule converts it."""
-    if rule is not None:
-        return credit_rules.hours_for(credit, unit, achievement_type, rule)
-    if credit is None:
-        return 0.0
-    return credit if unit in (None, "clock_hours") else None
-
-
 def build(
     issuer: Issuer, start: date, end: date, period: str, rule: CreditRule | None
 ) -> HoursReport:
@@ -224,7 +213,7 @@ def build(
     )
     for credential, achievement_id, version in rows:
         credit, unit = downloads.credit_of(credential)
-        hours = hours_of(credit, unit, version.achievement_type, rule)
+        hours = credit_rules.hours_or_none(credit, unit, version.achievement_type, rule)
         if hours is None:
             report.left_out += 1
             continue

@@ -277,11 +277,7 @@ def credential_hours(
     """The PD hours one credential counts for: by the credit rules when there are some, else
     its credit when that is in hours (CEUs and points need rules to become hours)."""
     credit, unit = downloads.credit_of(credential)
-    if rule is not None:
-        return credit_rules.hours_for(credit, unit, achievement_type, rule)
-    if credit is None or unit not in (None, "clock_hours"):
-        return 0.0
-    return credit
+    return credit_rules.hours_or_none(credit, unit, achievement_type, rule) or 0.0
 
 
 @dataclass
