@@ -16,6 +16,8 @@ from datetime import date
 from importlib import resources
 from typing import Any
 
+import jsonschema_rs
+
 # types-jsonschema is a dev dependency but may be missing from an environment; "unused-ignore"
 # keeps mypy quiet in both cases.
 from jsonschema import (  # type: ignore[import-untyped, unused-ignore]
@@ -101,13 +103,16 @@ def _check_uri(value: object) -> bool:
     return not isinstance(value, str) or _URI.fullmatch(value) is not None
 
 
+#: The formats asserted, by both validators (the same functions, so the same verdicts).
+_FORMATS = {"date-time": _check_date_time, "date": _check_date, "uri": _check_uri}
+
+
 @functools.cache
 def _format_checker() -> FormatChecker:
     # Start empty: only formats checked here, offline and deterministically, are asserted.
     checker = FormatChecker(formats=())
-    checker.checks("date-time")(_check_date_time)
-    checker.checks("date")(_check_date)
-    checker.checks("uri")(_check_uri)
+    for name, check in _FORMATS.items():
+        checker.checks(name)(check)
     return checker
 
 
@@ -142,13 +147,39 @@ def _vc1_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.cache
-def _validator(kind: str, vc_version: str) -> Draft201909Validator:
+def _schema(kind: str, vc_version: str) -> dict[str, Any]:
     schema = _load_schema(SCHEMA_FILES[kind])
-    if vc_version == "1.1":
-        schema = _vc1_schema(schema)
+    return _vc1_schema(schema) if vc_version == "1.1" else schema
+
+
+@functools.cache
+def _validator(kind: str, vc_version: str) -> Draft201909Validator:
     return Draft201909Validator(
-        schema, registry=_OFFLINE_REGISTRY, format_checker=_format_checker()
+        _schema(kind, vc_version), registry=_OFFLINE_REGISTRY, format_checker=_format_checker()
     )
+
+
+@functools.cache
+def _fast_validator(kind: str, vc_version: str) -> jsonschema_rs.Draft201909Validator:
+    # The same schema and format checks compiled by jsonschema-rs (Rust): about 40 times faster
+    # than walking the schema in Python, but its errors are not shaped like jsonschema's, so it
+    # only answers "valid or not". ``offline``: it must never fetch a $ref either.
+    return jsonschema_rs.Draft201909Validator(
+        _schema(kind, vc_version), formats=_FORMATS, validate_formats=True, offline=True
+    )
+
+
+def _fast_valid(kind: str, vc_version: str, credential: dict[str, Any]) -> bool:
+    """True when the credential certainly matches the schema; False means "ask jsonschema".
+
+    Only a True answer is ever used on its own (it is most credentials, the ones that need no
+    message); every other answer, and anything jsonschema-rs cannot take (a non-string key in a
+    dict handed in from Python), goes to the detailed path, whose verdict is the one reported.
+    """
+    try:
+        return _fast_validator(kind, vc_version).is_valid(credential)
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        return False
 
 
 def _types(credential: dict[str, Any]) -> set[str]:
@@ -256,6 +287,8 @@ def schema_errors(credential: dict[str, Any], *, vc_version: str | None = None) 
     else:
         return [NOT_AN_OB_CREDENTIAL]
     version = vc_version or _detect_version(credential)
+    if _fast_valid(kind, version, credential):
+        return []
     return _messages(_validator(kind, version).iter_errors(credential))
 
 
