@@ -5,6 +5,7 @@ https://www.w3.org/TR/vc-bitstring-status-list/
 
 from __future__ import annotations
 
+import functools
 import gzip
 import re
 import zlib
@@ -378,6 +379,15 @@ def _entry_index(raw: object) -> int:
     raise StatusListError(f"statusListIndex must be a base-10 integer string, got {raw!r}")
 
 
+@functools.lru_cache(maxsize=8)
+def _decoded_for_reading(encoded: str, max_bits: int) -> StatusList:
+    """``StatusList.decode``, remembered: a verifier reads the same list (its ``encodedList``
+    compared in full, so a changed list is decoded afresh) for every credential it covers.
+    Shared between calls, so only read from it. Eight lists of at most ``max_bits / 8`` bytes
+    (2 MiB at the default) bound the memory; a list that does not decode is not remembered."""
+    return StatusList.decode(encoded, max_bits=max_bits)
+
+
 def read_status(
     entry: Mapping[str, Any],
     list_credential: Mapping[str, Any],
@@ -450,7 +460,7 @@ def read_status(
     if not isinstance(encoded, str):
         raise StatusListError("status list encodedList must be a string")
 
-    status_list = StatusList.decode(encoded, max_bits=max_bits)
+    status_list = _decoded_for_reading(encoded, max_bits)
     if status_list.length < min_bits:
         raise StatusListError(
             f"status list has {status_list.length} bits, fewer than the minimum {min_bits}"

@@ -36,6 +36,7 @@ from credentials.verify.report import (
     Outcome,
     VerificationReport,
     failed_parse,
+    fetch_once,
 )
 from credentials.verify.status_checks import check_status
 from credentials.verify.verifier import verify_credential
@@ -188,7 +189,7 @@ def verify_clr(
     :returns: the report; never raises for bad input.
     """
     try:
-        return _verify(data, Context(loader, now, fetch))
+        return _verify(data, Context(loader, now, fetch_once(fetch)))
     except RecursionError:
         return ClrReport(failed_parse("unknown", "The input is nested too deeply to process."))
 

@@ -141,6 +141,27 @@ class Context:
         return Context(self.loader, self.now, self.fetch, self.depth + 1)
 
 
+def fetch_once(fetch: Fetcher | None) -> Fetcher | None:
+    """``fetch`` that fetches each URL at most once, for one verification.
+
+    The issuer's DID document is needed for the credential's proof and again for its status
+    list's (and an endorsement may name the same issuer): one verification reads one copy of
+    each document, as it would if the second read came a moment earlier. Failures are not
+    remembered (the next read tries again and reports its own error).
+    """
+    if fetch is None:
+        return None
+    seen: dict[str, bytes] = {}
+
+    def fetch_remembered(url: str) -> bytes:
+        body = seen.get(url)
+        if body is None:
+            body = seen[url] = fetch(url)
+        return body
+
+    return fetch_remembered
+
+
 def failed_parse(fmt: str, message: str, code: str = "unreadable") -> VerificationReport:
     """A report whose only check is a failed ``parse``."""
     return VerificationReport(fmt, [Check("parse", FAIL, message, code)])

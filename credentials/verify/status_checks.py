@@ -6,11 +6,14 @@ A status list that cannot be fetched or verified is a failure, never "not revoke
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
 from credentials import status
 from credentials.errors import CredentialError, MalformedCredential
+from credentials.jsonld import DocumentLoader
 from credentials.proofs import jwt as vc_jwt
 from credentials.verify.checks import check_dates, check_terms, issuer_id, types_of
 from credentials.verify.parsing import strict_json
@@ -86,6 +89,10 @@ def _status_of(entry: Any, credential: Mapping[str, Any], ctx: Context) -> Check
 
 
 def _fetch_json(url: str, ctx: Context) -> Any:
+    return _parse_body(url, _fetch_body(url, ctx))
+
+
+def _fetch_body(url: str, ctx: Context) -> bytes:
     if ctx.fetch is None:
         raise MalformedCredential(f"{url} was not fetched (offline)")
     try:
@@ -94,6 +101,10 @@ def _fetch_json(url: str, ctx: Context) -> Any:
         raise MalformedCredential(f"{url} could not be fetched ({exc})") from None
     if len(body) > MAX_INPUT_BYTES:
         raise MalformedCredential(f"{url} is too large")
+    return body
+
+
+def _parse_body(url: str, body: bytes) -> Any:
     try:
         text = body.decode("utf-8-sig").strip()
     except UnicodeDecodeError:
@@ -108,7 +119,8 @@ def _fetch_json(url: str, ctx: Context) -> Any:
 
 def _fetch_status_list(url: str, credential: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
     """Fetch a status list credential and verify it before trusting a single bit of it."""
-    fetched = _fetch_json(url, ctx)
+    body = _fetch_body(url, ctx)
+    fetched = _parse_body(url, body)
     nested = ctx.nested()
     token = vc_jwt.decode_jwt(fetched) if isinstance(fetched, str) else None
     list_credential = dict(token.credential) if token else fetched
@@ -116,7 +128,7 @@ def _fetch_status_list(url: str, credential: Mapping[str, Any], ctx: Context) ->
         raise MalformedCredential("the status list is not a JSON object")
     if BITSTRING_STATUS_LIST_CREDENTIAL not in types_of(list_credential.get("type")):
         raise MalformedCredential("the status list is not a BitstringStatusListCredential")
-    _, canonical = check_terms(list_credential, ctx.loader)
+    canonical = _list_canonical(body, list_credential, ctx.loader)
     proof, method, label = check_proofs(list_credential, token, canonical, nested)
     if proof.status != PASS:
         raise MalformedCredential(f"the status list's signature is not valid ({proof.message})")
@@ -129,6 +141,37 @@ def _fetch_status_list(url: str, credential: Mapping[str, Any], ctx: Context) ->
         if date_check.status == FAIL:
             raise MalformedCredential(f"the status list is not current ({date_check.message})")
     return list_credential
+
+
+#: Status lists whose canonical form is remembered (most recently used kept).
+_MAX_CANONICAL_LISTS = 32
+_canonical_lists: OrderedDict[tuple[bytes, DocumentLoader], str | None] = OrderedDict()
+_canonical_lists_lock = threading.Lock()
+
+
+def _list_canonical(
+    body: bytes, list_credential: dict[str, Any], loader: DocumentLoader
+) -> str | None:
+    """The canonical form of a fetched status list (``None`` if its terms do not hold).
+
+    One list covers thousands of credentials, so verifying them one after another would
+    canonicalise the same list every time. Canonicalisation depends only on the document and
+    the loader, so it is remembered by the exact bytes served (compared in full: any change to
+    the list, a bit flipped or a new proof, is canonicalised afresh) and the loader. The
+    signature, the key's binding to the issuer and the list's dates are still checked on every
+    verification.
+    """
+    key = (body, loader)
+    with _canonical_lists_lock:
+        if key in _canonical_lists:
+            _canonical_lists.move_to_end(key)
+            return _canonical_lists[key]
+    _, canonical = check_terms(list_credential, loader)
+    with _canonical_lists_lock:
+        _canonical_lists[key] = canonical
+        while len(_canonical_lists) > _MAX_CANONICAL_LISTS:
+            _canonical_lists.popitem(last=False)
+    return canonical
 
 
 def _revocation_list_status(

@@ -29,6 +29,7 @@ from credentials.verify.report import (
     Context,
     VerificationReport,
     failed_parse,
+    fetch_once,
 )
 from credentials.verify.status_checks import check_status
 
@@ -53,7 +54,7 @@ def verify_credential(
     :param recipient: an email address or id the credential should be about (optional).
     :returns: the report; never raises for bad input.
     """
-    ctx = Context(loader, now, fetch)
+    ctx = Context(loader, now, fetch_once(fetch))
     try:
         return _verify(data, ctx, recipient)
     except RecursionError:
