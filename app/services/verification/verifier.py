@@ -12,10 +12,11 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from app.extensions import db
 from app.infrastructure import metrics
@@ -38,6 +39,8 @@ from credentials import (
 )
 
 Fetcher = Callable[[str], bytes]
+#: A credential's id and recorded state, as :meth:`LocalFirstFetcher.own_state` reads them.
+_StateRow = Row[str, datetime | None, str | None, datetime | None, str | None, str | None]
 
 
 def stored_payload(text: str) -> dict[str, Any]:
@@ -71,6 +74,9 @@ class LocalFirstFetcher:
         self.fallback = fallback
         base = urlsplit(env.base_url)
         self.netloc = (base.hostname or "", base.port or (443 if base.scheme == "https" else 80))
+        # One verification asks for the issuer's DID document and then its status list: the
+        # issuer is looked up once (a fetcher lives for one verification).
+        self._issuers: dict[str, Issuer | None] = {}
 
     def _is_local(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -80,12 +86,45 @@ class LocalFirstFetcher:
         # did:web of a development instance: https://<host>:<port> for an http base URL.
         return (parts.hostname or "") == self.netloc[0] and parts.port == self.netloc[1]
 
-    def own_credential(self, url: str) -> IssuedCredential | None:
-        """The stored credential of this instance whose id is ``url``, or None."""
+    def _own_id(self, url: str) -> str | None:
+        """The id in ``url`` when it is the address of one of this instance's credentials."""
         if not self._is_local(url):
             return None
         match = _CREDENTIAL_PATH.match(urlsplit(url).path)
-        return db.session.get(IssuedCredential, match.group(1)) if match else None
+        return match.group(1) if match else None
+
+    def own_state(self, url: str) -> tuple[str, CredentialState] | None:
+        """The id and recorded state of this instance's credential whose id is ``url``.
+
+        Only the state's columns are read: loading the whole credential (its signed document
+        and every other column) would cost a verification more than the rest of its queries.
+        """
+        own_id = self._own_id(url)
+        if own_id is None:
+            return None
+        row = db.session.execute(
+            select(
+                IssuedCredential.id,
+                IssuedCredential.revoked_at,
+                IssuedCredential.revocation_public_reason,
+                IssuedCredential.suspended_at,
+                IssuedCredential.suspension_public_reason,
+                IssuedCredential.replaced_by_id,
+            ).where(IssuedCredential.id == own_id)
+        ).one_or_none()
+        return None if row is None else (row.id, state_of(row))
+
+    def stored_id(self, url: str) -> str | None:
+        """The id of this instance's stored credential whose id is ``url`` (its id only)."""
+        own_id = self._own_id(url)
+        if own_id is None:
+            return None
+        return db.session.scalar(select(IssuedCredential.id).where(IssuedCredential.id == own_id))
+
+    def _issuer(self, slug: str) -> Issuer | None:
+        if slug not in self._issuers:
+            self._issuers[slug] = db.session.scalar(select(Issuer).where(Issuer.slug == slug))
+        return self._issuers[slug]
 
     def local(self, path: str) -> bytes | None:
         """The body this instance serves at ``path``, or None."""
@@ -98,7 +137,7 @@ class LocalFirstFetcher:
             if kind == "credential":
                 found = db.session.get(IssuedCredential, match.group(1))
                 return found.document.encode("utf-8") if found else None
-            issuer = db.session.scalar(select(Issuer).where(Issuer.slug == match.group(1)))
+            issuer = self._issuer(match.group(1))
             if issuer is None:
                 return None
             body: Any
@@ -155,9 +194,9 @@ def verify(
         data, loader=env.loader, now=env.now, fetch=fetch, recipient=recipient
     )
     credential_id = (report.credential or {}).get("id")
-    record = fetch.own_credential(credential_id) if isinstance(credential_id, str) else None
-    if record is not None:
-        _apply_own_record(report, state_of(record))
+    own = fetch.own_state(credential_id) if isinstance(credential_id, str) else None
+    if own is not None:
+        _apply_own_record(report, own[1])
     metrics.count_verification(report.outcome)
     return report
 
@@ -171,9 +210,9 @@ def verify_record(
     report = verify_clr(data, loader=env.loader, now=env.now, fetch=fetch)
     for inner in report.embedded:
         credential_id = (inner.credential or {}).get("id")
-        own = fetch.own_credential(credential_id) if isinstance(credential_id, str) else None
+        own = fetch.own_state(credential_id) if isinstance(credential_id, str) else None
         if own is not None:
-            _apply_own_record(inner, state_of(own))
+            _apply_own_record(inner, own[1])
     metrics.count_verification(report.outcome, "record")
     return report
 
@@ -215,8 +254,7 @@ def own_credential_id(report: VerificationReport, env: ServiceEnv) -> str | None
     proof = report.check("proof")
     if not isinstance(credential_id, str) or proof is None or proof.status != PASS:
         return None
-    record = LocalFirstFetcher(env, None).own_credential(credential_id)
-    return record.id if record is not None else None
+    return LocalFirstFetcher(env, None).stored_id(credential_id)
 
 
 def _apply_own_record(report: VerificationReport, state: CredentialState) -> None:
@@ -238,9 +276,10 @@ def _apply_own_record(report: VerificationReport, state: CredentialState) -> Non
         report.checks[report.checks.index(current)] = replacement
 
 
-def state_of(credential: IssuedCredential) -> CredentialState:
+def state_of(credential: IssuedCredential | _StateRow) -> CredentialState:
     """Revocation and suspension as recorded when they happened (with their public reasons).
 
+    ``credential`` may also be a row of just those columns (:meth:`LocalFirstFetcher.own_state`).
     Suspension is also checked here because the strict OB 3.0 schema lets a credential name
     one status entry (the revocation list); Cairn keeps the suspension bit at the same index.
     """
