@@ -3,7 +3,7 @@ itself, to a bounded depth and number."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from credentials.proofs import jwt as vc_jwt
@@ -25,26 +25,41 @@ from credentials.verify.report import (
 CheckCredential = Callable[[dict[str, Any], vc_jwt.DecodedJwt | None, Context], list[Check]]
 
 
-def _endorsements(value: Any) -> Iterator[tuple[str, Any]]:
-    """Every ``endorsement`` and ``endorsementJwt`` value in the document (not inside them:
-    an endorsement's own endorsements are checked when it is)."""
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if key in ("endorsement", "endorsementJwt"):
-                for one in item if isinstance(item, list) else [item]:
-                    yield key, one
-            elif key not in ("proof", "@context"):
-                yield from _endorsements(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _endorsements(item)
+def _endorsements(value: Any) -> list[tuple[str, Any]]:
+    """Every ``endorsement`` and ``endorsementJwt`` value in the document, in document order
+    (not inside them: an endorsement's own endorsements are checked when it is).
+
+    Walked with an explicit stack rather than nested generators: every verification walks the
+    whole credential, and most have no endorsement at all.
+    """
+    found: list[tuple[str, Any]] = []
+    # Items are ("walk", node) or ("found", key, value); pushed in reverse so they pop in order.
+    pending: list[tuple[Any, ...]] = [("walk", value)]
+    while pending:
+        item = pending.pop()
+        if item[0] == "found":
+            found.append((item[1], item[2]))
+            continue
+        node = item[1]
+        work: list[tuple[Any, ...]] = []
+        if isinstance(node, Mapping):
+            for key, child in node.items():
+                if key in ("endorsement", "endorsementJwt"):
+                    for one in child if isinstance(child, list) else [child]:
+                        work.append(("found", key, one))
+                elif key not in ("proof", "@context") and isinstance(child, Mapping | list):
+                    work.append(("walk", child))
+        elif isinstance(node, list):
+            work.extend(("walk", child) for child in node if isinstance(child, Mapping | list))
+        pending.extend(reversed(work))
+    return found
 
 
 def check_endorsements(
     credential: Mapping[str, Any], ctx: Context, check_credential: CheckCredential
 ) -> Check:
     """Verify every endorsement in ``credential`` with ``check_credential``; failures warn."""
-    found = _unique(list(_endorsements(credential)))
+    found = _unique(_endorsements(credential))
     if not found:
         return Check("endorsements", SKIP, "There are no endorsements to check.")
     if ctx.depth >= MAX_ENDORSEMENT_DEPTH:
