@@ -58,7 +58,9 @@ def timing(spent: collections.Counter[str]) -> Iterator[None]:
     undo: list[tuple[Any, str, Any]] = []
     for label, owner_path, name in PARTS:
         owner = _resolve(owner_path)
-        original = getattr(owner, name)
+        original = getattr(owner, name, None)
+        if original is None:
+            continue  # an older revision without this part (run against main to compare)
 
         def timed(
             *args: Any, _fn: Callable[..., Any] = original, _label: str = label, **kw: Any
