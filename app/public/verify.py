@@ -107,8 +107,7 @@ def submission() -> tuple[bytes | str | dict[str, Any], str | None]:
 def _run(data: bytes | str | dict[str, Any], recipient: str | None) -> VerificationReport:
     """Verify, and count the verification when the credential is one of ours."""
     env = service_env()
-    report = verification.verify(data, env=env, fallback=fetcher(), recipient=recipient)
-    ours = verification.own_credential_id(report, env)
+    report, ours = verification.verify_own(data, env=env, fallback=fetcher(), recipient=recipient)
     if ours is not None:
         analytics.record(ours, "verify", env)
     return report

@@ -6,6 +6,7 @@ A status list that cannot be fetched or verified is a failure, never "not revoke
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -143,8 +144,10 @@ def _fetch_status_list(url: str, credential: Mapping[str, Any], ctx: Context) ->
     return list_credential
 
 
-#: Status lists whose canonical form is remembered (most recently used kept).
+#: Status lists whose canonical form is remembered (most recently used kept), and the largest
+#: one remembered (a 131,072-bit list is a few KB; a hostile 10 MB one is not kept).
 _MAX_CANONICAL_LISTS = 32
+_MAX_REMEMBERED_BYTES = 1024 * 1024
 _canonical_lists: OrderedDict[tuple[bytes, DocumentLoader], str | None] = OrderedDict()
 _canonical_lists_lock = threading.Lock()
 
@@ -156,12 +159,14 @@ def _list_canonical(
 
     One list covers thousands of credentials, so verifying them one after another would
     canonicalise the same list every time. Canonicalisation depends only on the document and
-    the loader, so it is remembered by the exact bytes served (compared in full: any change to
-    the list, a bit flipped or a new proof, is canonicalised afresh) and the loader. The
-    signature, the key's binding to the issuer and the list's dates are still checked on every
+    the loader, so it is remembered by the SHA-256 of the exact bytes served (any change to the
+    list, a bit flipped or a new proof, is canonicalised afresh) and the loader. The signature,
+    the key's binding to the issuer and the list's dates are still checked on every
     verification.
     """
-    key = (body, loader)
+    if len(body) > _MAX_REMEMBERED_BYTES:
+        return check_terms(list_credential, loader)[1]
+    key = (hashlib.sha256(body).digest(), loader)
     with _canonical_lists_lock:
         if key in _canonical_lists:
             _canonical_lists.move_to_end(key)

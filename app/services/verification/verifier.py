@@ -114,13 +114,6 @@ class LocalFirstFetcher:
         ).one_or_none()
         return None if row is None else (row.id, state_of(row))
 
-    def stored_id(self, url: str) -> str | None:
-        """The id of this instance's stored credential whose id is ``url`` (its id only)."""
-        own_id = self._own_id(url)
-        if own_id is None:
-            return None
-        return db.session.scalar(select(IssuedCredential.id).where(IssuedCredential.id == own_id))
-
     def _issuer(self, slug: str) -> Issuer | None:
         if slug not in self._issuers:
             self._issuers[slug] = db.session.scalar(select(Issuer).where(Issuer.slug == slug))
@@ -189,6 +182,19 @@ def verify(
     names only the revocation list (the strict OB 3.0 schema allows one status entry), so a
     suspension, kept on a second list at the same index, would otherwise go unseen.
     """
+    return verify_own(data, env=env, fallback=fallback, recipient=recipient)[0]
+
+
+def verify_own(
+    data: bytes | str | Mapping[str, Any],
+    *,
+    env: ServiceEnv,
+    fallback: Fetcher | None,
+    recipient: str | None = None,
+) -> tuple[VerificationReport, str | None]:
+    """:func:`verify`, and the id of this instance's credential it verified when it is one of
+    ours and its proof held (a forgery naming one of our ids is not a verification of it), read
+    by the same query as its recorded state."""
     fetch = LocalFirstFetcher(env, fallback)
     report = verify_credential(
         data, loader=env.loader, now=env.now, fetch=fetch, recipient=recipient
@@ -198,7 +204,9 @@ def verify(
     if own is not None:
         _apply_own_record(report, own[1])
     metrics.count_verification(report.outcome)
-    return report
+    proof = report.check("proof")
+    genuine = proof is not None and proof.status == PASS
+    return report, (own[0] if own is not None and genuine else None)
 
 
 def verify_record(
@@ -245,16 +253,6 @@ def record_verdict(report: ClrReport) -> dict[str, str]:
     else:
         detail = "The record holds no credentials."
     return {"kind": "invalid", "title": "Not valid", "outcome": report.outcome, "detail": detail}
-
-
-def own_credential_id(report: VerificationReport, env: ServiceEnv) -> str | None:
-    """The id of this instance's credential that ``report`` verified, when it is one of ours
-    and its proof held (a forgery naming one of our ids is not a verification of it)."""
-    credential_id = (report.credential or {}).get("id")
-    proof = report.check("proof")
-    if not isinstance(credential_id, str) or proof is None or proof.status != PASS:
-        return None
-    return LocalFirstFetcher(env, None).stored_id(credential_id)
 
 
 def _apply_own_record(report: VerificationReport, state: CredentialState) -> None:
