@@ -52,11 +52,15 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     _register_blueprints(app)
     from app import api, errors, security
+    from app.public import documents
 
     api.init_app(app)
 
     errors.init_app(app)
     security.init_app(app)
+    # Last, so it is the outermost layer: a machine's GET of a stored credential is answered
+    # before Flask's per-request work (app/public/documents.py).
+    documents.init_app(app)
     return app
 
 

@@ -3,14 +3,16 @@ the downloads (baked PNG/SVG, QR codes, certificate)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, abort, g, redirect, render_template, request, url_for
-from werkzeug.http import is_resource_modified
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import is_resource_modified, parse_accept_header
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.formatting import page_locale
@@ -27,32 +29,50 @@ from app.services.verification import verifier as verification
 from app.wiring import fetcher, service_env
 from credentials import VerificationReport
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
+
 #: Media types that get the stored document, in order of preference.
 JSON_TYPES = ("application/ld+json", "application/vc+ld+json", "application/json")
 JWT_TYPES = ("application/vc+jwt", "application/jwt", "text/plain")
 
 
-#: Where :func:`wants_html` keeps its answer for the rest of the request (the rate limiter's
-#: filter asks before the view does).
-_WANTS_HTML = "cairn.wants_html"
+@dataclass(frozen=True)
+class Negotiated:
+    """What an ``Accept`` header asks of a credential's URL: a page (``html``), else the stored
+    document as the best of :data:`JSON_TYPES` or of :data:`JWT_TYPES` (by its proof format)."""
+
+    html: bool
+    json_type: str
+    jwt_type: str
+
+    def media_type(self, proof_format: str) -> str:
+        """The media type a stored document of ``proof_format`` is served as."""
+        return self.jwt_type if proof_format == "jwt" else self.json_type
+
+
+@functools.lru_cache(maxsize=256)
+def negotiate(accept: str) -> Negotiated:
+    """The answer to one ``Accept`` header, parsed as Flask's ``request.accept_mimetypes`` is.
+    A browser asking for a page has ``text/html`` explicitly preferred to JSON; a client that
+    sends ``*/*`` (or nothing) is a machine and gets the credential itself. Clients send few
+    distinct headers, so each is parsed once per process."""
+    parsed = parse_accept_header(accept, MIMEAccept)
+    html = parsed["text/html"] if "text/html" in parsed.values() else 0
+    machine = max(parsed[t] if t in parsed.values() else 0 for t in (*JSON_TYPES, *JWT_TYPES))
+    return Negotiated(
+        html=html > 0 and html >= machine,
+        json_type=parsed.best_match(JSON_TYPES) or "application/ld+json",
+        jwt_type=parsed.best_match(JWT_TYPES) or "application/vc+jwt",
+    )
 
 
 def wants_html() -> bool:
-    """A browser asking for a page: ``text/html`` explicitly preferred to JSON. A client that
-    sends ``*/*`` (or nothing) is a machine and gets the credential itself."""
-    known: bool | None = request.environ.get(_WANTS_HTML)
-    if known is None:
-        known = request.environ[_WANTS_HTML] = _prefers_html()
-    return known
-
-
-def _prefers_html() -> bool:
+    """A browser asking for a page (:func:`negotiate`); ``?format=json`` always gets the
+    stored document."""
     if request.args.get("format") == "json":
         return False
-    accept = request.accept_mimetypes
-    html = accept["text/html"] if "text/html" in accept.values() else 0
-    machine = max(accept[t] if t in accept.values() else 0 for t in (*JSON_TYPES, *JWT_TYPES))
-    return html > 0 and html >= machine
+    return negotiate(request.headers.get("Accept", "")).html
 
 
 #: The stored credential never changes: it is signed once and never rewritten or deleted, and a
@@ -69,26 +89,32 @@ def document_etag(body: bytes, media_type: str) -> str:
     return f"{hashlib.sha256(body).hexdigest()}-{media_type.rpartition('/')[2]}"
 
 
-def stored_document(found: public_queries.Stored) -> BaseResponse:
-    """The credential exactly as signed and stored: never re-serialised, never re-signed; a
-    request whose ``If-None-Match`` names its entity tag gets ``304``."""
-    if found.proof_format == "jwt":
-        best = request.accept_mimetypes.best_match(JWT_TYPES) or "application/vc+jwt"
-    else:
-        best = request.accept_mimetypes.best_match(JSON_TYPES) or "application/ld+json"
+def document_response(
+    found: public_queries.Stored, media_type: str, environ: WSGIEnvironment
+) -> Response:
+    """The credential exactly as signed and stored, as ``media_type``: never re-serialised,
+    never re-signed; a request whose ``If-None-Match`` names its entity tag gets ``304``. Built
+    from the WSGI environment alone, so the fast lane (:mod:`app.public.documents`) and the view
+    answer alike."""
     body = found.document.encode("utf-8")
-    etag = document_etag(body, best)
+    etag = document_etag(body, media_type)
     # Only If-None-Match can apply (there is no Last-Modified, and no ranges are offered);
     # werkzeug's make_conditional would also add a Date header the server already sends.
-    unchanged = "HTTP_IF_NONE_MATCH" in request.environ and not is_resource_modified(
-        request.environ, etag=etag
+    unchanged = "HTTP_IF_NONE_MATCH" in environ and not is_resource_modified(environ, etag=etag)
+    response = Response(
+        b"" if unchanged else body, status=304 if unchanged else 200, mimetype=media_type
     )
-    response = Response(b"" if unchanged else body, status=304 if unchanged else 200, mimetype=best)
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cache-Control"] = DOCUMENT_CACHE
     response.headers["Vary"] = "Accept"
     response.set_etag(etag)
     return response
+
+
+def stored_document(found: public_queries.Stored) -> BaseResponse:
+    """:func:`document_response` for this request."""
+    media_type = negotiate(request.headers.get("Accept", "")).media_type(found.proof_format)
+    return document_response(found, media_type, request.environ)
 
 
 def not_found_json() -> Response:
