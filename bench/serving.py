@@ -111,11 +111,18 @@ class Result:
     max_ms: float
     socket_errors: int
     bad_status: int
+    #: CPU seconds the server's processes used during the timed run (from /proc).
+    cpu_seconds: float
 
     @property
     def per_second(self) -> float:
         """Completed requests per second."""
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per request in milliseconds: what a request costs whatever else runs."""
+        return self.cpu_seconds * 1000 / self.requests if self.requests else 0.0
 
 
 # --- wrk -------------------------------------------------------------------------------------
@@ -195,19 +202,38 @@ def run_wrk(
     raise BenchError(f"wrk printed no result (exit {completed.returncode}): {completed.stderr}")
 
 
+def server_cpu_seconds(session: int) -> float:
+    """CPU seconds (user and system) of the live processes of a server's session: gunicorn's
+    master and its workers (``/proc/<pid>/stat``; 0 where there is no /proc)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        # After the command name: state, ppid, pgrp, session, ..., utime and stime (11, 12).
+        if int(fields[3]) == session:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def measure(
     label: str,
     wrk: str,
     script: Path,
-    url: str,
+    server: Server,
+    path: str,
     connections: int,
     settings: Settings,
     env: Mapping[str, str],
 ) -> Result:
     """A warm-up run (discarded: every worker has loaded what it caches), then the timed run."""
     print(f"  {label}: warm-up {settings.warmup} s, then {settings.duration} s", file=sys.stderr)
+    url = server.base + path
     run_wrk(wrk, script, url, connections, settings.warmup, settings.wrk_threads, env)
+    cpu = server_cpu_seconds(server.pid)
     raw = run_wrk(wrk, script, url, connections, settings.duration, settings.wrk_threads, env)
+    cpu = server_cpu_seconds(server.pid) - cpu
     return Result(
         label=label,
         connections=connections,
@@ -219,6 +245,7 @@ def measure(
         max_ms=raw["max_us"] / 1000,
         socket_errors=raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
         bad_status=raw["status"],
+        cpu_seconds=cpu,
     )
 
 
@@ -252,11 +279,19 @@ def fetch(url: str, accept: str | None = None, body: bytes | None = None, kind: 
         raise BenchError(f"{url} answered {exc.code}: {exc.read()[:300]!r}") from None
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running server: its base URL, and its master's pid (also its session id)."""
+
+    base: str
+    pid: int
+
+
 @contextlib.contextmanager
 def serving(
     command: list[str], env: Mapping[str, str], port: int, ready_path: str, log: Path
-) -> Iterator[str]:
-    """Run a gunicorn server until the block ends; yield its base URL."""
+) -> Iterator[Server]:
+    """Run a gunicorn server until the block ends."""
     base = f"http://127.0.0.1:{port}"
     with log.open("ab") as sink:
         process = subprocess.Popen(
@@ -279,7 +314,7 @@ def serving(
                 if time.monotonic() > deadline:
                     raise BenchError(f"the server did not answer {ready_path}; see {log}") from None
                 time.sleep(0.2)
-        yield base
+        yield Server(base, process.pid)
     finally:
         # gunicorn forks its workers into the new session: stop the whole group.
         with contextlib.suppress(ProcessLookupError):
@@ -436,19 +471,20 @@ def run(settings: Settings, wrk: str, workdir: Path) -> Report:
 
     at = port()
     command = cairn_command(at, settings.workers, settings.threads)
-    with serving(command, env, at, path, workdir / "cairn.log") as base:
-        served = fetch(base + path, accept=JSON_LD)
+    with serving(command, env, at, path, workdir / "cairn.log") as server:
+        served = fetch(server.base + path, accept=JSON_LD)
         if served != stored:
             raise BenchError("the credential JSON served differs from the stored bytes")
-        page = fetch(base + path, accept=BROWSER).decode()
+        page = fetch(server.base + path, accept=BROWSER).decode()
         if "Formative Assessment in Practice" not in page or "status-banner-valid" not in page:
             raise BenchError("the credential page does not show the credential as valid")
-        png = fetch(base + path + "/badge.png")
+        png = fetch(server.base + path + "/badge.png")
         page_result = measure(
             "Cairn, GET the credential page (HTML)",
             wrk,
             script,
-            base + path,
+            server,
+            path,
             settings.verify_connections,
             settings,
             {"BENCH_ACCEPT": BROWSER},
@@ -458,7 +494,8 @@ def run(settings: Settings, wrk: str, workdir: Path) -> Report:
             "Cairn, GET the credential JSON",
             wrk,
             script,
-            base + path,
+            server,
+            path,
             settings.connections,
             settings,
             accept,
@@ -469,17 +506,18 @@ def run(settings: Settings, wrk: str, workdir: Path) -> Report:
     verify_env = {**env, "CAIRN_RATELIMIT_ENABLED": "false"}
     at = port()
     command = cairn_command(at, settings.workers, settings.threads)
-    with serving(command, verify_env, at, path, workdir / "verify.log") as base:
+    with serving(command, verify_env, at, path, workdir / "verify.log") as server:
         png_file = workdir / "badge.png"
         png_file.write_bytes(png)
-        answer = json.loads(fetch(base + "/api/verify", body=png, kind="image/png"))
+        answer = json.loads(fetch(server.base + "/api/verify", body=png, kind="image/png"))
         if answer.get("valid") is not True:
             raise BenchError(f"/api/verify did not find the baked PNG valid: {answer}")
         verify = measure(
             "Cairn, POST /api/verify (baked PNG)",
             wrk,
             script,
-            base + "/api/verify",
+            server,
+            "/api/verify",
             settings.verify_connections,
             settings,
             {"BENCH_POST_FILE": str(png_file), "BENCH_CONTENT_TYPE": "image/png"},
@@ -490,14 +528,15 @@ def run(settings: Settings, wrk: str, workdir: Path) -> Report:
     at = port()
     bare_env = {**env, "BENCH_BODY_FILE": str(body_file)}
     command = gunicorn_command(at, settings.workers, settings.threads)
-    with serving(command, bare_env, at, "/credential", workdir / "bare.log") as base:
-        if fetch(base + "/credential") != stored:
+    with serving(command, bare_env, at, "/credential", workdir / "bare.log") as server:
+        if fetch(server.base + "/credential") != stored:
             raise BenchError("the bare Flask app does not serve the same bytes")
         bare_json = measure(
             "bare Flask, GET the same bytes",
             wrk,
             script,
-            base + "/credential",
+            server,
+            "/credential",
             settings.connections,
             settings,
             accept,
@@ -535,7 +574,10 @@ def machine(wrk: str, load_before: str) -> list[str]:
 
 def table(results: list[Result]) -> list[str]:
     """The results as an aligned table."""
-    head = ["", "conns", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "requests", "errors"]
+    head = [
+        "", "conns", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "requests",
+        "CPU ms/req", "errors",
+    ]  # fmt: skip
     rows = [head]
     for r in results:
         errors = f"{r.socket_errors} socket, {r.bad_status} non-2xx"
@@ -549,6 +591,7 @@ def table(results: list[Result]) -> list[str]:
                 f"{r.p99_ms:.2f}",
                 f"{r.max_ms:.1f}",
                 str(r.requests),
+                f"{r.cpu_ms:.3f}",
                 errors,
             ]
         )
@@ -621,6 +664,11 @@ def print_report(report: Report, settings: Settings, wrk: str, load_before: str)
     print(
         f"RATIO Cairn / bare Flask: requests/s {cairn.per_second / bare.per_second:.2f}x, "
         f"p99 {cairn.p99_ms / bare.p99_ms:.2f}x (latency: above 1 means Cairn is slower)"
+    )
+    print(
+        f"CPU per request (server processes, from /proc; the load-independent figure): Cairn "
+        f"{cairn.cpu_ms:.3f} ms, bare Flask {bare.cpu_ms:.3f} ms, "
+        f"{bare.cpu_ms / cairn.cpu_ms if cairn.cpu_ms else 0:.2f}x the bare app's rate per CPU"
     )
     for met, text in verdicts(report):
         print(f"{'PASS' if met else 'FAIL'}  {text}")

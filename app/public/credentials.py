@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.formatting import page_locale
 from app.models import STATUS_LABELS, Image, IssuedCredential, Issuer
-from app.public import bp
+from app.public import bp, verdicts
 from app.public.ob2 import assertion_response, wants_ob2
 from app.qr import qr_png, qr_svg
 from app.services._core.errors import required
@@ -26,7 +26,7 @@ from app.services.delivery import queries as public_queries
 from app.services.learning import educators
 from app.services.org import queries as org_queries
 from app.services.verification import verifier as verification
-from app.wiring import fetcher, service_env
+from app.wiring import service_env
 from credentials import VerificationReport
 
 if TYPE_CHECKING:
@@ -89,32 +89,47 @@ def document_etag(body: bytes, media_type: str) -> str:
     return f"{hashlib.sha256(body).hexdigest()}-{media_type.rpartition('/')[2]}"
 
 
-def document_response(
+@dataclass(frozen=True)
+class DocumentAnswer:
+    """The answer to a request for a stored document: ``200`` with the bytes, or ``304`` (empty)
+    when the request's ``If-None-Match`` names the representation's entity tag."""
+
+    status: int
+    media_type: str
+    etag: str
+    body: bytes
+
+    #: What every answer carries besides its type, length and entity tag.
+    HEADERS = (
+        ("Access-Control-Allow-Origin", "*"),
+        ("Cache-Control", DOCUMENT_CACHE),
+        ("Vary", "Accept"),
+    )
+
+
+def document_answer(
     found: public_queries.Stored, media_type: str, environ: WSGIEnvironment
-) -> Response:
+) -> DocumentAnswer:
     """The credential exactly as signed and stored, as ``media_type``: never re-serialised,
-    never re-signed; a request whose ``If-None-Match`` names its entity tag gets ``304``. Built
-    from the WSGI environment alone, so the fast lane (:mod:`app.public.documents`) and the view
-    answer alike."""
+    never re-signed. Decided from the WSGI environment alone, so the fast lane
+    (:mod:`app.public.documents`) and the view answer alike."""
     body = found.document.encode("utf-8")
     etag = document_etag(body, media_type)
     # Only If-None-Match can apply (there is no Last-Modified, and no ranges are offered);
     # werkzeug's make_conditional would also add a Date header the server already sends.
-    unchanged = "HTTP_IF_NONE_MATCH" in environ and not is_resource_modified(environ, etag=etag)
-    response = Response(
-        b"" if unchanged else body, status=304 if unchanged else 200, mimetype=media_type
-    )
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Cache-Control"] = DOCUMENT_CACHE
-    response.headers["Vary"] = "Accept"
-    response.set_etag(etag)
-    return response
+    if "HTTP_IF_NONE_MATCH" in environ and not is_resource_modified(environ, etag=etag):
+        return DocumentAnswer(304, media_type, etag, b"")
+    return DocumentAnswer(200, media_type, etag, body)
 
 
 def stored_document(found: public_queries.Stored) -> BaseResponse:
     """:func:`document_response` for this request."""
     media_type = negotiate(request.headers.get("Accept", "")).media_type(found.proof_format)
-    return document_response(found, media_type, request.environ)
+    answer = document_answer(found, media_type, request.environ)
+    response = Response(answer.body, status=answer.status, mimetype=answer.media_type)
+    response.headers.extend(DocumentAnswer.HEADERS)
+    response.set_etag(answer.etag)
+    return response
 
 
 def not_found_json() -> Response:
@@ -150,7 +165,7 @@ def credential(credential_id: str) -> BaseResponse | str:
     issuer = _issuer_of(found)
     env = service_env()
     view = downloads.view(found, env.base_url)
-    report = verification.verify(found.document, env=env, fallback=fetcher())
+    report = verdicts.report_for(found, issuer, env)
     state = verification.state_of(found)
     holder = is_holder(found)
     page = render_template(

@@ -16,16 +16,21 @@ served at once by every process.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from flask import Flask
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+from werkzeug.http import quote_etag
+from werkzeug.utils import get_content_type
 
-from app import logs, security
+from app import logs, security, tune_database
 from app.extensions import db
 from app.ops import record_request, request_id_for
-from app.public.credentials import document_response, negotiate
+from app.public.credentials import DocumentAnswer, document_answer, negotiate
 from app.services.delivery import queries as public_queries
 from credentials import OB2_CONTEXT
 
@@ -43,10 +48,28 @@ class DocumentLane:
     """WSGI middleware: the stored document for the requests that qualify, Flask for the rest."""
 
     def __init__(self, app: Flask, inner: WSGIApplication) -> None:
+        self.app = app
         self.inner = inner
-        with app.app_context():
-            self.engine = db.engine
         self.headers = security.response_headers(bool(app.config.get("HSTS_ON")))
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        """The lane's own engine on the application's database (made on first use): reads in
+        autocommit, so a connection is neither pinged when taken from the pool nor rolled back
+        when returned (two round trips on PostgreSQL). A connection that fails is thrown away
+        and the request goes to Flask, whose engine pings and reconnects."""
+        if self._engine is None:
+            with self._lock, self.app.app_context():
+                if self._engine is None:
+                    url = db.engine.url
+                    options = dict(self.app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+                    options.update(pool_pre_ping=False, isolation_level="AUTOCOMMIT")
+                    engine = create_engine(url, **options)
+                    tune_database(engine)
+                    self._engine = engine
+        return self._engine
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -67,24 +90,39 @@ class DocumentLane:
             found = None
         if found is None:
             return self.inner(environ, start_response)
-        response = document_response(found, negotiated.media_type(found.proof_format), environ)
-        for name, value in self.headers:
-            response.headers.add(name, value)
+        answer = document_answer(found, negotiated.media_type(found.proof_format), environ)
         request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
-        response.headers["X-Request-ID"] = request_id
+        # As werkzeug sends a Response: a 304 carries no entity headers (type, length).
+        headers = (
+            [
+                ("Content-Type", get_content_type(answer.media_type, "utf-8")),
+                ("Content-Length", str(len(answer.body))),
+            ]
+            if answer.status == 200
+            else []
+        )
+        headers += DocumentAnswer.HEADERS
+        headers.append(("ETag", quote_etag(answer.etag)))
+        headers += self.headers
+        headers.append(("X-Request-ID", request_id))
         token = logs.request_id.set(request_id)
         try:
             record_request(
                 str(method),
                 ROUTE,
                 ENDPOINT,
-                response.status_code,
+                answer.status,
                 time.perf_counter() - started,
                 request_id=request_id,
             )
         finally:
             logs.request_id.reset(token)
-        return response(environ, start_response)
+        start_response(STATUS[answer.status], headers)
+        return [] if method == "HEAD" else [answer.body]
+
+
+#: The status lines the lane sends.
+STATUS = {200: "200 OK", 304: "304 NOT MODIFIED"}
 
 
 def init_app(app: Flask) -> None:

@@ -71,6 +71,9 @@ def stored_raw(credential_id: str, engine: Engine) -> Stored | None:
             row = cursor.fetchone()
         finally:
             cursor.close()
+    except Exception:
+        connection.invalidate()  # never handed out again: the next use opens a new one
+        raise
     finally:
         connection.close()  # back to the pool
     return None if row is None else Stored(str(row[0]), str(row[1]))
