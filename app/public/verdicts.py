@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import literal, select
 
 from app.extensions import db
 from app.infrastructure import metrics
@@ -91,15 +91,22 @@ def cache() -> VerdictCache:
 
 def state_key(found: IssuedCredential, issuer: Issuer) -> Hashable:
     """Everything the verification of ``found`` depends on besides the time, read afresh."""
-    lists = db.session.execute(
-        select(StatusList.id, StatusList.purpose, StatusList.version, StatusList.signed_at)
+    # One round trip: the issuer's signed lists (re-signed, with a new version, whenever a bit
+    # changes) and its keys (its DID document lists them all).
+    rows = db.session.execute(
+        select(
+            literal("list"),
+            StatusList.id,
+            StatusList.purpose,
+            StatusList.version,
+            StatusList.signed_at,
+        )
         .where(StatusList.issuer_id == issuer.id)
-        .order_by(StatusList.id)
-    ).all()
-    keys = db.session.execute(
-        select(IssuerKey.id, IssuerKey.kid, IssuerKey.created_at)
-        .where(IssuerKey.issuer_id == issuer.id)
-        .order_by(IssuerKey.id)
+        .union_all(
+            select(
+                literal("key"), IssuerKey.id, IssuerKey.kid, literal(0), IssuerKey.created_at
+            ).where(IssuerKey.issuer_id == issuer.id)
+        )
     ).all()
     return (
         hashlib.sha256(found.document.encode("utf-8")).hexdigest(),
@@ -108,8 +115,7 @@ def state_key(found: IssuedCredential, issuer: Issuer) -> Hashable:
         found.replaced_by_id,
         issuer.id,
         issuer.slug,
-        tuple(tuple(row) for row in lists),
-        tuple(tuple(row) for row in keys),
+        tuple(sorted(tuple(row) for row in rows)),
     )
 
 
