@@ -279,6 +279,19 @@ def fetch(url: str, accept: str | None = None, body: bytes | None = None, kind: 
         raise BenchError(f"{url} answered {exc.code}: {exc.read()[:300]!r}") from None
 
 
+def settle(session: int, limit: float = 45.0) -> None:
+    """Wait until a started server is idle (under 5% of a core over a second, at most ``limit``
+    seconds): a freshly forked Cairn worker spends its first 20-30 s of CPU on start-up work
+    (resuming jobs, its first maintenance pass) that would otherwise be charged to the first
+    timed run."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = server_cpu_seconds(session)
+        time.sleep(1)
+        if server_cpu_seconds(session) - before < 0.05:
+            return
+
+
 @dataclass(frozen=True)
 class Server:
     """A running server: its base URL, and its master's pid (also its session id)."""
@@ -314,6 +327,7 @@ def serving(
                 if time.monotonic() > deadline:
                     raise BenchError(f"the server did not answer {ready_path}; see {log}") from None
                 time.sleep(0.2)
+        settle(process.pid)
         yield Server(base, process.pid)
     finally:
         # gunicorn forks its workers into the new session: stop the whole group.
