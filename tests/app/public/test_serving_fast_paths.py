@@ -105,16 +105,6 @@ def flask_calls(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-@pytest.fixture
-def jwt_credential(
-    make_issuer: Callable[..., Issuer],
-    make_achievement: Callable[..., Achievement],
-    make_award: Callable[..., IssuedCredential],
-) -> IssuedCredential:
-    issuer = make_issuer("JWT Academy", proof_format="jwt")
-    return make_award(issuer, make_achievement(issuer))
-
-
 # ---------------------------------------------------------------------------- the lane
 
 
