@@ -75,10 +75,11 @@ def wants_html() -> bool:
     return negotiate(request.headers.get("Accept", "")).html
 
 
-#: The stored credential never changes: it is signed once and never rewritten or deleted, and a
-#: revocation or suspension changes the status list, not these bytes. So any cache may keep
-#: them; a day (then a cheap ``304``) rather than a year bounds how long shared caches would go
-#: on serving a credential if one ever had to be withdrawn from its URL.
+#: The stored credential is never deleted, and a revocation or suspension changes the status
+#: list, not these bytes; it is signed again only once, if ever, when its recipient's name is
+#: added (``awarding/naming.py``: a new entity tag; the earlier version still verifies). So any
+#: cache may keep them; a day (then a cheap ``304``) rather than a year bounds how long shared
+#: caches would go on serving an earlier version, or a credential withdrawn from its URL.
 DOCUMENT_CACHE = "public, max-age=86400"
 
 
@@ -123,7 +124,7 @@ def document_answer(
 
 
 def stored_document(found: public_queries.Stored) -> BaseResponse:
-    """:func:`document_response` for this request."""
+    """:func:`document_answer` for this request, as a response."""
     media_type = negotiate(request.headers.get("Accept", "")).media_type(found.proof_format)
     answer = document_answer(found, media_type, request.environ)
     response = Response(answer.body, status=answer.status, mimetype=answer.media_type)

@@ -6,7 +6,7 @@ the same for everyone), no sign-in lookups, no rate limit (the view is exempt), 
 request qualifies only when it has no query string, no cookie, an ``Accept`` that does not ask
 for the page or for the OB 2.0 assertion, and the credential exists; anything else, and any
 database error, goes on to Flask unchanged. The answer is built by the view's own function
-(:func:`app.public.credentials.document_response`: the same bytes, ``ETag``, ``304``,
+(:func:`app.public.credentials.document_answer`: the same bytes, ``ETag``, ``304``,
 ``Cache-Control``, ``Vary`` and CORS header), with the same security headers, request id,
 request log line and request metrics as a request through Flask. Nothing is cached: each
 answer reads the stored text, so a credential signed again (a recipient's name added) is
