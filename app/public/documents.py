@@ -71,6 +71,11 @@ class DocumentLane:
                     self._engine = engine
         return self._engine
 
+    def dispose(self) -> None:
+        """Close the lane's pooled connections (when the application is done with)."""
+        if self._engine is not None:
+            self._engine.dispose()
+
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         method = environ.get("REQUEST_METHOD")
@@ -128,3 +133,10 @@ STATUS = {200: "200 OK", 304: "304 NOT MODIFIED"}
 def init_app(app: Flask) -> None:
     """Put the lane in front of the application (outermost: it needs no proxy headers)."""
     app.wsgi_app = DocumentLane(app, app.wsgi_app)  # type: ignore[method-assign]
+
+
+def dispose(app: Flask) -> None:
+    """Close the lane's connections, as ``db.engine.dispose()`` closes the application's."""
+    lane = app.wsgi_app
+    if isinstance(lane, DocumentLane):
+        lane.dispose()
