@@ -40,7 +40,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     with app.app_context():
-        _tune_database(db.engine)
+        tune_database(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     # First of the request hooks: request ids, the request log, and the probes and metrics
     # answered before sessions, CSRF and rate limits (app/ops.py).
@@ -52,11 +52,15 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     _register_blueprints(app)
     from app import api, errors, security
+    from app.public import documents
 
     api.init_app(app)
 
     errors.init_app(app)
     security.init_app(app)
+    # Last, so it is the outermost layer: a machine's GET of a stored credential is answered
+    # before Flask's per-request work (app/public/documents.py).
+    documents.init_app(app)
     return app
 
 
@@ -86,7 +90,8 @@ def _derived_settings(app: Flask) -> None:
         config["TESTING"] = True
 
 
-def _tune_database(engine: Engine) -> None:
+def tune_database(engine: Engine) -> None:
+    """SQLite's settings for each new connection (nothing for other databases)."""
     if engine.dialect.name != "sqlite":
         return
 

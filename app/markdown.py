@@ -3,6 +3,8 @@ to the public, so the HTML is sanitised to a small allow-list after rendering.""
 
 from __future__ import annotations
 
+import functools
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -27,9 +29,12 @@ _TAGS = {
 _ATTRIBUTES = {"a": {"href", "title"}}
 
 
+@functools.lru_cache(maxsize=1024)
 def render(text: str | None) -> Markup:
     """Sanitised HTML for markdown ``text`` (raw HTML in the source is escaped, not passed on;
-    links may only be http, https or mailto)."""
+    links may only be http, https or mailto). Kept per process by text: the same criteria and
+    narratives are shown on every view of a credential's page, and the HTML depends on nothing
+    else."""
     if not text:
         return Markup("")
     html = _renderer.render(text)

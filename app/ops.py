@@ -253,10 +253,14 @@ def _route() -> tuple[str, str]:
     return rule.rule, rule.endpoint
 
 
+def request_id_for(incoming: str) -> str:
+    """The request's id: the caller's ``X-Request-ID`` when it looks like one, else a new one."""
+    return incoming if REQUEST_ID.fullmatch(incoming) else logs.new_request_id()
+
+
 def _start_request() -> Response | None:
     g.request_started = time.perf_counter()
-    incoming = request.headers.get("X-Request-ID", "")
-    found = incoming if REQUEST_ID.fullmatch(incoming) else logs.new_request_id()
+    found = request_id_for(request.headers.get("X-Request-ID", ""))
     g.request_id = found
     logs.request_id.set(found)
     if request.endpoint in OPS_ENDPOINTS:
@@ -273,31 +277,53 @@ def _finish_request(response: Response) -> Response:
     started = g.get("request_started")
     if started is None:
         return response
-    seconds = time.perf_counter() - started
     route, endpoint = _route()
-    metrics.count_request(endpoint, request.method, response.status_code, seconds)
     issuer = (request.view_args or {}).get("slug")
+    record_request(
+        request.method,
+        route,
+        endpoint,
+        response.status_code,
+        time.perf_counter() - started,
+        request_id=found,
+        issuer=issuer if isinstance(issuer, str) else None,
+    )
+    return response
+
+
+def record_request(
+    method: str,
+    route: str,
+    endpoint: str,
+    status: int,
+    seconds: float,
+    *,
+    request_id: str | None,
+    issuer: str | None = None,
+) -> None:
+    """Count one answered request in the metrics and write its line in the request log (also
+    for requests answered before Flask, see :mod:`app.public.documents`)."""
+    metrics.count_request(endpoint, method, status, seconds)
     level = logging.DEBUG if endpoint in OPS_ENDPOINTS else logging.INFO
-    if response.status_code >= 500:
+    if status >= 500:
         level = logging.ERROR
     log.log(
         level,
         "%s %s %s",
-        request.method,
+        method,
         route,
-        response.status_code,
+        status,
         extra={
-            "request_id": g.get("request_id"),
+            "request_id": request_id,
             "event": "request",
-            "method": request.method,
+            "method": method,
             "route": route,
             "endpoint": endpoint,
-            "status": response.status_code,
+            "status": status,
             "duration_ms": round(seconds * 1000, 2),
-            "issuer": issuer if isinstance(issuer, str) else None,
+            "issuer": issuer,
         },
     )
-    return response
 
 
 def _end_request(error: BaseException | None) -> None:

@@ -95,22 +95,28 @@ def init_app(app: Flask) -> None:
         if form_post and any(_has_nul(k) or _has_nul(v) for k, v in request.form.items(multi=True)):
             abort(400, description="The form contains a NUL character.")
 
-    always = (
-        ("content-security-policy", "Content-Security-Policy", CSP),
-        ("x-content-type-options", "X-Content-Type-Options", "nosniff"),
-        ("x-frame-options", "X-Frame-Options", "DENY"),
-        ("referrer-policy", "Referrer-Policy", "same-origin"),
-        ("permissions-policy", "Permissions-Policy", PERMISSIONS_POLICY),
-    )
-    hsts = (("strict-transport-security", "Strict-Transport-Security", HSTS),)
-
     @app.after_request
     def headers(response: Response) -> Response:
         # A header the view set itself stays (e.g. the stricter CSP of an SVG download). One
         # pass over the response's headers rather than a search per header: this runs on every
         # request.
         present = {name.lower() for name, _ in response.headers}
-        for key, name, value in always + hsts if app.config.get("HSTS_ON") else always:
-            if key not in present:
+        for name, value in response_headers(bool(app.config.get("HSTS_ON"))):
+            if name.lower() not in present:
                 response.headers.add(name, value)
         return response
+
+
+_ALWAYS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", PERMISSIONS_POLICY),
+)
+_WITH_HSTS = (*_ALWAYS, ("Strict-Transport-Security", HSTS))
+
+
+def response_headers(hsts: bool) -> tuple[tuple[str, str], ...]:
+    """The headers every response gets (unless its view set one of them itself)."""
+    return _WITH_HSTS if hsts else _ALWAYS

@@ -1,5 +1,6 @@
 """Serving speed of the production server (on demand): a credential's stored JSON at 64 connections
-beside a bare Flask endpoint, and ``POST /api/verify`` on a baked PNG.
+beside a bare Flask endpoint, the credential's page and ``POST /api/verify`` on a baked PNG at 8,
+each checked against issue 16's targets.
 
 Run with ``.venv/bin/python bench/serving.py`` (about a minute and a half). It builds a throw-away
 production instance (SQLite in a temporary directory, an issuer, an achievement, one award made
@@ -7,7 +8,8 @@ with the ``cairn`` command line), serves it with ``cairn serve`` (gunicorn, one 
 and drives it with ``wrk``, which it installs with apt-get when it is missing. The bare Flask app
 (``bench/bare_flask.py``) serves the same bytes under gunicorn with the same worker settings, so
 the ratio is what Cairn adds on top of Flask and gunicorn. Benchmarks report; they never fail on
-slow numbers. Exit status: 0 after a report, 1 if something broke, 2 if wrk cannot be had.
+slow numbers: each target is printed as PASS or FAIL with its figure. Exit status: 0 after a
+report, 1 if something broke, 2 if wrk cannot be had.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 JSON_LD = "application/ld+json"
+#: What a browser sends when it opens a credential's link.
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+#: Issue 16's targets: the JSON at >= 0.8x the bare app's requests/s with p99 <= 1.2x of its
+#: p99 at 64 connections; the page and /api/verify with p99 under 50 ms at 8 connections.
+TARGET_RATE = 0.8
+TARGET_P99_RATIO = 1.2
+TARGET_P99_MS = 50.0
 # Printed by the wrk script's done() hook: latency percentiles in microseconds, error counts.
 LUA = r"""
 local post_file = os.getenv("BENCH_POST_FILE")
@@ -82,7 +91,10 @@ class Settings:
     connections: int
     verify_connections: int
     workers: int
+    threads: int
     wrk_threads: int
+    #: First of the ports the servers listen on (0: any free port).
+    port: int
 
 
 @dataclass(frozen=True)
@@ -99,11 +111,18 @@ class Result:
     max_ms: float
     socket_errors: int
     bad_status: int
+    #: CPU seconds the server's processes used during the timed run (from /proc).
+    cpu_seconds: float
 
     @property
     def per_second(self) -> float:
         """Completed requests per second."""
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU per request in milliseconds: what a request costs whatever else runs."""
+        return self.cpu_seconds * 1000 / self.requests if self.requests else 0.0
 
 
 # --- wrk -------------------------------------------------------------------------------------
@@ -183,19 +202,38 @@ def run_wrk(
     raise BenchError(f"wrk printed no result (exit {completed.returncode}): {completed.stderr}")
 
 
+def server_cpu_seconds(session: int) -> float:
+    """CPU seconds (user and system) of the live processes of a server's session: gunicorn's
+    master and its workers (``/proc/<pid>/stat``; 0 where there is no /proc)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        # After the command name: state, ppid, pgrp, session, ..., utime and stime (11, 12).
+        if int(fields[3]) == session:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def measure(
     label: str,
     wrk: str,
     script: Path,
-    url: str,
+    server: Server,
+    path: str,
     connections: int,
     settings: Settings,
     env: Mapping[str, str],
 ) -> Result:
     """A warm-up run (discarded: every worker has loaded what it caches), then the timed run."""
     print(f"  {label}: warm-up {settings.warmup} s, then {settings.duration} s", file=sys.stderr)
+    url = server.base + path
     run_wrk(wrk, script, url, connections, settings.warmup, settings.wrk_threads, env)
+    cpu = server_cpu_seconds(server.pid)
     raw = run_wrk(wrk, script, url, connections, settings.duration, settings.wrk_threads, env)
+    cpu = server_cpu_seconds(server.pid) - cpu
     return Result(
         label=label,
         connections=connections,
@@ -207,6 +245,7 @@ def measure(
         max_ms=raw["max_us"] / 1000,
         socket_errors=raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
         bad_status=raw["status"],
+        cpu_seconds=cpu,
     )
 
 
@@ -240,11 +279,32 @@ def fetch(url: str, accept: str | None = None, body: bytes | None = None, kind: 
         raise BenchError(f"{url} answered {exc.code}: {exc.read()[:300]!r}") from None
 
 
+def settle(session: int, limit: float = 45.0) -> None:
+    """Wait until a started server is idle (under 5% of a core over a second, at most ``limit``
+    seconds): a freshly forked Cairn worker spends its first 20-30 s of CPU on start-up work
+    (resuming jobs, its first maintenance pass) that would otherwise be charged to the first
+    timed run."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = server_cpu_seconds(session)
+        time.sleep(1)
+        if server_cpu_seconds(session) - before < 0.05:
+            return
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running server: its base URL, and its master's pid (also its session id)."""
+
+    base: str
+    pid: int
+
+
 @contextlib.contextmanager
 def serving(
     command: list[str], env: Mapping[str, str], port: int, ready_path: str, log: Path
-) -> Iterator[str]:
-    """Run a gunicorn server until the block ends; yield its base URL."""
+) -> Iterator[Server]:
+    """Run a gunicorn server until the block ends."""
     base = f"http://127.0.0.1:{port}"
     with log.open("ab") as sink:
         process = subprocess.Popen(
@@ -267,7 +327,8 @@ def serving(
                 if time.monotonic() > deadline:
                     raise BenchError(f"the server did not answer {ready_path}; see {log}") from None
                 time.sleep(0.2)
-        yield base
+        settle(process.pid)
+        yield Server(base, process.pid)
     finally:
         # gunicorn forks its workers into the new session: stop the whole group.
         with contextlib.suppress(ProcessLookupError):
@@ -370,13 +431,13 @@ def stored_document(workdir: Path, credential_id: str) -> bytes:
     return text.encode()
 
 
-def gunicorn_command(port: int, workers: int) -> list[str]:
+def gunicorn_command(port: int, workers: int, threads: int) -> list[str]:
     """The bare Flask app under the same gunicorn settings as ``cairn serve``."""
     return [
         str(BIN / "gunicorn"),
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers),
-        "--threads", "4",
+        "--threads", str(threads),
         "--timeout", "120",
         "--access-logfile", "-",
         "--pythonpath", str(ROOT / "bench"),
@@ -384,11 +445,11 @@ def gunicorn_command(port: int, workers: int) -> list[str]:
     ]  # fmt: skip
 
 
-def cairn_command(port: int, workers: int, threads: int | None = None) -> list[str]:
-    """``cairn serve`` on ``port`` (with its default threads per worker unless given)."""
+def cairn_command(port: int, workers: int, threads: int) -> list[str]:
+    """``cairn serve`` on ``port``."""
     return [
         str(BIN / "cairn"), "serve", "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(workers), *(["--threads", str(threads)] if threads else []),
+        "--workers", str(workers), "--threads", str(threads),
     ]  # fmt: skip
 
 
@@ -401,6 +462,7 @@ class Report:
 
     cairn_json: Result
     bare_json: Result
+    page: Result
     verify: Result
     body_bytes: int
     png_bytes: int
@@ -416,43 +478,38 @@ def run(settings: Settings, wrk: str, workdir: Path) -> Report:
     stored = stored_document(workdir, credential_id)
     path = f"/credentials/{credential_id}"
     accept = {"BENCH_ACCEPT": JSON_LD}
+    ports = iter(range(settings.port, settings.port + 3)) if settings.port else None
 
-    port = free_port()
-    with serving(
-        cairn_command(port, settings.workers), env, port, path, workdir / "cairn.log"
-    ) as base:
-        served = fetch(base + path, accept=JSON_LD)
+    def port() -> int:
+        return next(ports) if ports else free_port()
+
+    at = port()
+    command = cairn_command(at, settings.workers, settings.threads)
+    with serving(command, env, at, path, workdir / "cairn.log") as server:
+        served = fetch(server.base + path, accept=JSON_LD)
         if served != stored:
             raise BenchError("the credential JSON served differs from the stored bytes")
-        png = fetch(base + path + "/badge.png")
+        page = fetch(server.base + path, accept=BROWSER).decode()
+        if "Formative Assessment in Practice" not in page or "status-banner-valid" not in page:
+            raise BenchError("the credential page does not show the credential as valid")
+        png = fetch(server.base + path + "/badge.png")
+        page_result = measure(
+            "Cairn, GET the credential page (HTML)",
+            wrk,
+            script,
+            server,
+            path,
+            settings.verify_connections,
+            settings,
+            {"BENCH_ACCEPT": BROWSER},
+        )
+        # The JSON last, so the bare app is measured right after it.
         cairn_json = measure(
             "Cairn, GET the credential JSON",
             wrk,
             script,
-            base + path,
-            settings.connections,
-            settings,
-            accept,
-        )
-
-    body_file = workdir / "credential.json"
-    body_file.write_bytes(stored)
-    port = free_port()
-    bare_env = {**env, "BENCH_BODY_FILE": str(body_file)}
-    with serving(
-        gunicorn_command(port, settings.workers),
-        bare_env,
-        port,
-        "/credential",
-        workdir / "bare.log",
-    ) as base:
-        if fetch(base + "/credential") != stored:
-            raise BenchError("the bare Flask app does not serve the same bytes")
-        bare_json = measure(
-            "bare Flask, GET the same bytes",
-            wrk,
-            script,
-            base + "/credential",
+            server,
+            path,
             settings.connections,
             settings,
             accept,
@@ -460,26 +517,45 @@ def run(settings: Settings, wrk: str, workdir: Path) -> Report:
 
     # /api/verify is limited to 30 requests a minute per address; a benchmark from one address
     # must lift that, and only that, for its run.
-    png_file = workdir / "badge.png"
-    png_file.write_bytes(png)
     verify_env = {**env, "CAIRN_RATELIMIT_ENABLED": "false"}
-    port = free_port()
-    with serving(
-        cairn_command(port, settings.workers), verify_env, port, path, workdir / "verify.log"
-    ) as base:
-        answer = json.loads(fetch(base + "/api/verify", body=png, kind="image/png"))
+    at = port()
+    command = cairn_command(at, settings.workers, settings.threads)
+    with serving(command, verify_env, at, path, workdir / "verify.log") as server:
+        png_file = workdir / "badge.png"
+        png_file.write_bytes(png)
+        answer = json.loads(fetch(server.base + "/api/verify", body=png, kind="image/png"))
         if answer.get("valid") is not True:
             raise BenchError(f"/api/verify did not find the baked PNG valid: {answer}")
         verify = measure(
             "Cairn, POST /api/verify (baked PNG)",
             wrk,
             script,
-            base + "/api/verify",
+            server,
+            "/api/verify",
             settings.verify_connections,
             settings,
             {"BENCH_POST_FILE": str(png_file), "BENCH_CONTENT_TYPE": "image/png"},
         )
-    return Report(cairn_json, bare_json, verify, len(stored), len(png))
+
+    body_file = workdir / "credential.json"
+    body_file.write_bytes(stored)
+    at = port()
+    bare_env = {**env, "BENCH_BODY_FILE": str(body_file)}
+    command = gunicorn_command(at, settings.workers, settings.threads)
+    with serving(command, bare_env, at, "/credential", workdir / "bare.log") as server:
+        if fetch(server.base + "/credential") != stored:
+            raise BenchError("the bare Flask app does not serve the same bytes")
+        bare_json = measure(
+            "bare Flask, GET the same bytes",
+            wrk,
+            script,
+            server,
+            "/credential",
+            settings.connections,
+            settings,
+            accept,
+        )
+    return Report(cairn_json, bare_json, page_result, verify, len(stored), len(png))
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -512,7 +588,10 @@ def machine(wrk: str, load_before: str) -> list[str]:
 
 def table(results: list[Result]) -> list[str]:
     """The results as an aligned table."""
-    head = ["", "conns", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "requests", "errors"]
+    head = [
+        "", "conns", "requests/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "requests",
+        "CPU ms/req", "errors",
+    ]  # fmt: skip
     rows = [head]
     for r in results:
         errors = f"{r.socket_errors} socket, {r.bad_status} non-2xx"
@@ -526,6 +605,7 @@ def table(results: list[Result]) -> list[str]:
                 f"{r.p99_ms:.2f}",
                 f"{r.max_ms:.1f}",
                 str(r.requests),
+                f"{r.cpu_ms:.3f}",
                 errors,
             ]
         )
@@ -543,14 +623,46 @@ def table(results: list[Result]) -> list[str]:
     return lines
 
 
+def verdicts(report: Report) -> list[tuple[bool, str]]:
+    """Each of issue 16's serving targets: met or not, and the figures that say so."""
+    cairn, bare = report.cairn_json, report.bare_json
+    rate = cairn.per_second / bare.per_second if bare.per_second else 0.0
+    p99 = cairn.p99_ms / bare.p99_ms if bare.p99_ms else float("inf")
+    found = [
+        (
+            rate >= TARGET_RATE,
+            f"credential JSON requests/s {rate:.2f}x the bare Flask app's "
+            f"({cairn.per_second:.0f} / {bare.per_second:.0f}; target >= {TARGET_RATE}x)",
+        ),
+        (
+            p99 <= TARGET_P99_RATIO,
+            f"credential JSON p99 {p99:.2f}x the bare Flask app's "
+            f"({cairn.p99_ms:.1f} / {bare.p99_ms:.1f} ms; target <= {TARGET_P99_RATIO}x)",
+        ),
+    ]
+    for result, name in (
+        (report.page, "credential page (HTML)"),
+        (report.verify, "POST /api/verify"),
+    ):
+        found.append(
+            (
+                result.p99_ms < TARGET_P99_MS,
+                f"{name} p99 {result.p99_ms:.1f} ms at {result.connections} connections "
+                f"(target < {TARGET_P99_MS:.0f} ms)",
+            )
+        )
+    return found
+
+
 def print_report(report: Report, settings: Settings, wrk: str, load_before: str) -> None:
-    """The table, the machine and the ratio."""
+    """The table, the machine, the ratio and the targets."""
     cairn, bare = report.cairn_json, report.bare_json
     print(f"Cairn serving benchmark ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
     print("\n".join(machine(wrk, load_before)))
     print(
-        f"servers: gunicorn, {settings.workers} workers x 4 threads (gthread), "
-        "request log on (JSON), as `cairn serve` runs; CAIRN_ENV=production, SQLite"
+        f"servers: gunicorn, {settings.workers} workers x {settings.threads} threads (gthread), "
+        "both; Cairn as `cairn serve` runs it (request log on, JSON), the bare app with "
+        "gunicorn's access log on; CAIRN_ENV=production, SQLite"
     )
     print(
         f"client:  wrk, {settings.wrk_threads} threads on the same machine, keep-alive; "
@@ -561,17 +673,19 @@ def print_report(report: Report, settings: Settings, wrk: str, load_before: str)
         f"baked PNG {report.png_bytes} bytes"
     )
     print()
-    print("\n".join(table([cairn, bare, report.verify])))
+    print("\n".join(table([cairn, bare, report.page, report.verify])))
     print()
     print(
         f"RATIO Cairn / bare Flask: requests/s {cairn.per_second / bare.per_second:.2f}x, "
         f"p99 {cairn.p99_ms / bare.p99_ms:.2f}x (latency: above 1 means Cairn is slower)"
     )
     print(
-        f"/api/verify on a baked PNG at {report.verify.connections} connections: "
-        f"p50 {report.verify.p50_ms:.1f} ms, p99 {report.verify.p99_ms:.1f} ms, "
-        f"{report.verify.per_second:.1f} requests/s"
+        f"CPU per request (server processes, from /proc; the load-independent figure): Cairn "
+        f"{cairn.cpu_ms:.3f} ms, bare Flask {bare.cpu_ms:.3f} ms, "
+        f"{bare.cpu_ms / cairn.cpu_ms if cairn.cpu_ms else 0:.2f}x the bare app's rate per CPU"
     )
+    for met, text in verdicts(report):
+        print(f"{'PASS' if met else 'FAIL'}  {text}")
     if max(os.getloadavg()[0], float(load_before.split(",")[0])) > (os.cpu_count() or 1):
         print(
             "note: the load average was above the CPU count, so other processes shared the "
@@ -585,11 +699,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=10, help="timed seconds per run (10)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per run (3)")
     parser.add_argument("--connections", type=int, default=64, help="for the JSON runs (64)")
-    parser.add_argument("--verify-connections", type=int, default=8, help="for /api/verify (8)")
+    parser.add_argument(
+        "--verify-connections", type=int, default=8, help="for the page and /api/verify (8)"
+    )
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="gunicorn workers (one per core)"
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=8,
+        help="threads per worker, both servers (8, as cairn serve)",
+    )
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (2)")
+    parser.add_argument(
+        "--port", type=int, default=0, help="first of three ports to serve on (default: free ones)"
+    )
     args = parser.parse_args(argv)
     settings = Settings(
         duration=args.duration,
@@ -597,7 +722,9 @@ def main(argv: list[str] | None = None) -> int:
         connections=args.connections,
         verify_connections=args.verify_connections,
         workers=args.workers,
+        threads=args.threads,
         wrk_threads=args.wrk_threads,
+        port=args.port,
     )
     try:
         wrk = ensure_wrk()
@@ -614,7 +741,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print_report(report, settings, wrk, load_before)
     shutil.rmtree(workdir, ignore_errors=True)
-    bad = [r.label for r in (report.cairn_json, report.bare_json, report.verify) if r.bad_status]
+    results = (report.cairn_json, report.bare_json, report.page, report.verify)
+    bad = [r.label for r in results if r.bad_status]
     if bad:
         print(f"error: non-2xx answers in: {', '.join(bad)}", file=sys.stderr)
         return 1

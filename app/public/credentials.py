@@ -3,19 +3,21 @@ the downloads (baked PNG/SVG, QR codes, certificate)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, abort, g, redirect, render_template, request, url_for
-from werkzeug.http import is_resource_modified
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import is_resource_modified, parse_accept_header
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.formatting import page_locale
 from app.models import STATUS_LABELS, Image, IssuedCredential, Issuer
-from app.public import bp
+from app.public import bp, verdicts
 from app.public.ob2 import assertion_response, wants_ob2
 from app.qr import qr_png, qr_svg
 from app.services._core.errors import required
@@ -24,41 +26,60 @@ from app.services.delivery import queries as public_queries
 from app.services.learning import educators
 from app.services.org import queries as org_queries
 from app.services.verification import verifier as verification
-from app.wiring import fetcher, service_env
+from app.wiring import service_env
 from credentials import VerificationReport
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 #: Media types that get the stored document, in order of preference.
 JSON_TYPES = ("application/ld+json", "application/vc+ld+json", "application/json")
 JWT_TYPES = ("application/vc+jwt", "application/jwt", "text/plain")
 
 
-#: Where :func:`wants_html` keeps its answer for the rest of the request (the rate limiter's
-#: filter asks before the view does).
-_WANTS_HTML = "cairn.wants_html"
+@dataclass(frozen=True)
+class Negotiated:
+    """What an ``Accept`` header asks of a credential's URL: a page (``html``), else the stored
+    document as the best of :data:`JSON_TYPES` or of :data:`JWT_TYPES` (by its proof format)."""
+
+    html: bool
+    json_type: str
+    jwt_type: str
+
+    def media_type(self, proof_format: str) -> str:
+        """The media type a stored document of ``proof_format`` is served as."""
+        return self.jwt_type if proof_format == "jwt" else self.json_type
+
+
+@functools.lru_cache(maxsize=256)
+def negotiate(accept: str) -> Negotiated:
+    """The answer to one ``Accept`` header, parsed as Flask's ``request.accept_mimetypes`` is.
+    A browser asking for a page has ``text/html`` explicitly preferred to JSON; a client that
+    sends ``*/*`` (or nothing) is a machine and gets the credential itself. Clients send few
+    distinct headers, so each is parsed once per process."""
+    parsed = parse_accept_header(accept, MIMEAccept)
+    html = parsed["text/html"] if "text/html" in parsed.values() else 0
+    machine = max(parsed[t] if t in parsed.values() else 0 for t in (*JSON_TYPES, *JWT_TYPES))
+    return Negotiated(
+        html=html > 0 and html >= machine,
+        json_type=parsed.best_match(JSON_TYPES) or "application/ld+json",
+        jwt_type=parsed.best_match(JWT_TYPES) or "application/vc+jwt",
+    )
 
 
 def wants_html() -> bool:
-    """A browser asking for a page: ``text/html`` explicitly preferred to JSON. A client that
-    sends ``*/*`` (or nothing) is a machine and gets the credential itself."""
-    known: bool | None = request.environ.get(_WANTS_HTML)
-    if known is None:
-        known = request.environ[_WANTS_HTML] = _prefers_html()
-    return known
-
-
-def _prefers_html() -> bool:
+    """A browser asking for a page (:func:`negotiate`); ``?format=json`` always gets the
+    stored document."""
     if request.args.get("format") == "json":
         return False
-    accept = request.accept_mimetypes
-    html = accept["text/html"] if "text/html" in accept.values() else 0
-    machine = max(accept[t] if t in accept.values() else 0 for t in (*JSON_TYPES, *JWT_TYPES))
-    return html > 0 and html >= machine
+    return negotiate(request.headers.get("Accept", "")).html
 
 
-#: The stored credential never changes: it is signed once and never rewritten or deleted, and a
-#: revocation or suspension changes the status list, not these bytes. So any cache may keep
-#: them; a day (then a cheap ``304``) rather than a year bounds how long shared caches would go
-#: on serving a credential if one ever had to be withdrawn from its URL.
+#: The stored credential is never deleted, and a revocation or suspension changes the status
+#: list, not these bytes; it is signed again only once, if ever, when its recipient's name is
+#: added (``awarding/naming.py``: a new entity tag; the earlier version still verifies). So any
+#: cache may keep them; a day (then a cheap ``304``) rather than a year bounds how long shared
+#: caches would go on serving an earlier version, or a credential withdrawn from its URL.
 DOCUMENT_CACHE = "public, max-age=86400"
 
 
@@ -69,25 +90,46 @@ def document_etag(body: bytes, media_type: str) -> str:
     return f"{hashlib.sha256(body).hexdigest()}-{media_type.rpartition('/')[2]}"
 
 
-def stored_document(found: public_queries.Stored) -> BaseResponse:
-    """The credential exactly as signed and stored: never re-serialised, never re-signed; a
-    request whose ``If-None-Match`` names its entity tag gets ``304``."""
-    if found.proof_format == "jwt":
-        best = request.accept_mimetypes.best_match(JWT_TYPES) or "application/vc+jwt"
-    else:
-        best = request.accept_mimetypes.best_match(JSON_TYPES) or "application/ld+json"
+@dataclass(frozen=True)
+class DocumentAnswer:
+    """The answer to a request for a stored document: ``200`` with the bytes, or ``304`` (empty)
+    when the request's ``If-None-Match`` names the representation's entity tag."""
+
+    status: int
+    media_type: str
+    etag: str
+    body: bytes
+
+    #: What every answer carries besides its type, length and entity tag.
+    HEADERS = (
+        ("Access-Control-Allow-Origin", "*"),
+        ("Cache-Control", DOCUMENT_CACHE),
+        ("Vary", "Accept"),
+    )
+
+
+def document_answer(
+    found: public_queries.Stored, media_type: str, environ: WSGIEnvironment
+) -> DocumentAnswer:
+    """The credential exactly as signed and stored, as ``media_type``: never re-serialised,
+    never re-signed. Decided from the WSGI environment alone, so the fast lane
+    (:mod:`app.public.documents`) and the view answer alike."""
     body = found.document.encode("utf-8")
-    etag = document_etag(body, best)
+    etag = document_etag(body, media_type)
     # Only If-None-Match can apply (there is no Last-Modified, and no ranges are offered);
     # werkzeug's make_conditional would also add a Date header the server already sends.
-    unchanged = "HTTP_IF_NONE_MATCH" in request.environ and not is_resource_modified(
-        request.environ, etag=etag
-    )
-    response = Response(b"" if unchanged else body, status=304 if unchanged else 200, mimetype=best)
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Cache-Control"] = DOCUMENT_CACHE
-    response.headers["Vary"] = "Accept"
-    response.set_etag(etag)
+    if "HTTP_IF_NONE_MATCH" in environ and not is_resource_modified(environ, etag=etag):
+        return DocumentAnswer(304, media_type, etag, b"")
+    return DocumentAnswer(200, media_type, etag, body)
+
+
+def stored_document(found: public_queries.Stored) -> BaseResponse:
+    """:func:`document_answer` for this request, as a response."""
+    media_type = negotiate(request.headers.get("Accept", "")).media_type(found.proof_format)
+    answer = document_answer(found, media_type, request.environ)
+    response = Response(answer.body, status=answer.status, mimetype=answer.media_type)
+    response.headers.extend(DocumentAnswer.HEADERS)
+    response.set_etag(answer.etag)
     return response
 
 
@@ -124,7 +166,7 @@ def credential(credential_id: str) -> BaseResponse | str:
     issuer = _issuer_of(found)
     env = service_env()
     view = downloads.view(found, env.base_url)
-    report = verification.verify(found.document, env=env, fallback=fetcher())
+    report = verdicts.report_for(found, issuer, env)
     state = verification.state_of(found)
     holder = is_holder(found)
     page = render_template(

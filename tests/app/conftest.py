@@ -28,6 +28,7 @@ from sqlalchemy import text
 from app import create_app
 from app.extensions import db
 from app.models import Achievement, IssuedCredential, Issuer, StaffAccount
+from app.public import documents
 from app.services.awarding import issuing
 from app.services.awarding.issuing import AwardInput
 from app.services.org import account_sessions, achievements, issuers, staff
@@ -97,6 +98,7 @@ def rate_limited_app(tmp_path: Path, **settings: Any) -> Iterator[Flask]:
         yield application
         db.session.remove()
         db.engine.dispose()
+        documents.dispose(application)
 
 
 @pytest.fixture
@@ -126,6 +128,7 @@ def app(tmp_path: Path) -> Iterator[Flask]:
         yield application
         db.session.remove()
         db.engine.dispose()
+        documents.dispose(application)
 
 
 @pytest.fixture

@@ -53,6 +53,17 @@ def credential(
 
 
 @pytest.fixture
+def jwt_credential(
+    make_issuer: Callable[..., Issuer],
+    make_achievement: Callable[..., Achievement],
+    make_award: Callable[..., IssuedCredential],
+) -> IssuedCredential:
+    """A credential of an issuer that signs VC-JWTs."""
+    issuer = make_issuer("JWT Academy", proof_format="jwt")
+    return make_award(issuer, make_achievement(issuer))
+
+
+@pytest.fixture
 def set_clock(app: Flask) -> Callable[[datetime], None]:
     """Move the application's clock (the wiring keeps the clock it was built with)."""
 

@@ -6,7 +6,6 @@ rate limiter stepping aside only for read-only documents."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 
 import pytest
 from flask import Flask
@@ -14,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from app.extensions import db
-from app.models import Achievement, IssuedCredential, Issuer
+from app.models import IssuedCredential, Issuer
 from app.public import skips_rate_limiting
 from app.services.awarding import revocation
 from app.services.delivery import visibility
@@ -43,16 +42,6 @@ def get(client: FlaskClient, path: str, accept: str | None = None, **headers: st
 
 def etag_of(body: bytes, subtype: str) -> str:
     return f"{hashlib.sha256(body).hexdigest()}-{subtype}"
-
-
-@pytest.fixture
-def jwt_credential(
-    make_issuer: Callable[..., Issuer],
-    make_achievement: Callable[..., Achievement],
-    make_award: Callable[..., IssuedCredential],
-) -> IssuedCredential:
-    issuer = make_issuer("JWT Academy", proof_format="jwt")
-    return make_award(issuer, make_achievement(issuer))
 
 
 # ---------------------------------------------------------------------------- 200
