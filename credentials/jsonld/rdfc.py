@@ -57,6 +57,13 @@ def iri(value: str) -> str:
     return "<" + value + ">"
 
 
+def escape_literal(value: str) -> str:
+    """The inside of a canonical N-Quads literal (without its quotes)."""
+    if _NEEDS_LITERAL_ESCAPE.search(value):
+        return value.translate(_LITERAL_ESCAPES)
+    return value
+
+
 def literal(value: str, datatype: str | None, language: str | None) -> str:
     """A literal in canonical N-Quads form."""
     if _NEEDS_LITERAL_ESCAPE.search(value):
@@ -129,10 +136,15 @@ class _Canonicalizer:
     def __init__(self, quads: list[Quad]) -> None:
         self.quads = quads
         self.by_blank: dict[str, list[Quad]] = {}
+        # Quads _line must write with labels: those with a blank node or a graph name.
+        self.with_blanks: set[Quad] = set()
         for quad in quads:
+            if quad[3] is not None:
+                self.with_blanks.add(quad)
             for position in (0, 2, 3):
                 component = quad[position]
                 if isinstance(component, Blank):
+                    self.with_blanks.add(quad)
                     bucket = self.by_blank.setdefault(component, [])
                     if not bucket or bucket[-1] is not quad:
                         bucket.append(quad)
@@ -234,7 +246,13 @@ class _Canonicalizer:
                 for existing in issuer.issued:  # dicts keep issue order
                     self.canonical.issue(existing)
         canonical = self.canonical.issued
-        return "".join(sorted(_line(q, canonical.__getitem__) for q in self.quads))
+        label = canonical.__getitem__
+        lines = [
+            _line(q, label) if q in self.with_blanks else f"{q[0]} {q[1]} {q[2]} .\n"
+            for q in self.quads
+        ]
+        lines.sort()
+        return "".join(lines)
 
 
 def canonicalize(quads: list[Quad]) -> str:
