@@ -377,6 +377,18 @@ def canonize(document: Any, loader: DocumentLoader) -> str:
     return result
 
 
+def canonize_general(document: Any, loader: DocumentLoader) -> str:
+    """:func:`canonize` always by the general path (JSON-LD expansion, node map, RDFC-1.0),
+    never from a shape template, and building none: the reference the fast path is tested
+    against."""
+
+    def step(processor: CachingProcessor, doc: Any) -> str:
+        return canonicalize(processor.quads(processor.strict_expand(doc)))
+
+    result: str = _run(document, loader, step)
+    return result
+
+
 def _find_cause(exc: BaseException, kind: type[UnknownContext]) -> UnknownContext | None:
     seen = 0
     current: BaseException | None = exc

@@ -312,6 +312,8 @@ class TemplateCache:
         self.by_skeleton: dict[str, list[tuple[tuple[int, ...], dict[tuple[str, ...], Template]]]]
         self.by_skeleton = {}
         self.size = 0
+        #: documents answered from a template (tests check the fast path is really taken)
+        self.hits = 0
         self.sightings: dict[str, int] = {}
         self.failures: dict[str, int] = {}
 
@@ -320,7 +322,10 @@ class TemplateCache:
         for fixed, templates in self.by_skeleton.get(shape, ()):
             template = templates.get(tuple([leaves[index] for index in fixed]))
             if template is not None:
-                return template.fill(leaves)
+                quads = template.fill(leaves)
+                if quads is not None:
+                    self.hits += 1
+                return quads
         return None
 
     def wants(self, shape: str) -> bool:
