@@ -136,15 +136,22 @@ class _Canonicalizer:
     def __init__(self, quads: list[Quad]) -> None:
         self.quads = quads
         self.by_blank: dict[str, list[Quad]] = {}
-        # Quads _line must write with labels: those with a blank node or a graph name.
-        self.with_blanks: set[Quad] = set()
+        # Most quads of a credential have no blank node and no graph name: their lines are
+        # written directly, and only the others are indexed and labelled.
+        self.plain: list[Quad] = []
+        self.labelled: list[Quad] = []
         for quad in quads:
-            if quad[3] is not None:
-                self.with_blanks.add(quad)
+            if (
+                quad[3] is None
+                and quad[0].__class__ is not Blank
+                and quad[2].__class__ is not Blank
+            ):
+                self.plain.append(quad)
+                continue
+            self.labelled.append(quad)
             for position in (0, 2, 3):
                 component = quad[position]
                 if isinstance(component, Blank):
-                    self.with_blanks.add(quad)
                     bucket = self.by_blank.setdefault(component, [])
                     if not bucket or bucket[-1] is not quad:
                         bucket.append(quad)
@@ -247,10 +254,8 @@ class _Canonicalizer:
                     self.canonical.issue(existing)
         canonical = self.canonical.issued
         label = canonical.__getitem__
-        lines = [
-            _line(q, label) if q in self.with_blanks else f"{q[0]} {q[1]} {q[2]} .\n"
-            for q in self.quads
-        ]
+        lines = [f"{s} {p} {o} .\n" for s, p, o, _ in self.plain]
+        lines.extend(_line(q, label) for q in self.labelled)
         lines.sort()
         return "".join(lines)
 
