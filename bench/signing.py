@@ -371,22 +371,29 @@ def bundled_context_files() -> dict[str, str]:
     return {url: str(CONTEXT_DIR / name) for url, name in BUNDLED_CONTEXTS.items()}
 
 
+def run_process(
+    command: list[str], stdin: str | None, cwd: Path | None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` to completion with ``stdin`` as its input, capturing its output."""
+    return subprocess.run(
+        command,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=cwd,
+        timeout=1800,
+        check=False,
+    )
+
+
 def vcjs(request: Mapping[str, Any], node: str) -> dict[str, Any]:
     """Run one request through the harness.
 
     :raises BenchError: when it fails.
     """
     payload = json.dumps({**request, "contexts": bundled_context_files()})
-    completed = subprocess.run(
-        [node, str(HARNESS)],
-        input=payload,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=NODE_DIR,
-        timeout=900,
-        check=False,
-    )
+    completed = run_process([node, str(HARNESS)], payload, NODE_DIR)
     try:
         response: dict[str, Any] = json.loads(completed.stdout)
     except json.JSONDecodeError:
@@ -432,16 +439,7 @@ def timed_run(command: list[str], stdin: str | None, cwd: Path | None = None) ->
     """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    completed = subprocess.run(
-        command,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=cwd,
-        timeout=1800,
-        check=False,
-    )
+    completed = run_process(command, stdin, cwd)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

@@ -73,35 +73,36 @@ def skeleton(document: Any) -> tuple[str, list[str]] | None:
 
 
 def _walk(value: Any, parts: list[str], leaves: list[str]) -> None:
-    # Strings (most values) are handled inline: this walk runs for every document.
     kind = value.__class__
     if kind is dict:
+        # The keys first (repr of a str is quoted and escaped, so they cannot run together),
+        # then the values, each of which encodes its own end.
         parts.append("{")
-        for key, item in value.items():
-            # repr of a str is unambiguous (quoted, escaped), so keys cannot run together
-            parts.append(repr(key))
-            if item.__class__ is str:
-                leaves.append(item)
-                parts.append("s")
-            else:
-                _walk(item, parts, leaves)
-        parts.append("}")
+        parts.extend(map(repr, value))
+        parts.append("|")
+        items: Any = value.values()
+        close = "}"
     elif kind is list:
         parts.append("[")
-        for item in value:
-            if item.__class__ is str:
-                leaves.append(item)
-                parts.append("s")
-            else:
-                _walk(item, parts, leaves)
-        parts.append("]")
+        items = value
+        close = "]"
     elif kind is str:
         leaves.append(value)
         parts.append("s")
+        return
     elif kind is bool or kind is int or value is None:
         parts.append(f"<{value!r}>")
+        return
     else:  # floats (integral ones become integers on the general path), anything odd
         raise _NotTemplatable
+    for item in items:
+        # Strings (most values) inline: this walk runs for every document.
+        if item.__class__ is str:
+            leaves.append(item)
+            parts.append("s")
+        else:
+            _walk(item, parts, leaves)
+    parts.append(close)
 
 
 def _leaf_keys(document: Any) -> list[str | None]:
