@@ -137,6 +137,10 @@ class Template:
     pool: list[Any] = field(init=False, compare=False)
     #: :attr:`quads` with every component an index into the pool
     indexed: list[tuple[int, int, int, int]] = field(init=False, compare=False)
+    #: ``(leaf index, suffix)`` of the literal slots, then ``(leaf index, (scheme, slashes))``
+    #: of the IRI slots: the order their values follow the constants in the pool
+    literal_slots: list[tuple[int, str]] = field(init=False, compare=False)
+    iri_slots: list[tuple[int, tuple[str, bool]]] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         pool: list[Any] = []
@@ -146,31 +150,33 @@ class Template:
                 if component.__class__ is not int and (component, type(component)) not in where:
                     where[(component, type(component))] = len(pool)
                     pool.append(component)
+        literals = [n for n, (_, kind, _) in enumerate(self.slots) if kind == _LITERAL]
+        iris = [n for n, (_, kind, _) in enumerate(self.slots) if kind != _LITERAL]
+        place = {n: len(pool) + position for position, n in enumerate(literals + iris)}
         indexed = [
-            tuple(len(pool) + c if c.__class__ is int else where[(c, type(c))] for c in quad)
+            tuple(place[c] if c.__class__ is int else where[(c, type(c))] for c in quad)
             for quad in self.quads
         ]
         object.__setattr__(self, "pool", pool)
         object.__setattr__(self, "indexed", indexed)
+        object.__setattr__(self, "literal_slots", [self.slots[n][::2] for n in literals])
+        object.__setattr__(self, "iri_slots", [self.slots[n][::2] for n in iris])
 
     def fill(self, leaves: list[str]) -> list[Quad] | None:
         """The document's quads, or ``None`` when a value does not fit its slot."""
-        values: list[str] = []
-        for index, kind, extra in self.slots:
+        # Tight loops: this and RDFC-1.0 are most of the per-document work.
+        values = [f'"{escape_literal(leaves[i])}"{suffix}' for i, suffix in self.literal_slots]
+        for index, found_with in self.iri_slots:
             value = leaves[index]
-            if kind == _LITERAL:
-                values.append('"' + escape_literal(value) + '"' + extra)
-                continue
             scheme, _, rest = value.partition(":")
             if (
-                (scheme, rest.startswith("//")) != extra
+                (scheme, rest.startswith("//")) != found_with
                 or not ABSOLUTE_IRI.match(value)
                 or value in self.colon_terms
             ):
                 return None
             values.append(iri(value))
         pool = self.pool + values
-        # Fully-indexed quads make this a tight loop (it is most of the per-document work).
         return list(
             dict.fromkeys([(pool[s], pool[p], pool[o], pool[g]) for s, p, o, g in self.indexed])
         )
