@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from flask import Flask
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+if TYPE_CHECKING:
+    from flask import Flask
+    from sqlalchemy.engine import Engine
 
-from app import formatting, ops, rate_limits, wiring
-from app.config import DEFAULTS, apply_defaults, check_config
-from app.extensions import csrf, db, limiter, migrate
-from app.json_provider import CairnJSONProvider
+# Flask, SQLAlchemy and the application's modules are imported inside the functions below, not
+# here: every module under app/ imports this package first, and the library-level commands
+# (`cairn sign`, `cairn verify`) need none of it (importing it all costs over a second).
 
 MIGRATIONS = str(Path(__file__).parent / "migrations")
 
@@ -25,6 +24,13 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
     :raises ConfigError: for a missing or unsafe setting outside development.
     """
+    from flask import Flask
+
+    from app import formatting, ops, wiring
+    from app.config import DEFAULTS, apply_defaults, check_config
+    from app.extensions import csrf, db, limiter, migrate
+    from app.json_provider import CairnJSONProvider
+
     app = Flask(__name__, instance_relative_config=True)
     app.json = CairnJSONProvider(app)
     app.config.from_mapping(DEFAULTS)
@@ -65,6 +71,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _derived_settings(app: Flask) -> None:
+    from app import rate_limits
+
     config = app.config
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     engine_options: dict[str, Any] = {"pool_pre_ping": True}
@@ -94,6 +102,7 @@ def tune_database(engine: Engine) -> None:
     """SQLite's settings for each new connection (nothing for other databases)."""
     if engine.dialect.name != "sqlite":
         return
+    from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(connection: Any, record: Any) -> None:

@@ -15,17 +15,20 @@ import hashlib
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from pyld import jsonld
 
@@ -39,11 +42,13 @@ from credentials import (
     decode_public_key,
     encode_public_key,
     encode_secret_key,
+    identity_object,
     proofs_of,
     unsecured,
     verify_credential,
     verify_proof,
 )
+from credentials.jsonld.canonize import canonize_general
 from keys import SigningKey, generate_key
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,10 +79,19 @@ class Settings:
     node_n: int
     naive_n: int
     naive_seconds: float
+    batch_n: int
 
 
-FULL = Settings(cairn_n=2000, cairn_seconds=5.0, node_n=1000, naive_n=300, naive_seconds=5.0)
-QUICK = Settings(cairn_n=200, cairn_seconds=1.0, node_n=100, naive_n=20, naive_seconds=1.0)
+FULL = Settings(
+    cairn_n=2000, cairn_seconds=5.0, node_n=1000, naive_n=300, naive_seconds=5.0, batch_n=2000
+)
+QUICK = Settings(
+    cairn_n=200, cairn_seconds=1.0, node_n=100, naive_n=20, naive_seconds=1.0, batch_n=200
+)
+#: The issue's targets: ``cairn sign --batch`` against vc.js signing the same batch, and the
+#: full verifier against vc.js's verifyCredential.
+SIGN_TARGET = 10.0
+VERIFY_TARGET = 5.0
 
 
 @dataclass(frozen=True)
@@ -211,6 +225,47 @@ def realistic(issuer_id: str) -> dict[str, Any]:
     }
 
 
+def batch_credentials(issuer_id: str, n: int) -> list[dict[str, Any]]:
+    """``n`` distinct 'realistic' credentials of one achievement, differing as Cairn's awards do:
+    credential id, recipient (a salted email hash and a name, as ``credentials.build`` makes
+    them), dates, status index and evidence (none, one or two items, with their own ids and
+    texts)."""
+    base = "https://badges.cairn.example"
+    batch = []
+    for number in range(n):
+        credential = realistic(issuer_id)
+        uid = hashlib.sha256(f"credential {number}".encode()).hexdigest()
+        uid = f"{uid[:8]}-{uid[8:12]}-4{uid[13:16]}-8{uid[17:20]}-{uid[20:32]}"
+        credential["id"] = f"{base}/credentials/{uid}"
+        subject = credential["credentialSubject"]
+        del subject["id"]
+        salt = hashlib.sha256(f"salt {number}".encode()).hexdigest()[:16]
+        subject["identifier"] = [
+            identity_object(f"learner{number}@school{number % 7}.example.org", salt=salt),
+            identity_object(f"Learner Nº{number}", identity_type="name", salt=None, hashed=False),
+        ]
+        when = (CREATED + timedelta(seconds=number)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        credential["validFrom"] = credential["awardedDate"] = when
+        evidence = [
+            {
+                "id": f"{base}/evidence/{uid}/{item}",
+                "type": ["Evidence"],
+                "name": f"Session {item} of learner {number}",
+                "narrative": f'Observed on day {number % 28 + 1}: "led the session".',
+            }
+            for item in range(number % 3)
+        ]
+        if evidence:
+            credential["evidence"] = evidence
+        else:
+            del credential["evidence"]
+        index = str((number * 7919) % 131072)
+        credential["credentialStatus"]["id"] = f"{base}/status/1#{index}"
+        credential["credentialStatus"]["statusListIndex"] = index
+        batch.append(credential)
+    return batch
+
+
 CREDENTIALS: dict[str, Callable[[str], dict[str, Any]]] = {
     "impl-guide": impl_guide,
     "realistic": realistic,
@@ -316,22 +371,29 @@ def bundled_context_files() -> dict[str, str]:
     return {url: str(CONTEXT_DIR / name) for url, name in BUNDLED_CONTEXTS.items()}
 
 
+def run_process(
+    command: list[str], stdin: str | None, cwd: Path | None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` to completion with ``stdin`` as its input, capturing its output."""
+    return subprocess.run(
+        command,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=cwd,
+        timeout=1800,
+        check=False,
+    )
+
+
 def vcjs(request: Mapping[str, Any], node: str) -> dict[str, Any]:
     """Run one request through the harness.
 
     :raises BenchError: when it fails.
     """
     payload = json.dumps({**request, "contexts": bundled_context_files()})
-    completed = subprocess.run(
-        [node, str(HARNESS)],
-        input=payload,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=NODE_DIR,
-        timeout=900,
-        check=False,
-    )
+    completed = run_process([node, str(HARNESS)], payload, NODE_DIR)
     try:
         response: dict[str, Any] = json.loads(completed.stdout)
     except json.JSONDecodeError:
@@ -356,6 +418,115 @@ def node_versions(node: str) -> str:
         )
         packages.append(f"{name.rpartition('/')[2]} {installed}")
     return f"Node {version}; " + ", ".join(packages)
+
+
+# --- end to end: cairn sign --batch against vc.js on the same batch ------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    """One subprocess: wall seconds from spawn to exit (start-up included), its CPU seconds."""
+
+    wall: float
+    cpu: float
+    stdout: str
+
+
+def timed_run(command: list[str], stdin: str | None, cwd: Path | None = None) -> Run:
+    """Run ``command`` to completion, timing it from spawn to exit.
+
+    :raises BenchError: when it fails.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    completed = run_process(command, stdin, cwd)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if completed.returncode != 0:
+        raise BenchError(
+            f"{command[0]} failed ({completed.returncode}): {completed.stderr[-2000:]}"
+        )
+    return Run(wall, cpu, completed.stdout)
+
+
+def against(value: float, target: float) -> str:
+    """``PASS``/``FAIL`` against a ratio target."""
+    return f"{'PASS' if value >= target else 'FAIL'} (target {target:g}x)"
+
+
+def bench_end_to_end(n: int, node: str | None) -> list[str]:
+    """``cairn sign --batch`` on ``n`` distinct credentials, as a subprocess, against vc.js
+    signing the same ``n`` in one Node process (``sign_batch`` op); both timed from spawn to
+    exit, so start-up, reading the credentials and writing the signed ones are included."""
+    key = new_key()
+    batch = batch_credentials(key.did, n)
+    cairn = str(Path(sys.executable).with_name("cairn"))
+    created = "2025-01-01T12:00:00Z"
+    rows: list[tuple[str, Run]] = []
+    with tempfile.TemporaryDirectory(prefix="cairn-sign-bench-") as work:
+        jsonl = Path(work) / "batch.jsonl"
+        jsonl.write_text("".join(json.dumps(c) + "\n" for c in batch), "utf-8")
+        key_file = Path(work) / "key.pem"
+        key_file.write_bytes(
+            key.signing_key.private_key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        key_file.chmod(0o600)
+        command = [cairn, "sign", "--batch", str(jsonl), "--key", str(key_file)]
+        command += ["--created", created, "--verification-method", key.verification_method]
+        for label, extra in (
+            ("cairn sign --batch", []),
+            ("  ... --no-schema-check", ["--no-schema-check"]),
+        ):
+            print(f"  end to end: {label.strip(' .')} ...", file=sys.stderr, flush=True)
+            rows.append((label, timed_run(command + extra, None)))
+    signed = [json.loads(line) for line in rows[0][1].stdout.splitlines()]
+    unchecked = [json.loads(line) for line in rows[1][1].stdout.splitlines()]
+    if len(signed) != n or signed != unchecked:
+        raise BenchError("cairn sign --batch gave a different output with --no-schema-check")
+    cross_check = "not run (--no-node)"
+    js: Run | None = None
+    if node is not None:
+        print("  end to end: vc.js sign_batch ...", file=sys.stderr, flush=True)
+        request = {
+            "op": "sign_batch",
+            "credentials": batch,
+            "key": key.harness_key(),
+            "date": created,
+            "contexts": bundled_context_files(),
+        }
+        js = timed_run([node, str(HARNESS)], json.dumps(request), cwd=NODE_DIR)
+        by_vcjs = json.loads(js.stdout)["signed"]
+        # Same key, same `created`, deterministic Ed25519: every proofValue must be identical.
+        for number, (ours, theirs) in enumerate(zip(signed, by_vcjs, strict=True)):
+            if ours["proof"][0]["proofValue"] != theirs["proof"]["proofValue"]:
+                raise BenchError(f"vc.js and cairn sign --batch differ on credential {number}")
+        rows.append(("vc.js, one Node process", js))
+        cross_check = f"all {n} proofValues identical to vc.js's (same key and created)"
+    lines = [
+        f"end to end: {n} distinct 'realistic' credentials (recipient, id, dates, status, "
+        "evidence vary), one process each, timed from spawn to exit",
+        f"  cross-check with vc.js: {cross_check}",
+        f"  {'':36}{'wall':>10}{'rate (wall)':>16}{'CPU':>10}{'rate (CPU)':>16}",
+    ]
+    for label, run in rows:
+        lines.append(
+            f"  {label:36}{run.wall:9.2f}s{n / run.wall:14.1f}/s"
+            f"{run.cpu:9.2f}s{n / run.cpu:14.1f}/s"
+        )
+    if js is not None:
+        for label, run in rows[:2]:
+            wall_ratio = js.wall / run.wall
+            cpu_ratio = js.cpu / run.cpu
+            lines.append(
+                f"  RATIO {label.strip(' .') + ' / vc.js':30}{wall_ratio:>25.2f}x"
+                f"{cpu_ratio:>25.2f}x  {against(wall_ratio, SIGN_TARGET)}"
+            )
+    return lines
 
 
 # --- report -------------------------------------------------------------------------------
@@ -405,6 +576,13 @@ def bench_credential(name: str, settings: Settings, node: str | None) -> list[st
     sign = measure(
         lambda: cairn_sign(credential, key, loader), settings.cairn_n, settings.cairn_seconds
     )
+    # The signing row above is the shape-template path (the same shape recurs); these two show
+    # what the template saves over JSON-LD expansion (credentials/jsonld/shapes.py).
+    print(f"  {name}: canonicalise, template and general path ...", file=sys.stderr, flush=True)
+    if canonize_general(credential, loader) != nquads:
+        raise BenchError(f"the shape template and the general path differ on {name}")
+    templated = measure(lambda: canonize(credential, loader), settings.cairn_n, 1.0)
+    general = measure(lambda: canonize_general(credential, loader), settings.cairn_n, 1.0)
     print(f"  {name}: Cairn verify ...", file=sys.stderr, flush=True)
     verify = measure(lambda: cairn_verify(signed, loader), settings.cairn_n, settings.cairn_seconds)
     # The whole verifier (every named check, JSON Schema included) is more than vc.js's
@@ -478,7 +656,18 @@ def bench_credential(name: str, settings: Settings, node: str | None) -> list[st
         f"  {'vc.js':28}{cell(js_sign):>26}{cell(js_verify):>26}",
         f"  {'RATIO Cairn / vc.js':28}{ratio(sign, js_sign):>26}{ratio(verify, js_verify):>26}",
     ]
+    lines.append(f"  {'canonicalise: template':28}{cell(templated):>26}")
+    lines.append(
+        f"  {'canonicalise: general path':28}{cell(general):>26}"
+        f"{'':>14}(template {ratio(templated, general)} faster)"
+    )
     lines.append(f"  {'Cairn, every check (schema…)':28}{'':>26}{cell(full):>26}")
+    if js_verify is not None:
+        full_ratio = full.per_second / js_verify.per_second
+        lines.append(
+            f"  {'RATIO every check / vc.js':28}{'':>26}{full_ratio:>25.2f}x  "
+            f"{against(full_ratio, VERIFY_TARGET)}"
+        )
     for label, rate, same in naive:
         note = "same proofValue as Cairn" if same else "DIFFERENT bytes from Cairn"
         lines.append(f"  {label:28}{cell(rate):>26}{'':>14}({note})")
@@ -493,8 +682,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--credential", choices=[*CREDENTIALS, "all"], default="all", help="which credential"
     )
+    parser.add_argument(
+        "--batch-n", type=int, help="credentials in the end-to-end batch (2000; --quick 200)"
+    )
+    parser.add_argument(
+        "--only-end-to-end", action="store_true", help="only the cairn sign --batch comparison"
+    )
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else FULL
+    batch_n = args.batch_n or settings.batch_n
 
     node: str | None = None
     if not args.no_node:
@@ -509,7 +705,10 @@ def main(argv: list[str] | None = None) -> int:
 
     names = list(CREDENTIALS) if args.credential == "all" else [args.credential]
     try:
-        tables = [bench_credential(name, settings, node) for name in names]
+        tables = (
+            [] if args.only_end_to_end else [bench_credential(n, settings, node) for n in names]
+        )
+        tables.append(bench_end_to_end(batch_n, node))
         header = machine()
         if node is not None:
             header.append(f"node:    {node_versions(node)}")

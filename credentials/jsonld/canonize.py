@@ -29,6 +29,7 @@ from pyld.identifier_issuer import IdentifierIssuer
 
 from credentials.errors import JsonLdFailure, UndefinedTerm, UnknownContext
 from credentials.jsonld.rdfc import Quad, canonicalize
+from credentials.jsonld.shapes import TemplateCache, build, skeleton
 from credentials.jsonld.to_rdf import ABSOLUTE_IRI, node_map_quads
 
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ class CachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         # so a context one loader served would leak into every other loader.
         self.resolver = ContextResolver(_LRU(256), loader)
         self._dropped_terms: list[str] = []
+        # RDF of recurring document shapes (credentials/jsonld/shapes.py).
+        self.templates = TemplateCache()
 
     def _dropped(self, expanded_property: str | None) -> None:
         self._dropped_terms.append(
@@ -181,6 +184,34 @@ class CachingProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         self._create_node_map(expanded, node_map, "@default", issuer)
         return node_map_quads(node_map, issuer)
 
+    def colon_terms(self) -> frozenset[str]:
+        """Terms of every context processed so far that contain ``:`` (an absolute IRI in a
+        document could be one of them, and would then not stand for itself)."""
+        found: set[str] = set()
+        for _, _, result in self._memo.entries.values():
+            if isinstance(result, dict):
+                found.update(term for term in result.get("mappings", {}) if ":" in term)
+        return frozenset(found)
+
+    def templated_quads(self, document: dict[str, Any], shape: tuple[str, list[str]]) -> list[Quad]:
+        """The general path's quads for ``document``, building a shape template when its shape
+        recurs (called under the lock, on a document :func:`skeleton` accepted)."""
+        quads = self.quads(self.strict_expand(document))
+        name, leaves = shape
+        if self.templates.wants(name):
+            made = build(
+                document,
+                leaves,
+                quads,
+                lambda probe: self.quads(self.strict_expand(probe)),
+                self.colon_terms(),
+            )
+            if made is None:
+                self.templates.failed(name)
+            else:
+                self.templates.add(name, leaves, *made)
+        return quads
+
 
 class _LRU(dict[Any, Any]):
     """The cache pyld's ContextResolver expects (``get``/``__setitem__``), bounded in size."""
@@ -239,6 +270,16 @@ def _integral_floats_to_int(value: Any) -> Any:
     return value
 
 
+def _has_number(document: Any) -> bool:
+    kind = document.__class__
+    if kind is dict or kind is list:
+        for item in document.values() if kind is dict else document:
+            if item.__class__ is not str and _has_number(item):
+                return True
+        return False
+    return kind is not str and kind is not bool and document is not None
+
+
 def unportable_numbers(document: Any, path: str = "$") -> list[str]:
     """Numbers that JSON-LD processors turn into different RDF, so a signature over them would
     not verify everywhere: integers beyond 2**53 (JavaScript rounds them) and tiny fractions
@@ -246,6 +287,12 @@ def unportable_numbers(document: Any, path: str = "$") -> list[str]:
 
     :returns: JSON paths of the offending values (empty when the document is portable).
     """
+    if path == "$":
+        try:
+            if not _has_number(document):
+                return []  # the common case, checked without building a path for every value
+        except RecursionError:
+            pass  # reported below as before
     found: list[str] = []
     if isinstance(document, bool):
         return found
@@ -313,6 +360,27 @@ def canonize(document: Any, loader: DocumentLoader) -> str:
     :raises UnknownContext: when the document names a context the loader does not bundle.
     :raises JsonLdFailure: for any other JSON-LD error or an unreasonably complex graph.
     """
+
+    shape = skeleton(document) if isinstance(document, dict) else None
+    if shape is not None:
+        # A recurring shape: fill its template instead of expanding (credentials/jsonld/shapes.py).
+        quads = loader.processor().templates.quads(*shape)
+        if quads is not None:
+            return canonicalize(quads)
+
+    def step(processor: CachingProcessor, doc: Any) -> str:
+        if shape is not None:  # no floats, so _prepare left the document as it was
+            return canonicalize(processor.templated_quads(doc, shape))
+        return canonicalize(processor.quads(processor.strict_expand(doc)))
+
+    result: str = _run(document, loader, step)
+    return result
+
+
+def canonize_general(document: Any, loader: DocumentLoader) -> str:
+    """:func:`canonize` always by the general path (JSON-LD expansion, node map, RDFC-1.0),
+    never from a shape template, and building none: the reference the fast path is tested
+    against."""
 
     def step(processor: CachingProcessor, doc: Any) -> str:
         return canonicalize(processor.quads(processor.strict_expand(doc)))

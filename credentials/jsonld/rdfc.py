@@ -57,6 +57,13 @@ def iri(value: str) -> str:
     return "<" + value + ">"
 
 
+def escape_literal(value: str) -> str:
+    """The inside of a canonical N-Quads literal (without its quotes)."""
+    if _NEEDS_LITERAL_ESCAPE.search(value):
+        return value.translate(_LITERAL_ESCAPES)
+    return value
+
+
 def literal(value: str, datatype: str | None, language: str | None) -> str:
     """A literal in canonical N-Quads form."""
     if _NEEDS_LITERAL_ESCAPE.search(value):
@@ -129,7 +136,19 @@ class _Canonicalizer:
     def __init__(self, quads: list[Quad]) -> None:
         self.quads = quads
         self.by_blank: dict[str, list[Quad]] = {}
+        # Most quads of a credential have no blank node and no graph name: their lines are
+        # written directly, and only the others are indexed and labelled.
+        self.plain: list[Quad] = []
+        self.labelled: list[Quad] = []
         for quad in quads:
+            if (
+                quad[3] is None
+                and quad[0].__class__ is not Blank
+                and quad[2].__class__ is not Blank
+            ):
+                self.plain.append(quad)
+                continue
+            self.labelled.append(quad)
             for position in (0, 2, 3):
                 component = quad[position]
                 if isinstance(component, Blank):
@@ -234,7 +253,11 @@ class _Canonicalizer:
                 for existing in issuer.issued:  # dicts keep issue order
                     self.canonical.issue(existing)
         canonical = self.canonical.issued
-        return "".join(sorted(_line(q, canonical.__getitem__) for q in self.quads))
+        label = canonical.__getitem__
+        lines = [f"{s} {p} {o} .\n" for s, p, o, _ in self.plain]
+        lines.extend(_line(q, label) for q in self.labelled)
+        lines.sort()
+        return "".join(lines)
 
 
 def canonicalize(quads: list[Quad]) -> str:

@@ -14,6 +14,10 @@
 //                                                          -> {"results": [{"verified", "error"}]}
 //   {"op": "canonize", "document": {...}}                  -> {"nquads": "..."}  (rdf-canonize
 //                                                             RDFC-1.0 via jsonld.js, safe mode)
+//   {"op": "sign_batch", "credentials": [...], "key": {...}, "date": ISO}
+//                                                          -> {"signed": [{...}, ...]}  (one key
+//                                                             import, then vc.issue per credential,
+//                                                             as a batch signer would)
 //   {"op": "bench", "kind": "sign"|"verify", "credential": {...}, "key": {...}, "n": N,
 //    "documents"?: {...}}                                  -> {"per_second": float, "n": N}
 // Every request may carry "contexts": {URL: absolute file path}; otherwise the map is read from
@@ -263,6 +267,14 @@ async function handle(request) {
         results.push(await verify({credential: each, now, documentLoader}));
       }
       return {results};
+    }
+    case 'sign_batch': {
+      const signer = await makeSigner(key);
+      const signed = [];
+      for(const each of request.credentials) {
+        signed.push(await sign({credential: each, signer, date, documentLoader}));
+      }
+      return {signed};
     }
     case 'canonize':
       return {nquads: await canonize({document: request.document, documentLoader})};
