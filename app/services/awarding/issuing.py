@@ -362,37 +362,34 @@ def issue_many(
     bulk_job_id: str | None = None,
     notify: bool = True,
     follow_pathways: bool = True,
-    still_ours: Callable[[], bool] | None = None,
     on_store: Callable[[list[Outcome]], None] | None = None,
-) -> list[Outcome] | None:
+    used_indices: set[int] | None = None,
+) -> list[Outcome]:
     """Award several credentials of one achievement in one transaction: check each award,
     allocate status indexes, build, sign (on ``processes`` signing processes; 0: in this one),
     store, commit, then announce them (``CredentialsAwarded``). An award that cannot be issued
     is refused on its own; the others are issued.
 
-    ``still_ours`` is asked inside the transaction, after signing and before storing: when it
-    answers False (e.g. a bulk job's lease was taken over), everything is rolled back and the
-    answer is None. ``on_store`` is called with the outcomes before the commit, so what it
-    writes is committed with the credentials or not at all.
+    ``on_store`` is called with the outcomes before the commit, so what it writes is committed
+    with the credentials or not at all; an exception it raises leaves nothing committed (e.g. a
+    bulk job's lease was taken over).
 
     The status indexes are allocated, and committed, on a connection of their own
-    (:func:`status_lists.allocate`); call it before the session writes anything.
+    (:func:`status_lists.allocate`, given ``used_indices`` when the caller keeps the issuer's
+    used indices across calls); call it before the session writes anything.
 
-    :returns: an outcome per award, in order; None when ``still_ours`` said no.
+    :returns: an outcome per award, in order.
     """
     pending = [_Award(data) for data in awards]
     for item in pending:
         item.outcome = _refusal(check, item.data, env.now)
     checked = [item for item in pending if item.outcome is None]
-    indexes = status_lists.allocate(issuer, len(checked), env) if checked else []
+    indexes = status_lists.allocate(issuer, len(checked), env, used_indices) if checked else []
     issuance = Issuance(issuer, achievement, achievements.current_version(achievement), env)
     for item, index in zip(checked, indexes, strict=True):
         item.credential_id, item.index = str(uuid.uuid4()), index
         item.outcome = _refusal(_build, issuance, item)
     _sign(issuance, [item for item in checked if item.outcome is None], processes)
-    if still_ours is not None and not still_ours():
-        db.session.rollback()
-        return None
     with all_or_nothing():  # a refusing handler or on_store leaves no credential behind
         outcomes = _store_all(
             issuance, pending, actor=actor, bulk_job_id=bulk_job_id, notify=notify
