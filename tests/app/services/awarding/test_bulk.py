@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, BulkJob, BulkRow, IssuedCredential
-from app.services._core import jobs
 from app.services._core.errors import Conflict, NotFound, ServiceError
 from app.services.awarding import bulk, issuing
 from app.services.org import achievements
@@ -110,16 +109,6 @@ def test_unusable_files_raise_a_service_error_for_the_file(data: bytes, message:
 
 
 # --- create_job -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def issuer(make_issuer):
-    return make_issuer()
-
-
-@pytest.fixture
-def achievement(issuer, make_achievement):
-    return make_achievement(issuer)
 
 
 def make_job(issuer: Any, achievement: Any, data: bytes, **kwargs: Any) -> BulkJob:
@@ -219,14 +208,6 @@ def test_jobs_for_lists_newest_first_and_only_the_issuers(
 
 
 # --- running --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
-    """Jobs submitted but not run: confirm() queues, and the test plays the worker."""
-    submitted: list[tuple[str, tuple[Any, ...]]] = []
-    monkeypatch.setattr(jobs, "submit", lambda env, name, *args: submitted.append((name, args)))
-    return submitted
 
 
 def confirmed(issuer: Any, achievement: Any, data: bytes) -> BulkJob:
