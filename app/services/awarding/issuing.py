@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 import credentials
 from app.extensions import db
-from app.models import Achievement, AchievementVersion, IssuedCredential, Issuer
+from app.models import Achievement, AchievementVersion, AuditEvent, IssuedCredential, Issuer
 from app.services._core import events
 from app.services._core.addresses import check_email
 from app.services._core.env import ServiceEnv
@@ -313,7 +313,11 @@ def _audit_issue(issuance: Issuance, credential: IssuedCredential, actor: Actor)
     """The credential's ``credential.issue`` event. Appending to the issuer's audit chain locks
     its head until the commit, and every award of the issuer waits for that lock: so it is the
     last thing an award does before committing."""
-    audit.record(
+    audit.record_all([_issue_event(issuance, credential, actor)])
+
+
+def _issue_event(issuance: Issuance, credential: IssuedCredential, actor: Actor) -> AuditEvent:
+    return audit.new_event(
         "credential.issue",
         actor=actor,
         now=issuance.env.now,
@@ -428,8 +432,7 @@ def _store_all(
             item.outcome = Outcome(credential=credential)
             stored.append(credential)
     db.session.flush()
-    for credential in stored:
-        _audit_issue(issuance, credential, actor)
+    audit.record_all([_issue_event(issuance, credential, actor) for credential in stored])
     db.session.flush()
     return [item.outcome or Outcome() for item in items]
 
