@@ -262,7 +262,7 @@ def run_postgres(
     signing_processes: int,
 ) -> dict[str, Any]:
     """``jobs`` jobs sharing ``rows`` rows, run by ``workers`` `cairn worker` processes, each
-    signing on ``signing_processes`` processes (0: in its work horse)."""
+    signing on ``signing_processes`` processes (0: in its own process)."""
     from redis import Redis
     from rq import Worker
 
@@ -310,6 +310,9 @@ def run_postgres(
                     time.sleep(0.1)
                 peak: dict[int, float] = {}
                 cpu: dict[int, float] = {}
+                # `cairn worker` runs jobs in its own process (RQ's SimpleWorker, no work
+                # horse): its CPU from here on, plus its signing processes' (its children).
+                idle = {p.pid: cpu_seconds(p.pid) for p in processes}
                 started = datetime.now(UTC)
                 for job_id in job_ids:
                     bulk.confirm(
@@ -319,14 +322,11 @@ def run_postgres(
                 while True:
                     states = job_states(application, job_ids)
                     for process in processes:
-                        # RQ forks a work horse per job (the coordinator, each helper); with
-                        # signing processes, they are the horse's children.
-                        for horse in children_of(process.pid):
-                            with suppress(OSError):
-                                peak[horse] = max(peak.get(horse, 0.0), hwm_mb(horse))
-                                cpu[horse] = cpu_seconds(horse)
-                                for child in children_of(horse):
-                                    cpu[child] = cpu_seconds(child)
+                        with suppress(OSError):
+                            peak[process.pid] = hwm_mb(process.pid)
+                            cpu[process.pid] = cpu_seconds(process.pid) - idle[process.pid]
+                            for child in children_of(process.pid):
+                                cpu[child] = cpu_seconds(child)
                     if all(s[0] in ("done", "failed") for s in states.values()):
                         break
                     time.sleep(0.25)
@@ -339,8 +339,8 @@ def run_postgres(
             return {
                 "seconds": seconds,
                 "rows": rows // jobs * jobs,
-                "horse_peak": max(peak.values(), default=0.0),
-                "horse_cpu": sum(cpu.values()),
+                "worker_peak": max(peak.values(), default=0.0),
+                "worker_cpu": sum(cpu.values()),
                 "queue": QUEUE_NAME,
             }
     finally:
@@ -527,7 +527,7 @@ def report(args: argparse.Namespace) -> int:
     )
     logs = Path(tempfile.mkdtemp(prefix="cairn-bench-logs-"))
     rows = [
-        ["workers", "jobs", "rows", "wall s", "rows/s", "horse CPU-s", "rows/CPU-s", "horse RSS"]
+        ["workers", "jobs", "rows", "wall s", "rows/s", "worker CPU-s", "rows/CPU-s", "worker RSS"]
     ]
     rates: dict[int, float] = {}
     for workers in (1, 2):
@@ -548,9 +548,9 @@ def report(args: argparse.Namespace) -> int:
                 f"{result['rows']:,}",
                 f"{result['seconds']:.1f}",
                 f"{rates[workers]:.0f}",
-                f"{result['horse_cpu']:.1f}",
-                f"{result['rows'] / result['horse_cpu']:.0f}" if result["horse_cpu"] else "-",
-                f"{result['horse_peak']:.0f} MiB",
+                f"{result['worker_cpu']:.1f}",
+                f"{result['rows'] / result['worker_cpu']:.0f}" if result["worker_cpu"] else "-",
+                f"{result['worker_peak']:.0f} MiB",
             ]
         )
     print(table(rows))

@@ -246,14 +246,9 @@ def store(
     actor: Actor,
     bulk_job_id: str | None = None,
     notify: bool = True,
-    audited: bool = True,
 ) -> IssuedCredential:
-    """Add the signed credential, its audit event and its email to the session (not committed).
-
-    ``audited=False`` leaves the audit event to the caller (:func:`_store_all` records them all
-    last).
-    """
-    credential = _add(
+    """Add the signed credential, its audit event and its email to the session (not committed)."""
+    credential = _credential(
         issuance,
         award,
         credential_id=credential_id,
@@ -262,14 +257,15 @@ def store(
         valid_until=valid_until,
         actor=actor,
         bulk_job_id=bulk_job_id,
-        notify=notify,
     )
-    if audited:
-        _audit_issue(issuance, credential, actor)
+    db.session.add(credential)
+    db.session.flush()  # the handlers read it through its relationships
+    _announce(issuance, credential, notify)
+    _audit_issue(issuance, credential, actor)
     return credential
 
 
-def _add(
+def _credential(
     issuance: Issuance,
     award: AwardInput,
     *,
@@ -279,12 +275,10 @@ def _add(
     valid_until: datetime | None,
     actor: Actor,
     bulk_job_id: str | None,
-    notify: bool,
 ) -> IssuedCredential:
-    """Add the signed credential and what it sets off (its email, webhook deliveries) to the
-    session; not its audit event."""
+    """The signed credential's row (not yet in the session)."""
     env = issuance.env
-    credential = IssuedCredential(
+    return IssuedCredential(
         id=credential_id,
         issuer_id=issuance.issuer.id,
         achievement_id=issuance.achievement.id,
@@ -301,12 +295,14 @@ def _add(
         bulk_job_id=bulk_job_id,
         claimed_at=env.now if award.claimed else None,
     )
-    db.session.add(credential)
-    db.session.flush()  # the handlers read it through its relationships
+
+
+def _announce(issuance: Issuance, credential: IssuedCredential, notify: bool) -> None:
+    """What a stored (flushed) credential sets off in its transaction: its email, webhook
+    deliveries (handlers of ``CredentialStored``)."""
     events.publish(
-        events.CredentialStored(credential, issuance.issuer, issuance.version, notify, env)
+        events.CredentialStored(credential, issuance.issuer, issuance.version, notify, issuance.env)
     )
-    return credential
 
 
 def _audit_issue(issuance: Issuance, credential: IssuedCredential, actor: Actor) -> None:
@@ -417,7 +413,7 @@ def _store_all(
     stored: list[IssuedCredential] = []
     for item in items:
         if item.outcome is None and item.document is not None:
-            credential = store(
+            credential = _credential(
                 issuance,
                 item.data,
                 credential_id=item.credential_id,
@@ -426,11 +422,15 @@ def _store_all(
                 valid_until=item.valid_until,
                 actor=actor,
                 bulk_job_id=bulk_job_id,
-                notify=notify,
-                audited=False,
             )
             item.outcome = Outcome(credential=credential)
             stored.append(credential)
+    # One flush for them all (an INSERT of many rows), not one per credential: the handlers
+    # read them through their relationships, which needs them flushed, not one at a time.
+    db.session.add_all(stored)
+    db.session.flush()
+    for credential in stored:
+        _announce(issuance, credential, notify)
     db.session.flush()
     audit.record_all([_issue_event(issuance, credential, actor) for credential in stored])
     db.session.flush()

@@ -303,7 +303,7 @@ def _run_chunk(
         counts = _record(pending, outcomes | dict(zip(ids, issued, strict=True)))
         if token is not None and not _renew_lease(job.id, token, env.now):
             raise LeaseLost()
-        _count(job.id, *counts)
+        _count(job.id, *counts, now=env.now)
 
     issuing.issue_many(
         issuer,
@@ -352,12 +352,15 @@ def _record(pending: list[BulkRow], outcomes: dict[int, Outcome]) -> tuple[int, 
     return issued, failed, len(pending) - issued - failed
 
 
-def _count(job_id: str, issued: int, failed: int, skipped: int) -> None:
-    """Add a chunk's counts to the job's, in SQL: other workers add theirs at the same time."""
+def _count(job_id: str, issued: int, failed: int, skipped: int, *, now: datetime) -> None:
+    """Add a chunk's counts to the job's, in SQL: other workers add theirs at the same time.
+    A helper's chunk is a heartbeat too: while any worker commits, the job is not presumed
+    dead (and its coordinator, slow on a busy machine, not needlessly replaced)."""
     db.session.execute(
         update(BulkJob)
         .where(BulkJob.id == job_id)
         .values(
+            heartbeat_at=now,
             issued_rows=func.coalesce(BulkJob.issued_rows, 0) + issued,
             failed_rows=func.coalesce(BulkJob.failed_rows, 0) + failed,
             skipped_rows=func.coalesce(BulkJob.skipped_rows, 0) + skipped,

@@ -313,7 +313,7 @@ def test_a_job_interrupted_after_one_chunk_resumes_without_duplicates(
     issuer, achievement, queued, monkeypatch
 ) -> None:
     job = confirmed(issuer, achievement, good_rows(5) + b"p1@school.example.org,again\n")
-    real_store = issuing.store
+    real_store = issuing._credential  # storing one credential of a chunk
     calls = {"n": 0}
 
     def dies_in_the_second_chunk(*args: Any, **kwargs: Any) -> Any:
@@ -322,7 +322,7 @@ def test_a_job_interrupted_after_one_chunk_resumes_without_duplicates(
             raise WorkerKilled
         return real_store(*args, **kwargs)
 
-    monkeypatch.setattr(issuing, "store", dies_in_the_second_chunk)
+    monkeypatch.setattr(issuing, "_credential", dies_in_the_second_chunk)
     env = service_env()
     with pytest.raises(WorkerKilled):
         bulk.run_job(job.id, env, chunk_size=2)
@@ -336,7 +336,7 @@ def test_a_job_interrupted_after_one_chunk_resumes_without_duplicates(
     assert stalled is not None and (stalled.state, stalled.issued_rows) == ("running", 2)
     assert bulk.progress(stalled)["done"] == 2 and bulk.progress(stalled)["percent"] == 40
 
-    monkeypatch.setattr(issuing, "store", real_store)
+    monkeypatch.setattr(issuing, "_credential", real_store)
     assert bulk.run_job(job.id, env, chunk_size=2) is None  # its lease is still fresh
     later = env.at(env.now + timedelta(seconds=bulk.LEASE_SECONDS + 5))
     assert bulk.resume_interrupted(later) == [job.id]
@@ -363,7 +363,7 @@ def test_an_error_fails_the_job_and_keeps_what_was_committed(
     issuer, achievement, queued, monkeypatch
 ) -> None:
     job = confirmed(issuer, achievement, good_rows(4))
-    real_store = issuing.store
+    real_store = issuing._credential  # storing one credential of a chunk
     calls = {"n": 0}
 
     def breaks(*args: Any, **kwargs: Any) -> Any:
@@ -372,7 +372,7 @@ def test_an_error_fails_the_job_and_keeps_what_was_committed(
             raise RuntimeError("disk full")
         return real_store(*args, **kwargs)
 
-    monkeypatch.setattr(issuing, "store", breaks)
+    monkeypatch.setattr(issuing, "_credential", breaks)
     with pytest.raises(RuntimeError):
         bulk.run_job(job.id, service_env(), chunk_size=2)
     failed = db.session.get(BulkJob, job.id)
