@@ -208,7 +208,7 @@ PROFILE_PARTS = [
     ("  of which canonicalise (RDFC-1.0)", "credentials/jsonld/canonize.py", "canonize"),
     ("  of which Ed25519 sign", "keys/signing_key.py", "sign"),
     ("allocate status indices", "app/services/awarding/status_lists.py", "allocate"),
-    ("store (ORM objects, audit, email)", "app/services/awarding/issuing.py", "store"),
+    ("store (ORM objects, audit, email)", "app/services/awarding/issuing.py", "_store_all"),
     ("duplicate re-check (holders)", "app/services/awarding/issuing.py", "holders"),
     ("prepare Issuance (per chunk)", "app/services/awarding/issuing.py", "__init__"),
     ("commit / flush (SQL)", "sqlalchemy/orm/session.py", "commit"),
