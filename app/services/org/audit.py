@@ -46,32 +46,16 @@ SYSTEM = Actor(label="system")
 CLI = Actor(label="cli")
 
 
-def record(
-    action: str,
-    *,
-    actor: Actor,
-    now: datetime,
-    issuer_id: int | None = None,
-    subject_type: str | None = None,
-    subject_id: str | int | None = None,
-    detail: dict[str, Any] | None = None,
-) -> AuditEvent:
+def record(action: str, **fields: Any) -> AuditEvent:
     """Add an audit event to the session (committed with the change it records), linked to the
-    end of its chain.
+    end of its chain. ``fields``: those of :func:`new_event` (``actor`` and ``now``, and
+    optionally ``issuer_id``, ``subject_type``, ``subject_id``, ``detail``).
 
     Appending locks the chain's head row until the transaction ends (``SELECT … FOR UPDATE`` on
     PostgreSQL; on SQLite the head's upsert takes the database's single write lock), so two
     transactions never extend the same link, and a rolled-back one leaves no gap.
     """
-    entry = new_event(
-        action,
-        actor=actor,
-        now=now,
-        issuer_id=issuer_id,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        detail=detail,
-    )
+    entry = new_event(action, **fields)
     record_all([entry])
     return entry
 

@@ -423,22 +423,14 @@ def confirmer(job: BulkJob) -> Actor:
 
 def run_job_by_id(job_id: str, env: ServiceEnv) -> None:
     """The background entry point: run a job with the application's collaborators."""
-    run_job(
-        job_id,
-        env,
-        chunk_size=env.settings.bulk_chunk_size,
-        processes=env.settings.signing_processes,
-    )
+    chunk, processes = env.settings.bulk_chunk_size, env.settings.signing_processes
+    run_job(job_id, env, chunk_size=chunk, processes=processes)
 
 
 def run_share_by_id(job_id: str, env: ServiceEnv) -> None:
     """The background entry point of a helper (:func:`run_share`)."""
-    run_share(
-        job_id,
-        env,
-        chunk_size=env.settings.bulk_chunk_size,
-        processes=env.settings.signing_processes,
-    )
+    chunk, processes = env.settings.bulk_chunk_size, env.settings.signing_processes
+    run_share(job_id, env, chunk_size=chunk, processes=processes)
 
 
 def resume_interrupted(env: ServiceEnv) -> list[str]:
