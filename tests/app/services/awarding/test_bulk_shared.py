@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -127,55 +126,39 @@ def test_a_helper_skips_rows_another_worker_holds_and_takes_them_once_released(
 
 
 @needs_postgres
+@pytest.mark.parametrize("helper", ["dies", "commits"])
 def test_the_coordinator_waits_for_a_helpers_chunk_and_finishes_after_it(
-    issuer, achievement, queued, monkeypatch: pytest.MonkeyPatch
+    helper: str, issuer, achievement, queued, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    job = confirmed(issuer, achievement, good_rows(5))
-    connection, transaction = lock_rows(job.id, [5, 6])
-    waits: list[float] = []
-    release = threading.Event()
-
-    def sleep(seconds: float) -> None:
-        # The coordinator found only locked rows left and waits: the helper's chunk now ends
-        # without committing (the helper died), which frees its rows.
-        waits.append(seconds)
-        if not release.is_set():
-            release.set()
-            transaction.rollback()
-            connection.close()
-
-    monkeypatch.setattr(runner.time, "sleep", sleep)
-    done = bulk.run_job(job.id, service_env(), chunk_size=2)
-    assert waits and done is not None and done.state == "done"
-    assert_one_credential_per_ok_row(job.id, 5)
-
-
-@needs_postgres
-def test_the_coordinator_waits_while_a_helper_commits_its_chunk(
-    issuer, achievement, queued, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    job = confirmed(issuer, achievement, good_rows(4))
+    job = confirmed(issuer, achievement, good_rows(4))  # rows 2-5
     connection, transaction = lock_rows(job.id, [4, 5])
     waits: list[float] = []
 
     def sleep(seconds: float) -> None:
-        # The helper's chunk commits: its rows are no longer pending (rows 2-3 hold people;
-        # the coordinator issued them).
+        # The coordinator issued rows 2-3 and found only the helper's locked rows left: it
+        # waits. Now the helper's chunk ends: it dies (its rows are free again, and the
+        # coordinator issues them) or it commits (they are no longer pending).
         waits.append(seconds)
         if transaction.is_active:
-            connection.execute(
-                BulkRow.__table__.update()
-                .where(BulkRow.job_id == job.id, BulkRow.row_number.in_([4, 5]))
-                .values(outcome="failed", message="the helper's own chunk")
-            )
-            transaction.commit()
+            if helper == "commits":
+                connection.execute(
+                    BulkRow.__table__.update()
+                    .where(BulkRow.job_id == job.id, BulkRow.row_number.in_([4, 5]))
+                    .values(outcome="failed", message="the helper's own chunk")
+                )
+                transaction.commit()
+            else:
+                transaction.rollback()
             connection.close()
 
     monkeypatch.setattr(runner.time, "sleep", sleep)
     done = bulk.run_job(job.id, service_env(), chunk_size=2)
     assert waits and done is not None and done.state == "done"
-    assert outcomes(job.id) == {2: "issued", 3: "issued", 4: "failed", 5: "failed"}
-    assert len(issued_for(job.id)) == 2
+    if helper == "dies":
+        assert_one_credential_per_ok_row(job.id, 4)
+    else:
+        assert outcomes(job.id) == {2: "issued", 3: "issued", 4: "failed", 5: "failed"}
+        assert len(issued_for(job.id)) == 2
 
 
 @needs_postgres
