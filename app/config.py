@@ -17,6 +17,8 @@ Settings (environment spelling; inside Flask the ``CAIRN_`` prefix is dropped):
   CA to trust), ``CAIRN_MAIL_FROM``; without an SMTP host, development mail goes to
   ``CAIRN_OUTBOX_DIR`` (default ``instance/outbox``).
 * ``CAIRN_SIGNING_PROCESSES``: processes that sign bulk awards (default: one per core).
+* ``CAIRN_BULK_SHARES``: helper jobs a bulk job queues so that other workers issue it too, on
+  PostgreSQL (default: 7 with ``CAIRN_REDIS_URL``, else 0).
 * ``CAIRN_MANAGE_LINK_DAYS``: how long the earner's manage link (mailed with an award) works
   (default 90); ``CAIRN_MANAGE_LINK_EMAIL_RATE_LIMIT``: new manage links one credential may be
   sent (default ``3 per hour``).
@@ -98,6 +100,8 @@ DEFAULTS: dict[str, Any] = {
     "BULK_LEASE_SECONDS": 20,
     # Processes that sign bulk chunks (None: one per core; 0 or 1: sign in the job's process).
     "SIGNING_PROCESSES": None,
+    # Helper jobs a bulk job queues for other workers (None: 7 with Redis, else 0).
+    "BULK_SHARES": None,
     "EXPIRY_WARNING_DAYS": 30,
     # Webhook receivers on private addresses or plain http (development and tests only).
     "WEBHOOK_ALLOWED_HOSTS": "",

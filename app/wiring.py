@@ -103,6 +103,7 @@ def reconfigure_mail(app: Flask) -> None:
 JOBS: dict[str, Callable[..., Any]] = {
     jobs.DELIVER_EMAIL: lambda: emails.deliver_pending(service_env()),
     jobs.RUN_BULK_JOB: lambda job_id: bulk.run_job_by_id(job_id, service_env()),
+    jobs.RUN_BULK_SHARE: lambda job_id: bulk.run_share_by_id(job_id, service_env()),
     jobs.EXPIRY_NOTICES: lambda: expiry.send_notices(service_env()),
     jobs.DELIVER_WEBHOOKS: lambda: webhook_deliveries.deliver_due(service_env()),
     jobs.PUSH_TO_HOST: lambda connection_id: hosts.run_pushes(connection_id, service_env()),
@@ -144,7 +145,11 @@ def perform(name: str, *args: Any) -> Any:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                 # A bulk job's id (a UUID) is not personal; other jobs take no argument worth
                 # logging, and an educator's connection id says nothing either.
-                "job_id": str(args[0]) if name == jobs.RUN_BULK_JOB and args else None,
+                "job_id": (
+                    str(args[0])
+                    if name in (jobs.RUN_BULK_JOB, jobs.RUN_BULK_SHARE) and args
+                    else None
+                ),
             },
         )
         logs.request_id.reset(token)
@@ -226,6 +231,7 @@ def service_settings(config: Mapping[str, Any]) -> ServiceSettings:
         bulk_chunk_size=int(config.get("BULK_CHUNK_SIZE") or 250),
         bulk_lease_seconds=float(config.get("BULK_LEASE_SECONDS") or 20),
         signing_processes=signing_processes(config),
+        bulk_shares=bulk_shares(config),
         webhook_allowed_hosts=webhook_allowed_hosts(config),
         ob_hosts_allowed=webhook_allowed_hosts(config, "OB_HOSTS_ALLOWED"),
         # The application's default locale (Flask-Babel's), which mail and jobs write dates in.
@@ -243,6 +249,17 @@ def webhook_allowed_hosts(
     if isinstance(configured, str):
         configured = configured.replace(",", " ").split()
     return tuple(str(host).strip() for host in configured if str(host).strip())
+
+
+def bulk_shares(config: Mapping[str, Any]) -> int:
+    """How many helper jobs a bulk job queues for other workers: ``BULK_SHARES``, else 7 with
+    RQ workers (a helper that finds no work left ends at once) and none without Redis (the
+    web process's two job threads share one interpreter: a helper there would not be faster) or
+    with jobs run inline (tests: a helper would run inside its coordinator's transaction)."""
+    configured = config.get("BULK_SHARES")
+    if configured is not None:
+        return int(configured)
+    return 7 if config.get("REDIS_URL") and not config.get("JOBS_INLINE") else 0
 
 
 def signing_processes(config: Mapping[str, Any]) -> int:

@@ -34,6 +34,9 @@ class ServiceSettings:
     bulk_chunk_size: int = 250
     bulk_lease_seconds: float = 20.0
     signing_processes: int = 0
+    #: Helper jobs a bulk job's coordinator queues on PostgreSQL, so that other workers issue
+    #: chunks of the same job (``BULK_SHARES``; 0 without Redis).
+    bulk_shares: int = 0
     #: Hosts (``host`` or ``host:port``) webhook endpoints may use although they are private
     #: addresses or plain http: local receivers in development and tests only.
     webhook_allowed_hosts: tuple[str, ...] = ()

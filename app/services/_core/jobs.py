@@ -21,6 +21,7 @@ __all__ = [
     "PUSH_TO_HOST",
     "QUEUE_NAME",
     "RUN_BULK_JOB",
+    "RUN_BULK_SHARE",
     "JobRunner",
     "submit",
 ]
@@ -29,6 +30,9 @@ __all__ = [
 DELIVER_EMAIL = "deliver_email"
 #: Issue the rows of a confirmed bulk job (``bulk.run_job_by_id``; argument: the job's id).
 RUN_BULK_JOB = "run_bulk_job"
+#: Issue chunks of a running bulk job beside its coordinator, on PostgreSQL
+#: (``bulk.run_share_by_id``; argument: the job's id).
+RUN_BULK_SHARE = "run_bulk_share"
 #: Queue "expiring soon" notices and deliver waiting mail (``expiry.send_notices``).
 EXPIRY_NOTICES = "expiry_notices"
 #: Try every webhook delivery that is due (``webhooks.deliveries.deliver_due``).

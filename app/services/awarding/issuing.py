@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 import credentials
 from app.extensions import db
-from app.models import Achievement, AchievementVersion, IssuedCredential, Issuer
+from app.models import Achievement, AchievementVersion, AuditEvent, IssuedCredential, Issuer
 from app.services._core import events
 from app.services._core.addresses import check_email
 from app.services._core.env import ServiceEnv
@@ -246,14 +246,9 @@ def store(
     actor: Actor,
     bulk_job_id: str | None = None,
     notify: bool = True,
-    audited: bool = True,
 ) -> IssuedCredential:
-    """Add the signed credential, its audit event and its email to the session (not committed).
-
-    ``audited=False`` leaves the audit event to the caller (:func:`_store_all` records them all
-    last).
-    """
-    credential = _add(
+    """Add the signed credential, its audit event and its email to the session (not committed)."""
+    credential = _credential(
         issuance,
         award,
         credential_id=credential_id,
@@ -262,14 +257,15 @@ def store(
         valid_until=valid_until,
         actor=actor,
         bulk_job_id=bulk_job_id,
-        notify=notify,
     )
-    if audited:
-        _audit_issue(issuance, credential, actor)
+    db.session.add(credential)
+    db.session.flush()  # the handlers read it through its relationships
+    _announce(issuance, credential, notify)
+    _audit_issue(issuance, credential, actor)
     return credential
 
 
-def _add(
+def _credential(
     issuance: Issuance,
     award: AwardInput,
     *,
@@ -279,12 +275,10 @@ def _add(
     valid_until: datetime | None,
     actor: Actor,
     bulk_job_id: str | None,
-    notify: bool,
 ) -> IssuedCredential:
-    """Add the signed credential and what it sets off (its email, webhook deliveries) to the
-    session; not its audit event."""
+    """The signed credential's row (not yet in the session)."""
     env = issuance.env
-    credential = IssuedCredential(
+    return IssuedCredential(
         id=credential_id,
         issuer_id=issuance.issuer.id,
         achievement_id=issuance.achievement.id,
@@ -301,19 +295,25 @@ def _add(
         bulk_job_id=bulk_job_id,
         claimed_at=env.now if award.claimed else None,
     )
-    db.session.add(credential)
-    db.session.flush()  # the handlers read it through its relationships
+
+
+def _announce(issuance: Issuance, credential: IssuedCredential, notify: bool) -> None:
+    """What a stored (flushed) credential sets off in its transaction: its email, webhook
+    deliveries (handlers of ``CredentialStored``)."""
     events.publish(
-        events.CredentialStored(credential, issuance.issuer, issuance.version, notify, env)
+        events.CredentialStored(credential, issuance.issuer, issuance.version, notify, issuance.env)
     )
-    return credential
 
 
 def _audit_issue(issuance: Issuance, credential: IssuedCredential, actor: Actor) -> None:
     """The credential's ``credential.issue`` event. Appending to the issuer's audit chain locks
     its head until the commit, and every award of the issuer waits for that lock: so it is the
     last thing an award does before committing."""
-    audit.record(
+    audit.record_all([_issue_event(issuance, credential, actor)])
+
+
+def _issue_event(issuance: Issuance, credential: IssuedCredential, actor: Actor) -> AuditEvent:
+    return audit.new_event(
         "credential.issue",
         actor=actor,
         now=issuance.env.now,
@@ -362,37 +362,34 @@ def issue_many(
     bulk_job_id: str | None = None,
     notify: bool = True,
     follow_pathways: bool = True,
-    still_ours: Callable[[], bool] | None = None,
     on_store: Callable[[list[Outcome]], None] | None = None,
-) -> list[Outcome] | None:
+    used_indices: set[int] | None = None,
+) -> list[Outcome]:
     """Award several credentials of one achievement in one transaction: check each award,
     allocate status indexes, build, sign (on ``processes`` signing processes; 0: in this one),
     store, commit, then announce them (``CredentialsAwarded``). An award that cannot be issued
     is refused on its own; the others are issued.
 
-    ``still_ours`` is asked inside the transaction, after signing and before storing: when it
-    answers False (e.g. a bulk job's lease was taken over), everything is rolled back and the
-    answer is None. ``on_store`` is called with the outcomes before the commit, so what it
-    writes is committed with the credentials or not at all.
+    ``on_store`` is called with the outcomes before the commit, so what it writes is committed
+    with the credentials or not at all; an exception it raises leaves nothing committed (e.g. a
+    bulk job's lease was taken over).
 
     The status indexes are allocated, and committed, on a connection of their own
-    (:func:`status_lists.allocate`); call it before the session writes anything.
+    (:func:`status_lists.allocate`, given ``used_indices`` when the caller keeps the issuer's
+    used indices across calls); call it before the session writes anything.
 
-    :returns: an outcome per award, in order; None when ``still_ours`` said no.
+    :returns: an outcome per award, in order.
     """
     pending = [_Award(data) for data in awards]
     for item in pending:
         item.outcome = _refusal(check, item.data, env.now)
     checked = [item for item in pending if item.outcome is None]
-    indexes = status_lists.allocate(issuer, len(checked), env) if checked else []
+    indexes = status_lists.allocate(issuer, len(checked), env, used_indices) if checked else []
     issuance = Issuance(issuer, achievement, achievements.current_version(achievement), env)
     for item, index in zip(checked, indexes, strict=True):
         item.credential_id, item.index = str(uuid.uuid4()), index
         item.outcome = _refusal(_build, issuance, item)
     _sign(issuance, [item for item in checked if item.outcome is None], processes)
-    if still_ours is not None and not still_ours():
-        db.session.rollback()
-        return None
     with all_or_nothing():  # a refusing handler or on_store leaves no credential behind
         outcomes = _store_all(
             issuance, pending, actor=actor, bulk_job_id=bulk_job_id, notify=notify
@@ -416,7 +413,7 @@ def _store_all(
     stored: list[IssuedCredential] = []
     for item in items:
         if item.outcome is None and item.document is not None:
-            credential = store(
+            credential = _credential(
                 issuance,
                 item.data,
                 credential_id=item.credential_id,
@@ -425,14 +422,17 @@ def _store_all(
                 valid_until=item.valid_until,
                 actor=actor,
                 bulk_job_id=bulk_job_id,
-                notify=notify,
-                audited=False,
             )
             item.outcome = Outcome(credential=credential)
             stored.append(credential)
+    # One flush for them all (an INSERT of many rows), not one per credential: the handlers
+    # read them through their relationships, which needs them flushed, not one at a time.
+    db.session.add_all(stored)
     db.session.flush()
     for credential in stored:
-        _audit_issue(issuance, credential, actor)
+        _announce(issuance, credential, notify)
+    db.session.flush()
+    audit.record_all([_issue_event(issuance, credential, actor) for credential in stored])
     db.session.flush()
     return [item.outcome or Outcome() for item in items]
 

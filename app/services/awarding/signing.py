@@ -10,9 +10,11 @@ pool's pipe; it never writes it anywhere.
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,6 +23,8 @@ from cryptography.hazmat.primitives import serialization
 
 from credentials import CredentialError, DocumentLoader, add_proof, sign_jwt
 from keys import SigningKey
+
+log = logging.getLogger(__name__)
 
 #: Below this many documents per process, the pool's overhead outweighs its help.
 MIN_PER_PROCESS = 16
@@ -123,18 +127,25 @@ def sign_many(
     )
     size = -(-len(documents) // parts)
     slices = [documents[i : i + size] for i in range(0, len(documents), size)]
-    pool = _executor(processes)
-    futures = [
-        pool.submit(_sign_part, part, key_der, key.kid, vm, proof_format, created.isoformat())
-        for part in slices
-    ]
-    return [signed for future in futures for signed in future.result()]
+    try:
+        pool = _executor(processes)
+        futures = [
+            pool.submit(_sign_part, part, key_der, key.kid, vm, proof_format, created.isoformat())
+            for part in slices
+        ]
+        return [signed for future in futures for signed in future.result()]
+    except (OSError, BrokenProcessPool) as exc:
+        # Processes could not be started (a sandbox, a process limit) or one died: sign here
+        # instead, slower but the same signatures; the next chunk tries a fresh pool.
+        log.warning("signing processes unavailable (%s); signing in this process", exc)
+        shutdown(wait=False)
+        return _sign_each(documents, key, vm, proof_format, created, loader)
 
 
-def shutdown() -> None:
-    """Stop the worker processes (at exit, and in tests)."""
+def shutdown(*, wait: bool = True) -> None:
+    """Stop the worker processes (at exit, in tests, and after one failed)."""
     global _pool
     with _pool_lock:
         if _pool is not None:
-            _pool.shutdown(wait=True, cancel_futures=True)
+            _pool.shutdown(wait=wait, cancel_futures=True)
             _pool = None

@@ -166,10 +166,16 @@ def _used_indices(issuer: Issuer) -> set[int]:
     )
 
 
-def allocate(issuer: Issuer, count: int, env: ServiceEnv) -> list[int]:
+def allocate(
+    issuer: Issuer, count: int, env: ServiceEnv, known: set[int] | None = None
+) -> list[int]:
     """Reserve ``count`` random unused indices for an issuer.
 
     Call it before the session writes anything: it commits on a connection of its own.
+    ``known``, when given, is the caller's set of the issuer's used indices, kept between
+    calls (a bulk job's chunks): read from the database the first time only, and updated here
+    with what this call reserved or found taken. An index it does not know of (another
+    worker's) is still refused by the insert, and guessed again.
 
     :raises Conflict: when the lists are full.
     """
@@ -178,9 +184,9 @@ def allocate(issuer: Issuer, count: int, env: ServiceEnv) -> list[int]:
     # is almost always free, and a taken one is refused by the insert anyway: so small requests
     # try first and read the used indices only after a round that met taken ones (which is
     # also how a full list is noticed). Large requests (bulk chunks) read them once up front.
-    used: set[int] = set()
-    if count > _GUESS_UP_TO:
-        used = _used_indices(issuer)
+    used: set[int] = known if known is not None else set()
+    if count > _GUESS_UP_TO and not used:
+        used |= _used_indices(issuer)
     got: list[int] = []
     attempts = 0
     while len(got) < count:

@@ -46,7 +46,21 @@ SYSTEM = Actor(label="system")
 CLI = Actor(label="cli")
 
 
-def record(
+def record(action: str, **fields: Any) -> AuditEvent:
+    """Add an audit event to the session (committed with the change it records), linked to the
+    end of its chain. ``fields``: those of :func:`new_event` (``actor`` and ``now``, and
+    optionally ``issuer_id``, ``subject_type``, ``subject_id``, ``detail``).
+
+    Appending locks the chain's head row until the transaction ends (``SELECT … FOR UPDATE`` on
+    PostgreSQL; on SQLite the head's upsert takes the database's single write lock), so two
+    transactions never extend the same link, and a rolled-back one leaves no gap.
+    """
+    entry = new_event(action, **fields)
+    record_all([entry])
+    return entry
+
+
+def new_event(
     action: str,
     *,
     actor: Actor,
@@ -56,14 +70,8 @@ def record(
     subject_id: str | int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add an audit event to the session (committed with the change it records), linked to the
-    end of its chain.
-
-    Appending locks the chain's head row until the transaction ends (``SELECT … FOR UPDATE`` on
-    PostgreSQL; on SQLite the head's upsert takes the database's single write lock), so two
-    transactions never extend the same link, and a rolled-back one leaves no gap.
-    """
-    entry = AuditEvent(
+    """An audit event not yet in its chain nor in the session (see :func:`record_all`)."""
+    return AuditEvent(
         issuer_id=issuer_id,
         actor_id=actor.staff_id,
         actor=actor.label,
@@ -76,9 +84,14 @@ def record(
         # Stored with microsecond precision in UTC: hash what will be read back.
         created_at=now.astimezone(UTC),
     )
-    _link(entry)
-    db.session.add(entry)
-    return entry
+
+
+def record_all(entries: list[AuditEvent]) -> None:
+    """Add events made by :func:`new_event` to the session, linked to the ends of their chains
+    in order, as :func:`record` one after another would; but each chain's head is written once
+    for them all, so a bulk chunk holds the head's lock for one statement, not one per event."""
+    _link(entries)
+    db.session.add_all(entries)
 
 
 def event_hash(item: AuditEvent) -> str:
@@ -119,50 +132,54 @@ def event_hash(item: AuditEvent) -> str:
 _HEADS = "cairn.audit_heads"
 
 
-def _link(entry: AuditEvent) -> None:
-    """Give ``entry`` its place in its chain and move the chain's head to it.
+def _link(entries: list[AuditEvent]) -> None:
+    """Give each entry its place in its chain and move the chains' heads to the last ones.
 
     The first event of a chain in a transaction locks the head row and reads it; later ones in
     the same transaction (a bulk chunk records hundreds) hold the lock already and continue
     from the head this session remembers, until the transaction ends.
     """
     session = db.session
-    chain = entry.issuer_id if entry.issuer_id is not None else INSTANCE_CHAIN
     heads: dict[int, tuple[int, str]] = session.info.setdefault(_HEADS, {})
-    if chain not in heads:
-        locked = (
-            select(AuditChainHead.seq, AuditChainHead.hash)
-            .where(AuditChainHead.chain == chain)
-            .with_for_update()
+    moved: dict[int, tuple[int, str]] = {}
+    for entry in entries:
+        chain = entry.issuer_id if entry.issuer_id is not None else INSTANCE_CHAIN
+        if chain not in heads:
+            heads[chain] = _lock_head(session, chain)
+        seq, previous = heads[chain]
+        entry.chain_seq = seq + 1
+        entry.prev_hash = previous
+        entry.hash = event_hash(entry)
+        heads[chain] = moved[chain] = (entry.chain_seq, entry.hash)
+    for chain, (seq, last) in moved.items():
+        session.execute(
+            update(AuditChainHead).where(AuditChainHead.chain == chain).values(seq=seq, hash=last)
         )
-        postgres = session.get_bind().dialect.name == "postgresql"
-        # PostgreSQL: lock the head if it exists (one statement, the usual case). SQLite: the
-        # upsert comes first, as it is what starts SQLite's write transaction, so no one else
-        # appends until we commit (its SELECT takes no lock).
-        head = session.execute(locked).one_or_none() if postgres else None
-        if head is None:  # (PostgreSQL: the chain's first event) make its head, once
-            values = {"chain": chain, "seq": 0, "hash": GENESIS}
-            if postgres:
-                session.execute(
-                    postgresql_insert(AuditChainHead).values(values).on_conflict_do_nothing()
-                )
-            else:
-                session.execute(
-                    sqlite_insert(AuditChainHead).values(values).on_conflict_do_nothing()
-                )
-            head = session.execute(locked).one()
-        seq, previous = head
-        heads[chain] = (seq, previous)
-    seq, previous = heads[chain]
-    entry.chain_seq = seq + 1
-    entry.prev_hash = previous
-    entry.hash = event_hash(entry)
-    session.execute(
-        update(AuditChainHead)
+
+
+def _lock_head(session: Any, chain: int) -> tuple[int, str]:
+    """Lock a chain's head until the transaction ends, and read it (made if it is missing)."""
+    locked = (
+        select(AuditChainHead.seq, AuditChainHead.hash)
         .where(AuditChainHead.chain == chain)
-        .values(seq=entry.chain_seq, hash=entry.hash)
+        .with_for_update()
     )
-    heads[chain] = (entry.chain_seq, entry.hash)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    # PostgreSQL: lock the head if it exists (one statement, the usual case). SQLite: the
+    # upsert comes first, as it is what starts SQLite's write transaction, so no one else
+    # appends until we commit (its SELECT takes no lock).
+    head = session.execute(locked).one_or_none() if postgres else None
+    if head is None:  # (PostgreSQL: the chain's first event) make its head, once
+        values = {"chain": chain, "seq": 0, "hash": GENESIS}
+        if postgres:
+            session.execute(
+                postgresql_insert(AuditChainHead).values(values).on_conflict_do_nothing()
+            )
+        else:
+            session.execute(sqlite_insert(AuditChainHead).values(values).on_conflict_do_nothing())
+        head = session.execute(locked).one()
+    seq, previous = head
+    return seq, previous
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -10,7 +10,8 @@ Safety: every row is checked before anything is issued; a recipient who already 
 achievement, or appears twice in the file, is a ``duplicate`` and is skipped, so uploading the
 same file again issues nothing twice. The run takes a lease on the job and commits each chunk
 of credentials together with the rows it completes, so a worker that dies mid-job is resumed by
-another without duplicates.
+another without duplicates. On PostgreSQL other workers help with the same job, claiming chunks
+of rows with row locks (see :mod:`.runner`).
 """
 
 from app.services.awarding.bulk.csv import COLUMNS, ParsedRow, parse_csv
@@ -33,6 +34,9 @@ from app.services.awarding.bulk.runner import (
     resume_interrupted,
     run_job,
     run_job_by_id,
+    run_share,
+    run_share_by_id,
+    shared,
 )
 
 __all__ = [
@@ -55,5 +59,8 @@ __all__ = [
     "rows",
     "run_job",
     "run_job_by_id",
+    "run_share",
+    "run_share_by_id",
+    "shared",
     "verdict_counts",
 ]

@@ -1,14 +1,23 @@
 """Running a bulk job: confirm or cancel the preview, then issue its ``ok`` rows in the
 background, a chunk per transaction, through :func:`issuing.issue_many`.
 
-The run takes a lease on the job and renews it inside each chunk's transaction, so only the
-lease holder can commit a chunk, together with the rows it completes; a worker that dies
-mid-job is resumed by another (:func:`resume_interrupted`) without duplicates.
+One worker holds the job's lease (:func:`run_job`, the job's coordinator): it renews the lease
+in each chunk's transaction, so it can commit a chunk only while the job is still its own, and
+it finishes the job. A worker that dies mid-job is resumed by another
+(:func:`resume_interrupted`) without duplicates.
+
+On PostgreSQL the job is shared: each chunk claims its rows with ``FOR UPDATE SKIP LOCKED`` and
+holds them until it commits, so any number of workers can issue the same job at once, never the
+same row twice. The coordinator queues ``BULK_SHARES`` helper jobs (:func:`run_share`) that
+claim chunks beside it; a helper that dies releases its rows with its connection, at once, and
+they are claimed again. SQLite has one writer and no row locks: there the coordinator works
+alone.
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +41,13 @@ from schemas.errors import flat_errors
 #: The ``BULK_LEASE_SECONDS`` setting (``CAIRN_BULK_LEASE_SECONDS``) overrides it; it must stay
 #: well above the time one chunk takes, or live workers would lose their jobs.
 LEASE_SECONDS = 20
+#: How long the coordinator waits before looking again when every row left is claimed by a
+#: helper's chunk (it finishes the job once they are committed).
+SHARE_POLL_SECONDS = 0.2
+
+
+class LeaseLost(Exception):
+    """The job was taken over by another worker before this chunk committed."""
 
 
 def confirm(job: BulkJob, *, actor: Actor, env: ServiceEnv) -> BulkJob:
@@ -108,7 +124,8 @@ def run_job(
     chunk_size: int = 250,
     processes: int = 0,
 ) -> BulkJob | None:
-    """Issue every pending ``ok`` row of a job, a chunk per transaction.
+    """Coordinate a job: take its lease, issue every pending ``ok`` row (a chunk per
+    transaction; with helpers on PostgreSQL), and finish it.
 
     :param processes: sign each chunk on this many worker processes (0: in this process).
     :param actor: who the awards are by; by default the staff member who confirmed the job
@@ -123,30 +140,13 @@ def run_job(
     if job.started_at is None:
         job.started_at = env.now
         db.session.commit()
-    issuer = required(db.session.get(Issuer, job.issuer_id), "The issuer is missing.")
-    achievement = required(db.session.get(Achievement, job.achievement_id), "missing achievement")
     actor = actor or confirmer(job)
     try:
-        while True:
-            chunk_env = env.later()
-            pending = list(
-                db.session.scalars(
-                    select(BulkRow)
-                    .where(
-                        BulkRow.job_id == job_id,
-                        BulkRow.outcome == "pending",
-                        BulkRow.verdict == "ok",
-                    )
-                    .order_by(BulkRow.row_number)
-                    .limit(chunk_size)
-                )
-            )
-            if not pending:
-                break
-            if not _run_chunk(
-                job, issuer, achievement, pending, token, actor, chunk_env, processes
-            ):
-                return None  # another worker took over; it finishes the job
+        if shared():
+            for _ in range(env.settings.bulk_shares):
+                jobs.submit(env, jobs.RUN_BULK_SHARE, job_id)
+        if not _work(job, actor, env, chunk_size, processes, token):
+            return None  # another worker took over; it finishes the job
         _finish(job, token, actor, env.later())
     except Exception as exc:
         db.session.rollback()
@@ -156,48 +156,165 @@ def run_job(
     return job
 
 
+def run_share(job_id: str, env: ServiceEnv, *, chunk_size: int = 250, processes: int = 0) -> bool:
+    """Help with a running job on PostgreSQL: issue chunks of its rows beside the coordinator
+    until none is left unclaimed (or the job stops running). Holds no lease: the row locks of
+    each chunk are what keep workers apart.
+
+    :returns: whether it did anything (False on SQLite, or when the job is not running).
+    """
+    job = db.session.get(BulkJob, job_id)
+    if not shared() or job is None or job.state != "running":
+        db.session.rollback()
+        return False
+    _work(job, confirmer(job), env, chunk_size, processes, None)
+    db.session.rollback()
+    emails.deliver_soon(env)
+    return True
+
+
+def shared() -> bool:
+    """Whether several workers can issue one job at once: on PostgreSQL (row locks that other
+    transactions skip), not on SQLite."""
+    return db.engine.dialect.name == "postgresql"
+
+
+def _work(
+    job: BulkJob,
+    actor: Actor,
+    env: ServiceEnv,
+    chunk_size: int,
+    processes: int,
+    token: str | None,
+) -> bool:
+    """Issue chunks of the job's pending rows, in row order, until there are none (the
+    coordinator, ``token`` its lease) or none left unclaimed (a helper, ``token`` None).
+
+    :returns: False when the coordinator lost its lease (nothing of that chunk committed).
+    """
+    issuer = required(db.session.get(Issuer, job.issuer_id), "The issuer is missing.")
+    achievement = required(db.session.get(Achievement, job.achievement_id), "missing achievement")
+    row_locks = shared()
+    # This worker's view of the issuer's used status indices, kept across chunks so each
+    # chunk does not read them all again (the insert still refuses an index taken meanwhile).
+    used: set[int] = set()
+    after = 0  # rows are claimed in order: the next chunk starts after this worker's last one
+    while True:
+        chunk_env = env.later()
+        if token is None and not _running(job.id):
+            return True
+        pending = _claim(job.id, after, chunk_size, row_locks)
+        if not pending:
+            if after:  # rows behind the cursor: released by a worker that died, say
+                after = 0
+                continue
+            if token is None or not row_locks:
+                return True
+            # Every row left is in another worker's chunk: wait for it to commit (or to die
+            # and release its rows), keeping the lease fresh meanwhile.
+            db.session.rollback()
+            if not _pending_left(job.id):
+                return True
+            if not _renew_lease(job.id, token, chunk_env.now):
+                db.session.rollback()
+                return False
+            db.session.commit()
+            time.sleep(SHARE_POLL_SECONDS)
+            continue
+        after = pending[-1].row_number
+        try:
+            _run_chunk(
+                job, issuer, achievement, pending, token, actor, chunk_env, processes,
+                row_locks, used,
+            )  # fmt: skip
+        except LeaseLost:
+            db.session.rollback()
+            return False
+
+
+def _claim(job_id: str, after: int, chunk_size: int, row_locks: bool) -> list[BulkRow]:
+    """The next chunk of pending rows after row ``after``; with ``row_locks``, locked until the
+    chunk commits, skipping rows another worker's chunk holds."""
+    query = (
+        select(BulkRow)
+        .where(
+            BulkRow.job_id == job_id,
+            BulkRow.outcome == "pending",
+            BulkRow.verdict == "ok",
+            BulkRow.row_number > after,
+        )
+        .order_by(BulkRow.row_number)
+        .limit(chunk_size)
+    )
+    if row_locks:
+        query = query.with_for_update(skip_locked=True)
+    return list(db.session.scalars(query))
+
+
+def _pending_left(job_id: str) -> bool:
+    return (
+        db.session.scalar(
+            select(BulkRow.id)
+            .where(BulkRow.job_id == job_id, BulkRow.outcome == "pending", BulkRow.verdict == "ok")
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _running(job_id: str) -> bool:
+    return db.session.scalar(select(BulkJob.state).where(BulkJob.id == job_id)) == "running"
+
+
 def _run_chunk(
     job: BulkJob,
     issuer: Issuer,
     achievement: Achievement,
     pending: list[BulkRow],
-    token: str,
+    token: str | None,
     actor: Actor,
     env: ServiceEnv,
     processes: int,
-) -> bool:
+    row_locks: bool,
+    used: set[int],
+) -> None:
     """Issue one chunk of rows and record what became of each, in one transaction.
 
-    :returns: False when another worker took the job over (nothing was committed).
+    :raises LeaseLost: when another worker took the job over (nothing was committed).
     """
     # Re-check duplicates: someone may have awarded this achievement since the preview.
     holders = issuing.holders(
         issuer, achievement, [addresses.check_email(r.email) for r in pending]
     )
     to_issue = [r for r in pending if addresses.check_email(r.email) not in holders]
-    row_ids = [r.id for r in pending]
-    db.session.rollback()  # end the read transaction before allocating on another connection
-    # The rollback expired the rows; reload them in one query, not one query per row.
-    db.session.scalars(select(BulkRow).where(BulkRow.id.in_(row_ids))).all()
+    if not row_locks:
+        # SQLite: end the read transaction before allocating on another connection (one
+        # writer). PostgreSQL keeps it open: it holds the chunk's row locks.
+        row_ids = [r.id for r in pending]
+        db.session.rollback()
+        # The rollback expired the rows; reload them in one query, not one query per row.
+        db.session.scalars(select(BulkRow).where(BulkRow.id.in_(row_ids))).all()
     awards, outcomes = _awards(to_issue)
     ids = list(awards)
 
     def record(issued: list[Outcome]) -> None:
-        _record(job, pending, outcomes | dict(zip(ids, issued, strict=True)))
+        # The job's row is written last, so concurrent workers' chunks wait for each other's
+        # lock on it (and on the audit chain) only for the moment before their commits.
+        counts = _record(pending, outcomes | dict(zip(ids, issued, strict=True)))
+        if token is not None and not _renew_lease(job.id, token, env.now):
+            raise LeaseLost()
+        _count(job.id, *counts, now=env.now)
 
-    return (
-        issuing.issue_many(
-            issuer,
-            achievement,
-            list(awards.values()),
-            actor=actor,
-            env=env,
-            processes=processes,
-            bulk_job_id=job.id,
-            still_ours=lambda: _renew_lease(job.id, token, env.now),
-            on_store=record,
-        )
-        is not None
+    issuing.issue_many(
+        issuer,
+        achievement,
+        list(awards.values()),
+        actor=actor,
+        env=env,
+        processes=processes,
+        bulk_job_id=job.id,
+        used_indices=used,
+        on_store=record,
     )
 
 
@@ -216,9 +333,9 @@ def _awards(rows: list[BulkRow]) -> tuple[dict[int, AwardInput], dict[int, Outco
     return awards, refused
 
 
-def _record(job: BulkJob, pending: list[BulkRow], outcomes: dict[int, Outcome]) -> None:
+def _record(pending: list[BulkRow], outcomes: dict[int, Outcome]) -> tuple[int, int, int]:
     """Mark each row of a chunk issued, failed or skipped (a row with no outcome: its
-    recipient was found to hold the achievement already), and count them on the job."""
+    recipient was found to hold the achievement already); return how many of each."""
     issued = failed = 0
     for row in pending:
         outcome = outcomes.get(row.id)
@@ -232,15 +349,31 @@ def _record(job: BulkJob, pending: list[BulkRow], outcomes: dict[int, Outcome]) 
             row.outcome = "failed"
             row.message = outcome.refused.message if outcome.refused else None
             failed += 1
-    job.issued_rows = (job.issued_rows or 0) + issued
-    job.failed_rows = (job.failed_rows or 0) + failed
-    job.skipped_rows = (job.skipped_rows or 0) + len(pending) - issued - failed
+    return issued, failed, len(pending) - issued - failed
+
+
+def _count(job_id: str, issued: int, failed: int, skipped: int, *, now: datetime) -> None:
+    """Add a chunk's counts to the job's, in SQL: other workers add theirs at the same time.
+    A helper's chunk is a heartbeat too: while any worker commits, the job is not presumed
+    dead (and its coordinator, slow on a busy machine, not needlessly replaced)."""
+    db.session.execute(
+        update(BulkJob)
+        .where(BulkJob.id == job_id)
+        .values(
+            heartbeat_at=now,
+            issued_rows=func.coalesce(BulkJob.issued_rows, 0) + issued,
+            failed_rows=func.coalesce(BulkJob.failed_rows, 0) + failed,
+            skipped_rows=func.coalesce(BulkJob.skipped_rows, 0) + skipped,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _finish(job: BulkJob, token: str, actor: Actor, env: ServiceEnv) -> None:
     if not _renew_lease(job.id, token, env.now):
         db.session.rollback()
         return
+    db.session.refresh(job)  # the counts the chunks added in SQL (its row is locked now)
     db.session.execute(
         update(BulkRow)
         .where(BulkRow.job_id == job.id, BulkRow.outcome == "pending", BulkRow.verdict != "ok")
@@ -290,12 +423,14 @@ def confirmer(job: BulkJob) -> Actor:
 
 def run_job_by_id(job_id: str, env: ServiceEnv) -> None:
     """The background entry point: run a job with the application's collaborators."""
-    run_job(
-        job_id,
-        env,
-        chunk_size=env.settings.bulk_chunk_size,
-        processes=env.settings.signing_processes,
-    )
+    chunk, processes = env.settings.bulk_chunk_size, env.settings.signing_processes
+    run_job(job_id, env, chunk_size=chunk, processes=processes)
+
+
+def run_share_by_id(job_id: str, env: ServiceEnv) -> None:
+    """The background entry point of a helper (:func:`run_share`)."""
+    chunk, processes = env.settings.bulk_chunk_size, env.settings.signing_processes
+    run_share(job_id, env, chunk_size=chunk, processes=processes)
 
 
 def resume_interrupted(env: ServiceEnv) -> list[str]:

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, BulkJob, BulkRow, IssuedCredential
-from app.services._core import jobs
 from app.services._core.errors import Conflict, NotFound, ServiceError
 from app.services.awarding import bulk, issuing
 from app.services.org import achievements
@@ -110,16 +109,6 @@ def test_unusable_files_raise_a_service_error_for_the_file(data: bytes, message:
 
 
 # --- create_job -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def issuer(make_issuer):
-    return make_issuer()
-
-
-@pytest.fixture
-def achievement(issuer, make_achievement):
-    return make_achievement(issuer)
 
 
 def make_job(issuer: Any, achievement: Any, data: bytes, **kwargs: Any) -> BulkJob:
@@ -219,14 +208,6 @@ def test_jobs_for_lists_newest_first_and_only_the_issuers(
 
 
 # --- running --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def queued(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]]:
-    """Jobs submitted but not run: confirm() queues, and the test plays the worker."""
-    submitted: list[tuple[str, tuple[Any, ...]]] = []
-    monkeypatch.setattr(jobs, "submit", lambda env, name, *args: submitted.append((name, args)))
-    return submitted
 
 
 def confirmed(issuer: Any, achievement: Any, data: bytes) -> BulkJob:
@@ -332,7 +313,7 @@ def test_a_job_interrupted_after_one_chunk_resumes_without_duplicates(
     issuer, achievement, queued, monkeypatch
 ) -> None:
     job = confirmed(issuer, achievement, good_rows(5) + b"p1@school.example.org,again\n")
-    real_store = issuing.store
+    real_store = issuing._credential  # storing one credential of a chunk
     calls = {"n": 0}
 
     def dies_in_the_second_chunk(*args: Any, **kwargs: Any) -> Any:
@@ -341,7 +322,7 @@ def test_a_job_interrupted_after_one_chunk_resumes_without_duplicates(
             raise WorkerKilled
         return real_store(*args, **kwargs)
 
-    monkeypatch.setattr(issuing, "store", dies_in_the_second_chunk)
+    monkeypatch.setattr(issuing, "_credential", dies_in_the_second_chunk)
     env = service_env()
     with pytest.raises(WorkerKilled):
         bulk.run_job(job.id, env, chunk_size=2)
@@ -355,7 +336,7 @@ def test_a_job_interrupted_after_one_chunk_resumes_without_duplicates(
     assert stalled is not None and (stalled.state, stalled.issued_rows) == ("running", 2)
     assert bulk.progress(stalled)["done"] == 2 and bulk.progress(stalled)["percent"] == 40
 
-    monkeypatch.setattr(issuing, "store", real_store)
+    monkeypatch.setattr(issuing, "_credential", real_store)
     assert bulk.run_job(job.id, env, chunk_size=2) is None  # its lease is still fresh
     later = env.at(env.now + timedelta(seconds=bulk.LEASE_SECONDS + 5))
     assert bulk.resume_interrupted(later) == [job.id]
@@ -382,7 +363,7 @@ def test_an_error_fails_the_job_and_keeps_what_was_committed(
     issuer, achievement, queued, monkeypatch
 ) -> None:
     job = confirmed(issuer, achievement, good_rows(4))
-    real_store = issuing.store
+    real_store = issuing._credential  # storing one credential of a chunk
     calls = {"n": 0}
 
     def breaks(*args: Any, **kwargs: Any) -> Any:
@@ -391,7 +372,7 @@ def test_an_error_fails_the_job_and_keeps_what_was_committed(
             raise RuntimeError("disk full")
         return real_store(*args, **kwargs)
 
-    monkeypatch.setattr(issuing, "store", breaks)
+    monkeypatch.setattr(issuing, "_credential", breaks)
     with pytest.raises(RuntimeError):
         bulk.run_job(job.id, service_env(), chunk_size=2)
     failed = db.session.get(BulkJob, job.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -106,3 +107,34 @@ def test_bulk_job_signs_on_worker_processes(make_issuer, make_achievement, local
     env = service_env()
     report = verify_credential(documents[0], loader=env.loader, now=env.now, fetch=local_fetch)
     assert report.valid, report.as_json()["checks"]
+
+
+@pytest.mark.parametrize("failure", [OSError("fork refused"), BrokenProcessPool("a worker died")])
+def test_signing_falls_back_to_this_process_when_the_pool_cannot_sign(
+    failure: Exception, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = generate_key("ed25519")
+    vm = did_key_verification_method(key.public_key())  # type: ignore[arg-type]
+    batch = documents(40, did_key(key.public_key()))  # type: ignore[arg-type]
+    loader = DocumentLoader()
+    here = signing.sign_many(
+        batch, key=key, vm=vm, proof_format="di", created=WHEN, loader=loader, processes=0
+    )
+
+    class Broken:
+        def submit(self, *args: object) -> object:
+            raise failure
+
+    def executor(processes: int) -> object:
+        if isinstance(failure, OSError):
+            raise failure
+        return Broken()
+
+    monkeypatch.setattr(signing, "_executor", executor)
+    fallen_back = signing.sign_many(
+        batch, key=key, vm=vm, proof_format="di", created=WHEN, loader=loader, processes=2
+    )
+    # The same bytes as signing here: Data Integrity signatures are deterministic.
+    assert [r.text for r in fallen_back] == [r.text for r in here]
+    assert all(r.text is not None for r in here)
+    assert "signing in this process" in caplog.text
