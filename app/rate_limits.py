@@ -26,6 +26,7 @@ import threading
 import time
 from typing import Any, cast
 
+from flask import has_request_context, request
 from limits.storage import RedisStorage, Storage
 from sqlalchemy import Table, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -46,11 +47,11 @@ FALLBACK_PREFIX = "cairn-"
 REDIS_RETRY_AFTER = 10.0
 #: Seconds between two prunings of expired counters by one process.
 PRUNE_EVERY = 60.0
-#: How long a thread answers ``get``/``get_expiry`` for a key from its own last ``incr`` of it.
-#: A request counts its hit and then reports the window in its ``RateLimit-*`` headers; those
-#: two reads were two more queries on every limited request. The count its own hit returned is
-#: the right answer for its headers; a read a second later asks the database again.
+#: How long a thread answers ``get``/``get_expiry`` for a key from its own last ``incr`` of it
+#: outside a request (inside one, for the rest of that request: see :class:`LastCount`).
 JUST_COUNTED = 1.0
+#: Where a request keeps the count its own hit returned (in its WSGI environ: one per request).
+_REQUEST_COUNT = "cairn.rate_limit_count"
 
 _TABLE = cast(Table, RateLimitCounter.__table__)
 #: Redis: add the hits and read the window's end in one round trip (``limits`` increments in
@@ -65,28 +66,40 @@ return {current, redis.call("pttl", KEYS[1])}
 
 
 class LastCount:
-    """Each thread's last count of a key, for ``JUST_COUNTED`` seconds: a request counts its
-    hit and then reports the window in its ``RateLimit-*`` headers, which would otherwise read
-    the counter twice more."""
+    """The count a request's own hit returned, answered to its reads of the same key: a
+    request counts its hit and then reports the window in its ``RateLimit-*`` headers, which
+    would otherwise read the counter twice more (two queries, or two Redis calls, on every
+    limited request). That count is the right answer for its headers however long the request
+    then takes (an award waits for its batch). Outside a request, a thread's last count is
+    answered for ``JUST_COUNTED`` seconds."""
 
     def __init__(self) -> None:
         self._local = threading.local()
 
     def remember(self, key: str, hits: int, ends: float, now: float) -> None:
+        if has_request_context():
+            request.environ[_REQUEST_COUNT] = (key, hits, ends)
         self._local.last = (key, hits, ends, now)
 
     def recall(self, key: str) -> tuple[int, float] | None:
-        """The hits and window end this thread was just told for ``key``, or None."""
+        """The hits and window end this request (else this thread) was just told for ``key``,
+        or None."""
+        now = time.time()
+        if has_request_context():
+            counted = request.environ.get(_REQUEST_COUNT)
+            if counted is not None and counted[0] == key and now < counted[2]:
+                return counted[1], counted[2]
         last = getattr(self._local, "last", None)
         if last is None:
             return None
         stored, hits, ends, at = last
-        now = time.time()
         if stored == key and at <= now < at + JUST_COUNTED and now < ends:
             return hits, ends
         return None
 
     def forget(self) -> None:
+        if has_request_context():
+            request.environ.pop(_REQUEST_COUNT, None)
         self._local.last = None
 
 
@@ -231,7 +244,7 @@ class RedisWithFallback(Storage):
         self.redis = RedisStorage(redis_uri, **options)
         self.database = DatabaseStorage(DATABASE_STORAGE_URI)
         self._down_until = 0.0
-        self._incr_and_ttl = self.redis.get_connection().register_script(INCR_AND_TTL)
+        self._incr_and_ttl = self.redis.get_connection().register_script(INCR_AND_TTL.encode())
         self._counted = LastCount()
 
     @property
