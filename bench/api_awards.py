@@ -6,12 +6,14 @@ production server (``cairn serve``) and PostgreSQL::
     .venv/bin/python bench/api_awards.py --database-url postgresql://postgres@127.0.0.1/cairn_bench_speed
 
 It seeds a throw-away production instance with the ``cairn`` command line (a staff account, an
-issuer it owns, an achievement, an API token with ``awards:write``), serves it and drives it
-with ``wrk`` (installed with apt-get when missing): first the API with the token, then the award
-form with a signed-in session and its CSRF token, every request a whole award to a recipient of
-its own (signed, stored, audited, its email queued; mail goes to a closed local port, so nothing
-leaves the machine). Then it checks that one credential was stored per success, with distinct
-status indices, an intact audit chain, and that a sample verifies. The database named by
+issuer it owns, an achievement, an API token with ``awards:write``), serves it with Redis and a
+``cairn worker`` as production runs (``--redis``, flushed first; ``--redis none``: the embedded
+default) and drives it with ``wrk`` (installed with apt-get when missing): first the API with
+the token, then the award form with a signed-in session and its CSRF token, every request a
+whole award to a recipient of its own (signed, stored, audited, its email queued; mail goes to
+a closed local port, so nothing leaves the machine). Then it checks that one credential was
+stored per success, with distinct status indices, an intact audit chain, and that a sample
+verifies, and prints PASS or FAIL against issue 11's targets. The database named by
 ``--database-url`` is emptied first. Benchmarks report; they never fail on slow numbers. Exit
 status: 0 after a report, 1 if something broke, 2 if wrk cannot be had. See bench/README.md.
 """
@@ -586,13 +588,15 @@ def main(argv: list[str] | None = None) -> int:
     per_award: dict[str, float] = {}
     for name, (server_cpu, postgres_cpu, worker_cpu) in cpu_seconds.items():
         awards = results[name]["requests"]
-        per_award[name] = (server_cpu + postgres_cpu + worker_cpu) / awards * 1000
+        # The request's path (server and database); the worker's mail and webhook runs apart:
+        # they may run on other machines, and with a closed mail port they only fail.
+        per_award[name] = (server_cpu + postgres_cpu) / awards * 1000
         print(
             f"  {name:5} server {server_cpu / awards * 1000:5.2f} ms + PostgreSQL "
-            f"{postgres_cpu / awards * 1000:5.2f} ms + worker {worker_cpu / awards * 1000:5.2f} ms"
-            f" = {per_award[name]:5.2f} ms an award: at most "
-            f"{(os.cpu_count() or 1) * 1000 / per_award[name]:5.0f} awards/s on "
-            f"{os.cpu_count()} idle cores (wrk's own share not counted)"
+            f"{postgres_cpu / awards * 1000:5.2f} ms = {per_award[name]:5.2f} ms an award: at "
+            f"most {(os.cpu_count() or 1) * 1000 / per_award[name]:5.0f} awards/s on "
+            f"{os.cpu_count()} idle cores (wrk's own share not counted); the worker's runs "
+            f"{worker_cpu / awards * 1000:5.2f} ms more"
         )
     if rates.get("form"):
         print(f"  API / form: {rates['API'] / rates['form']:.2f}x")
@@ -603,7 +607,8 @@ def main(argv: list[str] | None = None) -> int:
          f"{rates['API']:.1f} awards/s, {rates['API'] / TARGET_RATE:.2f}x the target"),
         (f"API p99 < {TARGET_P99_MS:.0f} ms", p99 < TARGET_P99_MS,
          f"{p99:.1f} ms, {p99 / TARGET_P99_MS:.2f}x the limit"),
-        (f"API CPU per award <= {(os.cpu_count() or 1) * 1000 / TARGET_RATE:.2f} ms "
+        (f"API CPU per award (server + PostgreSQL) <= "
+         f"{(os.cpu_count() or 1) * 1000 / TARGET_RATE:.2f} ms "
          f"({TARGET_RATE:.0f}/s on {os.cpu_count()} idle cores)",
          per_award["API"] * TARGET_RATE <= (os.cpu_count() or 1) * 1000,
          f"{per_award['API']:.2f} ms"),
