@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import collections
 import cProfile
-import os
 import pstats
 import sys
 import tempfile
@@ -31,30 +30,13 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _instance import BASE_URL, DEFAULT_REDIS
+from api_awards import cpu_by_process, cpu_used
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 (a throw-away instance)
 #: Where a function's own time is counted (the first of these its file's path contains).
 GROUPS = ("sqlalchemy", "psycopg", "pyld", "credentials/", "jinja2", "werkzeug", "flask_limiter",
           "limits", "flask", "marshmallow", "webargs", "redis", "rq", "json", "cryptography",
           "app/", "schemas/")  # fmt: skip
-
-
-def backend_cpu(database: str) -> dict[str, float]:
-    """CPU seconds of each PostgreSQL backend connected to ``database``."""
-    tick = os.sysconf("SC_CLK_TCK")
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if f"postgres {database} " in title:
-            fields = stat.rsplit(")", 1)[1].split()
-            found[entry.name] = (int(fields[11]) + int(fields[12])) / tick
-    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         achievement_id = achievement.public_id
         db.session.remove()
         engine = db.engine
-    database = engine.url.database or ""
+    marker = f"postgres {engine.url.database} "  # its backends' process titles
     numbers = iter(range(10**9))
     numbers_lock = threading.Lock()
 
@@ -154,15 +136,14 @@ def main(argv: list[str] | None = None) -> int:
 
         workers = [threading.Thread(target=work) for _ in range(threads)]
         event.listen(engine, "before_cursor_execute", note)
-        cpu, backends, wall = time.process_time(), backend_cpu(database), time.perf_counter()
+        cpu, backends, wall = time.process_time(), cpu_by_process(marker), time.perf_counter()
         for worker in workers:
             worker.start()
         for worker in workers:
             worker.join()
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        after = backend_cpu(database)
+        postgres = cpu_used(backends, cpu_by_process(marker))
         event.remove(engine, "before_cursor_execute", note)
-        postgres = sum(used - backends.get(pid, 0.0) for pid, used in after.items())
         done = each * threads
         label = "profiled, " if profiles is not None else ""
         print(f"{threads:2d} thread(s), {done} awards ({label}{done / wall:.0f}/s): "

@@ -475,28 +475,30 @@ def main(argv: list[str] | None = None) -> int:
                     "BENCH_CONTENT_TYPE": "application/json",
                     "BENCH_AUTHORIZATION": f"Bearer {token}",
                 }
-                print(f"  API: warm-up {args.warmup} s, then {args.duration} s", file=sys.stderr)
-                run_wrk(
-                    wrk,
-                    script,
-                    api_url,
-                    args.connections,
-                    args.warmup,
-                    2,
-                    {**api_env, "BENCH_RUN": "api-warm"},
-                )
                 database = args.database_url.rsplit("/", 1)[-1]
                 server_marker, postgres_marker = f"--port {port}", f"postgres {database} "
-                cpu = (cpu_by_process(server_marker), cpu_by_process(postgres_marker))
-                worker_cpu = cpu_of(worker_pid)
-                results["API"] = run_wrk(
-                    wrk, script, api_url, args.connections, args.duration, 2, api_env
-                )
-                cpu_seconds["API"] = (
-                    cpu_used(cpu[0], cpu_by_process(server_marker)),
-                    cpu_used(cpu[1], cpu_by_process(postgres_marker)),
-                    cpu_of(worker_pid) - worker_cpu,
-                )
+
+                def timed(
+                    url: str, run_env: dict[str, str]
+                ) -> tuple[dict[str, int], tuple[float, float, float]]:
+                    """A warm-up, then the timed run: wrk's result and the CPU seconds the
+                    server, PostgreSQL and the worker used in it."""
+                    warm = {**run_env, "BENCH_RUN": run_env["BENCH_RUN"] + "-warm"}
+                    run_wrk(wrk, script, url, args.connections, args.warmup, 2, warm)
+                    server, postgres = (
+                        cpu_by_process(server_marker),
+                        cpu_by_process(postgres_marker),
+                    )
+                    worker = cpu_of(worker_pid)
+                    result = run_wrk(wrk, script, url, args.connections, args.duration, 2, run_env)
+                    return result, (
+                        cpu_used(server, cpu_by_process(server_marker)),
+                        cpu_used(postgres, cpu_by_process(postgres_marker)),
+                        cpu_of(worker_pid) - worker,
+                    )
+
+                print(f"  API: warm-up {args.warmup} s, then {args.duration} s", file=sys.stderr)
+                results["API"], cpu_seconds["API"] = timed(api_url, api_env)
                 api_statuses = log_statuses(log, "POST", "/api/v1/issuers/<slug>/awards")
                 successes += api_statuses.get("201", 0) - 1
                 if not args.api_only:
@@ -528,26 +530,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(
                         f"  form: warm-up {args.warmup} s, then {args.duration} s", file=sys.stderr
                     )
-                    form_url = base + form_path
-                    run_wrk(
-                        wrk,
-                        script,
-                        form_url,
-                        args.connections,
-                        args.warmup,
-                        2,
-                        {**form_env, "BENCH_RUN": "form-warm"},
-                    )
-                    cpu = (cpu_by_process(server_marker), cpu_by_process(postgres_marker))
-                    worker_cpu = cpu_of(worker_pid)
-                    results["form"] = run_wrk(
-                        wrk, script, form_url, args.connections, args.duration, 2, form_env
-                    )
-                    cpu_seconds["form"] = (
-                        cpu_used(cpu[0], cpu_by_process(server_marker)),
-                        cpu_used(cpu[1], cpu_by_process(postgres_marker)),
-                        cpu_of(worker_pid) - worker_cpu,
-                    )
+                    results["form"], cpu_seconds["form"] = timed(base + form_path, form_env)
                     form_statuses = log_statuses(
                         log, "POST", "/workspace/<slug>/achievements/<public_id>/award"
                     )

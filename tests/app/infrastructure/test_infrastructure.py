@@ -16,6 +16,7 @@ from app.infrastructure.jobs import InlineRunner, RqRunner, ThreadPoolRunner
 from app.infrastructure.mail import OutboxTransport, SmtpTransport, UnconfiguredTransport
 from app.services.mail import emails
 from app.wiring import reconfigure_mail, wiring
+from tests.app.test_rate_limits_shared import redis_url  # noqa: F401  (a fixture)
 
 APP = Path(__file__).resolve().parents[3] / "app"
 
@@ -168,20 +169,9 @@ def test_the_thread_pool_queues_a_waiting_job_once_and_a_started_one_again() -> 
                     ("run_bulk_job", ("b",)), ("done", ()), ("block", ())]  # fmt: skip
 
 
-@pytest.fixture
-def redis_url() -> Any:
-    """A Redis database of the test's own (``tests/app/guarantee_instance.redis_database``)."""
-    from tests.app.guarantee_instance import RedisUnavailable, redis_database
-
-    try:
-        with redis_database() as url:
-            yield url
-    except RedisUnavailable as exc:
-        pytest.skip(str(exc))
-
-
 def test_rq_queues_a_waiting_job_without_arguments_once_until_it_starts(
-    redis_url: str, monkeypatch: pytest.MonkeyPatch
+    redis_url: str,  # noqa: F811  (the fixture imported above)
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every batch of awards asks for ``deliver_email``: while one waits unstarted in Redis,
     asking again is one ``SET NX`` and queues nothing; once a worker starts it (and deletes
