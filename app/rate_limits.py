@@ -26,6 +26,7 @@ import threading
 import time
 from typing import Any, cast
 
+from flask import has_request_context, request
 from limits.storage import RedisStorage, Storage
 from sqlalchemy import Table, case, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -46,13 +47,60 @@ FALLBACK_PREFIX = "cairn-"
 REDIS_RETRY_AFTER = 10.0
 #: Seconds between two prunings of expired counters by one process.
 PRUNE_EVERY = 60.0
-#: How long a thread answers ``get``/``get_expiry`` for a key from its own last ``incr`` of it.
-#: A request counts its hit and then reports the window in its ``RateLimit-*`` headers; those
-#: two reads were two more queries on every limited request. The count its own hit returned is
-#: the right answer for its headers; a read a second later asks the database again.
+#: How long a thread answers ``get``/``get_expiry`` for a key from its own last ``incr`` of it
+#: outside a request (inside one, for the rest of that request: see :class:`LastCount`).
 JUST_COUNTED = 1.0
+#: Where a request keeps the count its own hit returned (in its WSGI environ: one per request).
+_REQUEST_COUNT = "cairn.rate_limit_count"
 
 _TABLE = cast(Table, RateLimitCounter.__table__)
+#: Redis: add the hits and read the window's end in one round trip (``limits`` increments in
+#: one and reads the window again in two more, ``get`` and ``ttl``, for the headers).
+INCR_AND_TTL = """
+local current = redis.call("incrby", KEYS[1], ARGV[2])
+if tonumber(current) == tonumber(ARGV[2]) then
+    redis.call("expire", KEYS[1], ARGV[1])
+end
+return {current, redis.call("pttl", KEYS[1])}
+"""
+
+
+class LastCount:
+    """The count a request's own hit returned, answered to its reads of the same key: a
+    request counts its hit and then reports the window in its ``RateLimit-*`` headers, which
+    would otherwise read the counter twice more (two queries, or two Redis calls, on every
+    limited request). That count is the right answer for its headers however long the request
+    then takes (an award waits for its batch). Outside a request, a thread's last count is
+    answered for ``JUST_COUNTED`` seconds."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def remember(self, key: str, hits: int, ends: float, now: float) -> None:
+        if has_request_context():
+            request.environ[_REQUEST_COUNT] = (key, hits, ends)
+        self._local.last = (key, hits, ends, now)
+
+    def recall(self, key: str) -> tuple[int, float] | None:
+        """The hits and window end this request (else this thread) was just told for ``key``,
+        or None."""
+        now = time.time()
+        if has_request_context():
+            counted = request.environ.get(_REQUEST_COUNT)
+            if counted is not None and counted[0] == key and now < counted[2]:
+                return counted[1], counted[2]
+        last = getattr(self._local, "last", None)
+        if last is None:
+            return None
+        stored, hits, ends, at = last
+        if stored == key and at <= now < at + JUST_COUNTED and now < ends:
+            return hits, ends
+        return None
+
+    def forget(self) -> None:
+        if has_request_context():
+            request.environ.pop(_REQUEST_COUNT, None)
+        self._local.last = None
 
 
 def storage_uri(config: Any) -> str:
@@ -84,8 +132,7 @@ class DatabaseStorage(Storage):
         super().__init__(uri, wrap_exceptions=wrap_exceptions)
         self._pruned_at = 0.0
         self._prune_lock = threading.Lock()
-        # This thread's last count: (stored key, hits, window end, when counted).
-        self._counted = threading.local()
+        self._counted = LastCount()
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
@@ -122,7 +169,7 @@ class DatabaseStorage(Storage):
                 connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             row = connection.execute(statement).one()
         hits, ends = int(row.hits), float(row.expires_at)
-        self._counted.last = (_stored_key(key), hits, ends, now)
+        self._counted.remember(_stored_key(key), hits, ends, now)
         if now - self._pruned_at >= PRUNE_EVERY:
             self.prune(now)
         return hits
@@ -137,12 +184,10 @@ class DatabaseStorage(Storage):
             return int(result.rowcount or 0)
 
     def _live(self, key: str) -> tuple[int, float] | None:
+        recalled = self._counted.recall(_stored_key(key))
+        if recalled is not None:
+            return recalled
         now = time.time()
-        counted = getattr(self._counted, "last", None)
-        if counted is not None:
-            stored, hits, ends, at = counted
-            if stored == _stored_key(key) and at <= now < at + JUST_COUNTED and now < ends:
-                return hits, ends
         with self._engine().connect() as connection:
             row = connection.execute(
                 select(_TABLE.c.hits, _TABLE.c.expires_at).where(
@@ -172,14 +217,14 @@ class DatabaseStorage(Storage):
 
     def reset(self) -> int | None:
         """Forget every counter; how many there were."""
-        self._counted.last = None
+        self._counted.forget()
         with self._engine().begin() as connection:
             result = connection.execute(delete(_TABLE))
         return int(result.rowcount or 0)
 
     def clear(self, key: str) -> None:
         """Forget ``key``'s counter."""
-        self._counted.last = None
+        self._counted.forget()
         with self._engine().begin() as connection:
             connection.execute(delete(_TABLE).where(_TABLE.c.limit_key == _stored_key(key)))
 
@@ -199,6 +244,8 @@ class RedisWithFallback(Storage):
         self.redis = RedisStorage(redis_uri, **options)
         self.database = DatabaseStorage(DATABASE_STORAGE_URI)
         self._down_until = 0.0
+        self._incr_and_ttl = self.redis.get_connection().register_script(INCR_AND_TTL.encode())
+        self._counted = LastCount()
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
@@ -207,7 +254,7 @@ class RedisWithFallback(Storage):
     def _call(self, name: str, *args: Any) -> Any:
         if time.monotonic() >= self._down_until:
             try:
-                return getattr(self.redis, name)(*args)
+                return getattr(self, f"_redis_{name}", getattr(self.redis, name))(*args)
             except Exception as exc:  # whatever the Redis client raises: count elsewhere
                 known = self.redis.base_exceptions
                 known = known if isinstance(known, tuple) else (known,)
@@ -225,6 +272,12 @@ class RedisWithFallback(Storage):
         """Whether counts go to the database just now (Redis failed lately)."""
         return time.monotonic() < self._down_until
 
+    def _redis_incr(self, key: str, expiry: float, amount: int) -> int:
+        now = time.time()
+        hits, left_ms = self._incr_and_ttl([self.redis.prefixed_key(key)], [int(expiry), amount])
+        self._counted.remember(key, int(hits), now + max(int(left_ms), 0) / 1000, now)
+        return int(hits)
+
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
         """Add ``amount`` hits to ``key``'s window (see :meth:`DatabaseStorage.incr`)."""
         hits: int = self._call("incr", key, expiry, amount)
@@ -232,11 +285,17 @@ class RedisWithFallback(Storage):
 
     def get(self, key: str) -> int:
         """Hits in ``key``'s current window."""
+        recalled = self._counted.recall(key)
+        if recalled is not None:
+            return recalled[0]
         hits: int = self._call("get", key)
         return hits
 
     def get_expiry(self, key: str) -> float:
         """When ``key``'s current window ends."""
+        recalled = self._counted.recall(key)
+        if recalled is not None:
+            return recalled[1]
         ends: float = self._call("get_expiry", key)
         return ends
 
@@ -246,11 +305,13 @@ class RedisWithFallback(Storage):
 
     def reset(self) -> int | None:
         """Forget every counter in both stores."""
+        self._counted.forget()
         found: int | None = self._call("reset")
         self.database.reset()
         return found
 
     def clear(self, key: str) -> None:
         """Forget ``key``'s counter in both stores."""
+        self._counted.forget()
         self._call("clear", key)
         self.database.clear(key)

@@ -32,6 +32,16 @@ def perform_job(name: str, *args: Any) -> Any:
     """What RQ runs for every queued job."""
     from app.wiring import perform
 
+    if not args:
+        # Started: from now on a new submission may find work this run has passed, so it
+        # queues another (``RqRunner.submit`` skips one while this marker stands).
+        from rq import get_current_job
+
+        from app.infrastructure.jobs import waiting_key
+
+        job = get_current_job()
+        if job is not None:
+            job.connection.delete(waiting_key(name))
     with application().app_context():
         return perform(name, *args)
 

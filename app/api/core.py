@@ -176,10 +176,10 @@ def _authenticate() -> None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized()
-    token = tokens.authenticate(secret.strip(), env=service_env())
-    if token is None:
+    found = tokens.check(secret.strip(), env=service_env())
+    if found is None:
         raise Unauthorized()
-    g.api_token = token
+    token = g.api_token = found.token
     issuer = token.issuer
     slug = (request.view_args or {}).get("slug")
     if slug is not None and slug != issuer.slug:
@@ -187,14 +187,14 @@ def _authenticate() -> None:
     refusal: ServiceError | None = None
     for scope in scopes:
         try:
-            tokens.require_scope(token, issuer, scope or None)
+            tokens.require_scope(token, issuer, scope or None, found.role)
             break
         except ServiceError as error:
             refusal = refusal or error
     else:
         raise refusal or Forbidden("This token may not do that.")
     for scope in getattr(view, "api_also", ()):
-        tokens.require_scope(token, issuer, scope)
+        tokens.require_scope(token, issuer, scope, found.role)
     # As app/security.py does for forms: no input holds NUL, and PostgreSQL cannot store it.
     if request.content_length and _NUL.search(request.get_data(cache=True)):
         raise BadRequest("The request contains a NUL character.")

@@ -8,6 +8,7 @@ Jobs are named and take JSON-able arguments, so the same call works for every ru
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -90,39 +91,75 @@ class ThreadPoolRunner:
         return self.perform(name, args)
 
 
+def waiting_key(name: str) -> str:
+    """The Redis key that marks job ``name`` (one without arguments) as queued and not yet
+    started; the worker deletes it as the job starts (``app.worker.perform_job``)."""
+    return f"{QUEUE_NAME}:waiting:{name}"
+
+
 class RqRunner:
     """Jobs go to Redis and run on ``cairn worker`` processes (RQ). When Redis does not answer,
     a job is handed to ``fallback`` (a thread pool of this process) instead of failing what
     submitted it: jobs are idempotent and leased, so running one here and, later, again on a
-    worker (the maintenance loop resumes interrupted bulk jobs) never does the work twice."""
+    worker (the maintenance loop resumes interrupted bulk jobs) never does the work twice.
+
+    A job without arguments (mail, webhook deliveries) is not queued again while one waits
+    unstarted: it reads what to do when it starts, so the waiting one does the work of both.
+    Every batch of awards asks for ``deliver_email``; under load that is then one Redis call
+    (``SET … NX``, answered "already waiting") rather than a job queued per batch. The marker
+    expires after :attr:`WAITING_FOR` seconds, so a job lost with its queue (Redis flushed) does
+    not silence that job for good; the workers' maintenance loop sends waiting mail anyway.
+    """
 
     #: Seconds to wait for Redis before falling back.
     CONNECT_TIMEOUT = 2
+    #: Seconds a job without arguments counts as waiting at most (see the class doc).
+    WAITING_FOR = 60
 
     def __init__(self, redis_url: str, *, fallback: JobRunner | None = None) -> None:
         self.redis_url = redis_url
         self.fallback = fallback
+        self._lock = threading.Lock()
+        self._connection: Any = None
+
+    def connection(self) -> Any:
+        """This process's Redis client (a pool of connections kept open: a connection per
+        submission cost a TCP handshake and a Redis client set-up on every award)."""
+        with self._lock:
+            if self._connection is None:
+                from redis import Redis  # imported only when Redis is configured
+
+                self._connection = Redis.from_url(
+                    self.redis_url,
+                    socket_connect_timeout=self.CONNECT_TIMEOUT,
+                    socket_timeout=self.CONNECT_TIMEOUT,
+                )
+            return self._connection
 
     def queue(self) -> Any:
         """The RQ queue."""
-        from redis import Redis  # imported only when Redis is configured
         from rq import Queue
 
-        connection = Redis.from_url(
-            self.redis_url,
-            socket_connect_timeout=self.CONNECT_TIMEOUT,
-            socket_timeout=self.CONNECT_TIMEOUT,
-        )
-        return Queue(QUEUE_NAME, connection=connection)
+        return Queue(QUEUE_NAME, connection=self.connection())
 
     def submit(self, name: str, *args: Any) -> None:
         from redis.exceptions import RedisError
 
+        marked = False
         try:
+            if not args:
+                marked = bool(
+                    self.connection().set(waiting_key(name), 1, nx=True, ex=self.WAITING_FOR)
+                )
+                if not marked:
+                    return  # one waits unstarted already and will do this one's work
             self.queue().enqueue(RQ_ENTRY_POINT, name, *args, job_timeout=RQ_JOB_TIMEOUT)
         except (RedisError, OSError) as exc:
             if self.fallback is None:
                 raise
+            if marked:
+                with contextlib.suppress(RedisError, OSError):
+                    self.connection().delete(waiting_key(name))
             log.warning(
                 "Redis is unavailable (%s: %s); job %s runs in this process instead",
                 type(exc).__name__,

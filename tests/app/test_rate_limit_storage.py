@@ -206,3 +206,63 @@ def test_production_refuses_per_process_rate_limits(setting: str, value: Any, me
 
 def test_production_accepts_a_shared_storage_named_by_the_operator() -> None:
     check_config(production(RATELIMIT_STORAGE_URI="redis+sentinel://sentinel.example.org:26379"))
+
+
+def test_with_redis_a_request_counts_and_reports_its_window_in_one_call(tmp_path: Any) -> None:
+    """An API request with Redis: its hit is one Redis call that returns the count and the
+    window's end, and its ``RateLimit-*`` headers come from that answer, however long the
+    request took (an award waits for its batch), not from two more calls."""
+    from tests.app.conftest import BASE_URL, PASSWORD, rate_limited_app
+    from tests.app.guarantee_instance import RedisUnavailable, redis_database
+
+    try:
+        with redis_database() as url:
+            _one_call_per_request(tmp_path, url, BASE_URL, PASSWORD, rate_limited_app)
+    except RedisUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+def _one_call_per_request(
+    tmp_path: Any, url: str, base_url: str, password: str, rate_limited_app: Any
+) -> None:
+    from app.extensions import limiter
+    from app.rate_limits import RedisWithFallback
+    from app.services.org import issuers, staff, tokens
+    from app.services.org.audit import Actor
+    from app.services.org.issuers import IssuerProfileInput
+    from app.wiring import service_env
+
+    built = rate_limited_app(tmp_path, API_RATE_LIMIT="3/minute", REDIS_URL=url)
+    application = next(built)
+    env = service_env()
+    owner = staff.create_account(email="o@a.example.org", name="O", password=password,
+                                 actor=Actor(label="test"), env=env)  # fmt: skip
+    issuer = issuers.create_issuer(IssuerProfileInput(name="Issuer A"), slug="issuer-a",
+                                   owner=owner, actor=Actor(label="test"), env=env)  # fmt: skip
+    secret = tokens.create(issuer, creator=owner, name="lms", scopes=["achievements:read"],
+                           expires_at=None, actor=Actor(owner), env=env).secret  # fmt: skip
+    storage = limiter.storage
+    assert isinstance(storage, RedisWithFallback)
+    reads: list[str] = []
+
+    def noted(name: str, real: Any) -> Any:
+        def call(*args: Any) -> Any:
+            reads.append(name)
+            return real(*args)
+
+        return call
+
+    for name in ("get", "get_expiry", "incr"):
+        setattr(storage.redis, name, noted(name, getattr(storage.redis, name)))
+    client = application.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    answers = [
+        client.get("/api/v1/issuers/issuer-a/achievements", base_url=base_url, headers=headers)
+        for _ in range(4)
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert [a.headers["RateLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
+    assert 55 <= int(answers[0].headers["RateLimit-Reset"]) <= 60
+    assert reads == []  # counted by the script alone, read by nobody
+    assert not storage.using_database
+    built.close()

@@ -24,7 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeAlias
 
-from sqlalchemy.orm import joinedload
+from sqlalchemy import inspect
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.extensions import db
 from app.models import Achievement, AchievementVersion, IssuedCredential, Issuer
@@ -62,6 +64,10 @@ class _Member:
     lead: bool = False
     credential_id: str | None = None
     refused: ServiceError | None = None
+    #: The stored credential's columns and its version's, as the leader flushed them: the
+    #: member's answer is built from these rather than read back from the database.
+    stored: dict[str, Any] | None = None
+    version: dict[str, Any] | None = None
 
 
 log = logging.getLogger(__name__)
@@ -117,21 +123,45 @@ def award_in_batch(
         _lead(key, issue, env, after_batch)
     if me.refused is not None:
         raise me.refused
-    if me.credential_id is None:
+    if me.credential_id is None or me.stored is None or me.version is None:
         return None
-    # Another thread committed it: end this session's snapshot (it holds no change of its own)
-    # so that the new row is seen, then load it here.
-    db.session.commit()
-    # With what the callers' answers read (the achievement and version), in one query.
-    return db.session.get(
-        IssuedCredential,
-        me.credential_id,
-        options=[
-            joinedload(IssuedCredential.achievement_version).joinedload(
-                AchievementVersion.achievement
-            )
-        ],
-    )
+    # Another thread committed it. End this session's transaction (it holds no change of its
+    # own) so that what it reads next sees the new row, keeping what it loaded before (the
+    # batch changed none of it); then put the credential into it as stored, without reading
+    # it back.
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+    version = _attach(AchievementVersion, me.version)
+    credential: IssuedCredential = _attach(IssuedCredential, me.stored)
+    # What the answers read next; also keeps the version, which the session holds weakly.
+    set_committed_value(credential, "achievement_version", version)
+    return credential
+
+
+def _columns(row: object) -> dict[str, Any]:
+    """Every column attribute of a loaded (or flushed) row."""
+    return {attr.key: getattr(row, attr.key) for attr in inspect(type(row)).column_attrs}
+
+
+def _attach(model: type[Any], values: dict[str, Any]) -> Any:
+    """The row of ``model`` with ``values`` (every column, as just committed) in this thread's
+    session, as if loaded: the one already there (the leader's own, expired by its commit)
+    brought up to date, else a copy made persistent; either way without a query."""
+    mapper = inspect(model)
+    key = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
+    present = db.session.identity_map.get(key)
+    if present is None:
+        row = model(**values)
+        make_transient_to_detached(row)
+        db.session.add(row)
+        return row
+    for name, value in values.items():
+        set_committed_value(present, name, value)
+    return present
 
 
 def _committed(batch: list[_Member]) -> bool:
@@ -149,9 +179,14 @@ def _lead(
         batch = _queues.pop(key, [])
 
     def stored(outcomes: list[Outcome]) -> None:
+        version: dict[str, Any] | None = None
         for member, outcome in zip(batch, outcomes, strict=True):
             member.refused = outcome.refused
             member.credential_id = outcome.credential.id if outcome.credential else None
+            if outcome.credential is not None:
+                member.stored = _columns(outcome.credential)
+                version = version or _columns(outcome.credential.achievement_version)
+                member.version = version
 
     try:
         # The batch's time is now, not when the leader's own request arrived.
@@ -161,7 +196,7 @@ def _lead(
         if not _committed(batch):
             # Rolled back as a whole: every member issues alone.
             for member in batch:
-                member.refused, member.credential_id = None, None
+                member.refused, member.credential_id, member.stored = None, None, None
         else:  # failed after its commit (a pathway handler): the credentials stand
             log.exception("after a batch of %d awards", len(batch))
     else:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import API_SCOPES, ROLES, ApiToken, Issuer, StaffAccount
+from app.models import API_SCOPES, ROLES, ApiToken, Issuer, Membership, StaffAccount
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Forbidden, Invalid, NotFound
 from app.services.org import audit, staff
@@ -137,44 +137,77 @@ def create(
     return NewToken(token=token, secret=secret)
 
 
-def authenticate(secret: str, *, env: ServiceEnv) -> ApiToken | None:
-    """The usable token ``secret`` is, or None (unknown, malformed, revoked, expired, or its
-    creator disabled). Notes when it was used (at most once a minute; committed)."""
+@dataclass(frozen=True)
+class Authenticated:
+    """A usable token, with its creator's role in the token's issuer as it is now (None: no
+    longer a member), read in the same query."""
+
+    token: ApiToken
+    role: str | None
+
+
+def check(secret: str, *, env: ServiceEnv) -> Authenticated | None:
+    """The usable token ``secret`` is and its creator's current role, or None (unknown,
+    malformed, revoked, expired, or its creator disabled), in one query: every API request
+    asks. Notes when it was used (at most once a minute; committed)."""
     if not _TOKEN.fullmatch(secret or ""):
         return None
     wanted = hash_secret(secret)
-    # Its creator and issuer come in the same query: every API request reads both.
-    token = db.session.scalar(
-        select(ApiToken)
+    # Its creator, issuer and the creator's role there come in the same query.
+    found = db.session.execute(
+        select(ApiToken, Membership.role)
+        .outerjoin(
+            Membership,
+            (Membership.staff_id == ApiToken.created_by_id)
+            & (Membership.issuer_id == ApiToken.issuer_id),
+        )
         .where(ApiToken.token_hash == wanted)
         .options(joinedload(ApiToken.created_by), joinedload(ApiToken.issuer))
-    )
+    ).first()
+    if found is None:
+        return None
+    token, role = found
     # The lookup is by the hash (an index); compare again in constant time all the same.
-    if token is None or not hmac.compare_digest(token.token_hash, wanted):
+    if not hmac.compare_digest(token.token_hash, wanted):
         return None
     if not token.is_usable(env.now) or not token.created_by.is_active:
         return None
     if token.last_used_at is None or env.now - token.last_used_at >= LAST_USED_PRECISION:
         token.last_used_at = env.now
         db.session.commit()
-    return token
+    return Authenticated(token, role)
 
 
-def require_scope(token: ApiToken, issuer: Issuer, scope: str | None) -> None:
+def authenticate(secret: str, *, env: ServiceEnv) -> ApiToken | None:
+    """The usable token ``secret`` is, or None (see :func:`check`)."""
+    found = check(secret, env=env)
+    return found.token if found is not None else None
+
+
+#: ``require_scope``'s ``role`` when the caller has not read it: it is read then.
+ASK = "?"
+
+
+def require_scope(
+    token: ApiToken, issuer: Issuer, scope: str | None, role: str | None = ASK
+) -> None:
     """Check ``token`` may act on ``issuer`` with ``scope`` (None: any valid token of the issuer).
+    ``role`` is its creator's current role in ``issuer`` when the caller has it (``check``
+    read it), else it is read here.
 
     :raises Forbidden: for another issuer's token, a scope the token lacks, or a creator whose
         current role no longer allows it (demoted or removed).
     """
     if token.issuer_id != issuer.id:
         raise Forbidden("This token is for another organisation.")
+    if role == ASK:
+        role = staff.role_of(token.created_by, issuer)
     if scope is None:
-        if staff.role_of(token.created_by, issuer) is None:
+        if role is None:
             raise Forbidden("The staff member who made this token no longer works here.")
         return
     if scope not in token.scopes:
         raise Forbidden(f"This token lacks the {scope} scope.")
-    role = staff.role_of(token.created_by, issuer)
     if not allows(role, scope):
         raise Forbidden(
             f"The {scope} scope needs the {SCOPE_ROLES[scope]} role, which the staff member "

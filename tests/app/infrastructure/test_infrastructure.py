@@ -16,6 +16,7 @@ from app.infrastructure.jobs import InlineRunner, RqRunner, ThreadPoolRunner
 from app.infrastructure.mail import OutboxTransport, SmtpTransport, UnconfiguredTransport
 from app.services.mail import emails
 from app.wiring import reconfigure_mail, wiring
+from tests.app.test_rate_limits_shared import redis_url  # noqa: F401  (a fixture)
 
 APP = Path(__file__).resolve().parents[3] / "app"
 
@@ -166,3 +167,44 @@ def test_the_thread_pool_queues_a_waiting_job_once_and_a_started_one_again() -> 
     assert done.wait(10)
     assert runs == [("block", ()), ("deliver_email", ()), ("run_bulk_job", ("a",)),
                     ("run_bulk_job", ("b",)), ("done", ()), ("block", ())]  # fmt: skip
+
+
+def test_rq_queues_a_waiting_job_without_arguments_once_until_it_starts(
+    redis_url: str,  # noqa: F811  (the fixture imported above)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every batch of awards asks for ``deliver_email``: while one waits unstarted in Redis,
+    asking again is one ``SET NX`` and queues nothing; once a worker starts it (and deletes
+    the marker), the next ask queues another. Jobs with arguments are always queued."""
+    import app.wiring
+    import app.worker
+    from app.infrastructure.jobs import QUEUE_NAME, waiting_key
+
+    runner = RqRunner(redis_url)
+    for _ in range(5):
+        runner.submit("deliver_email")
+    runner.submit("run_bulk_job", "a")
+    runner.submit("run_bulk_job", "a")
+    queue = runner.queue()
+    queued = [job.args for job in queue.get_jobs()]
+    assert queued == [("deliver_email",), ("run_bulk_job", "a"), ("run_bulk_job", "a")]
+    connection = runner.connection()
+    assert 0 < connection.ttl(waiting_key("deliver_email")) <= RqRunner.WAITING_FOR
+
+    class Started:
+        """What ``rq.get_current_job`` gives the entry point inside a worker."""
+
+        def __init__(self) -> None:
+            self.connection = connection
+
+    ran: list[tuple[str, tuple[Any, ...]]] = []
+    monkeypatch.setattr("rq.get_current_job", lambda: Started())
+    monkeypatch.setattr(app.wiring, "perform", lambda name, *args: ran.append((name, args)))
+    monkeypatch.setattr(app.worker, "_app", Flask("worker"))
+    app.worker.perform_job("deliver_email")
+    assert ran == [("deliver_email", ())]
+    assert not connection.exists(waiting_key("deliver_email"))
+    runner.submit("deliver_email")
+    assert [job.args for job in queue.get_jobs()][-1] == ("deliver_email",)
+    assert queue.count == 4
+    assert QUEUE_NAME in waiting_key("deliver_email")

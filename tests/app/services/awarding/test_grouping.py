@@ -31,10 +31,11 @@ def award_concurrently(
     monkeypatch: pytest.MonkeyPatch,
     *,
     emails: list[str],
-) -> tuple[dict[str, str | ServiceError], list[int]]:
+    read: Callable[[IssuedCredential], Any] = lambda credential: credential.recipient_email,
+) -> tuple[dict[str, Any], list[int]]:
     """Award ``emails`` from one thread each, the first one held in its status allocation until
-    all the others have queued behind it; what each thread got, and the size of each
-    ``issue_many`` call."""
+    all the others have queued behind it; what each thread got (``read`` of its credential, in
+    its own session, or its refusal), and the size of each ``issue_many`` call."""
     sizes: list[int] = []
     real_issue_many = issuing.issue_many
     real_allocate = status_lists.allocate
@@ -53,7 +54,7 @@ def award_concurrently(
 
     monkeypatch.setattr(issuing, "issue_many", counting_issue_many)
     monkeypatch.setattr(status_lists, "allocate", held_allocate)
-    got: dict[str, str | ServiceError] = {}
+    got: dict[str, Any] = {}
 
     def one(email: str) -> None:
         with app.app_context():
@@ -63,7 +64,7 @@ def award_concurrently(
             try:
                 credential = issuing.award(issuer, achievement, AwardInput(email=email),
                                            actor=Actor(label="lms"), env=service_env())  # fmt: skip
-                got[email] = credential.recipient_email
+                got[email] = read(credential)
             except ServiceError as refused:
                 got[email] = refused
 
@@ -104,6 +105,56 @@ def test_awards_arriving_meanwhile_are_issued_together_each_its_own(
     ).all()
     assert actions == ["lms"] * N
     assert audit.verify_chain(badge[0]).intact
+
+
+def test_each_award_is_answered_as_stored_without_reading_it_back(
+    app: Flask, badge: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The leader hands each member the columns it stored: a member runs no query at all from
+    queuing to reading its credential and the achievement version the API's answer names, and
+    what it reads is what the database holds."""
+    from sqlalchemy import event, inspect
+
+    queried: list[int] = []
+    quiet: list[str] = []
+    real_award_in_batch = grouping.award_in_batch
+
+    def note(*args: Any) -> None:
+        queried.append(threading.get_ident())
+
+    def award_in_batch(key: Any, data: AwardInput, *args: Any, **kwargs: Any) -> Any:
+        before = queried.count(threading.get_ident())
+        credential = real_award_in_batch(key, data, *args, **kwargs)
+        read(credential)
+        if queried.count(threading.get_ident()) == before:
+            quiet.append(data.email)
+        return credential
+
+    def read(credential: IssuedCredential) -> tuple[dict[str, Any], int, int]:
+        columns = {
+            a.key: getattr(credential, a.key) for a in inspect(IssuedCredential).column_attrs
+        }
+        version = credential.achievement_version
+        return columns, version.version, version.achievement_id
+
+    monkeypatch.setattr(grouping, "award_in_batch", award_in_batch)
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        got, sizes = award_concurrently(app, *badge, monkeypatch, emails=emails(), read=read)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert sizes == [1, N - 1]
+    # Every member of the batch; not the two leaders (the first award, the batch's), which
+    # issue.
+    assert len(quiet) == N - 2
+    db.session.expire_all()
+    for email, (columns, version, achievement_id) in got.items():
+        stored = db.session.get(IssuedCredential, columns["id"])
+        assert stored is not None and stored.recipient_email == email
+        assert columns == {
+            a.key: getattr(stored, a.key) for a in inspect(IssuedCredential).column_attrs
+        }
+        assert (version, achievement_id) == (stored.achievement_version.version, badge[1])
 
 
 def test_a_refused_award_in_a_batch_is_refused_alone(
