@@ -6,7 +6,7 @@ Build once (a few minutes), then reuse::
 
     .venv/bin/python bench/scale.py                # builds cairn_scale, then times
     .venv/bin/python bench/scale.py --reuse        # times the database built before
-    .venv/bin/python bench/scale.py --reuse --explain   # and EXPLAIN ANALYZE each route's slowest query
+    .venv/bin/python bench/scale.py --reuse --explain   # and EXPLAIN ANALYZE the slowest SQL
 
 The rows are generated in the database (``INSERT ... SELECT generate_series``), shaped like real
 ones: a few issuers (one holding most rows: the worst case for its workspace), eight
@@ -15,7 +15,8 @@ three years of award dates, 70% with an expiry, 1% revoked, 0.5% suspended, 40% 
 audit event per award and revocation, and page views and downloads for a fifth of them. Each
 row's ``document`` is one really signed credential with its id replaced, so its **signature does
 not verify**: this is a query benchmark, not a signing one. Status-list allocations are not
-generated (reads never look at them); ``status_index`` is simply unique per issuer (past the real list).
+generated (reads never look at them); ``status_index`` is simply unique per issuer (past the
+real list).
 """
 
 from __future__ import annotations
@@ -25,10 +26,11 @@ import re
 import secrets
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,8 @@ from bench._instance import BASE_URL, make_issuer_and_achievement, settings  # n
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/cairn_scale"
 TARGET_MS = 150.0
+#: The throw-away key store's passphrase: fixed, so a --reuse run opens the keys of the build.
+BENCH_PASSPHRASE = "scale-bench-only"  # noqa: S105 - a benchmark's throw-away keys
 OWNER = "owner@scale.example.org"
 #: Share of the rows the timed workspace holds; the rest are spread over three other issuers.
 MAIN_SHARE = 0.94
@@ -53,12 +57,12 @@ ACHIEVEMENTS = (
     "Digital Citizenship",
     "Science of Reading",
 )
-FIRST = (
+FIRST = (  # noqa: SIM905 - a list of names is easier to read as one
     "Ana Ben Chloe Dev Ema Farid Grace Hana Ivan Jade Kofi Lena Mateo Nia Omar Priya Quinn Rosa "
     "Sam Tariq Uma Vera Wes Xia Yara Zane Alma Bruno Carmen Dario Elif Femi Gita Hugo Ines Joao "
     "Kira Luis Maya Noor"
 ).split()
-LAST = (
+LAST = (  # noqa: SIM905 - as FIRST
     "Abbott Baker Chen Diaz Evans Fischer Garcia Haddad Ito Jensen Kumar Lopez Moreau Nakamura "
     "Okafor Patel Quinn Rossi Silva Tanaka Usman Varga Weber Xu Yilmaz Zhang Alvarez Becker "
     "Costa Dubois Eriksen Ferreira Gomez Horvat Ivanova Jovanovic Kowalski Larsen Murphy Novak "
@@ -143,7 +147,8 @@ FROM (
         h,
         md5(:salt || g)::uuid::text AS id,
         'teacher' || r || '@school' || (r % 200) || '.example.org' AS email,
-        (CAST(:first_names AS text[]))[1 + r % 40] || ' ' || (CAST(:last_names AS text[]))[1 + (r / 40) % 60] AS name,
+        (CAST(:first_names AS text[]))[1 + r % 40] || ' '
+            || (CAST(:last_names AS text[]))[1 + (r / 40) % 60] AS name,
         CAST(:now AS timestamp)
             - make_interval(secs => (CAST(:rows AS int) - g) * (94608000.0 / CAST(:rows AS int)))
             AS issued_at,
@@ -154,8 +159,8 @@ FROM (
         FROM generate_series(1, CAST(:rows AS int)) AS g
     ) AS numbered
 ) AS c
-JOIN (SELECT * FROM unnest(CAST(:achievement_ids AS int[]), CAST(:version_ids AS int[])) WITH ORDINALITY
-      AS t(achievement_id, version_id, pick)) AS a ON a.pick = c.pick
+JOIN (SELECT * FROM unnest(CAST(:achievement_ids AS int[]), CAST(:version_ids AS int[]))
+      WITH ORDINALITY AS t(achievement_id, version_id, pick)) AS a ON a.pick = c.pick
 """
 
 #: An audit event per award (and per revocation and suspension), continuing the issuer's chain
@@ -297,7 +302,8 @@ def build(application: Any, rows: int) -> None:
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
     total = db.session.scalar(select(func.count()).select_from(IssuedCredential))
-    print(f"  {total:,} credentials, vacuumed and analysed in {time.perf_counter() - started:.0f} s")
+    took = time.perf_counter() - started
+    print(f"  {total:,} credentials, vacuumed and analysed in {took:.0f} s")
 
 
 # --- timing the routes ------------------------------------------------------------------------
@@ -338,14 +344,21 @@ def routes(application: Any) -> tuple[Any, list[tuple[str, str, dict[str, str]]]
         env=env,
     ).secret
     api = {"Authorization": f"Bearer {token}"}
-    popular, rare = db.session.execute(
-        select(Achievement.public_id)
-        .where(Achievement.issuer_id == issuer.id)
-        .order_by(Achievement.id)
-    ).scalars().all()[0:8:7]
+    popular, rare = (
+        db.session.execute(
+            select(Achievement.public_id)
+            .where(Achievement.issuer_id == issuer.id)
+            .order_by(Achievement.id)
+        )
+        .scalars()
+        .all()[0:8:7]
+    )
     sample = db.session.scalar(
         select(IssuedCredential)
-        .where(IssuedCredential.issuer_id == issuer.id, IssuedCredential.recipient_name.is_not(None))
+        .where(
+            IssuedCredential.issuer_id == issuer.id,
+            IssuedCredential.recipient_name.is_not(None),
+        )
         .order_by(IssuedCredential.issued_at.desc())
         .offset(12_345)
         .limit(1)
@@ -374,8 +387,11 @@ def routes(application: Any) -> tuple[Any, list[tuple[str, str, dict[str, str]]]
         ("filter: not claimed", f"{base}?claimed=no", {}),
         ("filter: rare achievement + revoked", f"{base}?achievement={rare}&status=revoked", {}),
         ("API list: first page", f"{listing}?limit=50", api),
-        ("API: issued in a month", f"{listing}?issued_from={a_year_ago}&issued_before="
-         f"{eleven_months}", api),
+        (
+            "API: issued in a month",
+            f"{listing}?issued_from={a_year_ago}&issued_before={eleven_months}",
+            api,
+        ),
         ("API: updated_since a week", f"{listing}?updated_since={week_ago}", api),
         ("API: updated_since a month", f"{listing}?updated_since={month_ago}", api),
         ("API: exact recipient", f"{listing}?recipient={sample.recipient_email}", api),
@@ -521,11 +537,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from app import MIGRATIONS, create_app
 
-    workdir = Path("/tmp") / "cairn-scale"
+    # Kept between runs (the keys of the database --reuse times), like the database itself.
+    workdir = Path(tempfile.gettempdir()) / "cairn-scale"
     workdir.mkdir(exist_ok=True)
     config = settings(args.database_url, workdir / "keys", signing_processes=1)
     # The keys must outlive one run for --reuse: a fixed secret for this throw-away database.
-    config.update(KEY_PASSPHRASE="scale-bench-only", JOBS_INLINE=True, KEY_KDF_FOR_TESTS=True)
+    config.update(KEY_PASSPHRASE=BENCH_PASSPHRASE, JOBS_INLINE=True, KEY_KDF_FOR_TESTS=True)
     application = create_app(config)
     with application.app_context():
         if args.reuse:
@@ -549,4 +566,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
