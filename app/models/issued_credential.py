@@ -69,38 +69,29 @@ class IssuedCredential(Base):
         Index("ix_issued_credential_list", "issuer_id", "issued_at", "id"),
         # The revoked and suspended filters (1% of a large issuer's credentials, spread over
         # years): small partial indexes in the list's order, instead of a walk of every row.
-        Index(
-            "ix_issued_credential_revoked",
-            "issuer_id",
-            "issued_at",
-            "id",
-            sqlite_where=text("revoked_at IS NOT NULL"),
-            postgresql_where=text("revoked_at IS NOT NULL"),
-        ),
-        Index(
-            "ix_issued_credential_suspended",
-            "issuer_id",
-            "issued_at",
-            "id",
-            sqlite_where=text("suspended_at IS NOT NULL"),
-            postgresql_where=text("suspended_at IS NOT NULL"),
+        *(
+            Index(
+                f"ix_issued_credential_{status}",
+                "issuer_id",
+                "issued_at",
+                "id",
+                sqlite_where=text(f"{status}_at IS NOT NULL"),
+                postgresql_where=text(f"{status}_at IS NOT NULL"),
+            )
+            for status in ("revoked", "suspended")
         ),
         # Search by part of an address or a name (ILIKE '%term%') on PostgreSQL: trigram
         # indexes (pg_trgm, created with them). SQLite has no such index and scans; there they
         # are empty (WHERE 0), so one schema serves both and SQLite's writes pay nothing.
-        Index(
-            "ix_issued_credential_email_trgm",
-            "recipient_email",
-            postgresql_using="gin",
-            postgresql_ops={"recipient_email": "gin_trgm_ops"},
-            sqlite_where=text("0"),
-        ),
-        Index(
-            "ix_issued_credential_name_trgm",
-            "recipient_name",
-            postgresql_using="gin",
-            postgresql_ops={"recipient_name": "gin_trgm_ops"},
-            sqlite_where=text("0"),
+        *(
+            Index(
+                f"ix_issued_credential_{short}_trgm",
+                f"recipient_{short}",
+                postgresql_using="gin",
+                postgresql_ops={f"recipient_{short}": "gin_trgm_ops"},
+                sqlite_where=text("0"),
+            )
+            for short in ("email", "name")
         ),
     )
 
