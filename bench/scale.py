@@ -530,6 +530,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--requests", type=int, default=30, help="timed requests per route")
     parser.add_argument("--only", default="", help="time only routes whose label contains this")
+    parser.add_argument(
+        "--skip",
+        default="",
+        help="leave out routes whose label contains this (e.g. 'hours': minutes per request)",
+    )
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE slow queries")
     args = parser.parse_args(argv)
 
@@ -550,13 +555,15 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"building {args.rows:,} credentials in {args.database_url}", flush=True)
             build(application, args.rows)
-        if args.only:
+        if args.only or args.skip:
             global routes
             every = routes
 
             def only(app_: Any) -> tuple[Any, list[tuple[str, str, dict[str, str]]]]:
                 client, plan = every(app_)
-                return client, [p for p in plan if args.only in p[0]]
+                return client, [
+                    p for p in plan if args.only in p[0] and not (args.skip and args.skip in p[0])
+                ]
 
             routes = only  # type: ignore[assignment]
         passed = time_routes(application, args.requests, args.explain)
