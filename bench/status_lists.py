@@ -114,8 +114,13 @@ def main(argv: list[str] | None = None) -> int:
         first = client.get(path, base_url=BASE_URL)
         document = json.loads(first.data)
         decoded = StatusList.decode(document["credentialSubject"]["encodedList"])
-        packed = int.from_bytes(decoded.to_bytes(), "big")
-        found = {LENGTH - 1 - i for i in range(LENGTH) if packed >> i & 1}
+        found = {
+            at * 8 + bit
+            for at, byte in enumerate(decoded.to_bytes())
+            if byte
+            for bit in range(8)
+            if byte & 0x80 >> bit
+        }
         tag = first.headers.get("ETag", "")
         if first.status_code != 200 or found != expected or decoded.length != LENGTH:
             failures.append("the served list does not decode to exactly the bits set")

@@ -33,9 +33,15 @@ def served(client: FlaskClient, issuer: Issuer, tag: str | None = None) -> tuple
 
 def set_bits(body: bytes) -> set[int]:
     encoded = json.loads(body)["credentialSubject"]["encodedList"]
-    decoded = StatusList.decode(encoded)
-    packed = int.from_bytes(decoded.to_bytes(), "big")
-    return {decoded.length - 1 - i for i in range(decoded.length) if packed >> i & 1}
+    raw = StatusList.decode(encoded).to_bytes()
+    # Bit 0 is the high bit of byte 0; only the bytes with a bit set are looked into.
+    return {
+        at * 8 + bit
+        for at, byte in enumerate(raw)
+        if byte
+        for bit in range(8)
+        if byte & 0x80 >> bit
+    }
 
 
 def lengthen(issuer: Issuer, bits: int) -> None:
