@@ -83,7 +83,7 @@ def status_list(slug: str, purpose: str) -> BaseResponse:
     if purpose not in ("revocation", "suspension"):
         raise NotFound("There is no such status list.")
     issuer = issuers.get_by_slug(slug)
-    row = status_lists.get_list(issuer, purpose)
+    row = status_lists.get_list(issuer, purpose, bits=False)
     response = json_response(
         row.document, "application/vc+ld+json", cache="public, max-age=300, must-revalidate"
     )

@@ -32,6 +32,9 @@ from credentials import CredentialError, decode_jwt
 from schemas.awards import MAX_EVIDENCE
 
 PAGE_SIZE = 50
+#: The list counts its matches up to here and then says "10,000+": an exact count of a
+#: million credentials costs more than the page it labels.
+COUNT_UP_TO = 10_000
 #: Larger numbers than these in a query string are nonsense; refusing them keeps them away from
 #: the database, where they would overflow its integers.
 MAX_PAGE = 100_000
@@ -85,8 +88,16 @@ def credentials(slug: str) -> str:
         text=text, achievement_ids=ids, status=status, claimed=claimed
     )
     found = credential_queries.search(
-        issuer, wanted, now, page=int_arg("page", 1, high=MAX_PAGE) or 1, page_size=PAGE_SIZE
+        issuer,
+        wanted,
+        now,
+        page=int_arg("page", 1, high=MAX_PAGE) or 1,
+        page_size=PAGE_SIZE,
+        after=credential_queries.Cursor.decode(request.args.get("after")),
+        before=credential_queries.Cursor.decode(request.args.get("before")),
+        count_up_to=COUNT_UP_TO,
     )
+    shown = found.credentials
     filters = {
         "q": text,
         "achievement": achievement,
@@ -104,6 +115,11 @@ def credentials(slug: str) -> str:
         page=found.page,
         pages=found.pages,
         total=found.total,
+        capped=found.capped,
+        older=found.older and bool(shown),
+        newer=found.newer and bool(shown),
+        older_cursor=credential_queries.Cursor.of(shown[-1]).encode() if shown else "",
+        newer_cursor=credential_queries.Cursor.of(shown[0]).encode() if shown else "",
         now=now,
     )
 

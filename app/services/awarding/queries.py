@@ -4,11 +4,12 @@ definition of :class:`~app.models.IssuedCredential`."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -20,6 +21,7 @@ from app.models import (
     IssuedCredential,
     Issuer,
 )
+from app.models.types import UTCDateTime
 from app.services.org.achievements import list_for
 
 #: The report's columns: every credential issued, then how many are in each status.
@@ -45,20 +47,77 @@ class Search:
 
 
 @dataclass(frozen=True)
+class Cursor:
+    """A place in the list (newest first, then by id, descending): the last credential of one
+    page or the first of the next. Paging by it reads only the rows shown, however deep the
+    page (OFFSET reads and throws away every row before it)."""
+
+    issued_at: datetime
+    id: str
+
+    _TEXT = re.compile(r"([0-9]{1,17})_([0-9a-f-]{36})")
+    _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+    def encode(self) -> str:
+        """The cursor for a URL: microseconds since 1970 and the id."""
+        moment = self.issued_at - self._EPOCH
+        return f"{moment // timedelta(microseconds=1)}_{self.id}"
+
+    @classmethod
+    def decode(cls, text: str | None) -> Cursor | None:
+        """The cursor a URL carries, or ``None`` when there is none or it is not one."""
+        found = cls._TEXT.fullmatch(text or "")
+        if found is None:
+            return None
+        return cls(cls._EPOCH + timedelta(microseconds=int(found.group(1))), found.group(2))
+
+    @classmethod
+    def of(cls, credential: IssuedCredential) -> Cursor:
+        """The cursor at ``credential``."""
+        return cls(credential.issued_at, credential.id)
+
+
+@dataclass(frozen=True)
 class Page:
-    """One page of a search's results, newest first, and how many there are in all."""
+    """One page of a search's results, newest first (then by id, descending), and how many
+    there are in all (with ``capped``, at least that many: counting stopped there).
+    ``older``/``newer`` say whether rows follow or precede this page."""
 
     credentials: list[IssuedCredential]
     total: int
     page: int
     pages: int
+    capped: bool = False
+    older: bool = False
+    newer: bool = False
 
 
 def with_status(query: Select[Any], status: CredentialStatus | None, now: datetime) -> Select[Any]:
-    """``query`` narrowed to credentials with ``status`` at ``now`` (all of them for ``None``)."""
+    """``query`` narrowed to credentials with ``status`` at ``now`` (all of them for ``None``).
+
+    The same definition as :meth:`IssuedCredential.status_sql`, spelled as plain conditions on
+    the columns rather than a CASE: a database can then use an index for them (the partial
+    indexes on revoked and suspended credentials), where a CASE makes it test every row."""
     if status is None:
         return query
-    return query.where(IssuedCredential.status_sql(now) == status)
+    revoked, suspended = IssuedCredential.revoked_at, IssuedCredential.suspended_at
+    valid_until = IssuedCredential.valid_until
+    if status == "revoked":
+        return query.where(revoked.is_not(None))
+    query = query.where(revoked.is_(None))
+    if status == "suspended":
+        return query.where(suspended.is_not(None))
+    query = query.where(suspended.is_(None))
+    if status == "expired":
+        return query.where(valid_until.is_not(None), valid_until < now)
+    return query.where(or_(valid_until.is_(None), valid_until >= now))
+
+
+def _count(query: Select[Any], up_to: int | None) -> int:
+    """How many rows ``query`` finds; with ``up_to``, counting stops after ``up_to + 1``."""
+    if up_to is not None:
+        query = query.limit(up_to + 1)
+    return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def search(
@@ -69,16 +128,25 @@ def search(
     page: int,
     page_size: int,
     offset: int | None = None,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    count_up_to: int | None = None,
 ) -> Page:
     """The issuer's credentials matching ``wanted``, page ``page`` (from 1) of ``page_size``;
-    or, with ``offset``, the ``page_size`` from that one on (the API's limit and offset)."""
+    or, with ``offset``, the ``page_size`` from that one on (the API's limit and offset); or the
+    ``page_size`` right after the cursor ``after`` (older) or right before ``before`` (newer),
+    read through the list's index however deep they are (``page`` is then only a label).
+
+    ``count_up_to`` stops counting there (the page says ``capped``): counting every match of
+    a million credentials costs more than the page itself, and "10,000+" says enough."""
     query = select(IssuedCredential).where(IssuedCredential.issuer_id == issuer.id)
     if wanted.text:
+        # ILIKE on PostgreSQL (which its trigram indexes answer), lower() LIKE lower() on SQLite.
         term = wanted.text.lower()
         query = query.where(
             or_(
-                func.lower(IssuedCredential.recipient_email).contains(term, autoescape=True),
-                func.lower(IssuedCredential.recipient_name).contains(term, autoescape=True),
+                IssuedCredential.recipient_email.icontains(term, autoescape=True),
+                IssuedCredential.recipient_name.icontains(term, autoescape=True),
             )
         )
     if wanted.achievement_ids is not None:
@@ -107,16 +175,38 @@ def search(
         query = query.where(
             or_(IssuedCredential.issued_at >= since, IssuedCredential.id.in_(audited))
         )
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    found = list(
-        db.session.scalars(
-            query.options(selectinload(IssuedCredential.achievement_version))
-            .order_by(IssuedCredential.issued_at.desc(), IssuedCredential.id)
-            .offset((page - 1) * page_size if offset is None else offset)
-            .limit(page_size)
+    total = _count(query, count_up_to)
+    capped = count_up_to is not None and total > count_up_to
+    total = min(total, count_up_to) if count_up_to is not None else total
+    # The list's order: newest first, then by id (descending too, so that one index read
+    # backwards gives it). A cursor compares as a row value, which bounds the index scan.
+    place = tuple_(IssuedCredential.issued_at, IssuedCredential.id)
+    newest_first = (IssuedCredential.issued_at.desc(), IssuedCredential.id.desc())
+    query = query.options(selectinload(IssuedCredential.achievement_version))
+    if after is not None:
+        query = query.where(place < tuple_(literal(after.issued_at, UTCDateTime()), after.id))
+        found = list(db.session.scalars(query.order_by(*newest_first).limit(page_size + 1)))
+        older, newer = len(found) > page_size, True
+        found = found[:page_size]
+    elif before is not None:
+        query = query.where(place > tuple_(literal(before.issued_at, UTCDateTime()), before.id))
+        # Read forwards from the cursor, then put the page in the list's order.
+        oldest_first = (IssuedCredential.issued_at, IssuedCredential.id)
+        found = list(db.session.scalars(query.order_by(*oldest_first).limit(page_size + 1)))
+        older, newer = True, len(found) > page_size
+        found = found[:page_size][::-1]
+    else:
+        found = list(
+            db.session.scalars(
+                query.order_by(*newest_first)
+                .offset((page - 1) * page_size if offset is None else offset)
+                .limit(page_size + 1)
+            )
         )
-    )
-    return Page(found, total, page, max(1, -(-total // page_size)))
+        older, newer = len(found) > page_size, page > 1 or bool(offset)
+        found = found[:page_size]
+    pages = max(1, -(-total // page_size))
+    return Page(found, total, page, pages, capped=capped, older=older, newer=newer)
 
 
 def replaced_by(credential: IssuedCredential) -> list[IssuedCredential]:

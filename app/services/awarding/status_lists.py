@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import defer
 
 import credentials
 from app.extensions import db
@@ -92,11 +93,17 @@ def create_lists(issuer: Issuer, env: ServiceEnv) -> None:
         db.session.add(row)
 
 
-def get_list(issuer: Issuer, purpose: str, *, for_update: bool = False) -> StatusList:
-    """An issuer's list (locked for the rest of the transaction when ``for_update``)."""
+def get_list(
+    issuer: Issuer, purpose: str, *, for_update: bool = False, bits: bool = True
+) -> StatusList:
+    """An issuer's list (locked for the rest of the transaction when ``for_update``); without
+    ``bits``, the raw bitstring is left in the database (serving needs only the document, and
+    a 1,048,576-entry list's bits are 128 KiB)."""
     query = select(StatusList).where(
         StatusList.issuer_id == issuer.id, StatusList.purpose == purpose
     )
+    if not bits:
+        query = query.options(defer(StatusList.bits))
     if for_update:
         query = query.with_for_update()
     row = db.session.scalar(query)

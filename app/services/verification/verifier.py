@@ -141,7 +141,8 @@ class LocalFirstFetcher:
             elif kind == "profile":
                 body = issuers.profile_document(issuer, self.env)
             else:
-                return status_lists.get_list(issuer, match.group(2)).document.encode("utf-8")
+                row = status_lists.get_list(issuer, match.group(2), bits=False)
+                return row.document.encode("utf-8")
             return json.dumps(body).encode("utf-8")
         return None
 

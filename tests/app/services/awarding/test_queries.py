@@ -101,3 +101,119 @@ def test_counts_of_an_achievement_never_awarded(make_issuer, make_achievement) -
     assert {name: row[name] for name in credential_queries.COUNTS} == dict.fromkeys(
         credential_queries.COUNTS, 0
     )
+
+
+# Paging by cursor (the workspace list's Older and Newer links): the pages it reads, walked
+# both ways, are exactly the list the offset paging gives, in the same order, with ties in
+# ``issued_at`` broken by id; and the count can stop early and say so.
+
+
+@pytest.fixture
+def many(make_issuer: Any, make_achievement: Any, make_award: Any) -> tuple[Any, list[str]]:
+    """An issuer with 23 credentials: two achievements, revoked and suspended ones, and
+    groups sharing one ``issued_at`` (as a bulk chunk's do)."""
+    issuer = make_issuer()
+    first, second = make_achievement(issuer), make_achievement(issuer)
+    made = [
+        make_award(issuer, second if i % 3 == 0 else first, f"p{i:02d}@school{i % 2}.example.org")
+        for i in range(23)
+    ]
+    for i, credential in enumerate(made):
+        # Several share a moment; the rest are a minute apart, not in creation order.
+        credential.issued_at = NOW - timedelta(minutes=(i * 7) % 11)
+        if i % 5 == 0:
+            credential.revoked_at = NOW
+        if i % 4 == 1:
+            credential.suspended_at = NOW
+    db.session.commit()
+    return issuer, [c.id for c in made]
+
+
+SEARCHES = [
+    credential_queries.Search(),
+    credential_queries.Search(text="SCHOOL1"),
+    credential_queries.Search(status="revoked"),
+    credential_queries.Search(status="suspended"),
+    credential_queries.Search(status="valid"),
+    credential_queries.Search(text="p1"),
+    credential_queries.Search(text="nobody"),
+]
+
+
+def _offset_pages(issuer: Any, wanted: Any, size: int) -> list[str]:
+    found: list[str] = []
+    page = 1
+    while True:
+        result = credential_queries.search(issuer, wanted, NOW, page=page, page_size=size)
+        found += [c.id for c in result.credentials]
+        if not result.older:
+            return found
+        page += 1
+
+
+def test_cursor_pages_walk_the_same_list_as_offset_pages_both_ways(
+    many: tuple[Any, list[str]],
+) -> None:
+    # One issuer for every case: awarding is the slow part.
+    for wanted, size in product(SEARCHES, (1, 3, 4, 50)):
+        _walk_both_ways(many[0], wanted, size)
+
+
+def _walk_both_ways(issuer: Any, wanted: Any, size: int) -> None:
+    expected = _offset_pages(issuer, wanted, size)
+    # The order is the list's: newest first, then by id (descending too).
+    rows = {c.id: c for c in db.session.scalars(select(IssuedCredential))}
+    assert expected == sorted(expected, key=lambda i: (rows[i].issued_at, i), reverse=True)
+    pages: list[list[str]] = []
+    result = credential_queries.search(issuer, wanted, NOW, page=1, page_size=size)
+    pages.append([c.id for c in result.credentials])
+    assert not result.newer
+    while result.older:
+        cursor = credential_queries.Cursor.of(result.credentials[-1])
+        # Through its URL form, as the Older link carries it.
+        cursor = credential_queries.Cursor.decode(cursor.encode())
+        result = credential_queries.search(
+            issuer, wanted, NOW, page=2, page_size=size, after=cursor
+        )
+        assert result.newer
+        pages.append([c.id for c in result.credentials])
+    assert [i for page in pages for i in page] == expected
+    # And back again with the Newer links, page for page.
+    back = [pages[-1]]
+    while len(back) < len(pages):
+        cursor = credential_queries.Cursor.of(
+            db.session.get(IssuedCredential, back[-1][0])  # type: ignore[arg-type]
+        )
+        result = credential_queries.search(
+            issuer, wanted, NOW, page=2, page_size=size, before=cursor
+        )
+        back.append([c.id for c in result.credentials])
+        assert result.older and result.newer == (len(back) < len(pages))
+    assert back[::-1] == pages
+
+
+def test_the_count_stops_where_it_is_told_and_says_so(many: tuple[Any, list[str]]) -> None:
+    issuer, ids = many
+    wanted = credential_queries.Search()
+    exact = credential_queries.search(issuer, wanted, NOW, page=1, page_size=5)
+    assert (exact.total, exact.capped, exact.pages) == (len(ids), False, 5)
+    for up_to, total, capped in ((10, 10, True), (22, 22, True), (23, 23, False), (99, 23, False)):
+        found = credential_queries.search(
+            issuer, wanted, NOW, page=1, page_size=5, count_up_to=up_to
+        )
+        assert (found.total, found.capped) == (total, capped), up_to
+        assert [c.id for c in found.credentials] == [c.id for c in exact.credentials]
+
+
+@pytest.mark.parametrize(
+    "text", ["", "1_abc", "12_" + "x" * 36, "99999999999999999999_" + "0" * 36, "5_" + "a" * 35]
+)
+def test_a_cursor_that_is_not_one_is_ignored(text: str) -> None:
+    assert credential_queries.Cursor.decode(text) is None
+
+
+def test_a_cursor_round_trips_to_the_microsecond() -> None:
+    cursor = credential_queries.Cursor(
+        datetime(2031, 6, 1, 12, 0, 0, 123456, tzinfo=UTC), "0f6b9f8e-1d2c-4c4e-9a0b-7c1d2e3f4a5b"
+    )
+    assert credential_queries.Cursor.decode(cursor.encode()) == cursor
