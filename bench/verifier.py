@@ -51,7 +51,9 @@ from credentials.status import build_status_list_credential
 #: verifyCredential".
 TARGET = 5.0
 NOW = CREATED + timedelta(days=30)
-FULL = Settings(cairn_n=1000, cairn_seconds=4.0, node_n=500, naive_n=0, naive_seconds=0.0)
+FULL = Settings(
+    cairn_n=1000, cairn_seconds=4.0, node_n=500, naive_n=0, naive_seconds=0.0, batch_n=0
+)
 
 
 def status_fetcher(signed: dict[str, Any], key: BenchKey, loader: DocumentLoader) -> Any:
