@@ -66,7 +66,19 @@ class IssuedCredential(Base):
         # The workspace list's order (newest first, then by id, both read backwards): its first
         # page, its cursor pages and its capped count read this index alone, however many
         # credentials there are.
-        Index("ix_issued_credential_list", "issuer_id", "issued_at", "id"),
+        # On PostgreSQL it also carries the status columns (INCLUDE, not keys), so the expired
+        # and valid filters test each entry in the index and never read the 1.5 GB heap for
+        # the rows they skip (most rows of a large issuer are expired).
+        Index(
+            "ix_issued_credential_list",
+            "issuer_id",
+            "issued_at",
+            "id",
+            postgresql_include=["valid_until", "revoked_at", "suspended_at"],
+        ),
+        # The API's exact recipient (`?recipient=`) across achievements: the recipient index
+        # has the achievement between the issuer and the address, so it cannot seek by both.
+        Index("ix_issued_credential_email", "issuer_id", "recipient_email"),
         # The revoked and suspended filters (1% of a large issuer's credentials, spread over
         # years): small partial indexes in the list's order, instead of a walk of every row.
         *(

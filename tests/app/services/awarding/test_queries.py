@@ -205,6 +205,42 @@ def test_the_count_stops_where_it_is_told_and_says_so(many: tuple[Any, list[str]
         assert [c.id for c in found.credentials] == [c.id for c in exact.credentials]
 
 
+def test_every_page_holds_exactly_the_matches_in_the_list_order(
+    many: tuple[Any, list[str]],
+) -> None:
+    # A page's ids are selected first (from the list's index) and its rows read by key after:
+    # every page, walked by offset, holds exactly what the definition (``status_at``) picks,
+    # in the list's order, for every status including expired (expiries varied here) and an
+    # exact recipient.
+    issuer, ids = many
+    rows = [db.session.get(IssuedCredential, i) for i in ids]
+    expiries = list(EXPIRIES.values())
+    for i, row in enumerate(rows):
+        row.valid_until = expiries[i % len(expiries)]  # type: ignore[union-attr]
+    db.session.commit()
+    newest_first = sorted(rows, key=lambda c: (c.issued_at, c.id), reverse=True)  # type: ignore[union-attr]
+    cases = [(credential_queries.Search(status=s), s, None) for s in CREDENTIAL_STATUSES]
+    cases.append(
+        (
+            credential_queries.Search(recipient_email="p07@school1.example.org"),
+            None,
+            "p07@school1.example.org",
+        )
+    )
+    for (wanted, status, email), size in product(cases, (1, 4, 50)):
+        want = [
+            c.id  # type: ignore[union-attr]
+            for c in newest_first
+            if (status is None or c.status_at(NOW) == status)  # type: ignore[union-attr]
+            and (email is None or c.recipient_email == email)  # type: ignore[union-attr]
+        ]
+        assert want, (status, email)
+        assert _offset_pages(issuer, wanted, size) == want, (status, email, size)
+        found = credential_queries.search(issuer, wanted, NOW, page=1, page_size=size, offset=1)
+        assert [c.id for c in found.credentials] == want[1 : 1 + size], (status, email, size)
+        assert found.total == len(want)
+
+
 @pytest.mark.parametrize(
     "text", ["", "1_abc", "12_" + "x" * 36, "99999999999999999999_" + "0" * 36, "5_" + "a" * 35]
 )
