@@ -26,12 +26,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import literal, select
+from sqlalchemy import union_all
 
 from app.extensions import db
 from app.infrastructure import metrics
-from app.models import IssuedCredential, Issuer, IssuerKey, StatusList
+from app.models import IssuedCredential, Issuer
 from app.services._core.env import ServiceEnv
+from app.services.verification import reuse
 from app.services.verification import verifier as verification
 from app.wiring import fetcher
 from credentials import VerificationReport
@@ -41,6 +42,7 @@ MAX_AGE = timedelta(seconds=60)
 #: Credentials whose verdicts one process keeps (the least recently viewed go first).
 SIZE = 1024
 _EXTENSION = "cairn.verdicts"
+_SUBMISSIONS = "cairn.verdicts.submissions"
 
 
 @dataclass(frozen=True)
@@ -89,25 +91,19 @@ def cache() -> VerdictCache:
     return found
 
 
+def submissions() -> reuse.ReuseCache:
+    """This application's verdicts on submitted bytes (``/api/verify``, the Verify page), one
+    cache per process."""
+    found: reuse.ReuseCache | None = current_app.extensions.get(_SUBMISSIONS)
+    if found is None:
+        found = current_app.extensions.setdefault(_SUBMISSIONS, reuse.ReuseCache())
+    return found
+
+
 def state_key(found: IssuedCredential, issuer: Issuer) -> Hashable:
     """Everything the verification of ``found`` depends on besides the time, read afresh."""
-    # One round trip: the issuer's signed lists (re-signed, with a new version, whenever a bit
-    # changes) and its keys (its DID document lists them all).
-    rows = db.session.execute(
-        select(
-            literal("list"),
-            StatusList.id,
-            StatusList.purpose,
-            StatusList.version,
-            StatusList.signed_at,
-        )
-        .where(StatusList.issuer_id == issuer.id)
-        .union_all(
-            select(
-                literal("key"), IssuerKey.id, IssuerKey.kid, literal(0), IssuerKey.created_at
-            ).where(IssuerKey.issuer_id == issuer.id)
-        )
-    ).all()
+    # One round trip: the issuer's signed lists and its keys.
+    rows = db.session.execute(union_all(*reuse.issuer_rows((issuer.id,)))).all()
     return (
         hashlib.sha256(found.document.encode("utf-8")).hexdigest(),
         found.revoked_at,

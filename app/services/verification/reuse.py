@@ -1,0 +1,163 @@
+"""A verification of the same submitted bytes reused while nothing it depends on has changed
+(``POST /api/verify`` and the Verify page, per process).
+
+The verdict on one of this instance's own credentials, verified with nothing fetched from
+outside the instance, is a function of the bytes submitted (and the recipient asked about), of
+the issuer's keys and slug (its DID document), of its signed status lists, of Cairn's own record
+of the credential (revoked, suspended, replaced), and of the time through the validity dates.
+Those are read afresh on every request by one query (:func:`dependency_key`); a kept verdict is
+used only when that read gives the key that was read *before* the verification that produced
+it, and before its first date boundary or :data:`MAX_AGE`. So a revocation, suspension, re-signed
+list, new key or renamed issuer shows on the next request in every process, and a change that
+races a verification can only make the next request verify again. The first request for some
+bytes only learns where their dependencies live (which credential, which issuers); the second
+verifies with the key read first and keeps the verdict; later ones reuse it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import CompoundSelect, Select, literal, select, union_all
+
+from app.extensions import db
+from app.models import IssuedCredential, Issuer, IssuerKey, StatusList
+from credentials import VALID, VerificationReport
+
+#: The longest a verdict is reused, even when nothing it depends on has changed.
+MAX_AGE = timedelta(seconds=60)
+#: Submissions whose verdicts one process keeps (the least recently used go first).
+SIZE = 1024
+
+
+def issuer_rows(issuer_ids: tuple[int, ...]) -> list[Select[str, int, str, int, datetime]]:
+    """The issuers' signed lists (re-signed, with a new version, whenever a bit changes) and
+    keys (a DID document lists them all), as parts of one ``UNION ALL``."""
+    return [
+        select(
+            literal("list"),
+            StatusList.id,
+            StatusList.purpose,
+            StatusList.version,
+            StatusList.signed_at,
+        ).where(StatusList.issuer_id.in_(issuer_ids)),
+        select(literal("key"), IssuerKey.id, IssuerKey.kid, literal(0), IssuerKey.created_at).where(
+            IssuerKey.issuer_id.in_(issuer_ids)
+        ),
+    ]
+
+
+def dependency_key(credential_id: str, issuer_ids: tuple[int, ...]) -> Hashable:
+    """Everything a verification of one of our credentials depends on besides the bytes and
+    the time, read afresh in one round trip: the issuers' slugs, lists and keys, and the
+    credential's revoked, suspended and replaced state."""
+    own = IssuedCredential.id == credential_id
+    statement: CompoundSelect[Any] = union_all(
+        *issuer_rows(issuer_ids),
+        select(literal("issuer"), Issuer.id, Issuer.slug, literal(0), Issuer.created_at).where(
+            Issuer.id.in_(issuer_ids)
+        ),
+        select(
+            literal("revoked"),
+            literal(0),
+            IssuedCredential.replaced_by_id,
+            literal(0),
+            IssuedCredential.revoked_at,
+        ).where(own),
+        select(
+            literal("suspended"),
+            literal(0),
+            IssuedCredential.id,
+            literal(0),
+            IssuedCredential.suspended_at,
+        ).where(own),
+    )
+    rows = db.session.execute(statement).all()
+    return tuple(sorted((tuple(row) for row in rows), key=repr))
+
+
+def digest(data: bytes | str | Mapping[str, Any], recipient: str | None) -> str | None:
+    """A digest of what was submitted and the recipient asked about, or None when it cannot be
+    written down exactly (then nothing is reused)."""
+    if isinstance(data, bytes):
+        kind, raw = b"b", data
+    elif isinstance(data, str):
+        kind, raw = b"s", data.encode("utf-8", "surrogatepass")
+    else:
+        try:
+            # Key order kept: the report echoes the credential as it was sent.
+            raw = json.dumps(data, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError):
+            return None
+        kind = b"j"
+    hashed = hashlib.sha256(kind + b"\0" + (recipient or "").encode("utf-8") + b"\0" + raw)
+    return hashed.hexdigest()
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a submission's dependencies live: its credential and the issuers resolved."""
+
+    credential_id: str
+    issuer_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A verdict, with the dependency key read before it was reached and its last moment."""
+
+    where: Where
+    key: Hashable
+    report: VerificationReport
+    expires: datetime
+
+
+class ReuseCache:
+    """A bounded map from a submission's :func:`digest` to what is known of it, thread-safe."""
+
+    def __init__(self, size: int = SIZE) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, Where | Kept] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Where | Kept | None:
+        """What is kept for this digest."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: str, entry: Where | Kept) -> None:
+        """Keep an entry, forgetting the least recently used beyond :attr:`size`."""
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._entries.clear()
+
+
+def expires(report: VerificationReport, now: datetime) -> datetime:
+    """The first moment the verdict may no longer hold: a date a check named still ahead
+    (valid from, valid until), or :data:`MAX_AGE` from now."""
+    ahead = [c.at for c in report.checks if isinstance(c.at, datetime) and c.at > now]
+    return min([now + MAX_AGE, *ahead])
+
+
+def keepable(report: VerificationReport) -> bool:
+    """Whether a verdict may be kept at all: only a valid one (a verdict that may turn valid
+    later, or whose failure names a moment, is not worth the risk), and none with endorsements,
+    whose own dates no top-level check names."""
+    return report.outcome == VALID and "endorsement" not in json.dumps(report.credential)
