@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, literal, select, union_all
+from sqlalchemy import BindParameter, CompoundSelect, Select, bindparam, literal, select, union_all
 
 from app.extensions import db
 from app.models import IssuedCredential, Issuer, IssuerKey, StatusList
@@ -37,7 +37,9 @@ MAX_AGE = timedelta(seconds=60)
 SIZE = 1024
 
 
-def issuer_rows(issuer_ids: tuple[int, ...]) -> list[Select[str, int, str, int, datetime]]:
+def issuer_rows(
+    issuer_ids: tuple[int, ...] | BindParameter[Any],
+) -> list[Select[str, int, str, int, datetime]]:
     """The issuers' signed lists (re-signed, with a new version, whenever a bit changes) and
     keys (a DID document lists them all), as parts of one ``UNION ALL``."""
     return [
@@ -54,12 +56,10 @@ def issuer_rows(issuer_ids: tuple[int, ...]) -> list[Select[str, int, str, int, 
     ]
 
 
-def dependency_key(credential_id: str, issuer_ids: tuple[int, ...]) -> Hashable:
-    """Everything a verification of one of our credentials depends on besides the bytes and
-    the time, read afresh in one round trip: the issuers' slugs, lists and keys, and the
-    credential's revoked, suspended and replaced state."""
-    own = IssuedCredential.id == credential_id
-    statement: CompoundSelect[Any] = union_all(
+def _dependencies() -> CompoundSelect[Any]:
+    issuer_ids: BindParameter[Any] = bindparam("issuer_ids", expanding=True)
+    own = IssuedCredential.id == bindparam("credential_id")
+    return union_all(
         *issuer_rows(issuer_ids),
         select(literal("issuer"), Issuer.id, Issuer.slug, literal(0), Issuer.created_at).where(
             Issuer.id.in_(issuer_ids)
@@ -79,7 +79,18 @@ def dependency_key(credential_id: str, issuer_ids: tuple[int, ...]) -> Hashable:
             IssuedCredential.suspended_at,
         ).where(own),
     )
-    rows = db.session.execute(statement).all()
+
+
+#: Built once: building the statement (SQLAlchemy's coercions) cost more than running it.
+_DEPENDENCIES = _dependencies()
+
+
+def dependency_key(credential_id: str, issuer_ids: tuple[int, ...]) -> Hashable:
+    """Everything a verification of one of our credentials depends on besides the bytes and
+    the time, read afresh in one round trip: the issuers' slugs, lists and keys, and the
+    credential's revoked, suspended and replaced state."""
+    parameters = {"credential_id": credential_id, "issuer_ids": list(issuer_ids)}
+    rows = db.session.execute(_DEPENDENCIES, parameters).all()
     return tuple(sorted((tuple(row) for row in rows), key=repr))
 
 
