@@ -22,13 +22,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import union_all
 
-from app.extensions import db
 from app.infrastructure import metrics
 from app.models import IssuedCredential, Issuer
 from app.services._core.env import ServiceEnv
@@ -38,7 +36,7 @@ from app.wiring import fetcher
 from credentials import VerificationReport
 
 #: The longest a verdict is reused, even when nothing it depends on has changed.
-MAX_AGE = timedelta(seconds=60)
+MAX_AGE = reuse.MAX_AGE
 #: Credentials whose verdicts one process keeps (the least recently viewed go first).
 SIZE = 1024
 _EXTENSION = "cairn.verdicts"
@@ -102,8 +100,6 @@ def submissions() -> reuse.ReuseCache:
 
 def state_key(found: IssuedCredential, issuer: Issuer) -> Hashable:
     """Everything the verification of ``found`` depends on besides the time, read afresh."""
-    # One round trip: the issuer's signed lists and its keys.
-    rows = db.session.execute(union_all(*reuse.issuer_rows((issuer.id,)))).all()
     return (
         hashlib.sha256(found.document.encode("utf-8")).hexdigest(),
         found.revoked_at,
@@ -111,7 +107,8 @@ def state_key(found: IssuedCredential, issuer: Issuer) -> Hashable:
         found.replaced_by_id,
         issuer.id,
         issuer.slug,
-        tuple(sorted(tuple(row) for row in rows)),
+        # One round trip: the issuer's signed lists, keys and slug, the credential's state.
+        reuse.dependency_key(found.id, (issuer.id,)),
     )
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, CompoundSelect, Select, bindparam, literal, select, union_all
+from sqlalchemy import BindParameter, CompoundSelect, bindparam, literal, select, union_all
 
 from app.extensions import db
 from app.models import IssuedCredential, Issuer, IssuerKey, StatusList
@@ -37,12 +37,12 @@ MAX_AGE = timedelta(seconds=60)
 SIZE = 1024
 
 
-def issuer_rows(
-    issuer_ids: tuple[int, ...] | BindParameter[Any],
-) -> list[Select[str, int, str, int, datetime]]:
-    """The issuers' signed lists (re-signed, with a new version, whenever a bit changes) and
-    keys (a DID document lists them all), as parts of one ``UNION ALL``."""
-    return [
+def _dependencies() -> CompoundSelect[Any]:
+    issuer_ids: BindParameter[Any] = bindparam("issuer_ids", expanding=True)
+    own = IssuedCredential.id == bindparam("credential_id")
+    # The issuers' signed lists (re-signed, with a new version, whenever a bit changes), keys (a
+    # DID document lists them all) and slugs, and the credential's own record.
+    return union_all(
         select(
             literal("list"),
             StatusList.id,
@@ -53,14 +53,6 @@ def issuer_rows(
         select(literal("key"), IssuerKey.id, IssuerKey.kid, literal(0), IssuerKey.created_at).where(
             IssuerKey.issuer_id.in_(issuer_ids)
         ),
-    ]
-
-
-def _dependencies() -> CompoundSelect[Any]:
-    issuer_ids: BindParameter[Any] = bindparam("issuer_ids", expanding=True)
-    own = IssuedCredential.id == bindparam("credential_id")
-    return union_all(
-        *issuer_rows(issuer_ids),
         select(literal("issuer"), Issuer.id, Issuer.slug, literal(0), Issuer.created_at).where(
             Issuer.id.in_(issuer_ids)
         ),
