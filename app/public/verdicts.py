@@ -18,8 +18,6 @@ instance is never kept, and no verdict is kept longer than :data:`MAX_AGE` (so t
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,35 +48,17 @@ class _Entry:
     expires: datetime
 
 
-class VerdictCache:
+class VerdictCache(reuse.Lru[_Entry]):
     """A bounded map from credential id to its last verdict, safe across threads."""
 
-    def __init__(self, size: int = SIZE) -> None:
-        self.size = size
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, credential_id: str, key: Hashable, now: datetime) -> VerificationReport | None:
+    def verdict(
+        self, credential_id: str, key: Hashable, now: datetime
+    ) -> VerificationReport | None:
         """The verdict kept for this key, if it is still good at ``now``."""
-        with self._lock:
-            entry = self._entries.get(credential_id)
-            if entry is None or entry.key != key or now >= entry.expires:
-                return None
-            self._entries.move_to_end(credential_id)
-            return entry.report
-
-    def put(self, credential_id: str, entry: _Entry) -> None:
-        """Keep a verdict, forgetting the least recently used beyond :attr:`size`."""
-        with self._lock:
-            self._entries[credential_id] = entry
-            self._entries.move_to_end(credential_id)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        """Forget every verdict."""
-        with self._lock:
-            self._entries.clear()
+        entry = self.get(credential_id)
+        if entry is None or entry.key != key or now >= entry.expires:
+            return None
+        return entry.report
 
 
 def cache() -> VerdictCache:
@@ -125,7 +105,7 @@ def report_for(found: IssuedCredential, issuer: Issuer, env: ServiceEnv) -> Veri
     """The full verification of one of this instance's credentials, as the page shows it:
     reused when :func:`state_key` is unchanged and no date boundary has passed, else run."""
     key = state_key(found, issuer)
-    kept = cache().get(found.id, key, env.now)
+    kept = cache().verdict(found.id, key, env.now)
     if kept is not None:
         # Counted as a verification, as it was before verdicts were kept: a page view checked.
         metrics.count_verification(kept.outcome)

@@ -23,13 +23,15 @@ from collections import OrderedDict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import BindParameter, CompoundSelect, bindparam, literal, select, union_all
 
 from app.extensions import db
 from app.models import IssuedCredential, Issuer, IssuerKey, StatusList
 from credentials import VALID, VerificationReport
+
+V = TypeVar("V")
 
 #: The longest a verdict is reused, even when nothing it depends on has changed.
 MAX_AGE = timedelta(seconds=60)
@@ -83,7 +85,8 @@ def dependency_key(credential_id: str, issuer_ids: tuple[int, ...]) -> Hashable:
     credential's revoked, suspended and replaced state."""
     parameters = {"credential_id": credential_id, "issuer_ids": list(issuer_ids)}
     rows = db.session.execute(_DEPENDENCIES, parameters).all()
-    return tuple(sorted((tuple(row) for row in rows), key=repr))
+    # (tag, id) is unique, so the sort never compares a None with a date.
+    return tuple(sorted(tuple(row) for row in rows))
 
 
 def digest(data: bytes | str | Mapping[str, Any], recipient: str | None) -> str | None:
@@ -122,23 +125,24 @@ class Kept:
     expires: datetime
 
 
-class ReuseCache:
-    """A bounded map from a submission's :func:`digest` to what is known of it, thread-safe."""
+class Lru(Generic[V]):
+    """A bounded map from a string to a value, the least recently used forgotten first, safe
+    across threads (a per-process cache)."""
 
     def __init__(self, size: int = SIZE) -> None:
         self.size = size
-        self._entries: OrderedDict[str, Where | Kept] = OrderedDict()
+        self._entries: OrderedDict[str, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> Where | Kept | None:
-        """What is kept for this digest."""
+    def get(self, key: str) -> V | None:
+        """What is kept under ``key``."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
             return entry
 
-    def put(self, key: str, entry: Where | Kept) -> None:
+    def put(self, key: str, entry: V) -> None:
         """Keep an entry, forgetting the least recently used beyond :attr:`size`."""
         with self._lock:
             self._entries[key] = entry
@@ -150,6 +154,10 @@ class ReuseCache:
         """Forget everything."""
         with self._lock:
             self._entries.clear()
+
+
+#: What is known of a submission, by its :func:`digest`.
+ReuseCache = Lru[Where | Kept]
 
 
 def expires(report: VerificationReport, now: datetime) -> datetime:
