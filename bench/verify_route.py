@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import cProfile
 import importlib
 import os
+import pstats
 import shutil
 import sys
 import tempfile
@@ -39,6 +41,11 @@ PARTS = (
     ("  unbake the PNG", "credentials.baking", "unbake"),
     ("  local fetches (DID document, status list)", _FETCHER, "local"),
     ("the credential's own record", _FETCHER, "own_state"),
+    (
+        "a kept verdict's dependency read (one query)",
+        "app.services.verification.reuse",
+        "dependency_key",
+    ),
     ("the analytics count (upsert, commit)", "app.services.delivery.analytics", "record"),
 )
 
@@ -84,10 +91,17 @@ def main(argv: list[str] | None = None) -> int:
     """Run the measurement and print the table; 0 unless something broke."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=300, help="timed requests (300)")
+    parser.add_argument(
+        "--no-reuse",
+        action="store_true",
+        help="verify every request in full (no kept verdict): the figure before reuse",
+    )
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the timed part")
     args = parser.parse_args(argv)
 
     from app import create_app
     from app.extensions import db
+    from app.public import verdicts
     from app.services.awarding import issuing
     from app.services.awarding.issuing import AwardInput
     from app.services.org.audit import Actor
@@ -120,10 +134,13 @@ def main(argv: list[str] | None = None) -> int:
                 if not answer or not answer.get("valid"):
                     raise RuntimeError(f"/api/verify did not find the PNG valid: {answer}")
 
+            if args.no_reuse:
+                verdicts.submissions().size = 0  # keeps nothing: every request verifies in full
             for _ in range(20):
                 once()
             spent: collections.Counter[str] = collections.Counter()
-            with timing(spent):
+            profile = cProfile.Profile() if args.profile else None
+            with timing(spent), profile or contextlib.nullcontext():
                 start = time.thread_time()
                 for _ in range(args.n):
                     once()
@@ -134,8 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
+    if profile is not None:
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    print(f"POST /api/verify, baked PNG ({len(png)} bytes), in-process, {args.n} requests")
+    kept = "every request verified in full" if args.no_reuse else "kept verdicts reused"
+    print(f"POST /api/verify, baked PNG ({len(png)} bytes), in-process, {args.n} requests, {kept}")
     print(f"load: {load} (1/5/15-minute load average); CPU time of this thread per request")
     print(f"  {'the whole request (Flask test client)':46}{total / args.n * 1e3:8.2f} ms  100.0%")
     for label, _, _ in PARTS:

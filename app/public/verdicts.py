@@ -18,29 +18,27 @@ instance is never kept, and no verdict is kept longer than :data:`MAX_AGE` (so t
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import literal, select
 
-from app.extensions import db
 from app.infrastructure import metrics
-from app.models import IssuedCredential, Issuer, IssuerKey, StatusList
+from app.models import IssuedCredential, Issuer
 from app.services._core.env import ServiceEnv
+from app.services.verification import reuse
 from app.services.verification import verifier as verification
 from app.wiring import fetcher
 from credentials import VerificationReport
 
 #: The longest a verdict is reused, even when nothing it depends on has changed.
-MAX_AGE = timedelta(seconds=60)
+MAX_AGE = reuse.MAX_AGE
 #: Credentials whose verdicts one process keeps (the least recently viewed go first).
 SIZE = 1024
 _EXTENSION = "cairn.verdicts"
+_SUBMISSIONS = "cairn.verdicts.submissions"
 
 
 @dataclass(frozen=True)
@@ -50,35 +48,17 @@ class _Entry:
     expires: datetime
 
 
-class VerdictCache:
+class VerdictCache(reuse.Lru[_Entry]):
     """A bounded map from credential id to its last verdict, safe across threads."""
 
-    def __init__(self, size: int = SIZE) -> None:
-        self.size = size
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, credential_id: str, key: Hashable, now: datetime) -> VerificationReport | None:
+    def verdict(
+        self, credential_id: str, key: Hashable, now: datetime
+    ) -> VerificationReport | None:
         """The verdict kept for this key, if it is still good at ``now``."""
-        with self._lock:
-            entry = self._entries.get(credential_id)
-            if entry is None or entry.key != key or now >= entry.expires:
-                return None
-            self._entries.move_to_end(credential_id)
-            return entry.report
-
-    def put(self, credential_id: str, entry: _Entry) -> None:
-        """Keep a verdict, forgetting the least recently used beyond :attr:`size`."""
-        with self._lock:
-            self._entries[credential_id] = entry
-            self._entries.move_to_end(credential_id)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        """Forget every verdict."""
-        with self._lock:
-            self._entries.clear()
+        entry = self.get(credential_id)
+        if entry is None or entry.key != key or now >= entry.expires:
+            return None
+        return entry.report
 
 
 def cache() -> VerdictCache:
@@ -89,25 +69,17 @@ def cache() -> VerdictCache:
     return found
 
 
+def submissions() -> reuse.ReuseCache:
+    """This application's verdicts on submitted bytes (``/api/verify``, the Verify page), one
+    cache per process."""
+    found: reuse.ReuseCache | None = current_app.extensions.get(_SUBMISSIONS)
+    if found is None:
+        found = current_app.extensions.setdefault(_SUBMISSIONS, reuse.ReuseCache())
+    return found
+
+
 def state_key(found: IssuedCredential, issuer: Issuer) -> Hashable:
     """Everything the verification of ``found`` depends on besides the time, read afresh."""
-    # One round trip: the issuer's signed lists (re-signed, with a new version, whenever a bit
-    # changes) and its keys (its DID document lists them all).
-    rows = db.session.execute(
-        select(
-            literal("list"),
-            StatusList.id,
-            StatusList.purpose,
-            StatusList.version,
-            StatusList.signed_at,
-        )
-        .where(StatusList.issuer_id == issuer.id)
-        .union_all(
-            select(
-                literal("key"), IssuerKey.id, IssuerKey.kid, literal(0), IssuerKey.created_at
-            ).where(IssuerKey.issuer_id == issuer.id)
-        )
-    ).all()
     return (
         hashlib.sha256(found.document.encode("utf-8")).hexdigest(),
         found.revoked_at,
@@ -115,7 +87,8 @@ def state_key(found: IssuedCredential, issuer: Issuer) -> Hashable:
         found.replaced_by_id,
         issuer.id,
         issuer.slug,
-        tuple(sorted(tuple(row) for row in rows)),
+        # One round trip: the issuer's signed lists, keys and slug, the credential's state.
+        reuse.dependency_key(found.id, (issuer.id,)),
     )
 
 
@@ -132,7 +105,7 @@ def report_for(found: IssuedCredential, issuer: Issuer, env: ServiceEnv) -> Veri
     """The full verification of one of this instance's credentials, as the page shows it:
     reused when :func:`state_key` is unchanged and no date boundary has passed, else run."""
     key = state_key(found, issuer)
-    kept = cache().get(found.id, key, env.now)
+    kept = cache().verdict(found.id, key, env.now)
     if kept is not None:
         # Counted as a verification, as it was before verdicts were kept: a page view checked.
         metrics.count_verification(kept.outcome)

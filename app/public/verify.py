@@ -19,7 +19,7 @@ from werkzeug.datastructures import FileStorage
 from app.extensions import csrf, limiter
 from app.fetch import FetchError
 from app.formatting import format_day
-from app.public import bp
+from app.public import bp, verdicts
 from app.services.delivery import analytics
 from app.services.verification import verifier as verification
 from app.services.verification.verifier import LocalFirstFetcher
@@ -107,7 +107,9 @@ def submission() -> tuple[bytes | str | dict[str, Any], str | None]:
 def _run(data: bytes | str | dict[str, Any], recipient: str | None) -> VerificationReport:
     """Verify, and count the verification when the credential is one of ours."""
     env = service_env()
-    report, ours = verification.verify_own(data, env=env, fallback=fetcher(), recipient=recipient)
+    report, ours = verification.verify_own(
+        data, env=env, fallback=fetcher(), recipient=recipient, kept=verdicts.submissions()
+    )
     if ours is not None:
         analytics.record(ours, "verify", env)
     return report

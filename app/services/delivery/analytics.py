@@ -7,11 +7,13 @@ kept; a counter only says how many times something happened on a day.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -32,16 +34,31 @@ def record(credential_id: str, kind: str, env: ServiceEnv) -> None:
     """
     if kind not in ACTIVITY_KINDS:
         raise ValueError(f"unknown activity {kind!r}")
-    values = {"credential_id": credential_id, "day": env.now.date(), "kind": kind, "count": 1}
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(CredentialActivity).values(values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["credential_id", "day", "kind"],
-        set_={"count": CredentialActivity.count + 1},
-    )
-    db.session.execute(statement)
+    statement = _upsert(db.session.get_bind().dialect.name)
+    values = {"credential_id": credential_id, "day": env.now.date(), "kind": kind}
+    db.session.execute(statement, values)
     db.session.commit()
+
+
+@functools.cache
+def _upsert(dialect: str) -> Any:
+    """The counting upsert for ``dialect``, built once with bound parameters (building it, in
+    SQLAlchemy's coercions, cost as much as running it)."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    values = {
+        "credential_id": bindparam("credential_id"),
+        "day": bindparam("day"),
+        "kind": bindparam("kind"),
+        "count": 1,
+    }
+    return (
+        insert(CredentialActivity)
+        .values(values)
+        .on_conflict_do_update(
+            index_elements=["credential_id", "day", "kind"],
+            set_={"count": CredentialActivity.count + 1},
+        )
+    )
 
 
 def record_download(credential_id: str, name: str, env: ServiceEnv) -> None:

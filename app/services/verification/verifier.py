@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +24,7 @@ from app.models import STATUS_LABELS, IssuedCredential, Issuer
 from app.services._core.env import ServiceEnv
 from app.services.awarding import status_lists
 from app.services.org import instance, issuers
+from app.services.verification import reuse
 from credentials import (
     FAIL,
     ISSUER_NOT_CONFIRMED,
@@ -77,6 +78,9 @@ class LocalFirstFetcher:
         # One verification asks for the issuer's DID document and then its status list: the
         # issuer is looked up once (a fetcher lives for one verification).
         self._issuers: dict[str, Issuer | None] = {}
+        # What this verification read, so a verdict is kept only when all of it is covered by
+        # reuse.dependency_key: nothing from outside, only DID documents and status lists.
+        self.only_keyed = True
 
     def _is_local(self, url: str) -> bool:
         parts = urlsplit(url)
@@ -122,11 +126,14 @@ class LocalFirstFetcher:
     def local(self, path: str) -> bytes | None:
         """The body this instance serves at ``path``, or None."""
         if path == "/instance/did.json":
+            self.only_keyed = False
             return json.dumps(instance.did_document(self.env)).encode("utf-8")
         for pattern, kind in _ROUTES:
             match = pattern.match(path)
             if not match:
                 continue
+            if kind not in ("did", "status"):
+                self.only_keyed = False
             if kind == "credential":
                 found = db.session.get(IssuedCredential, match.group(1))
                 return found.document.encode("utf-8") if found else None
@@ -154,7 +161,15 @@ class LocalFirstFetcher:
             return body
         if self.fallback is None:
             raise OSError(f"{url} was not fetched (offline)")
+        self.only_keyed = False
         return self.fallback(url)
+
+    def issuer_ids(self) -> tuple[int, ...] | None:
+        """The ids of the issuers this verification resolved, or None if one was not found."""
+        found = self._issuers.values()
+        if any(issuer is None for issuer in found):
+            return None
+        return tuple(sorted(issuer.id for issuer in found if issuer is not None))
 
 
 @dataclass(frozen=True)
@@ -192,10 +207,45 @@ def verify_own(
     env: ServiceEnv,
     fallback: Fetcher | None,
     recipient: str | None = None,
+    kept: reuse.ReuseCache | None = None,
 ) -> tuple[VerificationReport, str | None]:
     """:func:`verify`, and the id of this instance's credential it verified when it is one of
     ours and its proof held (a forgery naming one of our ids is not a verification of it), read
-    by the same query as its recorded state."""
+    by the same query as its recorded state.
+
+    With ``kept`` (a per-process :class:`reuse.ReuseCache`), a valid verdict on the same bytes is
+    reused while a fresh read of everything it depends on is unchanged (see :mod:`.reuse`).
+    """
+    digest = reuse.digest(data, recipient) if kept is not None else None
+    entry = kept.get(digest) if kept is not None and digest is not None else None
+    key: Hashable | None = None
+    where: reuse.Where | None = None
+    if entry is not None:
+        # Read before verifying: a change racing the verification only makes the next request
+        # verify again, never keeps an old verdict under a new key.
+        where = entry.where if isinstance(entry, reuse.Kept) else entry
+        key = reuse.dependency_key(where.credential_id, where.issuer_ids)
+        if isinstance(entry, reuse.Kept) and entry.key == key and env.now < entry.expires:
+            metrics.count_verification(entry.report.outcome)
+            return entry.report, entry.where.credential_id
+    report, own_id, fetch = _verify_own(data, env, fallback, recipient)
+    if kept is not None and digest is not None and own_id is not None and fetch.only_keyed:
+        issuer_ids = fetch.issuer_ids()
+        if issuer_ids:
+            seen = reuse.Where(own_id, issuer_ids)
+            if key is not None and where == seen and reuse.keepable(report):
+                kept.put(digest, reuse.Kept(seen, key, report, reuse.expires(report, env.now)))
+            else:
+                kept.put(digest, seen)
+    return report, own_id
+
+
+def _verify_own(
+    data: bytes | str | Mapping[str, Any],
+    env: ServiceEnv,
+    fallback: Fetcher | None,
+    recipient: str | None,
+) -> tuple[VerificationReport, str | None, LocalFirstFetcher]:
     fetch = LocalFirstFetcher(env, fallback)
     report = verify_credential(
         data, loader=env.loader, now=env.now, fetch=fetch, recipient=recipient
@@ -207,7 +257,7 @@ def verify_own(
     metrics.count_verification(report.outcome)
     proof = report.check("proof")
     genuine = proof is not None and proof.status == PASS
-    return report, (own[0] if own is not None and genuine else None)
+    return report, (own[0] if own is not None and genuine else None), fetch
 
 
 def verify_record(
