@@ -58,6 +58,8 @@ def queue_award(
         days=env.settings.manage_link_days,
         manage_link=manage,
         claim_link=claim,
+        # Rendered once for a bulk job's chunk, these filled in for each recipient.
+        per_recipient=("recipient_name", "manage_link", "claim_link"),
     )
 
 

@@ -234,6 +234,81 @@ def render(kind: str, *, locale: str = DEFAULT_LOCALE, **context: Any) -> tuple[
     return subject.strip(), text, html
 
 
+#: A sentinel (private-use characters no template writes) in place of a per-recipient value.
+_SLOT = re.compile("\ue000([A-Za-z_]+)\ue001")
+#: Messages rendered once with a sentinel for each per-recipient value: the parts between them.
+_plans: dict[tuple[Any, ...], tuple[list[str], list[str], list[str]] | None] = {}
+_PLANS_KEPT = 64
+
+
+def render_slotted(
+    kind: str, *, locale: str, slots: dict[str, str | None], **context: Any
+) -> tuple[str, str, str]:
+    """What ``render(kind, locale=locale, **context, **slots)`` returns, rendered through Jinja
+    once for every message that shares ``context`` (e.g. a bulk job's award emails): the
+    ``slots`` (names, links) are put into the rendered text, escaped in the HTML body as Jinja
+    escapes them.
+
+    Only plain ``{{ slot }}`` outputs can be filled in so; a plan is checked against Jinja's own
+    rendering of its first message and, if they differ, not used (every message of that kind
+    and context is then rendered through Jinja).
+    """
+    values = [v for v in slots.values() if v] + [v for v in context.values() if isinstance(v, str)]
+    if any("\ue000" in v or "\ue001" in v for v in values):
+        return render(kind, locale=locale, **context, **slots)
+    # A value that is falsy changes which branches render; a truthy one only what is written.
+    shape = tuple(
+        sorted((name, bool(value), None if value else value) for name, value in slots.items())
+    )
+    key = (kind, locale, shape, tuple(sorted(context.items())))
+    try:
+        known = key in _plans
+    except TypeError:  # a value of the context that cannot be a key: render it each time
+        return render(kind, locale=locale, **context, **slots)
+    if not known:
+        if len(_plans) >= _PLANS_KEPT:
+            _plans.clear()
+        _plans[key] = _plan(kind, locale, slots, context)
+    plan = _plans[key]
+    if plan is None:
+        return render(kind, locale=locale, **context, **slots)
+    return _fill(plan, slots)
+
+
+def _fill(
+    plan: tuple[list[str], list[str], list[str]], slots: dict[str, str | None]
+) -> tuple[str, str, str]:
+    """A plan's subject, text and HTML body with the slots' values (escaped in the HTML)."""
+    subject, text, html = (
+        "".join(
+            (str(escape(slots[part])) if escaped else slots[part] or "") if i % 2 else part
+            for i, part in enumerate(parts)
+        )
+        for parts, escaped in zip(plan, (False, False, True), strict=True)
+    )
+    return subject.strip(), text, html
+
+
+def _plan(
+    kind: str, locale: str, slots: dict[str, str | None], context: dict[str, Any]
+) -> tuple[list[str], list[str], list[str]] | None:
+    """The message rendered with a sentinel for each truthy slot, split at the sentinels (odd
+    items name the slot); None when filling it in does not give what Jinja gives."""
+    marked = {name: f"\ue000{name}\ue001" if value else value for name, value in slots.items()}
+    context = dict(context, locale=locale)
+    context.setdefault("image_url", None)
+    plan = tuple(
+        _SLOT.split(_templates.get_template(f"{kind}/{part}").render(context | marked))
+        for part in ("subject.txt", "body.txt", "body.html")
+    )
+    subject, text, html = plan
+    if any(name not in marked for parts in plan for name in parts[1::2]):
+        return None  # a sentinel the template changed (``upper``, say)
+    if _fill((subject, text, html), slots) != render(kind, **(context | slots)):
+        return None
+    return subject, text, html
+
+
 def queue_template(
     kind: str,
     env: ServiceEnv,
@@ -244,15 +319,23 @@ def queue_template(
     issuer_id: int | None = None,
     credential: IssuedCredential | None = None,
     secret_links: Sequence[str] = (),
+    per_recipient: Sequence[str] = (),
     **context: Any,
 ) -> EmailMessage:
     """Queue message ``kind`` (its templates filled in with ``link`` and ``context``) to ``to``.
 
     Its point is ``link``; a ``secret`` one (one that grants something to whoever holds it), and
     every one of ``secret_links``, is stored only encrypted until the message is sent, and not at
-    all afterwards.
+    all afterwards. ``per_recipient`` names the values of ``context`` that differ from one
+    message to the next when many are queued alike (:func:`render_slotted`).
     """
-    subject, text, html = render(kind, locale=env.settings.locale, link=link, **context)
+    if per_recipient:
+        slots = {name: context.pop(name) for name in per_recipient} | {"link": link}
+        subject, text, html = render_slotted(
+            kind, locale=env.settings.locale, slots=slots, **context
+        )
+    else:
+        subject, text, html = render(kind, locale=env.settings.locale, link=link, **context)
     return queue(
         to=to,
         subject=subject,
