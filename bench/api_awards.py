@@ -463,8 +463,9 @@ def main(argv: list[str] | None = None) -> int:
                 ) as worker_pid,
                 serving(
                     cairn_command(port, args.workers, args.threads), env, port, "/", log
-                ) as base,
+                ) as server,
             ):
+                base = server.base
                 api_url = f"{base}/api/v1/issuers/north/awards"
                 first = check_award(api_url, api_body.replace("{n}", "first").encode(), token)
                 successes += 1

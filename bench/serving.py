@@ -445,12 +445,13 @@ def gunicorn_command(port: int, workers: int, threads: int) -> list[str]:
     ]  # fmt: skip
 
 
-def cairn_command(port: int, workers: int, threads: int) -> list[str]:
-    """``cairn serve`` on ``port``."""
-    return [
+def cairn_command(port: int, workers: int, threads: int | None) -> list[str]:
+    """``cairn serve`` on ``port`` (``threads`` None: ``cairn serve``'s own default)."""
+    command = [
         str(BIN / "cairn"), "serve", "--host", "127.0.0.1", "--port", str(port),
-        "--workers", str(workers), "--threads", str(threads),
+        "--workers", str(workers),
     ]  # fmt: skip
+    return command if threads is None else [*command, "--threads", str(threads)]
 
 
 # --- the run ---------------------------------------------------------------------------------
