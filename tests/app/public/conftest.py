@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
@@ -161,3 +161,20 @@ def checks_listed(html: str) -> dict[str, str]:
             r'data-check="([a-z_]+)"><span class="check-mark" aria-hidden="true">(.)</span>', html
         )
     )
+
+
+@pytest.fixture
+def brief_award(
+    issuer: Issuer, achievement: Achievement, make_award: Callable[..., IssuedCredential]
+) -> IssuedCredential:
+    """A credential valid for two more days: a date boundary that a kept verdict must respect."""
+    from app.wiring import service_env
+
+    found = make_award(
+        issuer,
+        achievement,
+        "brief@school.example.org",
+        valid_until=service_env().now + timedelta(days=2),
+    )
+    assert found.valid_until is not None
+    return found
