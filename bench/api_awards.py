@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,7 @@ from serving import (
     production_env,
     run_wrk,
     serving,
+    stop_group,
     wrk_version,
 )
 
@@ -99,14 +99,7 @@ def rq_worker(env: dict[str, str], workdir: Path) -> Iterator[int]:
     try:
         yield process.pid
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
 
 
 def cpu_of(pid: int | None) -> float:

@@ -331,14 +331,20 @@ def serving(
         yield Server(base, process.pid)
     finally:
         # gunicorn forks its workers into the new session: stop the whole group.
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process started in a session of its own, with everything it forked: SIGTERM to
+    the group, SIGKILL after 30 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def production_env(workdir: Path) -> dict[str, str]:
