@@ -265,11 +265,13 @@ def render_slotted(
         known = key in _plans
     except TypeError:  # a value of the context that cannot be a key: render it each time
         return render(kind, locale=locale, **context, **slots)
+    # Read once into a local: another thread may clear the shared dict at any moment.
+    plan = _plans.get(key) if known else None
     if not known:
+        plan = _plan(kind, locale, slots, context)
         if len(_plans) >= _PLANS_KEPT:
             _plans.clear()
-        _plans[key] = _plan(kind, locale, slots, context)
-    plan = _plans[key]
+        _plans[key] = plan
     if plan is None:
         return render(kind, locale=locale, **context, **slots)
     return _fill(plan, slots)
