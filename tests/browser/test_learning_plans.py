@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pypdfium2
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import SCREENSHOTS, Site, _instance_env, cairn_commands
@@ -228,10 +229,14 @@ def test_an_educator_plans_the_year_and_publishes_a_showcase(
     pdf = SCREENSHOTS / "learning-plan.pdf"
     download.value.save_as(pdf)
     assert pdf.read_bytes().startswith(b"%PDF")
-    subprocess.run(
-        ["pdftoppm", "-png", "-r", "60", str(pdf), str(SCREENSHOTS / "learning-plan-pdf")],
-        check=True,
-    )
+    # Rendered with pypdfium2 (a dependency): poppler's pdftoppm is not on a new machine.
+    document = pypdfium2.PdfDocument(pdf.read_bytes())
+    try:
+        for number, pdf_page in enumerate(document, start=1):
+            image = pdf_page.render(scale=60 / 72).to_pil()
+            image.save(SCREENSHOTS / f"learning-plan-pdf-{number}.png")
+    finally:
+        document.close()
     assert list(SCREENSHOTS.glob("learning-plan-pdf*.png"))
 
     # Finish the module (its badge is awarded), then ask for the plan-completion badge.
