@@ -215,14 +215,21 @@ def contexts_for(document: Mapping[str, Any]) -> list[str]:
 
 
 def _uses_extension_type(value: Any) -> bool:
-    if isinstance(value, dict):
-        kind = value.get("type")
-        kinds = kind if isinstance(kind, list) else [kind]
-        if any(k in EXTENSION_TYPES for k in kinds if isinstance(k, str)):
-            return True
-        return any(_uses_extension_type(v) for k, v in value.items() if k != "@context")
-    if isinstance(value, list):
-        return any(_uses_extension_type(v) for v in value)
+    # A loop over a stack of the objects and arrays left to look at, not a recursion through
+    # generators: it runs on every credential built (a bulk job builds thousands).
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            kind = item.get("type")
+            for k in kind if isinstance(kind, list) else (kind,):
+                if isinstance(k, str) and k in EXTENSION_TYPES:
+                    return True
+            stack.extend(
+                v for k, v in item.items() if k != "@context" and isinstance(v, (dict, list))
+            )
+        elif isinstance(item, list):
+            stack.extend(v for v in item if isinstance(v, (dict, list)))
     return False
 
 

@@ -369,7 +369,10 @@ def canonize(document: Any, loader: DocumentLoader) -> str:
             return canonicalize(quads)
 
     def step(processor: CachingProcessor, doc: Any) -> str:
-        if shape is not None:  # no floats, so _prepare left the document as it was
+        if shape is not None:
+            # _prepare changed at most numbers (integral floats), never a string: the leaves
+            # and their order are the same in ``doc``, and the skeleton holds the original
+            # numbers, so a template built from ``doc`` is found again for the same values.
             return canonicalize(processor.templated_quads(doc, shape))
         return canonicalize(processor.quads(processor.strict_expand(doc)))
 

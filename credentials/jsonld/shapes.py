@@ -24,6 +24,7 @@ so compact-IRI and term expansion can never apply to it; anything else takes the
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,13 +56,15 @@ _IRI = 1
 
 
 class _NotTemplatable(Exception):
-    """The document has something (a float) the skeleton does not describe well."""
+    """The document has something (a NaN, an infinity) the skeleton does not describe well."""
 
 
 def skeleton(document: Any) -> tuple[str, list[str]] | None:
-    """The document's structure as a string, and its string values in document order.
+    """The document's structure (numbers included, by value) as a string, and its string
+    values in document order.
 
-    ``None`` when the document holds a float (the general path normalises those first).
+    ``None`` when the document holds something else than JSON's values, or a float that is not
+    finite.
     """
     parts: list[str] = []
     leaves: list[str] = []
@@ -93,7 +96,14 @@ def _walk(value: Any, parts: list[str], leaves: list[str]) -> None:
     elif kind is bool or kind is int or value is None:
         parts.append(f"<{value!r}>")
         return
-    else:  # floats (integral ones become integers on the general path), anything odd
+    elif kind is float and math.isfinite(value):
+        # A number is never a slot: its exact value is part of the skeleton (repr round-trips
+        # a float, and tells 2.0 from 2), so a template is only used for the very value it was
+        # built with, whatever the general path makes of it (an integral float is an integer
+        # there). An achievement's creditsAvailable (2.5) is in every credential of it.
+        parts.append(f"<f{value!r}>")
+        return
+    else:  # NaN, infinities, anything odd
         raise _NotTemplatable
     for item in items:
         # Strings (most values) inline: this walk runs for every document.

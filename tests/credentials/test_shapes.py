@@ -144,6 +144,10 @@ def _set(document: Any, path: tuple[Any, ...], value: Any) -> None:
 def credentials(draw: st.DrawFn) -> dict[str, Any]:
     """A credential of one of a few shapes, with a random subset of its strings replaced."""
     document = _base(draw(st.integers(min_value=0, max_value=11)))
+    if draw(st.booleans()):  # a number (never a slot: part of the skeleton, by value)
+        document["credentialSubject"]["creditsEarned"] = draw(
+            st.sampled_from([2.5, 2.0, 2, 0.1, 1e21, 1.5e-7])
+        )
     for path in _string_paths(document):
         if draw(st.booleans()):
             _set(document, path, draw(words))
@@ -239,11 +243,34 @@ def test_a_document_holding_the_token_prefix_is_not_templated() -> None:
     assert loader.processor().templates.size == 0
 
 
-@pytest.mark.parametrize("value", [1.5, 2.0])
-def test_floats_take_the_general_path(value: float) -> None:
+@pytest.mark.parametrize("value", [1.5, 2.0, 2, -0.0, 1e21, 1.5e-7, 12345.678])
+def test_numbers_are_part_of_the_skeleton(value: float) -> None:
+    # An achievement's creditsAvailable (a float) is in every credential of it: its shape is
+    # templated, keyed on the number's exact value, and gives what the general path gives
+    # (an integral float is an integer there).
     loader = DocumentLoader()
+    for number in range(4):
+        document = _base(1)
+        document["name"] = f"Name {number}"
+        document["credentialSubject"]["creditsEarned"] = value
+        assert canonize(document, loader) == canonize_general(document, REFERENCE)
+    assert loader.processor().templates.hits == 2
+
+
+def test_a_template_is_used_only_for_its_own_numbers() -> None:
+    loader = DocumentLoader()
+    # Each value seen, then its template built, then used.
+    for value in (1.5, 2.5, 2.0, 2) * 3:
+        document = _base(1)
+        document["credentialSubject"]["creditsEarned"] = value
+        assert canonize(document, loader) == canonize_general(document, REFERENCE), value
+    shapes = loader.processor().templates.by_skeleton
+    assert len(shapes) == 4  # 1.5, 2.5, 2.0 and 2: one skeleton each
+    assert loader.processor().templates.hits == 4
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_numbers_that_are_not_finite_have_no_skeleton(value: float) -> None:
     document = _base(1)
     document["credentialSubject"]["creditsEarned"] = value
-    for _ in range(3):
-        assert canonize(document, loader) == canonize_general(document, REFERENCE)
-    assert loader.processor().templates.hits == 0
+    assert skeleton(document) is None

@@ -390,6 +390,71 @@ def issue_many(
 
     :returns: an outcome per award, in order.
     """
+    started = start_many(
+        issuer, achievement, awards, env=env, processes=processes, used_indices=used_indices
+    )
+    return started.finish(
+        actor=actor,
+        bulk_job_id=bulk_job_id,
+        notify=notify,
+        follow_pathways=follow_pathways,
+        on_store=on_store,
+    )
+
+
+@dataclass
+class StartedAwards:
+    """The first half of :func:`issue_many`: the awards checked, their status indexes
+    allocated (committed), their credentials built, and their signing under way (on the
+    signing processes, when there are enough awards).
+
+    A bulk job stores one chunk (:meth:`finish`) while the next one is signed. Dropping one
+    unfinished stores nothing; its allocated indexes stay unused, as after a crash.
+    """
+
+    issuance: Issuance
+    pending: list[_Award]
+    to_sign: list[_Award]
+    signatures: Callable[[], list[signing.Signed]]
+
+    def finish(
+        self,
+        *,
+        actor: Actor,
+        bulk_job_id: str | None = None,
+        notify: bool = True,
+        follow_pathways: bool = True,
+        on_store: Callable[[list[Outcome]], None] | None = None,
+    ) -> list[Outcome]:
+        """Wait for the signatures, store, call ``on_store``, commit, announce: the rest of
+        :func:`issue_many` (the session must not have written anything since :func:`start_many`
+        allocated, as there)."""
+        _signed(self.to_sign, self.signatures())
+        with all_or_nothing():  # a refusing handler or on_store leaves no credential behind
+            outcomes = _store_all(
+                self.issuance, self.pending, actor=actor, bulk_job_id=bulk_job_id, notify=notify
+            )
+            if on_store is not None:
+                on_store(outcomes)
+            db.session.commit()
+        stored = tuple(o.credential for o in outcomes if o.credential is not None)
+        env = self.issuance.env
+        events.publish(events.CredentialsAwarded(stored, env, follow_pathways=follow_pathways))
+        return outcomes
+
+
+def start_many(
+    issuer: Issuer,
+    achievement: Achievement,
+    awards: Sequence[AwardInput],
+    *,
+    env: ServiceEnv,
+    processes: int = 0,
+    used_indices: set[int] | None = None,
+) -> StartedAwards:
+    """Begin :func:`issue_many`: check, allocate (committed on a connection of its own: call
+    it before the session writes anything), build, and start signing; nothing is stored until
+    :meth:`StartedAwards.finish`."""
     pending = [_Award(data) for data in awards]
     for item in pending:
         item.outcome = _refusal(check, item.data, env.now)
@@ -399,17 +464,17 @@ def issue_many(
     for item, index in zip(checked, indexes, strict=True):
         item.credential_id, item.index = str(uuid.uuid4()), index
         item.outcome = _refusal(_build, issuance, item)
-    _sign(issuance, [item for item in checked if item.outcome is None], processes)
-    with all_or_nothing():  # a refusing handler or on_store leaves no credential behind
-        outcomes = _store_all(
-            issuance, pending, actor=actor, bulk_job_id=bulk_job_id, notify=notify
-        )
-        if on_store is not None:
-            on_store(outcomes)
-        db.session.commit()
-    stored = tuple(o.credential for o in outcomes if o.credential is not None)
-    events.publish(events.CredentialsAwarded(stored, env, follow_pathways=follow_pathways))
-    return outcomes
+    built = [item for item in checked if item.outcome is None]
+    signatures = signing.sign_later(
+        [item.unsigned or {} for item in built],
+        key=issuance.key,
+        vm=issuance.verification_method,
+        proof_format=issuance.proof_format,
+        created=env.now,
+        loader=env.loader,
+        processes=processes,
+    )
+    return StartedAwards(issuance, pending, built, signatures)
 
 
 #: The rows an award adds beside its credential, that nothing reads back before the commit.
@@ -467,18 +532,10 @@ def _build(issuance: Issuance, item: _Award) -> None:
     item.unsigned, item.valid_until = issuance.build(item.data, item.credential_id, item.index)
 
 
-def _sign(issuance: Issuance, items: list[_Award], processes: int) -> None:
-    """Sign the built awards; signing is the expensive part, so it is spread over the signing
-    processes when there are enough."""
-    signed = signing.sign_many(
-        [item.unsigned or {} for item in items],
-        key=issuance.key,
-        vm=issuance.verification_method,
-        proof_format=issuance.proof_format,
-        created=issuance.env.now,
-        loader=issuance.env.loader,
-        processes=processes,
-    )
+def _signed(items: list[_Award], signed: list[signing.Signed]) -> None:
+    """Give the built awards their signatures (signing is the expensive part, so it was spread
+    over the signing processes when there were enough); one that could not be signed is
+    refused."""
     for item, result in zip(items, signed, strict=True):
         if result.text is None:
             message = f"The credential could not be signed: {result.error}"

@@ -13,6 +13,7 @@ import json
 import logging
 import multiprocessing
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -119,27 +120,70 @@ def sign_many(
 ) -> list[Signed]:
     """Sign documents in order, on up to ``processes`` worker processes (in this process when
     ``processes`` is 0 or 1, or when there are too few documents to be worth it)."""
+    return sign_later(
+        documents,
+        key=key,
+        vm=vm,
+        proof_format=proof_format,
+        created=created,
+        loader=loader,
+        processes=processes,
+    )()
+
+
+def sign_later(
+    documents: list[dict[str, Any]],
+    *,
+    key: SigningKey,
+    vm: str,
+    proof_format: str,
+    created: datetime,
+    loader: DocumentLoader,
+    processes: int,
+) -> Callable[[], list[Signed]]:
+    """Start signing documents as :func:`sign_many` does; return what waits for the results.
+
+    On the worker processes the signing goes on while the caller does something else (a bulk
+    job stores the previous chunk meanwhile); in this process it is done when the results are
+    asked for.
+    """
     parts = min(processes, len(documents) // MIN_PER_PROCESS)
-    if parts <= 1:
+
+    def here() -> list[Signed]:
         return _sign_each(documents, key, vm, proof_format, created, loader)
+
+    if parts <= 1:
+        return here
     key_der = key.private_key.private_bytes(
         serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
     size = -(-len(documents) // parts)
     slices = [documents[i : i + size] for i in range(0, len(documents), size)]
+
+    def unavailable(exc: Exception) -> list[Signed]:
+        # Processes could not be started (a sandbox, a process limit) or one died: sign here
+        # instead, slower but the same signatures; the next chunk tries a fresh pool.
+        log.warning("signing processes unavailable (%s); signing in this process", exc)
+        shutdown(wait=False)
+        return here()
+
     try:
         pool = _executor(processes)
         futures = [
             pool.submit(_sign_part, part, key_der, key.kid, vm, proof_format, created.isoformat())
             for part in slices
         ]
-        return [signed for future in futures for signed in future.result()]
     except (OSError, BrokenProcessPool) as exc:
-        # Processes could not be started (a sandbox, a process limit) or one died: sign here
-        # instead, slower but the same signatures; the next chunk tries a fresh pool.
-        log.warning("signing processes unavailable (%s); signing in this process", exc)
-        shutdown(wait=False)
-        return _sign_each(documents, key, vm, proof_format, created, loader)
+        failure = exc
+        return lambda: unavailable(failure)
+
+    def results() -> list[Signed]:
+        try:
+            return [signed for future in futures for signed in future.result()]
+        except (OSError, BrokenProcessPool) as exc:
+            return unavailable(exc)
+
+    return results
 
 
 def shutdown(*, wait: bool = True) -> None:

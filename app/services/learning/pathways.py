@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from app.extensions import db
 from app.models import Achievement, AchievementVersion, IssuedCredential, Issuer, Submission
@@ -130,17 +130,20 @@ def on_credentials_awarded(event: events.CredentialsAwarded) -> None:
 
 def after_awards(credentials: list[IssuedCredential], env: ServiceEnv) -> list[str]:
     """``after_award`` for each committed credential, skipping achievements that no pathway
-    names (one query per achievement, so bulk jobs stay cheap)."""
+    names (one query per achievement, and one for the credentials' achievements, so bulk jobs
+    stay cheap)."""
     done: list[str] = []
     relevant: dict[int, bool] = {}
+    achievement_of = _achievements_of(credentials)
     for credential in credentials:
-        if credential.achievement_id not in relevant:
-            issuer = db.session.get(Issuer, credential.issuer_id)
-            achievement = db.session.get(Achievement, credential.achievement_id)
-            relevant[credential.achievement_id] = bool(
+        issuer_id, achievement_id = achievement_of[id(credential)]
+        if achievement_id not in relevant:
+            issuer = db.session.get(Issuer, issuer_id)
+            achievement = db.session.get(Achievement, achievement_id)
+            relevant[achievement_id] = bool(
                 issuer and achievement and pathways_including(issuer, achievement.public_id)
             )
-        if relevant[credential.achievement_id]:
+        if relevant[achievement_id]:
             try:
                 done.extend(after_award(credential, env))
             except ServiceError as exc:
@@ -151,6 +154,32 @@ def after_awards(credentials: list[IssuedCredential], env: ServiceEnv) -> list[s
     if done:
         db.session.commit()
     return done
+
+
+def _achievements_of(credentials: list[IssuedCredential]) -> dict[int, tuple[int, int]]:
+    """Each credential's issuer and achievement ids, by ``id()`` of the object. The commit
+    that stored them expired them: reading the attributes would reload every credential, a
+    query each (a bulk chunk's 250), so those are read in one query by primary key."""
+    found: dict[int, tuple[int, int]] = {}
+    expired: dict[str, list[IssuedCredential]] = {}
+    for credential in credentials:
+        state = inspect(credential)
+        if "achievement_id" in state.dict or state.identity is None:
+            found[id(credential)] = (credential.issuer_id, credential.achievement_id)
+        else:
+            expired.setdefault(state.identity[0], []).append(credential)
+    keys = list(expired)
+    for start in range(0, len(keys), 500):
+        query = select(
+            IssuedCredential.id, IssuedCredential.issuer_id, IssuedCredential.achievement_id
+        ).where(IssuedCredential.id.in_(keys[start : start + 500]))
+        for credential_id, issuer_id, achievement_id in db.session.execute(query):
+            for credential in expired.pop(credential_id, []):
+                found[id(credential)] = (issuer_id, achievement_id)
+    for left in expired.values():  # gone meanwhile: the attribute says so, as it did before
+        for credential in left:
+            found[id(credential)] = (credential.issuer_id, credential.achievement_id)
+    return found
 
 
 def open_reviews(issuer: Issuer) -> list[Submission]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import os
@@ -78,8 +79,14 @@ class UnreadableSecret(ValueError):
 
 def _cipher(settings: MailSettings) -> AESGCM:
     """AES-256-GCM under a key derived from ``SECRET_KEY`` for this purpose alone."""
+    return _cipher_for(str(settings.secret_key))
+
+
+@functools.lru_cache(maxsize=4)
+def _cipher_for(secret_key: str) -> AESGCM:
+    # Derived once per key, not once per message (a bulk chunk seals 250 messages' links).
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SECRET_KDF_INFO).derive(
-        str(settings.secret_key).encode("utf-8")
+        secret_key.encode("utf-8")
     )
     return AESGCM(key)
 

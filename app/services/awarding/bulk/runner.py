@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -199,11 +200,22 @@ def _work(
     # chunk does not read them all again (the insert still refuses an index taken meanwhile).
     used: set[int] = set()
     after = 0  # rows are claimed in order: the next chunk starts after this worker's last one
+    # SQLite: the chunk whose credentials the signing processes sign while this thread stores
+    # the one before it (its rows are still pending, behind the cursor). PostgreSQL stores each
+    # chunk before claiming the next: its row locks last until its commit.
+    in_flight: _Chunk | None = None
     while True:
         chunk_env = env.later()
         if token is None and not _running(job.id):
             return True
         pending = _claim(job.id, after, chunk_size, row_locks)
+        if not pending and in_flight is not None:
+            # The last chunk: the commit before it expired its rows; reload them in one query.
+            db.session.scalars(select(BulkRow).where(BulkRow.id.in_(in_flight.row_ids))).all()
+            if not _finish_chunk(job, in_flight, token, actor):
+                return False
+            in_flight = None
+            continue  # the rows behind the cursor are looked for once it is committed
         if not pending:
             if after:  # rows behind the cursor: released by a worker that died, say
                 after = 0
@@ -223,13 +235,21 @@ def _work(
             continue
         after = pending[-1].row_number
         try:
-            _run_chunk(
-                job, issuer, achievement, pending, token, actor, chunk_env, processes,
-                row_locks, used,
-            )  # fmt: skip
-        except LeaseLost:
-            db.session.rollback()
+            started = _start_chunk(
+                issuer, achievement, pending, chunk_env, processes, row_locks, used, in_flight
+            )
+        except Exception:
+            # What was signed before this chunk failed is stored, as when chunks alternated.
+            if in_flight is not None:
+                _finish_chunk(job, in_flight, token, actor)
+            raise
+        if in_flight is not None and not _finish_chunk(job, in_flight, token, actor):
             return False
+        in_flight = started
+        if row_locks:
+            if not _finish_chunk(job, in_flight, token, actor):
+                return False
+            in_flight = None
 
 
 def _claim(job_id: str, after: int, chunk_size: int, row_locks: bool) -> list[BulkRow]:
@@ -266,56 +286,79 @@ def _running(job_id: str) -> bool:
     return db.session.scalar(select(BulkJob.state).where(BulkJob.id == job_id)) == "running"
 
 
-def _run_chunk(
-    job: BulkJob,
+@dataclass
+class _Chunk:
+    """A chunk of rows on its way: its credentials built and being signed, not yet stored."""
+
+    pending: list[BulkRow]
+    row_ids: list[int]
+    #: rows refused before signing (a changed schema), by row id
+    refused: dict[int, Outcome]
+    #: the row id of each award, in the order of :attr:`started`'s awards
+    award_rows: list[int]
+    started: issuing.StartedAwards
+    env: ServiceEnv
+
+
+def _start_chunk(
     issuer: Issuer,
     achievement: Achievement,
     pending: list[BulkRow],
-    token: str | None,
-    actor: Actor,
     env: ServiceEnv,
     processes: int,
     row_locks: bool,
     used: set[int],
-) -> None:
-    """Issue one chunk of rows and record what became of each, in one transaction.
-
-    :raises LeaseLost: when another worker took the job over (nothing was committed).
-    """
+    in_flight: _Chunk | None,
+) -> _Chunk:
+    """Check a chunk's rows, allocate, build and start signing its credentials (nothing is
+    written to the session: the chunk before it, ``in_flight``, may still be stored first)."""
     # Re-check duplicates: someone may have awarded this achievement since the preview.
     holders = issuing.holders(
         issuer, achievement, [addresses.check_email(r.email) for r in pending]
     )
     to_issue = [r for r in pending if addresses.check_email(r.email) not in holders]
+    row_ids = [r.id for r in pending]
     if not row_locks:
         # SQLite: end the read transaction before allocating on another connection (one
         # writer). PostgreSQL keeps it open: it holds the chunk's row locks.
-        row_ids = [r.id for r in pending]
         db.session.rollback()
-        # The rollback expired the rows; reload them in one query, not one query per row.
-        db.session.scalars(select(BulkRow).where(BulkRow.id.in_(row_ids))).all()
-    awards, outcomes = _awards(to_issue)
-    ids = list(awards)
+        # The rollback expired the rows, this chunk's and the one still to be stored; reload
+        # them in one query, not one query per row.
+        both = row_ids + (in_flight.row_ids if in_flight is not None else [])
+        db.session.scalars(select(BulkRow).where(BulkRow.id.in_(both))).all()
+    awards, refused = _awards(to_issue)
+    started = issuing.start_many(
+        issuer,
+        achievement,
+        list(awards.values()),
+        env=env,
+        processes=processes,
+        used_indices=used,
+    )
+    return _Chunk(pending, row_ids, refused, list(awards), started, env)
+
+
+def _finish_chunk(job: BulkJob, chunk: _Chunk, token: str | None, actor: Actor) -> bool:
+    """Store a chunk's credentials and record what became of each row, in one transaction.
+
+    :returns: False when another worker took the job over (nothing was committed).
+    """
 
     def record(issued: list[Outcome]) -> None:
         # The job's row is written last, so concurrent workers' chunks wait for each other's
         # lock on it (and on the audit chain) only for the moment before their commits.
-        counts = _record(pending, outcomes | dict(zip(ids, issued, strict=True)))
-        if token is not None and not _renew_lease(job.id, token, env.now):
+        outcomes = chunk.refused | dict(zip(chunk.award_rows, issued, strict=True))
+        counts = _record(chunk.pending, outcomes)
+        if token is not None and not _renew_lease(job.id, token, chunk.env.now):
             raise LeaseLost()
-        _count(job.id, *counts, now=env.now)
+        _count(job.id, *counts, now=chunk.env.now)
 
-    issuing.issue_many(
-        issuer,
-        achievement,
-        list(awards.values()),
-        actor=actor,
-        env=env,
-        processes=processes,
-        bulk_job_id=job.id,
-        used_indices=used,
-        on_store=record,
-    )
+    try:
+        chunk.started.finish(actor=actor, bulk_job_id=job.id, on_store=record)
+    except LeaseLost:
+        db.session.rollback()
+        return False
+    return True
 
 
 def _awards(rows: list[BulkRow]) -> tuple[dict[int, AwardInput], dict[int, Outcome]]:

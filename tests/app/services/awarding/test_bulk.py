@@ -387,6 +387,61 @@ def test_an_error_fails_the_job_and_keeps_what_was_committed(
     assert bulk.run_job(job.id, service_env()) is None  # a failed job is not picked up again
 
 
+def test_on_sqlite_the_next_chunk_is_signed_while_the_one_before_is_stored(
+    issuer, achievement, queued, monkeypatch
+) -> None:
+    # SQLite: a chunk is started (allocated, built, handed to the signing processes) before
+    # the one before it is stored, so the processes sign while this thread stores. PostgreSQL
+    # stores each chunk before claiming the next (its row locks end with its commit).
+    job = confirmed(issuer, achievement, good_rows(5))
+    steps: list[str] = []
+    real_start, real_finish = issuing.start_many, issuing.StartedAwards.finish
+
+    def start(*args: Any, **kwargs: Any) -> Any:
+        steps.append(f"start {len(args[2])}")
+        return real_start(*args, **kwargs)
+
+    def finish(self: Any, **kwargs: Any) -> Any:
+        outcomes = real_finish(self, **kwargs)
+        steps.append(f"stored {len(outcomes)}")
+        return outcomes
+
+    monkeypatch.setattr(issuing, "start_many", start)
+    monkeypatch.setattr(issuing.StartedAwards, "finish", finish)
+    assert bulk.run_job(job.id, service_env(), chunk_size=2) is not None
+    if db.engine.dialect.name == "sqlite":
+        assert steps == ["start 2", "start 2", "stored 2", "start 1", "stored 2", "stored 1"]
+    else:
+        assert steps == ["start 2", "stored 2", "start 2", "stored 2", "start 1", "stored 1"]
+    assert_one_credential_per_ok_row(job.id, 5)
+
+
+def test_a_chunk_that_cannot_start_fails_the_job_after_the_one_before_is_stored(
+    issuer, achievement, queued, monkeypatch
+) -> None:
+    job = confirmed(issuer, achievement, good_rows(5))
+    real_start = issuing.start_many
+    calls = {"n": 0}
+
+    def second_fails(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("status lists unreachable")
+        return real_start(*args, **kwargs)
+
+    monkeypatch.setattr(issuing, "start_many", second_fails)
+    with pytest.raises(RuntimeError):
+        bulk.run_job(job.id, service_env(), chunk_size=2)
+    failed = db.session.get(BulkJob, job.id)
+    assert failed is not None
+    assert (failed.state, failed.issued_rows) == ("failed", 2)
+    assert len(issued_for(job.id)) == 2
+    outcomes = list(db.session.scalars(
+        select(BulkRow.outcome).where(BulkRow.job_id == job.id).order_by(BulkRow.row_number)
+    ))  # fmt: skip
+    assert outcomes == ["issued", "issued", "pending", "pending", "pending"]
+
+
 def test_a_recipient_awarded_since_the_preview_is_skipped(
     issuer, achievement, queued, make_award
 ) -> None:

@@ -138,3 +138,69 @@ def test_signing_falls_back_to_this_process_when_the_pool_cannot_sign(
     assert [r.text for r in fallen_back] == [r.text for r in here]
     assert all(r.text is not None for r in here)
     assert "signing in this process" in caplog.text
+
+
+def test_signing_falls_back_when_the_pool_breaks_while_signing(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The pool took the work, then a process died: the results are asked for later (a bulk
+    # job stores the chunk before meanwhile), and the chunk is signed here instead.
+    key = generate_key("ed25519")
+    vm = did_key_verification_method(key.public_key())  # type: ignore[arg-type]
+    batch = documents(40, did_key(key.public_key()))  # type: ignore[arg-type]
+    loader = DocumentLoader()
+    here = signing.sign_many(
+        batch, key=key, vm=vm, proof_format="di", created=WHEN, loader=loader, processes=0
+    )
+
+    class Died:
+        def result(self) -> object:
+            raise BrokenProcessPool("a worker died")
+
+    class Breaking:
+        def submit(self, *args: object) -> object:
+            return Died()
+
+    monkeypatch.setattr(signing, "_executor", lambda processes: Breaking())
+    pending = signing.sign_later(
+        batch, key=key, vm=vm, proof_format="di", created=WHEN, loader=loader, processes=2
+    )
+    assert "signing in this process" not in caplog.text  # nothing waited for yet
+    assert [r.text for r in pending()] == [r.text for r in here]
+    assert "signing in this process" in caplog.text
+
+
+def test_a_pipelined_bulk_job_on_worker_processes_issues_verifiable_credentials(
+    make_issuer, make_achievement, local_fetch
+) -> None:
+    # Three chunks: on SQLite the pool signs each while the one before it is stored.
+    from sqlalchemy import func, select
+
+    from app.extensions import db
+    from app.models import IssuedCredential
+    from app.services.awarding import bulk
+    from app.services.org.audit import Actor
+    from app.wiring import service_env
+
+    issuer = make_issuer()
+    achievement = make_achievement(issuer, credits_available=2.5)  # a float: templated shapes
+    rows = "".join(f"teacher{n}@school.example.org,Teacher {n}\n" for n in range(100))
+    job = bulk.create_job(issuer, achievement, filename="cohort.csv", data=("email,name\n" + rows).encode(),
+                          actor=Actor(label="test"), env=service_env(), max_rows=200)  # fmt: skip
+    job.state = "queued"
+    db.session.commit()
+    done = bulk.run_job(job.id, service_env(), chunk_size=40, processes=2)
+    assert done is not None and done.state == "done" and done.issued_rows == 100
+    stored = db.session.execute(
+        select(IssuedCredential.recipient_email, IssuedCredential.status_index,
+               IssuedCredential.document)
+    ).all()  # fmt: skip
+    assert len(stored) == 100
+    assert len({email for email, _, _ in stored}) == 100
+    assert len({index for _, index, _ in stored}) == 100
+    assert db.session.scalar(select(func.count()).select_from(IssuedCredential)) == 100
+    env = service_env()
+    for email, index, document in stored:
+        report = verify_credential(document, loader=env.loader, now=env.now, fetch=local_fetch)
+        assert report.valid, (email, report.as_json()["checks"])
+        assert json.loads(document)["credentialStatus"]["statusListIndex"] == str(index)

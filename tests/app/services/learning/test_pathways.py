@@ -240,6 +240,36 @@ def test_bulk_jobs_award_pathways(issuer, members, make_achievement, make_award)
     assert held(coach, "cy@school.example.org") == []
 
 
+def test_credentials_no_pathway_names_are_not_reloaded(
+    issuer, members, make_achievement, make_award
+) -> None:
+    # A bulk chunk's 250 credentials are expired by its commit: finding out that no pathway
+    # names their achievement must not reload them one by one (it did: a query each).
+    from sqlalchemy import event
+
+    pathway(issuer, make_achievement, members, 2)
+    elsewhere = make_achievement(issuer, "Not in any pathway")
+    for n in range(20):
+        make_award(issuer, elsewhere, f"p{n}@school.example.org")
+    stored = list(db.session.scalars(
+        select(IssuedCredential).where(IssuedCredential.achievement_id == elsewhere.id)
+    ))  # fmt: skip
+    assert len(stored) == 20
+    db.session.commit()  # expires them, as the bulk chunk's commit does
+    statements: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert pathways.after_awards(stored, service_env()) == []
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    credential_reads = [s for s in statements if "FROM issued_credential" in s]
+    assert len(credential_reads) == 1, credential_reads  # their achievements, in one query
+
+
 def test_pathways_name_only_the_issuers_own_achievements(
     issuer, members, make_issuer, make_achievement
 ) -> None:

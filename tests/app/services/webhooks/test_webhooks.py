@@ -398,7 +398,7 @@ def test_a_failed_bulk_job_is_announced(app, issuer, badge, receiver, monkeypatc
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("the signing service is down")
 
-    monkeypatch.setattr("app.services.awarding.bulk.runner._run_chunk", broken)
+    monkeypatch.setattr("app.services.awarding.bulk.runner._start_chunk", broken)
     with pytest.raises(RuntimeError):
         bulk.confirm(job, actor=ACTOR, env=service_env())
     (payload,) = verified(receiver, secret)
