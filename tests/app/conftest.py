@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,7 +24,8 @@ from typing import Any
 import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.pool import Pool
 
 from app import create_app
 from app.extensions import db
@@ -65,6 +67,38 @@ def postgres_database() -> None:
         if not exists:
             connection.execute(text(f'CREATE DATABASE "{target.database}"'))
     server.dispose()
+
+
+#: The PostgreSQL connections opened during the running test (see ``connections_closed``).
+_opened: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+@event.listens_for(Pool, "connect")
+def _remember_connection(dbapi_connection: Any, record: Any) -> None:
+    if hasattr(dbapi_connection, "info") and hasattr(dbapi_connection.info, "dbname"):
+        _opened.add(dbapi_connection)
+
+
+@pytest.fixture(autouse=True)
+def connections_closed() -> Iterator[None]:
+    """Fail the test that leaves a connection to the test database open after its app is done
+    with (a session or connection never closed, a pool never disposed). Left to the garbage
+    collector, such a connection warns (``ResourceWarning``, an error here) in whichever later
+    test happens to collect it, which names the wrong test and fails at random."""
+    _opened.clear()
+    yield
+    url = os.environ.get("CAIRN_TEST_DATABASE_URL") or ""
+    if not url.startswith("postgresql"):
+        return
+    from sqlalchemy.engine import make_url
+
+    # Module-scoped fixtures keep instances on databases of their own; only this one is per test.
+    test_database = make_url(url).database
+    left = [c for c in list(_opened) if not c.closed and c.info.dbname == test_database]
+    for connection in left:
+        connection.close()
+    _opened.clear()
+    assert not left, f"the test left {len(left)} connection(s) to {test_database} open"
 
 
 def reset_schema() -> None:
