@@ -292,6 +292,7 @@ def view_tally(app: Flask | None = None) -> analytics.ViewTally:
 
 
 def clock_of(app: Flask) -> Callable[[], datetime]:
-    """The application's clock (tests can fix it with the ``CLOCK`` setting), outside a request."""
+    """The application's clock (tests can fix it with the ``CLOCK`` setting, or move it), read
+    outside a request."""
     wired: Wiring = app.extensions[_KEY]
     return wired.clock

@@ -60,7 +60,6 @@ class DocumentLane:
         self._lock = threading.Lock()
         #: The anonymous credential pages this process keeps (app/public/kept_pages.py).
         self.pages = kept_pages.PageCache(kept_pages.SIZE)
-        self.clock = clock_of(app)
 
     @property
     def engine(self) -> Engine:
@@ -154,7 +153,7 @@ class DocumentLane:
                     inputs = kept_pages.page_inputs(connection, credential_id)
             except Exception:
                 inputs = None  # Flask's path answers (its 503 page if the database is down)
-            now = self.clock()
+            now = clock_of(self.app)()
             if inputs is not None and self.pages.page(key, inputs, now) is kept:
                 return self.replay(kept, credential_id, now, environ, start_response, started)
         return self.render(key, environ, start_response)
