@@ -113,6 +113,8 @@ class Result:
     bad_status: int
     #: CPU seconds the server's processes used during the timed run (from /proc).
     cpu_seconds: float
+    #: Requests answered during the warm-up (the page's view count checks them too).
+    warmup_requests: int = 0
 
     @property
     def per_second(self) -> float:
@@ -230,7 +232,7 @@ def measure(
     """A warm-up run (discarded: every worker has loaded what it caches), then the timed run."""
     print(f"  {label}: warm-up {settings.warmup} s, then {settings.duration} s", file=sys.stderr)
     url = server.base + path
-    run_wrk(wrk, script, url, connections, settings.warmup, settings.wrk_threads, env)
+    warmup = run_wrk(wrk, script, url, connections, settings.warmup, settings.wrk_threads, env)
     cpu = server_cpu_seconds(server.pid)
     raw = run_wrk(wrk, script, url, connections, settings.duration, settings.wrk_threads, env)
     cpu = server_cpu_seconds(server.pid) - cpu
@@ -246,6 +248,7 @@ def measure(
         socket_errors=raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
         bad_status=raw["status"],
         cpu_seconds=cpu,
+        warmup_requests=warmup["requests"],
     )
 
 
@@ -437,6 +440,22 @@ def stored_document(workdir: Path, credential_id: str) -> bytes:
     return text.encode()
 
 
+def check_view_count(workdir: Path, credential_id: str, answered: int, connections: int) -> None:
+    """The page views counted in the database against the pages wrk saw answered: never fewer
+    (a view lost), and at most two runs' worth of requests in flight more (a request the server
+    answered, and counted, after wrk stopped reading at the end of a run)."""
+    with contextlib.closing(sqlite3.connect(workdir / "cairn.sqlite3")) as connection:
+        (counted,) = connection.execute(
+            "SELECT COALESCE(SUM(count), 0) FROM credential_activity"
+            " WHERE credential_id = ? AND kind = 'view'",
+            (credential_id,),
+        ).fetchone()
+    print(f"  page views counted: {counted} (answered: {answered}, "
+          f"+ up to {2 * connections} in flight)", file=sys.stderr)  # fmt: skip
+    if not answered <= counted <= answered + 2 * connections:
+        raise BenchError(f"{counted} page views counted for {answered} pages answered")
+
+
 def gunicorn_command(port: int, workers: int, threads: int) -> list[str]:
     """The bare Flask app under the same gunicorn settings as ``cairn serve``."""
     return [
@@ -521,6 +540,11 @@ def run(settings: Settings, wrk: str, workdir: Path) -> Report:
             settings,
             accept,
         )
+
+    # The server has stopped (cleanly): every page view it answered must be in the database,
+    # though its workers count them in memory and write them a second later (or at exit).
+    check_view_count(workdir, credential_id, 1 + page_result.warmup_requests + page_result.requests,
+                     settings.verify_connections)  # fmt: skip
 
     # /api/verify is limited to 30 requests a minute per address; a benchmark from one address
     # must lift that, and only that, for its run.
