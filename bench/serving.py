@@ -9,7 +9,8 @@ and drives it with ``wrk``, which it installs with apt-get when it is missing. T
 (``bench/bare_flask.py``) serves the same bytes under gunicorn with the same worker settings, so
 the ratio is what Cairn adds on top of Flask and gunicorn. Benchmarks report; they never fail on
 slow numbers: each target is printed as PASS or FAIL with its figure. Exit status: 0 after a
-report, 1 if something broke, 2 if wrk cannot be had.
+report, 1 if something broke (including a page view answered but not counted in the database
+once the server has stopped), 2 if wrk cannot be had.
 """
 
 from __future__ import annotations

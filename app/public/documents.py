@@ -11,6 +11,11 @@ database error, goes on to Flask unchanged. The answer is built by the view's ow
 request log line and request metrics as a request through Flask. Nothing is cached: each
 answer reads the stored text, so a credential signed again (a recipient's name added) is
 served at once by every process.
+
+The lane also answers a ``GET`` of the credential's page from a browser without a cookie or a
+query, with the page Flask last sent such a visitor while a fresh read of everything it shows is
+unchanged (:mod:`app.public.kept_pages`); otherwise Flask renders it, and the lane keeps the
+answer when the view says it may.
 """
 
 from __future__ import annotations
