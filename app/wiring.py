@@ -296,3 +296,11 @@ def clock_of(app: Flask) -> Callable[[], datetime]:
     outside a request."""
     wired: Wiring = app.extensions[_KEY]
     return wired.clock
+
+
+def close_view_tally(app: Flask) -> None:
+    """Write the application's pending page views and stop its tally (when it has one): an
+    application done with, such as a test's."""
+    found: analytics.ViewTally | None = app.extensions.pop(_TALLY_KEY, None)
+    if found is not None:
+        found.close()

@@ -28,6 +28,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import ACTIVITY_KINDS, CredentialActivity, IssuedCredential
@@ -129,15 +130,42 @@ class ViewTally:
                 {"credential_id": credential_id, "day": day, "kind": kind, "count": count}
                 for (credential_id, day, kind), count in taken.items()
             ]
+            statement = _upsert(self.engine.dialect.name, None)
             try:
                 with self.engine.begin() as connection:
-                    connection.execute(_upsert(self.engine.dialect.name, None), rows)
+                    connection.execute(statement, rows)
+            except IntegrityError:
+                # A row that can never be written (its credential is gone) must not hold back
+                # the others for ever: each is tried alone, and the ones refused are dropped.
+                return self._one_by_one(statement, rows)
             except Exception:
                 with self._lock:
                     self._pending.update(taken)
                 log.exception("page views not written yet (%d kept for the next try)", len(rows))
                 return 0
             return sum(taken.values())
+
+    def _one_by_one(self, statement: Any, rows: list[dict[str, Any]]) -> int:
+        written = 0
+        for row in rows:
+            try:
+                with self.engine.begin() as connection:
+                    connection.execute(statement, row)
+                written += row["count"]
+            except IntegrityError:
+                log.warning("%d page views of %s dropped: refused by the database",
+                            row["count"], row["credential_id"])  # fmt: skip
+            except Exception:
+                with self._lock:
+                    self._pending[(row["credential_id"], row["day"], row["kind"])] += row["count"]
+                log.exception("page views of %s not written yet", row["credential_id"])
+        return written
+
+    def close(self) -> None:
+        """Write what is pending and stop this tally's thread (an application done with)."""
+        self._wake.set()
+        _TALLIES.discard(self)
+        self.flush()
 
     def _start(self) -> None:
         # Started by the first view in each process (a gunicorn worker is forked from a
@@ -163,10 +191,16 @@ def _flush_every(tally: weakref.ref[ViewTally], interval: float, wake: threading
         del found
 
 
-def flush_pending() -> int:
-    """Write the page views every tally of this process holds (the counts readers see are then
-    exact for this process): before a count is read, at exit, and in tests."""
-    return sum(tally.flush() for tally in list(_TALLIES))
+def flush_pending(engine: Engine | None = None) -> int:
+    """Write the page views every tally of this process holds (of those on ``engine``, when
+    given), so the counts read are exact for this process: before a count is read, at exit."""
+    return sum(
+        tally.flush() for tally in list(_TALLIES) if engine is None or tally.engine is engine
+    )
+
+
+def _flush_before_reading() -> None:
+    flush_pending(db.engine)
 
 
 atexit.register(flush_pending)
@@ -199,7 +233,7 @@ def _activity(rows: Iterable[tuple[str, int | None]]) -> Activity:
 
 def for_credential(credential_id: str) -> Activity:
     """One credential's counts since it was issued."""
-    flush_pending()
+    _flush_before_reading()
     rows = db.session.execute(
         select(CredentialActivity.kind, func.sum(CredentialActivity.count))
         .where(CredentialActivity.credential_id == credential_id)
@@ -210,7 +244,7 @@ def for_credential(credential_id: str) -> Activity:
 
 def for_achievement(achievement_id: int) -> Activity:
     """The counts of every credential of one achievement."""
-    flush_pending()
+    _flush_before_reading()
     credentials = select(IssuedCredential.id).where(
         IssuedCredential.achievement_id == achievement_id
     )
@@ -224,7 +258,7 @@ def for_achievement(achievement_id: int) -> Activity:
 
 def by_achievement(issuer_id: int) -> dict[int, Activity]:
     """The counts of an issuer's credentials, by achievement id."""
-    flush_pending()
+    _flush_before_reading()
     rows = db.session.execute(
         select(
             IssuedCredential.achievement_id,
@@ -253,7 +287,7 @@ class IssuerActivity:
 
 def for_issuer(issuer_id: int, since: date) -> IssuerActivity:
     """The issuer's :class:`IssuerActivity`."""
-    flush_pending()
+    _flush_before_reading()
     joined = (
         select(CredentialActivity.kind, func.sum(CredentialActivity.count))
         .join(IssuedCredential, IssuedCredential.id == CredentialActivity.credential_id)

@@ -248,3 +248,16 @@ def test_the_lane_keeps_nothing_for_a_private_page(
     lane = app.wsgi_app
     assert isinstance(lane, documents.DocumentLane)
     assert lane.pages.get(kept_pages.cache_key(credential.id, "en_US", "")) is None
+
+
+def test_a_count_the_database_refuses_does_not_hold_back_the_others(
+    app: Flask, credential: IssuedCredential
+) -> None:
+    tally = analytics.ViewTally(db.engine, interval=3600)
+    day = service_env().now.date()
+    tally.add("00000000-0000-0000-0000-000000000000", day)  # no such credential
+    tally.add(credential.id, day)
+    tally.add(credential.id, day)
+    assert tally.flush() == 2 and tally.pending == 0
+    assert raw_views(credential) == 2
+    tally.close()
