@@ -12,6 +12,7 @@ catalogue away. Flask-Babel picks the locale and installs ``gettext``/``_`` in t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,6 +21,8 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from flask import Flask, has_request_context, request
 from flask_babel import Babel, get_locale
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 import credentials
 from app.services._core import formatting
@@ -36,6 +39,7 @@ __all__ = [
     "format_hours",
     "format_moment",
     "init_app",
+    "locale_for",
     "page_locale",
 ]
 
@@ -44,7 +48,15 @@ def choose_locale() -> str:
     """The first locale of the request's Accept-Language that Babel knows; ``en`` otherwise."""
     if not has_request_context():
         return DEFAULT_LOCALE
-    for tag, _quality in request.accept_languages:
+    return locale_for(request.headers.get("Accept-Language", ""))
+
+
+@functools.lru_cache(maxsize=256)
+def locale_for(accept_language: str) -> str:
+    """:func:`choose_locale` for one ``Accept-Language`` header (also outside a request, for
+    the credential page's lane: app/public/pages.py). Browsers send few distinct headers, so
+    each is parsed once per process."""
+    for tag, _quality in parse_accept_header(accept_language, LanguageAccept):
         try:
             return str(Locale.parse(tag, sep="-"))
         except (ValueError, UnknownLocaleError):

@@ -31,7 +31,7 @@ from app.services._core import jobs
 from app.services._core.env import ServiceEnv, ServiceSettings
 from app.services._core.formatting import DEFAULT_LOCALE
 from app.services.awarding import bulk
-from app.services.delivery import expiry
+from app.services.delivery import analytics, expiry
 from app.services.learning import hosts
 from app.services.mail import emails
 from app.services.webhooks import deliveries as webhook_deliveries
@@ -276,3 +276,31 @@ def signing_processes(config: Mapping[str, Any]) -> int:
 def fetcher() -> Any:
     """The fetcher for untrusted URLs (status lists, DID documents of other issuers)."""
     return wiring().fetcher
+
+
+_TALLY_KEY = "cairn.view_tally"
+
+
+def view_tally(app: Flask | None = None) -> analytics.ViewTally:
+    """The application's page-view tally (made on first use, on the application's engine)."""
+    target = app if app is not None else current_app._get_current_object()  # type: ignore[attr-defined]
+    found: analytics.ViewTally | None = target.extensions.get(_TALLY_KEY)
+    if found is None:
+        with target.app_context():
+            found = target.extensions.setdefault(_TALLY_KEY, analytics.ViewTally(db.engine))
+    return found
+
+
+def clock_of(app: Flask) -> Callable[[], datetime]:
+    """The application's clock (tests can fix it with the ``CLOCK`` setting, or move it), read
+    outside a request."""
+    wired: Wiring = app.extensions[_KEY]
+    return wired.clock
+
+
+def close_view_tally(app: Flask) -> None:
+    """Write the application's pending page views and stop its tally (when it has one): an
+    application done with, such as a test's."""
+    found: analytics.ViewTally | None = app.extensions.pop(_TALLY_KEY, None)
+    if found is not None:
+        found.close()

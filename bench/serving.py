@@ -9,7 +9,8 @@ and drives it with ``wrk``, which it installs with apt-get when it is missing. T
 (``bench/bare_flask.py``) serves the same bytes under gunicorn with the same worker settings, so
 the ratio is what Cairn adds on top of Flask and gunicorn. Benchmarks report; they never fail on
 slow numbers: each target is printed as PASS or FAIL with its figure. Exit status: 0 after a
-report, 1 if something broke, 2 if wrk cannot be had.
+report, 1 if something broke (including a page view answered but not counted in the database
+once the server has stopped), 2 if wrk cannot be had.
 """
 
 from __future__ import annotations
@@ -113,6 +114,8 @@ class Result:
     bad_status: int
     #: CPU seconds the server's processes used during the timed run (from /proc).
     cpu_seconds: float
+    #: Requests answered during the warm-up (the page's view count checks them too).
+    warmup_requests: int = 0
 
     @property
     def per_second(self) -> float:
@@ -230,7 +233,7 @@ def measure(
     """A warm-up run (discarded: every worker has loaded what it caches), then the timed run."""
     print(f"  {label}: warm-up {settings.warmup} s, then {settings.duration} s", file=sys.stderr)
     url = server.base + path
-    run_wrk(wrk, script, url, connections, settings.warmup, settings.wrk_threads, env)
+    warmup = run_wrk(wrk, script, url, connections, settings.warmup, settings.wrk_threads, env)
     cpu = server_cpu_seconds(server.pid)
     raw = run_wrk(wrk, script, url, connections, settings.duration, settings.wrk_threads, env)
     cpu = server_cpu_seconds(server.pid) - cpu
@@ -246,6 +249,7 @@ def measure(
         socket_errors=raw["connect"] + raw["read"] + raw["write"] + raw["timeout"],
         bad_status=raw["status"],
         cpu_seconds=cpu,
+        warmup_requests=warmup["requests"],
     )
 
 
@@ -437,6 +441,22 @@ def stored_document(workdir: Path, credential_id: str) -> bytes:
     return text.encode()
 
 
+def check_view_count(workdir: Path, credential_id: str, answered: int, connections: int) -> None:
+    """The page views counted in the database against the pages wrk saw answered: never fewer
+    (a view lost), and at most two runs' worth of requests in flight more (a request the server
+    answered, and counted, after wrk stopped reading at the end of a run)."""
+    with contextlib.closing(sqlite3.connect(workdir / "cairn.sqlite3")) as connection:
+        (counted,) = connection.execute(
+            "SELECT COALESCE(SUM(count), 0) FROM credential_activity"
+            " WHERE credential_id = ? AND kind = 'view'",
+            (credential_id,),
+        ).fetchone()
+    print(f"  page views counted: {counted} (answered: {answered}, "
+          f"+ up to {2 * connections} in flight)", file=sys.stderr)  # fmt: skip
+    if not answered <= counted <= answered + 2 * connections:
+        raise BenchError(f"{counted} page views counted for {answered} pages answered")
+
+
 def gunicorn_command(port: int, workers: int, threads: int) -> list[str]:
     """The bare Flask app under the same gunicorn settings as ``cairn serve``."""
     return [
@@ -521,6 +541,11 @@ def run(settings: Settings, wrk: str, workdir: Path) -> Report:
             settings,
             accept,
         )
+
+    # The server has stopped (cleanly): every page view it answered must be in the database,
+    # though its workers count them in memory and write them a second later (or at exit).
+    check_view_count(workdir, credential_id, 1 + page_result.warmup_requests + page_result.requests,
+                     settings.verify_connections)  # fmt: skip
 
     # /api/verify is limited to 30 requests a minute per address; a benchmark from one address
     # must lift that, and only that, for its run.

@@ -69,6 +69,7 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> int:
     from app import create_app, logs
     from app.config import ConfigError
     from app.infrastructure import metrics
+    from app.services.delivery import analytics
     from app.worker import start_maintenance
 
     # Each gunicorn worker counts its requests in a file of this folder, and /metrics adds them
@@ -100,6 +101,9 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> int:
             self.cfg.set("timeout", 120)
             # A worker that exits leaves its counts in the metrics folder; its gauges go.
             self.cfg.set("child_exit", lambda server, worker: metrics.process_exited(worker.pid))
+            # The page views a worker still holds in memory are written before it exits
+            # (atexit would too; this runs even when a worker is stopped by gunicorn itself).
+            self.cfg.set("worker_exit", lambda server, worker: analytics.flush_pending())
             # No gunicorn access log: Cairn logs each request itself (app/ops.py), with the
             # route's template rather than the path, which may hold a secret link's token;
             # gunicorn's own lines go out in Cairn's format (CAIRN_LOG_FORMAT).

@@ -15,9 +15,10 @@ from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import is_resource_modified, parse_accept_header
 from werkzeug.wrappers import Response as BaseResponse
 
+from app.extensions import db
 from app.formatting import page_locale
 from app.models import STATUS_LABELS, Image, IssuedCredential, Issuer
-from app.public import bp, verdicts
+from app.public import bp, kept_pages, verdicts
 from app.public.ob2 import assertion_response, wants_ob2
 from app.qr import qr_png, qr_svg
 from app.services._core.errors import required
@@ -26,7 +27,7 @@ from app.services.delivery import queries as public_queries
 from app.services.learning import educators
 from app.services.org import queries as org_queries
 from app.services.verification import verifier as verification
-from app.wiring import service_env
+from app.wiring import service_env, view_tally
 from credentials import VerificationReport
 
 if TYPE_CHECKING:
@@ -158,6 +159,10 @@ def credential(credential_id: str) -> BaseResponse | str:
             # the CORS header a browser-based verifier needs to read it.
             return not_found_json()
         return stored_document(document)
+    # Read before anything else, so a page kept by the lane is never older than what it is
+    # kept under (app/public/kept_pages.py).
+    keepable = kept_pages.is_anonymous_page_request(request.environ)
+    inputs = kept_pages.page_inputs(db.session.connection(), credential_id) if keepable else None
     found = public_queries.credential(credential_id)
     if found.is_private:
         # Nothing about it, not even its issuer: the holder chose not to show it.
@@ -185,7 +190,13 @@ def credential(credential_id: str) -> BaseResponse | str:
         holder=holder,
     )
     if not holder:  # the holder looking at their own credential is not a view
-        analytics.record(found.id, "view", env)
+        view_tally().add(found.id, env.now.date())
+        expires = verdicts.kept_until(found.id, report)
+        anonymous = g.get("staff") is None and g.get("educator") is None
+        if inputs is not None and expires is not None and anonymous:
+            request.environ[kept_pages.ENVIRON_KEY] = kept_pages.Keep(
+                inputs, expires, report.outcome
+            )
     # The holder's page has their sharing tools on it: it is theirs alone, never kept.
     cache = "private, no-store" if holder else "no-cache"
     return Response(page, headers={"Vary": "Accept, Cookie", "Cache-Control": cache})

@@ -11,6 +11,11 @@ database error, goes on to Flask unchanged. The answer is built by the view's ow
 request log line and request metrics as a request through Flask. Nothing is cached: each
 answer reads the stored text, so a credential signed again (a recipient's name added) is
 served at once by every process.
+
+The lane also answers a ``GET`` of the credential's page from a browser without a cookie or a
+query, with the page Flask last sent such a visitor while a fresh read of everything it shows is
+unchanged (:mod:`app.public.kept_pages`); otherwise Flask renders it, and the lane keeps the
+answer when the view says it may.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import re
 import threading
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from sqlalchemy import create_engine
@@ -29,9 +35,13 @@ from werkzeug.utils import get_content_type
 
 from app import logs, security, tune_database
 from app.extensions import db
+from app.formatting import locale_for
+from app.infrastructure import metrics
 from app.ops import record_request, request_id_for
+from app.public import kept_pages
 from app.public.credentials import DocumentAnswer, document_answer, negotiate
 from app.services.delivery import queries as public_queries
+from app.wiring import clock_of, view_tally
 from credentials import OB2_CONTEXT
 
 if TYPE_CHECKING:
@@ -53,6 +63,8 @@ class DocumentLane:
         self.headers = security.response_headers(bool(app.config.get("HSTS_ON")))
         self._engine: Engine | None = None
         self._lock = threading.Lock()
+        #: The anonymous credential pages this process keeps (app/public/kept_pages.py).
+        self.pages = kept_pages.PageCache(kept_pages.SIZE)
 
     @property
     def engine(self) -> Engine:
@@ -87,6 +99,8 @@ class DocumentLane:
             return self.inner(environ, start_response)
         negotiated = negotiate(accept)
         if negotiated.html:
+            if method == "GET":  # no query, no cookie (above): the page everyone sees
+                return self.page(match.group(1), environ, start_response, started)
             return self.inner(environ, start_response)
         try:
             found = public_queries.stored_raw(match.group(1), self.engine)
@@ -124,6 +138,81 @@ class DocumentLane:
             logs.request_id.reset(token)
         start_response(STATUS[answer.status], headers)
         return [] if method == "HEAD" else [answer.body]
+
+    def page(
+        self,
+        credential_id: str,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        started: float,
+    ) -> Iterable[bytes]:
+        """The credential page for a visitor without a cookie: the answer Flask last sent for
+        it, when a fresh read of what it shows is unchanged (:mod:`app.public.kept_pages`);
+        otherwise Flask's answer, kept when the view says it may be."""
+        locale = locale_for(environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+        key = kept_pages.cache_key(credential_id, locale, environ.get("SCRIPT_NAME", ""))
+        kept = self.pages.get(key)
+        if kept is not None:
+            try:
+                with self.engine.connect() as connection:
+                    inputs = kept_pages.page_inputs(connection, credential_id)
+            except Exception:
+                inputs = None  # Flask's path answers (its 503 page if the database is down)
+            now = clock_of(self.app)()
+            if inputs is not None and self.pages.page(key, inputs, now) is kept:
+                return self.replay(kept, credential_id, now, environ, start_response, started)
+        return self.render(key, environ, start_response)
+
+    def replay(
+        self,
+        kept: kept_pages.KeptPage,
+        credential_id: str,
+        now: datetime,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        started: float,
+    ) -> Iterable[bytes]:
+        """A kept page, counted as the view did: a page view and a verification (reused)."""
+        view_tally(self.app).add(credential_id, now.date())
+        metrics.count_verification(kept.keep.outcome)
+        request_id = request_id_for(environ.get("HTTP_X_REQUEST_ID", ""))
+        headers = [*kept.headers, ("X-Request-ID", request_id)]
+        token = logs.request_id.set(request_id)
+        try:
+            record_request(
+                "GET", ROUTE, ENDPOINT, 200, time.perf_counter() - started, request_id=request_id
+            )
+        finally:
+            logs.request_id.reset(token)
+        start_response(kept.status, headers)
+        return [kept.body]
+
+    def render(
+        self, key: str, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """Flask's answer, kept under ``key`` when the view left a :class:`kept_pages.Keep`
+        (an anonymous page made with a kept verdict) and it is a ``200``."""
+        answered: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answered.append((status, headers))
+            return start_response(status, headers, exc_info)
+
+        body = self.inner(environ, capture)
+        keep = environ.get(kept_pages.ENVIRON_KEY)
+        if not isinstance(keep, kept_pages.Keep):
+            return body
+        try:
+            whole = b"".join(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        status, headers = answered[-1]
+        if status.startswith("200 "):
+            kept = kept_pages.KeptPage(keep, status, kept_pages.replayable(headers), whole)
+            self.pages.put(key, kept)
+        return [whole]
 
 
 #: The status lines the lane sends.

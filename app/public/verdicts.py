@@ -123,3 +123,11 @@ def report_for(found: IssuedCredential, issuer: Issuer, env: ServiceEnv) -> Veri
     if not fetched_elsewhere:
         cache().put(found.id, _Entry(key, report, _expires(report, found, env.now)))
     return report
+
+
+def kept_until(credential_id: str, report: VerificationReport) -> datetime | None:
+    """Until when ``report`` (just returned by :func:`report_for`) is kept: the moment it may
+    no longer hold, or None when it was not kept (so nothing made from it may be kept
+    either)."""
+    entry = cache().get(credential_id)
+    return entry.expires if entry is not None and entry.report is report else None

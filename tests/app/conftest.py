@@ -37,7 +37,7 @@ from app.services.org import account_sessions, achievements, issuers, staff
 from app.services.org.achievements import AchievementInput
 from app.services.org.audit import Actor
 from app.services.org.issuers import IssuerProfileInput
-from app.wiring import service_env, utcnow
+from app.wiring import close_view_tally, service_env, utcnow
 from tests.app.webhook_receiver import Receiver, start_receiver
 
 BASE_URL = "https://badges.example.org"
@@ -131,6 +131,8 @@ def rate_limited_app(tmp_path: Path, **settings: Any) -> Iterator[Flask]:
         reset_schema()
         yield application
         db.session.remove()
+        # Its page views are written now, not into the next test's tables.
+        close_view_tally(application)
         db.engine.dispose()
         documents.dispose(application)
 
@@ -161,6 +163,8 @@ def app(tmp_path: Path) -> Iterator[Flask]:
         reset_schema()
         yield application
         db.session.remove()
+        # Its page views are written now, not into the next test's tables.
+        close_view_tally(application)
         db.engine.dispose()
         documents.dispose(application)
 

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import BindParameter, CompoundSelect, bindparam, literal, select, union_all
+from sqlalchemy.engine import Connection
 
 from app.extensions import db
 from app.models import IssuedCredential, Issuer, IssuerKey, StatusList
@@ -79,12 +80,16 @@ def _dependencies() -> CompoundSelect[Any]:
 _DEPENDENCIES = _dependencies()
 
 
-def dependency_key(credential_id: str, issuer_ids: tuple[int, ...]) -> Hashable:
+def dependency_key(
+    credential_id: str, issuer_ids: tuple[int, ...], connection: Connection | None = None
+) -> Hashable:
     """Everything a verification of one of our credentials depends on besides the bytes and
     the time, read afresh in one round trip: the issuers' slugs, lists and keys, and the
-    credential's revoked, suspended and replaced state."""
+    credential's revoked, suspended and replaced state. Read in the session's transaction, or
+    on ``connection`` (the credential page's lane, outside any request)."""
     parameters = {"credential_id": credential_id, "issuer_ids": list(issuer_ids)}
-    rows = db.session.execute(_DEPENDENCIES, parameters).all()
+    reader = db.session if connection is None else connection
+    rows = reader.execute(_DEPENDENCIES, parameters).all()
     # (tag, id) is unique, so the sort never compares a None with a date.
     return tuple(sorted(tuple(row) for row in rows))
 

@@ -13,6 +13,7 @@ from gunicorn.app.base import BaseApplication
 from prometheus_client import values
 
 from app.cli import main
+from app.services.delivery import analytics
 from tests.app.conftest import BASE_URL
 
 
@@ -40,6 +41,7 @@ def test_serve_freezes_what_it_loaded_before_gunicorn_starts(
         seen["app"] = server.load()
         seen["threads"] = server.cfg.threads
         seen["child_exit"] = server.cfg.child_exit
+        seen["worker_exit"] = server.cfg.worker_exit
         seen["accesslog"] = server.cfg.accesslog
         seen["logconfig"] = server.cfg.logconfig_dict
 
@@ -67,3 +69,8 @@ def test_serve_freezes_what_it_loaded_before_gunicorn_starts(
         gc.unfreeze()
         values.ValueClass = original
     assert seen["threads"] == 3
+    # A worker that exits writes the page views it still holds in memory first.
+    flushed: list[bool] = []
+    monkeypatch.setattr(analytics, "flush_pending", lambda: flushed.append(True) or 0)
+    seen["worker_exit"](None, None)
+    assert flushed == [True]
