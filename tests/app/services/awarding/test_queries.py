@@ -149,6 +149,7 @@ def _offset_pages(issuer: Any, wanted: Any, size: int) -> list[str]:
         if not result.older:
             return found
         page += 1
+        assert page <= 100, "the pages never end"
 
 
 def test_cursor_pages_walk_the_same_list_as_offset_pages_both_ways(
