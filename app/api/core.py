@@ -260,8 +260,9 @@ class PageArgs(Schema):
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10_000_000))
 
 
-def link_header(total: int, limit: int, offset: int) -> str:
-    """RFC 8288 links to the first, previous and next pages of this request's list."""
+def link_header(total: int, limit: int, offset: int, more: bool | None = None) -> str:
+    """RFC 8288 links to the first, previous and next pages of this request's list; ``more``
+    says whether rows follow this page, when ``total`` cannot (a capped count)."""
 
     def url(to: int) -> str:
         query = {k: v for k, v in request.args.items() if k not in ("limit", "offset")}
@@ -271,17 +272,24 @@ def link_header(total: int, limit: int, offset: int) -> str:
     links = [f'{url(0)}; rel="first"']
     if offset > 0:
         links.append(f'{url(max(0, offset - limit))}; rel="prev"')
-    if offset + limit < total:
+    if (offset + limit < total) if more is None else more:
         links.append(f'{url(offset + limit)}; rel="next"')
     return ", ".join(links)
 
 
 def page(
-    items: list[Any], total: int, limit: int, offset: int
+    items: list[Any],
+    total: int,
+    limit: int,
+    offset: int,
+    *,
+    more: bool | None = None,
+    **extra: Any,
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
-    """A page of a list as a view's answer: the body, 200 and the ``Link`` header."""
-    body = {"items": items, "total": total, "limit": limit, "offset": offset}
-    return body, 200, {"Link": link_header(total, limit, offset)}
+    """A page of a list as a view's answer: the body (with ``extra`` fields), 200 and the
+    ``Link`` header (``more``: see :func:`link_header`)."""
+    body = {"items": items, "total": total, "limit": limit, "offset": offset, **extra}
+    return body, 200, {"Link": link_header(total, limit, offset, more)}
 
 
 PAGE_HEADERS = {

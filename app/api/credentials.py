@@ -32,6 +32,10 @@ from app.wiring import service_env
 from schemas.awards import ApiReplaceSchema
 from schemas.credential_status import StatusChangeSchema
 
+#: Counting stops here: the exact count of every match of a large issuer (a million
+#: credentials) costs more than the page, and the ``Link`` header says where the next page is.
+COUNT_UP_TO = 10_000
+
 
 def credential_json(credential: IssuedCredential) -> dict[str, Any]:
     """A credential as the API lists it."""
@@ -72,8 +76,10 @@ def credential_detail(credential: IssuedCredential) -> dict[str, Any]:
 @bp.response(200, CredentialPage, headers=PAGE_HEADERS)
 def list_credentials(slug: str, limit: int, offset: int, **filters: Any) -> Any:
     """The organisation's credentials, newest first, filtered by achievement, recipient
-    (`recipient`: an exact address; `q`: part of an address or name), status, when issued, and
-    `updated_since` (to keep a copy in step)."""
+    (`recipient`: an exact address; `q`: part of an address or name, or a whole address, which
+    finds that recipient's credentials only), status, when issued, and `updated_since` (to keep
+    a copy in step). `total` counts up to 10,000 matches; past that `total_capped` is true and
+    `total` is a lower bound: follow the `Link` header's `next` to the end."""
     issuer = current_issuer()
     achievement_ids = None
     if filters.get("achievement"):
@@ -94,9 +100,22 @@ def list_credentials(slug: str, limit: int, offset: int, **filters: Any) -> Any:
         updated_since=filters.get("updated_since"),
     )
     found = queries.search(
-        issuer, wanted, service_env().now, page=1, page_size=limit, offset=offset
+        issuer,
+        wanted,
+        service_env().now,
+        page=1,
+        page_size=limit,
+        offset=offset,
+        count_up_to=COUNT_UP_TO,
     )
-    return page([credential_json(c) for c in found.credentials], found.total, limit, offset)
+    total, capped = found.total, found.capped
+    if capped and found.credentials:
+        # The page itself may say more than the capped count: how many there are at least
+        # (rows follow it), or exactly (it is the last).
+        seen = offset + len(found.credentials)
+        total, capped = (max(total, seen), True) if found.older else (seen, False)
+    items = [credential_json(c) for c in found.credentials]
+    return page(items, total, limit, offset, more=found.older, total_capped=capped)
 
 
 @bp.route("/issuers/<slug>/credentials/<credential_id>", methods=["GET"])

@@ -98,6 +98,13 @@ class CredentialPage(PageSchema):
     """A page of credentials, newest first."""
 
     items = fields.List(fields.Nested(CredentialOut), required=True)
+    total_capped = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "True when counting stopped (past 10,000 matches): there are more "
+            "than `total`"
+        },
+    )
 
 
 class CredentialListArgs(PageArgs):
@@ -106,7 +113,13 @@ class CredentialListArgs(PageArgs):
 
     achievement = fields.String(validate=validate.Length(max=64))
     recipient = fields.String(validate=validate.Length(max=320))
-    q = fields.String(validate=validate.Length(max=200))
+    q = fields.String(
+        validate=validate.Length(max=200),
+        metadata={
+            "description": "Part of the recipient's email address or name; a whole address "
+            "that some credential is addressed to finds exactly those credentials"
+        },
+    )
     status = fields.String(validate=validate.OneOf(CREDENTIAL_STATUSES))
     issued_from = fields.AwareDateTime()
     issued_before = fields.AwareDateTime()

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_
-from sqlalchemy.orm import selectinload
+from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_, union_all
+from sqlalchemy.orm import aliased, selectinload
 
 from app.extensions import db
 from app.models import (
@@ -113,30 +113,124 @@ def with_status(query: Select[Any], status: CredentialStatus | None, now: dateti
     return query.where(or_(valid_until.is_(None), valid_until >= now))
 
 
-def _count(query: Select[Any], up_to: int | None) -> int:
-    """How many rows ``query`` finds; with ``up_to``, counting stops after ``up_to + 1``."""
+def _count(branches: list[Select[Any]], up_to: int | None) -> int:
+    """How many rows the ``branches`` (disjoint) find; with ``up_to``, counting stops after
+    ``up_to + 1``. Several are counted as one ``UNION ALL``, which reads them in turn: a capped
+    count that the first fills never runs the second."""
+    if len(branches) == 1:
+        query: Any = branches[0].with_only_columns(IssuedCredential.id)
+    else:
+        query = union_all(*(b.with_only_columns(IssuedCredential.id) for b in branches))
     if up_to is not None:
         query = query.limit(up_to + 1)
     return db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
-def _rows(page: Select[Any], order: tuple[Any, ...]) -> list[IssuedCredential]:
-    """The credentials ``page`` (ordered, limited) selects, found in two steps: first their
-    ids, then the rows by primary key.
+def _rows(
+    query: Select[Any], newest_first: bool, offset: int, limit: int
+) -> list[IssuedCredential]:
+    """The ``limit`` credentials from ``offset`` on that ``query`` finds, in the list's order
+    (``newest_first``) or its reverse, found in two steps: first their ids, then the rows by
+    primary key.
 
     The first step needs only the columns the list's index holds (with the status columns it
     includes on PostgreSQL), so a filter that skips many rows, such as "expired" (most of a
     large issuer's credentials, but none of its newest third), or a deep OFFSET tests them
     in the index; selecting whole rows there would fetch each skipped row's wide heap tuple
     (its signed document) just to test it."""
-    ids = page.with_only_columns(IssuedCredential.id).scalar_subquery()
+    order: tuple[Any, ...] = (IssuedCredential.issued_at, IssuedCredential.id)
+    if newest_first:
+        order = (IssuedCredential.issued_at.desc(), IssuedCredential.id.desc())
+    ids = query.with_only_columns(IssuedCredential.id).order_by(*order)
+    if offset:
+        ids = ids.offset(offset)
     rows = (
         select(IssuedCredential)
-        .where(IssuedCredential.id.in_(ids))
+        .where(IssuedCredential.id.in_(ids.limit(limit).scalar_subquery()))
         .order_by(*order)
         .options(selectinload(IssuedCredential.achievement_version))
     )
     return list(db.session.scalars(rows))
+
+
+def _page(
+    branches: list[Select[Any]], newest_first: bool, offset: int, limit: int
+) -> list[IssuedCredential]:
+    """:func:`_rows` of branches that follow one another in the order read (every row of one
+    before every row of the next): the first is read, and the next only if the page goes on
+    past its end (counted then, to know where the page starts in the next)."""
+    found: list[IssuedCredential] = []
+    for branch in branches:
+        rows = _rows(branch, newest_first, offset, limit - len(found))
+        found += rows
+        if len(found) >= limit:
+            break
+        offset = max(0, offset - _count([branch], None)) if offset and not rows else 0
+    return found
+
+
+#: A search term that is a whole email address (Cairn's addresses are stored normalised).
+WHOLE_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _text_condition(issuer: Issuer, text: str) -> ColumnElement[bool]:
+    """What a search term matches: part of the recipient's address or name; but a whole
+    address that some credential of the issuer is addressed to finds exactly those.
+
+    A whole address is what someone looking for that recipient types, and the exact match
+    is read from ``(issuer_id, recipient_email)``, where the part-of search (trigram indexes
+    on PostgreSQL) has to read the long lists of an address's common trigrams (``exa``,
+    ``.or``…): thousands of index pages for the million credentials of ``bench/scale.py``.
+    The only rows it leaves out are others whose address merely contains this one
+    (``xann@school.org`` for ``ann@school.org``). An address no credential has (typed
+    incompletely, ``ann@school.example`` for ``ann@school.example.org``) is searched as part
+    of one."""
+    term = text.lower()
+    if WHOLE_ADDRESS.fullmatch(term):
+        exact = IssuedCredential.recipient_email == term
+        exists = select(IssuedCredential.id).where(IssuedCredential.issuer_id == issuer.id, exact)
+        if db.session.scalar(exists.limit(1)) is not None:
+            return exact
+    # ILIKE on PostgreSQL (which its trigram indexes answer), lower() LIKE lower() on SQLite.
+    return or_(
+        IssuedCredential.recipient_email.icontains(term, autoescape=True),
+        IssuedCredential.recipient_name.icontains(term, autoescape=True),
+    )
+
+
+def _changed_since(query: Select[Any], issuer: Issuer, since: datetime) -> list[Select[Any]]:
+    """``query`` narrowed to the credentials changed at or after ``since``: issued since, or
+    anything recorded about it since in the audit log (a revocation, a suspension and its
+    lifting, a claim, a visibility change...); as two disjoint branches in the list's order
+    (the first, issued since, all newer than the second), each read by an index.
+
+    Written as one ``issued_at >= since OR id IN (audited)``, PostgreSQL can only test it row
+    by row over all of the issuer's credentials (20,000 pages for a month of a million). Split,
+    the first branch is a range of the list's index; the second is the older credentials the
+    log names, most of whose events since (the awards themselves) are about credentials of the
+    first branch: those are taken out first (an anti-join on the same range), so only the
+    few left are read by primary key. On PostgreSQL they are handed over as an array
+    (``= ANY(ARRAY(…))``), which it reads by key; as ``IN (…)`` it misjudges their number and
+    reads every entry of the list's index instead."""
+    issued_since = IssuedCredential.issued_at >= since
+    recent = aliased(IssuedCredential)
+    audited = select(AuditEvent.subject_id).where(
+        AuditEvent.created_at >= since,
+        AuditEvent.issuer_id == issuer.id,
+        AuditEvent.subject_type == "credential",
+        ~select(recent.id)
+        .where(
+            recent.issuer_id == issuer.id,
+            recent.issued_at >= since,
+            recent.id == AuditEvent.subject_id,
+        )
+        .exists(),
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        named = IssuedCredential.id == func.any(func.array(audited.scalar_subquery()))
+    else:
+        named = IssuedCredential.id.in_(audited)
+    return [query.where(issued_since), query.where(~issued_since, named)]
 
 
 def search(
@@ -160,14 +254,7 @@ def search(
     a million credentials costs more than the page itself, and "10,000+" says enough."""
     query = select(IssuedCredential).where(IssuedCredential.issuer_id == issuer.id)
     if wanted.text:
-        # ILIKE on PostgreSQL (which its trigram indexes answer), lower() LIKE lower() on SQLite.
-        term = wanted.text.lower()
-        query = query.where(
-            or_(
-                IssuedCredential.recipient_email.icontains(term, autoescape=True),
-                IssuedCredential.recipient_name.icontains(term, autoescape=True),
-            )
-        )
+        query = query.where(_text_condition(issuer, wanted.text))
     if wanted.achievement_ids is not None:
         query = query.where(IssuedCredential.achievement_id.in_(wanted.achievement_ids))
     query = with_status(query, wanted.status, now)
@@ -180,46 +267,29 @@ def search(
         query = query.where(IssuedCredential.issued_at >= wanted.issued_from)
     if wanted.issued_before is not None:
         query = query.where(IssuedCredential.issued_at < wanted.issued_before)
+    branches = [query]
     if wanted.updated_since is not None:
-        # Changed: issued since, or anything recorded about it since in the audit log (a
-        # revocation, a suspension and its lifting, a claim, a visibility change...). The log
-        # is read by time first (its created_at index), then narrowed to this issuer's
-        # credentials.
-        since = wanted.updated_since
-        audited = select(AuditEvent.subject_id).where(
-            AuditEvent.created_at >= since,
-            AuditEvent.issuer_id == issuer.id,
-            AuditEvent.subject_type == "credential",
-        )
-        query = query.where(
-            or_(IssuedCredential.issued_at >= since, IssuedCredential.id.in_(audited))
-        )
-    total = _count(query, count_up_to)
+        branches = _changed_since(query, issuer, wanted.updated_since)
+    total = _count(branches, count_up_to)
     capped = count_up_to is not None and total > count_up_to
     total = min(total, count_up_to) if count_up_to is not None else total
     # The list's order: newest first, then by id (descending too, so that one index read
     # backwards gives it). A cursor compares as a row value, which bounds the index scan.
     place = tuple_(IssuedCredential.issued_at, IssuedCredential.id)
-    newest_first = (IssuedCredential.issued_at.desc(), IssuedCredential.id.desc())
     if after is not None:
-        query = query.where(place < tuple_(literal(after.issued_at, UTCDateTime()), after.id))
-        found = _rows(query.order_by(*newest_first).limit(page_size + 1), newest_first)
+        at = tuple_(literal(after.issued_at, UTCDateTime()), after.id)
+        found = _page([b.where(place < at) for b in branches], True, 0, page_size + 1)
         older, newer = len(found) > page_size, True
         found = found[:page_size]
     elif before is not None:
-        query = query.where(place > tuple_(literal(before.issued_at, UTCDateTime()), before.id))
+        at = tuple_(literal(before.issued_at, UTCDateTime()), before.id)
         # Read forwards from the cursor, then put the page in the list's order.
-        oldest_first = (IssuedCredential.issued_at, IssuedCredential.id)
-        found = _rows(query.order_by(*oldest_first).limit(page_size + 1), oldest_first)
+        found = _page([b.where(place > at) for b in branches[::-1]], False, 0, page_size + 1)
         older, newer = True, len(found) > page_size
         found = found[:page_size][::-1]
     else:
-        found = _rows(
-            query.order_by(*newest_first)
-            .offset((page - 1) * page_size if offset is None else offset)
-            .limit(page_size + 1),
-            newest_first,
-        )
+        start = (page - 1) * page_size if offset is None else offset
+        found = _page(branches, True, start, page_size + 1)
         older, newer = len(found) > page_size, page > 1 or bool(offset)
         found = found[:page_size]
     pages = max(1, -(-total // page_size))

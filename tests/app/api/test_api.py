@@ -177,6 +177,37 @@ def test_credentials_list_filters_and_pages_with_link_headers(client, setup, mak
     assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "limit"
 
 
+def test_credentials_count_stops_at_its_cap_and_the_links_still_lead_to_the_end(
+    client, setup, make_award, monkeypatch
+) -> None:
+    # Past the cap ``total`` is a lower bound (``total_capped``), exact again on the last page;
+    # the next link comes from the page itself, so it leads through every credential.
+    monkeypatch.setattr("app.api.credentials.COUNT_UP_TO", 3)
+    issuer, achievement = setup["issuer"], setup["achievement"]
+    for n in range(7):
+        make_award(issuer, achievement, f"t{n}@school.example.org")
+    path = f"/api/v1/issuers/{setup['slug']}/credentials"
+    expected = {  # offset: (total, total_capped, next link)
+        0: (3, True, True),
+        2: (4, True, True),
+        4: (6, True, True),
+        5: (7, False, False),
+        6: (7, False, False),
+        7: (3, True, False),  # past the end: nothing seen, the capped count stands
+    }
+    seen: list[str] = []
+    for offset, (total, capped, more) in expected.items():
+        response = call(client, "GET", f"{path}?limit=2&offset={offset}", setup["token"])
+        body = response.get_json()
+        assert (body["total"], body["total_capped"]) == (total, capped), offset
+        assert ('rel="next"' in response.headers["Link"]) == more, offset
+        if offset % 2 == 0:
+            seen += [item["id"] for item in body["items"]]
+    assert len(set(seen)) == 7
+    few = call(client, "GET", f"{path}?q=t1@", setup["token"]).get_json()
+    assert (few["total"], few["total_capped"]) == (1, False)
+
+
 def test_reads_carry_an_etag_and_answer_304(client, setup) -> None:
     path = f"/api/v1/issuers/{setup['slug']}/achievements"
     first = call(client, "GET", path, setup["token"])

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import CREDENTIAL_STATUSES, STATUS_LABELS, IssuedCredential
+from app.models import CREDENTIAL_STATUSES, STATUS_LABELS, AuditEvent, IssuedCredential
 from app.services.awarding import queries as credential_queries
 from app.services.awarding import revocation
 from app.services.org.audit import Actor
@@ -149,6 +149,7 @@ def _offset_pages(issuer: Any, wanted: Any, size: int) -> list[str]:
         if not result.older:
             return found
         page += 1
+        assert page <= 100, "the pages never end"
 
 
 def test_cursor_pages_walk_the_same_list_as_offset_pages_both_ways(
@@ -253,3 +254,124 @@ def test_a_cursor_round_trips_to_the_microsecond() -> None:
         datetime(2031, 6, 1, 12, 0, 0, 123456, tzinfo=UTC), "0f6b9f8e-1d2c-4c4e-9a0b-7c1d2e3f4a5b"
     )
     assert credential_queries.Cursor.decode(cursor.encode()) == cursor
+
+
+# ``updated_since`` is read as two branches (issued since; older ones the audit log names since,
+# those already issued since taken out first) and a whole address by the exact index: every
+# page holds exactly what the straightforward definition picks, in the list's order.
+
+
+def _audit(issuer_id: int, subject_type: str, subject_id: str, at: datetime) -> None:
+    db.session.add(
+        AuditEvent(issuer_id=issuer_id, actor="test", action="credential.test",
+                   subject_type=subject_type, subject_id=subject_id, created_at=at, detail={})
+    )  # fmt: skip
+
+
+def test_updated_since_pages_hold_exactly_the_changed_credentials(
+    many: tuple[Any, list[str]], make_issuer: Any
+) -> None:
+    issuer, ids = many
+    other = make_issuer("Another Organisation")
+    rows = [db.session.get(IssuedCredential, i) for i in ids]
+    # Events at varied times (some before the credential's issued_at, some after; the log is
+    # append-only, so added rather than the awards' own moved), then events that must not
+    # count: another issuer's, about another kind of subject.
+    for n, row in enumerate(rows):
+        assert row is not None
+        if n % 2 == 0:
+            at = NOW - timedelta(minutes=(n * 5) % 13) + timedelta(seconds=n)
+            _audit(issuer.id, "credential", row.id, at)
+        if n % 3 == 0:
+            _audit(issuer.id, "credential", row.id, NOW + timedelta(minutes=n % 4))
+        if n % 4 == 2:
+            _audit(other.id, "credential", row.id, NOW + timedelta(minutes=30))
+            _audit(issuer.id, "achievement", row.id, NOW + timedelta(minutes=30))
+    db.session.commit()
+    events = list(db.session.scalars(select(AuditEvent)))
+    newest_first = sorted(rows, key=lambda c: (c.issued_at, c.id), reverse=True)  # type: ignore[union-attr]
+
+    def changed(credential: IssuedCredential, since: datetime) -> bool:
+        return credential.issued_at >= since or any(
+            e.issuer_id == issuer.id and e.subject_type == "credential"
+            and e.subject_id == credential.id and e.created_at >= since
+            for e in events
+        )  # fmt: skip
+
+    sinces = [NOW - timedelta(minutes=m) for m in (20, 6, 3, 0)]
+    sinces += [NOW + timedelta(minutes=1), NOW + timedelta(minutes=5)]
+    for since, status in product(sinces, (None, "revoked", "valid")):
+        wanted = credential_queries.Search(updated_since=since, status=status)
+        want = [
+            c.id  # type: ignore[union-attr]
+            for c in newest_first
+            if changed(c, since) and (status is None or c.status_at(NOW) == status)  # type: ignore[arg-type, union-attr]
+        ]
+        for size in (1, 3, 50):
+            assert _offset_pages(issuer, wanted, size) == want, (since, status, size)
+            if want:
+                _walk_both_ways(issuer, wanted, size)
+        for start in range(len(want) + 2):
+            found = credential_queries.search(
+                issuer, wanted, NOW, page=1, page_size=4, offset=start
+            )
+            assert [c.id for c in found.credentials] == want[start : start + 4], (since, start)
+            assert found.total == len(want)
+            assert found.older == (start + 4 < len(want))
+        for up_to in (0, 2, 5):
+            found = credential_queries.search(
+                issuer, wanted, NOW, page=1, page_size=4, count_up_to=up_to
+            )
+            assert (found.total, found.capped) == (min(len(want), up_to), len(want) > up_to)
+    # Some since-times must split the list between the two branches.
+    assert any(
+        changed(c, s) and c.issued_at < s  # type: ignore[union-attr]
+        for c in rows
+        for s in sinces
+    )
+
+
+def test_a_whole_address_finds_that_recipient_and_part_of_one_still_searches(
+    make_issuer: Any, make_achievement: Any, make_award: Any
+) -> None:
+    issuer, elsewhere = make_issuer(), make_issuer("Another Organisation")
+    achievement = make_achievement(issuer)
+    made = [
+        make_award(issuer, achievement, "ann@school.example.org", name="Ann Lee"),
+        make_award(issuer, achievement, "joann@school.example.org", name="Jo Ann"),
+        make_award(issuer, achievement, "ann@school.example.org.uk"),
+        make_award(issuer, achievement, "azed@x.example.org"),
+    ]
+    make_award(elsewhere, make_achievement(elsewhere), "zed@x.example.org")
+    rows = sorted(made, key=lambda c: (c.issued_at, c.id), reverse=True)
+
+    def definition(term: str) -> list[str]:
+        """A whole address that a credential of the issuer has: those; else part of one."""
+        exact = [c.id for c in rows if c.recipient_email == term.lower()]
+        if exact and "@" in term and " " not in term:
+            return exact
+        return [
+            c.id
+            for c in rows
+            if term.lower() in c.recipient_email or term.lower() in (c.recipient_name or "").lower()
+        ]
+
+    cases = {
+        "ann@school.example.org": 1,  # not joann@… nor ann@….uk: the exact index
+        "ANN@School.Example.org": 1,
+        "nn@school.example.org": 3,  # no credential has it: part of three
+        "ann@school.example": 3,  # typed incompletely: part of three
+        "zed@x.example.org": 1,  # another issuer's recipient: part of azed@…
+        "ann": 3,
+        "ann@": 3,
+        "jo ann": 1,
+    }
+    for term, number in cases.items():
+        want = definition(term)
+        assert len(want) == number, term
+        for size in (1, 50):
+            assert _offset_pages(issuer, credential_queries.Search(text=term), size) == want
+        found = credential_queries.search(
+            issuer, credential_queries.Search(text=term), NOW, page=1, page_size=50
+        )
+        assert found.total == number, term
