@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
-from app.models import ACTIVITY_KINDS, CredentialActivity, IssuedCredential
+from app.models import ACTIVITY_KINDS, Achievement, ActivityTally, CredentialActivity
 from app.services._core.env import ServiceEnv
 
 #: The downloads that count as a download click; the QR codes are shown on the page itself.
@@ -97,29 +97,26 @@ def for_credential(credential_id: str) -> Activity:
 
 
 def for_achievement(achievement_id: int) -> Activity:
-    """The counts of every credential of one achievement."""
-    credentials = select(IssuedCredential.id).where(
-        IssuedCredential.achievement_id == achievement_id
-    )
+    """The counts of every credential of one achievement (from the activity tally)."""
+    tally = ActivityTally
+    issuer_id = select(Achievement.issuer_id).where(Achievement.id == achievement_id)
     rows = db.session.execute(
-        select(CredentialActivity.kind, func.sum(CredentialActivity.count))
-        .where(CredentialActivity.credential_id.in_(credentials))
-        .group_by(CredentialActivity.kind)
+        select(tally.kind, func.sum(tally.count))
+        .where(
+            tally.issuer_id == issuer_id.scalar_subquery(), tally.achievement_id == achievement_id
+        )
+        .group_by(tally.kind)
     )
     return _activity((kind, total) for kind, total in rows)
 
 
 def by_achievement(issuer_id: int) -> dict[int, Activity]:
-    """The counts of an issuer's credentials, by achievement id."""
+    """The counts of an issuer's credentials, by achievement id (from the activity tally)."""
+    tally = ActivityTally
     rows = db.session.execute(
-        select(
-            IssuedCredential.achievement_id,
-            CredentialActivity.kind,
-            func.sum(CredentialActivity.count),
-        )
-        .join(IssuedCredential, IssuedCredential.id == CredentialActivity.credential_id)
-        .where(IssuedCredential.issuer_id == issuer_id)
-        .group_by(IssuedCredential.achievement_id, CredentialActivity.kind)
+        select(tally.achievement_id, tally.kind, func.sum(tally.count))
+        .where(tally.issuer_id == issuer_id)
+        .group_by(tally.achievement_id, tally.kind)
     )
     found: dict[int, dict[str, int]] = {}
     for achievement_id, kind, total in rows:
@@ -138,35 +135,27 @@ class IssuerActivity:
 
 
 def for_issuer(issuer_id: int, since: date) -> IssuerActivity:
-    """The issuer's :class:`IssuerActivity`."""
-    joined = (
-        select(CredentialActivity.kind, func.sum(CredentialActivity.count))
-        .join(IssuedCredential, IssuedCredential.id == CredentialActivity.credential_id)
-        .where(IssuedCredential.issuer_id == issuer_id)
-    )
+    """The issuer's :class:`IssuerActivity` (from the activity tally)."""
+    tally = ActivityTally
+    ours = tally.issuer_id == issuer_id
     totals = _activity(
         (kind, total)
-        for kind, total in db.session.execute(joined.group_by(CredentialActivity.kind))
-    )
-    shared = db.session.scalar(
-        select(func.count(func.distinct(CredentialActivity.credential_id)))
-        .join(IssuedCredential, IssuedCredential.id == CredentialActivity.credential_id)
-        .where(
-            IssuedCredential.issuer_id == issuer_id,
-            CredentialActivity.kind.in_(("linkedin", "download")),
+        for kind, total in db.session.execute(
+            select(tally.kind, func.sum(tally.count)).where(ours).group_by(tally.kind)
         )
     )
+    shared = db.session.scalar(select(func.sum(tally.shared)).where(ours))
     daily_rows = db.session.execute(
-        joined.add_columns(CredentialActivity.day)
-        .where(CredentialActivity.day >= since)
-        .group_by(CredentialActivity.day, CredentialActivity.kind)
+        select(tally.kind, func.sum(tally.count), tally.day)
+        .where(ours, tally.day >= since)
+        .group_by(tally.day, tally.kind)
     )
     daily: dict[date, dict[str, int]] = {}
     for kind, total, day in daily_rows:
         daily.setdefault(day, {})[kind] = int(total or 0)
     return IssuerActivity(
         totals=totals,
-        shared=shared or 0,
+        shared=int(shared or 0),
         daily={day: Activity(counts) for day, counts in daily.items()},
     )
 

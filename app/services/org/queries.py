@@ -4,14 +4,21 @@ the organisation's rows by key (staff accounts, issuers, achievements) for the e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Achievement, BulkJob, IssuedCredential, Issuer, Membership, StaffAccount
+from app.models import (
+    Achievement,
+    BulkJob,
+    CredentialTally,
+    IssuedCredential,
+    Issuer,
+    Membership,
+    StaffAccount,
+)
 
 #: How many of the latest awards the overview lists.
 RECENT = 10
@@ -60,53 +67,76 @@ def overview(issuer: Issuer, now: datetime | None = None) -> Overview:
             .order_by(BulkJob.created_at.desc())
         )
     )
+    tally = CredentialTally
     per_achievement = {
-        achievement_id: count
+        achievement_id: int(count)
         for achievement_id, count in db.session.execute(
-            select(IssuedCredential.achievement_id, func.count())
-            .where(IssuedCredential.issuer_id == issuer.id)
-            .group_by(IssuedCredential.achievement_id)
+            select(tally.achievement_id, func.sum(tally.count))
+            .where(tally.issuer_id == issuer.id)
+            .group_by(tally.achievement_id)
         )
     }
     total = sum(per_achievement.values())
     if now is None:
         return Overview(recent=recent, total=total, jobs=jobs, per_achievement=per_achievement)
     claimed_per_achievement = {
-        achievement_id: count
+        achievement_id: int(count)
         for achievement_id, count in db.session.execute(
-            select(IssuedCredential.achievement_id, func.count())
-            .where(
-                IssuedCredential.issuer_id == issuer.id, IssuedCredential.claimed_at.is_not(None)
-            )
-            .group_by(IssuedCredential.achievement_id)
+            select(tally.achievement_id, func.sum(tally.count))
+            .where(tally.issuer_id == issuer.id, tally.claimed)
+            .group_by(tally.achievement_id)
         )
     }
+    revoked = db.session.scalar(
+        select(func.sum(tally.count)).where(tally.issuer_id == issuer.id, tally.revoked)
+    )
+    today = now.astimezone(UTC).date()
     return Overview(
         recent=recent,
         total=total,
         jobs=jobs,
-        revoked=_count(issuer, IssuedCredential.revoked_at.is_not(None)),
-        expiring=_count(
-            issuer,
-            IssuedCredential.status_sql(now) == "valid",
-            IssuedCredential.valid_until.is_not(None),
-            IssuedCredential.valid_until <= now + timedelta(days=EXPIRING_DAYS),
-        ),
-        weekly=weekly_awards(issuer, now.date()),
-        weekly_claimed=weekly_awards(issuer, now.date(), claimed=True),
+        revoked=int(revoked or 0),
+        expiring=_expiring(issuer, now),
+        weekly=weekly_awards(issuer, today),
+        weekly_claimed=weekly_awards(issuer, today, claimed=True),
         per_achievement=per_achievement,
         claimed=sum(claimed_per_achievement.values()),
         claimed_per_achievement=claimed_per_achievement,
     )
 
 
-def _count(issuer: Issuer, *conditions: Any) -> int:
-    found = db.session.scalar(
-        select(func.count())
-        .select_from(IssuedCredential)
-        .where(IssuedCredential.issuer_id == issuer.id, *conditions)
+def _expiring(issuer: Issuer, now: datetime) -> int:
+    """The issuer's credentials valid at ``now`` and expiring within :data:`EXPIRING_DAYS`:
+    the whole days between from the tally, the rest of today and the last day's part from the
+    ``valid_until`` index."""
+    tally, credential = CredentialTally, IssuedCredential
+    until = now + timedelta(days=EXPIRING_DAYS)
+    today, last_day = now.astimezone(UTC).date(), until.astimezone(UTC).date()
+    whole_days = db.session.scalar(
+        select(func.sum(tally.count)).where(
+            tally.issuer_id == issuer.id,
+            tally.revoked.is_(False),
+            tally.suspended.is_(False),
+            tally.expires_day > today,
+            tally.expires_day < last_day,
+        )
     )
-    return found or 0
+    tomorrow = datetime.combine(today + timedelta(days=1), time.min, tzinfo=UTC)
+    last_day_start = datetime.combine(last_day, time.min, tzinfo=UTC)
+    edges = db.session.scalar(
+        select(func.count())
+        .select_from(credential)
+        .where(
+            credential.issuer_id == issuer.id,
+            credential.revoked_at.is_(None),
+            credential.suspended_at.is_(None),
+            or_(
+                and_(credential.valid_until >= now, credential.valid_until < tomorrow),
+                and_(credential.valid_until >= last_day_start, credential.valid_until <= until),
+            ),
+        )
+    )
+    return int(whole_days or 0) + int(edges or 0)
 
 
 def week_starts(today: date, weeks: int = WEEKS) -> list[date]:
@@ -119,17 +149,22 @@ def weekly_awards(
     issuer: Issuer, today: date, weeks: int = WEEKS, *, claimed: bool = False
 ) -> list[tuple[date, int]]:
     """How many credentials the issuer awarded in each of the last ``weeks`` weeks; with
-    ``claimed``, how many of those their recipients have claimed since."""
+    ``claimed``, how many of those their recipients have claimed since (UTC days, from the
+    credential tally)."""
     starts = week_starts(today, weeks)
-    since = datetime.combine(starts[0], datetime.min.time(), tzinfo=UTC)
     counts = dict.fromkeys(starts, 0)
-    conditions = [IssuedCredential.issuer_id == issuer.id, IssuedCredential.issued_at >= since]
+    tally = CredentialTally
+    query = (
+        select(tally.issued_day, func.sum(tally.count))
+        .where(tally.issuer_id == issuer.id, tally.issued_day >= starts[0])
+        .group_by(tally.issued_day)
+    )
     if claimed:
-        conditions.append(IssuedCredential.claimed_at.is_not(None))
-    # Bucketed here rather than in SQL: a day's boundary is UTC's, whatever the database's zone.
-    for issued_at in db.session.scalars(select(IssuedCredential.issued_at).where(*conditions)):
-        day = issued_at.astimezone(UTC).date()
-        counts[day - timedelta(days=day.weekday())] += 1
+        query = query.where(tally.claimed)
+    for day, count in db.session.execute(query):
+        week = day - timedelta(days=day.weekday())
+        if week in counts:
+            counts[week] += int(count)
     return sorted(counts.items())
 
 
