@@ -83,7 +83,8 @@ class Activity:
 
 
 def _activity(rows: Iterable[tuple[str, int | None]]) -> Activity:
-    return Activity({kind: int(total or 0) for kind, total in rows})
+    # A tally row whose credentials were deleted counts 0: no activity, as if never counted.
+    return Activity({kind: int(total) for kind, total in rows if total})
 
 
 def for_credential(credential_id: str) -> Activity:
@@ -120,7 +121,8 @@ def by_achievement(issuer_id: int) -> dict[int, Activity]:
     )
     found: dict[int, dict[str, int]] = {}
     for achievement_id, kind, total in rows:
-        found.setdefault(achievement_id, {})[kind] = int(total or 0)
+        if total:
+            found.setdefault(achievement_id, {})[kind] = int(total)
     return {key: Activity(value) for key, value in found.items()}
 
 
@@ -152,7 +154,8 @@ def for_issuer(issuer_id: int, since: date) -> IssuerActivity:
     )
     daily: dict[date, dict[str, int]] = {}
     for kind, total, day in daily_rows:
-        daily.setdefault(day, {})[kind] = int(total or 0)
+        if total:
+            daily.setdefault(day, {})[kind] = int(total)
     return IssuerActivity(
         totals=totals,
         shared=int(shared or 0),

@@ -75,6 +75,7 @@ def overview(issuer: Issuer, now: datetime | None = None) -> Overview:
             .where(tally.issuer_id == issuer.id)
             .group_by(tally.achievement_id)
         )
+        if count  # every credential of it deleted
     }
     total = sum(per_achievement.values())
     if now is None:
@@ -86,6 +87,7 @@ def overview(issuer: Issuer, now: datetime | None = None) -> Overview:
             .where(tally.issuer_id == issuer.id, tally.claimed)
             .group_by(tally.achievement_id)
         )
+        if count
     }
     revoked = db.session.scalar(
         select(func.sum(tally.count)).where(tally.issuer_id == issuer.id, tally.revoked)
