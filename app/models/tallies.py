@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import DDL, Boolean, Date, Float, Integer, String, event
+from sqlalchemy import DDL, Boolean, Date, Float, Index, Integer, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
@@ -32,6 +32,12 @@ class CredentialTally(Base):
     ``issued_credential.credit``) summed, and how many have no credit or a credit of 0."""
 
     __tablename__ = "credential_tally"
+    # An issuer's days (the dashboard's weeks, the hours report's range) and expiries (the
+    # dashboard's "expiring soon") without reading its whole tally.
+    __table_args__ = (
+        Index("ix_credential_tally_issued", "issuer_id", "issued_day"),
+        Index("ix_credential_tally_expires", "issuer_id", "expires_day"),
+    )
 
     issuer_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     achievement_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
@@ -56,6 +62,8 @@ class ActivityTally(Base):
     LinkedIn or download row this one was (summed over an issuer: credentials shared)."""
 
     __tablename__ = "activity_tally"
+    #: The dashboard's daily views since a day.
+    __table_args__ = (Index("ix_activity_tally_day", "issuer_id", "day"),)
 
     issuer_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     achievement_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

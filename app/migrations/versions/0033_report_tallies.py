@@ -351,6 +351,9 @@ def upgrade():
             "issuer_id", "achievement_id", "day", "kind", name=op.f("pk_activity_tally")
         ),
     )
+    op.create_index("ix_credential_tally_issued", "credential_tally", ["issuer_id", "issued_day"])
+    op.create_index("ix_credential_tally_expires", "credential_tally", ["issuer_id", "expires_day"])
+    op.create_index("ix_activity_tally_day", "activity_tally", ["issuer_id", "day"])
     _fill_tallies(dialect)
     statements = _postgresql() if dialect == "postgresql" else _sqlite()
     for statement in statements:

@@ -140,13 +140,13 @@ def for_issuer(issuer_id: int, since: date) -> IssuerActivity:
     """The issuer's :class:`IssuerActivity` (from the activity tally)."""
     tally = ActivityTally
     ours = tally.issuer_id == issuer_id
-    totals = _activity(
-        (kind, total)
-        for kind, total in db.session.execute(
-            select(tally.kind, func.sum(tally.count)).where(ours).group_by(tally.kind)
-        )
-    )
-    shared = db.session.scalar(select(func.sum(tally.shared)).where(ours))
+    by_kind = db.session.execute(
+        select(tally.kind, func.sum(tally.count), func.sum(tally.shared))
+        .where(ours)
+        .group_by(tally.kind)
+    ).all()
+    totals = _activity((kind, total) for kind, total, _ in by_kind)
+    shared = sum(int(first_shares or 0) for _, _, first_shares in by_kind)
     daily_rows = db.session.execute(
         select(tally.kind, func.sum(tally.count), tally.day)
         .where(ours, tally.day >= since)
@@ -158,7 +158,7 @@ def for_issuer(issuer_id: int, since: date) -> IssuerActivity:
             daily.setdefault(day, {})[kind] = int(total)
     return IssuerActivity(
         totals=totals,
-        shared=int(shared or 0),
+        shared=shared,
         daily={day: Activity(counts) for day, counts in daily.items()},
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -68,39 +68,37 @@ def overview(issuer: Issuer, now: datetime | None = None) -> Overview:
         )
     )
     tally = CredentialTally
-    per_achievement = {
-        achievement_id: int(count)
-        for achievement_id, count in db.session.execute(
-            select(tally.achievement_id, func.sum(tally.count))
-            .where(tally.issuer_id == issuer.id)
-            .group_by(tally.achievement_id)
+    per_achievement: dict[int, int] = {}
+    claimed_per_achievement: dict[int, int] = {}
+    revoked = 0
+    # One read of the issuer's tally for the counts by achievement, claimed and revoked.
+    for achievement_id, count, claimed, revoked_of_it in db.session.execute(
+        select(
+            tally.achievement_id,
+            func.sum(tally.count),
+            func.sum(case((tally.claimed, tally.count), else_=0)),
+            func.sum(case((tally.revoked, tally.count), else_=0)),
         )
-        if count  # every credential of it deleted
-    }
+        .where(tally.issuer_id == issuer.id)
+        .group_by(tally.achievement_id)
+    ):
+        if count:  # zero: every credential of it was deleted
+            per_achievement[achievement_id] = int(count)
+        if claimed:
+            claimed_per_achievement[achievement_id] = int(claimed)
+        revoked += int(revoked_of_it or 0)
     total = sum(per_achievement.values())
     if now is None:
         return Overview(recent=recent, total=total, jobs=jobs, per_achievement=per_achievement)
-    claimed_per_achievement = {
-        achievement_id: int(count)
-        for achievement_id, count in db.session.execute(
-            select(tally.achievement_id, func.sum(tally.count))
-            .where(tally.issuer_id == issuer.id, tally.claimed)
-            .group_by(tally.achievement_id)
-        )
-        if count
-    }
-    revoked = db.session.scalar(
-        select(func.sum(tally.count)).where(tally.issuer_id == issuer.id, tally.revoked)
-    )
-    today = now.astimezone(UTC).date()
+    weekly, weekly_claimed = _weekly(issuer, now.astimezone(UTC).date())
     return Overview(
         recent=recent,
         total=total,
         jobs=jobs,
-        revoked=int(revoked or 0),
+        revoked=revoked,
         expiring=_expiring(issuer, now),
-        weekly=weekly_awards(issuer, today),
-        weekly_claimed=weekly_awards(issuer, today, claimed=True),
+        weekly=weekly,
+        weekly_claimed=weekly_claimed,
         per_achievement=per_achievement,
         claimed=sum(claimed_per_achievement.values()),
         claimed_per_achievement=claimed_per_achievement,
@@ -147,27 +145,37 @@ def week_starts(today: date, weeks: int = WEEKS) -> list[date]:
     return [this_week - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
 
 
+def _weekly(
+    issuer: Issuer, today: date, weeks: int = WEEKS
+) -> tuple[list[tuple[date, int]], list[tuple[date, int]]]:
+    """Awards per week for the last ``weeks`` weeks, and of them how many were claimed since,
+    in one read of the tally (UTC days)."""
+    starts = week_starts(today, weeks)
+    awarded, claimed = dict.fromkeys(starts, 0), dict.fromkeys(starts, 0)
+    tally = CredentialTally
+    for day, count, of_them_claimed in db.session.execute(
+        select(
+            tally.issued_day,
+            func.sum(tally.count),
+            func.sum(case((tally.claimed, tally.count), else_=0)),
+        )
+        .where(tally.issuer_id == issuer.id, tally.issued_day >= starts[0])
+        .group_by(tally.issued_day)
+    ):
+        week = day - timedelta(days=day.weekday())
+        if week in awarded:
+            awarded[week] += int(count)
+            claimed[week] += int(of_them_claimed or 0)
+    return sorted(awarded.items()), sorted(claimed.items())
+
+
 def weekly_awards(
     issuer: Issuer, today: date, weeks: int = WEEKS, *, claimed: bool = False
 ) -> list[tuple[date, int]]:
     """How many credentials the issuer awarded in each of the last ``weeks`` weeks; with
-    ``claimed``, how many of those their recipients have claimed since (UTC days, from the
-    credential tally)."""
-    starts = week_starts(today, weeks)
-    counts = dict.fromkeys(starts, 0)
-    tally = CredentialTally
-    query = (
-        select(tally.issued_day, func.sum(tally.count))
-        .where(tally.issuer_id == issuer.id, tally.issued_day >= starts[0])
-        .group_by(tally.issued_day)
-    )
-    if claimed:
-        query = query.where(tally.claimed)
-    for day, count in db.session.execute(query):
-        week = day - timedelta(days=day.weekday())
-        if week in counts:
-            counts[week] += int(count)
-    return sorted(counts.items())
+    ``claimed``, how many of those their recipients have claimed since."""
+    awarded, of_them_claimed = _weekly(issuer, today, weeks)
+    return of_them_claimed if claimed else awarded
 
 
 def newest_workspace_slug(account: StaffAccount) -> str | None:
