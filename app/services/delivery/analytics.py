@@ -134,19 +134,28 @@ class IssuerActivity:
     totals: Activity
     shared: int
     daily: dict[date, Activity]
+    #: The counts by achievement id (as :func:`by_achievement`).
+    by_achievement: dict[int, Activity] = field(default_factory=dict)
 
 
 def for_issuer(issuer_id: int, since: date) -> IssuerActivity:
     """The issuer's :class:`IssuerActivity` (from the activity tally)."""
     tally = ActivityTally
     ours = tally.issuer_id == issuer_id
-    by_kind = db.session.execute(
-        select(tally.kind, func.sum(tally.count), func.sum(tally.shared))
+    # One read of the issuer's tally for the totals, the shares and the counts by achievement.
+    per_achievement: dict[int, dict[str, int]] = {}
+    per_kind: dict[str, int] = {}
+    shared = 0
+    for achievement_id, kind, total, first_shares in db.session.execute(
+        select(tally.achievement_id, tally.kind, func.sum(tally.count), func.sum(tally.shared))
         .where(ours)
-        .group_by(tally.kind)
-    ).all()
-    totals = _activity((kind, total) for kind, total, _ in by_kind)
-    shared = sum(int(first_shares or 0) for _, _, first_shares in by_kind)
+        .group_by(tally.achievement_id, tally.kind)
+    ):
+        shared += int(first_shares or 0)
+        if total:
+            per_achievement.setdefault(achievement_id, {})[kind] = int(total)
+            per_kind[kind] = per_kind.get(kind, 0) + int(total)
+    totals = _activity(per_kind.items())
     daily_rows = db.session.execute(
         select(tally.kind, func.sum(tally.count), tally.day)
         .where(ours, tally.day >= since)
@@ -160,6 +169,7 @@ def for_issuer(issuer_id: int, since: date) -> IssuerActivity:
         totals=totals,
         shared=shared,
         daily={day: Activity(counts) for day, counts in daily.items()},
+        by_achievement={key: Activity(value) for key, value in per_achievement.items()},
     )
 
 

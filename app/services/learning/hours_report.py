@@ -25,7 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from app.extensions import db
 from app.models import (
@@ -277,23 +277,20 @@ def build(
         return by_achievement.get(versions[version_id][0], NO_CATEGORY)
 
     tally = CredentialTally
-    for (
-        day,
-        version_id,
-        stored_unit,
-        number,
-        credit_sum,
-        credit_null,
-        credit_zero,
-    ) in db.session.execute(
+    # Each day's period in SQL (the first period ending after it), so the database returns a
+    # row per period, version and unit rather than one per day.
+    in_period = case(
+        *((tally.issued_day < p.end, index) for index, p in enumerate(periods)), else_=-1
+    )
+    days = (
         select(
-            tally.issued_day,
+            in_period.label("period"),
             tally.achievement_version_id,
             tally.credit_unit,
-            func.sum(tally.count),
-            func.sum(tally.credit_sum),
-            func.sum(tally.credit_null),
-            func.sum(tally.credit_zero),
+            tally.count,
+            tally.credit_sum,
+            tally.credit_null,
+            tally.credit_zero,
         )
         .where(
             tally.issuer_id == issuer.id,
@@ -302,14 +299,33 @@ def build(
             tally.revoked.is_(False),
             tally.suspended.is_(False),
         )
-        .group_by(tally.issued_day, tally.achievement_version_id, tally.credit_unit)
+        .subquery()
+    )
+    for (
+        index,
+        version_id,
+        stored_unit,
+        number,
+        credit_sum,
+        credit_null,
+        credit_zero,
+    ) in db.session.execute(
+        select(
+            days.c.period,
+            days.c.achievement_version_id,
+            days.c.credit_unit,
+            func.sum(days.c.count),
+            func.sum(days.c.credit_sum),
+            func.sum(days.c.credit_null),
+            func.sum(days.c.credit_zero),
+        ).group_by(days.c.period, days.c.achievement_version_id, days.c.credit_unit)
     ):
         counted = _counted(
             int(number), float(credit_sum or 0), int(credit_null), int(credit_zero),
             stored_unit or None, versions[version_id][1], rule,
         )  # fmt: skip
         report.left_out += counted.left_out
-        _add(report, (label(day), NO_SCHOOL, category(version_id)), counted, 1)
+        _add(report, (periods[index].label, NO_SCHOOL, category(version_id)), counted, 1)
     # The credentials awarded to an address on a roster move to that school.
     school_of = _school_of_address(issuer)
     addresses = sorted(school_of)

@@ -166,6 +166,7 @@ def assert_activity_matches(issuer: Issuer, since: date) -> None:
         d: dict(+c) for d, c in daily.items()
     }
     by_achievement = analytics.by_achievement(issuer.id)
+    assert found.by_achievement == by_achievement
     assert {a: v.counts for a, v in by_achievement.items()} == {
         a: dict(+c) for a, c in per_achievement.items()
     }
