@@ -126,7 +126,7 @@ INSERT INTO issued_credential (
     id, issuer_id, achievement_id, achievement_version_id, recipient_email, recipient_name,
     document, proof_format, issued_at, valid_from, valid_until, status_index, revoked_at,
     revocation_reason, revocation_public_reason, suspended_at, suspension_reason,
-    awarded_by_id, is_private, show_on_profile, claimed_at
+    awarded_by_id, is_private, show_on_profile, claimed_at, credit, credit_unit
 )
 SELECT
     c.id, :issuer_id, a.achievement_id, a.version_id, c.email, c.name,
@@ -140,7 +140,8 @@ SELECT
     CASE WHEN c.h % 200 = 7 THEN c.issued_at + interval '10 days' END,
     CASE WHEN c.h % 200 = 7 THEN 'Under review (generated)' END,
     :owner_id, false, c.h % 9 = 0,
-    CASE WHEN c.h % 5 < 2 THEN c.issued_at + interval '2 days' END
+    CASE WHEN c.h % 5 < 2 THEN c.issued_at + interval '2 days' END,
+    :credit, :credit_unit  -- the template's, as issuing stores it (every row is its document)
 FROM (
     SELECT
         g,
@@ -264,6 +265,8 @@ def build(application: Any, rows: int) -> None:
                 "template_id": real.id,
                 "template_email": real.recipient_email,
                 "proof_format": real.proof_format,
+                "credit": real.credit,
+                "credit_unit": real.credit_unit,
                 "owner_id": owner.id,
                 "salt": f"{issuer.slug}-",
                 "first_names": FIRST,

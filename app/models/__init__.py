@@ -79,6 +79,7 @@ from app.models.self_directed import (
 )
 from app.models.staff import ROLES, AccountToken, Membership, StaffAccount, StaffInvitation
 from app.models.status_list import StatusList
+from app.models.tallies import ActivityTally, CredentialTally
 from app.models.wallet import WALLET_PROTOCOLS, WalletCopy
 from app.models.wallet_exchange import EXCHANGE_STATES, VcApiExchange
 from app.models.webhook import (
@@ -116,6 +117,7 @@ __all__ = [
     "Achievement",
     "AchievementVersion",
     "Activity",
+    "ActivityTally",
     "ApiIdempotentAnswer",
     "ApiToken",
     "AssessmentPlan",
@@ -137,6 +139,7 @@ __all__ = [
     "CoachingType",
     "CredentialActivity",
     "CredentialStatus",
+    "CredentialTally",
     "CreditRule",
     "Educator",
     "EducatorEmail",

@@ -10,6 +10,7 @@ from sqlalchemy import (
     DDL,
     Boolean,
     ColumnElement,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -139,6 +140,12 @@ class IssuedCredential(Base):
     #: When the recipient accepted it into their backpack (signed in by the award email's
     #: claim link, confirmed their name, chose its visibility); None: not yet claimed.
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The credit as signed (``creditsEarned`` when recorded, else the achievement's
+    #: ``creditsAvailable``) and its unit (``None``: hours, unit not stated), stored when it is
+    #: issued so the hours report sums them in SQL (and the tallies by trigger) instead of
+    #: parsing every document.
+    credit: Mapped[float | None] = mapped_column(Float)
+    credit_unit: Mapped[str | None] = mapped_column(String(16))
 
     issuer: Mapped[Issuer] = relationship()
     achievement_version: Mapped[AchievementVersion] = relationship()

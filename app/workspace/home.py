@@ -49,7 +49,7 @@ def overview(slug: str) -> str:
         total=glance.total,
         jobs=glance.jobs,
         activity=activity,
-        per_achievement=analytics.by_achievement(issuer.id),
+        per_achievement=activity.by_achievement,
         chart=bar_chart(
             [(start.strftime("%d %b"), count) for start, count in glance.weekly],
             # The darker foot of each week's bar: its awards claimed since.

@@ -38,6 +38,7 @@ from app.services._core.env import ServiceEnv
 from app.services._core.errors import Invalid, NotFound, ServiceError
 from app.services._core.transaction import all_or_nothing
 from app.services.awarding import grouping, signing, status_lists
+from app.services.awarding.credit import credit_of_document
 from app.services.mail import emails
 from app.services.org import achievements, audit, issuers
 from app.services.org.audit import Actor
@@ -288,6 +289,7 @@ def _credential(
 ) -> IssuedCredential:
     """The signed credential's row (not yet in the session)."""
     env = issuance.env
+    credit, unit = credit_of_document(document)
     return IssuedCredential(
         id=credential_id,
         issuer_id=issuance.issuer.id,
@@ -304,6 +306,8 @@ def _credential(
         awarded_by_id=actor.staff_id,
         bulk_job_id=bulk_job_id,
         claimed_at=env.now if award.claimed else None,
+        credit=credit,
+        credit_unit=unit,
     )
 
 

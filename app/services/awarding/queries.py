@@ -1,15 +1,27 @@
 """Reads of an issuer's credentials: the workspace search (filters and paging), what one
-credential replaced, and the per-achievement counts of the reports, all by the one status
-definition of :class:`~app.models.IssuedCredential`."""
+credential replaced, and the per-achievement counts of the reports (from the credential tally,
+:mod:`app.models.tallies`), all by the one status definition of
+:class:`~app.models.IssuedCredential`."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, literal, or_, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import aliased, selectinload
 
 from app.extensions import db
@@ -18,6 +30,7 @@ from app.models import (
     Achievement,
     AuditEvent,
     CredentialStatus,
+    CredentialTally,
     IssuedCredential,
     Issuer,
 )
@@ -308,41 +321,73 @@ def replaced_by(credential: IssuedCredential) -> list[IssuedCredential]:
     )
 
 
-def _tally(where: ColumnElement[bool], now: datetime) -> dict[int, dict[str, int]]:
-    """Per achievement id: how many credentials matching ``where`` are in each status, and
-    how many were issued."""
-    # Grouped through a subquery, so GROUP BY names a column rather than repeating the CASE
-    # (with its bound ``now``), which PostgreSQL would not match with the SELECT's.
-    statuses = (
-        select(
-            IssuedCredential.achievement_id.label("achievement_id"),
-            IssuedCredential.status_sql(now).label("status"),
-        )
-        .where(where)
-        .subquery()
-    )
+def _tally(
+    issuer_id: int, now: datetime, achievement_id: int | None = None
+) -> dict[int, dict[str, int]]:
+    """Per achievement id (of one issuer, or only ``achievement_id``): how many credentials are
+    in each status at ``now``, and how many were issued.
+
+    Read from the credential tally, whose rows count whole days of expiry; only the day ``now``
+    falls in is split, by counting its credentials that expired earlier that day through the
+    ``valid_until`` index. The same definition as :meth:`IssuedCredential.status_sql`."""
+    tally = CredentialTally
+    today = now.astimezone(UTC).date()
+    live = and_(tally.revoked.is_(False), tally.suspended.is_(False))
+    where = [tally.issuer_id == issuer_id]
+    if achievement_id is not None:
+        where.append(tally.achievement_id == achievement_id)
     tallies: dict[int, dict[str, int]] = {}
-    for achievement_id, status, number in db.session.execute(
-        select(statuses.c.achievement_id, statuses.c.status, func.count()).group_by(
-            statuses.c.achievement_id, statuses.c.status
+    for found, issued, revoked, suspended, expired in db.session.execute(
+        select(
+            tally.achievement_id,
+            func.sum(tally.count),
+            func.sum(case((tally.revoked, tally.count), else_=0)),
+            func.sum(case((and_(tally.revoked.is_(False), tally.suspended), tally.count), else_=0)),
+            func.sum(case((and_(live, tally.expires_day < today), tally.count), else_=0)),
         )
+        .where(*where)
+        .group_by(tally.achievement_id)
     ):
-        tally = tallies.setdefault(achievement_id, dict.fromkeys(COUNTS, 0))
-        tally[status] = number
-        tally["issued"] += number
-    return tallies
+        tallies[found] = {
+            "issued": int(issued or 0),
+            "revoked": int(revoked or 0),
+            "suspended": int(suspended or 0),
+            "expired": int(expired or 0),
+        }
+    credential = IssuedCredential
+    start_of_today = datetime.combine(today, time.min, tzinfo=UTC)
+    earlier_today = (
+        select(credential.achievement_id, func.count())
+        .where(
+            credential.issuer_id == issuer_id,
+            credential.valid_until >= start_of_today,
+            credential.valid_until < now,
+            credential.revoked_at.is_(None),
+            credential.suspended_at.is_(None),
+        )
+        .group_by(credential.achievement_id)
+    )
+    if achievement_id is not None:
+        earlier_today = earlier_today.where(credential.achievement_id == achievement_id)
+    for found, number in db.session.execute(earlier_today):
+        tallies[found]["expired"] += number
+    for tally_of in tallies.values():
+        tally_of["valid"] = tally_of["issued"] - sum(
+            tally_of[status] for status in ("revoked", "suspended", "expired")
+        )
+    return {found: {name: tally_of[name] for name in COUNTS} for found, tally_of in tallies.items()}
 
 
 def counts(achievement: Achievement, now: datetime) -> dict[str, int]:
     """An achievement's credentials: how many were issued, and how many are in each status."""
-    tallies = _tally(IssuedCredential.achievement_id == achievement.id, now)
+    tallies = _tally(achievement.issuer_id, now, achievement.id)
     return tallies.get(achievement.id, dict.fromkeys(COUNTS, 0))
 
 
 def report(issuer: Issuer, now: datetime) -> list[dict[str, Any]]:
     """Per achievement (archived ones too), by name: the achievement, its current version and
     its :func:`counts`."""
-    tallies = _tally(IssuedCredential.issuer_id == issuer.id, now)
+    tallies = _tally(issuer.id, now)
     return [
         {
             "achievement": achievement,

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import ACTIVITY_KINDS, CredentialActivity, IssuedCredential
+from app.models import ACTIVITY_KINDS, Achievement, ActivityTally, CredentialActivity
 from app.services._core.env import ServiceEnv
 
 #: The downloads that count as a download click; the QR codes are shown on the page itself.
@@ -228,7 +228,8 @@ class Activity:
 
 
 def _activity(rows: Iterable[tuple[str, int | None]]) -> Activity:
-    return Activity({kind: int(total or 0) for kind, total in rows})
+    # A tally row whose credentials were deleted counts 0: no activity, as if never counted.
+    return Activity({kind: int(total) for kind, total in rows if total})
 
 
 def for_credential(credential_id: str) -> Activity:
@@ -243,35 +244,33 @@ def for_credential(credential_id: str) -> Activity:
 
 
 def for_achievement(achievement_id: int) -> Activity:
-    """The counts of every credential of one achievement."""
+    """The counts of every credential of one achievement (from the activity tally)."""
     _flush_before_reading()
-    credentials = select(IssuedCredential.id).where(
-        IssuedCredential.achievement_id == achievement_id
-    )
+    tally = ActivityTally
+    issuer_id = select(Achievement.issuer_id).where(Achievement.id == achievement_id)
     rows = db.session.execute(
-        select(CredentialActivity.kind, func.sum(CredentialActivity.count))
-        .where(CredentialActivity.credential_id.in_(credentials))
-        .group_by(CredentialActivity.kind)
+        select(tally.kind, func.sum(tally.count))
+        .where(
+            tally.issuer_id == issuer_id.scalar_subquery(), tally.achievement_id == achievement_id
+        )
+        .group_by(tally.kind)
     )
     return _activity((kind, total) for kind, total in rows)
 
 
 def by_achievement(issuer_id: int) -> dict[int, Activity]:
-    """The counts of an issuer's credentials, by achievement id."""
+    """The counts of an issuer's credentials, by achievement id (from the activity tally)."""
     _flush_before_reading()
+    tally = ActivityTally
     rows = db.session.execute(
-        select(
-            IssuedCredential.achievement_id,
-            CredentialActivity.kind,
-            func.sum(CredentialActivity.count),
-        )
-        .join(IssuedCredential, IssuedCredential.id == CredentialActivity.credential_id)
-        .where(IssuedCredential.issuer_id == issuer_id)
-        .group_by(IssuedCredential.achievement_id, CredentialActivity.kind)
+        select(tally.achievement_id, tally.kind, func.sum(tally.count))
+        .where(tally.issuer_id == issuer_id)
+        .group_by(tally.achievement_id, tally.kind)
     )
     found: dict[int, dict[str, int]] = {}
     for achievement_id, kind, total in rows:
-        found.setdefault(achievement_id, {})[kind] = int(total or 0)
+        if total:
+            found.setdefault(achievement_id, {})[kind] = int(total)
     return {key: Activity(value) for key, value in found.items()}
 
 
@@ -283,40 +282,43 @@ class IssuerActivity:
     totals: Activity
     shared: int
     daily: dict[date, Activity]
+    #: The counts by achievement id (as :func:`by_achievement`).
+    by_achievement: dict[int, Activity] = field(default_factory=dict)
 
 
 def for_issuer(issuer_id: int, since: date) -> IssuerActivity:
-    """The issuer's :class:`IssuerActivity`."""
+    """The issuer's :class:`IssuerActivity` (from the activity tally)."""
     _flush_before_reading()
-    joined = (
-        select(CredentialActivity.kind, func.sum(CredentialActivity.count))
-        .join(IssuedCredential, IssuedCredential.id == CredentialActivity.credential_id)
-        .where(IssuedCredential.issuer_id == issuer_id)
-    )
-    totals = _activity(
-        (kind, total)
-        for kind, total in db.session.execute(joined.group_by(CredentialActivity.kind))
-    )
-    shared = db.session.scalar(
-        select(func.count(func.distinct(CredentialActivity.credential_id)))
-        .join(IssuedCredential, IssuedCredential.id == CredentialActivity.credential_id)
-        .where(
-            IssuedCredential.issuer_id == issuer_id,
-            CredentialActivity.kind.in_(("linkedin", "download")),
-        )
-    )
+    tally = ActivityTally
+    ours = tally.issuer_id == issuer_id
+    # One read of the issuer's tally for the totals, the shares and the counts by achievement.
+    per_achievement: dict[int, dict[str, int]] = {}
+    per_kind: dict[str, int] = {}
+    shared = 0
+    for achievement_id, kind, total, first_shares in db.session.execute(
+        select(tally.achievement_id, tally.kind, func.sum(tally.count), func.sum(tally.shared))
+        .where(ours)
+        .group_by(tally.achievement_id, tally.kind)
+    ):
+        shared += int(first_shares or 0)
+        if total:
+            per_achievement.setdefault(achievement_id, {})[kind] = int(total)
+            per_kind[kind] = per_kind.get(kind, 0) + int(total)
+    totals = _activity(per_kind.items())
     daily_rows = db.session.execute(
-        joined.add_columns(CredentialActivity.day)
-        .where(CredentialActivity.day >= since)
-        .group_by(CredentialActivity.day, CredentialActivity.kind)
+        select(tally.kind, func.sum(tally.count), tally.day)
+        .where(ours, tally.day >= since)
+        .group_by(tally.day, tally.kind)
     )
     daily: dict[date, dict[str, int]] = {}
     for kind, total, day in daily_rows:
-        daily.setdefault(day, {})[kind] = int(total or 0)
+        if total:
+            daily.setdefault(day, {})[kind] = int(total)
     return IssuerActivity(
         totals=totals,
-        shared=shared or 0,
+        shared=shared,
         daily={day: Activity(counts) for day, counts in daily.items()},
+        by_achievement={key: Activity(value) for key, value in per_achievement.items()},
     )
 
 

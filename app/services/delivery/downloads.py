@@ -17,11 +17,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import credentials
 from app import svg_sanitiser
 from app.extensions import db
 from app.models import AchievementVersion, Image, IssuedCredential, Issuer
 from app.services._core.errors import required
+from app.services.awarding import credit
+from app.services.awarding.credit import credit_unit
+from app.services.awarding.credit import number as _number
 from app.services.delivery import images
 from credentials import bake_png, bake_svg, decode_jwt
 
@@ -107,36 +109,10 @@ def view(credential: IssuedCredential, base_url: str) -> CredentialView:
     )
 
 
-def _number(value: Any) -> float | None:
-    # A signed document is shown as signed, but only a number is shown as credit.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def credit_unit(achievement: dict[str, Any]) -> str | None:
-    """The unit of an OB 3.0 achievement's credit: the code of its credit ``ResultDescription``
-    (``…#credit-<code>``, resultType ``ext:CreditUnit``), or none (hours, unit not stated)."""
-    for description in achievement.get("resultDescription") or []:
-        if not isinstance(description, dict):
-            continue
-        if description.get("resultType") != credentials.CREDIT_RESULT_TYPE:
-            continue
-        code = str(description.get("id") or "").rpartition("#credit-")[2]
-        if code in credentials.CREDIT_UNITS:
-            return code
-    return None
-
-
 def credit_of(credential: IssuedCredential) -> tuple[float | None, str | None]:
     """The credit a credential carries as signed (``creditsEarned`` when recorded, else its
     achievement's ``creditsAvailable``) and its unit (none: hours, unit not stated)."""
-    document = _payload(credential)
-    subject = document.get("credentialSubject") or {}
-    achievement = subject.get("achievement") or {}
-    earned = _number(subject.get("creditsEarned"))
-    credited = earned if earned is not None else _number(achievement.get("creditsAvailable"))
-    return credited, credit_unit(achievement)
+    return credit.credit_in(_payload(credential))
 
 
 def version_image(credential: IssuedCredential) -> Image | None:

@@ -4,14 +4,21 @@ the organisation's rows by key (staff accounts, issuers, achievements) for the e
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import Achievement, BulkJob, IssuedCredential, Issuer, Membership, StaffAccount
+from app.models import (
+    Achievement,
+    BulkJob,
+    CredentialTally,
+    IssuedCredential,
+    Issuer,
+    Membership,
+    StaffAccount,
+)
 
 #: How many of the latest awards the overview lists.
 RECENT = 10
@@ -60,53 +67,76 @@ def overview(issuer: Issuer, now: datetime | None = None) -> Overview:
             .order_by(BulkJob.created_at.desc())
         )
     )
-    per_achievement = {
-        achievement_id: count
-        for achievement_id, count in db.session.execute(
-            select(IssuedCredential.achievement_id, func.count())
-            .where(IssuedCredential.issuer_id == issuer.id)
-            .group_by(IssuedCredential.achievement_id)
+    tally = CredentialTally
+    per_achievement: dict[int, int] = {}
+    claimed_per_achievement: dict[int, int] = {}
+    revoked = 0
+    # One read of the issuer's tally for the counts by achievement, claimed and revoked.
+    for achievement_id, count, claimed, revoked_of_it in db.session.execute(
+        select(
+            tally.achievement_id,
+            func.sum(tally.count),
+            func.sum(case((tally.claimed, tally.count), else_=0)),
+            func.sum(case((tally.revoked, tally.count), else_=0)),
         )
-    }
+        .where(tally.issuer_id == issuer.id)
+        .group_by(tally.achievement_id)
+    ):
+        if count:  # zero: every credential of it was deleted
+            per_achievement[achievement_id] = int(count)
+        if claimed:
+            claimed_per_achievement[achievement_id] = int(claimed)
+        revoked += int(revoked_of_it or 0)
     total = sum(per_achievement.values())
     if now is None:
         return Overview(recent=recent, total=total, jobs=jobs, per_achievement=per_achievement)
-    claimed_per_achievement = {
-        achievement_id: count
-        for achievement_id, count in db.session.execute(
-            select(IssuedCredential.achievement_id, func.count())
-            .where(
-                IssuedCredential.issuer_id == issuer.id, IssuedCredential.claimed_at.is_not(None)
-            )
-            .group_by(IssuedCredential.achievement_id)
-        )
-    }
+    weekly, weekly_claimed = _weekly(issuer, now.astimezone(UTC).date())
     return Overview(
         recent=recent,
         total=total,
         jobs=jobs,
-        revoked=_count(issuer, IssuedCredential.revoked_at.is_not(None)),
-        expiring=_count(
-            issuer,
-            IssuedCredential.status_sql(now) == "valid",
-            IssuedCredential.valid_until.is_not(None),
-            IssuedCredential.valid_until <= now + timedelta(days=EXPIRING_DAYS),
-        ),
-        weekly=weekly_awards(issuer, now.date()),
-        weekly_claimed=weekly_awards(issuer, now.date(), claimed=True),
+        revoked=revoked,
+        expiring=_expiring(issuer, now),
+        weekly=weekly,
+        weekly_claimed=weekly_claimed,
         per_achievement=per_achievement,
         claimed=sum(claimed_per_achievement.values()),
         claimed_per_achievement=claimed_per_achievement,
     )
 
 
-def _count(issuer: Issuer, *conditions: Any) -> int:
-    found = db.session.scalar(
-        select(func.count())
-        .select_from(IssuedCredential)
-        .where(IssuedCredential.issuer_id == issuer.id, *conditions)
+def _expiring(issuer: Issuer, now: datetime) -> int:
+    """The issuer's credentials valid at ``now`` and expiring within :data:`EXPIRING_DAYS`:
+    the whole days between from the tally, the rest of today and the last day's part from the
+    ``valid_until`` index."""
+    tally, credential = CredentialTally, IssuedCredential
+    until = now + timedelta(days=EXPIRING_DAYS)
+    today, last_day = now.astimezone(UTC).date(), until.astimezone(UTC).date()
+    whole_days = db.session.scalar(
+        select(func.sum(tally.count)).where(
+            tally.issuer_id == issuer.id,
+            tally.revoked.is_(False),
+            tally.suspended.is_(False),
+            tally.expires_day > today,
+            tally.expires_day < last_day,
+        )
     )
-    return found or 0
+    tomorrow = datetime.combine(today + timedelta(days=1), time.min, tzinfo=UTC)
+    last_day_start = datetime.combine(last_day, time.min, tzinfo=UTC)
+    edges = db.session.scalar(
+        select(func.count())
+        .select_from(credential)
+        .where(
+            credential.issuer_id == issuer.id,
+            credential.revoked_at.is_(None),
+            credential.suspended_at.is_(None),
+            or_(
+                and_(credential.valid_until >= now, credential.valid_until < tomorrow),
+                and_(credential.valid_until >= last_day_start, credential.valid_until <= until),
+            ),
+        )
+    )
+    return int(whole_days or 0) + int(edges or 0)
 
 
 def week_starts(today: date, weeks: int = WEEKS) -> list[date]:
@@ -115,22 +145,37 @@ def week_starts(today: date, weeks: int = WEEKS) -> list[date]:
     return [this_week - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
 
 
+def _weekly(
+    issuer: Issuer, today: date, weeks: int = WEEKS
+) -> tuple[list[tuple[date, int]], list[tuple[date, int]]]:
+    """Awards per week for the last ``weeks`` weeks, and of them how many were claimed since,
+    in one read of the tally (UTC days)."""
+    starts = week_starts(today, weeks)
+    awarded, claimed = dict.fromkeys(starts, 0), dict.fromkeys(starts, 0)
+    tally = CredentialTally
+    for day, count, of_them_claimed in db.session.execute(
+        select(
+            tally.issued_day,
+            func.sum(tally.count),
+            func.sum(case((tally.claimed, tally.count), else_=0)),
+        )
+        .where(tally.issuer_id == issuer.id, tally.issued_day >= starts[0])
+        .group_by(tally.issued_day)
+    ):
+        week = day - timedelta(days=day.weekday())
+        if week in awarded:
+            awarded[week] += int(count)
+            claimed[week] += int(of_them_claimed or 0)
+    return sorted(awarded.items()), sorted(claimed.items())
+
+
 def weekly_awards(
     issuer: Issuer, today: date, weeks: int = WEEKS, *, claimed: bool = False
 ) -> list[tuple[date, int]]:
     """How many credentials the issuer awarded in each of the last ``weeks`` weeks; with
     ``claimed``, how many of those their recipients have claimed since."""
-    starts = week_starts(today, weeks)
-    since = datetime.combine(starts[0], datetime.min.time(), tzinfo=UTC)
-    counts = dict.fromkeys(starts, 0)
-    conditions = [IssuedCredential.issuer_id == issuer.id, IssuedCredential.issued_at >= since]
-    if claimed:
-        conditions.append(IssuedCredential.claimed_at.is_not(None))
-    # Bucketed here rather than in SQL: a day's boundary is UTC's, whatever the database's zone.
-    for issued_at in db.session.scalars(select(IssuedCredential.issued_at).where(*conditions)):
-        day = issued_at.astimezone(UTC).date()
-        counts[day - timedelta(days=day.weekday())] += 1
-    return sorted(counts.items())
+    awarded, of_them_claimed = _weekly(issuer, today, weeks)
+    return of_them_claimed if claimed else awarded
 
 
 def newest_workspace_slug(account: StaffAccount) -> str | None:

@@ -42,6 +42,7 @@ from app.models import (
 )
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Invalid
+from app.services.awarding.credit import credit_of_document
 from app.services.org import audit
 from app.services.org.audit import Actor
 from app.services.org.issuers import key_owner
@@ -509,6 +510,7 @@ def _credentials(
             achievement_id, version_id = versions[(r["achievement"], r["version"])]
             if r["replaced_by_id"]:
                 replaced.append((r["id"], r["replaced_by_id"]))
+            credit, unit = credit_of_document(r["document"])
             yield {
                 "id": r["id"],
                 "issuer_id": issuer.id,
@@ -535,6 +537,9 @@ def _credentials(
                 "show_on_profile": r["show_on_profile"],
                 "expiry_notice_sent_at": at(r["expiry_notice_sent_at"]),
                 "claimed_at": at(r["claimed_at"]),
+                # Read from the document as signed, as an award stores it.
+                "credit": credit,
+                "credit_unit": unit,
             }
 
     _batched(IssuedCredential, rows())
