@@ -129,12 +129,15 @@ def rate_limited_app(tmp_path: Path, **settings: Any) -> Iterator[Flask]:
     with application.app_context():
         # The counters live in the database (shared by every worker), so it needs its tables.
         reset_schema()
-        yield application
-        db.session.remove()
-        # Its page views are written now, not into the next test's tables.
-        close_view_tally(application)
-        db.engine.dispose()
-        documents.dispose(application)
+        try:
+            yield application
+        finally:
+            # Also when the caller closes the generator early (``GeneratorExit`` at the yield).
+            db.session.remove()
+            # Its page views are written now, not into the next test's tables.
+            close_view_tally(application)
+            db.engine.dispose()
+            documents.dispose(application)
 
 
 @pytest.fixture

@@ -234,35 +234,37 @@ def _one_call_per_request(
 
     built = rate_limited_app(tmp_path, API_RATE_LIMIT="3/minute", REDIS_URL=url)
     application = next(built)
-    env = service_env()
-    owner = staff.create_account(email="o@a.example.org", name="O", password=password,
-                                 actor=Actor(label="test"), env=env)  # fmt: skip
-    issuer = issuers.create_issuer(IssuerProfileInput(name="Issuer A"), slug="issuer-a",
-                                   owner=owner, actor=Actor(label="test"), env=env)  # fmt: skip
-    secret = tokens.create(issuer, creator=owner, name="lms", scopes=["achievements:read"],
-                           expires_at=None, actor=Actor(owner), env=env).secret  # fmt: skip
-    storage = limiter.storage
-    assert isinstance(storage, RedisWithFallback)
-    reads: list[str] = []
+    try:
+        env = service_env()
+        owner = staff.create_account(email="o@a.example.org", name="O", password=password,
+                                     actor=Actor(label="test"), env=env)  # fmt: skip
+        issuer = issuers.create_issuer(IssuerProfileInput(name="Issuer A"), slug="issuer-a",
+                                       owner=owner, actor=Actor(label="test"), env=env)  # fmt: skip
+        secret = tokens.create(issuer, creator=owner, name="lms", scopes=["achievements:read"],
+                               expires_at=None, actor=Actor(owner), env=env).secret  # fmt: skip
+        storage = limiter.storage
+        assert isinstance(storage, RedisWithFallback)
+        reads: list[str] = []
 
-    def noted(name: str, real: Any) -> Any:
-        def call(*args: Any) -> Any:
-            reads.append(name)
-            return real(*args)
+        def noted(name: str, real: Any) -> Any:
+            def call(*args: Any) -> Any:
+                reads.append(name)
+                return real(*args)
 
-        return call
+            return call
 
-    for name in ("get", "get_expiry", "incr"):
-        setattr(storage.redis, name, noted(name, getattr(storage.redis, name)))
-    client = application.test_client()
-    headers = {"Authorization": f"Bearer {secret}"}
-    answers = [
-        client.get("/api/v1/issuers/issuer-a/achievements", base_url=base_url, headers=headers)
-        for _ in range(4)
-    ]
-    assert [a.status_code for a in answers] == [200, 200, 200, 429]
-    assert [a.headers["RateLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
-    assert 55 <= int(answers[0].headers["RateLimit-Reset"]) <= 60
-    assert reads == []  # counted by the script alone, read by nobody
-    assert not storage.using_database
-    built.close()
+        for name in ("get", "get_expiry", "incr"):
+            setattr(storage.redis, name, noted(name, getattr(storage.redis, name)))
+        client = application.test_client()
+        headers = {"Authorization": f"Bearer {secret}"}
+        answers = [
+            client.get("/api/v1/issuers/issuer-a/achievements", base_url=base_url, headers=headers)
+            for _ in range(4)
+        ]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert [a.headers["RateLimit-Remaining"] for a in answers[:3]] == ["2", "1", "0"]
+        assert 55 <= int(answers[0].headers["RateLimit-Reset"]) <= 60
+        assert reads == []  # counted by the script alone, read by nobody
+        assert not storage.using_database
+    finally:
+        built.close()  # its teardown: the database connections closed
