@@ -209,7 +209,10 @@ class DocumentLane:
             if close is not None:
                 close()
         status, headers = answered[-1]
-        if status.startswith("200 "):
+        # An answer that sets a cookie is someone's own (a session begun while rendering):
+        # replayed, every visitor would get that cookie.
+        sets_cookie = any(name.lower() == "set-cookie" for name, _ in headers)
+        if status.startswith("200 ") and not sets_cookie:
             kept = kept_pages.KeptPage(keep, status, kept_pages.replayable(headers), whole)
             self.pages.put(key, kept)
         return [whole]

@@ -261,3 +261,20 @@ def test_a_count_the_database_refuses_does_not_hold_back_the_others(
     assert tally.flush() == 2 and tally.pending == 0
     assert raw_views(credential) == 2
     tally.close()
+
+
+def test_an_answer_that_sets_a_cookie_is_never_kept(
+    app: Flask, client: FlaskClient, credential: IssuedCredential, rendered: list[str]
+) -> None:
+    # Should rendering ever start a session for a visitor without one, its cookie must not be
+    # replayed to the next visitor: such an answer is rendered anew every time.
+    @app.after_request
+    def start_a_session(response: Any) -> Any:
+        response.set_cookie("visitor", str(len(rendered)))
+        return response
+
+    first = get(client, credential)
+    client.delete_cookie("visitor", domain="badges.example.org")
+    second = get(client, credential)
+    assert rendered == [credential.id, credential.id]
+    assert first.headers["Set-Cookie"] != second.headers["Set-Cookie"]
