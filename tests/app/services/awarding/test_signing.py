@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,10 +110,9 @@ def test_bulk_job_signs_on_worker_processes(make_issuer, make_achievement, local
     assert report.valid, report.as_json()["checks"]
 
 
-@pytest.mark.parametrize("failure", [OSError("fork refused"), BrokenProcessPool("a worker died")])
-def test_signing_falls_back_to_this_process_when_the_pool_cannot_sign(
-    failure: Exception, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+def signed_here() -> tuple[Any, str, list[dict[str, Any]], DocumentLoader, list[Any]]:
+    """A key, its method, 40 documents, a loader, and the documents signed in this process (the
+    bytes a pool, or a fallback from it, must give: Data Integrity signatures are deterministic)."""
     key = generate_key("ed25519")
     vm = did_key_verification_method(key.public_key())  # type: ignore[arg-type]
     batch = documents(40, did_key(key.public_key()))  # type: ignore[arg-type]
@@ -120,6 +120,14 @@ def test_signing_falls_back_to_this_process_when_the_pool_cannot_sign(
     here = signing.sign_many(
         batch, key=key, vm=vm, proof_format="di", created=WHEN, loader=loader, processes=0
     )
+    return key, vm, batch, loader, here
+
+
+@pytest.mark.parametrize("failure", [OSError("fork refused"), BrokenProcessPool("a worker died")])
+def test_signing_falls_back_to_this_process_when_the_pool_cannot_sign(
+    failure: Exception, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    key, vm, batch, loader, here = signed_here()
 
     class Broken:
         def submit(self, *args: object) -> object:
@@ -145,13 +153,7 @@ def test_signing_falls_back_when_the_pool_breaks_while_signing(
 ) -> None:
     # The pool took the work, then a process died: the results are asked for later (a bulk
     # job stores the chunk before meanwhile), and the chunk is signed here instead.
-    key = generate_key("ed25519")
-    vm = did_key_verification_method(key.public_key())  # type: ignore[arg-type]
-    batch = documents(40, did_key(key.public_key()))  # type: ignore[arg-type]
-    loader = DocumentLoader()
-    here = signing.sign_many(
-        batch, key=key, vm=vm, proof_format="di", created=WHEN, loader=loader, processes=0
-    )
+    key, vm, batch, loader, here = signed_here()
 
     class Died:
         def result(self) -> object:
