@@ -47,6 +47,10 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     with app.app_context():
         tune_database(db.engine)
+        if db.engine.dialect.name == "postgresql":
+            from app.database import check_on_checkout
+
+            check_on_checkout(db.engine)  # instead of pool_pre_ping (see _derived_settings)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     # First of the request hooks: request ids, the request log, and the probes and metrics
     # answered before sessions, CSRF and rate limits (app/ops.py).
@@ -75,8 +79,11 @@ def _derived_settings(app: Flask) -> None:
 
     config = app.config
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
-    engine_options: dict[str, Any] = {"pool_pre_ping": True}
-    if str(config["DATABASE_URL"]).startswith("postgresql"):
+    postgresql = str(config["DATABASE_URL"]).startswith("postgresql")
+    # PostgreSQL's connections are checked on checkout without a round trip when they were in
+    # use a moment ago (app/database.py); pool_pre_ping paid one each time, several per award.
+    engine_options: dict[str, Any] = {"pool_pre_ping": not postgresql}
+    if postgresql:
         # psycopg prepares a statement run five times, and forgets every prepared statement
         # (``DEALLOCATE ALL``, one more round trip) after any ROLLBACK, which the pool issues
         # each time a connection is returned: under load that was a prepare, a rollback and a

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
-import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -33,13 +33,20 @@ FIELDS = (
     "job_id",
     "outcome",
 )
+#: ``json.dumps(line, ensure_ascii=False, default=str)`` without making an encoder per line.
+_encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
 #: Marks the handler Cairn installed, so building several applications installs one.
 _HANDLER_NAME = "cairn"
 
 
 def new_request_id() -> str:
-    """A fresh request id (32 hex characters)."""
-    return uuid.uuid4().hex
+    """A fresh request id (32 hex characters): a random UUID's hex, as ``uuid.uuid4().hex``,
+    without building the ``UUID`` object (a third of the cost, on every request without an
+    ``X-Request-ID``)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    return raw.hex()
 
 
 class RequestIdFilter(logging.Filter):
@@ -71,7 +78,7 @@ class JsonFormatter(logging.Formatter):
                 line[name] = value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return _encode(line)
 
 
 class TextFormatter(logging.Formatter):
@@ -152,3 +159,18 @@ def gunicorn_logconfig(config: Any) -> dict[str, Any]:
             "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False},
         },
     }
+
+
+def gunicorn_logger_class() -> type:
+    """gunicorn's logger without its access log: ``access`` does nothing, where gunicorn's own
+    builds every request's fields and a record before its (silenced) logger drops it. gunicorn's
+    other lines are its own logger's, unchanged."""
+    from gunicorn.glogging import Logger
+
+    class RequestLogOnly(Logger):  # type: ignore[misc]
+        """Cairn logs each request itself (:mod:`app.ops`); gunicorn's lines are its errors."""
+
+        def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
+            return None
+
+    return RequestLogOnly

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import threading
 import time
 from typing import Any, cast
@@ -56,13 +57,26 @@ _REQUEST_COUNT = "cairn.rate_limit_count"
 _TABLE = cast(Table, RateLimitCounter.__table__)
 #: Redis: add the hits and read the window's end in one round trip (``limits`` increments in
 #: one and reads the window again in two more, ``get`` and ``ttl``, for the headers).
+#: With a second key, also read that key (set to ``ARGV[3]`` first when missing): see
+#: :data:`READ_ALONG`.
 INCR_AND_TTL = """
 local current = redis.call("incrby", KEYS[1], ARGV[2])
 if tonumber(current) == tonumber(ARGV[2]) then
     redis.call("expire", KEYS[1], ARGV[1])
 end
-return {current, redis.call("pttl", KEYS[1])}
+local along = false
+if KEYS[2] then
+    redis.call("set", KEYS[2], ARGV[3], "NX")
+    along = redis.call("get", KEYS[2])
+end
+return {current, redis.call("pttl", KEYS[1]), along}
 """
+#: The version of the API's cached lookups (``app.api.lookups.VERSION_KEY``), read with an API
+#: request's own hit when it is counted in Redis: every API request asks for it right after its
+#: hit, and one round trip does for both. Set to a random number when missing, as lookups does.
+READ_ALONG = "cairn:api-lookup-version"
+#: Where a request keeps what its hit read along: ``(Redis URL, value)``.
+_REQUEST_READ = "cairn.rate_limit_read"
 
 
 class LastCount:
@@ -101,6 +115,18 @@ class LastCount:
         if has_request_context():
             request.environ.pop(_REQUEST_COUNT, None)
         self._local.last = None
+
+
+def read_along(redis_url: str) -> bytes | None:
+    """What this request's hit read of :data:`READ_ALONG` in the Redis at ``redis_url``, or
+    None when it read nothing there (not counted in that Redis, or not yet counted)."""
+    if not has_request_context():
+        return None
+    found = request.environ.get(_REQUEST_READ)
+    if found is None or found[0] != redis_url:
+        return None
+    value = found[1]
+    return value.encode() if isinstance(value, str) else value
 
 
 def storage_uri(config: Any) -> str:
@@ -239,6 +265,7 @@ class RedisWithFallback(Storage):
     ) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions)
         redis_uri = str(uri or "")[len(FALLBACK_PREFIX) :]
+        self.redis_url = redis_uri
         options.setdefault("socket_connect_timeout", 1)
         options.setdefault("socket_timeout", 1)
         self.redis = RedisStorage(redis_uri, **options)
@@ -274,8 +301,15 @@ class RedisWithFallback(Storage):
 
     def _redis_incr(self, key: str, expiry: float, amount: int) -> int:
         now = time.time()
-        hits, left_ms = self._incr_and_ttl([self.redis.prefixed_key(key)], [int(expiry), amount])
+        keys, args = [self.redis.prefixed_key(key)], [int(expiry), amount]
+        api = has_request_context() and request.blueprint == "api"
+        if api:
+            keys.append(READ_ALONG)
+            args.append(secrets.randbelow(2**62))
+        hits, left_ms, along = self._incr_and_ttl(keys, args)
         self._counted.remember(key, int(hits), now + max(int(left_ms), 0) / 1000, now)
+        if api:
+            request.environ[_REQUEST_READ] = (self.redis_url, along)
         return int(hits)
 
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:

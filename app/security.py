@@ -4,7 +4,8 @@ browser features (Permissions-Policy), and HSTS when Cairn is served over https.
 
 from __future__ import annotations
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Request, Response, abort, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.wrappers import Response as BaseResponse
 
 CSP = (
@@ -77,8 +78,21 @@ def _has_nul(value: str) -> bool:
     return "\x00" in value
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, opened without building their signer (a serializer made
+    afresh on every request) when the request sends no session cookie: an empty session, as
+    Flask's own would be. Every API request (bearer tokens, never cookies) is such a request."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
-    """Refuse NUL characters in requests, and add the headers to every response."""
+    """Refuse NUL characters in requests, add the headers to every response, and open
+    sessions as :class:`CookieSessions` does."""
+    app.session_interface = CookieSessions()
 
     @app.before_request
     def refuse_nul_characters() -> None:

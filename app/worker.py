@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -15,6 +17,11 @@ _lock = threading.Lock()
 RESUME_INTERVAL = 10.0
 #: Rounds between checks for credentials about to expire (about an hour).
 EXPIRY_EVERY = 360
+#: Seconds one process leaves between the start of a mail run and the end of its previous
+#: one (see :func:`perform_job`).
+MAIL_GATHER = 0.25
+#: When this process's last mail run ended (``time.monotonic()``).
+_mail_ended = float("-inf")
 
 
 def application() -> Flask:
@@ -30,8 +37,13 @@ def application() -> Flask:
 
 def perform_job(name: str, *args: Any) -> Any:
     """What RQ runs for every queued job."""
+    global _mail_ended
+    from app.services._core.jobs import DELIVER_EMAIL
     from app.wiring import perform
 
+    mail = name == DELIVER_EMAIL and not args
+    if mail:
+        _gather_mail()
     if not args:
         # Started: from now on a new submission may find work this run has passed, so it
         # queues another (``RqRunner.submit`` skips one while this marker stands).
@@ -42,8 +54,25 @@ def perform_job(name: str, *args: Any) -> Any:
         job = get_current_job()
         if job is not None:
             job.connection.delete(waiting_key(name))
-    with application().app_context():
-        return perform(name, *args)
+    try:
+        with application().app_context():
+            return perform(name, *args)
+    finally:
+        if mail:
+            _mail_ended = time.monotonic()
+
+
+def _gather_mail() -> None:
+    """Wait, before a mail run starts, until ``MAIL_GATHER`` seconds have passed since this
+    process's previous run ended: under load every batch of awards asks for a run, and a run
+    as soon as the last one ended took the mail of one batch (a few messages) for a whole
+    run's cost (the job's own Redis round trips, a transaction, a connection to the mail
+    server). While it waits its marker still stands, so the batches committed meanwhile queue
+    nothing, and the run then takes all their mail at once. A run long after the last one (a
+    sign-in link at a quiet moment) starts at once."""
+    wait = _mail_ended + MAIL_GATHER - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
 
 
 def resume_loop(app: Flask, stop: threading.Event) -> None:
@@ -53,7 +82,7 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
     Runs beside the RQ worker, or in each web process without Redis, until ``stop`` is set."""
     from app.extensions import db
     from app.services._core import jobs
-    from app.services.awarding import bulk
+    from app.services.awarding import bulk, tally_shards
     from app.services.delivery import expiry
     from app.services.learning import hosts
     from app.services.mail import emails
@@ -82,6 +111,9 @@ def resume_loop(app: Flask, stop: threading.Event) -> None:
                     # Pushes to another OB 3.0 host whose job was lost (a restart).
                     hosts.resume_stranded(service_env())
                     assessment_round(service_env())
+                    # The report tally's shards of days before yesterday, folded into one row
+                    # per key (the days still written stay spread: app/models/tallies.py).
+                    tally_shards.fold(utcnow().date() - timedelta(days=1))
                 if emails.pending_count():
                     emails.deliver_pending(service_env())
                 env = service_env()

@@ -1,9 +1,9 @@
 """Where an API award's CPU goes, in-process (on demand): ``POST /api/v1/issuers/<slug>/awards``
 through Flask's test client against PostgreSQL (and Redis, as production), one at a time and
 from ``--threads`` threads at once (so that awards are grouped), with SQL statements per award
-(SQLAlchemy events), CPU per award (this process and the database's backends, from ``/proc``)
-and, with ``--profile``, a cProfile of the threaded run on each thread's CPU clock, summed by
-package::
+(SQLAlchemy events), CPU per award (this process and the database's backends, from ``/proc``);
+with ``--statements``, the threaded run's SQL, most frequent first; with ``--profile``, a
+cProfile of the threaded run on each thread's CPU clock, summed by package::
 
     createdb -h 127.0.0.1 -U postgres cairn_bench_profile
     .venv/bin/python bench/api_award_profile.py \\
@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--awards", type=int, default=400, help="awards in the threaded run")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--profile", action="store_true", help="cProfile the threaded run")
+    parser.add_argument(
+        "--statements", action="store_true", help="list the threaded run's SQL, most frequent first"
+    )
     args = parser.parse_args(argv)
 
     from sqlalchemy import event, text
@@ -116,12 +119,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"the award answered {answer.status_code}: {answer.get_data()[:300]!r}"
             )
 
-    def run(threads: int, awards: int, profiles: list[cProfile.Profile] | None = None) -> None:
+    def run(threads: int, awards: int, profiles: list[cProfile.Profile] | None = None) -> list[str]:
+        """Award from ``threads`` threads; print the figures, return the statements run."""
         each = max(1, awards // threads)
-        statements: list[int] = []
+        statements: list[str] = []
 
-        def note(*_: Any) -> None:
-            statements.append(1)
+        def note(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)
 
         def work() -> None:
             client = app.test_client()
@@ -149,10 +153,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{threads:2d} thread(s), {done} awards ({label}{done / wall:.0f}/s): "
               f"{len(statements) / done:5.2f} statements, CPU this process {cpu / done * 1000:6.2f}"
               f" ms + PostgreSQL {postgres / done * 1000:5.2f} ms an award")  # fmt: skip
+        return statements
 
     run(1, 10)  # warm: the key cache, the templates, the statement caches
     run(1, max(10, args.awards // 4))
-    run(args.threads, args.awards)
+    listed = run(args.threads, args.awards)
+    if args.statements:
+        print("statements of the threaded run (count, the first 120 characters):")
+        for statement, count in collections.Counter(listed).most_common():
+            print(f"  {count:6d}  {' '.join(statement.split())[:120]}")
     if args.profile:
         profiles: list[cProfile.Profile] = []
         run(args.threads, args.awards, profiles)

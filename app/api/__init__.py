@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.api import lookups
 from app.api.core import CairnApi, bp
 
 api = CairnApi()
@@ -36,4 +37,5 @@ def init_app(app: Flask) -> None:
 
     api.init_app(app)
     api.register_blueprint(bp)
+    lookups.init_app(app)
     app.register_blueprint(docs.docs_bp)

@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app, request, url_for
 from marshmallow import ValidationError
 
+from app.api import lookups
 from app.api.core import ErrorSchema, actor, bp, current_issuer, idempotent, requires
 from app.api.credentials import credential_json
 from app.api.jobs import job_json
@@ -22,6 +23,10 @@ from app.wiring import service_env
 from schemas.awards import ApiAwardSchema, BulkAwardSchema
 from schemas.errors import flat_errors
 
+#: One instance for every request (a schema class given to ``arguments`` is instantiated per
+#: request by webargs, copying its fields and nested schemas each time); loading keeps no
+#: state in the instance, so threads share it.
+AWARD_SCHEMA = ApiAwardSchema()
 #: The columns a JSON bulk row becomes (those of a bulk CSV file).
 BULK_COLUMNS = ("email", "name", "narrative", "evidence_url", "evidence_narrative", "expiry")
 
@@ -29,19 +34,25 @@ BULK_COLUMNS = ("email", "name", "narrative", "evidence_url", "evidence_narrativ
 @bp.route("/issuers/<slug>/awards", methods=["POST"])
 @requires("awards:write")
 @idempotent
-@bp.arguments(ApiAwardSchema)
+@bp.arguments(AWARD_SCHEMA)
 @bp.response(201, CredentialOut)
 def award(loaded: dict[str, Any], slug: str) -> Any:
     """Award one credential: signed, stored and emailed to the recipient, exactly as from the
     award form. `valid_until` is a date (valid through that day, UTC) or a time; `null` for no
     expiry; absent for the achievement's default validity."""
     issuer = current_issuer()
-    achievement = achievements.get(issuer, loaded["achievement"])
+    achievement = lookups.achievement(issuer, loaded["achievement"])
+    # Read now: when this request's award leads its batch, the batch's commit expires the
+    # achievement, and reading its id for the answer afterwards would be one more query.
+    achievement_id = achievement.public_id
+    # A batch of awards may take its reads from the batches before it (``shared_reads``).
+    env = lookups.with_shared_reads(service_env())
     credential = issuing.award(
-        issuer, achievement, award_input(loaded["award"]), actor=actor(), env=service_env()
+        issuer, achievement, award_input(loaded["award"]), actor=actor(), env=env
     )
     location = url_for("api.read_credential", slug=slug, credential_id=credential.id)
-    return credential_json(credential), 201, {"Location": location}
+    answer = credential_json(credential, env, achievement_id=achievement_id)
+    return answer, 201, {"Location": location}
 
 
 def _rows_csv(rows: list[dict[str, Any]]) -> bytes:

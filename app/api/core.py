@@ -21,12 +21,13 @@ from sqlalchemy.exc import IntegrityError
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import BadRequest, HTTPException
 
+from app.api import lookups
 from app.extensions import csrf, db, limiter
 from app.models import ApiIdempotentAnswer, ApiToken, Issuer
 from app.services._core.errors import Conflict, Forbidden, Invalid, ServiceError
 from app.services.org import tokens
 from app.services.org.audit import Actor
-from app.wiring import service_env
+from app.wiring import service_env, utcnow
 from schemas.achievements import TextList
 from schemas.awards import ExpiryField
 
@@ -176,7 +177,7 @@ def _authenticate() -> None:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized()
-    found = tokens.check(secret.strip(), env=service_env())
+    found = lookups.check(secret.strip(), env=service_env())
     if found is None:
         raise Unauthorized()
     token = g.api_token = found.token
@@ -239,7 +240,7 @@ def _finish(response: Response) -> Response:
         # The IETF RateLimit header fields (draft), beside Flask-Limiter's X-RateLimit-*.
         response.headers["RateLimit-Limit"] = str(current.limit.amount)
         response.headers["RateLimit-Remaining"] = str(max(0, current.remaining))
-        reset = max(0, int(current.reset_at - service_env().now.timestamp()))
+        reset = max(0, int(current.reset_at - utcnow().timestamp()))
         response.headers["RateLimit-Reset"] = str(reset)
     if request.method == "GET" and response.status_code == 200 and response.is_json:
         response.headers["Cache-Control"] = "private, no-cache"

@@ -24,6 +24,7 @@ from app.api.schemas import (
 )
 from app.models import IssuedCredential
 from app.services._core.addresses import check_email
+from app.services._core.env import ServiceEnv
 from app.services._core.errors import Invalid
 from app.services.awarding import issuing, queries, revocation
 from app.services.awarding.issuing import award_input
@@ -37,15 +38,22 @@ from schemas.credential_status import StatusChangeSchema
 COUNT_UP_TO = 10_000
 
 
-def credential_json(credential: IssuedCredential) -> dict[str, Any]:
-    """A credential as the API lists it."""
-    env = service_env()
+def credential_json(
+    credential: IssuedCredential,
+    env: ServiceEnv | None = None,
+    *,
+    achievement_id: str | None = None,
+) -> dict[str, Any]:
+    """A credential as the API lists it, its status as at ``env.now``. ``env``: the request's
+    own, when it has one (each ``service_env()`` reads the settings again); ``achievement_id``:
+    the achievement's public id, when the caller knows it (see :func:`app.api.awards.award`)."""
+    env = env or service_env()
     version = credential.achievement_version
     return {
         "id": credential.id,
         "url": issuing.credential_url(credential.id, env),
         "status": credential.status_at(env.now),
-        "achievement": version.achievement.public_id,
+        "achievement": achievement_id or version.achievement.public_id,
         "achievement_version": version.version,
         "recipient": {"email": credential.recipient_email, "name": credential.recipient_name},
         "issued_at": credential.issued_at,
@@ -99,10 +107,11 @@ def list_credentials(slug: str, limit: int, offset: int, **filters: Any) -> Any:
         issued_before=filters.get("issued_before"),
         updated_since=filters.get("updated_since"),
     )
+    env = service_env()
     found = queries.search(
         issuer,
         wanted,
-        service_env().now,
+        env.now,
         page=1,
         page_size=limit,
         offset=offset,
@@ -114,7 +123,7 @@ def list_credentials(slug: str, limit: int, offset: int, **filters: Any) -> Any:
         # (rows follow it), or exactly (it is the last).
         seen = offset + len(found.credentials)
         total, capped = (max(total, seen), True) if found.older else (seen, False)
-    items = [credential_json(c) for c in found.credentials]
+    items = [credential_json(c, env) for c in found.credentials]
     return page(items, total, limit, offset, more=found.older, total_capped=capped)
 
 

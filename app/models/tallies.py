@@ -5,8 +5,11 @@ credentials' activity counted by issuer, achievement, day and kind.
 
 The triggers (on ``issued_credential`` and ``credential_activity``, for PostgreSQL and SQLite)
 keep them with every write, whoever makes it: a service, a bulk Core insert, an import, a
-deletion, a test changing a date. Migration 0033 installs the same triggers and fills the
-tables; :data:`TRIGGERS` installs them for schemas made with ``create_all`` (tests).
+deletion, a test changing a date. On PostgreSQL inserted credentials are added up once per
+statement (:data:`INSERTED_TRIGGER`), other changes once per row, and each transaction adds
+its changes to a shard of its own (:data:`SHARDS`). Migration 0033 installs the triggers and
+fills the tables, 0034 makes PostgreSQL's insert trigger a statement trigger, 0035 adds the
+shards; :data:`TRIGGERS` installs them for schemas made with ``create_all`` (tests).
 """
 
 # ruff: noqa: S608 - the trigger SQL is built from this module's own constants, no input
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import DDL, Boolean, Date, Float, Index, Integer, String, event
+from sqlalchemy import DDL, Boolean, Date, Float, Index, Integer, SmallInteger, String, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
@@ -23,13 +26,21 @@ from app.extensions import Base
 NEVER = date(9999, 12, 31)
 #: The activity kinds that make a credential "shared" (the dashboard counts them once each).
 SHARING_KINDS = ("linkedin", "download")
+#: On PostgreSQL a transaction adds its changes to the tally rows of shard ``txid % SHARDS``
+#: (signed deltas), and readers sum a key's shards. With a single row per key, every
+#: credential of an achievement issued on a day updated the same row, whose lock a bulk chunk
+#: then held from its credential insert to its commit: a second worker on the same job queued
+#: behind it. Two concurrent transactions now share a row one time in ``SHARDS``. SQLite has
+#: one writer at a time: its rows are all shard 0.
+SHARDS = 16
 
 
 class CredentialTally(Base):
     """How many credentials share one key: issuer, achievement and version, credit unit
     (``""``: none stated), the UTC day issued, the UTC day of ``valid_until`` (:data:`NEVER`
     for none), and whether revoked, suspended and claimed; with their credit (the stored
-    ``issued_credential.credit``) summed, and how many have no credit or a credit of 0."""
+    ``issued_credential.credit``) summed, and how many have no credit or a credit of 0; in
+    :data:`SHARDS` rows per key on PostgreSQL, which readers sum."""
 
     __tablename__ = "credential_tally"
     # An issuer's days (the dashboard's weeks, the hours report's range) and expiries (the
@@ -50,6 +61,12 @@ class CredentialTally(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     suspended: Mapped[bool] = mapped_column(Boolean, primary_key=True)
     claimed: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    #: One of :data:`SHARDS` rows of the key (always 0 on SQLite); a shard's figures can be
+    #: negative (a credential counted in one shard, revoked in another): only a key's sum
+    #: over its shards means anything.
+    shard: Mapped[int] = mapped_column(
+        SmallInteger, primary_key=True, autoincrement=False, server_default=text("0")
+    )
     count: Mapped[int] = mapped_column(Integer, default=0)
     credit_sum: Mapped[float] = mapped_column(Float, default=0.0)
     credit_null: Mapped[int] = mapped_column(Integer, default=0)
@@ -76,7 +93,8 @@ class ActivityTally(Base):
 # --- the triggers ----------------------------------------------------------------------------
 # Migration 0033 holds a copy of these statements (a migration must not change when this does).
 
-_KEY = (
+#: The columns of a tally row's key (with ``shard``, its primary key).
+TALLY_KEY = (
     "issuer_id",
     "achievement_id",
     "achievement_version_id",
@@ -90,7 +108,7 @@ _KEY = (
 
 
 def _key_values(row: str, dialect: str) -> list[str]:
-    """The tally key of ``row`` (``NEW`` or ``OLD``) as SQL expressions, in :data:`_KEY`'s order."""
+    """The tally key of ``row`` (``NEW`` or ``OLD``) as SQL, in :data:`TALLY_KEY`'s order."""
     if dialect == "postgresql":
         day, never = "{}::date", "DATE '9999-12-31'"
     else:
@@ -111,7 +129,7 @@ def _key_values(row: str, dialect: str) -> list[str]:
 def _matches(row: str, dialect: str, table: str = "credential_tally") -> str:
     return " AND ".join(
         f"{table}.{column} = {value}"
-        for column, value in zip(_KEY, _key_values(row, dialect), strict=True)
+        for column, value in zip(TALLY_KEY, _key_values(row, dialect), strict=True)
     )
 
 
@@ -143,29 +161,80 @@ def _first_share(row: str, excluding_itself: bool) -> str:
     )
 
 
+#: Inserted credentials are added up once per statement, not once per row: a bulk chunk or a
+#: batch of API awards is one multi-row INSERT, and a row trigger ran a PL/pgSQL upsert for each
+#: of its rows, every one on the same tally row, whose lock was then held until the chunk's
+#: commit by each of them in turn (two workers on one job queued there). Ordered by the key so
+#: that two statements lock the tally rows they share in the same order.
+INSERTED_TRIGGER = (
+    "CREATE TRIGGER issued_credential_tally_inserted AFTER INSERT ON issued_credential "
+    "REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT "
+    "EXECUTE FUNCTION cairn_credential_tally_inserted()"
+)
+
+
+#: PL/pgSQL: the shard this transaction adds to (:data:`SHARDS`).
+_SHARD = f"tally_shard smallint := txid_current() % {SHARDS};"
+#: The figures a tally row sums (beside its key and shard).
+TALLY_SUMS = ("count", "credit_sum", "credit_null", "credit_zero")
+#: The conflict target and update of an upsert adding to a shard's row (the triggers', and the
+#: fold of past days' shards in ``app/services/awarding/tally_shards.py``).
+ADDED_TO_SHARD = f"""ON CONFLICT ({", ".join(TALLY_KEY)}, shard) DO UPDATE SET
+        {", ".join(f"{s} = credential_tally.{s} + EXCLUDED.{s}" for s in TALLY_SUMS)}"""
+
+
+def _inserted_function() -> str:
+    """PL/pgSQL: add a statement's inserted credentials to the tally, one upsert per key."""
+    columns = ", ".join(TALLY_KEY)
+    key = ", ".join(_key_values("inserted", "postgresql"))
+    positions = ", ".join(str(n) for n in range(1, len(TALLY_KEY) + 1))
+    return f"""
+CREATE OR REPLACE FUNCTION cairn_credential_tally_inserted() RETURNS trigger AS $$
+DECLARE {_SHARD}
+BEGIN
+    INSERT INTO credential_tally ({columns}, shard, count, credit_sum, credit_null, credit_zero)
+    SELECT {key}, tally_shard, COUNT(*), COALESCE(SUM(inserted.credit), 0),
+           SUM(CASE WHEN inserted.credit IS NULL THEN 1 ELSE 0 END),
+           SUM(CASE WHEN inserted.credit = 0 THEN 1 ELSE 0 END)
+    FROM inserted GROUP BY {positions} ORDER BY {positions}
+    {ADDED_TO_SHARD};
+    RETURN NULL;
+END; $$ LANGUAGE plpgsql"""
+
+
+def _delta(row: str, sign: str) -> str:
+    """``row``'s count, credit, no-credit and zero-credit, added (``""``) or taken away
+    (``"-"``), as the VALUES of a shard's upsert."""
+    return (
+        f"{sign}1, {sign}COALESCE({row}.credit, 0), "
+        f"{sign}CASE WHEN {row}.credit IS NULL THEN 1 ELSE 0 END, "
+        f"{sign}CASE WHEN {row}.credit = 0 THEN 1 ELSE 0 END"
+    )
+
+
 def _postgresql() -> list[str]:
-    columns = ", ".join(_KEY)
+    columns = ", ".join(TALLY_KEY)
     new_key = ", ".join(_key_values("NEW", "postgresql"))
+    old_key = ", ".join(_key_values("OLD", "postgresql"))
+    # Taking away is an upsert too: the credential may have been counted in another shard.
     tally_function = f"""
 CREATE OR REPLACE FUNCTION cairn_credential_tally() RETURNS trigger AS $$
+DECLARE {_SHARD}
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        UPDATE credential_tally SET {_change("OLD", "-")} WHERE {_matches("OLD", "postgresql")};
+        INSERT INTO credential_tally ({columns}, shard, count, credit_sum, credit_null,
+                                      credit_zero)
+        VALUES ({old_key}, tally_shard, {_delta("OLD", "-")})
+        {ADDED_TO_SHARD};
     END IF;
     IF TG_OP <> 'DELETE' THEN
-        INSERT INTO credential_tally ({columns}, count, credit_sum, credit_null, credit_zero)
-        VALUES ({new_key}, 1, COALESCE(NEW.credit, 0),
-                CASE WHEN NEW.credit IS NULL THEN 1 ELSE 0 END,
-                CASE WHEN NEW.credit = 0 THEN 1 ELSE 0 END)
-        ON CONFLICT ({columns}) DO UPDATE SET
-            count = credential_tally.count + 1,
-            credit_sum = credential_tally.credit_sum + EXCLUDED.credit_sum,
-            credit_null = credential_tally.credit_null + EXCLUDED.credit_null,
-            credit_zero = credential_tally.credit_zero + EXCLUDED.credit_zero;
+        INSERT INTO credential_tally ({columns}, shard, count, credit_sum, credit_null,
+                                      credit_zero)
+        VALUES ({new_key}, tally_shard, {_delta("NEW", "")})
+        {ADDED_TO_SHARD};
     END IF;
     RETURN NULL;
 END; $$ LANGUAGE plpgsql"""
-    old_key = ", ".join(_key_values("OLD", "postgresql"))
     activity_function = f"""
 CREATE OR REPLACE FUNCTION cairn_activity_tally() RETURNS trigger AS $$
 BEGIN
@@ -190,7 +259,9 @@ BEGIN
 END; $$ LANGUAGE plpgsql"""
     return [
         tally_function,
-        "CREATE TRIGGER issued_credential_tally AFTER INSERT OR DELETE ON issued_credential "
+        _inserted_function(),
+        INSERTED_TRIGGER,
+        "CREATE TRIGGER issued_credential_tally AFTER DELETE ON issued_credential "
         "FOR EACH ROW EXECUTE FUNCTION cairn_credential_tally()",
         f"CREATE TRIGGER issued_credential_tally_update AFTER UPDATE OF {_WATCHED} "
         f"ON issued_credential FOR EACH ROW WHEN (({old_key}, OLD.credit) IS DISTINCT FROM "
@@ -202,7 +273,9 @@ END; $$ LANGUAGE plpgsql"""
 
 
 def _sqlite() -> list[str]:
-    columns = ", ".join(_KEY)
+    # One writer at a time: every row is shard 0 (the column's default), so a key is matched
+    # without it.
+    columns = ", ".join(TALLY_KEY)
 
     def add(row: str) -> str:
         key = ", ".join(_key_values(row, "sqlite"))

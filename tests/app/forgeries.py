@@ -1,5 +1,5 @@
-"""Forged credentials for the "never call a forgery valid" tests: a credential that names a real
-issuer's URL but is signed with an attacker's key given in that URL's fragment."""
+"""Forgeries for the "never accept a forgery" tests: a credential that names a real issuer's URL
+but is signed with an attacker's key given in that URL's fragment, and tampered secrets."""
 
 from __future__ import annotations
 
@@ -45,3 +45,9 @@ def forged_credential(
         created=now,
         loader=loader,
     )
+
+
+def tampered(secret: str) -> str:
+    """``secret`` with its last character changed (a fixed replacement could equal the original:
+    a random token ends in "x" one time in 64)."""
+    return secret[:-1] + ("B" if secret.endswith("A") else "A")

@@ -316,6 +316,69 @@ def test_log_format_is_json_in_production_and_configurable() -> None:
     assert "job x done" in text and "job=deliver_email" in text
 
 
+def test_a_json_line_is_the_text_json_dumps_gives() -> None:
+    """The formatter reuses one encoder: each line must be exactly what ``json.dumps`` with the
+    same options made, non-ASCII text, numbers, a value only ``str`` can write and an
+    exception included."""
+    from datetime import UTC, datetime
+
+    class Opaque:
+        def __str__(self) -> str:
+            return "opaque-42"
+
+    try:
+        raise ValueError("é")
+    except ValueError:
+        import sys
+
+        failure = sys.exc_info()
+    record = logging.LogRecord(
+        "cairn.request", logging.ERROR, __file__, 1, "GET %s %s", ("/é", 500), failure
+    )
+    for name, value in {
+        "event": "request",
+        "method": "GET",
+        "route": "/é",
+        "status": 500,
+        "duration_ms": 1.25,
+        "issuer": Opaque(),
+        "request_id": "r-é",
+    }.items():
+        setattr(record, name, value)  # fmt: skip
+    formatter = logs.JsonFormatter()
+    expected = {
+        "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+        "level": "error",
+        "logger": "cairn.request",
+        "message": "GET /é 500",
+        "request_id": "r-é",
+        "event": "request",
+        "method": "GET",
+        "route": "/é",
+        "status": 500,
+        "duration_ms": 1.25,
+        "issuer": record.issuer,
+        "exception": formatter.formatException(failure),
+    }
+    assert formatter.format(record) == json.dumps(expected, ensure_ascii=False, default=str)
+    assert '"issuer": "opaque-42"' in formatter.format(record)
+
+
+def test_a_new_request_id_is_a_random_uuids_hex() -> None:
+    import uuid
+
+    made = {logs.new_request_id() for _ in range(2000)}
+    assert len(made) == 2000
+    for found in made:
+        parsed = uuid.UUID(hex=found)
+        assert parsed.hex == found and len(found) == 32
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+    # Every other bit is random: each hex digit but the two fixed ones takes many values.
+    for position in range(32):
+        seen = {found[position] for found in made}
+        assert len(seen) == (1 if position == 12 else 4 if position == 16 else 16)
+
+
 def test_a_bad_log_format_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="CAIRN_LOG_FORMAT"):
         create_app(settings(tmp_path, LOG_FORMAT="xml"))

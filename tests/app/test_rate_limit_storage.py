@@ -268,3 +268,89 @@ def _one_call_per_request(
         assert not storage.using_database
     finally:
         built.close()  # its teardown: the database connections closed
+
+
+def test_an_api_request_reads_the_lookup_version_with_its_hit(tmp_path: Any) -> None:
+    """With Redis, an API request's hit also reads the version of the API's cached lookups
+    (``app/api/lookups.py``) in the same script, and the lookups use it rather than asking
+    Redis again: one round trip for both. It is read by each request, so a token revoked
+    between two requests is refused by the second; a request counted elsewhere (rate limits
+    off) asks Redis itself."""
+    from tests.app.conftest import BASE_URL, PASSWORD, rate_limited_app
+    from tests.app.guarantee_instance import RedisUnavailable, redis_database
+
+    try:
+        with redis_database() as url:
+            _version_read_along(tmp_path, url, BASE_URL, PASSWORD, rate_limited_app)
+    except RedisUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+def _version_read_along(
+    tmp_path: Any, url: str, base_url: str, password: str, rate_limited_app: Any
+) -> None:
+    from flask import current_app
+    from sqlalchemy import event
+
+    from app.api import lookups
+    from app.services.org import issuers, staff, tokens
+    from app.services.org.audit import Actor
+    from app.services.org.issuers import IssuerProfileInput
+    from app.wiring import service_env
+
+    built = rate_limited_app(tmp_path, API_RATE_LIMIT="100/minute", REDIS_URL=url)
+    application = next(built)
+    try:
+        env = service_env()
+        owner = staff.create_account(email="o@a.example.org", name="O", password=password,
+                                     actor=Actor(label="test"), env=env)  # fmt: skip
+        issuer = issuers.create_issuer(IssuerProfileInput(name="Issuer A"), slug="issuer-a",
+                                       owner=owner, actor=Actor(label="test"), env=env)  # fmt: skip
+        secret = tokens.create(issuer, creator=owner, name="lms", scopes=["achievements:read"],
+                               expires_at=None, actor=Actor(owner), env=env).secret  # fmt: skip
+        cache = current_app.extensions["cairn_lookups"]
+        asked: list[int] = []
+        pipeline = cache.redis.pipeline
+
+        def counted_pipeline(*args: Any, **kwargs: Any) -> Any:
+            asked.append(1)
+            return pipeline(*args, **kwargs)
+
+        cache.redis.pipeline = counted_pipeline
+        token_reads: list[str] = []
+
+        def note(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if "api_token" in statement:
+                token_reads.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", note)
+        client = application.test_client()
+        headers = {"Authorization": f"Bearer {secret}"}
+
+        def get() -> Any:
+            return client.get(
+                "/api/v1/issuers/issuer-a/achievements", base_url=base_url, headers=headers
+            )
+
+        first, second = get(), get()
+        assert (first.status_code, second.status_code) == (200, 200)
+        assert [a.headers["RateLimit-Remaining"] for a in (first, second)] == ["99", "98"]
+        assert asked == []  # the version came with each hit
+        assert len(token_reads) >= 1  # the first read it and remembered it
+        reads = len(token_reads)
+        assert get().status_code == 200
+        assert len(token_reads) == reads  # the third used the entry: the version had not moved
+        tokens.revoke(tokens.list_for(issuer)[0], actor=Actor(owner), env=service_env())
+        asked.clear()  # the revocation's bump
+        assert get().status_code == 401  # the version its hit read was the bumped one
+        assert asked == []
+
+        # Lookups on another Redis than the one counting (an operator's own rate-limit
+        # storage) never take the counted request's read: they ask their own Redis.
+        cache.url = url + "?another"
+        assert get().status_code == 401
+        assert asked == [1]
+        assert lookups.VERSION_KEY == rate_limits.READ_ALONG
+        event.remove(db.engine, "before_cursor_execute", note)
+    finally:
+        built.close()

@@ -42,6 +42,7 @@ def new_form(site: Site) -> str:
 
 
 def fits(page: Page) -> None:
+    page.wait_for_load_state("load")  # its stylesheet applied (a click may not wait for it)
     width, viewport = page.evaluate(
         "() => [document.documentElement.scrollWidth, window.innerWidth]"
     )

@@ -29,6 +29,7 @@ def sign_in(page: Page, site: Site) -> None:
 
 
 def fits(page: Page) -> None:
+    page.wait_for_load_state("load")  # its stylesheet applied (a click may not wait for it)
     scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert scroll <= inner, f"{page.url} is {scroll}px wide in a {inner}px window"
 

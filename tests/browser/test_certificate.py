@@ -47,6 +47,7 @@ def choose_design(page: Page, site: Site, template: str, colour: str, paper: str
 
 
 def no_sideways_scroll(page: Page) -> None:
+    page.wait_for_load_state("load")  # its stylesheet applied (a click may not wait for it)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], (page.url, width)  # type: ignore[index]
 

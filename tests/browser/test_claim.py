@@ -25,6 +25,7 @@ NEWCOMER = "robin.ortiz@school.example.org"
 
 def sideways(page: Page) -> bool:
     """Whether the page scrolls sideways (wider than its viewport)."""
+    page.wait_for_load_state("load")  # its stylesheet applied (a click may not wait for it)
     width: int = page.evaluate("() => document.documentElement.scrollWidth")
     return page.viewport_size is not None and width > page.viewport_size["width"]
 

@@ -71,6 +71,7 @@ def module_id(site: Site, browser: Browser) -> Iterator[str]:
 
 def fits(page: Page) -> None:
     """Nothing on the page is wider than the window."""
+    page.wait_for_load_state("load")  # its stylesheet applied (a click may not wait for it)
     scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
     assert scroll <= inner, f"{page.url} is {scroll} px wide in a {inner} px window"
 

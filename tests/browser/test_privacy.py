@@ -24,6 +24,7 @@ NOTE = "Parent complaint: ticket 4411, the workshop roster was wrong"
 
 def no_sideways_scroll(page: Page) -> None:
     """Nothing on the page is wider than the window."""
+    page.wait_for_load_state("load")  # its stylesheet applied (a click may not wait for it)
     wide = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
     assert wide <= 0, f"{page.url} scrolls sideways by {wide}px"
 

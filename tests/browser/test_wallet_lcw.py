@@ -128,6 +128,7 @@ def show_qr(page: Page) -> tuple[str, str]:
 
 def fits(page: Page, width: int) -> None:
     """Nothing wider than the screen: no sideways scrolling, the QR code and buttons inside."""
+    page.wait_for_load_state("load")  # its stylesheet applied (a click may not wait for it)
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     for locator in (page.locator(".wallet-qr img"), page.locator(".wallet-steps .button").first):
         box = locator.bounding_box()

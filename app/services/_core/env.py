@@ -4,9 +4,11 @@ origin, clock, mail transport, job runner and the settings services read (all ch
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from app.infrastructure.jobs import JobRunner
@@ -14,6 +16,22 @@ from app.infrastructure.mail import MailSettings, MailTransport
 from app.services._core.formatting import DEFAULT_LOCALE
 from credentials import DocumentLoader
 from keys import KeyStore
+
+
+@dataclass
+class ReadStore:
+    """One application's remembered reads (``shared_reads``): (version, value, until) by what."""
+
+    entries: dict[Hashable, tuple[bytes, Any, float]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class SharedReads:
+    """A store and the version current when the request began (``shared_reads``)."""
+
+    store: ReadStore
+    version: bytes
 
 
 @dataclass(frozen=True)
@@ -68,6 +86,9 @@ class ServiceEnv:
     #: Where background jobs run.
     jobs: JobRunner
     settings: ServiceSettings
+    #: Reads a batch of awards may take from earlier transactions (``shared_reads``; given by
+    #: the API, which knows the version they must have been stored under). None: read them.
+    shared_reads: SharedReads | None = None
 
     @property
     def mail_settings(self) -> MailSettings:

@@ -1,15 +1,224 @@
-"""Rows a transaction has added as new ORM objects, written with one Core ``INSERT`` per table
-instead of the ORM's unit of work: a bulk chunk's emails, links and audit events (hundreds of
-each) cost the unit of work far more per object than the insert itself."""
+"""Rows written with one Core ``INSERT`` per table instead of the ORM's unit of work: a bulk
+chunk's emails, links and audit events (hundreds of each) cost the unit of work, and even the
+ORM objects' constructors, far more per row than the insert itself."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import insert, inspect
-from sqlalchemy.orm import RelationshipDirection
+from sqlalchemy import JSON, ColumnDefault, Table, TextClause, bindparam, insert, inspect, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapper, RelationshipDirection, make_transient_to_detached
 
 from app.extensions import db
+
+#: Where :func:`add` keeps rows while :func:`collected` is open (in the session's ``info``).
+_COLLECTED = "plain_rows.collected"
+
+
+@contextmanager
+def collected() -> Iterator[None]:
+    """While open, rows given to :func:`add` are kept as plain dicts, not made ORM objects; they
+    are inserted (one ``INSERT`` per table, in the order they were added) when it closes, or
+    earlier by :func:`write`. Nothing may read them back before that. An exception inside
+    drops them (the transaction is rolled back anyway)."""
+    session = db.session
+    if _COLLECTED in session.info:  # already collecting: the outer one writes
+        yield
+        return
+    session.info[_COLLECTED] = {}
+    try:
+        yield
+        write()
+    finally:
+        session.info.pop(_COLLECTED, None)
+
+
+def collecting() -> bool:
+    """Whether :func:`collected` is open (rows given to :func:`add` are kept as dicts)."""
+    return _COLLECTED in db.session.info
+
+
+def add(cls: type, row: dict[str, Any]) -> None:
+    """Add a new row of ``cls`` (its column attributes' values; columns left out get their
+    defaults): kept for one ``INSERT`` while :func:`collected` is open, otherwise added to the
+    session as ``cls(**row)``, the ORM object it always was."""
+    rows: dict[type, list[dict[str, Any]]] | None = db.session.info.get(_COLLECTED)
+    if rows is None:
+        db.session.add(cls(**row))
+    else:
+        rows.setdefault(cls, []).append(row)
+
+
+def attached(cls: type, rows: list[dict[str, Any]]) -> list[Any]:
+    """Insert ``rows`` of ``cls`` (every column given) and return them as persistent objects
+    of the session, as if loaded: what ``add_all`` and a flush give, without the unit of
+    work. Reading them back needs no query; they expire at the commit like any other."""
+    insert_rows(cls, rows)
+    mapper: Mapper[Any] = inspect(cls)
+    manager = mapper.class_manager
+    objects = []
+    for row in rows:
+        # Filled in as a query's loader fills a row's object (its dict, no attribute events):
+        # the instrumented constructor's events cost more than the INSERT.
+        obj = manager.new_instance()
+        obj.__dict__.update(row)
+        make_transient_to_detached(obj)
+        objects.append(obj)
+    db.session.add_all(objects)
+    return objects
+
+
+def write() -> None:
+    """Insert the rows :func:`add` has kept so far (a statement per table and set of keys)."""
+    session = db.session
+    rows: dict[type, list[dict[str, Any]]] | None = session.info.get(_COLLECTED)
+    if not rows:
+        return
+    for cls, kept in list(rows.items()):
+        insert_rows(cls, kept)
+    rows.clear()
+
+
+def insert_rows(cls: type, rows: list[dict[str, Any]]) -> None:
+    """Insert ``rows`` of ``cls`` (keyed by its column attributes) with a Core ``INSERT`` of
+    its table, on the session's connection: what the ORM's bulk insert writes, without its
+    per-row work. Rows of different keys are inserted in their order, a statement per run of
+    rows with the same keys (as the ORM groups them)."""
+    if not rows:
+        return
+    names = _column_names(cls)
+    mapper: Mapper[Any] = inspect(cls)
+    table: Table = cast(Table, mapper.local_table)
+    statement = insert(table)
+    db.session.flush()  # what the ORM's insert would autoflush first (the rows they refer to)
+    connection = db.session.connection()
+    batch: list[dict[str, Any]] = []
+    keys: Any = None
+    postgresql = connection.dialect.name == "postgresql"
+
+    def run() -> None:
+        document = _as_json(table, batch, connection.dialect) if postgresql else None
+        if document is None:
+            connection.execute(statement, batch)
+        else:
+            insert_json = _json_insert(table, tuple(batch[0]), connection.dialect)
+            connection.execute(insert_json, {"rows": document})
+
+    for row in rows:
+        if row.keys() != keys and batch:
+            run()
+            batch = []
+        keys = row.keys()
+        batch.append(row if names is None else {names[k]: v for k, v in row.items()})
+    run()
+
+
+# PostgreSQL: several rows in one statement whose text does not depend on how many there are,
+# ``INSERT INTO t (...) SELECT ... FROM json_to_recordset(:rows)``, the rows one JSON parameter.
+# psycopg's executemany sent each row as a statement of its own (parsed, planned and run, and
+# the credential tally's statement trigger fired, once per row), and a multi-row VALUES
+# statement is parsed by psycopg anew each time (its text, a few thousand parameters, too long
+# for its cache). Rows with a value JSON cannot carry exactly take the executemany path.
+
+_json_inserts: dict[tuple[Table, tuple[str, ...]], TextClause] = {}
+
+
+def _json_insert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> TextClause:
+    """The statement inserting rows with ``columns`` from one JSON array of objects; columns
+    not given get their scalar defaults (:func:`_as_json` checked there are no others)."""
+    key = (table, columns)
+    statement = _json_inserts.get(key)
+    if statement is None:
+        quote = dialect.identifier_preparer.quote
+        given = set(columns)
+        defaults = [c for c in table.columns if c.name not in given and c.default is not None]
+        targets = [quote(c) for c in columns] + [quote(c.name) for c in defaults]
+        values = [f"given.{quote(c)}" for c in columns] + [
+            f":default_{n}" for n in range(len(defaults))
+        ]
+        record = ", ".join(
+            f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in columns
+        )
+        # Names and types from the table's own definition; the values are all parameters.
+        into = f"INSERT INTO {quote(table.name)} ({', '.join(targets)})"
+        source = f"json_to_recordset(CAST(:rows AS json)) AS given({record})"
+        sql = f"{into} SELECT {', '.join(values)} FROM {source}"  # noqa: S608
+        statement = text(sql).bindparams(
+            *[
+                bindparam(f"default_{n}", cast(ColumnDefault, c.default).arg, type_=c.type)
+                for n, c in enumerate(defaults)
+            ]
+        )
+        _json_inserts[key] = statement
+    return statement
+
+
+def _as_json(table: Table, rows: list[dict[str, Any]], dialect: Dialect) -> str | None:
+    """``rows`` (of the same keys) as the JSON text :func:`_json_insert` reads, each value as the
+    driver would have sent it (the column type's own conversion first); None when one row is
+    not worth it (a lone row) or a value would not arrive exactly: anything but text, numbers,
+    booleans, NULL, naive date-times (as ISO 8601 text) and JSON columns' objects and arrays,
+    a column left out that has a default computed in Python."""
+    if len(rows) < 2:
+        return None
+    columns = table.columns
+    given = rows[0].keys()
+    if any(c.name not in given and c.default is not None and not c.default.is_scalar
+           for c in columns):  # fmt: skip
+        return None
+    convert: dict[str, Any] = {}
+    documents: set[str] = set()
+    for name in given:
+        column_type = columns[name].type
+        if isinstance(column_type, JSON):
+            documents.add(name)
+        else:
+            convert[name] = column_type._cached_bind_processor(dialect)
+    out = []
+    for row in rows:
+        values: dict[str, Any] = {}
+        for name, value in row.items():
+            if name in documents:
+                # SQLAlchemy writes None as JSON ``null``, json_to_recordset as SQL NULL.
+                if not isinstance(value, dict | list):
+                    return None
+            else:
+                process = convert[name]
+                if process is not None:
+                    value = process(value)
+                if isinstance(value, datetime):
+                    if value.tzinfo is not None:  # PostgreSQL would drop the offset
+                        return None
+                    value = value.isoformat()
+                elif isinstance(value, date):
+                    value = value.isoformat()
+                elif isinstance(value, float):
+                    if not math.isfinite(value):
+                        return None
+                elif value is not None and not isinstance(value, str | int):
+                    return None
+            values[name] = value
+        out.append(values)
+    return json.dumps(out)
+
+
+_names: dict[type, dict[str, str] | None] = {}
+
+
+def _column_names(cls: type) -> dict[str, str] | None:
+    """``cls``'s column names by attribute, or None when every attribute is named as its
+    column (the rows can go to the table as they are)."""
+    if cls not in _names:
+        mapper: Mapper[Any] = inspect(cls)
+        pairs = {prop.key: prop.columns[0].name for prop in mapper.column_attrs}
+        _names[cls] = None if all(k == v for k, v in pairs.items()) else pairs
+    return _names[cls]
 
 
 def insert_new(classes: tuple[type, ...]) -> None:

@@ -28,10 +28,12 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.database import prepared
 from app.extensions import db
 from app.models import Achievement, AchievementVersion, IssuedCredential, Issuer
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import ServiceError
+from app.services._core.shared_reads import columns
 from app.services.org.audit import Actor
 
 
@@ -142,11 +144,6 @@ def award_in_batch(
     return credential
 
 
-def _columns(row: object) -> dict[str, Any]:
-    """Every column attribute of a loaded (or flushed) row."""
-    return {attr.key: getattr(row, attr.key) for attr in inspect(type(row)).column_attrs}
-
-
 def _attach(model: type[Any], values: dict[str, Any]) -> Any:
     """The row of ``model`` with ``values`` (every column, as just committed) in this thread's
     session, as if loaded: the one already there (the leader's own, expired by its commit)
@@ -155,7 +152,10 @@ def _attach(model: type[Any], values: dict[str, Any]) -> Any:
     key = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
     present = db.session.identity_map.get(key)
     if present is None:
-        row = model(**values)
+        # As a query's loader makes it (its dict filled, no attribute events: the constructor's
+        # events cost more than the rest of the member's answer).
+        row = mapper.class_manager.new_instance()
+        row.__dict__.update(values)
         make_transient_to_detached(row)
         db.session.add(row)
         return row
@@ -184,14 +184,23 @@ def _lead(
             member.refused = outcome.refused
             member.credential_id = outcome.credential.id if outcome.credential else None
             if outcome.credential is not None:
-                member.stored = _columns(outcome.credential)
-                version = version or _columns(outcome.credential.achievement_version)
+                member.stored = columns(outcome.credential)
+                version = version or columns(outcome.credential.achievement_version)
                 member.version = version
 
+    session = db.session()
+    # The batch's commit keeps what the leader's session loaded, as each member's does (see
+    # award_in_batch): the batch changed none of it, and its new credentials are in the session
+    # as stored. Expired, the leader's answer read its achievement again (a transaction and a
+    # query per batch).
+    expire, session.expire_on_commit = session.expire_on_commit, False
     try:
+        # Its statements are the same few every batch: prepared once per connection.
+        prepared(db.session.connection())
         # The batch's time is now, not when the leader's own request arrived.
         issue([member.data for member in batch], replace(env, now=env.clock()), stored)
     except Exception:
+        session.expire_on_commit = expire
         db.session.rollback()
         if not _committed(batch):
             # Rolled back as a whole: every member issues alone.
@@ -200,6 +209,7 @@ def _lead(
         else:  # failed after its commit (a pathway handler): the credentials stand
             log.exception("after a batch of %d awards", len(batch))
     else:
+        session.expire_on_commit = expire
         try:
             after_batch()
         except Exception:  # the awards are committed; what follows them must not undo that

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 import credentials
 from app.extensions import db
@@ -32,7 +32,7 @@ from app.models import (
     ManageLink,
     WebhookDelivery,
 )
-from app.services._core import events, plain_rows
+from app.services._core import events, plain_rows, shared_reads
 from app.services._core.addresses import check_email
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Invalid, NotFound, ServiceError
@@ -167,30 +167,46 @@ class Issuance:
 
         :raises ServiceError: for invalid award data (including anything the builder refuses).
         """
+        arguments, valid_until = self.build_arguments(award, credential_id, index)
+        try:
+            unsigned = build_credential(
+                issuer=self.profile, achievement=self.ob_achievement, **arguments
+            )
+        except (ValueError, CredentialError) as exc:
+            raise _unbuildable(exc) from None
+        return unsigned, valid_until
+
+    def build_arguments(
+        self, award: AwardInput, credential_id: str, index: int
+    ) -> tuple[dict[str, Any], datetime | None]:
+        """What :func:`build_credential` is given for one award besides the issuer and the
+        achievement (:attr:`blueprint`), and the credential's expiry: :meth:`build` builds
+        with them here, a bulk chunk's signing processes where they sign.
+
+        :raises ServiceError: for invalid award data.
+        """
         email = check_email(award.email)
         valid_until = self.valid_until(award)
         try:
-            unsigned = build_credential(
-                credential_id=credential_url(credential_id, self.env),
-                issuer=self.profile,
-                achievement=self.ob_achievement,
-                recipient=credentials.Recipient(
+            arguments = {
+                "credential_id": credential_url(credential_id, self.env),
+                "recipient": credentials.Recipient(
                     email=email,
                     salt=secrets.token_hex(16),  # a fresh salt per award
                     name=(award.name or None) if award.show_name else None,
                 ),
-                valid_from=self.env.now,
-                valid_until=valid_until,
-                awarded_date=award.awarded_date or self.env.now,
-                narrative=award.narrative or None,
-                evidence=[
+                "valid_from": self.env.now,
+                "valid_until": valid_until,
+                "awarded_date": award.awarded_date or self.env.now,
+                "narrative": award.narrative or None,
+                "evidence": [
                     credentials.Evidence(
                         id=e.url or None, name=e.name or None, narrative=e.narrative or None
                     )
                     for e in award.evidence
                 ],
-                credential_status=status_lists.entry(self.issuer, index, self.env),
-                results=[
+                "credential_status": status_lists.entry(self.issuer, index, self.env),
+                "results": [
                     credentials.Result(
                         value=r.value,
                         status=r.status,
@@ -200,13 +216,16 @@ class Issuance:
                     for r in award.results
                 ]
                 + self.credit_results(award),
-                credits_earned=award.credits_earned,
-            )
+                "credits_earned": award.credits_earned,
+            }
         except (ValueError, CredentialError) as exc:
-            raise Invalid(
-                f"The credential could not be built: {getattr(exc, 'message', exc)}"
-            ) from None
-        return unsigned, valid_until
+            raise _unbuildable(exc) from None
+        return arguments, valid_until
+
+    @property
+    def blueprint(self) -> signing.Blueprint:
+        """What every credential of this issuance shares (:meth:`build_arguments`)."""
+        return self.profile, self.ob_achievement
 
     def credit_results(self, award: AwardInput) -> list[credentials.Result]:
         """The credits earned as a ``Result`` of the achievement's credit ``ResultDescription``
@@ -244,6 +263,10 @@ class Issuance:
                 f"The credential could not be signed: {getattr(exc, 'message', exc)}"
             ) from None
         return text, valid_until
+
+
+def _unbuildable(exc: Exception) -> Invalid:
+    return Invalid(f"The credential could not be built: {getattr(exc, 'message', exc)}")
 
 
 def store(
@@ -288,27 +311,69 @@ def _credential(
     bulk_job_id: str | None,
 ) -> IssuedCredential:
     """The signed credential's row (not yet in the session)."""
+    row = _credential_row(
+        issuance,
+        award,
+        credential_id=credential_id,
+        index=index,
+        document=document,
+        valid_until=valid_until,
+        actor=actor,
+        bulk_job_id=bulk_job_id,
+    )
+    return IssuedCredential(**{k: v for k, v in row.items() if k not in _NEW_CREDENTIAL})
+
+
+#: What a new credential's other columns hold (what the ORM's flush writes when they are not
+#: set: the model's defaults, NULL for the rest).
+_NEW_CREDENTIAL = {
+    "revoked_at": None,
+    "revocation_reason": None,
+    "revocation_public_reason": None,
+    "suspended_at": None,
+    "suspension_reason": None,
+    "suspension_public_reason": None,
+    "replaced_by_id": None,
+    "is_private": False,
+    "show_on_profile": False,
+    "expiry_notice_sent_at": None,
+}
+
+
+def _credential_row(
+    issuance: Issuance,
+    award: AwardInput,
+    *,
+    credential_id: str,
+    index: int,
+    document: str,
+    valid_until: datetime | None,
+    actor: Actor,
+    bulk_job_id: str | None,
+) -> dict[str, Any]:
+    """Every column of a new credential's row, as a plain dict (the batch path inserts it with
+    Core; :func:`_credential` makes the ORM object of the values it sets)."""
     env = issuance.env
     credit, unit = credit_of_document(document)
-    return IssuedCredential(
-        id=credential_id,
-        issuer_id=issuance.issuer.id,
-        achievement_id=issuance.achievement.id,
-        achievement_version_id=issuance.version.id,
-        recipient_email=check_email(award.email),
-        recipient_name=award.name or None,
-        document=document,
-        proof_format=issuance.proof_format,
-        issued_at=env.now,
-        valid_from=env.now,
-        valid_until=valid_until,
-        status_index=index,
-        awarded_by_id=actor.staff_id,
-        bulk_job_id=bulk_job_id,
-        claimed_at=env.now if award.claimed else None,
-        credit=credit,
-        credit_unit=unit,
-    )
+    return {
+        "id": credential_id,
+        "issuer_id": issuance.issuer.id,
+        "achievement_id": issuance.achievement.id,
+        "achievement_version_id": issuance.version.id,
+        "recipient_email": check_email(award.email),
+        "recipient_name": award.name or None,
+        "document": document,
+        "proof_format": issuance.proof_format,
+        "issued_at": env.now,
+        "valid_from": env.now,
+        "valid_until": valid_until,
+        "status_index": index,
+        "awarded_by_id": actor.staff_id,
+        "bulk_job_id": bulk_job_id,
+        "claimed_at": env.now if award.claimed else None,
+        "credit": credit,
+        "credit_unit": unit,
+    } | _NEW_CREDENTIAL
 
 
 def _announce(issuance: Issuance, credential: IssuedCredential, notify: bool) -> None:
@@ -323,11 +388,11 @@ def _audit_issue(issuance: Issuance, credential: IssuedCredential, actor: Actor)
     """The credential's ``credential.issue`` event. Appending to the issuer's audit chain locks
     its head until the commit, and every award of the issuer waits for that lock: so it is the
     last thing an award does before committing."""
-    audit.record_all([_issue_event(issuance, credential, actor)])
+    audit.record_rows([_issue_event(issuance, credential, actor)])
 
 
-def _issue_event(issuance: Issuance, credential: IssuedCredential, actor: Actor) -> AuditEvent:
-    return audit.new_event(
+def _issue_event(issuance: Issuance, credential: IssuedCredential, actor: Actor) -> audit.EventRow:
+    return audit.new_row(
         "credential.issue",
         actor=actor,
         now=issuance.env.now,
@@ -359,7 +424,8 @@ class _Award:
     data: AwardInput
     credential_id: str = ""
     index: int = -1
-    unsigned: dict[str, Any] | None = None
+    #: what building its credential takes besides the :attr:`Issuance.blueprint`
+    arguments: dict[str, Any] | None = None
     valid_until: datetime | None = None
     document: str | None = None
     outcome: Outcome | None = None
@@ -464,19 +530,27 @@ def start_many(
         item.outcome = _refusal(check, item.data, env.now)
     checked = [item for item in pending if item.outcome is None]
     indexes = status_lists.allocate(issuer, len(checked), env, used_indices) if checked else []
-    issuance = Issuance(issuer, achievement, achievements.current_version(achievement), env)
+    version = shared_reads.remembered_row(
+        ("achievement_version", achievement.id, achievement.current_version),
+        AchievementVersion,
+        env,
+        lambda: achievements.current_version(achievement),
+    )
+    issuance = Issuance(issuer, achievement, version, env)
     for item, index in zip(checked, indexes, strict=True):
         item.credential_id, item.index = str(uuid.uuid4()), index
         item.outcome = _refusal(_build, issuance, item)
     built = [item for item in checked if item.outcome is None]
+    # Built where they are signed (the signing processes, for a bulk chunk): see sign_later.
     signatures = signing.sign_later(
-        [item.unsigned or {} for item in built],
+        [item.arguments or {} for item in built],
         key=issuance.key,
         vm=issuance.verification_method,
         proof_format=issuance.proof_format,
         created=env.now,
         loader=env.loader,
         processes=processes,
+        blueprint=issuance.blueprint,
     )
     return StartedAwards(issuance, pending, built, signatures)
 
@@ -493,32 +567,34 @@ def _store_all(
     The credentials, their emails and webhook deliveries are written first; their audit events
     last, so the issuer's audit chain is locked (until the commit) for as short a time as can be.
     """
-    stored: list[IssuedCredential] = []
-    for item in items:
-        if item.outcome is None and item.document is not None:
-            credential = _credential(
-                issuance,
-                item.data,
-                credential_id=item.credential_id,
-                index=item.index,
-                document=item.document,
-                valid_until=item.valid_until,
-                actor=actor,
-                bulk_job_id=bulk_job_id,
-            )
-            item.outcome = Outcome(credential=credential)
-            stored.append(credential)
-    # One flush for them all (an INSERT of many rows), not one per credential: the handlers
-    # read them through their relationships, which needs them flushed, not one at a time.
-    db.session.add_all(stored)
-    db.session.flush()
-    for credential in stored:
-        _announce(issuance, credential, notify)
-    # What the handlers and the audit chain add, a few rows per credential, is inserted with
-    # Core, a statement per table: the ORM's unit of work cost more than all the rest.
-    plain_rows.insert_new(_PLAIN_ROWS)
-    audit.record_all([_issue_event(issuance, credential, actor) for credential in stored])
-    plain_rows.insert_new(_PLAIN_ROWS)
+    ready = [item for item in items if item.outcome is None and item.document is not None]
+    rows = [
+        _credential_row(
+            issuance,
+            item.data,
+            credential_id=item.credential_id,
+            index=item.index,
+            document=item.document or "",
+            valid_until=item.valid_until,
+            actor=actor,
+            bulk_job_id=bulk_job_id,
+        )
+        for item in ready
+    ]
+    # One Core INSERT for them all, and the objects attached as if loaded: the handlers and
+    # the callers read them (the ORM's flush of hundreds of new objects cost more).
+    stored: list[IssuedCredential] = plain_rows.attached(IssuedCredential, rows)
+    for item, credential in zip(ready, stored, strict=True):
+        item.outcome = Outcome(credential=credential)
+    # What the handlers and the audit chain add, a few rows per credential, is made as plain
+    # dicts and inserted with Core, a statement per table: the ORM objects' constructors and
+    # unit of work cost more than all the rest.
+    with plain_rows.collected():
+        for credential in stored:
+            _announce(issuance, credential, notify)
+        plain_rows.write()
+        plain_rows.insert_new(_PLAIN_ROWS)  # any a handler still added as ORM objects
+        audit.record_rows([_issue_event(issuance, credential, actor) for credential in stored])
     db.session.flush()
     return [item.outcome or Outcome() for item in items]
 
@@ -533,7 +609,9 @@ def _refusal(step: Callable[..., object], *args: Any) -> Outcome | None:
 
 
 def _build(issuance: Issuance, item: _Award) -> None:
-    item.unsigned, item.valid_until = issuance.build(item.data, item.credential_id, item.index)
+    item.arguments, item.valid_until = issuance.build_arguments(
+        item.data, item.credential_id, item.index
+    )
 
 
 def _signed(items: list[_Award], signed: list[signing.Signed]) -> None:
@@ -542,7 +620,8 @@ def _signed(items: list[_Award], signed: list[signing.Signed]) -> None:
     refused."""
     for item, result in zip(items, signed, strict=True):
         if result.text is None:
-            message = f"The credential could not be signed: {result.error}"
+            done = "signed" if result.built else "built"
+            message = f"The credential could not be {done}: {result.error}"
             item.outcome = Outcome(refused=Invalid(message))
         item.document = result.text
 
@@ -653,8 +732,22 @@ def get_credential(issuer: Issuer, credential_id: str) -> IssuedCredential:
 
 def holders(issuer: Issuer, achievement: Achievement, emails_: Sequence[str]) -> set[str]:
     """Which of these (normalised) emails hold an unrevoked credential for the achievement."""
-    found: set[str] = set()
     wanted = list(dict.fromkeys(emails_))
+    if not wanted:
+        return set()
+    if db.session.get_bind().dialect.name == "postgresql":
+        # One index probe per address, whatever the planner believes. With ``IN (...)`` it
+        # may scan every credential of the achievement and filter by address: its choice
+        # when its statistics say the achievement has few credentials, as they do while a
+        # bulk job gives a new achievement its first 100,000 (each chunk's check then read
+        # all the rows before it: 100,000 rows took 1.6 times as long as they should).
+        return set(
+            db.session.scalars(
+                _HOLDERS,
+                {"emails": wanted, "issuer_id": issuer.id, "achievement_id": achievement.id},
+            )
+        )
+    found: set[str] = set()
     for start in range(0, len(wanted), 500):
         found.update(
             db.session.scalars(
@@ -667,3 +760,13 @@ def holders(issuer: Issuer, achievement: Achievement, emails_: Sequence[str]) ->
             )
         )
     return found
+
+
+#: :func:`holders` on PostgreSQL: each address looked up on its own (a LATERAL subquery with a
+#: LIMIT is never flattened into a join the planner could turn into a scan).
+_HOLDERS = text(
+    "SELECT wanted.email FROM unnest(CAST(:emails AS varchar[])) AS wanted(email) "
+    "CROSS JOIN LATERAL (SELECT 1 FROM issued_credential held "
+    "WHERE held.issuer_id = :issuer_id AND held.achievement_id = :achievement_id "
+    "AND held.recipient_email = wanted.email AND held.revoked_at IS NULL LIMIT 1) AS one"
+)

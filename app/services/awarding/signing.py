@@ -22,7 +22,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from credentials import CredentialError, DocumentLoader, add_proof, sign_jwt
+from credentials import (
+    Achievement,
+    CredentialError,
+    DocumentLoader,
+    Profile,
+    add_proof,
+    build_credential,
+    sign_jwt,
+)
 from keys import SigningKey
 
 log = logging.getLogger(__name__)
@@ -35,13 +43,20 @@ _pool_size = 0
 _pool_lock = threading.Lock()
 _child_loader: DocumentLoader | None = None
 
+#: What every credential of a batch shares when the signing processes build them too (the
+#: issuer's profile and the achievement; each document is then the rest of
+#: :func:`credentials.build_credential`'s arguments).
+Blueprint = tuple[Profile, Achievement]
+
 
 @dataclass(frozen=True)
 class Signed:
-    """One result: the stored text, or why it could not be signed."""
+    """One result: the stored text, or why it could not be signed (``built`` false: why it
+    could not even be built)."""
 
     text: str | None
     error: str | None = None
+    built: bool = True
 
 
 def sign_one(
@@ -66,6 +81,7 @@ def _sign_part(
     vm: str,
     proof_format: str,
     created: str,
+    blueprint: Blueprint | None = None,
 ) -> list[Signed]:
     """Runs in a worker process."""
     global _child_loader
@@ -74,7 +90,7 @@ def _sign_part(
     private = serialization.load_der_private_key(key_der, password=None)
     key = SigningKey(kid, private)  # type: ignore[arg-type]
     when = datetime.fromisoformat(created)
-    return _sign_each(documents, key, vm, proof_format, when, _child_loader)
+    return _sign_each(documents, key, vm, proof_format, when, _child_loader, blueprint)
 
 
 def _sign_each(
@@ -84,10 +100,20 @@ def _sign_each(
     proof_format: str,
     created: datetime,
     loader: DocumentLoader,
+    blueprint: Blueprint | None = None,
 ) -> list[Signed]:
-    """Sign documents one after another here; one that cannot be signed gets its error."""
+    """Sign documents one after another here (with a ``blueprint``: build each first); one
+    that cannot be built or signed gets its error."""
     results = []
     for document in documents:
+        if blueprint is not None:
+            try:
+                document = build_credential(
+                    issuer=blueprint[0], achievement=blueprint[1], **document
+                )
+            except (CredentialError, ValueError) as exc:
+                results.append(Signed(None, str(getattr(exc, "message", exc)), built=False))
+                continue
         try:
             results.append(Signed(sign_one(document, key, vm, proof_format, created, loader)))
         except (CredentialError, ValueError) as exc:
@@ -140,17 +166,23 @@ def sign_later(
     created: datetime,
     loader: DocumentLoader,
     processes: int,
+    blueprint: Blueprint | None = None,
 ) -> Callable[[], list[Signed]]:
     """Start signing documents as :func:`sign_many` does; return what waits for the results.
 
     On the worker processes the signing goes on while the caller does something else (a bulk
     job stores the previous chunk meanwhile); in this process it is done when the results are
     asked for.
+
+    With a ``blueprint``, each of ``documents`` is what :func:`credentials.build_credential` is
+    given besides the issuer and achievement (the blueprint's), and the credential is built
+    where it is signed: on the worker processes, a bulk chunk's building is off the job's
+    thread too, and what crosses the pipe is these few values instead of whole credentials.
     """
     parts = min(processes, len(documents) // MIN_PER_PROCESS)
 
     def here() -> list[Signed]:
-        return _sign_each(documents, key, vm, proof_format, created, loader)
+        return _sign_each(documents, key, vm, proof_format, created, loader, blueprint)
 
     if parts <= 1:
         return here
@@ -170,7 +202,9 @@ def sign_later(
     try:
         pool = _executor(processes)
         futures = [
-            pool.submit(_sign_part, part, key_der, key.kid, vm, proof_format, created.isoformat())
+            pool.submit(
+                _sign_part, part, key_der, key.kid, vm, proof_format, created.isoformat(), blueprint
+            )
             for part in slices
         ]
     except (OSError, BrokenProcessPool) as exc:

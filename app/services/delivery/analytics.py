@@ -4,10 +4,11 @@ added to LinkedIn or downloaded, counted per credential, day and kind.
 Counted without tracking people: no third-party script, no cookie, no IP address or browser is
 kept; a counter only says how many times something happened on a day.
 
-Page views, the one count made on every view of a public page, are added up in memory
-(:class:`ViewTally`) and written with one upsert per credential and day at most a second later
-(a thread of each process), when the process ends cleanly, and before any count is read in the
-process (:func:`flush_pending`); everything else is written at once.
+Page views and verifications (the counts made on every view of a public page and every
+``/api/verify``) are added up in memory (:class:`ViewTally`) and written with one upsert per
+credential, day and kind at most a second later (a thread of each process), when the process
+ends cleanly, and before any count is read in the process (:func:`flush_pending`); everything
+else is written at once.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from app.models import AchievementVersion, IssuedCredential, Issuer
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, required
 from app.services._core.events import CredentialStored
+from app.services._core.formatting import utc
 from app.services.awarding import issuing
 from app.services.delivery import visibility
 from app.services.mail import emails
@@ -53,7 +54,9 @@ def queue_award(
         recipient_name=credential.recipient_name,
         issuer_name=issuer.name,
         achievement_name=version.name,
-        valid_until=credential.valid_until,
+        # The day, all the message shows of it (``| day``): the time, different for every
+        # batch of awards, made each batch's message a new one to plan (render_slotted).
+        valid_until=utc(credential.valid_until).date() if credential.valid_until else None,
         image_url=image_url,
         days=env.settings.manage_link_days,
         manage_link=manage,

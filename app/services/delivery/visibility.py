@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import IssuedCredential, Issuer, MagicLink, ManageLink
+from app.services._core import plain_rows
 from app.services._core.addresses import check_email
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import required
@@ -42,13 +43,14 @@ def issue_manage_link(credential: IssuedCredential, env: ServiceEnv) -> str:
     """A new manage link for ``credential`` (its URL); only the token's hash is stored. Not
     committed: it is stored with the message that carries it."""
     token = secrets.token_urlsafe(32)
-    db.session.add(
-        ManageLink(
-            credential_id=credential.id,
-            token_hash=_hash(token),
-            created_at=env.now,
-            expires_at=env.now + timedelta(days=env.settings.manage_link_days),
-        )
+    plain_rows.add(
+        ManageLink,
+        {
+            "credential_id": credential.id,
+            "token_hash": _hash(token),
+            "created_at": env.now,
+            "expires_at": env.now + timedelta(days=env.settings.manage_link_days),
+        },
     )
     return manage_url(credential.id, token, env)
 
@@ -58,14 +60,15 @@ def issue_claim_link(credential: IssuedCredential, env: ServiceEnv) -> str:
     their backpack: a sign-in link for the address it was awarded to, working as long as a
     manage link. Only the token's hash is stored; not committed (stored with its message)."""
     token = secrets.token_urlsafe(32)
-    db.session.add(
-        MagicLink(
-            token_hash=_hash(token),
-            email=credential.recipient_email,
-            purpose="claim",
-            created_at=env.now,
-            expires_at=env.now + timedelta(days=env.settings.manage_link_days),
-        )
+    plain_rows.add(
+        MagicLink,
+        {
+            "token_hash": _hash(token),
+            "email": credential.recipient_email,
+            "purpose": "claim",
+            "created_at": env.now,
+            "expires_at": env.now + timedelta(days=env.settings.manage_link_days),
+        },
     )
     return f"{env.base_url}/me/claim/{credential.id}/{token}"
 

@@ -6,12 +6,14 @@ queued for review."""
 from __future__ import annotations
 
 import logging
+from functools import partial
+from typing import Any
 
 from sqlalchemy import func, inspect, select
 
 from app.extensions import db
 from app.models import Achievement, AchievementVersion, IssuedCredential, Issuer, Submission
-from app.services._core import events
+from app.services._core import events, shared_reads
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import ServiceError
 from app.services.awarding import issuing
@@ -130,13 +132,16 @@ def on_credentials_awarded(event: events.CredentialsAwarded) -> None:
 
 def after_awards(credentials: list[IssuedCredential], env: ServiceEnv) -> list[str]:
     """``after_award`` for each committed credential, skipping achievements that no pathway
-    names (one query per achievement, and one for the credentials' achievements, so bulk jobs
-    stay cheap)."""
+    names. One query says each credential's issuer and achievement and whether that issuer has
+    any pathway at all (most have none: then nothing more is asked); then one query per
+    achievement of an issuer with pathways, so bulk jobs stay cheap."""
     done: list[str] = []
     relevant: dict[int, bool] = {}
-    achievement_of = _achievements_of(credentials)
+    achievement_of = _achievements_of(credentials, env)
     for credential in credentials:
-        issuer_id, achievement_id = achievement_of[id(credential)]
+        issuer_id, achievement_id, any_pathway = achievement_of[id(credential)]
+        if not any_pathway:
+            continue
         if achievement_id not in relevant:
             issuer = db.session.get(Issuer, issuer_id)
             achievement = db.session.get(Achievement, achievement_id)
@@ -156,29 +161,66 @@ def after_awards(credentials: list[IssuedCredential], env: ServiceEnv) -> list[s
     return done
 
 
-def _achievements_of(credentials: list[IssuedCredential]) -> dict[int, tuple[int, int]]:
-    """Each credential's issuer and achievement ids, by ``id()`` of the object. The commit
-    that stored them expired them: reading the attributes would reload every credential, a
-    query each (a bulk chunk's 250), so those are read in one query by primary key."""
-    found: dict[int, tuple[int, int]] = {}
-    expired: dict[str, list[IssuedCredential]] = {}
+def _has_pathway(issuer_id: Any) -> Any:
+    """SQL: whether the issuer ``issuer_id`` (a column) has an unarchived pathway."""
+    return (
+        select(AchievementVersion.id)
+        .join(
+            Achievement,
+            (AchievementVersion.achievement_id == Achievement.id)
+            & (AchievementVersion.version == Achievement.current_version),
+        )
+        .where(
+            Achievement.issuer_id == issuer_id,
+            Achievement.archived_at.is_(None),
+            AchievementVersion.pathway_required.is_not(None),
+        )
+        .exists()
+    )
+
+
+def _issuer_has_pathway(issuer_id: int) -> bool:
+    return bool(db.session.scalar(select(_has_pathway(issuer_id))))
+
+
+def _achievements_of(
+    credentials: list[IssuedCredential], env: ServiceEnv
+) -> dict[int, tuple[int, int, bool]]:
+    """Each credential's issuer and achievement ids and whether that issuer has a pathway, by
+    ``id()`` of the object. The commit that stored them expired them: reading the attributes
+    would reload every credential, a query each (a bulk chunk's 250), so all of it is read in
+    one query by primary key. A batch of API awards kept them loaded through its commit, and
+    may know from the batches before it whether the issuer has a pathway (``shared_reads``):
+    then nothing is read."""
+    found: dict[int, tuple[int, int, bool]] = {}
+    stored: dict[str, list[IssuedCredential]] = {}
     for credential in credentials:
         state = inspect(credential)
-        if "achievement_id" in state.dict or state.identity is None:
-            found[id(credential)] = (credential.issuer_id, credential.achievement_id)
+        loaded = state.dict
+        if state.identity is None:  # not stored: the full check decides
+            found[id(credential)] = (credential.issuer_id, credential.achievement_id, True)
+        elif env.shared_reads is not None and "issuer_id" in loaded and "achievement_id" in loaded:
+            issuer_id = loaded["issuer_id"]
+            any_pathway = shared_reads.remembered(
+                ("issuer has a pathway", issuer_id), env, partial(_issuer_has_pathway, issuer_id)
+            )
+            found[id(credential)] = (issuer_id, loaded["achievement_id"], any_pathway)
         else:
-            expired.setdefault(state.identity[0], []).append(credential)
-    keys = list(expired)
+            stored.setdefault(state.identity[0], []).append(credential)
+    keys = list(stored)
     for start in range(0, len(keys), 500):
         query = select(
-            IssuedCredential.id, IssuedCredential.issuer_id, IssuedCredential.achievement_id
+            IssuedCredential.id,
+            IssuedCredential.issuer_id,
+            IssuedCredential.achievement_id,
+            _has_pathway(IssuedCredential.issuer_id),
         ).where(IssuedCredential.id.in_(keys[start : start + 500]))
-        for credential_id, issuer_id, achievement_id in db.session.execute(query):
-            for credential in expired.pop(credential_id, []):
-                found[id(credential)] = (issuer_id, achievement_id)
-    for left in expired.values():  # gone meanwhile: the attribute says so, as it did before
+        for credential_id, issuer_id, achievement_id, any_pathway in db.session.execute(query):
+            for credential in stored.pop(credential_id, []):
+                found[id(credential)] = (issuer_id, achievement_id, bool(any_pathway))
+    for left in stored.values():  # gone meanwhile: the attribute says so, as it did before
         for credential in left:
-            found[id(credential)] = (credential.issuer_id, credential.achievement_id)
+            found[id(credential)] = (credential.issuer_id, credential.achievement_id, True)
     return found
 
 

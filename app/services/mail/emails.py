@@ -52,7 +52,7 @@ from sqlalchemy import CursorResult, func, select, update
 from app.extensions import db
 from app.infrastructure.mail import MailSettings, MailTransport, Refused, Unavailable, Unreachable
 from app.models import EmailMessage, IssuedCredential, Issuer
-from app.services._core import formatting, jobs
+from app.services._core import formatting, jobs, plain_rows
 from app.services._core.env import ServiceEnv
 from app.services._core.formatting import DEFAULT_LOCALE
 
@@ -173,8 +173,9 @@ def queue(
     issuer_id: int | None = None,
     credential: IssuedCredential | None = None,
     secret_links: Sequence[str] = (),
-) -> EmailMessage:
-    """Add a message to the session (sent after the surrounding transaction commits).
+) -> None:
+    """Add a message to the session (sent after the surrounding transaction commits); a plain
+    row while :func:`plain_rows.collected` is open (a bulk chunk's award emails).
 
     Each of ``secret_links`` is stored only encrypted: the bodies hold a marker in its place
     until the message is composed for sending.
@@ -189,21 +190,26 @@ def queue(
         markers[marker] = link
         text = text.replace(link, marker)
         if html is not None:
-            html = html.replace(str(escape(link)), marker).replace(link, marker)
-    message = EmailMessage(
-        issuer_id=issuer_id,
-        kind=kind,
-        to_address=to,
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        secret=seal_links(markers, to, env.mail_settings) if markers else None,
-        credential=credential,
-        created_at=env.now,
-        attempts=0,
-    )
-    db.session.add(message)
-    return message
+            escaped = str(escape(link))
+            html = html.replace(escaped, marker)
+            if escaped != link:  # (when they are the same, every copy was replaced already)
+                html = html.replace(link, marker)
+    row = {
+        "issuer_id": issuer_id,
+        "kind": kind,
+        "to_address": to,
+        "subject": subject,
+        "body_text": text,
+        "body_html": html,
+        "secret": seal_links(markers, to, env.mail_settings) if markers else None,
+        "created_at": env.now,
+        "attempts": 0,
+    }
+    if plain_rows.collecting():
+        row["credential_id"] = credential.id if credential is not None else None
+        plain_rows.add(EmailMessage, row)
+    else:  # the relationship, not its key: the credential may not be flushed yet
+        db.session.add(EmailMessage(**row, credential=credential))
 
 
 #: Where the messages' templates are: one folder per kind of message.
@@ -288,14 +294,17 @@ def _fill(
     plan: tuple[list[str], list[str], list[str]], slots: dict[str, str | None]
 ) -> tuple[str, str, str]:
     """A plan's subject, text and HTML body with the slots' values (escaped in the HTML)."""
-    subject, text, html = (
-        "".join(
-            (str(escape(slots[part])) if escaped else slots[part] or "") if i % 2 else part
-            for i, part in enumerate(parts)
-        )
-        for parts, escaped in zip(plan, (False, False, True), strict=True)
-    )
-    return subject.strip(), text, html
+    # Only truthy slots are in a plan (a falsy one was rendered, not marked): each is escaped
+    # once, however often the HTML body shows it.
+    escaped = {name: str(escape(value)) for name, value in slots.items() if value}
+
+    def filled(parts: list[str], values: dict[str, Any]) -> str:
+        joined = parts[:]
+        joined[1::2] = [values[name] for name in parts[1::2]]
+        return "".join(joined)
+
+    subject, text, html = plan
+    return filled(subject, slots).strip(), filled(text, slots), filled(html, escaped)
 
 
 def _plan(
@@ -330,7 +339,7 @@ def queue_template(
     secret_links: Sequence[str] = (),
     per_recipient: Sequence[str] = (),
     **context: Any,
-) -> EmailMessage:
+) -> None:
     """Queue message ``kind`` (its templates filled in with ``link`` and ``context``) to ``to``.
 
     Its point is ``link``; a ``secret`` one (one that grants something to whoever holds it), and
@@ -345,7 +354,7 @@ def queue_template(
         )
     else:
         subject, text, html = render(kind, locale=env.settings.locale, link=link, **context)
-    return queue(
+    queue(
         to=to,
         subject=subject,
         text=text,

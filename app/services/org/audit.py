@@ -7,7 +7,7 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from app.extensions import db
 from app.models import AuditChainHead, AuditEvent, Issuer, Membership, StaffAccount
+from app.services._core import plain_rows
 from app.services._core.spreadsheets import safe_row
 
 #: ``prev_hash`` of the first event of a chain.
@@ -72,18 +73,66 @@ def new_event(
 ) -> AuditEvent:
     """An audit event not yet in its chain nor in the session (see :func:`record_all`)."""
     return AuditEvent(
-        issuer_id=issuer_id,
-        actor_id=actor.staff_id,
-        actor=actor.label,
-        action=action,
-        subject_type=subject_type,
-        subject_id=str(subject_id) if subject_id is not None else None,
-        # Stored as JSON: hash what will be read back (tuples become lists, keys strings).
-        detail=json.loads(json.dumps(detail or {})),
-        ip_address=actor.ip,
-        # Stored with microsecond precision in UTC: hash what will be read back.
-        created_at=now.astimezone(UTC),
+        **_event_values(action, actor, now, issuer_id, subject_type, subject_id, detail)
     )
+
+
+@dataclass(slots=True)
+class EventRow:
+    """An audit event's columns as plain values, not an ORM object (:func:`record_rows`)."""
+
+    issuer_id: int | None
+    actor_id: int | None
+    actor: str
+    action: str
+    subject_type: str | None
+    subject_id: str | None
+    detail: dict[str, Any]
+    ip_address: str | None
+    created_at: datetime
+    chain_seq: int | None = None
+    prev_hash: str | None = None
+    hash: str | None = None
+
+
+def new_row(
+    action: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    issuer_id: int | None = None,
+    subject_type: str | None = None,
+    subject_id: str | int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> EventRow:
+    """What :func:`new_event` makes, as plain values (for :func:`record_rows`)."""
+    return EventRow(
+        **_event_values(action, actor, now, issuer_id, subject_type, subject_id, detail)
+    )
+
+
+def _event_values(
+    action: str,
+    actor: Actor,
+    now: datetime,
+    issuer_id: int | None,
+    subject_type: str | None,
+    subject_id: str | int | None,
+    detail: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "issuer_id": issuer_id,
+        "actor_id": actor.staff_id,
+        "actor": actor.label,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": str(subject_id) if subject_id is not None else None,
+        # Stored as JSON: hash what will be read back (tuples become lists, keys strings).
+        "detail": json.loads(json.dumps(detail or {})),
+        "ip_address": actor.ip,
+        # Stored with microsecond precision in UTC: hash what will be read back.
+        "created_at": now.astimezone(UTC),
+    }
 
 
 def record_all(entries: list[AuditEvent]) -> None:
@@ -94,7 +143,15 @@ def record_all(entries: list[AuditEvent]) -> None:
     db.session.add_all(entries)
 
 
-def event_hash(item: AuditEvent) -> str:
+def record_rows(entries: list[EventRow]) -> None:
+    """:func:`record_all` for events made by :func:`new_row`: the same links and rows, each
+    given to :func:`plain_rows.add` (one ``INSERT`` for a bulk chunk's events)."""
+    _link(entries)
+    for entry in entries:
+        plain_rows.add(AuditEvent, {column: getattr(entry, column) for column in _STORED})
+
+
+def event_hash(item: AuditEvent | EventRow) -> str:
     """The SHA-256 (hex) that chains ``item``: version 1 of the canonical serialisation.
 
     Hashed: the UTF-8 bytes of the compact JSON array (``separators=(",", ":")``,
@@ -132,7 +189,7 @@ def event_hash(item: AuditEvent) -> str:
 _HEADS = "cairn.audit_heads"
 
 
-def _link(entries: list[AuditEvent]) -> None:
+def _link(entries: Sequence[AuditEvent | EventRow]) -> None:
     """Give each entry its place in its chain and move the chains' heads to the last ones.
 
     The first event of a chain in a transaction locks the head row and reads it; later ones in

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Image, Issuer, IssuerKey, Membership, StaffAccount
 from app.models.issuer import PROOF_FORMATS
-from app.services._core import events
+from app.services._core import events, shared_reads
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Invalid, NotFound
 from app.services.org import audit
@@ -117,7 +117,9 @@ def active_key(issuer: Issuer, key_type: str) -> IssuerKey:
 
 def signing_key(issuer: Issuer, key_type: str, env: ServiceEnv) -> tuple[IssuerKey, SigningKey]:
     """The active key of a type with its private half from the key store."""
-    record = active_key(issuer, key_type)
+    record = shared_reads.remembered_row(
+        ("issuer_key", issuer.id, key_type), IssuerKey, env, lambda: active_key(issuer, key_type)
+    )
     return record, env.keystore.get(key_owner(issuer), record.kid)
 
 

@@ -150,7 +150,7 @@ def check(secret: str, *, env: ServiceEnv) -> Authenticated | None:
     """The usable token ``secret`` is and its creator's current role, or None (unknown,
     malformed, revoked, expired, or its creator disabled), in one query: every API request
     asks. Notes when it was used (at most once a minute; committed)."""
-    if not _TOKEN.fullmatch(secret or ""):
+    if not well_formed(secret):
         return None
     wanted = hash_secret(secret)
     # Its creator, issuer and the creator's role there come in the same query.
@@ -172,10 +172,23 @@ def check(secret: str, *, env: ServiceEnv) -> Authenticated | None:
         return None
     if not token.is_usable(env.now) or not token.created_by.is_active:
         return None
-    if token.last_used_at is None or env.now - token.last_used_at >= LAST_USED_PRECISION:
-        token.last_used_at = env.now
-        db.session.commit()
+    note_use(token, env)
     return Authenticated(token, role)
+
+
+def well_formed(secret: str | None) -> bool:
+    """Whether ``secret`` has a token's shape (anything else is refused without a lookup)."""
+    return bool(_TOKEN.fullmatch(secret or ""))
+
+
+def note_use(token: ApiToken, env: ServiceEnv) -> bool:
+    """Note that ``token`` was used now, unless it was within ``LAST_USED_PRECISION`` (then
+    nothing is written); committed. True when it was written."""
+    if token.last_used_at is not None and env.now - token.last_used_at < LAST_USED_PRECISION:
+        return False
+    token.last_used_at = env.now
+    db.session.commit()
+    return True
 
 
 def authenticate(secret: str, *, env: ServiceEnv) -> ApiToken | None:

@@ -27,7 +27,7 @@ from standardwebhooks import Webhook
 from app.extensions import db
 from app.fetch import FetchError
 from app.models import Issuer, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from app.services._core import jobs, transaction
+from app.services._core import jobs, plain_rows, shared_reads, transaction
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, NotFound
 from app.services.org import audit
@@ -79,7 +79,11 @@ def queue(
     and most issuers have no webhooks, so the payload is not built for nothing."""
     targets = transaction.remembered(
         ("webhooks.subscribed", issuer_id, event_type),
-        lambda: endpoints.subscribed(issuer_id, event_type),
+        lambda: shared_reads.remembered(
+            ("webhooks.subscribed", issuer_id, event_type),
+            env,
+            lambda: tuple(endpoint.id for endpoint in endpoints.subscribed(issuer_id, event_type)),
+        ),
     )
     if not targets:
         return 0
@@ -88,18 +92,19 @@ def queue(
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    for endpoint in targets:
-        db.session.add(
-            WebhookDelivery(
-                public_id=f"msg_{uuid.uuid4().hex}",
-                endpoint_id=endpoint.id,
-                event_type=event_type,
-                payload=body,
-                state="pending",
-                failures=0,
-                created_at=env.now,
-                next_attempt_at=env.now,
-            )
+    for endpoint_id in targets:
+        plain_rows.add(  # a plain row while a bulk chunk collects them
+            WebhookDelivery,
+            {
+                "public_id": f"msg_{uuid.uuid4().hex}",
+                "endpoint_id": endpoint_id,
+                "event_type": event_type,
+                "payload": body,
+                "state": "pending",
+                "failures": 0,
+                "created_at": env.now,
+                "next_attempt_at": env.now,
+            },
         )
     transaction.after_commit("webhooks.deliver", lambda: jobs.submit(env, jobs.DELIVER_WEBHOOKS))
     return len(targets)

@@ -63,6 +63,35 @@ def test_openapi_document_is_3_1_and_names_the_fixed_routes(client: FlaskClient)
     assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
 
 
+def test_the_award_route_documents_and_loads_with_one_shared_schema(client: FlaskClient) -> None:
+    """The award route's schema is one instance for every request (not one per request): the
+    document still names the whole ApiAward schema, and threads loading at once each get their
+    own award."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.api.awards import AWARD_SCHEMA
+    from schemas.awards import ApiAwardSchema
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    body = spec["paths"]["/api/v1/issuers/{slug}/awards"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ApiAward"
+    }
+    documented = spec["components"]["schemas"]["ApiAward"]
+    assert set(documented["properties"]) == set(ApiAwardSchema().fields)
+    assert documented["required"] == ["achievement", "recipient"]
+
+    def load(n: int) -> tuple[str, str]:
+        loaded = AWARD_SCHEMA.load({"achievement": f"a{n}", "recipient": {"email": f"r{n}@example.org"},
+                                    "evidence": [{"url": f"https://e.example.org/{n}"}]})  # fmt: skip
+        return loaded["achievement"], loaded["award"]["email"]
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(load, range(200))) == [
+            (f"a{n}", f"r{n}@example.org") for n in range(200)
+        ]
+
+
 def test_achievements_list_each_with_its_id(client, setup) -> None:
     response = call(client, "GET", f"/api/v1/issuers/{setup['slug']}/achievements", setup["token"])
     assert response.status_code == 200

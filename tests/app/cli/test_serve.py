@@ -5,16 +5,27 @@ from __future__ import annotations
 
 import gc
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from flask import Flask
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 from prometheus_client import values
 
-from app.cli import main
+from app.cli import balancing, main
 from app.services.delivery import analytics
 from tests.app.conftest import BASE_URL
+
+
+class Untouchable:
+    """Fails on any use: what a logger that builds no access line may be handed."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the access logger read {name}")
+
+    def __getitem__(self, key: str) -> Any:
+        raise AssertionError(f"the access logger read {key}")
 
 
 def test_serve_freezes_what_it_loaded_before_gunicorn_starts(
@@ -40,10 +51,12 @@ def test_serve_freezes_what_it_loaded_before_gunicorn_starts(
         seen["frozen"] = gc.get_freeze_count()
         seen["app"] = server.load()
         seen["threads"] = server.cfg.threads
+        seen["worker_class"] = server.cfg.worker_class
         seen["child_exit"] = server.cfg.child_exit
         seen["worker_exit"] = server.cfg.worker_exit
         seen["accesslog"] = server.cfg.accesslog
         seen["logconfig"] = server.cfg.logconfig_dict
+        seen["logger_class"] = server.cfg.logger_class
 
     monkeypatch.setattr(BaseApplication, "run", run)
     assert gc.get_freeze_count() == 0
@@ -58,9 +71,18 @@ def test_serve_freezes_what_it_loaded_before_gunicorn_starts(
     assert multiprocess and not (metrics_dir / "counter_1.db").exists()
     assert seen["accesslog"] is None  # Cairn's own request log replaces gunicorn's
     assert seen["logconfig"]["root"]["handlers"] == ["cairn"]
+    # ... nor any of its work: its access() builds nothing (these arguments break on any use),
+    # while gunicorn's own logger's other duties stay its own.
+    assert issubclass(seen["logger_class"], glogging.Logger)
+    assert seen["logger_class"].access is not glogging.Logger.access
+    untouchable = Untouchable()
+    seen["logger_class"].access(cast(Any, None), untouchable, untouchable, untouchable, untouchable)
     assert status == 0
     assert isinstance(seen["app"], Flask)
     assert seen["threads"] == 8  # the default: a worker takes eight requests at once
+    # gthread, the workers taking turns accepting (tests/app/cli/test_balancing.py).
+    assert issubclass(seen["worker_class"], balancing.BalancedThreadWorker)
+    assert seen["worker_class"].board.slots == 2
     # Everything alive when the application was built (the test process included) is frozen.
     assert seen["frozen"] > 50_000
     try:

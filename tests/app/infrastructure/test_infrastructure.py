@@ -208,3 +208,69 @@ def test_rq_queues_a_waiting_job_without_arguments_once_until_it_starts(
     assert [job.args for job in queue.get_jobs()][-1] == ("deliver_email",)
     assert queue.count == 4
     assert QUEUE_NAME in waiting_key("deliver_email")
+
+
+def test_a_worker_gathers_mail_for_a_run_soon_after_its_last(
+    redis_url: str,  # noqa: F811  (the fixture imported above)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under load every batch of awards asks for a mail run: a worker starts one at once when
+    its last ended long ago, and otherwise first waits until ``MAIL_GATHER`` seconds have
+    passed since then, its marker still standing meanwhile, so the batches committed during
+    the wait queue no run of their own and the next run takes all their mail. Other jobs
+    never wait."""
+    import app.wiring
+    import app.worker
+    from app.infrastructure.jobs import waiting_key
+
+    runner = RqRunner(redis_url)
+    connection = runner.connection()
+    queue = runner.queue()
+
+    class Started:
+        def __init__(self) -> None:
+            self.connection = connection
+
+    clock = [1000.0]
+    ran: list[tuple[str, tuple[Any, ...], float]] = []
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        # While the run waits, its marker stands: another batch's ask queues nothing.
+        assert connection.exists(waiting_key("deliver_email"))
+        runner.submit("deliver_email")
+        slept.append(seconds)
+        clock[0] += seconds
+
+    def perform(name: str, *args: Any) -> None:
+        ran.append((name, args, clock[0]))
+        if name == "deliver_email":
+            clock[0] += 0.01  # the run itself
+
+    monkeypatch.setattr("rq.get_current_job", lambda: Started())
+    monkeypatch.setattr(app.wiring, "perform", perform)
+    monkeypatch.setattr(app.worker, "_app", Flask("worker"))
+    monkeypatch.setattr(app.worker, "_mail_ended", float("-inf"))
+    monkeypatch.setattr(app.worker.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(app.worker.time, "sleep", sleep)
+
+    runner.submit("deliver_email")
+    app.worker.perform_job("deliver_email")  # the first run: at once
+    assert slept == [] and ran == [("deliver_email", (), 1000.0)]
+    assert not connection.exists(waiting_key("deliver_email"))
+
+    runner.submit("deliver_email")
+    clock[0] += 0.05
+    app.worker.perform_job("run_bulk_job", "a")  # other jobs never wait
+    app.worker.perform_job("deliver_webhooks")
+    assert slept == []
+    queued = queue.count
+    app.worker.perform_job("deliver_email")  # 0.05 s after the last run ended
+    assert slept == [pytest.approx(app.worker.MAIL_GATHER - 0.05)]
+    assert queue.count == queued  # the ask made while it waited queued no second run
+    assert ran[-1] == ("deliver_email", (), pytest.approx(1000.01 + app.worker.MAIL_GATHER))
+    assert not connection.exists(waiting_key("deliver_email"))
+
+    clock[0] += app.worker.MAIL_GATHER + 1  # long after: at once again
+    app.worker.perform_job("deliver_email")
+    assert len(slept) == 1

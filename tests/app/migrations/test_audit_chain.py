@@ -39,6 +39,9 @@ def at_0004(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Flask]:
                 "DATABASE_URL": url,
                 "KEYS_DIR": str(tmp_path / "keys"),
                 "BASE_URL": BASE_URL,
+                # Jobs (mail after an award) run in the test's thread: one in a pool thread could
+                # still hold a connection when the engine is disposed and the database dropped.
+                "JOBS_INLINE": True,
             }
         )
         with application.app_context():

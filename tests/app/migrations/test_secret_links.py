@@ -48,6 +48,9 @@ def before(tmp_path: Path) -> Iterator[Flask]:
             "DATABASE_URL": f"sqlite:///{tmp_path / 'old.sqlite3'}",
             "KEYS_DIR": str(tmp_path / "keys"),
             "BASE_URL": BASE_URL,
+            # Jobs (mail after an award) run in the test's thread: one in a pool thread could
+            # still hold a connection when the engine is disposed and the database dropped.
+            "JOBS_INLINE": True,
             "OUTBOX_DIR": str(tmp_path / "outbox"),
         }
     )

@@ -24,6 +24,7 @@ from app.services.wallets.openid import JWT_VC_JSON, LDP_VC, PRE_AUTHORIZED_GRAN
 from app.wiring import service_env, utcnow
 from credentials import decode_jwt
 from tests.app.conftest import BASE_URL
+from tests.app.forgeries import tampered
 from tests.app.mail_helpers import assert_nowhere_in_database, latest_delivered
 from tests.app.oid4vci.wallet import Wallet, offer_uri_of
 from tests.app.services.awarding.test_issuing import verify
@@ -297,7 +298,7 @@ def test_five_wrong_transaction_codes_end_the_offer(wallet, credential) -> None:
 def test_a_wrong_nonce_is_refused(wallet, credential) -> None:
     token = wallet.access_token(offer(credential).wallet_link)
     refused(wallet.credential(token, proof=wallet.proof(nonce="made-up")), 400, "invalid_nonce")
-    forged = wallet.nonce()[:-2] + "AA"
+    forged = tampered(wallet.nonce())
     refused(wallet.credential(token, proof=wallet.proof(nonce=forged)), 400, "invalid_nonce")
     assert copies_stored() == 0
     assert db.session.scalar(select(func.count()).select_from(OpenIdNonce)) == 0

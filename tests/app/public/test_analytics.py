@@ -204,3 +204,23 @@ def test_a_forgery_naming_our_credential_is_not_a_verification_of_it(
     response = client.post("/api/verify", json=forged, base_url=BASE_URL)
     assert response.status_code == 200 and response.get_json()["valid"] is False
     assert counts(credential) == {}
+
+
+def test_verifications_are_tallied_and_written_before_they_are_read(
+    client: FlaskClient, credential: IssuedCredential, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Not written one by one (an upsert and a commit each: every request waited its turn for
+    # the database's write lock); tallied as page views are, and exact once read.
+    def written_at_once(*args: object) -> None:
+        raise AssertionError("a verification was written at once")
+
+    monkeypatch.setattr(analytics, "record", written_at_once)
+    for _ in range(3):
+        response = client.post(
+            "/api/verify", data=credential.document, content_type="application/json",
+            base_url=BASE_URL,
+        )  # fmt: skip
+        assert response.status_code == 200 and response.get_json()["valid"] is True
+    assert counts(credential) == {"verify": 3}
+    (row,) = db.session.scalars(select(CredentialActivity))
+    assert (row.kind, row.count, row.day) == ("verify", 3, service_env().now.date())

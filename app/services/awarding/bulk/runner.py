@@ -16,14 +16,18 @@ alone.
 
 from __future__ import annotations
 
+import gc
 import secrets
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import ValidationError
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, Table, bindparam, func, select, update
 
 from app.extensions import db
 from app.models import Achievement, BulkJob, BulkRow, Issuer, StaffAccount
@@ -146,7 +150,9 @@ def run_job(
         if shared():
             for _ in range(env.settings.bulk_shares):
                 jobs.submit(env, jobs.RUN_BULK_SHARE, job_id)
-        if not _work(job, actor, env, chunk_size, processes, token):
+        with _collector_skips_older_objects():
+            worked = _work(job, actor, env, chunk_size, processes, token)
+        if not worked:
             return None  # another worker took over; it finishes the job
         _finish(job, token, actor, env.later())
     except Exception as exc:
@@ -168,10 +174,42 @@ def run_share(job_id: str, env: ServiceEnv, *, chunk_size: int = 250, processes:
     if not shared() or job is None or job.state != "running":
         db.session.rollback()
         return False
-    _work(job, confirmer(job), env, chunk_size, processes, None)
+    with _collector_skips_older_objects():
+        _work(job, confirmer(job), env, chunk_size, processes, None)
     db.session.rollback()
     emails.deliver_soon(env)
     return True
+
+
+#: Jobs running in this process, and whether they froze the older objects (:func:`gc.freeze`).
+_frozen = {"jobs": 0, "ours": False}
+_frozen_lock = threading.Lock()
+
+
+@contextmanager
+def _collector_skips_older_objects() -> Iterator[None]:
+    """While a job runs, the garbage collector's full collections skip the objects that were
+    alive when it started (``gc.freeze``: the hundreds of thousands an application holds,
+    modules, templates, JSON-LD caches). A job allocates enough to set off full collections,
+    and each walked all those objects (0.3 s each in a 2,000-row job). They are unfrozen when
+    the last job running in the process ends, so any of them that became garbage meanwhile is
+    collected then. A process that froze its objects itself (``cairn serve`` does, before it
+    forks) is left as it is: its application is out of the collector's reach already, and
+    unfreezing would undo that."""
+    with _frozen_lock:
+        if not _frozen["jobs"]:
+            _frozen["ours"] = gc.get_freeze_count() == 0
+            if _frozen["ours"]:
+                gc.freeze()
+        _frozen["jobs"] += 1
+    try:
+        yield
+    finally:
+        with _frozen_lock:
+            _frozen["jobs"] -= 1
+            if not _frozen["jobs"] and _frozen["ours"]:
+                gc.unfreeze()
+                _frozen["ours"] = False
 
 
 def shared() -> bool:
@@ -209,9 +247,7 @@ def _work(
         if token is None and not _running(job.id):
             return True
         pending = _claim(job.id, after, chunk_size, row_locks)
-        if not pending and in_flight is not None:
-            # The last chunk: the commit before it expired its rows; reload them in one query.
-            db.session.scalars(select(BulkRow).where(BulkRow.id.in_(in_flight.row_ids))).all()
+        if not pending and in_flight is not None:  # the last chunk
             if not _finish_chunk(job, in_flight, token, actor):
                 return False
             in_flight = None
@@ -236,7 +272,7 @@ def _work(
         after = pending[-1].row_number
         try:
             started = _start_chunk(
-                issuer, achievement, pending, chunk_env, processes, row_locks, used, in_flight
+                issuer, achievement, pending, chunk_env, processes, row_locks, used
             )
         except Exception:
             # What was signed before this chunk failed is stored, as when chunks alternated.
@@ -290,7 +326,7 @@ def _running(job_id: str) -> bool:
 class _Chunk:
     """A chunk of rows on its way: its credentials built and being signed, not yet stored."""
 
-    pending: list[BulkRow]
+    #: the chunk's rows, by id, in row order
     row_ids: list[int]
     #: rows refused before signing (a changed schema), by row id
     refused: dict[int, Outcome]
@@ -308,25 +344,22 @@ def _start_chunk(
     processes: int,
     row_locks: bool,
     used: set[int],
-    in_flight: _Chunk | None,
 ) -> _Chunk:
     """Check a chunk's rows, allocate, build and start signing its credentials (nothing is
-    written to the session: the chunk before it, ``in_flight``, may still be stored first)."""
+    written to the session: the chunk before it may still be stored first)."""
     # Re-check duplicates: someone may have awarded this achievement since the preview.
     holders = issuing.holders(
         issuer, achievement, [addresses.check_email(r.email) for r in pending]
     )
     to_issue = [r for r in pending if addresses.check_email(r.email) not in holders]
     row_ids = [r.id for r in pending]
+    # Read before the rollback below expires the rows: nothing after this reads them again
+    # (their outcomes are written by id, :func:`_record`), so they are never reloaded.
+    awards, refused = _awards(to_issue)
     if not row_locks:
         # SQLite: end the read transaction before allocating on another connection (one
         # writer). PostgreSQL keeps it open: it holds the chunk's row locks.
         db.session.rollback()
-        # The rollback expired the rows, this chunk's and the one still to be stored; reload
-        # them in one query, not one query per row.
-        both = row_ids + (in_flight.row_ids if in_flight is not None else [])
-        db.session.scalars(select(BulkRow).where(BulkRow.id.in_(both))).all()
-    awards, refused = _awards(to_issue)
     started = issuing.start_many(
         issuer,
         achievement,
@@ -335,7 +368,7 @@ def _start_chunk(
         processes=processes,
         used_indices=used,
     )
-    return _Chunk(pending, row_ids, refused, list(awards), started, env)
+    return _Chunk(row_ids, refused, list(awards), started, env)
 
 
 def _finish_chunk(job: BulkJob, chunk: _Chunk, token: str | None, actor: Actor) -> bool:
@@ -348,7 +381,7 @@ def _finish_chunk(job: BulkJob, chunk: _Chunk, token: str | None, actor: Actor) 
         # The job's row is written last, so concurrent workers' chunks wait for each other's
         # lock on it (and on the audit chain) only for the moment before their commits.
         outcomes = chunk.refused | dict(zip(chunk.award_rows, issued, strict=True))
-        counts = _record(chunk.pending, outcomes)
+        counts = _record(chunk.row_ids, outcomes)
         if token is not None and not _renew_lease(job.id, token, chunk.env.now):
             raise LeaseLost()
         _count(job.id, *counts, now=chunk.env.now)
@@ -376,23 +409,43 @@ def _awards(rows: list[BulkRow]) -> tuple[dict[int, AwardInput], dict[int, Outco
     return awards, refused
 
 
-def _record(pending: list[BulkRow], outcomes: dict[int, Outcome]) -> tuple[int, int, int]:
+def _record(row_ids: list[int], outcomes: dict[int, Outcome]) -> tuple[int, int, int]:
     """Mark each row of a chunk issued, failed or skipped (a row with no outcome: its
-    recipient was found to hold the achievement already); return how many of each."""
-    issued = failed = 0
-    for row in pending:
-        outcome = outcomes.get(row.id)
+    recipient was found to hold the achievement already); return how many of each.
+
+    Written by row id with one Core ``UPDATE`` (an ``executemany``) per kind of outcome, not
+    through the rows' ORM objects (their attribute events and the flush cost more than the
+    statement); those objects, if the session holds them, are stale until the commit expires
+    them, and nothing reads them meanwhile."""
+    issued: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    for row_id in row_ids:
+        outcome = outcomes.get(row_id)
         if outcome is None:
-            row.outcome, row.verdict = "skipped", "duplicate"
-            row.message = "already holds this achievement"
+            skipped.append({"row_id": row_id})
         elif outcome.credential is not None:
-            row.outcome, row.credential_id = "issued", outcome.credential.id
-            issued += 1
+            issued.append({"row_id": row_id, "row_credential": outcome.credential.id})
         else:
-            row.outcome = "failed"
-            row.message = outcome.refused.message if outcome.refused else None
-            failed += 1
-    return issued, failed, len(pending) - issued - failed
+            message = outcome.refused.message if outcome.refused else None
+            failed.append({"row_id": row_id, "row_message": message})
+    table = cast(Table, BulkRow.__table__)
+    by_id = update(table).where(table.c.id == bindparam("row_id"))
+    connection = db.session.connection()
+    if issued:
+        connection.execute(
+            by_id.values(outcome="issued", credential_id=bindparam("row_credential")), issued
+        )
+    if failed:
+        connection.execute(by_id.values(outcome="failed", message=bindparam("row_message")), failed)
+    if skipped:
+        connection.execute(
+            by_id.values(
+                outcome="skipped", verdict="duplicate", message="already holds this achievement"
+            ),
+            skipped,
+        )
+    return len(issued), len(failed), len(skipped)
 
 
 def _count(job_id: str, issued: int, failed: int, skipped: int, *, now: datetime) -> None:

@@ -4,17 +4,20 @@ workers without issuing anyone twice."""
 from __future__ import annotations
 
 import csv
+import gc
 import io
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, BulkJob, BulkRow, IssuedCredential
 from app.services._core.errors import Conflict, NotFound, ServiceError
 from app.services.awarding import bulk, issuing
+from app.services.awarding.bulk import runner
 from app.services.org import achievements
 from app.services.org.audit import Actor
 from app.wiring import service_env
@@ -309,11 +312,57 @@ class WorkerKilled(BaseException):
     not even the job's own ``except Exception`` (which would mark the job failed)."""
 
 
+def test_a_job_runs_with_the_older_objects_frozen_and_unfreezes_them(
+    issuer, achievement, queued, monkeypatch
+) -> None:
+    job = confirmed(issuer, achievement, good_rows(3))
+    work = runner._work
+    frozen: list[int] = []
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        frozen.append(gc.get_freeze_count())
+        return work(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "_work", counted)
+    assert gc.get_freeze_count() == 0
+    assert bulk.run_job(job.id, service_env(), chunk_size=2) is not None
+    assert frozen and frozen[0] > 1000  # the application's objects, skipped while it ran
+    assert gc.get_freeze_count() == 0  # and collected as usual afterwards
+    assert_one_credential_per_ok_row(job.id, 3)
+
+
+def test_a_job_leaves_a_process_that_froze_its_objects_frozen(issuer, achievement, queued) -> None:
+    # ``cairn serve`` freezes the application's objects before it forks: a job must not
+    # unfreeze them when it ends.
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        job = confirmed(issuer, achievement, good_rows(2))
+        assert bulk.run_job(job.id, service_env(), chunk_size=2) is not None
+        assert gc.get_freeze_count() > before // 2  # (frozen objects freed meanwhile leave it)
+    finally:
+        gc.unfreeze()
+
+
+def test_a_job_that_fails_unfreezes_the_older_objects(
+    issuer, achievement, queued, monkeypatch
+) -> None:
+    job = confirmed(issuer, achievement, good_rows(2))
+
+    def breaks(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(issuing, "_credential_row", breaks)
+    with pytest.raises(RuntimeError):
+        bulk.run_job(job.id, service_env(), chunk_size=2)
+    assert gc.get_freeze_count() == 0
+
+
 def test_a_job_interrupted_after_one_chunk_resumes_without_duplicates(
     issuer, achievement, queued, monkeypatch
 ) -> None:
     job = confirmed(issuer, achievement, good_rows(5) + b"p1@school.example.org,again\n")
-    real_store = issuing._credential  # storing one credential of a chunk
+    real_store = issuing._credential_row  # storing one credential of a chunk
     calls = {"n": 0}
 
     def dies_in_the_second_chunk(*args: Any, **kwargs: Any) -> Any:
@@ -322,7 +371,7 @@ def test_a_job_interrupted_after_one_chunk_resumes_without_duplicates(
             raise WorkerKilled
         return real_store(*args, **kwargs)
 
-    monkeypatch.setattr(issuing, "_credential", dies_in_the_second_chunk)
+    monkeypatch.setattr(issuing, "_credential_row", dies_in_the_second_chunk)
     env = service_env()
     with pytest.raises(WorkerKilled):
         bulk.run_job(job.id, env, chunk_size=2)
@@ -336,7 +385,7 @@ def test_a_job_interrupted_after_one_chunk_resumes_without_duplicates(
     assert stalled is not None and (stalled.state, stalled.issued_rows) == ("running", 2)
     assert bulk.progress(stalled)["done"] == 2 and bulk.progress(stalled)["percent"] == 40
 
-    monkeypatch.setattr(issuing, "_credential", real_store)
+    monkeypatch.setattr(issuing, "_credential_row", real_store)
     assert bulk.run_job(job.id, env, chunk_size=2) is None  # its lease is still fresh
     later = env.at(env.now + timedelta(seconds=bulk.LEASE_SECONDS + 5))
     assert bulk.resume_interrupted(later) == [job.id]
@@ -363,7 +412,7 @@ def test_an_error_fails_the_job_and_keeps_what_was_committed(
     issuer, achievement, queued, monkeypatch
 ) -> None:
     job = confirmed(issuer, achievement, good_rows(4))
-    real_store = issuing._credential  # storing one credential of a chunk
+    real_store = issuing._credential_row  # storing one credential of a chunk
     calls = {"n": 0}
 
     def breaks(*args: Any, **kwargs: Any) -> Any:
@@ -372,7 +421,7 @@ def test_an_error_fails_the_job_and_keeps_what_was_committed(
             raise RuntimeError("disk full")
         return real_store(*args, **kwargs)
 
-    monkeypatch.setattr(issuing, "_credential", breaks)
+    monkeypatch.setattr(issuing, "_credential_row", breaks)
     with pytest.raises(RuntimeError):
         bulk.run_job(job.id, service_env(), chunk_size=2)
     failed = db.session.get(BulkJob, job.id)
@@ -505,3 +554,78 @@ def test_a_job_no_staff_member_confirmed_is_by_the_system(issuer, achievement, q
     bulk.run_job(job.id, service_env())
     assert {c.awarded_by_id for c in issued_for(job.id)} == {None}
     assert bulk.confirmer(job).label == "system"
+
+
+def _record_through_the_orm(
+    row_ids: list[int], outcomes: dict[int, issuing.Outcome]
+) -> tuple[int, int, int]:
+    """How a chunk's outcomes were written before ``_record`` used Core: attribute by
+    attribute on the rows' ORM objects, flushed at the commit (the reference below)."""
+    issued = failed = 0
+    for row_id in row_ids:
+        row = db.session.get(BulkRow, row_id)
+        assert row is not None
+        outcome = outcomes.get(row.id)
+        if outcome is None:
+            row.outcome, row.verdict = "skipped", "duplicate"
+            row.message = "already holds this achievement"
+        elif outcome.credential is not None:
+            row.outcome, row.credential_id = "issued", outcome.credential.id
+            issued += 1
+        else:
+            row.outcome = "failed"
+            row.message = outcome.refused.message if outcome.refused else None
+            failed += 1
+    return issued, failed, len(row_ids) - issued - failed
+
+
+def test_row_outcomes_written_with_core_equal_the_orm_ones(
+    issuer, make_achievement, queued, make_award, monkeypatch
+) -> None:
+    """Every column of every row of a job (issued, skipped as a duplicate found at run time,
+    failed by a schema that changed since the preview; several pipelined chunks), and the job's
+    counts, are what the rows' ORM objects wrote."""
+    data = good_rows(7) + b"bad,\n"
+    award = bulk.ParsedRow.award
+
+    def changed_schema(row: bulk.ParsedRow) -> issuing.AwardInput:
+        if row.email in ("p3@school.example.org", "p6@school.example.org"):
+            raise ValidationError({"email": ["No longer accepted."]})
+        return award(row)
+
+    stored = {}
+    for core in (True, False):
+        achievement = make_achievement(issuer, f"Achievement {core}")
+        job = confirmed(issuer, achievement, data)
+        make_award(issuer, achievement, "p1@school.example.org")
+        with monkeypatch.context() as patch:
+            patch.setattr(bulk.ParsedRow, "award", changed_schema)  # since the preview
+            if not core:
+                patch.setattr(runner, "_record", _record_through_the_orm)
+            done = bulk.run_job(job.id, service_env(), chunk_size=2)
+        assert done is not None
+        db.session.expire_all()
+        email_of = {c.id: c.recipient_email for c in issued_for(job.id)}
+        rows = db.session.scalars(
+            select(BulkRow).where(BulkRow.job_id == job.id).order_by(BulkRow.row_number)
+        ).all()
+        stored[core] = (
+            [
+                {
+                    column.key: (
+                        email_of.get(getattr(row, column.key))
+                        if column.key == "credential_id"
+                        else getattr(row, column.key)
+                    )
+                    for column in BulkRow.__table__.columns
+                    if column.key not in ("id", "job_id")
+                }
+                for row in rows
+            ],
+            (done.issued_rows, done.failed_rows, done.skipped_rows),
+        )
+    assert stored[True] == stored[False]
+    outcomes = [row["outcome"] for row in stored[True][0]]
+    assert outcomes.count("issued") == 4 and outcomes.count("failed") == 2
+    assert outcomes.count("skipped") == 2  # the duplicate, and the invalid row
+    assert stored[True][1] == (4, 2, 2)

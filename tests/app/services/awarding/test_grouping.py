@@ -160,7 +160,9 @@ def test_each_award_is_answered_as_stored_without_reading_it_back(
 def test_a_refused_award_in_a_batch_is_refused_alone(
     app: Flask, badge: tuple[int, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_build = issuing.Issuance.build
+    # What is built for each award before signing (the credential itself is built where it
+    # is signed, from these).
+    real_build = issuing.Issuance.build_arguments
     bad = emails()[3]
 
     def build(self: issuing.Issuance, award: AwardInput, *args: Any) -> Any:
@@ -168,7 +170,7 @@ def test_a_refused_award_in_a_batch_is_refused_alone(
             raise Invalid("This one cannot be built.")
         return real_build(self, award, *args)
 
-    monkeypatch.setattr(issuing.Issuance, "build", build)
+    monkeypatch.setattr(issuing.Issuance, "build_arguments", build)
     got, sizes = award_concurrently(app, *badge, monkeypatch, emails=emails())
     assert sizes == [1, N - 1]
     assert isinstance(got.pop(bad), Invalid)

@@ -268,3 +268,25 @@ def test_allocation_finds_the_last_free_indices_and_then_refuses(
     assert set(got) <= free_indices
     with pytest.raises(Conflict, match="full"):
         status_lists.allocate(issuer, free % count + 1, env)
+
+
+def test_holders_are_those_with_an_unrevoked_credential_of_that_achievement(
+    make_issuer, make_achievement, make_award
+) -> None:
+    """The duplicate check of bulk jobs and pathways (on PostgreSQL a lookup per address):
+    revoked credentials, other achievements and other issuers do not count; an address asked
+    twice is answered once; none asked, none held."""
+    issuer, other_issuer = make_issuer(), make_issuer("Other District", slug="other")
+    badge, other_badge = make_achievement(issuer), make_achievement(issuer, "Another Badge")
+    theirs = make_achievement(other_issuer)
+    make_award(issuer, badge, "held@d7.example.org")
+    revoked = make_award(issuer, badge, "revoked@d7.example.org")
+    revocation.revoke(revoked, "Awarded by mistake", actor=ACTOR, env=service_env())
+    make_award(issuer, other_badge, "other-badge@d7.example.org")
+    make_award(other_issuer, theirs, "other-issuer@d7.example.org")
+    asked = ["held@d7.example.org", "revoked@d7.example.org", "other-badge@d7.example.org",
+             "other-issuer@d7.example.org", "nobody@d7.example.org", "held@d7.example.org"]  # fmt: skip
+    assert issuing.holders(issuer, badge, asked) == {"held@d7.example.org"}
+    assert issuing.holders(issuer, other_badge, asked) == {"other-badge@d7.example.org"}
+    assert issuing.holders(other_issuer, theirs, asked) == {"other-issuer@d7.example.org"}
+    assert issuing.holders(issuer, badge, []) == set()

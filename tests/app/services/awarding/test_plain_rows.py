@@ -1,9 +1,13 @@
-"""A chunk stored with Core inserts (``plain_rows.insert_new``) stores, row for row, what the
-ORM's unit of work stores: manage and claim links, award emails (text and HTML), audit events."""
+"""A chunk stored with plain rows and Core inserts (``plain_rows``) stores, row for row, what the
+ORM's unit of work stores: the credentials, their manage and claim links, award emails (text and
+HTML), webhook deliveries and audit events (their chain included)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,10 +15,22 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, EmailMessage, IssuedCredential, MagicLink, ManageLink
-from app.services._core import plain_rows
-from app.services.awarding import issuing
+from app.models import (
+    Achievement,
+    AchievementVersion,
+    AuditEvent,
+    EmailMessage,
+    IssuedCredential,
+    Issuer,
+    MagicLink,
+    ManageLink,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from app.services._core import jobs, plain_rows
+from app.services.awarding import issuing, status_lists
 from app.services.awarding.issuing import AwardInput
+from app.services.org import achievements, audit
 from app.services.org.audit import Actor
 from app.wiring import service_env
 
@@ -24,10 +40,20 @@ MARKER = re.compile(r"\[secret link [0-9a-f]{32}\]")
 RANDOM = {"id", "token_hash", "secret", "hash", "prev_hash", "credential_id", "subject_id"}
 #: The audit chain's order follows the credentials' (random) ids.
 RANDOM |= {"chain_seq"}
+#: Random in a credential: its status index, a delivery's id.
+RANDOM |= {"status_index", "public_id", "endpoint_id"}
+#: Values in signed documents and webhook payloads that differ from run to run.
+MOMENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
+SIGNED = re.compile(r'"(proofValue|identityHash|salt|statusListIndex)":\s*"[^"]*"')
+STATUS_ENTRY = re.compile(r"(/revocation#|#key-)[0-9a-f]+")
+
+
+#: The expiry some awards give themselves (the same in every run).
+LATER = datetime.now(UTC) + timedelta(days=400)
 
 
 def _awards(prefix: str) -> list[AwardInput]:
-    later = datetime.now(UTC) + timedelta(days=400)
+    later = LATER
     names = [None, "Ada Lovelace", 'Bob <b> & "Co"', "Zoë O'Neil", "", "\u202eRTL"]
     return [
         AwardInput(
@@ -52,6 +78,25 @@ def _rows(issuer_id: int) -> dict[str, list[tuple[Any, ...]]]:
     base = re.compile("|".join(re.escape(c.id) for c in credentials))
 
     issued_at = {c.recipient_email: c.issued_at for c in credentials}
+    achievement_ids = set(
+        db.session.scalars(select(Achievement.id).where(Achievement.issuer_id == issuer_id))
+    )
+    # The issuer's and achievement's public names differ between the runs' issuers.
+    names = [db.session.get(Issuer, issuer_id).slug]  # type: ignore[union-attr]
+    names += db.session.scalars(
+        select(Achievement.public_id).where(Achievement.issuer_id == issuer_id)
+    )
+    own_names = re.compile("|".join(re.escape(name) for name in names))
+    own = {
+        "achievement_id": achievement_ids,
+        "achievement_version_id": set(
+            db.session.scalars(
+                select(AchievementVersion.id).where(
+                    AchievementVersion.achievement_id.in_(achievement_ids)
+                )
+            )
+        ),
+    }
 
     def plain(obj: object, table: str, recipient: str) -> tuple[Any, ...]:
         values = {}
@@ -61,8 +106,14 @@ def _rows(issuer_id: int) -> dict[str, list[tuple[Any, ...]]]:
                 value = value is not None
             elif column.key == "issuer_id":
                 value = value == issuer_id
+            elif column.key in ("achievement_id", "achievement_version_id"):
+                value = value in own[column.key]
             elif isinstance(value, str):
                 value = RUN.sub("run-", base.sub("ID", MARKER.sub("[M]", value)))
+                value = SIGNED.sub(r'"\1": "?"', MOMENT.sub("MOMENT", value))
+                value = STATUS_ENTRY.sub(r"\1N", own_names.sub("OWN", value))
+            elif isinstance(value, datetime) and value.replace(tzinfo=UTC) == LATER:
+                value = "LATER"
             elif isinstance(value, datetime):  # the time of the call: from the credential's
                 value = value.replace(tzinfo=UTC) - issued_at[recipient].replace(tzinfo=UTC)
             elif column.key == "detail":
@@ -75,6 +126,14 @@ def _rows(issuer_id: int) -> dict[str, list[tuple[Any, ...]]]:
         return (table, tuple(sorted(values.items(), key=lambda kv: kv[0])))
 
     by_recipient: dict[str, list[tuple[Any, ...]]] = {}
+    for credential in credentials:
+        recipient = credential.recipient_email
+        by_recipient.setdefault(recipient, []).append(plain(credential, "credential", recipient))
+    for delivery in db.session.scalars(select(WebhookDelivery)):
+        payload = json.loads(delivery.payload)
+        recipient = email_of.get(payload["data"]["id"])
+        if recipient is not None:
+            by_recipient.setdefault(recipient, []).append(plain(delivery, "webhook", recipient))
     for link in db.session.scalars(
         select(ManageLink).where(ManageLink.credential_id.in_(email_of))
     ):
@@ -104,6 +163,68 @@ def _rows(issuer_id: int) -> dict[str, list[tuple[Any, ...]]]:
     return {k.split("-")[1]: sorted(v, key=lambda row: row[0]) for k, v in by_recipient.items()}
 
 
+def _subscribe(issuer_id: int, patch: pytest.MonkeyPatch) -> None:
+    """An endpoint taking ``credential.issued``, its deliveries left queued (not attempted)."""
+    submit = jobs.submit
+
+    def queued(env: Any, name: str, *args: Any) -> None:
+        if name != jobs.DELIVER_WEBHOOKS:
+            submit(env, name, *args)
+
+    patch.setattr(jobs, "submit", queued)
+    db.session.add(
+        WebhookEndpoint(
+            public_id=f"endpoint-{issuer_id}",
+            issuer_id=issuer_id,
+            url="https://lms.example.org/hook",
+            event_types="credential.issued",
+            secret="sealed",
+            created_at=datetime.now(UTC),
+            updated_at=datetime.now(UTC),
+        )
+    )
+    db.session.commit()
+
+
+def _store_one_by_one(issuer: Any, achievement: Any, awards: list[AwardInput]) -> None:
+    """The single-award store (``issuing.store``): each credential an ORM object flushed by
+    the unit of work, and every row beside it too."""
+    env = service_env()
+    issuance = issuing.Issuance(issuer, achievement, achievements.current_version(achievement), env)
+    indexes = status_lists.allocate(issuer, len(awards), env)
+    for award, index in zip(awards, indexes, strict=True):
+        credential_id = str(uuid.uuid4())
+        document, valid_until = issuance.sign(award, credential_id, index)
+        issuing.store(
+            issuance,
+            award,
+            credential_id=credential_id,
+            index=index,
+            document=document,
+            valid_until=valid_until,
+            actor=Actor(label="test"),
+        )
+    db.session.commit()
+
+
+def test_a_credential_row_has_every_column() -> None:
+    """The batch path writes every column itself (as the ORM's flush would): a column added to
+    the model must be given its value there too."""
+    columns = {column.key for column in IssuedCredential.__table__.columns}
+    given = set(issuing._NEW_CREDENTIAL) | {
+        "id", "issuer_id", "achievement_id", "achievement_version_id", "recipient_email",
+        "recipient_name", "document", "proof_format", "issued_at", "valid_from", "valid_until",
+        "status_index", "awarded_by_id", "bulk_job_id", "claimed_at", "credit", "credit_unit",
+    }  # fmt: skip
+    assert columns == given
+
+
+def _all_orm(patch: pytest.MonkeyPatch) -> None:
+    """Every row an ORM object flushed by the unit of work, as before ``plain_rows``."""
+    patch.setattr(plain_rows, "collected", contextlib.nullcontext)
+    patch.setattr(plain_rows, "insert_new", lambda classes: None)
+
+
 def test_fast_store_equals_the_orm_store(
     make_issuer: Any, make_achievement: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -111,9 +232,8 @@ def test_fast_store_equals_the_orm_store(
     for fast in (True, False):
         issuer = make_issuer("Same Name District", slug=f"district-{int(fast)}")
         achievement = make_achievement(issuer, "Same Achievement")
-        with monkeypatch.context() as patch:
-            if not fast:  # every row through the ORM's flush, as before
-                patch.setattr(plain_rows, "insert_new", lambda classes: None)
+        _subscribe(issuer.id, monkeypatch)
+        if fast:
             outcomes = issuing.issue_many(
                 issuer,
                 achievement,
@@ -121,7 +241,9 @@ def test_fast_store_equals_the_orm_store(
                 actor=Actor(label="test"),
                 env=service_env(),
             )
-        assert all(o.credential is not None for o in outcomes)
+            assert all(o.credential is not None for o in outcomes)
+        else:
+            _store_one_by_one(issuer, achievement, _awards(f"run{int(fast)}-"))
         stored[fast] = _rows(issuer.id)
     assert len(stored[True]) == 15
     assert stored[True].keys() == stored[False].keys()
@@ -132,5 +254,109 @@ def test_fast_store_equals_the_orm_store(
                 assert (recipient, fast_row[0], column, value) == (
                     recipient, fast_row[0], column, expected
                 )  # fmt: skip
-    # Each recipient: a manage link, an email, an audit event, and a claim link unless claimed.
-    assert sorted(len(v) for v in stored[True].values()) == [3] * 4 + [4] * 11
+    # Each recipient: the credential, a manage link, an email, a webhook delivery, an audit
+    # event, and a claim link unless claimed.
+    assert sorted(len(v) for v in stored[True].values()) == [5] * 4 + [6] * 11
+    # Both chains hold, and a fast chunk's events follow the ORM's on the same chain.
+    for issuer_id in {row.issuer_id for row in db.session.scalars(select(IssuedCredential))}:
+        assert audit.verify_chain(issuer_id).intact
+
+
+def test_plain_rows_follow_orm_rows_in_one_transaction(
+    make_issuer: Any, make_achievement: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ORM chunk, then a plain one, then an ORM one of the same issuer: one unbroken audit
+    chain, and the rows of each in their order."""
+    issuer = make_issuer("One District", slug="one-district")
+    achievement = make_achievement(issuer, "One Achievement")
+    for run, fast in enumerate((False, True, False)):
+        with monkeypatch.context() as patch:
+            if not fast:
+                _all_orm(patch)
+            issuing.issue_many(
+                issuer,
+                achievement,
+                _awards(f"chain{run}-")[:4],
+                actor=Actor(label="test"),
+                env=service_env(),
+            )
+    assert audit.verify_chain(issuer.id).intact
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.issuer_id == issuer.id).order_by(AuditEvent.id)
+    ).all()
+    assert [e.chain_seq for e in events] == sorted(e.chain_seq for e in events)
+
+
+#: Text that JSON escapes (quotes, backslashes, control and non-BMP characters), as the one JSON
+#: parameter of PostgreSQL's multi-row insert carries it.
+AWKWARD = ["plain", "Zoë 😀 \u202eRTL", 'quote " and back\\slash', "line\nbreak\ttab\r", "",
+           "\u2028\u2029", '{"not": "json"}', "%(rows)s :rows $1"]  # fmt: skip
+
+
+def test_rows_sent_as_one_json_parameter_arrive_as_executemany_stores_them(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: several rows go as one ``json_to_recordset`` parameter; each value (text,
+    date-times to the microsecond, a JSON column's document, a column left to its default)
+    arrives as psycopg's executemany stored it."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("the JSON rows are PostgreSQL's (CAIRN_TEST_DATABASE_URL)")
+    from sqlalchemy import event, text
+
+    moment = datetime(2026, 12, 6, 11, 4, 5, 123456, tzinfo=UTC)
+
+    def rows(run: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        emails = [
+            {"issuer_id": None, "kind": run, "to_address": f"{n}@example.org", "subject": value,
+             "body_text": value, "body_html": None, "secret": None, "credential_id": None,
+             "created_at": moment + timedelta(microseconds=n)}  # (attempts: its default, 0)
+            for n, value in enumerate(AWKWARD)
+        ]  # fmt: skip
+        events = [
+            {"issuer_id": None, "actor_id": None, "actor": value, "action": run,
+             "subject_type": None, "subject_id": str(n), "ip_address": None,
+             "detail": {"text": value, "n": n, "nested": [1.5, None, True, {"é": value}]},
+             "created_at": moment, "chain_seq": 10_000 + n + (100 if run == "json" else 0),
+             "prev_hash": "0" * 64, "hash": "f" * 64}
+            for n, value in enumerate(AWKWARD)
+        ]  # fmt: skip
+        return emails, events
+
+    sent: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        for run in ("json", "many"):
+            with monkeypatch.context() as patch:
+                if run == "many":
+                    patch.setattr(plain_rows, "_as_json", lambda *args: None)
+                emails, events = rows(run)
+                plain_rows.insert_rows(EmailMessage, emails)
+                plain_rows.insert_rows(AuditEvent, events)
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert sum("json_to_recordset" in statement for statement in sent) == 2
+
+    def stored(run: str) -> list[tuple[Any, ...]]:
+        return [
+            tuple(row)
+            for row in db.session.execute(
+                text(
+                    "SELECT e.to_address, e.subject, e.body_text, e.body_html, e.created_at, "
+                    "e.attempts, e.sent_at, a.actor, a.subject_id, CAST(a.detail AS text), "
+                    "a.created_at, a.chain_seq % 100 FROM email_message e JOIN audit_event a "
+                    "ON a.action = e.kind AND a.subject_id || '@example.org' = e.to_address "
+                    "WHERE e.kind = :run ORDER BY e.id"
+                ),
+                {"run": run},
+            )
+        ]
+
+    assert stored("json") == stored("many")
+    assert len(stored("json")) == len(AWKWARD)
+    assert [row[1] for row in stored("json")] == AWKWARD
+    assert {row[5] for row in stored("json")} == {0}

@@ -12,9 +12,14 @@ from typing import Any
 
 import pytest
 
-from app.services.awarding import signing
+from app.services.awarding import issuing, signing
+from app.services.awarding.issuing import AwardInput
 from credentials import (
+    Achievement,
     DocumentLoader,
+    Profile,
+    Recipient,
+    build_credential,
     decode_jwt,
     did_key,
     did_key_verification_method,
@@ -206,3 +211,61 @@ def test_a_pipelined_bulk_job_on_worker_processes_issues_verifiable_credentials(
         report = verify_credential(document, loader=env.loader, now=env.now, fetch=local_fetch)
         assert report.valid, (email, report.as_json()["checks"])
         assert json.loads(document)["credentialStatus"]["statusListIndex"] == str(index)
+
+
+@pytest.mark.parametrize("processes", [0, 2])
+def test_credentials_built_where_they_are_signed_equal_those_built_here(processes: int) -> None:
+    """With a blueprint the signing processes build each credential from its arguments: the
+    same document ``build_credential`` makes here, signed the same; one the builder refuses is
+    refused alone, as not built, with the builder's message."""
+    key = generate_key("ed25519")
+    vm = did_key_verification_method(key.public_key())  # type: ignore[arg-type]
+    issuer = Profile(id=did_key(key.public_key()), name="District 7")  # type: ignore[arg-type]
+    achievement = Achievement(
+        id="https://example.org/achievements/1", name="Badge", description="A badge.",
+        criteria_narrative="Did it.",
+    )  # fmt: skip
+    arguments = [
+        {
+            "credential_id": f"urn:uuid:00000000-0000-4000-8000-{number:012d}",
+            "recipient": Recipient(email=f"p{number}@example.org", salt=f"{number:032x}"),
+            "valid_from": WHEN,
+            "valid_until": WHEN.replace(year=2030) if number != 5 else WHEN,  # 5: not after
+            "narrative": f"Row {number}",
+        }
+        for number in range(40)
+    ]
+    loader = DocumentLoader()
+    results = signing.sign_later(
+        arguments, key=key, vm=vm, proof_format="di", created=WHEN, loader=loader,
+        processes=processes, blueprint=(issuer, achievement),
+    )()  # fmt: skip
+    assert results[5] == signing.Signed(None, "validUntil must be after validFrom", built=False)
+    for number, result in enumerate(results):
+        if number == 5:
+            continue
+        expected = signing.sign_one(
+            build_credential(issuer=issuer, achievement=achievement, **arguments[number]),
+            key, vm, "di", WHEN, loader,
+        )  # fmt: skip
+        # Ed25519 signatures are deterministic: the same document signs to the same text.
+        assert (result.text, result.built) == (expected, True)
+
+
+def test_an_award_the_signing_processes_could_not_build_is_refused_as_not_built() -> None:
+    """The refusal says what building here said ("could not be built"), not "signed"."""
+    items = [issuing._Award(AwardInput(email=f"p{n}@example.org")) for n in range(3)]
+    issuing._signed(
+        items,
+        [
+            signing.Signed("{}"),
+            signing.Signed(None, "validUntil must be after validFrom", built=False),
+            signing.Signed(None, "undefined term"),
+        ],
+    )
+    assert items[0].outcome is None and items[0].document == "{}"
+    messages = [item.outcome.refused.message for item in items[1:]]  # type: ignore[union-attr]
+    assert messages == [
+        "The credential could not be built: validUntil must be after validFrom",
+        "The credential could not be signed: undefined term",
+    ]

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 
 from app.extensions import db
 from app.models import (
@@ -25,8 +25,8 @@ from app.models import (
     Issuer,
     StaffAccount,
 )
-from app.models.tallies import NEVER
-from app.services.awarding import issuing, queries, revocation
+from app.models.tallies import NEVER, SHARDS
+from app.services.awarding import issuing, queries, revocation, tally_shards
 from app.services.awarding.issuing import AwardInput
 from app.services.delivery import analytics, downloads
 from app.services.learning import claims, credit_rules, hours_report
@@ -341,3 +341,81 @@ def test_a_tally_that_was_not_kept_would_be_seen(history: dict[str, Any]) -> Non
     db.session.commit()
     with pytest.raises(AssertionError):
         assert_tallies_match()
+
+
+@pytest.mark.postgres
+def test_two_transactions_on_one_tally_key_do_not_wait_for_each_other(
+    history: dict[str, Any],
+) -> None:
+    """PostgreSQL: two open transactions that change credentials of the same tally key add to
+    shards of their own (``txid % SHARDS``), so the second never waits for the first's lock
+    on the key's row (with one row per key it would: two bulk workers on one job queued so)."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time; its tally rows are all shard 0")
+    first_id, second_id = history["singles"][0].id, history["singles"][1].id  # the same key
+    issuer_id = history["issuer"].id
+    db.session.remove()
+    with db.engine.connect() as first, db.engine.connect() as second:
+        first_shard = first.execute(text("SELECT txid_current() % :n"), {"n": SHARDS}).scalar()
+        # Transaction ids are handed out in turn: take them until the second's shard differs.
+        second_shard = first_shard
+        while second_shard == first_shard:
+            second.rollback()
+            second_shard = second.execute(
+                text("SELECT txid_current() % :n"), {"n": SHARDS}
+            ).scalar()
+        revoke = "UPDATE issued_credential SET revoked_at = now() WHERE id = :id"
+        first.execute(text(revoke), {"id": first_id})
+        # Waiting for the first's row lock would fail here rather than hang.
+        second.execute(text("SET LOCAL lock_timeout = '2s'"))
+        second.execute(text(revoke), {"id": second_id})
+        second.commit()
+        first.commit()
+    shards = db.session.scalars(
+        select(CredentialTally.shard).where(
+            CredentialTally.issuer_id == issuer_id, CredentialTally.revoked.is_(True)
+        )
+    ).all()
+    assert sorted(shards) == sorted([first_shard, second_shard])
+    assert_tallies_match()
+
+
+@pytest.mark.postgres
+def test_the_shards_of_past_days_fold_into_one_row_per_key(history: dict[str, Any]) -> None:
+    """PostgreSQL: changes made in many transactions spread a key over shards; folding the
+    days before a date leaves one row per key there (shard 0) with the same sums, and the
+    reports the same; later days and a row a writer holds are left for a later round."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's tally rows are all shard 0")
+    env = service_env()
+    issuer, singles = history["issuer"], history["singles"]
+    for back, credential in enumerate(singles):
+        credential.issued_at = env.now - (3 + back % 2) * DAY
+    db.session.commit()
+    for credential in singles[:6]:  # each change its own transaction, so its own shard
+        revocation.suspend(credential, "Under review", actor=ACTOR, env=env)
+        revocation.unsuspend(credential, "Review closed", actor=ACTOR, env=env)
+    today = env.now.date()
+
+    def spread(before: date) -> int:
+        return db.session.scalar(
+            select(func.count())
+            .select_from(CredentialTally)
+            .where(CredentialTally.shard != 0, CredentialTally.issued_day < before)
+        )
+
+    assert spread(today) > 0
+    recent = spread(today + DAY) - spread(today)  # today's bulk awards: not folded
+    with db.engine.connect() as writer:
+        held = writer.execute(
+            text("SELECT ctid FROM credential_tally WHERE shard <> 0 AND issued_day < :d "
+                 "LIMIT 1 FOR UPDATE"), {"d": today},
+        ).scalar()  # fmt: skip
+        assert tally_shards.fold(today, batch=3) > 0
+        assert spread(today) == 1  # the row the writer holds
+        writer.rollback()
+    tally_shards.fold(today)
+    assert spread(today) == 0 and held is not None
+    assert spread(today + DAY) == recent
+    assert_tallies_match()
+    assert_reports_match(issuer, env.now)

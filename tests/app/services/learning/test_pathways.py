@@ -286,3 +286,29 @@ def test_pathways_name_only_the_issuers_own_achievements(
         with pytest.raises(ServiceError, match=message):
             achievements.update_award_rules(coach, rules, actor=ACTOR, env=service_env())
     assert achievements.current_version(coach).version == 1
+
+
+def test_an_issuer_without_pathways_is_checked_in_one_query(
+    issuer, members, make_achievement, make_award
+) -> None:
+    # Most awards are of issuers with no pathway at all: the check after each batch of single
+    # awards (grouping) asks one question and nothing more (it asked four).
+    from sqlalchemy import event
+
+    stored = [make_award(issuer, members[0], f"q{n}@school.example.org") for n in range(3)]
+    db.session.commit()  # expires them, as the batch's commit does
+    statements: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        assert pathways.after_awards(stored, service_env()) == []
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert len(statements) == 1, statements
+    # With a pathway elsewhere in the issuer, the full check runs (and awards nothing here).
+    pathway(issuer, make_achievement, members[1:], 1)
+    db.session.commit()
+    assert pathways.after_awards(stored, service_env()) == []

@@ -4,11 +4,13 @@ for message, what Jinja renders for each: names and links of every kind, escaped
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jinja2 import DictLoader, Environment, StrictUndefined, select_autoescape
+from sqlalchemy import select
 
 from app.services.mail import emails
 
@@ -110,3 +112,29 @@ def test_a_value_holding_the_sentinel_characters_is_rendered_by_jinja() -> None:
     }
     got = emails.render_slotted("award", locale="en", slots=slots, **_award())
     assert got == emails.render("award", locale="en", **slots, **_award())
+
+
+def test_award_batches_of_one_day_share_one_plan(
+    app: object, make_issuer: Any, make_achievement: Any
+) -> None:
+    """The award email is planned once for every batch of a day, not once per batch: its
+    context holds the expiry's day, not the moment (which differs from batch to batch)."""
+    from app.extensions import db
+    from app.models import EmailMessage
+    from app.services.awarding import issuing
+    from app.services.awarding.issuing import AwardInput
+    from app.services.org.audit import Actor
+    from app.wiring import service_env
+
+    issuer = make_issuer()
+    achievement = make_achievement(issuer, default_validity_days=30)
+    emails._plans.clear()
+    for batch in range(3):
+        env = service_env()
+        awards = [AwardInput(email=f"b{batch}-{n}@example.org", name="Ada") for n in range(2)]
+        outcomes = issuing.issue_many(issuer, achievement, awards, actor=Actor(), env=env)
+        assert all(o.credential is not None for o in outcomes)
+    assert len(emails._plans) == 1
+    bodies = {m.body_text.split("valid until ")[1].split(".")[0] for m in db.session.scalars(
+        select(EmailMessage))}  # fmt: skip
+    assert len(bodies) == 1
