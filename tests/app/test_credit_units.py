@@ -8,7 +8,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import pypdfium2
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -20,6 +19,7 @@ from app.wiring import service_env
 from credentials import CREDIT_RESULT_TYPE, schema_errors
 from tests.app.conftest import BASE_URL, Web, sign_in_directly
 from tests.app.educator.educator_helpers import make_educator, sign_in_as
+from tests.app.pdfs import pdf_text
 from tests.app.public.conftest import page
 from tests.app.test_guarantees_interop import SLUG, did_documents, vcjs, verify_all  # noqa: F401
 from tests.interop.conftest import VcJs
@@ -51,14 +51,6 @@ def document(credential: IssuedCredential) -> dict[str, Any]:
 def text(response: Any) -> str:
     """The page's text, whitespace collapsed."""
     return " ".join(page(response).text.split())
-
-
-def pdf_text(data: bytes) -> str:
-    pdf = pypdfium2.PdfDocument(data)
-    try:
-        return " ".join(" ".join(p.get_textpage().get_text_range().split()) for p in pdf)
-    finally:
-        pdf.close()
 
 
 @pytest.mark.interop

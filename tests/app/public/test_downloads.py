@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import re
 import struct
-import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -24,6 +23,7 @@ from app.services.org.issuers import IssuerProfileInput, set_image, update_profi
 from app.wiring import service_env
 from credentials import unbake, verify_credential
 from tests.app.conftest import BASE_URL
+from tests.app.pdfs import pdf_text
 from tests.app.public.conftest import RECIPIENT
 
 TEST = Actor(label="test")
@@ -291,63 +291,6 @@ def test_the_certificate_page_is_laid_out_for_printing(
     css = stylesheet.get_data(as_text=True)
     stylesheet.close()  # a static file is streamed from an open file
     assert "@media print" in css and "@page" in css and "landscape" in css
-
-
-def pdf_literal_strings(data: bytes) -> list[bytes]:
-    """The literal strings shown with ``Tj`` in a PDF's (Flate-compressed) content streams."""
-    shown = []
-    for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
-        try:
-            content = zlib.decompress(stream.group(1))
-        except zlib.error:
-            continue
-        pos = 0
-        while (start := content.find(b"(", pos)) != -1:
-            out, i, depth = bytearray(), start + 1, 1
-            while i < len(content):
-                byte = content[i]
-                if byte == 0x5C:  # backslash: an escape
-                    nxt = content[i + 1 : i + 2]
-                    out += {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}.get(
-                        nxt, nxt
-                    )
-                    i += 2
-                    continue
-                if byte == 0x28:
-                    depth += 1
-                elif byte == 0x29:
-                    depth -= 1
-                    if depth == 0:
-                        break
-                out.append(byte)
-                i += 1
-            if content[i + 1 : i + 4].strip().startswith(b"Tj"):
-                shown.append(bytes(out))
-            pos = i + 1
-    return shown
-
-
-def pdf_text(data: bytes) -> str:
-    """Text shown in a PDF written by fpdf2 with embedded TrueType fonts: glyph ids, mapped back
-    to characters through each font's ToUnicode map (every map is tried on every string)."""
-    maps: list[dict[int, str]] = []
-    for stream in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
-        try:
-            content = zlib.decompress(stream.group(1))
-        except zlib.error:
-            content = stream.group(1)
-        if b"beginbfchar" in content:
-            pairs = re.findall(rb"<([0-9A-Fa-f]{4})>\s*<([0-9A-Fa-f]{4,})>", content)
-            maps.append(
-                {int(a, 16): bytes.fromhex(b.decode()).decode("utf-16-be") for a, b in pairs}
-            )
-    lines = []
-    for raw in pdf_literal_strings(data):
-        codes = [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw) - 1, 2)]
-        for mapping in maps:
-            if all(code in mapping for code in codes):
-                lines.append("".join(mapping[code] for code in codes))
-    return "\n".join(lines)
 
 
 def pdf_info(data: bytes, key: str) -> str:

@@ -9,7 +9,6 @@ import json
 from datetime import date
 from typing import Any
 
-import pypdfium2
 import pytest
 from sqlalchemy import select
 
@@ -23,6 +22,7 @@ from app.services.learning.authoring import ActivityInput, ModuleInput
 from app.services.org.audit import Actor
 from app.wiring import service_env
 from schemas.plans import load_goal, load_reflection, load_showcase, load_vision
+from tests.app.pdfs import pdf_text
 from tests.app.portfolio_helpers import add_item, make_educator
 
 ISTE = {"target_name": "2.5 Designer", "target_framework": "ISTE Standards for Educators",
@@ -30,14 +30,6 @@ ISTE = {"target_name": "2.5 Designer", "target_framework": "ISTE Standards for E
 LEARNING_DESIGNS = {"target_name": "Learning Designs", "target_framework": "Learning Forward",
                     "target_url": "https://learningforward.org/standards/learning-designs/"}  # fmt: skip
 ACTOR = Actor(label="test")
-
-
-def pdf_text(data: bytes) -> str:
-    pdf = pypdfium2.PdfDocument(data)
-    try:
-        return " ".join(" ".join(p.get_textpage().get_text_range().split()) for p in pdf)
-    finally:
-        pdf.close()
 
 
 @pytest.fixture

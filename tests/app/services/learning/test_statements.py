@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-import pypdfium2
 import pytest
 from sqlalchemy import func, select
 
@@ -24,6 +23,7 @@ from app.wiring import service_env
 from credentials import clr_schema_errors
 from schemas.credit_rules import load_credit_rule
 from tests.app.educator.educator_helpers import make_educator
+from tests.app.pdfs import pdf_text
 
 RITA = "rita.renewal@school.example.org"
 
@@ -206,9 +206,7 @@ def test_the_pdf_names_who_what_and_where_to_verify(
                              actor=None, env=env)  # fmt: skip
     data = statement_pdf(statements.view(made, env))
     assert data.startswith(b"%PDF")
-    pdf = pypdfium2.PdfDocument(data)
-    text = " ".join(" ".join(p.get_textpage().get_text_range().split()) for p in pdf)
-    pdf.close()
+    text = pdf_text(data)
     for expected in ("RENEWAL STATEMENT", "Rita Renewal", "District 7 Professional Learning",
                      "Licence renewal", "Inclusive Classrooms", "1.5 CEUs", "22.5",
                      "Special education", "52.5", "Met", statements.statement_url(made.public_id, env)):  # fmt: skip
