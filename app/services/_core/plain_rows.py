@@ -1,6 +1,7 @@
 """Rows written with one Core ``INSERT`` per table instead of the ORM's unit of work: a bulk
 chunk's emails, links and audit events (hundreds of each) cost the unit of work, and even the
-ORM objects' constructors, far more per row than the insert itself."""
+ORM objects' constructors, far more per row than the insert itself. On PostgreSQL, everything
+collected (every table's rows, and the updates kept with them) goes in one statement."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import JSON, ColumnDefault, Table, TextClause, bindparam, insert, inspect, text
+from sqlalchemy import update as sql_update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapper, RelationshipDirection, make_transient_to_detached
 
 from app.extensions import db
 
-#: Where :func:`add` keeps rows while :func:`collected` is open (in the session's ``info``).
+#: Where :func:`add` keeps rows while :func:`collected` is open (in the session's ``info``),
+#: and :func:`update` the updates written with them.
 _COLLECTED = "plain_rows.collected"
+_UPDATES = "plain_rows.updates"
 
 
 @contextmanager
@@ -32,11 +36,13 @@ def collected() -> Iterator[None]:
         yield
         return
     session.info[_COLLECTED] = {}
+    session.info[_UPDATES] = {}
     try:
         yield
         write()
     finally:
         session.info.pop(_COLLECTED, None)
+        session.info.pop(_UPDATES, None)
 
 
 def collecting() -> bool:
@@ -53,6 +59,24 @@ def add(cls: type, row: dict[str, Any]) -> None:
         db.session.add(cls(**row))
     else:
         rows.setdefault(cls, []).append(row)
+
+
+def update(cls: type, key: str, rows: list[dict[str, Any]]) -> None:
+    """Update rows of ``cls``'s table, each found by its ``key`` column and given the other
+    columns of its dict: with the collected rows while :func:`collected` is open (on
+    PostgreSQL, in the same statement), otherwise at once. Nothing may read them before."""
+    updates: dict[tuple[type, str], list[dict[str, Any]]] | None = db.session.info.get(_UPDATES)
+    if updates is None:
+        _update_now(cls, key, rows)
+    else:
+        updates.setdefault((cls, key), []).extend(rows)
+
+
+def _update_now(cls: type, key: str, rows: list[dict[str, Any]]) -> None:
+    table = _table(cls)
+    for row in rows:
+        values = {name: value for name, value in row.items() if name != key}
+        db.session.execute(sql_update(table).where(table.c[key] == row[key]).values(values))
 
 
 def attached(cls: type, rows: list[dict[str, Any]]) -> list[Any]:
@@ -75,14 +99,78 @@ def attached(cls: type, rows: list[dict[str, Any]]) -> list[Any]:
 
 
 def write() -> None:
-    """Insert the rows :func:`add` has kept so far (a statement per table and set of keys)."""
+    """Insert the rows :func:`add` has kept so far and make the updates :func:`update` kept:
+    on PostgreSQL in one statement, else a statement per table and set of keys."""
     session = db.session
-    rows: dict[type, list[dict[str, Any]]] | None = session.info.get(_COLLECTED)
-    if not rows:
+    rows: dict[type, list[dict[str, Any]]] = session.info.get(_COLLECTED) or {}
+    updates: dict[tuple[type, str], list[dict[str, Any]]] = session.info.get(_UPDATES) or {}
+    if not rows and not updates:
         return
-    for cls, kept in list(rows.items()):
-        insert_rows(cls, kept)
+    if not _write_in_one(rows, updates):
+        for cls, kept in list(rows.items()):
+            insert_rows(cls, kept)
+        for (cls, key), changes in list(updates.items()):
+            _update_now(cls, key, changes)
     rows.clear()
+    updates.clear()
+
+
+def _table(cls: type) -> Table:
+    mapper: Mapper[Any] = inspect(cls)
+    return cast(Table, mapper.local_table)
+
+
+def _runs(cls: type, rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """``rows`` keyed by column name, in runs of rows with the same keys (in order)."""
+    names = _column_names(cls)
+    run: list[dict[str, Any]] = []
+    keys: Any = None
+    for row in rows:
+        if row.keys() != keys and run:
+            yield run
+            run = []
+        keys = row.keys()
+        run.append(row if names is None else {names[k]: v for k, v in row.items()})
+    if run:
+        yield run
+
+
+def _write_in_one(
+    rows: dict[type, list[dict[str, Any]]], updates: dict[tuple[type, str], list[dict[str, Any]]]
+) -> bool:
+    """PostgreSQL: every insert and update kept, as one statement of data-modifying ``WITH``
+    parts (an award batch's credential links, emails, webhook deliveries, audit events and the
+    audit chain's head: five statements in one, each a round trip and a parse avoided). Its
+    foreign keys are checked at its end, so the parts' order does not matter. False, with
+    nothing written, on SQLite, for a single part, or when a value would not arrive exactly as
+    JSON (the caller then writes them a statement each)."""
+    connection = db.session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        return False
+    shape: list[tuple[str, Table, tuple[str, ...]]] = []
+    documents: list[str] = []
+    for cls, kept in rows.items():
+        table = _table(cls)
+        for run in _runs(cls, kept):
+            document = _as_json(table, run, dialect, lone=True)
+            if document is None:
+                return False
+            shape.append(("insert", table, tuple(run[0])))
+            documents.append(document)
+    for (cls, key), changes in updates.items():
+        table = _table(cls)
+        document = _as_json(table, changes, dialect, lone=True)
+        if document is None or any(row.keys() != changes[0].keys() for row in changes):
+            return False
+        shape.append(("update:" + key, table, tuple(changes[0])))
+        documents.append(document)
+    if len(shape) < 2:
+        return False
+    db.session.flush()  # what the ORM's insert would autoflush first (the rows they refer to)
+    statement = _combined(tuple(shape), dialect)
+    connection.execute(statement, {f"rows_{n}": doc for n, doc in enumerate(documents)})
+    return True
 
 
 def insert_rows(cls: type, rows: list[dict[str, Any]]) -> None:
@@ -92,31 +180,18 @@ def insert_rows(cls: type, rows: list[dict[str, Any]]) -> None:
     rows with the same keys (as the ORM groups them)."""
     if not rows:
         return
-    names = _column_names(cls)
-    mapper: Mapper[Any] = inspect(cls)
-    table: Table = cast(Table, mapper.local_table)
+    table = _table(cls)
     statement = insert(table)
     db.session.flush()  # what the ORM's insert would autoflush first (the rows they refer to)
     connection = db.session.connection()
-    batch: list[dict[str, Any]] = []
-    keys: Any = None
     postgresql = connection.dialect.name == "postgresql"
-
-    def run() -> None:
-        document = _as_json(table, batch, connection.dialect) if postgresql else None
+    for run in _runs(cls, rows):
+        document = _as_json(table, run, connection.dialect) if postgresql else None
         if document is None:
-            connection.execute(statement, batch)
+            connection.execute(statement, run)
         else:
-            insert_json = _json_insert(table, tuple(batch[0]), connection.dialect)
+            insert_json = _json_insert(table, tuple(run[0]), connection.dialect)
             connection.execute(insert_json, {"rows": document})
-
-    for row in rows:
-        if row.keys() != keys and batch:
-            run()
-            batch = []
-        keys = row.keys()
-        batch.append(row if names is None else {names[k]: v for k, v in row.items()})
-    run()
 
 
 # PostgreSQL: several rows in one statement whose text does not depend on how many there are,
@@ -127,6 +202,7 @@ def insert_rows(cls: type, rows: list[dict[str, Any]]) -> None:
 # for its cache). Rows with a value JSON cannot carry exactly take the executemany path.
 
 _json_inserts: dict[tuple[Table, tuple[str, ...]], TextClause] = {}
+_combined_statements: dict[tuple[tuple[str, Table, tuple[str, ...]], ...], TextClause] = {}
 
 
 def _json_insert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> TextClause:
@@ -135,37 +211,84 @@ def _json_insert(table: Table, columns: tuple[str, ...], dialect: Dialect) -> Te
     key = (table, columns)
     statement = _json_inserts.get(key)
     if statement is None:
-        quote = dialect.identifier_preparer.quote
-        given = set(columns)
-        defaults = [c for c in table.columns if c.name not in given and c.default is not None]
-        targets = [quote(c) for c in columns] + [quote(c.name) for c in defaults]
-        values = [f"given.{quote(c)}" for c in columns] + [
-            f":default_{n}" for n in range(len(defaults))
-        ]
-        record = ", ".join(
-            f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in columns
-        )
-        # Names and types from the table's own definition; the values are all parameters.
-        into = f"INSERT INTO {quote(table.name)} ({', '.join(targets)})"
-        source = f"json_to_recordset(CAST(:rows AS json)) AS given({record})"
-        sql = f"{into} SELECT {', '.join(values)} FROM {source}"  # noqa: S608
-        statement = text(sql).bindparams(
-            *[
-                bindparam(f"default_{n}", cast(ColumnDefault, c.default).arg, type_=c.type)
-                for n, c in enumerate(defaults)
-            ]
-        )
+        sql, defaults = _json_insert_sql(table, columns, dialect, "")
+        statement = text(sql).bindparams(*defaults)
         _json_inserts[key] = statement
     return statement
 
 
-def _as_json(table: Table, rows: list[dict[str, Any]], dialect: Dialect) -> str | None:
+def _record(table: Table, columns: tuple[str, ...], dialect: Dialect, suffix: str) -> str:
+    """``json_to_recordset`` of the parameter ``rows<suffix>`` as ``given``, typed as the
+    table's own columns."""
+    quote = dialect.identifier_preparer.quote
+    record = ", ".join(f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
+    return f"json_to_recordset(CAST(:rows{suffix} AS json)) AS given({record})"
+
+
+def _json_insert_sql(
+    table: Table, columns: tuple[str, ...], dialect: Dialect, suffix: str
+) -> tuple[str, list[Any]]:
+    """:func:`_json_insert`'s text (its parameters named with ``suffix``) and the bound
+    defaults of the columns not given."""
+    quote = dialect.identifier_preparer.quote
+    given = set(columns)
+    defaults = [c for c in table.columns if c.name not in given and c.default is not None]
+    targets = [quote(c) for c in columns] + [quote(c.name) for c in defaults]
+    values = [f"given.{quote(c)}" for c in columns] + [
+        f":default{suffix}_{n}" for n in range(len(defaults))
+    ]
+    # Names and types from the table's own definition; the values are all parameters.
+    into = f"INSERT INTO {quote(table.name)} ({', '.join(targets)})"
+    sql = f"{into} SELECT {', '.join(values)} FROM {_record(table, columns, dialect, suffix)}"  # noqa: S608
+    bound = [
+        bindparam(f"default{suffix}_{n}", cast(ColumnDefault, c.default).arg, type_=c.type)
+        for n, c in enumerate(defaults)
+    ]
+    return sql, bound
+
+
+def _combined(
+    shape: tuple[tuple[str, Table, tuple[str, ...]], ...], dialect: Dialect
+) -> TextClause:
+    """One statement for the parts of ``shape``: ``WITH part_0 AS (INSERT …), … SELECT 1``,
+    part ``n`` reading the JSON parameter ``rows_n``. An ``update:<key>`` part sets each row
+    found by its key column to the other columns given."""
+    statement = _combined_statements.get(shape)
+    if statement is None:
+        quote = dialect.identifier_preparer.quote
+        parts: list[str] = []
+        bound: list[Any] = []
+        for n, (kind, table, columns) in enumerate(shape):
+            suffix = f"_{n}"
+            if kind == "insert":
+                sql, defaults = _json_insert_sql(table, columns, dialect, suffix)
+                bound += defaults
+            else:
+                key = kind.removeprefix("update:")
+                name = quote(table.name)
+                assignments = ", ".join(
+                    f"{quote(c)} = given.{quote(c)}" for c in columns if c != key
+                )
+                source = _record(table, columns, dialect, suffix)
+                sql = (
+                    f"UPDATE {name} SET {assignments} FROM {source}"  # noqa: S608
+                    f" WHERE {name}.{quote(key)} = given.{quote(key)}"
+                )
+            parts.append(f"part{suffix} AS ({sql})")
+        statement = text(f"WITH {', '.join(parts)} SELECT 1").bindparams(*bound)
+        _combined_statements[shape] = statement
+    return statement
+
+
+def _as_json(
+    table: Table, rows: list[dict[str, Any]], dialect: Dialect, *, lone: bool = False
+) -> str | None:
     """``rows`` (of the same keys) as the JSON text :func:`_json_insert` reads, each value as the
     driver would have sent it (the column type's own conversion first); None when one row is
-    not worth it (a lone row) or a value would not arrive exactly: anything but text, numbers,
-    booleans, NULL, naive date-times (as ISO 8601 text) and JSON columns' objects and arrays,
-    a column left out that has a default computed in Python."""
-    if len(rows) < 2:
+    not worth it (a lone row, unless ``lone``) or a value would not arrive exactly: anything but
+    text, numbers, booleans, NULL, naive date-times (as ISO 8601 text) and JSON columns' objects
+    and arrays, a column left out that has a default computed in Python."""
+    if len(rows) < (1 if lone else 2):
         return None
     columns = table.columns
     given = rows[0].keys()

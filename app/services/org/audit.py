@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, event, insert, or_, select, update
+from sqlalchemy import and_, event, insert, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction
@@ -208,10 +208,13 @@ def _link(entries: Sequence[AuditEvent | EventRow]) -> None:
         entry.prev_hash = previous
         entry.hash = event_hash(entry)
         heads[chain] = moved[chain] = (entry.chain_seq, entry.hash)
-    for chain, (seq, last) in moved.items():
-        session.execute(
-            update(AuditChainHead).where(AuditChainHead.chain == chain).values(seq=seq, hash=last)
-        )
+    # Written with the events when they are collected (plain_rows: on PostgreSQL, in the same
+    # statement), else at once.
+    plain_rows.update(
+        AuditChainHead,
+        "chain",
+        [{"chain": chain, "seq": seq, "hash": last} for chain, (seq, last) in moved.items()],
+    )
 
 
 def _lock_head(session: Any, chain: int) -> tuple[int, str]:

@@ -252,8 +252,11 @@ def test_fast_store_equals_the_orm_store(
             assert fast_row[0] == orm_row[0], recipient
             for (column, value), (_, expected) in zip(fast_row[1], orm_row[1], strict=True):
                 assert (recipient, fast_row[0], column, value) == (
-                    recipient, fast_row[0], column, expected
-                )  # fmt: skip
+                    recipient,
+                    fast_row[0],
+                    column,
+                    expected,
+                )
     # Each recipient: the credential, a manage link, an email, a webhook delivery, an audit
     # event, and a claim link unless claimed.
     assert sorted(len(v) for v in stored[True].values()) == [5] * 4 + [6] * 11
@@ -360,3 +363,109 @@ def test_rows_sent_as_one_json_parameter_arrive_as_executemany_stores_them(
     assert len(stored("json")) == len(AWKWARD)
     assert [row[1] for row in stored("json")] == AWKWARD
     assert {row[5] for row in stored("json")} == {0}
+
+
+def _statements_of(run: Any) -> list[str]:
+    """The SQL statements ``run()`` sends."""
+    from sqlalchemy import event
+
+    sent: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        run()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    return sent
+
+
+def test_a_batch_writes_its_links_emails_deliveries_events_and_chain_head_in_one_statement(
+    make_issuer: Any, make_achievement: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: what a batch collects (manage and claim links, emails, webhook deliveries,
+    audit events) and its audit chain's new head go in one statement; SQLite: a statement each.
+    Either way every row is stored and the chain, head included, verifies."""
+    issuer = make_issuer("One Statement District", slug="one-statement")
+    achievement = make_achievement(issuer, "One Statement Achievement")
+    _subscribe(issuer.id, monkeypatch)
+    outcomes: list[Any] = []
+    sent = _statements_of(
+        lambda: outcomes.extend(
+            issuing.issue_many(
+                issuer,
+                achievement,
+                _awards("one-")[:3],
+                actor=Actor(label="test"),
+                env=service_env(),
+            )
+        )
+    )
+    assert all(o.credential is not None for o in outcomes)
+    allocations = ("SELECT", "SET", "INSERT INTO STATUS_ALLOCATION")  # reads, the allocation
+    writes = [s for s in sent if not s.lstrip().upper().startswith(allocations)]
+    tables = ("manage_link", "magic_link", "email_message", "webhook_delivery", "audit_event")
+    if db.engine.dialect.name == "postgresql":
+        (combined,) = [s for s in writes if s.startswith("WITH part_0")]
+        for table in (*tables, "audit_chain_head"):
+            assert table in combined, table
+        # Beside it, only the credentials' own INSERT.
+        assert [s for s in writes if s is not combined] == [
+            s for s in writes if s.startswith("INSERT INTO issued_credential")
+        ]
+    else:
+        for table in tables:
+            assert any(s.startswith(f"INSERT INTO {table}") for s in writes), table
+        assert any(s.startswith("UPDATE audit_chain_head") for s in writes)
+    stored = _rows(issuer.id)
+    # (The first of these recipients is claimed at once: no claim link.)
+    assert sorted(len(rows) for rows in stored.values()) == [5, 6, 6]
+    assert audit.verify_chain(issuer.id).intact
+
+
+def test_collected_rows_json_cannot_carry_exactly_are_written_a_statement_each(
+    make_issuer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When one collected table's rows would not arrive exactly through JSON (``_as_json`` says
+    None: say a value of a type it does not know), every collected row and update is sent by
+    its own statement, as before: nothing is lost or half-written."""
+    issuer = make_issuer("Fallback District", slug="fallback-district")
+    as_json = plain_rows._as_json
+
+    def not_the_emails(table: Any, *args: Any, **options: Any) -> str | None:
+        return None if table.name == "email_message" else as_json(table, *args, **options)
+
+    monkeypatch.setattr(plain_rows, "_as_json", not_the_emails)
+    moment = datetime(2026, 12, 6, 11, 4, 5, tzinfo=UTC)
+    with plain_rows.collected():
+        events = [
+            audit.new_row(
+                "test.fallback",
+                actor=Actor(label="test"),
+                now=moment,
+                issuer_id=issuer.id,
+                subject_id=n,
+            )
+            for n in range(2)
+        ]
+        audit.record_rows(events)
+        plain_rows.add(
+            EmailMessage,
+            {
+                "issuer_id": issuer.id,
+                "kind": "test",
+                "to_address": "a@example.org",
+                "subject": "s",
+                "body_text": "b",
+                "created_at": moment,
+            },
+        )
+        sent = _statements_of(plain_rows.write)
+    db.session.commit()
+    assert not any(s.startswith("WITH part_0") for s in sent)
+    assert any(s.startswith("UPDATE audit_chain_head") for s in sent)
+    assert db.session.scalar(select(EmailMessage.to_address).where(EmailMessage.kind == "test"))
+    report = audit.verify_chain(issuer.id)
+    assert report.intact and report.events >= 2
