@@ -592,12 +592,11 @@ def _store_all(
     with plain_rows.collected():
         for credential in stored:
             _announce(issuance, credential, notify)
-        if any(isinstance(obj, _PLAIN_ROWS) for obj in db.session.new):
-            # Rows a handler still added as ORM objects may refer to the collected ones.
-            plain_rows.write()
-            plain_rows.insert_new(_PLAIN_ROWS)
-        # Collected too: the links, emails, deliveries and events are written as the block
-        # ends, with the audit chain's head (on PostgreSQL, one statement for them all).
+        # The links, emails and deliveries (on PostgreSQL, one statement), before the audit
+        # chain's head is locked: a bulk chunk's emails are most of what a chunk writes.
+        plain_rows.write()
+        plain_rows.insert_new(_PLAIN_ROWS)  # any a handler still added as ORM objects
+        # The events, and the chain's new head with them, as the block ends (one statement).
         audit.record_rows([_issue_event(issuance, credential, actor) for credential in stored])
     db.session.flush()
     return [item.outcome or Outcome() for item in items]

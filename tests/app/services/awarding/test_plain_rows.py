@@ -382,12 +382,14 @@ def _statements_of(run: Any) -> list[str]:
     return sent
 
 
-def test_a_batch_writes_its_links_emails_deliveries_events_and_chain_head_in_one_statement(
+def test_a_batch_writes_its_rows_in_two_statements_the_chain_locked_for_the_second(
     make_issuer: Any, make_achievement: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """PostgreSQL: what a batch collects (manage and claim links, emails, webhook deliveries,
-    audit events) and its audit chain's new head go in one statement; SQLite: a statement each.
-    Either way every row is stored and the chain, head included, verifies."""
+    """PostgreSQL: beside the credentials' own INSERT, a batch writes what it collects in two
+    statements: the manage and claim links, emails and webhook deliveries; then, after the
+    audit chain's head is locked, the audit events with the head's new value (the lock is held
+    for that statement and the commit only). SQLite: a statement each. Either way every row
+    is stored and the chain, head included, verifies."""
     issuer = make_issuer("One Statement District", slug="one-statement")
     achievement = make_achievement(issuer, "One Statement Achievement")
     _subscribe(issuer.id, monkeypatch)
@@ -404,19 +406,22 @@ def test_a_batch_writes_its_links_emails_deliveries_events_and_chain_head_in_one
         )
     )
     assert all(o.credential is not None for o in outcomes)
-    allocations = ("SELECT", "SET", "INSERT INTO STATUS_ALLOCATION")  # reads, the allocation
-    writes = [s for s in sent if not s.lstrip().upper().startswith(allocations)]
-    tables = ("manage_link", "magic_link", "email_message", "webhook_delivery", "audit_event")
+    allocation = ("SET", "INSERT INTO STATUS_ALLOCATION")
+    sent = [s for s in sent if not s.lstrip().upper().startswith(allocation)]
+    writes = [s for s in sent if not s.lstrip().upper().startswith("SELECT")]
+    tables = ("manage_link", "magic_link", "email_message", "webhook_delivery")
     if db.engine.dialect.name == "postgresql":
-        (combined,) = [s for s in writes if s.startswith("WITH part_0")]
-        for table in (*tables, "audit_chain_head"):
-            assert table in combined, table
-        # Beside it, only the credentials' own INSERT.
-        assert [s for s in writes if s is not combined] == [
-            s for s in writes if s.startswith("INSERT INTO issued_credential")
-        ]
+        assert len(writes) == 3
+        credentials, rows, events = writes
+        assert credentials.startswith("INSERT INTO issued_credential")
+        assert rows.startswith("WITH part_0") and all(table in rows for table in tables)
+        assert "audit_event" not in rows and "audit_chain_head" not in rows
+        assert events.startswith("WITH part_0") and "INSERT INTO audit_event" in events
+        assert "UPDATE audit_chain_head" in events
+        lock = next(n for n, s in enumerate(sent) if "audit_chain_head" in s and "FOR UPDATE" in s)
+        assert sent.index(rows) < lock < sent.index(events)
     else:
-        for table in tables:
+        for table in (*tables, "audit_event"):
             assert any(s.startswith(f"INSERT INTO {table}") for s in writes), table
         assert any(s.startswith("UPDATE audit_chain_head") for s in writes)
     stored = _rows(issuer.id)
