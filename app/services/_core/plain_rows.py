@@ -139,9 +139,9 @@ def _write_in_one(
     rows: dict[type, list[dict[str, Any]]], updates: dict[tuple[type, str], list[dict[str, Any]]]
 ) -> bool:
     """PostgreSQL: every insert and update kept, as one statement of data-modifying ``WITH``
-    parts (an award batch's credential links, emails, webhook deliveries, audit events and the
-    audit chain's head: five statements in one, each a round trip and a parse avoided). Its
-    foreign keys are checked at its end, so the parts' order does not matter. False, with
+    parts (an award batch's manage and claim links, emails and webhook deliveries; then its
+    audit events and the audit chain's new head: each part a round trip and a parse avoided).
+    Its foreign keys are checked at its end, so the parts' order does not matter. False, with
     nothing written, on SQLite, for a single part, or when a value would not arrive exactly as
     JSON (the caller then writes them a statement each)."""
     connection = db.session.connection()
