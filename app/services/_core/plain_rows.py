@@ -28,9 +28,9 @@ _UPDATES = "plain_rows.updates"
 @contextmanager
 def collected() -> Iterator[None]:
     """While open, rows given to :func:`add` are kept as plain dicts, not made ORM objects; they
-    are inserted (one ``INSERT`` per table, in the order they were added) when it closes, or
-    earlier by :func:`write`. Nothing may read them back before that. An exception inside
-    drops them (the transaction is rolled back anyway)."""
+    are inserted (see :func:`write`) when it closes, or earlier by :func:`write`. Nothing may
+    read them back before that. An exception inside drops them (the transaction is rolled back
+    anyway)."""
     session = db.session
     if _COLLECTED in session.info:  # already collecting: the outer one writes
         yield
@@ -79,21 +79,23 @@ def _update_now(cls: type, key: str, rows: list[dict[str, Any]]) -> None:
         db.session.execute(sql_update(table).where(table.c[key] == row[key]).values(values))
 
 
+def as_loaded(cls: type, values: dict[str, Any]) -> Any:
+    """An object of ``cls`` holding ``values`` (its row's columns) as a query's loader fills
+    one: its dict set, no attribute events (the instrumented constructor's events cost more
+    than an INSERT), detached, ready to be added to a session as persistent."""
+    mapper: Mapper[Any] = inspect(cls)
+    obj = mapper.class_manager.new_instance()
+    obj.__dict__.update(values)
+    make_transient_to_detached(obj)
+    return obj
+
+
 def attached(cls: type, rows: list[dict[str, Any]]) -> list[Any]:
     """Insert ``rows`` of ``cls`` (every column given) and return them as persistent objects
     of the session, as if loaded: what ``add_all`` and a flush give, without the unit of
     work. Reading them back needs no query; they expire at the commit like any other."""
     insert_rows(cls, rows)
-    mapper: Mapper[Any] = inspect(cls)
-    manager = mapper.class_manager
-    objects = []
-    for row in rows:
-        # Filled in as a query's loader fills a row's object (its dict, no attribute events):
-        # the instrumented constructor's events cost more than the INSERT.
-        obj = manager.new_instance()
-        obj.__dict__.update(row)
-        make_transient_to_detached(obj)
-        objects.append(obj)
+    objects = [as_loaded(cls, row) for row in rows]
     db.session.add_all(objects)
     return objects
 

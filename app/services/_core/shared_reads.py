@@ -26,9 +26,10 @@ from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import inspect
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 
 from app.extensions import db
+from app.services._core import plain_rows
 from app.services._core.env import ReadStore, ServiceEnv, SharedReads
 
 __all__ = ["ReadStore", "SharedReads", "attached", "columns", "remembered", "remembered_row"]
@@ -85,11 +86,12 @@ def attached(model: type[Any], values: dict[str, Any], session: Session | None =
     present = session.identity_map.get(key)
     if present is not None:
         return present
-    row = mapper.class_manager.new_instance()
-    row.__dict__.update(
-        (name, value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value))
-        for name, value in values.items()
+    row = plain_rows.as_loaded(
+        model,
+        {
+            name: value if isinstance(value, _IMMUTABLE) else copy.deepcopy(value)
+            for name, value in values.items()
+        },
     )
-    make_transient_to_detached(row)
     session.add(row)
     return row

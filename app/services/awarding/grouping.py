@@ -25,12 +25,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeAlias
 
 from sqlalchemy import inspect
-from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.database import prepared
 from app.extensions import db
 from app.models import Achievement, AchievementVersion, IssuedCredential, Issuer
+from app.services._core import plain_rows
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import ServiceError
 from app.services._core.shared_reads import columns
@@ -152,11 +152,7 @@ def _attach(model: type[Any], values: dict[str, Any]) -> Any:
     key = mapper.identity_key_from_primary_key([values[c.key] for c in mapper.primary_key])
     present = db.session.identity_map.get(key)
     if present is None:
-        # As a query's loader makes it (its dict filled, no attribute events: the constructor's
-        # events cost more than the rest of the member's answer).
-        row = mapper.class_manager.new_instance()
-        row.__dict__.update(values)
-        make_transient_to_detached(row)
+        row = plain_rows.as_loaded(model, values)
         db.session.add(row)
         return row
     for name, value in values.items():
