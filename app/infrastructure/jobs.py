@@ -29,6 +29,10 @@ Perform = Callable[[str, tuple[Any, ...]], Any]
 class JobRunner(Protocol):
     """Runs named jobs in the background."""
 
+    #: Whether the jobs run in this process (what a job will use, such as its signing
+    #: processes, is then worth starting here before it runs).
+    runs_here: bool
+
     def submit(self, name: str, *args: Any) -> None:
         """Run job ``name`` with ``args`` (JSON-able) in the background."""
 
@@ -36,6 +40,8 @@ class JobRunner(Protocol):
 class InlineRunner:
     """Tests: run the job at once, in the caller's thread and application context (its
     failure is the caller's)."""
+
+    runs_here = True
 
     def __init__(self, perform: Perform) -> None:
         self.perform = perform
@@ -55,6 +61,8 @@ class ThreadPoolRunner:
     was one mail run (a connection to the mail server, a transaction) per award, in the web
     process's own threads.
     """
+
+    runs_here = True
 
     def __init__(self, perform: Perform, *, workers: int = 2) -> None:
         self.perform = perform
@@ -115,6 +123,8 @@ class RqRunner:
     CONNECT_TIMEOUT = 2
     #: Seconds a job without arguments counts as waiting at most (see the class doc).
     WAITING_FOR = 60
+    #: On ``cairn worker`` processes (its fallback, when Redis is down, is not counted on).
+    runs_here = False
 
     def __init__(self, redis_url: str, *, fallback: JobRunner | None = None) -> None:
         self.redis_url = redis_url

@@ -23,6 +23,7 @@ __all__ = [
     "RUN_BULK_JOB",
     "RUN_BULK_SHARE",
     "JobRunner",
+    "runs_here",
     "submit",
 ]
 
@@ -45,3 +46,9 @@ PUSH_TO_HOST = "push_to_host"
 def submit(env: ServiceEnv, name: str, *args: Any) -> None:
     """Run job ``name`` in the background (or inline in tests)."""
     env.jobs.submit(name, *args)
+
+
+def runs_here(env: ServiceEnv) -> bool:
+    """Whether submitted jobs run in this process (the thread pool, inline in tests), not on
+    ``cairn worker`` processes."""
+    return env.jobs.runs_here

@@ -84,13 +84,47 @@ def _sign_part(
     blueprint: Blueprint | None = None,
 ) -> list[Signed]:
     """Runs in a worker process."""
-    global _child_loader
-    if _child_loader is None:
-        _child_loader = DocumentLoader()
+    loader = _loader()
     private = serialization.load_der_private_key(key_der, password=None)
     key = SigningKey(kid, private)  # type: ignore[arg-type]
     when = datetime.fromisoformat(created)
-    return _sign_each(documents, key, vm, proof_format, when, _child_loader, blueprint)
+    return _sign_each(documents, key, vm, proof_format, when, loader, blueprint)
+
+
+def _loader() -> DocumentLoader:
+    """A worker process's JSON-LD loader, made on first use."""
+    global _child_loader
+    if _child_loader is None:
+        _child_loader = DocumentLoader()
+    return _child_loader
+
+
+def _ready() -> None:
+    """Runs in a worker process as it starts: what its first chunk would otherwise do first."""
+    _loader()
+
+
+def _parts(processes: int, documents: int) -> int:
+    """How many of the processes a batch of ``documents`` is split across (1: signed here)."""
+    return min(processes, documents // MIN_PER_PROCESS)
+
+
+def start_processes(processes: int, documents: int) -> None:
+    """Start the signing processes now, without waiting for them, when a job whose chunks of
+    ``documents`` will use them is about to run: each takes a few tenths of a second to start
+    (a fresh interpreter, its imports, its JSON-LD loader), and the first chunk's signatures
+    waited for that. Nothing happens when the chunks would be signed in the calling process
+    (too few documents, fewer than 2 processes), or when processes cannot be started (the
+    chunk then signs here, as it would)."""
+    if _parts(processes, documents) <= 1:
+        return
+    try:
+        pool = _executor(processes)
+        # The pool starts a process for each task that finds none idle: one task each.
+        for _ in range(processes):
+            pool.submit(_ready)
+    except (OSError, BrokenProcessPool, RuntimeError) as exc:  # RuntimeError: at shutdown
+        log.warning("signing processes could not be started early (%s)", exc)
 
 
 def _sign_each(
@@ -179,7 +213,7 @@ def sign_later(
     where it is signed: on the worker processes, a bulk chunk's building is off the job's
     thread too, and what crosses the pipe is these few values instead of whole credentials.
     """
-    parts = min(processes, len(documents) // MIN_PER_PROCESS)
+    parts = _parts(processes, len(documents))
 
     def here() -> list[Signed]:
         return _sign_each(documents, key, vm, proof_format, created, loader, blueprint)

@@ -19,10 +19,10 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Achievement, BulkJob, BulkRow, Issuer
-from app.services._core import addresses
+from app.services._core import addresses, jobs
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import NotFound, ServiceError
-from app.services.awarding import issuing
+from app.services.awarding import issuing, signing
 from app.services.awarding.bulk.csv import ParsedRow, parse_csv
 from app.services.org import achievements, audit
 from app.services.org.audit import Actor
@@ -168,6 +168,11 @@ def create_job(
         "upload", job, actor, env, {**detail, **counts, "achievement": achievement.public_id}
     )
     db.session.commit()
+    if job.valid_rows and jobs.runs_here(env):
+        # The job will run in this process once confirmed: its signing processes start while
+        # the preview is read, so its first chunk does not wait for them.
+        chunk = min(job.valid_rows, env.settings.bulk_chunk_size)
+        signing.start_processes(env.settings.signing_processes, chunk)
     return job
 
 

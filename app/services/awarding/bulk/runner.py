@@ -34,7 +34,7 @@ from app.models import Achievement, BulkJob, BulkRow, Issuer, StaffAccount
 from app.services._core import addresses, events, jobs
 from app.services._core.env import ServiceEnv
 from app.services._core.errors import Conflict, Invalid, required
-from app.services.awarding import issuing
+from app.services.awarding import issuing, signing
 from app.services.awarding.bulk.csv import ParsedRow
 from app.services.awarding.bulk.preview import audit_step, in_words
 from app.services.awarding.issuing import AwardInput, Outcome
@@ -146,6 +146,9 @@ def run_job(
         job.started_at = env.now
         db.session.commit()
     actor = actor or confirmer(job)
+    # Started already when the job was previewed in this process; otherwise (a worker) they
+    # start while the first chunk is claimed and checked.
+    signing.start_processes(processes, min(job.valid_rows, chunk_size))
     try:
         if shared():
             for _ in range(env.settings.bulk_shares):
@@ -174,6 +177,7 @@ def run_share(job_id: str, env: ServiceEnv, *, chunk_size: int = 250, processes:
     if not shared() or job is None or job.state != "running":
         db.session.rollback()
         return False
+    signing.start_processes(processes, min(job.valid_rows, chunk_size))
     with _collector_skips_older_objects():
         _work(job, confirmer(job), env, chunk_size, processes, None)
     db.session.rollback()

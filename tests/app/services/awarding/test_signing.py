@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
@@ -269,3 +270,68 @@ def test_an_award_the_signing_processes_could_not_build_is_refused_as_not_built(
         "The credential could not be built: validUntil must be after validFrom",
         "The credential could not be signed: undefined term",
     ]
+
+
+def test_processes_started_early_are_the_ones_that_sign() -> None:
+    signing.shutdown()
+    signing.start_processes(0, 250)
+    signing.start_processes(1, 250)
+    signing.start_processes(2, 2 * signing.MIN_PER_PROCESS - 1)
+    assert signing._pool is None  # chunks would be signed in the caller: nothing to start
+    signing.start_processes(2, 2 * signing.MIN_PER_PROCESS)
+    pool = signing._pool
+    assert pool is not None
+    # Started before anything was signed, without waiting for them: one per process asked.
+    deadline = time.monotonic() + 60
+    while len(pool._processes) < 2 or not all(p.is_alive() for p in pool._processes.values()):
+        assert time.monotonic() < deadline, "the signing processes did not start"
+        time.sleep(0.05)
+    started = set(pool._processes)
+    key, vm, batch, loader, here = signed_here()
+    results = signing.sign_many(
+        batch, key=key, vm=vm, proof_format="di", created=WHEN, loader=loader, processes=2
+    )
+    assert [r.text for r in results] == [r.text for r in here]
+    assert signing._pool is pool and set(pool._processes) == started
+
+
+def test_processes_that_cannot_start_early_leave_the_chunk_to_sign_here(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refused(processes: int) -> object:
+        raise OSError("fork refused")
+
+    monkeypatch.setattr(signing, "_executor", refused)
+    signing.start_processes(2, 250)  # no exception: the job goes on
+    assert "could not be started early" in caplog.text
+
+
+@pytest.mark.parametrize("runs_here", [True, False])
+def test_a_previewed_job_starts_its_signing_processes_where_it_will_run(
+    runs_here: bool, make_issuer, make_achievement, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    from app.services.awarding import bulk
+    from app.services.org.audit import Actor
+    from app.wiring import service_env
+
+    started: list[tuple[int, int]] = []
+    monkeypatch.setattr(signing, "start_processes", lambda *asked: started.append(asked))
+    env = service_env()
+    monkeypatch.setattr(type(env.jobs), "runs_here", runs_here)
+    env = dataclasses.replace(env, settings=dataclasses.replace(env.settings, signing_processes=2))
+    issuer = make_issuer()
+    achievement = make_achievement(issuer)
+    data = b"email,name\n" + b"".join(
+        b"teacher%d@school.example.org,Teacher %d\n" % (n, n) for n in range(40)
+    )
+    bulk.create_job(issuer, achievement, filename="cohort.csv", data=data,
+                    actor=Actor(label="test"), env=env, max_rows=100)  # fmt: skip
+    # In the web process of an RQ deployment they would only take memory: the job runs on a
+    # worker, which starts its own when the job starts there.
+    assert started == ([(2, 40)] if runs_here else [])
+    nothing_valid = b"email,name\nnot-an-address,Teacher 1\n"
+    bulk.create_job(issuer, achievement, filename="bad.csv", data=nothing_valid,
+                    actor=Actor(label="test"), env=env, max_rows=100)  # fmt: skip
+    assert started == ([(2, 40)] if runs_here else [])
