@@ -21,6 +21,7 @@ outside the process. Exit status 0 only when every check holds, 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -64,6 +65,8 @@ from tests.app.guarantee_instance import app_fetcher, kill_tree
 
 #: Rows per chunk (one transaction each): small enough that a kill usually lands mid-chunk.
 CHUNK = 100
+#: The longest a kill waits, once its point is reached, for a random moment inside a chunk.
+MAX_KILL_DELAY = 1.5
 #: The job's lease (``CAIRN_BULK_LEASE_SECONDS``), shortened from 20 s as the worker guarantee
 #: test does, so a killed job is resumed within lease + one maintenance round (10 s).
 LEASE_SECONDS = 10
@@ -352,6 +355,20 @@ def kill_points(rng: random.Random, rows: int, kills: int) -> list[int]:
     return sorted(rng.sample(range(1, last), min(kills, last - 1)))
 
 
+def chunk_seconds(progress: list[tuple[float, int]], workers: int) -> float:
+    """How long one worker's chunk takes while the job moves (the median pace between
+    consecutive looks that saw rows issued, so the pauses after kills do not count), at most
+    :data:`MAX_KILL_DELAY`."""
+    paces = sorted(
+        (n2 - n1) / (t2 - t1)
+        for (t1, n1), (t2, n2) in itertools.pairwise(progress)
+        if n2 > n1 and 0 < t2 - t1 < 0.5
+    )
+    if not paces:
+        return MAX_KILL_DELAY
+    return min(MAX_KILL_DELAY, CHUNK * workers / paces[len(paces) // 2])
+
+
 def busy_pids(connection: Any) -> set[int]:
     """The process ids of the RQ workers running a job right now."""
     from rq import Worker
@@ -452,7 +469,10 @@ def run(args: argparse.Namespace, run_: Run, logs: Path) -> None:
                 )
                 db.session.remove()
 
+            progress: list[tuple[float, int]] = []  # (when, issued rows) at each look
+
             def note_progress(issued: int) -> None:
+                progress.append((time.monotonic(), issued))
                 for kill in run_.kills:
                     if kill.resumed_after is None and issued > kill.issued:
                         kill.resumed_after = time.monotonic() - started - kill.seconds
@@ -466,7 +486,9 @@ def run(args: argparse.Namespace, run_: Run, logs: Path) -> None:
                 )
                 if state in ("done", "failed"):
                     break
-                time.sleep(rng.uniform(0, 1.5))  # somewhere inside the next chunk
+                # Somewhere inside the chunks being issued: a chunk takes a tenth of a second
+                # or so now, and a fixed pause of up to 1.5 s let the job outrun the kills.
+                time.sleep(rng.uniform(0, chunk_seconds(progress, args.workers)))
                 mode = rng.choice(("every worker", "the busy worker"))
                 busy = busy_pids(connection)
                 victims = [n for n, p in workers.items() if mode == "every worker" or p.pid in busy]
