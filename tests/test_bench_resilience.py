@@ -6,7 +6,14 @@ import json
 import random
 from dataclasses import replace
 
-from bench.resilience import Stored, check_stored, check_verified, kill_points
+from bench.resilience import (
+    MAX_KILL_DELAY,
+    Stored,
+    check_stored,
+    check_verified,
+    chunk_seconds,
+    kill_points,
+)
 
 LIST = "https://badges.example.org/status/1/1"
 EMAILS = {f"r{i:06d}@school.example.org" for i in range(3)}
@@ -74,3 +81,15 @@ def test_kill_points_are_distinct_ordered_and_leave_room_at_the_end() -> None:
     assert points == sorted(set(points)) and len(points) == 5
     assert points[0] >= 1 and points[-1] < 9_000
     assert kill_points(random.Random(1), 10_000, 5) == points  # noqa: S311 (the seed reproduces them)
+
+
+def test_a_kill_waits_within_a_chunk_at_the_pace_the_job_moves() -> None:
+    assert chunk_seconds([], 2) == MAX_KILL_DELAY  # nothing seen yet: the longest wait
+    # 1,000 rows a second while moving, with a 4-second pause after a kill in between: the
+    # pause does not slow the pace, so a chunk of 100 rows by one of 2 workers takes 0.2 s.
+    looks = [(0.1 * n, 100 * n) for n in range(10)]
+    looks += [(0.9 + 0.1 * n, 900) for n in range(1, 40)]
+    looks += [(4.9 + 0.1 * n, 900 + 100 * n) for n in range(1, 10)]
+    assert abs(chunk_seconds(looks, 2) - 0.2) < 1e-9
+    slow = [(0.4 * n, n) for n in range(5)]  # 2.5 rows a second: a chunk would take 80 s
+    assert chunk_seconds(slow, 2) == MAX_KILL_DELAY
