@@ -86,9 +86,10 @@ SIGNING_PROCESSES = os.cpu_count() or 1
 #: one job on PostgreSQL, two workers at least this many times one worker's rate.
 SQLITE_TARGET_SECONDS = 6.0
 SCALE_TARGET = 1.8
-#: How often the PostgreSQL runs look at the jobs' states and the workers' CPU and memory. The
-#: bench shares the machine with what it measures: at four looks a second it took about 3% of a
-#: core, which a single worker's run hardly feels and a two-worker run on 2 cores pays for.
+#: How often the runs look at the jobs' states (and, on PostgreSQL, the workers' CPU and
+#: memory). The bench shares the machine with what it measures: at four looks a second it took
+#: about 3% of a core, which a single worker's run hardly feels and a two-worker run on 2 cores
+#: pays for.
 POLL_SECONDS = 1.0
 
 
@@ -181,8 +182,8 @@ def sqlite_child(rows: int, profile: bool) -> dict[str, Any]:
                 while job_states(application, [job_id])[job_id][0] not in ("done", "failed"):
                     time.sleep(POLL_SECONDS)  # in the job's own process: look seldom
             cpu = cpu_seconds() - cpu_before
-            # The signing processes are this process's children, started by the run (the pool
-            # is made at the first chunk), alive until exit: all their CPU is the run's.
+            # The signing processes are this process's children, started by the preview just
+            # before the clock (bulk.create_job), alive until exit: all their CPU is the run's.
             signing_cpu = sum(cpu_seconds(child) for child in children_of(os.getpid()))
             seconds = seconds_since(application, [job_id], started)
             state = job_states(application, [job_id])[job_id]
@@ -453,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--child-sqlite", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     globals()["SIGNING_PROCESSES"] = args.signing_processes
     # A plain SIGTERM would skip the clean-up (temporary databases, worker processes).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -522,9 +525,9 @@ def report_sqlite(args: argparse.Namespace) -> None:
     if SIGNING_PROCESSES > 1:
         print(
             f"CPU s is the job's own process during the run; signing CPU s is its "
-            f"{SIGNING_PROCESSES} signing processes' whole life (started by the run's first "
-            "chunk: their start-up, about a second of imports each, is included); rows/CPU-s "
-            "divides by both."
+            f"{SIGNING_PROCESSES} signing processes' whole life (started by the preview just "
+            "before the clock: their start-up, a few tenths of a second of imports each, is "
+            "included); rows/CPU-s divides by both."
         )
     busy = os.getloadavg()[0] > (os.cpu_count() or 1)
     if busy:
